@@ -1,0 +1,132 @@
+//! Errors of every domain, each with its exit code and hint, rendered in exactly one place.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use crate::environments::value::Pos;
+
+/// Every way dfab can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input in a configuration file: names the file, position and key.
+    #[error("{}: {message}", location(file, *pos, key.as_deref()))]
+    Config {
+        file: PathBuf,
+        pos: Option<Pos>,
+        key: Option<String>,
+        message: String,
+        hint: Option<String>,
+    },
+    /// Bad command-line usage (unknown env or task, bad argument syntax).
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    /// A remote or local command exited non-zero.
+    #[error("[{host}] command failed (exit status {status}): {cmd}")]
+    CommandFailed {
+        host: String,
+        cmd: String,
+        status: i32,
+        stderr: String,
+        hint: Option<String>,
+    },
+    /// Could not reach or talk to a host.
+    #[error("[{host}] {message}")]
+    Transport {
+        host: String,
+        message: String,
+        hint: Option<String>,
+    },
+    /// A built-in task whose implementation has not landed yet.
+    #[error("task `{task}` is not implemented yet in dfab {}", env!("CARGO_PKG_VERSION"))]
+    NotImplemented { task: String },
+    /// Anything else, with a hint.
+    #[error("{message}")]
+    Other {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+fn location(file: &std::path::Path, pos: Option<Pos>, key: Option<&str>) -> String {
+    let mut s = file.display().to_string();
+    if let Some(p) = pos {
+        let _ = write!(s, ":{p}");
+    }
+    if let Some(k) = key {
+        let _ = write!(s, ": key `{k}`");
+    }
+    s
+}
+
+impl Error {
+    /// Shorthand for a usage error.
+    pub fn usage(message: impl Into<String>, hint: Option<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint,
+        }
+    }
+
+    /// Shorthand for any other error.
+    pub fn other(message: impl Into<String>, hint: Option<String>) -> Self {
+        Error::Other {
+            message: message.into(),
+            hint,
+        }
+    }
+
+    /// The process exit code: 2 for bad input (nothing was run), 1 for failures while running.
+    #[must_use]
+    pub fn code(&self) -> u8 {
+        match self {
+            Error::Config { .. } | Error::Usage { .. } => 2,
+            Error::NotImplemented { .. } => 3,
+            _ => 1,
+        }
+    }
+
+    /// A suggestion for the user, if we have one.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Config { hint, .. }
+            | Error::Usage { hint, .. }
+            | Error::CommandFailed { hint, .. }
+            | Error::Transport { hint, .. }
+            | Error::Other { hint, .. } => hint.clone(),
+            Error::NotImplemented { .. } => Some(
+                "this built-in task name is reserved; see README.md (Status) for what has landed"
+                    .into(),
+            ),
+            Error::Io(_) => None,
+        }
+    }
+}
+
+/// The one place errors become text: the message, each source, stderr of a failed command, a hint.
+#[must_use]
+pub fn render(err: &Error) -> String {
+    let mut out = format!("error: {err}\n");
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        let _ = writeln!(out, "  caused by: {s}");
+        source = s.source();
+    }
+    if let Error::CommandFailed { stderr, .. } = err {
+        let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
+        for line in tail.iter().rev() {
+            let _ = writeln!(out, "  | {line}");
+        }
+    }
+    if let Some(h) = err.hint() {
+        let _ = writeln!(out, "hint: {h}");
+    }
+    out
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,32 @@
+//! File-system helpers: atomic writes (temp file in the same directory, then rename).
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::Result;
+
+/// Write `data` to `path` so readers see either the old file or the whole new one.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".dfab-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("creating a temp file in {}: {e}", dir.display()),
+            )
+        })?;
+    tmp.write_all(data)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| {
+        std::io::Error::new(
+            e.error.kind(),
+            format!("renaming into {}: {}", path.display(), e.error),
+        )
+    })?;
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! dfab: build and ship Debian packages of web apps to named environments.
+
+pub mod cli;
+pub mod deb;
+pub mod environments;
+pub mod error;
+pub mod fsutil;
+pub mod invocation;
+pub mod lxc;
+pub mod report;
+pub mod run;
+pub mod secret;
+pub mod suggestion;
+pub mod tasks;
+pub mod transport;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use error::{Error, Result};
+use report::Reporter;
+use tasks::plan::{Item, Plan, Targets};
+
+/// The whole program, behind a thin `main`.
+pub fn main_entry<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    ExitCode::from(run::run(args))
+}
+
+/// Run-wide switches every task sees.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context {
+    pub yes: bool,
+    pub dry_run: bool,
+    /// `-q`: no progress bars or chatter.
+    pub quiet: bool,
+}
+
+/// Make the plan's targets reachable; returns the host strings to connect to.
+/// An LXC env's container is cloned, started and waited for here, unless every task acts on the
+/// container itself (`lxc_remove`, `lxc.template`).
+pub fn activate(plan: &Plan, ctx: &Context, rep: &dyn Reporter) -> Result<Vec<String>> {
+    match &plan.targets {
+        Targets::Hosts(h) => Ok(h.clone()),
+        Targets::Lxc { .. } if plan.items.iter().all(|i| matches!(i, Item::Builtin { call } if tasks::registry::WITHOUT_ACTIVATION.contains(&call.name.as_str()))) => Ok(Vec::new()),
+        Targets::Lxc { name, force_new } => lxc::run::activate(&plan.env, name, *force_new, ctx.dry_run, rep),
+    }
+}
+
+/// How to reach the plan's hosts: ssh, or attach for an LXC env with `lxc_transport = 'attach'`.
+#[must_use]
+pub fn connector(plan: &Plan) -> Box<dyn tasks::exec::Connector> {
+    match plan.targets {
+        Targets::Lxc { .. } => Box::new(lxc::run::LxcConnector),
+        Targets::Hosts(_) => Box::new(tasks::exec::SshConnector),
+    }
+}
+
+/// Ask on the terminal; without one, refuse and point at `-y`.
+pub fn confirm(question: &str) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            format!("{question} (refused: no terminal to ask on)"),
+            Some("pass -y to confirm".into()),
+        ));
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if invocation::parse_bool(answer.trim()) == Some(true) {
+        Ok(())
+    } else {
+        Err(Error::usage("not confirmed; nothing done", None))
+    }
+}

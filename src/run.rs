@@ -1,0 +1,219 @@
+//! The program: parse the syntax, load the project, resolve a plan, then act (or list).
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::Cli;
+use crate::environments::{self, Project};
+use crate::error::{Error, Result};
+use crate::invocation::{parse_task, TaskCall};
+use crate::report::{Console, Reporter, Verbosity};
+use crate::tasks::exec::execute;
+use crate::tasks::plan::{self, Overrides, Plan, Targets};
+use crate::tasks::registry::BUILTINS;
+
+/// Run dfab with these arguments; returns the process exit code.
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let verbosity = if cli.quiet {
+        Verbosity::Quiet
+    } else if cli.verbose > 0 {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let console = Console::new(verbosity);
+    match run_cli(&cli, &console) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = std::io::stderr().write_all(crate::error::render(&e).as_bytes());
+            e.code()
+        }
+    }
+}
+
+fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
+    if let Some(shell) = cli.completions {
+        clap_complete::generate(shell, &mut Cli::command(), "dfab", &mut std::io::stdout());
+        return Ok(());
+    }
+    if cli.man {
+        clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        return Ok(());
+    }
+    let file = locate(cli.environments.clone())?;
+    let project = Project::load(&file, cli.python)?;
+    if cli.python {
+        rep.warn(&format!(
+            "evaluated {} with python3 (--python)",
+            file.display()
+        ));
+    }
+    let Some((env_word, task_words)) = cli.words.split_first() else {
+        if cli.list {
+            print!("{}", list(&project)?);
+            return Ok(());
+        }
+        return Err(Error::usage(
+            "no environment given",
+            Some(format!(
+                "usage: dfab <ENV> <TASK>...; environments here: {}; `dfab -l` lists tasks",
+                project.env_names().collect::<Vec<_>>().join(", ")
+            )),
+        ));
+    };
+    let env_call = parse_task(env_word)?;
+    let calls: Vec<TaskCall> = task_words
+        .iter()
+        .map(|w| parse_task(w))
+        .collect::<Result<_>>()?;
+    let overrides = Overrides {
+        hosts: cli.hosts.clone(),
+        user: cli.user.clone(),
+    };
+    let plan = plan::resolve(&project, &env_call, &calls, &overrides)?;
+    if cli.list {
+        print!("{}", show_env(&project, &plan));
+        return Ok(());
+    }
+    if calls.is_empty() {
+        return Err(Error::usage(
+            format!("no task given for environment `{}`", env_call.name),
+            Some("`dfab -l` lists the tasks".into()),
+        ));
+    }
+    let ctx = crate::Context {
+        yes: cli.yes,
+        dry_run: cli.dry_run,
+        quiet: cli.quiet,
+    };
+    let hosts = crate::activate(&plan, &ctx, rep)?;
+    execute(
+        &plan,
+        &hosts,
+        crate::connector(&plan).as_ref(),
+        &|call, plan, hosts, rep, dry| {
+            crate::tasks::builtins::run(
+                call,
+                plan,
+                hosts,
+                rep,
+                &crate::Context {
+                    dry_run: dry,
+                    ..ctx
+                },
+            )
+        },
+        rep,
+        cli.dry_run,
+    )
+}
+
+fn locate(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        if !p.is_file() {
+            return Err(Error::usage(
+                format!("environments file {} does not exist", p.display()),
+                None,
+            ));
+        }
+        return Ok(p);
+    }
+    let cwd = std::env::current_dir()?;
+    environments::find(&cwd).ok_or_else(|| {
+        Error::usage(
+            format!(
+                "no environments.py or dfab.toml in {} or any parent directory",
+                cwd.display()
+            ),
+            Some("run dfab inside your project, or pass -f path/to/environments.py".into()),
+        )
+    })
+}
+
+/// `dfab -l`: environments and tasks with one-line docs, like `fab -l`.
+fn list(project: &Project) -> Result<String> {
+    let user = plan::user_tasks(project)?;
+    let mut out = format!("Environments (from {}):\n", project.file.display());
+    let width = project.env_names().map(str::len).max().unwrap_or(0).max(12);
+    for e in &project.envs {
+        let env = project.activate(&e.name)?;
+        let doc = match (env.str("lxc"), env.str_list("hosts")) {
+            (Some(c), _) => format!("Activate {} environment (lxc: '{c}').", e.name),
+            (None, h) if !h.is_empty() => {
+                format!("Activate {} environment (hosts: {}).", e.name, h.join(", "))
+            }
+            _ => format!("Activate {} environment.", e.name),
+        };
+        let _ = writeln!(out, "    {:width$}  {doc}", e.name);
+    }
+    out.push_str("\nTasks:\n");
+    let width = BUILTINS
+        .iter()
+        .map(|b| b.name.len())
+        .chain(user.iter().map(|t| t.name.len()))
+        .max()
+        .unwrap_or(0);
+    for b in BUILTINS {
+        let note = if b.implemented {
+            ""
+        } else {
+            " (not implemented yet)"
+        };
+        let _ = writeln!(out, "    {:width$}  {}{note}", b.name, b.doc);
+    }
+    for t in &user {
+        let _ = writeln!(
+            out,
+            "    {:width$}  {}",
+            t.name,
+            if t.doc.is_empty() {
+                "(user task)"
+            } else {
+                &t.doc
+            }
+        );
+    }
+    Ok(out)
+}
+
+/// `dfab <ENV> -l`: the env's resolved settings, secrets redacted, with where each came from.
+fn show_env(project: &Project, plan: &Plan) -> String {
+    let env = &plan.env;
+    let mut out = format!(
+        "Environment {} (from {}):\n",
+        env.name,
+        project.file.display()
+    );
+    let own: Vec<&str> = project
+        .envs
+        .iter()
+        .find(|e| e.name == env.name)
+        .map(|e| e.vars.iter().map(|(k, _)| k.as_str()).collect())
+        .unwrap_or_default();
+    for (k, v) in plan::display_vars(env) {
+        let origin = if own.contains(&k.as_str()) || k == "env_name" {
+            ""
+        } else {
+            "    (from __all__)"
+        };
+        let _ = writeln!(out, "    {k} = {v}{origin}");
+    }
+    let targets = match &plan.targets {
+        Targets::Hosts(h) if h.is_empty() => "no hosts".to_string(),
+        Targets::Hosts(h) => format!("hosts: {}", h.join(", ")),
+        Targets::Lxc { name, .. } => format!("LXC container `{name}` on this machine"),
+    };
+    let _ = writeln!(out, "Targets: {targets}");
+    out
+}
