@@ -1,0 +1,1 @@
+x = settings.DEBUG

@@ -1,0 +1,1 @@
+p = os.path.join('a', 'b')

@@ -1,0 +1,2 @@
+@decorator
+def f(): pass

@@ -1,0 +1,2 @@
+# settings
+from os import environ

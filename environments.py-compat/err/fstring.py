@@ -1,0 +1,2 @@
+user = 'me'
+home = f'/home/{user}'

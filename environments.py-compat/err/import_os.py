@@ -1,0 +1,2 @@
+import os
+environments = {'home': os.environ['HOME']}

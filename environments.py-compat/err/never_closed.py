@@ -1,0 +1,4 @@
+environments = {
+    'a': 1,
+
+other = 2

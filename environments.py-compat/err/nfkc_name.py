@@ -1,0 +1,1 @@
+ℌOST = "example.com"

@@ -1,0 +1,2 @@
+x = 1
+home = os.environ['HOME']

@@ -1,0 +1,2 @@
+environments = {}
+environments['production'] = {'hosts': []}

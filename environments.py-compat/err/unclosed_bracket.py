@@ -1,0 +1,3 @@
+environments = {
+    'a': [1, 2,
+}

@@ -1,0 +1,2 @@
+a = b = c = {'shared': True}
+x = y = 1, 2

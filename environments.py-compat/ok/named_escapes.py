@@ -1,0 +1,5 @@
+dash = '\N{EM DASH}\N{EN DASH}'
+lower = '\N{bullet} \N{snowman}'
+mixed = 'caf\N{LATIN SMALL LETTER E WITH ACUTE}'
+space = '\N{NO-BREAK SPACE}\N{ZERO WIDTH SPACE}'
+emoji = '\N{SNAKE}\N{GRINNING FACE}'

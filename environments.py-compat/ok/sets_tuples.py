@@ -1,0 +1,12 @@
+empty_tuple = ()
+single = (1,)
+pair = (1, 'two')
+bare = 1, 2, 3
+nested = ((1, 2), (3, (4, (5,))))
+empty_set = set()
+empty_set_spaced = set( )
+a_set = {3, 1, 2}
+mixed_set = {'b', 'a', 1, (1, 2), None, True, 2.5, b'x'}
+dup_set = {1, 1.0, True, 2, 2}
+tuple_keys = {(1, 2): 'a', (): 'empty', (1,): 'one'}
+in_list = [(), (1,), set()]

@@ -1,0 +1,7 @@
+environments = {
+	'production': {
+		'hosts':	['a',	'b'],
+	},
+}
+x	=	1
+tabbed = 'a	b'

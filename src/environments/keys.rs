@@ -1,0 +1,276 @@
+//! The environment keys dfab knows: their expected types and one-line docs (the config reference).
+
+use super::value::{Kind, Value};
+
+/// The shape a known key must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Str,
+    /// A string that names a directory and must end in `/` (dragonfab's rule).
+    DirStr,
+    Bool,
+    /// An integer, or a string of digits.
+    Port,
+    /// A list (or tuple) of strings.
+    StrList,
+    /// A dict of role name to a list of host strings.
+    Roles,
+}
+
+/// Known keys: name, shape, doc. Unknown keys stay available as variables.
+pub const KEYS: &[(&str, Shape, &str)] = &[
+    (
+        "hosts",
+        Shape::StrList,
+        "hosts to act on, as `host`, `user@host` or `user@host:port`",
+    ),
+    (
+        "roledefs",
+        Shape::Roles,
+        "role name to hosts, for steps with `roles`",
+    ),
+    (
+        "user",
+        Shape::Str,
+        "ssh login user (default: ~/.ssh/config, then $USER)",
+    ),
+    ("port", Shape::Port, "ssh port (default 22)"),
+    (
+        "timeout",
+        Shape::Port,
+        "ssh connect timeout in seconds (default 10)",
+    ),
+    ("key_filename", Shape::Str, "ssh private key file"),
+    (
+        "ssh_config",
+        Shape::Str,
+        "ssh config file to use instead of ~/.ssh/config",
+    ),
+    ("known_hosts", Shape::Str, "known_hosts file to use"),
+    (
+        "host_key_checking",
+        Shape::Str,
+        "`strict`, `add` (default: accept new keys) or `accept`",
+    ),
+    (
+        "lxc",
+        Shape::Str,
+        "name of a local LXC container; makes this an LXC environment",
+    ),
+    (
+        "lxc_template",
+        Shape::Str,
+        "container to clone when `lxc` is missing (default `vanilla`)",
+    ),
+    (
+        "lxc_clone",
+        Shape::Str,
+        "`snapshot` (overlay, default) or `copy`",
+    ),
+    ("lxc_transport", Shape::Str, "`ssh` (default) or `attach`"),
+    (
+        "lxc_host",
+        Shape::Str,
+        "run the container on this host over ssh instead of locally",
+    ),
+    (
+        "lxc_host_ssh_options",
+        Shape::StrList,
+        "extra ssh arguments for `lxc_host`, e.g. ['-p', '2222']",
+    ),
+    (
+        "lxc_timeout",
+        Shape::Port,
+        "seconds to wait for RUNNING and an address (default 30)",
+    ),
+    (
+        "lxc_ipv4",
+        Shape::Str,
+        "a static address for the container, `10.0.3.123/24` (default: DHCP)",
+    ),
+    (
+        "lxc_ipv4_gateway",
+        Shape::Str,
+        "gateway for `lxc_ipv4` (default: the bridge's address)",
+    ),
+    (
+        "lxc_path",
+        Shape::Str,
+        "LXC's container directory (default: `lxc-config lxc.lxcpath`)",
+    ),
+    (
+        "lxc_release",
+        Shape::Str,
+        "Debian release for `lxc.template` (default `bookworm`)",
+    ),
+    (
+        "lxc_packages",
+        Shape::StrList,
+        "extra packages for `lxc.template`",
+    ),
+    (
+        "lxc_mirror",
+        Shape::Str,
+        "Debian mirror for `lxc.template` (default: this machine's apt mirror)",
+    ),
+    (
+        "lxc_bridge",
+        Shape::Str,
+        "bridge for `lxc.template` containers (default `lxcbr0`)",
+    ),
+    (
+        "debconf",
+        Shape::Str,
+        "debconf preseed file answering the package's questions on install",
+    ),
+    (
+        "remote_path",
+        Shape::DirStr,
+        "directory on the hosts for uploads; must end in `/`",
+    ),
+    (
+        "package_name",
+        Shape::Str,
+        "the main binary package (default: first in debian/control)",
+    ),
+    (
+        "package_dir",
+        Shape::Str,
+        "where built .debs go (default: the project's parent dir)",
+    ),
+    (
+        "local_dir",
+        Shape::Str,
+        "the project directory (default: the environments file's dir)",
+    ),
+    (
+        "wheel",
+        Shape::Bool,
+        "vendor Python wheels into the package",
+    ),
+    (
+        "deb_compression",
+        Shape::Str,
+        "`zstd` (default), `xz` or `gzip`, with an optional level: `xz:9`",
+    ),
+    (
+        "deb_builder",
+        Shape::Str,
+        "`dfab` (default) or `dpkg-buildpackage` (the slow path, for custom debian/rules)",
+    ),
+    (
+        "build_commands",
+        Shape::StrList,
+        "shell commands run in the project dir before packaging",
+    ),
+    (
+        "venv_path",
+        Shape::Str,
+        "virtualenv the package's postinst creates (default /opt/<pkg>/venv)",
+    ),
+    (
+        "wheelhouse_path",
+        Shape::Str,
+        "where the package ships its wheels (default /usr/share/<pkg>/wheelhouse)",
+    ),
+    (
+        "wheelserver",
+        Shape::Str,
+        "pip index URL for building wheels",
+    ),
+    (
+        "wheelserver_trusted_host",
+        Shape::Str,
+        "pip --trusted-host for the wheel server",
+    ),
+    ("pip_build_dir", Shape::Str, "pip build directory"),
+    (
+        "collectstatic",
+        Shape::Bool,
+        "run Django's collectstatic when deploying",
+    ),
+    ("db_user", Shape::Str, "database owner role"),
+    ("dba", Shape::Str, "database superuser role"),
+    (
+        "db_password",
+        Shape::Str,
+        "database password (never printed)",
+    ),
+    ("db_port", Shape::Port, "database port"),
+    ("db_host", Shape::Str, "database host"),
+    ("db_name", Shape::Str, "database name"),
+];
+
+/// The shape of a known key.
+#[must_use]
+pub fn shape(key: &str) -> Option<Shape> {
+    KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, s, _)| *s)
+}
+
+/// Check a value against a key's shape; `Err` holds what is wrong and a hint.
+pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
+    let Some(shape) = shape(key) else {
+        return Ok(());
+    };
+    let ok = match (shape, &v.kind) {
+        (Shape::Str, Kind::Str(_)) | (Shape::Bool, Kind::Bool(_)) => true,
+        (Shape::DirStr, Kind::Str(s)) => {
+            if !s.ends_with('/') {
+                return Err((format!("must end in `/`, got {v}"), format!("write '{s}/'")));
+            }
+            true
+        }
+        (Shape::Port, Kind::Int(i)) => (1..=65535).contains(i),
+        (Shape::Port, Kind::Str(s)) => s.parse::<u16>().is_ok_and(|p| p > 0),
+        (Shape::StrList, Kind::List(items) | Kind::Tuple(items)) => {
+            items.iter().all(|i| matches!(i.kind, Kind::Str(_)))
+        }
+        (Shape::Roles, Kind::Dict(entries)) => entries.iter().all(|(k, v)| {
+            matches!(k.kind, Kind::Str(_))
+                && v.as_seq()
+                    .is_some_and(|s| s.iter().all(|h| matches!(h.kind, Kind::Str(_))))
+        }),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let (want, example) = match shape {
+        Shape::Str | Shape::DirStr => ("a string", format!("'{key}': 'value'")),
+        Shape::Bool => ("True or False", format!("'{key}': True")),
+        Shape::Port => ("a port number (1-65535)", format!("'{key}': 5432")),
+        Shape::StrList => (
+            "a list of strings",
+            format!("'{key}': ['app1.example.com']"),
+        ),
+        Shape::Roles => (
+            "a dict of role to list of hosts",
+            format!("'{key}': {{'web': ['app1']}}"),
+        ),
+    };
+    Err((
+        format!("expected {want}, got {} {v}", v.type_name()),
+        format!("for example {example}"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KEYS;
+
+    /// The configuration reference in README.md lists every known key (docs must not drift).
+    #[test]
+    fn readme_documents_every_key() {
+        let readme =
+            fs_err::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let missing: Vec<&str> = KEYS
+            .iter()
+            .map(|(k, _, _)| *k)
+            .filter(|k| !readme.contains(&format!("| `{k}` |")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "README.md's configuration reference lacks {missing:?}"
+        );
+    }
+}

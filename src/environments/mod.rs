@@ -1,0 +1,297 @@
+//! Environments: loading `environments.py` or `dfab.toml`, `__all__` merging and interpolation.
+
+pub mod interpolate;
+pub mod keys;
+pub mod literal;
+mod python;
+mod python_source;
+mod tagged;
+mod toml_file;
+pub mod value;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::suggestion;
+use value::{Kind, Pos, Value};
+
+/// The name of the defaults entry.
+pub const DEFAULTS: &str = "__all__";
+
+/// A loaded project: its environments and its user tasks, before any is activated.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The file everything came from.
+    pub file: PathBuf,
+    /// The `__all__` entry, in source order.
+    pub defaults: Vec<(String, Value)>,
+    /// Every environment but `__all__`, in source order.
+    pub envs: Vec<EnvDef>,
+    /// The raw `tasks` value, if the file has one.
+    pub tasks: Option<Value>,
+    /// True when `--python` evaluated the file (positions are then unknown).
+    pub evaluated: bool,
+}
+
+/// One environment as written.
+#[derive(Debug, Clone)]
+pub struct EnvDef {
+    pub name: String,
+    pub pos: Pos,
+    pub vars: Vec<(String, Value)>,
+}
+
+/// An activated environment: `__all__` merged under its own keys, plus `env_name`.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub name: String,
+    pub file: PathBuf,
+    pub vars: BTreeMap<String, Value>,
+}
+
+impl Env {
+    /// A string setting.
+    #[must_use]
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.vars.get(key).and_then(Value::as_str)
+    }
+
+    /// A bool setting (validated at load time).
+    #[must_use]
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        self.vars.get(key).and_then(Value::as_bool)
+    }
+
+    /// A list-of-strings setting.
+    #[must_use]
+    pub fn str_list(&self, key: &str) -> Vec<String> {
+        self.vars
+            .get(key)
+            .and_then(Value::as_seq)
+            .map(|s| {
+                s.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// An error about one of this environment's keys, pointing into the file.
+    pub fn key_error(&self, key: &str, message: impl Into<String>, hint: Option<String>) -> Error {
+        Error::Config {
+            file: self.file.clone(),
+            pos: self.vars.get(key).map(|v| v.pos).filter(|p| p.line > 0),
+            key: Some(format!("{}.{key}", self.name)),
+            message: message.into(),
+            hint,
+        }
+    }
+}
+
+/// Search `start` and its parents for `environments.py`, then `dfab.toml`.
+#[must_use]
+pub fn find(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find_map(|dir| {
+        ["environments.py", "dfab.toml"]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+    })
+}
+
+impl Project {
+    /// Load a file: `.toml` natively, anything else as a Python literal file (or with python3).
+    pub fn load(file: &Path, use_python: bool) -> Result<Project> {
+        let src = fs_err::read_to_string(file)?;
+        let is_toml = file.extension().is_some_and(|e| e == "toml");
+        let (top, evaluated): (Vec<(String, Value)>, bool) = if is_toml {
+            (
+                toml_file::parse(&src).map_err(|(pos, m)| cfg(file, pos, None, m, None))?,
+                false,
+            )
+        } else if use_python {
+            (python::evaluate(file)?, true)
+        } else {
+            let module = literal::parse_module(&src).map_err(|e| Error::Config {
+                file: file.to_path_buf(),
+                pos: Some(e.pos),
+                key: None,
+                message: e.message,
+                hint: e.hint,
+            })?;
+            let top = module
+                .assignments
+                .into_iter()
+                .map(|a| (a.name, a.value))
+                .collect();
+            (top, false)
+        };
+        Project::from_top(file, &top, evaluated)
+    }
+
+    fn from_top(file: &Path, top: &[(String, Value)], evaluated: bool) -> Result<Project> {
+        let get = |name: &str| {
+            top.iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let Some(envs_value) = get("environments") else {
+            return Err(cfg(
+                file,
+                None,
+                None,
+                "no `environments` dict in this file".into(),
+                Some("define `environments = {'production': {'hosts': [...]}, ...}`".into()),
+            ));
+        };
+        let Kind::Dict(entries) = &envs_value.kind else {
+            return Err(cfg(
+                file,
+                Some(envs_value.pos),
+                Some("environments"),
+                format!("must be a dict, got {}", envs_value.type_name()),
+                None,
+            ));
+        };
+        let mut defaults = Vec::new();
+        let mut envs: Vec<EnvDef> = Vec::new();
+        for (k, v) in entries {
+            let Some(name) = k.as_str() else {
+                return Err(cfg(
+                    file,
+                    Some(k.pos),
+                    None,
+                    format!("environment names must be strings, got {k}"),
+                    None,
+                ));
+            };
+            let vars = string_keyed(file, name, v)?;
+            for (key, val) in &vars {
+                keys::check(key, val).map_err(|(m, h)| {
+                    cfg(
+                        file,
+                        Some(val.pos),
+                        Some(&format!("{name}.{key}")),
+                        m,
+                        Some(h),
+                    )
+                })?;
+            }
+            if name == DEFAULTS {
+                defaults = vars;
+            } else {
+                if let Err(why) = valid_env_name(name) {
+                    return Err(cfg(
+                        file,
+                        Some(k.pos),
+                        None,
+                        format!("environment name `{name}` {why}"),
+                        Some("use letters, digits, `_` and `-`".into()),
+                    ));
+                }
+                envs.push(EnvDef {
+                    name: name.to_string(),
+                    pos: k.pos,
+                    vars,
+                });
+            }
+        }
+        Ok(Project {
+            file: file.to_path_buf(),
+            defaults,
+            envs,
+            tasks: get("tasks"),
+            evaluated,
+        })
+    }
+
+    /// Names of the environments, in file order.
+    pub fn env_names(&self) -> impl Iterator<Item = &str> + Clone {
+        self.envs.iter().map(|e| e.name.as_str())
+    }
+
+    /// Activate an environment by name, merging `__all__` under it.
+    pub fn activate(&self, name: &str) -> Result<Env> {
+        let def = self.envs.iter().find(|e| e.name == name).ok_or_else(|| {
+            Error::usage(
+                format!("unknown environment `{name}` in {}", self.file.display()),
+                suggestion::hint(name, self.env_names(), "environments"),
+            )
+        })?;
+        let mut vars: BTreeMap<String, Value> = self.defaults.iter().cloned().collect();
+        vars.extend(def.vars.iter().cloned());
+        vars.insert(
+            "env_name".into(),
+            Value::new(Kind::Str(name.to_string()), def.pos),
+        );
+        Ok(Env {
+            name: name.to_string(),
+            file: self.file.clone(),
+            vars,
+        })
+    }
+
+    /// The directory the project lives in (`local_dir`, else the environments file's dir).
+    #[must_use]
+    pub fn dir(&self) -> PathBuf {
+        self.file
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    }
+}
+
+fn valid_env_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("is empty");
+    }
+    if name.contains(':') || name.contains(char::is_whitespace) {
+        return Err("cannot contain `:` or spaces (they separate tasks on the command line)");
+    }
+    if name.starts_with('-') {
+        return Err("cannot start with `-`");
+    }
+    Ok(())
+}
+
+fn string_keyed(file: &Path, env: &str, v: &Value) -> Result<Vec<(String, Value)>> {
+    let Kind::Dict(entries) = &v.kind else {
+        return Err(cfg(
+            file,
+            Some(v.pos),
+            Some(env),
+            format!("an environment must be a dict, got {}", v.type_name()),
+            Some(format!("'{env}': {{'hosts': ['app.example.com']}}")),
+        ));
+    };
+    entries
+        .iter()
+        .map(|(k, val)| match k.as_str() {
+            Some(s) => Ok((s.to_string(), val.clone())),
+            None => Err(cfg(
+                file,
+                Some(k.pos),
+                Some(env),
+                format!("setting names must be strings, got {k}"),
+                None,
+            )),
+        })
+        .collect()
+}
+
+fn cfg(
+    file: &Path,
+    pos: Option<Pos>,
+    key: Option<&str>,
+    message: String,
+    hint: Option<String>,
+) -> Error {
+    Error::Config {
+        file: file.to_path_buf(),
+        pos: pos.filter(|p| p.line > 0),
+        key: key.map(String::from),
+        message,
+        hint,
+    }
+}
