@@ -1,0 +1,7 @@
+//! Tasks: the registry of built-ins, user tasks, and the plan that a command line resolves to.
+
+pub mod builtins;
+pub mod exec;
+pub mod plan;
+pub mod registry;
+pub mod user;

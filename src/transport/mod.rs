@@ -1,0 +1,187 @@
+//! Transports: how a `Cmd` reaches a host (local, ssh; lxc attach lives in `lxc`).
+
+pub mod cmd;
+pub mod local;
+mod process;
+pub mod ssh;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::report::Reporter;
+use cmd::{quote, Cmd};
+
+/// What a finished command left behind.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    #[must_use]
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    #[must_use]
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// A host that can run commands. `put`/`get` are built on `exec`, so every transport gets the
+/// same atomic, checksum-verified file transfer.
+pub trait Transport: Send {
+    /// The label for `[host]` prefixes and errors.
+    fn host(&self) -> &str;
+
+    /// True for this machine (commands are echoed as `local`).
+    fn is_local(&self) -> bool {
+        false
+    }
+
+    /// The user commands run as before any sudo.
+    fn login_user(&self) -> &str;
+
+    /// Run a command; stream its output lines to `echo` if given; capture it all.
+    /// Returns the output whatever the exit status; see [`check`].
+    fn exec(&mut self, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Result<Output>;
+
+    /// Run a command, echo it and its output, and fail on a non-zero exit unless `warn_only`.
+    fn run(&mut self, cmd: &Cmd, rep: &dyn Reporter, warn_only: bool) -> Result<Output> {
+        let cmd = cmd.clone().without_sudo_if_root(self.login_user());
+        let verb = match (self.is_local(), cmd.sudo.is_some()) {
+            (true, _) => "local",
+            (false, true) => "sudo",
+            (false, false) => "run",
+        };
+        rep.command(self.host(), verb, &cmd);
+        let out = self.exec(&cmd, Some(rep))?;
+        if out.status != 0 && warn_only {
+            rep.warn(&format!(
+                "[{}] exit status {} (warn_only): {cmd}",
+                self.host(),
+                out.status
+            ));
+            return Ok(out);
+        }
+        check(self.host(), &cmd, out)
+    }
+
+    /// Copy a local file to `remote` atomically (temp file, checksum, rename).
+    fn put(&mut self, local: &Path, remote: &str, sudo: bool, rep: &dyn Reporter) -> Result<()> {
+        let data = fs_err::read(local)?;
+        let sum = sha256_hex(&data);
+        let mode = file_mode(local);
+        let script = format!(
+            "set -e; d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
+             if [ -d \"$d\" ]; then d=\"$d\"/{base}; fi; \
+             t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; cat > \"$t\"; \
+             s=$(sha256sum \"$t\" | cut -d' ' -f1); \
+             if [ \"$s\" != {sum} ]; then echo \"checksum mismatch: got $s\" >&2; exit 70; fi; \
+             chmod {mode:o} \"$t\"; mv -f \"$t\" \"$d\"; trap - EXIT",
+            r = quote(remote),
+            base = quote(
+                &local
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into())
+            ),
+        );
+        let mut cmd = Cmd::shell(script).stdin(data);
+        if sudo {
+            cmd = cmd.sudo(None);
+        }
+        let cmd = cmd.without_sudo_if_root(self.login_user());
+        rep.command(
+            self.host(),
+            "put",
+            &Cmd::new("put", [local.display().to_string(), remote.to_string()]),
+        );
+        let out = self.exec(&cmd, None)?;
+        check(self.host(), &cmd, out).map(drop)
+    }
+
+    /// Copy `remote` to a local path atomically, verifying the checksum the host reports.
+    fn get(&mut self, remote: &str, local: &Path, rep: &dyn Reporter) -> Result<()> {
+        rep.command(
+            self.host(),
+            "get",
+            &Cmd::new("get", [remote.to_string(), local.display().to_string()]),
+        );
+        let cmd = Cmd::shell(format!(
+            "sha256sum {r} | cut -d' ' -f1 >&2 && cat {r}",
+            r = quote(remote)
+        ));
+        let out = self.exec(&cmd, None)?;
+        let out = check(self.host(), &cmd, out)?;
+        let want = out.stderr_str().trim().to_string();
+        let got = sha256_hex(&out.stdout);
+        if want != got {
+            return Err(Error::Transport {
+                host: self.host().to_string(),
+                message: format!(
+                    "checksum mismatch fetching {remote}: host says {want}, got {got}"
+                ),
+                hint: Some("the file may have changed while it was read; try again".into()),
+            });
+        }
+        let dest = if local.is_dir() {
+            local.join(Path::new(remote).file_name().unwrap_or_default())
+        } else {
+            local.to_path_buf()
+        };
+        crate::fsutil::write_atomic(&dest, &out.stdout)
+    }
+}
+
+/// Turn a non-zero exit into a `CommandFailed` error carrying host, command and stderr.
+pub fn check(host: &str, cmd: &Cmd, out: Output) -> Result<Output> {
+    if out.status == 0 {
+        return Ok(out);
+    }
+    let stderr = out.stderr_str();
+    let hint = if cmd.sudo.is_some() && stderr.contains("password is required") {
+        Some(
+            "sudo wants a password on this host; dfab runs `sudo -n` and never prompts. \
+              Allow the user passwordless sudo (NOPASSWD in /etc/sudoers.d) or connect as root"
+                .to_string(),
+        )
+    } else if stderr.contains("sudo: not found") || stderr.contains("sudo: command not found") {
+        Some("sudo is not installed on this host; install it or connect as root".to_string())
+    } else {
+        None
+    };
+    Err(Error::CommandFailed {
+        host: host.to_string(),
+        cmd: cmd.to_string(),
+        status: out.status,
+        stderr,
+        hint,
+    })
+}
+
+/// Lowercase hex SHA-256 of some bytes.
+#[must_use]
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// Lower-case hex of a digest (the one helper; `deb` uses it too).
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+fn file_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs_err::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777)
+}

@@ -1,0 +1,217 @@
+//! The SSH transport: the system `ssh` through one multiplexed master connection per host
+//! (the `openssh` crate), so `~/.ssh/config`, the agent, `ProxyJump` and `known_hosts` all apply.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use openssh::{KnownHosts, Session, SessionBuilder};
+
+use crate::error::{Error, Result};
+use crate::report::Reporter;
+
+use super::cmd::Cmd;
+use super::{process, Output, Transport};
+
+/// Where and how to connect; every field but `host` may be left to `~/.ssh/config`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SshTarget {
+    /// The host as the user wrote it (`deploy@app:2222`): the `[label]` of its output.
+    pub label: String,
+    pub host: String,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub key_filename: Option<PathBuf>,
+    pub ssh_config: Option<PathBuf>,
+    pub known_hosts_file: Option<PathBuf>,
+    /// `strict`, `add` (accept new keys, Fabric's habit) or `accept` (any key; test hosts only).
+    pub host_key_checking: Option<String>,
+    pub connect_timeout: Option<Duration>,
+}
+
+impl SshTarget {
+    /// Parse Fabric's host string `[user@]host[:port]` (IPv6 as `[addr]:port`).
+    pub fn parse(spec: &str) -> Result<Self> {
+        let bad = || {
+            Error::usage(
+                format!("bad host `{spec}`"),
+                Some("write hosts as `host`, `user@host` or `user@host:port`".into()),
+            )
+        };
+        let (user, rest) = match spec.rsplit_once('@') {
+            Some((u, r)) if !u.is_empty() => (Some(u.to_string()), r),
+            Some(_) => return Err(bad()),
+            None => (None, spec),
+        };
+        let (host, port) = if let Some(r) = rest.strip_prefix('[') {
+            let (h, tail) = r.split_once(']').ok_or_else(bad)?;
+            let port = match tail.strip_prefix(':') {
+                Some(p) => Some(p.parse().map_err(|_| bad())?),
+                None if tail.is_empty() => None,
+                None => return Err(bad()),
+            };
+            (h.to_string(), port)
+        } else if let Some((h, p)) = rest.split_once(':') {
+            (h.to_string(), Some(p.parse().map_err(|_| bad())?))
+        } else {
+            (rest.to_string(), None)
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) || host.starts_with('-') {
+            return Err(bad());
+        }
+        Ok(SshTarget {
+            label: spec.to_string(),
+            host,
+            user,
+            port,
+            ..SshTarget::default()
+        })
+    }
+}
+
+/// A connected host.
+pub struct Ssh {
+    label: String,
+    user: String,
+    session: Option<Session>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Ssh {
+    /// Open the master connection (fails fast with the reason ssh gave).
+    pub fn connect(target: &SshTarget) -> Result<Self> {
+        let label = if target.label.is_empty() {
+            target.host.clone()
+        } else {
+            target.label.clone()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let mut b = SessionBuilder::default();
+        if let Some(u) = &target.user {
+            b.user(u.clone());
+        }
+        if let Some(p) = target.port {
+            b.port(p);
+        }
+        if let Some(k) = &target.key_filename {
+            b.keyfile(k);
+        }
+        if let Some(c) = &target.ssh_config {
+            b.config_file(c);
+        }
+        if let Some(k) = &target.known_hosts_file {
+            b.user_known_hosts_file(k);
+        }
+        b.known_hosts_check(match target.host_key_checking.as_deref() {
+            Some("strict") => KnownHosts::Strict,
+            Some("accept") => KnownHosts::Accept,
+            _ => KnownHosts::Add,
+        });
+        b.connect_timeout(target.connect_timeout.unwrap_or(Duration::from_secs(10)));
+        b.server_alive_interval(Duration::from_secs(15));
+        let session = runtime
+            .block_on(b.connect(&target.host))
+            .map_err(|e| Error::Transport {
+                host: label.clone(),
+                message: format!("cannot connect over ssh: {}", describe(&e)),
+                hint: Some(
+                    "check that `ssh <host>` works by hand with the same user, port and key \
+                     (env keys `user`, `port`, `key_filename`, `ssh_config`)"
+                        .into(),
+                ),
+            })?;
+        let user = target
+            .user
+            .clone()
+            .or_else(|| remote_user(&session))
+            .unwrap_or_default();
+        Ok(Ssh {
+            label,
+            user,
+            session: Some(session),
+            runtime,
+        })
+    }
+}
+
+fn describe(e: &openssh::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// Ask the host who we are when the user came from ssh's own config.
+fn remote_user(session: &Session) -> Option<String> {
+    let out = Command::new("ssh")
+        .arg("-S")
+        .arg(session.control_socket())
+        .args(["-o", "ControlMaster=no", "-T", "none", "id -un"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+impl Transport for Ssh {
+    fn host(&self) -> &str {
+        &self.label
+    }
+
+    fn login_user(&self) -> &str {
+        &self.user
+    }
+
+    fn exec(&mut self, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Result<Output> {
+        let session = self.session.as_ref().expect("session open until drop");
+        // The master connection carries every command; `none` is ignored by a mux client.
+        let mut c = Command::new("ssh");
+        c.arg("-S")
+            .arg(session.control_socket())
+            .args(["-o", "ControlMaster=no", "-T", "none", "--"])
+            .arg(cmd.to_shell());
+        let out = process::run_streaming(c, cmd.stdin_bytes(), &self.label, echo)?;
+        if out.status == 255 {
+            return Err(Error::Transport {
+                host: self.label.clone(),
+                message: format!("ssh failed: {}", out.stderr_str().trim()),
+                hint: Some("the connection dropped; run again".into()),
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Ssh {
+    fn drop(&mut self) {
+        if let Some(s) = self.session.take() {
+            let _ = self.runtime.block_on(s.close());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_strings() {
+        let t = SshTarget::parse("deploy@app.example.com:2222").unwrap();
+        assert_eq!(
+            (t.user.as_deref(), t.host.as_str(), t.port),
+            (Some("deploy"), "app.example.com", Some(2222))
+        );
+        let t = SshTarget::parse("[::1]:22").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", Some(22)));
+        assert!(SshTarget::parse("a@").is_err());
+        assert!(SshTarget::parse("-oProxyCommand=x").is_err());
+        assert!(SshTarget::parse("h:notaport").is_err());
+    }
+}
