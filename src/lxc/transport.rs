@@ -1,0 +1,77 @@
+//! `lxc_transport = 'attach'`: main's [`Transport`] over [`Attach`], so tasks reach a container
+//! with no sshd and no address.
+
+use std::os::unix::process::ExitStatusExt as _;
+
+use super::attach::{Attach, Input};
+use super::spec::LxcSpec;
+use crate::error::{Error, Result};
+use crate::report::{Reporter, Stream};
+use crate::transport::cmd::Cmd;
+use crate::transport::{Output, Transport};
+
+/// One container, reached by attach, commands running as root. `put` and `get` are the trait's
+/// own (atomic, checksummed), carried by `exec`.
+#[derive(Debug)]
+pub struct AttachTransport {
+    attach: Attach,
+    host: String,
+}
+
+impl AttachTransport {
+    /// Attach to `spec`'s container (liblxc locally, `lxc-attach` over ssh for `lxc_host`).
+    pub fn new(spec: &LxcSpec) -> Result<Self> {
+        Ok(Self {
+            attach: Attach::new(spec)?,
+            host: spec.name.clone(),
+        })
+    }
+
+    /// From an [`Attach`] made some other way, labelled `host`.
+    #[must_use]
+    pub fn from_attach(attach: Attach, host: &str) -> Self {
+        Self {
+            attach,
+            host: host.to_owned(),
+        }
+    }
+}
+
+impl Transport for AttachTransport {
+    fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn login_user(&self) -> &'static str {
+        "root"
+    }
+
+    fn exec(&mut self, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Result<Output> {
+        let script = cmd.to_shell();
+        let stdin = cmd.stdin_bytes();
+        let input = stdin.as_deref().map_or(Input::Null, Input::Bytes);
+        let host = self.host.as_str();
+        let sink = |stream: Stream, line: &str| {
+            if let Some(rep) = echo {
+                rep.line(host, stream, line);
+            }
+        };
+        let out = self
+            .attach
+            .run_echoed(&["sh", "-c", &script], input, echo.map(|_| &sink as _))
+            .map_err(|e| Error::Transport {
+                host: self.host.clone(),
+                hint: e.hint(),
+                message: e.to_string(),
+            })?;
+        let status = out
+            .status
+            .code()
+            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+        Ok(Output {
+            status,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+}
