@@ -1,0 +1,128 @@
+//! The input key of a build: a hash of the options and of every project file (path, type, mode,
+//! size, mtime and content digest), so an unchanged rebuild can reuse the packages already built.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::digests::{self, DigestMap, Stat};
+use super::wheels::hex;
+use super::{BuildOptions, DebError};
+
+/// Directories never part of the inputs: dfab's cache and VCS metadata.
+const SKIPPED: [&str; 2] = [".dfab", ".git"];
+
+/// The key, and the digests of the project's files (reused for `md5sums`).
+#[derive(Debug, Clone)]
+pub(crate) struct Inputs {
+    pub(crate) key: String,
+    pub(crate) digests: DigestMap,
+}
+
+/// One entry of the project tree.
+struct Entry {
+    rel: String,
+    meta: std::fs::Metadata,
+    link: Option<String>,
+}
+
+/// Hashes the options and the project tree (skipping `out_dir` when it is inside the project).
+pub(crate) fn compute(opts: &BuildOptions, host_arch: &str) -> Result<Inputs, DebError> {
+    let mut h = Sha256::new();
+    let o = opts;
+    let text = format!(
+        "dfab-deb/{}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{host_arch}\n{:?}\n",
+        env!("CARGO_PKG_VERSION"),
+        o.version,
+        o.compression,
+        o.source_date_epoch,
+        o.wheel,
+        o.wheelserver,
+        o.wheelserver_trusted_host,
+        o.venv_path,
+        o.wheelhouse_path,
+        o.build_commands,
+        std::env::var("SOURCE_DATE_EPOCH").ok(),
+    );
+    h.update(text.as_bytes());
+    let out_dir = fs_err::canonicalize(&opts.out_dir).ok();
+    let mut entries = Vec::new();
+    walk(&opts.project_dir, "", out_dir.as_deref(), &mut entries)?;
+    let files: Vec<(String, Stat)> = entries
+        .iter()
+        .filter(|e| e.meta.is_file())
+        .map(|e| (e.rel.clone(), Stat::of(&e.meta)))
+        .collect();
+    let cache = opts.project_dir.join(".dfab").join("digests");
+    let digests = digests::compute(&opts.project_dir, &files, &cache)?;
+    for e in &entries {
+        let mode = e.meta.permissions().mode();
+        h.update(
+            format!(
+                "{}\0{mode:o}\0{}\0{}\0",
+                e.rel,
+                e.meta.len(),
+                e.meta.mtime()
+            )
+            .as_bytes(),
+        );
+        if let Some(link) = &e.link {
+            h.update(link.as_bytes());
+        } else if e.meta.is_file() {
+            let path = opts.project_dir.join(&e.rel);
+            let d = digests.current(&path, &e.meta).ok_or_else(|| {
+                std::io::Error::other(format!("{}: changed while hashing", path.display()))
+            })?;
+            h.update(d.sha256);
+        }
+        h.update([0]);
+    }
+    Ok(Inputs {
+        key: hex(&h.finalize()),
+        digests,
+    })
+}
+
+fn walk(
+    dir: &Path,
+    rel: &str,
+    out_dir: Option<&Path>,
+    entries: &mut Vec<Entry>,
+) -> Result<(), DebError> {
+    let mut children: Vec<_> = fs_err::read_dir(dir)?.collect::<Result<_, _>>()?;
+    children.sort_by_key(fs_err::DirEntry::file_name);
+    for child in children {
+        let name = child.file_name().to_string_lossy().into_owned();
+        if rel.is_empty() && SKIPPED.contains(&name.as_str()) {
+            continue;
+        }
+        let path = child.path();
+        let meta = fs_err::symlink_metadata(&path)?;
+        let rel_path = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        if meta.is_dir()
+            && out_dir.is_some_and(|o| fs_err::canonicalize(&path).is_ok_and(|p| p == o))
+        {
+            continue;
+        }
+        let link = if meta.file_type().is_symlink() {
+            Some(fs_err::read_link(&path)?.to_string_lossy().into_owned())
+        } else {
+            None
+        };
+        let is_dir = meta.is_dir();
+        entries.push(Entry {
+            rel: rel_path.clone(),
+            meta,
+            link,
+        });
+        if is_dir {
+            walk(&path, &rel_path, out_dir, entries)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! Content digests of project files (SHA-256 for the input key, MD5 for `md5sums`), computed on
+//! all cores and cached in `.dfab/digests` by stat data, as git's index does, so an unchanged file
+//! is read once across builds.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::Metadata;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+use super::wheels::hex;
+use super::DebError;
+
+/// What must be unchanged for a cached digest to be trusted. `ctime` and the inode change on any
+/// write or replacement, even one that restores size and mtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat {
+    size: u64,
+    mtime: i64,
+    mtime_ns: i64,
+    ctime: i64,
+    ctime_ns: i64,
+    ino: u64,
+}
+
+impl Stat {
+    pub(crate) fn of(meta: &Metadata) -> Self {
+        Self {
+            size: meta.len(),
+            mtime: meta.mtime(),
+            mtime_ns: meta.mtime_nsec(),
+            ctime: meta.ctime(),
+            ctime_ns: meta.ctime_nsec(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// The digests of one file, with the stat they were taken at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Digests {
+    stat: Stat,
+    pub(crate) sha256: [u8; 32],
+    pub(crate) md5: [u8; 16],
+}
+
+/// Digests by absolute path.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DigestMap {
+    map: HashMap<PathBuf, Digests>,
+}
+
+impl DigestMap {
+    /// The file's digests when they are still current for `meta`.
+    pub(crate) fn current(&self, path: &Path, meta: &Metadata) -> Option<&Digests> {
+        self.map.get(path).filter(|d| d.stat == Stat::of(meta))
+    }
+}
+
+/// Digests of `files` (paths relative to `root`, with their metadata), reusing and then updating
+/// the cache in `cache_file`. The cache is best effort: failing to write it is not an error.
+pub(crate) fn compute(
+    root: &Path,
+    files: &[(String, Stat)],
+    cache_file: &Path,
+) -> Result<DigestMap, DebError> {
+    let cached = load(cache_file);
+    let mut map = HashMap::with_capacity(files.len());
+    let mut todo: Vec<(&str, Stat)> = Vec::new();
+    for (rel, stat) in files {
+        match cached.get(rel.as_str()) {
+            Some(d) if d.stat == *stat => {
+                map.insert(root.join(rel), *d);
+            }
+            _ => todo.push((rel, *stat)),
+        }
+    }
+    for (rel, digests) in hash_all(root, &todo)? {
+        map.insert(root.join(rel), digests);
+    }
+    let _ = save(root, cache_file, files, &map);
+    Ok(DigestMap { map })
+}
+
+/// Hashes files on every core, the biggest first so the threads finish together.
+fn hash_all<'a>(
+    root: &Path,
+    todo: &[(&'a str, Stat)],
+) -> Result<Vec<(&'a str, Digests)>, DebError> {
+    let threads = super::compress::threads() as usize;
+    let mut order: Vec<&(&str, Stat)> = todo.iter().collect();
+    order.sort_by_key(|(_, s)| std::cmp::Reverse(s.size));
+    let mut shares: Vec<Vec<&(&str, Stat)>> = vec![Vec::new(); threads];
+    let mut loads = vec![0u64; threads];
+    for item in order {
+        let (least, _) = loads
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, l)| **l)
+            .unwrap_or((0, &0));
+        loads[least] += item.1.size + 4096;
+        shares[least].push(item);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                scope.spawn(move || {
+                    let mut buf = vec![0u8; 1 << 16];
+                    share
+                        .into_iter()
+                        .map(|(rel, stat)| Ok((*rel, hash_file(&root.join(rel), *stat, &mut buf)?)))
+                        .collect::<Result<Vec<_>, DebError>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(todo.len());
+        for h in handles {
+            out.extend(
+                h.join()
+                    .map_err(|_| std::io::Error::other("hashing thread panicked"))??,
+            );
+        }
+        Ok(out)
+    })
+}
+
+fn hash_file(path: &Path, stat: Stat, buf: &mut [u8]) -> Result<Digests, DebError> {
+    let mut file = fs_err::File::open(path)?;
+    let mut sha = Sha256::new();
+    let mut md5 = Md5::new();
+    loop {
+        let n = file.read(buf)?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buf[..n]);
+        md5.update(&buf[..n]);
+    }
+    Ok(Digests {
+        stat,
+        sha256: sha.finalize().into(),
+        md5: md5.finalize().into(),
+    })
+}
+
+fn load(cache_file: &Path) -> HashMap<String, Digests> {
+    let Ok(text) = fs_err::read_to_string(cache_file) else {
+        return HashMap::new();
+    };
+    text.lines().filter_map(parse_line).collect()
+}
+
+fn parse_line(line: &str) -> Option<(String, Digests)> {
+    let f: Vec<&str> = line.splitn(9, '\t').collect();
+    let [sha, md5, size, mtime, mtime_ns, ctime, ctime_ns, ino, path] = f[..] else {
+        return None;
+    };
+    Some((
+        path.to_owned(),
+        Digests {
+            stat: Stat {
+                size: size.parse().ok()?,
+                mtime: mtime.parse().ok()?,
+                mtime_ns: mtime_ns.parse().ok()?,
+                ctime: ctime.parse().ok()?,
+                ctime_ns: ctime_ns.parse().ok()?,
+                ino: ino.parse().ok()?,
+            },
+            sha256: unhex(sha)?,
+            md5: unhex(md5)?,
+        },
+    ))
+}
+
+fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    if s.len() != N * 2 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Writes the cache atomically, leaving out files changed in the last two seconds: a write in
+/// the same timestamp tick could otherwise go unnoticed (git's "racily clean" entries).
+fn save(
+    root: &Path,
+    cache_file: &Path,
+    files: &[(String, Stat)],
+    map: &HashMap<PathBuf, Digests>,
+) -> Result<(), DebError> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let mut text = String::new();
+    for (rel, stat) in files {
+        if stat.mtime >= now - 2 || stat.ctime >= now - 2 || rel.contains(['\n', '\t']) {
+            continue;
+        }
+        if let Some(d) = map.get(&root.join(rel)) {
+            let s = d.stat;
+            let _ = writeln!(
+                text,
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{rel}",
+                hex(&d.sha256),
+                hex(&d.md5),
+                s.size,
+                s.mtime,
+                s.mtime_ns,
+                s.ctime,
+                s.ctime_ns,
+                s.ino
+            );
+        }
+    }
+    let dir = cache_file.parent().unwrap_or(root);
+    fs_err::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".digests.tmp-{}", std::process::id()));
+    fs_err::write(&tmp, text)?;
+    fs_err::rename(&tmp, cache_file)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_round_trip_and_invalidation() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs_err::write(root.join("a"), b"abc").unwrap();
+        let old = std::fs::FileTimes::new()
+            .set_modified(UNIX_EPOCH + std::time::Duration::from_secs(1_000_000));
+        fs_err::File::options()
+            .write(true)
+            .open(root.join("a"))
+            .unwrap()
+            .set_times(old)
+            .unwrap();
+        let stat = |p: &str| Stat::of(&fs_err::metadata(root.join(p)).unwrap());
+        let cache = root.join(".dfab/digests");
+        let first = compute(root, &[("a".into(), stat("a"))], &cache).unwrap();
+        let meta = fs_err::metadata(root.join("a")).unwrap();
+        let d = *first.current(&root.join("a"), &meta).unwrap();
+        assert_eq!(hex(&d.md5), "900150983cd24fb0d6963f7d28e17f72");
+        // ctime is recent, so the entry is racy and not saved yet.
+        assert!(load(&cache).is_empty());
+        fs_err::write(root.join("a"), b"xyz").unwrap();
+        let meta = fs_err::metadata(root.join("a")).unwrap();
+        assert!(
+            first.current(&root.join("a"), &meta).is_none(),
+            "a rewrite invalidates"
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! Copying project files into the staged tree: `dh_install`'s `install`, plus `dirs`, `links` and
+//! `docs`.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::pkgfile::PkgFiles;
+use super::tree::{normalise, Content, Node, Tree};
+use super::DebError;
+
+/// Expands `pattern` relative to `project_dir`; an empty match is an error at `file:line`.
+pub(crate) fn expand(
+    project_dir: &Path,
+    pattern: &str,
+    file: &Path,
+    line: usize,
+) -> Result<Vec<PathBuf>, DebError> {
+    let full = format!(
+        "{}/{}",
+        glob::Pattern::escape(&project_dir.to_string_lossy()),
+        pattern.trim_start_matches('/')
+    );
+    let paths = glob::glob(&full)
+        .map_err(|e| DebError::at(file, line, format!("invalid pattern `{pattern}`: {e}")))?;
+    let mut found = Vec::new();
+    for p in paths {
+        let p = p.map_err(|e| {
+            DebError::at(
+                file,
+                line,
+                format!("cannot read `{}`: {}", e.path().display(), e.error()),
+            )
+        })?;
+        found.push(p);
+    }
+    if found.is_empty() {
+        return Err(DebError::at(
+            file,
+            line,
+            format!("`{pattern}` matches no file in {}", project_dir.display()),
+        ));
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Adds `src` (a file, symlink or whole directory) at package path `dest`, as `cp -a` would.
+pub(crate) fn add_path(tree: &mut Tree, src: &Path, dest: &str) -> Result<(), DebError> {
+    let meta = fs_err::symlink_metadata(src)?;
+    let file_type = meta.file_type();
+    if file_type.is_symlink() {
+        let target = fs_err::read_link(src)?;
+        tree.add(dest, Node::Symlink(target.to_string_lossy().into_owned()));
+    } else if file_type.is_dir() {
+        tree.add_dir(dest);
+        let mut entries: Vec<PathBuf> = fs_err::read_dir(src)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for entry in entries {
+            let name = entry
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            add_path(tree, &entry, &format!("{dest}/{name}"))?;
+        }
+    } else if file_type.is_file() {
+        tree.add(
+            dest,
+            Node::File {
+                content: Content::Path(src.to_owned()),
+                size: meta.len(),
+                executable: meta.permissions().mode() & 0o111 != 0,
+                mtime: u64::try_from(meta.mtime()).ok(),
+            },
+        );
+    } else {
+        return Err(DebError::Io(std::io::Error::other(format!(
+            "{}: not a regular file, directory or symlink",
+            src.display()
+        ))));
+    }
+    Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `debian/install`: `pattern... dest-dir`, or a lone pattern kept at its own path.
+pub(crate) fn install(
+    files: &PkgFiles<'_>,
+    project_dir: &Path,
+    tree: &mut Tree,
+) -> Result<(), DebError> {
+    let Some((file, lines)) = files.lines("install")? else {
+        return Ok(());
+    };
+    for (line, text) in lines {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let (patterns, dest) = match words.as_slice() {
+            [single] => (vec![*single], None),
+            [patterns @ .., dest] => (patterns.to_vec(), Some(*dest)),
+            [] => continue,
+        };
+        for pattern in patterns {
+            for src in expand(project_dir, pattern, &file, line)? {
+                let rel = src.strip_prefix(project_dir).unwrap_or(&src);
+                let target = match dest {
+                    Some(dir) => format!("{}/{}", normalise(dir), file_name(&src)),
+                    None => normalise(&rel.to_string_lossy()),
+                };
+                add_path(tree, &src, &target)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `debian/dirs`: directories to create.
+pub(crate) fn dirs(files: &PkgFiles<'_>, tree: &mut Tree) -> Result<(), DebError> {
+    if let Some((_, lines)) = files.lines("dirs")? {
+        for (_, text) in lines {
+            for dir in text.split_whitespace() {
+                tree.add_dir(dir);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `debian/links`: `target link` pairs, made relative within a top-level directory as `dh_link` does.
+pub(crate) fn links(files: &PkgFiles<'_>, tree: &mut Tree) -> Result<(), DebError> {
+    let Some((file, lines)) = files.lines("links")? else {
+        return Ok(());
+    };
+    for (line, text) in lines {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if words.len() % 2 != 0 {
+            return Err(DebError::at(&file, line, "expected `target link` pairs"));
+        }
+        for pair in words.chunks(2) {
+            let (target, link) = (normalise(pair[0]), normalise(pair[1]));
+            if target == link {
+                return Err(DebError::at(
+                    &file,
+                    line,
+                    format!("`{link}` would link to itself"),
+                ));
+            }
+            tree.add(&link, Node::Symlink(link_target(&target, &link)));
+        }
+    }
+    Ok(())
+}
+
+/// The symlink text `dh_link` writes: absolute across top-level directories, else relative.
+#[must_use]
+pub(crate) fn link_target(target: &str, link: &str) -> String {
+    let t: Vec<&str> = target.split('/').collect();
+    let l: Vec<&str> = link.split('/').collect();
+    if t[0] != l[0] {
+        return format!("/{target}");
+    }
+    let link_dir = &l[..l.len() - 1];
+    let common = t.iter().zip(link_dir).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; link_dir.len() - common];
+    parts.extend(&t[common..]);
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// `debian/docs`: files (or directories) for `/usr/share/doc/<pkg>/`.
+pub(crate) fn docs(
+    files: &PkgFiles<'_>,
+    project_dir: &Path,
+    tree: &mut Tree,
+) -> Result<(), DebError> {
+    let Some((file, lines)) = files.lines("docs")? else {
+        return Ok(());
+    };
+    for (line, text) in lines {
+        for pattern in text.split_whitespace() {
+            for src in expand(project_dir, pattern, &file, line)? {
+                let dest = format!("usr/share/doc/{}/{}", files.package, file_name(&src));
+                add_path(tree, &src, &dest)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dh_link_targets() {
+        assert_eq!(
+            link_target("usr/share/app/run", "usr/bin/app"),
+            "../share/app/run"
+        );
+        assert_eq!(link_target("opt/app/bin/x", "usr/bin/x"), "/opt/app/bin/x");
+        assert_eq!(link_target("usr/lib/a", "usr/lib/b"), "a");
+    }
+}

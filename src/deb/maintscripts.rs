@@ -1,0 +1,96 @@
+//! Maintainer scripts as `dh_installdeb` writes them: `#DEBHELPER#` replaced by the snippets, or a
+//! generated script when there is none.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::pkgfile::{read_text, PkgFiles};
+use super::DebError;
+
+/// The scripts dpkg runs.
+pub(crate) const SCRIPTS: [&str; 4] = ["preinst", "postinst", "prerm", "postrm"];
+
+/// Snippets collected per script, in the order the tools added them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Snippets {
+    by_script: BTreeMap<&'static str, Vec<(String, String)>>,
+}
+
+impl Snippets {
+    /// Adds `text` from `tool` to `script`.
+    pub(crate) fn add(&mut self, script: &'static str, tool: &str, text: String) {
+        self.by_script
+            .entry(script)
+            .or_default()
+            .push((tool.to_owned(), text));
+    }
+
+    /// The block replacing `#DEBHELPER#`: postinst and preinst in order, prerm and postrm in
+    /// reverse, so that removal undoes installation last-in first-out as debhelper does.
+    #[must_use]
+    pub(crate) fn block(&self, script: &str) -> String {
+        let Some(snippets) = self.by_script.get(script) else {
+            return String::new();
+        };
+        let ordered: Vec<&(String, String)> = if matches!(script, "prerm" | "postrm") {
+            snippets.iter().rev().collect()
+        } else {
+            snippets.iter().collect()
+        };
+        ordered
+            .into_iter()
+            .fold(String::new(), |mut out, (tool, text)| {
+                let _ = write!(
+                out,
+                "# Automatically added by dfab/{tool}\n{text}# End automatically added section\n"
+            );
+                out
+            })
+    }
+}
+
+/// The maintainer scripts (plus debconf's `config`) for the package, as `(name, contents)`.
+pub(crate) fn assemble(
+    files: &PkgFiles<'_>,
+    snippets: &Snippets,
+) -> Result<Vec<(String, Vec<u8>)>, DebError> {
+    let mut out = Vec::new();
+    for name in SCRIPTS.iter().copied().chain(["config"]) {
+        let block = snippets.block(name);
+        let script = match files.find(name) {
+            Some(path) => {
+                let text = read_text(&path)?;
+                if !text.starts_with("#!") {
+                    return Err(DebError::at(
+                        &path,
+                        1,
+                        "maintainer script must start with `#!`",
+                    ));
+                }
+                text.replace("#DEBHELPER#", &block)
+            }
+            None if block.is_empty() => continue,
+            None => format!("#!/bin/sh\nset -e\n{block}"),
+        };
+        out.push((name.to_owned(), script.into_bytes()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removal_snippets_run_in_reverse() {
+        let mut s = Snippets::default();
+        s.add("postrm", "a", "A\n".into());
+        s.add("postrm", "b", "B\n".into());
+        s.add("postinst", "a", "A\n".into());
+        s.add("postinst", "b", "B\n".into());
+        assert!(s.block("postrm").find("B\n").unwrap() < s.block("postrm").find("A\n").unwrap());
+        assert!(
+            s.block("postinst").find("A\n").unwrap() < s.block("postinst").find("B\n").unwrap()
+        );
+    }
+}

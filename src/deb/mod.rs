@@ -1,0 +1,252 @@
+//! The native `.deb` builder (`deb.build`): reads a project's debhelper-style `debian/` directory
+//! and writes reproducible binary packages without dpkg-buildpackage, debhelper or fakeroot.
+//!
+//! Inputs follow debhelper's declarative conventions (`control`, `changelog`, `install`, `dirs`,
+//! `links`, `docs`, `conffiles`, cron, logrotate, systemd units, debconf, maintainer scripts with
+//! `#DEBHELPER#`). Python dependencies can be vendored as wheels and installed into a virtualenv
+//! by the generated postinst. Output is byte-for-byte reproducible for the same inputs.
+//!
+//! Caches, all under `<project>/.dfab/`: `wheelhouse/<sha256 of requirements>` (so an unchanged
+//! rebuild never runs pip) and `digests` (file digests keyed by stat data). An unchanged rebuild,
+//! detected by the input key in `<out_dir>/.dfab-built.json`, reuses the packages as they are.
+//! Warnings (undefined substitution variables, packages not for this architecture) go to stderr.
+//!
+//! Not done, on purpose: ELF scanning (`${shlibs:Depends}` is always empty), stripping, and
+//! `dh_compress` beyond the changelog.
+
+mod ar;
+mod arch;
+mod assemble;
+mod autoscripts;
+mod cache_key;
+pub mod changelog;
+pub mod cmd;
+mod compress;
+pub mod control;
+pub mod deb822;
+mod digests;
+pub mod dpkg_buildpackage;
+mod error;
+mod gencontrol;
+mod gzip_parallel;
+mod install;
+mod installers;
+mod maintscripts;
+pub mod manifest;
+mod options;
+mod pkgfile;
+mod plan;
+mod prefetch;
+mod substvars;
+mod tar;
+mod tree;
+pub mod version;
+pub mod wheels;
+
+use std::path::Path;
+
+pub use error::DebError;
+pub use options::{BuildOptions, BuiltPackage, Compression, WheelMode};
+
+use cmd::{Cmd, RunLocal as _};
+use manifest::Manifest;
+use pkgfile::read_text;
+use plan::{Context, PackagePlan};
+
+/// Builds every binary package of the project into `opts.out_dir` and records them in
+/// `.dfab-built.json`. Nothing is written to `out_dir` unless every package builds.
+pub fn build(opts: &BuildOptions) -> Result<Vec<BuiltPackage>, DebError> {
+    build_with(opts, &mut |w| eprintln!("dfab: warning: {w}"))
+}
+
+/// [`build`], handing each warning (an undefined substitution variable, a package not for this
+/// architecture) to `warn` instead of stderr.
+pub fn build_with(
+    opts: &BuildOptions,
+    warn: &mut dyn FnMut(&str),
+) -> Result<Vec<BuiltPackage>, DebError> {
+    run_build_commands(opts)?;
+    let debian_dir = opts.project_dir.join("debian");
+    let control = control::Control::load(&debian_dir)?;
+    let changelog_path = debian_dir.join("changelog");
+    if !changelog_path.is_file() {
+        return Err(DebError::Missing {
+            path: changelog_path,
+        });
+    }
+    let changelog = changelog::parse(&changelog_path, &read_text(&changelog_path)?)?;
+    let version = if let Some(v) = &opts.version {
+        version::validate(v).map_err(|m| DebError::Options(format!("--version: {m}")))?;
+        v.clone()
+    } else {
+        version::validate(&changelog.version)
+            .map_err(|m| DebError::at(&changelog_path, changelog.version_line, m))?;
+        changelog.version.clone()
+    };
+    let mtime = timestamp(opts, changelog.timestamp)?;
+    let host = arch::host();
+
+    let inputs = cache_key::compute(opts, &host)?;
+    if let Some(cached) = reusable(&opts.out_dir, &inputs.key)? {
+        return Ok(cached);
+    }
+
+    let wheels = wheels::prepare(opts)?;
+    let ctx = Context {
+        opts,
+        debian_dir: &debian_dir,
+        control: &control,
+        version: &version,
+        wheels: wheels.as_ref(),
+    };
+    let mut plans = Vec::new();
+    let mut warnings = Vec::new();
+    for (index, para) in control.packages.iter().enumerate() {
+        let field = para.get("Architecture").unwrap_or_default();
+        match arch::resolve(field, &host) {
+            Some(arch) => plans.push(plan::plan_package(&ctx, index, &arch, &mut warnings)?),
+            None => warnings.push(format!(
+                "{}: Architecture `{field}` does not include {host}; not built",
+                para.get("Package").unwrap_or_default()
+            )),
+        }
+    }
+    for w in &warnings {
+        warn(w);
+    }
+    if plans.is_empty() {
+        return Err(DebError::at(
+            &control.file,
+            1,
+            format!("no package to build for {host}"),
+        ));
+    }
+    let built = write_all(opts, &plans, mtime, &inputs.digests)?;
+    Manifest::new(inputs.key, &built).write(&opts.out_dir)?;
+    Ok(built)
+}
+
+/// The archive timestamp: the option, else `SOURCE_DATE_EPOCH`, else the changelog date.
+fn timestamp(opts: &BuildOptions, changelog: u64) -> Result<u64, DebError> {
+    if let Some(t) = opts.source_date_epoch {
+        return Ok(t);
+    }
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| DebError::Options(format!("SOURCE_DATE_EPOCH=`{v}` is not a number"))),
+        Err(_) => Ok(changelog),
+    }
+}
+
+/// The packages of the last build when its inputs were identical and its files are intact.
+/// `build_commands`, each through `sh -c` in the project directory, before anything is read.
+pub(crate) fn run_build_commands(opts: &BuildOptions) -> Result<(), DebError> {
+    for command in &opts.build_commands {
+        Cmd::of("sh")
+            .arg("-c")
+            .arg(command)
+            .cwd(&opts.project_dir)
+            .output()?;
+    }
+    Ok(())
+}
+
+fn reusable(out_dir: &Path, key: &str) -> Result<Option<Vec<BuiltPackage>>, DebError> {
+    let Ok(Some(manifest)) = Manifest::load(out_dir) else {
+        return Ok(None);
+    };
+    if manifest.input_key != key || manifest.packages.is_empty() {
+        return Ok(None);
+    }
+    let built = manifest.built(out_dir);
+    for (b, entry) in built.iter().zip(&manifest.packages) {
+        if entry.stat.is_some() && entry.stat == manifest::stat_fingerprint(&b.path) {
+            continue; // untouched since it was written and hashed
+        }
+        let Ok(mut file) = fs_err::File::open(&b.path) else {
+            return Ok(None);
+        };
+        let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+        std::io::copy(&mut file, &mut hasher)?;
+        if wheels::hex(&sha2::Digest::finalize(hasher)) != b.sha256 {
+            return Ok(None);
+        }
+    }
+    Ok(Some(built))
+}
+
+/// Temporary files are created 0600; published files are world-readable like dpkg-deb's.
+pub(crate) fn publishable(file: &std::fs::File) -> Result<(), DebError> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    Ok(())
+}
+
+/// Writes every package to a temporary file, then renames them all into place.
+fn write_all(
+    opts: &BuildOptions,
+    plans: &[PackagePlan],
+    mtime: u64,
+    digests: &digests::DigestMap,
+) -> Result<Vec<BuiltPackage>, DebError> {
+    fs_err::create_dir_all(&opts.out_dir)?;
+    let bar = opts.progress.then(|| {
+        let total = plans.iter().map(|p| p.tree.content_bytes()).sum();
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:20} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let mut written = Vec::new();
+    for plan in plans {
+        if let Some(bar) = &bar {
+            bar.set_message(plan.name.clone());
+        }
+        let w = assemble::write_deb(
+            plan,
+            mtime,
+            opts.compression,
+            &opts.out_dir,
+            digests,
+            bar.as_ref(),
+        )?;
+        written.push((plan, w));
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut built = Vec::new();
+    for (plan, w) in written {
+        let name = format!(
+            "{}_{}_{}.deb",
+            plan.name,
+            version::without_epoch(&plan.version),
+            plan.arch
+        );
+        let path = opts.out_dir.join(name);
+        publishable(w.file.as_file())?;
+        w.file.persist(&path).map_err(|e| {
+            DebError::Io(std::io::Error::new(
+                e.error.kind(),
+                format!("{}: {}", path.display(), e.error),
+            ))
+        })?;
+        built.push(BuiltPackage {
+            path,
+            package: plan.name.clone(),
+            version: plan.version.clone(),
+            arch: plan.arch.clone(),
+            sha256: w.sha256,
+            size: w.size,
+            files: w.entries,
+        });
+    }
+    Ok(built)
+}

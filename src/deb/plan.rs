@@ -1,0 +1,303 @@
+//! Planning one binary package: every dh-style input applied to a staged [`Tree`], the control
+//! members, the substitution variables and the generated `control`.
+
+use std::path::Path;
+
+use super::autoscripts::{self as auto, fill};
+use super::control::Control;
+use super::gencontrol::{self, Resolved};
+use super::maintscripts::{self, Snippets};
+use super::pkgfile::{read_text, PkgFiles};
+use super::substvars::Substvars;
+use super::tree::{normalise, Node, Tree};
+use super::wheels::Wheelhouse;
+use super::{install, installers, version, BuildOptions, DebError};
+
+/// A member of `control.tar` other than `md5sums`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ControlMember {
+    pub(crate) name: String,
+    pub(crate) data: Vec<u8>,
+    pub(crate) executable: bool,
+}
+
+/// Everything needed to write one `.deb`.
+#[derive(Debug, Clone)]
+pub(crate) struct PackagePlan {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) arch: String,
+    pub(crate) tree: Tree,
+    /// Sorted by name; includes `control`.
+    pub(crate) control_members: Vec<ControlMember>,
+    /// Absolute paths (`/etc/...`), excluded from `md5sums` as `dh_md5sums` does.
+    pub(crate) conffiles: Vec<String>,
+}
+
+/// What all packages of the build share.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context<'a> {
+    pub(crate) opts: &'a BuildOptions,
+    pub(crate) debian_dir: &'a Path,
+    pub(crate) control: &'a Control,
+    pub(crate) version: &'a str,
+    pub(crate) wheels: Option<&'a Wheelhouse>,
+}
+
+/// Plans the binary package of paragraph `index` for architecture `arch`; `warnings` collects
+/// what dpkg-gencontrol would warn about.
+pub(crate) fn plan_package(
+    ctx: &Context<'_>,
+    index: usize,
+    arch: &str,
+    warnings: &mut Vec<String>,
+) -> Result<PackagePlan, DebError> {
+    let para = &ctx.control.packages[index];
+    let name = para.get("Package").unwrap_or_default().to_owned();
+    let files = PkgFiles {
+        debian_dir: ctx.debian_dir,
+        package: &name,
+        is_main: index == 0,
+    };
+    let mut substvars = Substvars::default();
+    // dh always defines these, empty when no helper adds to them.
+    substvars.add("misc:Depends", "");
+    substvars.add("misc:Pre-Depends", "");
+    let wheels = ctx.wheels.filter(|_| index == 0);
+    let (tree, snippets) = stage(ctx, &files, wheels, &mut substvars)?;
+    let conffiles = conffiles(&files, &tree)?;
+    let mut members = control_members(&files, &snippets, &conffiles)?;
+    variables(ctx, &files, arch, &tree, wheels.is_some(), &mut substvars)?;
+
+    let mut unknown = Vec::new();
+    let resolved = Resolved {
+        version: ctx.version,
+        arch,
+        installed_size: installed_size(&tree, &members),
+    };
+    let control = gencontrol::generate(
+        &ctx.control.source,
+        para,
+        &resolved,
+        &substvars,
+        &mut unknown,
+    );
+    for var in unknown {
+        warnings.push(format!(
+            "{name}: substitution variable ${{{var}}} is not defined; dropped"
+        ));
+    }
+    members.push(ControlMember {
+        name: "control".into(),
+        data: control.into_bytes(),
+        executable: false,
+    });
+    members.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(PackagePlan {
+        name,
+        version: ctx.version.to_owned(),
+        arch: arch.to_owned(),
+        tree,
+        control_members: members,
+        conffiles,
+    })
+}
+
+/// Applies every dh-style input, in debhelper's sequence order, to a new tree; returns it with
+/// the maintainer-script snippets the helpers added.
+fn stage(
+    ctx: &Context<'_>,
+    files: &PkgFiles<'_>,
+    wheels: Option<&Wheelhouse>,
+    substvars: &mut Substvars,
+) -> Result<(Tree, Snippets), DebError> {
+    let project_dir = ctx.opts.project_dir.as_path();
+    let mut tree = Tree::default();
+    let mut snippets = Snippets::default();
+    install::install(files, project_dir, &mut tree)?;
+    install::dirs(files, &mut tree)?;
+    install::docs(files, project_dir, &mut tree)?;
+    installers::copyright(files, &mut tree)?;
+    installers::changelog(files, ctx.version, &mut tree)?;
+    installers::systemd_units(files, &mut tree)?;
+    if files.find("templates").is_some() || files.find("config").is_some() {
+        substvars.add("misc:Depends", "debconf (>= 0.5) | debconf-2.0");
+        snippets.add(
+            "postrm",
+            "dh_installdebconf",
+            auto::POSTRM_DEBCONF.to_owned(),
+        );
+    }
+    if let Some(wh) = wheels {
+        ship_wheels(ctx.opts, files.package, wh, &mut tree, &mut snippets)?;
+        substvars.add("misc:Depends", "python3-venv");
+    }
+    installers::fixed_files(files, &mut tree, &mut snippets)?;
+    install::links(files, &mut tree)?;
+    installers::systemd_snippets(&tree, &mut snippets)?;
+    Ok((tree, snippets))
+}
+
+/// Maintainer scripts, debconf `config` and `templates`, `triggers` and `conffiles`.
+fn control_members(
+    files: &PkgFiles<'_>,
+    snippets: &Snippets,
+    conffiles: &[String],
+) -> Result<Vec<ControlMember>, DebError> {
+    let mut members: Vec<ControlMember> = maintscripts::assemble(files, snippets)?
+        .into_iter()
+        .map(|(name, data)| ControlMember {
+            name,
+            data,
+            executable: true,
+        })
+        .collect();
+    for member in ["templates", "triggers"] {
+        if let Some(path) = files.find(member) {
+            members.push(ControlMember {
+                name: member.into(),
+                data: fs_err::read(path)?,
+                executable: false,
+            });
+        }
+    }
+    if !conffiles.is_empty() {
+        let text = conffiles.iter().fold(String::new(), |mut s, c| {
+            s.push_str(c);
+            s.push('\n');
+            s
+        });
+        members.push(ControlMember {
+            name: "conffiles".into(),
+            data: text.into_bytes(),
+            executable: false,
+        });
+    }
+    Ok(members)
+}
+
+/// dpkg-gencontrol's and dfab's variables, then the `substvars` files, which win.
+fn variables(
+    ctx: &Context<'_>,
+    files: &PkgFiles<'_>,
+    arch: &str,
+    tree: &Tree,
+    venv: bool,
+    substvars: &mut Substvars,
+) -> Result<(), DebError> {
+    let ships_python = venv
+        || tree.iter().any(|(p, n)| {
+            matches!(n, Node::File { .. })
+                && Path::new(p)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("py"))
+        });
+    substvars.add("python3:Depends", if ships_python { "python3" } else { "" });
+    // dfab does not scan ELF objects, so shared-library dependencies are never computed.
+    substvars.add("shlibs:Depends", "");
+    substvars.add("binary:Version", ctx.version);
+    substvars.add("source:Version", ctx.version);
+    let upstream = version::without_epoch(ctx.version);
+    substvars.add(
+        "source:Upstream-Version",
+        upstream.rsplit_once('-').map_or(upstream, |(u, _)| u),
+    );
+    substvars.add("Arch", arch);
+    for path in [
+        ctx.debian_dir.join("substvars"),
+        ctx.debian_dir.join(format!("{}.substvars", files.package)),
+    ] {
+        if path.is_file() {
+            substvars.load(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts the wheels and `requirements.txt` in the package and adds the venv snippets.
+fn ship_wheels(
+    opts: &BuildOptions,
+    pkg: &str,
+    wh: &Wheelhouse,
+    tree: &mut Tree,
+    snippets: &mut Snippets,
+) -> Result<(), DebError> {
+    let wheelhouse = opts
+        .wheelhouse_path
+        .clone()
+        .unwrap_or_else(|| format!("/usr/share/{pkg}/wheelhouse"));
+    let venv = opts
+        .venv_path
+        .clone()
+        .unwrap_or_else(|| format!("/opt/{pkg}/venv"));
+    let wheelhouse = format!("/{}", normalise(&wheelhouse));
+    for wheel in &wh.wheels {
+        let name = wheel
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        install::add_path(tree, wheel, &format!("{wheelhouse}/{name}"))?;
+    }
+    let requirements = format!("{wheelhouse}/requirements.txt");
+    install::add_path(tree, &wh.requirements, &requirements)?;
+    let values = [
+        ("VENV", venv.as_str()),
+        ("WHEELHOUSE", wheelhouse.as_str()),
+        ("REQUIREMENTS", requirements.as_str()),
+    ];
+    snippets.add("postinst", "venv", fill(auto::POSTINST_VENV, &values));
+    snippets.add("postrm", "venv", fill(auto::POSTRM_VENV, &values));
+    Ok(())
+}
+
+/// Every regular file under `/etc` (`dh_installdeb`, compat ≥ 12), plus `debian/conffiles` lines.
+fn conffiles(files: &PkgFiles<'_>, tree: &Tree) -> Result<Vec<String>, DebError> {
+    let mut out: Vec<String> = tree
+        .iter()
+        .filter(|(p, n)| p.starts_with("etc/") && matches!(n, Node::File { .. }))
+        .map(|(p, _)| format!("/{p}"))
+        .collect();
+    if let Some(path) = files.find("conffiles") {
+        let text = read_text(&path)?;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if !matches!(tree.get(line), Some(Node::File { .. })) {
+                return Err(DebError::at(
+                    &path,
+                    i + 1,
+                    format!("conffile `{line}` is not a file in the package"),
+                ));
+            }
+            out.push(format!("/{}", normalise(line)));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// `Installed-Size` as dpkg-gencontrol computes it over `debian/<pkg>` at `dh_gencontrol` time:
+/// 1 KiB per directory (the root and `DEBIAN` included), `ceil(size / 1024)` per file and symlink
+/// (a symlink's size is its target's length), the `DEBIAN` members present by then (everything
+/// but `control` and `md5sums`) included.
+#[must_use]
+pub(crate) fn installed_size(tree: &Tree, members: &[ControlMember]) -> u64 {
+    let kib = |bytes: u64| bytes.div_ceil(1024);
+    let data: u64 = tree
+        .iter()
+        .map(|(_, n)| match n {
+            Node::Dir => 1,
+            Node::File { size, .. } => kib(*size),
+            Node::Symlink(target) => kib(target.len() as u64),
+        })
+        .sum();
+    let control: u64 = members
+        .iter()
+        .filter(|m| m.name != "control" && m.name != "md5sums")
+        .map(|m| kib(m.data.len() as u64))
+        .sum();
+    2 + data + control
+}

@@ -1,0 +1,169 @@
+//! A deterministic GNU tar writer, producing what `dpkg-deb --build` (GNU tar `--format=gnu`,
+//! `--owner=root:0`) does: `./`-prefixed names, root owner, fixed modes and mtimes.
+
+use std::io::{self, Write};
+
+const BLOCK: usize = 512;
+/// GNU tar's default record size (blocking factor 20).
+const RECORD: u64 = 10_240;
+
+/// The kind of a tar entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind<'a> {
+    File { size: u64 },
+    Dir,
+    Symlink { target: &'a str },
+}
+
+/// Writes entries to `W`, counting bytes so the archive can be padded to a full record.
+pub(crate) struct TarWriter<W: Write> {
+    out: W,
+    written: u64,
+}
+
+impl<W: Write> TarWriter<W> {
+    pub(crate) fn new(out: W) -> Self {
+        Self { out, written: 0 }
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the header of an entry; for a file, its `size` bytes must follow through
+    /// [`Self::write_data`] and then [`Self::finish_data`].
+    pub(crate) fn header(
+        &mut self,
+        name: &str,
+        kind: Kind<'_>,
+        mode: u32,
+        mtime: u64,
+    ) -> io::Result<()> {
+        let (type_flag, size, link) = match kind {
+            Kind::File { size } => (b'0', size, ""),
+            Kind::Dir => (b'5', 0, ""),
+            Kind::Symlink { target } => (b'2', 0, target),
+        };
+        if link.len() > 100 {
+            self.long_name(b'K', link)?;
+        }
+        if name.len() > 100 {
+            self.long_name(b'L', name)?;
+        }
+        let block = header_block(
+            name.as_bytes(),
+            link.as_bytes(),
+            type_flag,
+            mode,
+            size,
+            mtime,
+        );
+        self.put(&block)
+    }
+
+    /// GNU `././@LongLink` entry carrying a name longer than 100 bytes.
+    fn long_name(&mut self, type_flag: u8, name: &str) -> io::Result<()> {
+        let mut data = name.as_bytes().to_vec();
+        data.push(0);
+        let block = header_block(
+            b"././@LongLink",
+            b"",
+            type_flag,
+            0o644,
+            data.len() as u64,
+            0,
+        );
+        self.put(&block)?;
+        self.put(&data)?;
+        self.pad(data.len() as u64)
+    }
+
+    /// Writes part of the current file's contents.
+    pub(crate) fn write_data(&mut self, data: &[u8]) -> io::Result<()> {
+        self.put(data)
+    }
+
+    /// Pads the current file's contents (of `size` bytes) to a whole block.
+    pub(crate) fn finish_data(&mut self, size: u64) -> io::Result<()> {
+        self.pad(size)
+    }
+
+    fn pad(&mut self, size: u64) -> io::Result<()> {
+        let rem = usize::try_from(size % BLOCK as u64).unwrap_or(0);
+        if rem != 0 {
+            self.put(&[0; BLOCK][..BLOCK - rem])?;
+        }
+        Ok(())
+    }
+
+    /// Writes the two end blocks, pads to a full record and returns the inner writer.
+    pub(crate) fn finish(mut self) -> io::Result<W> {
+        self.put(&[0; BLOCK * 2])?;
+        let rem = self.written % RECORD;
+        if rem != 0 {
+            let zeros = vec![0; usize::try_from(RECORD - rem).unwrap_or(0)];
+            self.put(&zeros)?;
+        }
+        Ok(self.out)
+    }
+}
+
+fn octal(field: &mut [u8], value: u64) {
+    let digits = field.len() - 1;
+    let text = format!("{value:0digits$o}");
+    field[..digits].copy_from_slice(&text.as_bytes()[text.len() - digits..]);
+    field[digits] = 0;
+}
+
+fn header_block(
+    name: &[u8],
+    link: &[u8],
+    type_flag: u8,
+    mode: u32,
+    size: u64,
+    mtime: u64,
+) -> [u8; BLOCK] {
+    let mut h = [0u8; BLOCK];
+    let n = name.len().min(100);
+    h[..n].copy_from_slice(&name[..n]);
+    octal(&mut h[100..108], u64::from(mode));
+    octal(&mut h[108..116], 0);
+    octal(&mut h[116..124], 0);
+    octal(&mut h[124..136], size);
+    octal(&mut h[136..148], mtime);
+    h[156] = type_flag;
+    let l = link.len().min(100);
+    h[157..157 + l].copy_from_slice(&link[..l]);
+    h[257..265].copy_from_slice(b"ustar  \0");
+    h[265..269].copy_from_slice(b"root");
+    h[297..301].copy_from_slice(b"root");
+    h[148..156].fill(b' ');
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    let text = format!("{sum:06o}\0 ");
+    h[148..156].copy_from_slice(text.as_bytes());
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_layout() {
+        let mut w = TarWriter::new(Vec::new());
+        w.header("./a", Kind::File { size: 3 }, 0o644, 1).unwrap();
+        w.write_data(b"abc").unwrap();
+        w.finish_data(3).unwrap();
+        let long = format!("./{}", "x".repeat(120));
+        w.header(&long, Kind::Dir, 0o755, 1).unwrap();
+        let out = w.finish().unwrap();
+        assert_eq!(out.len() % 10_240, 0);
+        assert_eq!(&out[..3], b"./a");
+        assert_eq!(&out[100..108], b"0000644\0");
+        assert_eq!(&out[124..136], b"00000000003\0");
+        assert_eq!(&out[1024..1037], b"././@LongLink");
+        assert_eq!(out[1024 + 156], b'L');
+    }
+}
