@@ -1,0 +1,122 @@
+//! LXC environments from the command line: `dfab <lxc-env> <task>` clones, starts and reaches the
+//! container; `force_new`, `lxc_remove` and the attach transport.
+
+use crate::support::{project, Dfab, Reserved, BASE, KEY};
+
+fn envs(r: &Reserved, extra: &str) -> String {
+    format!(
+        "environments = {{\n    'lxc': {{\n        'lxc': '{name}',\n        'lxc_template': '{BASE}',\n        \
+         'lxc_ipv4': '{ip}/24',\n        'key_filename': '{KEY}',\n{extra}    }},\n}}\n\
+         tasks = {{\n    'who': {{'doc': 'who', 'steps': [{{'run': 'hostname; id -un'}}]}},\n    \
+         'mark': {{'doc': 'mark', 'steps': [{{'run': 'touch /root/marker'}}]}},\n    \
+         'check': {{'doc': 'check', 'steps': [{{'run': 'test -e /root/marker && echo marked || echo clean'}}]}},\n    \
+         'files': {{'doc': 'files', 'steps': [\n        {{'put': 'up.txt', 'to': '/tmp/'}},\n        \
+         {{'run': 'tr a-z A-Z < up.txt > down.txt', 'cd': '/tmp'}},\n        {{'get': '/tmp/down.txt', 'to': 'got/'}},\n    ]}},\n}}\n",
+        name = r.name,
+        ip = r.ip
+    )
+}
+
+#[test]
+fn missing_container_is_cloned_started_and_reached_over_ssh() {
+    let r = Reserved::new();
+    let dir = project(&[("environments.py", &envs(&r, ""))]);
+    assert!(!r.exists());
+    let out = Dfab::new(dir.path()).args(["lxc", "who"]).run().ok();
+    assert!(r.exists());
+    let who = format!(
+        "[root@{ip}] out: {name}\n[root@{ip}] out: root\n",
+        ip = r.ip,
+        name = r.name
+    );
+    assert!(out.stdout.contains(&who), "{}", out.stdout);
+    assert!(out
+        .stdout
+        .contains(&format!("container {} is running at {}", r.name, r.ip)));
+}
+
+#[test]
+fn force_new_recreates_and_lxc_remove_asks_first() {
+    let r = Reserved::new();
+    let dir = project(&[("environments.py", &envs(&r, ""))]);
+    Dfab::new(dir.path()).args(["lxc", "mark"]).run().ok();
+    let out = Dfab::new(dir.path()).args(["lxc", "check"]).run().ok();
+    assert!(out.stdout.contains("out: marked"), "{}", out.stdout);
+    let out = Dfab::new(dir.path())
+        .args(["lxc:force_new=yes", "check"])
+        .run()
+        .ok();
+    assert!(
+        out.stdout.contains("out: clean"),
+        "the old container survived: {}",
+        out.stdout
+    );
+
+    // No terminal and no -y: refused, nothing destroyed.
+    let out = Dfab::new(dir.path()).args(["lxc", "lxc_remove"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("refused: no terminal to ask on")
+            && out.stderr.contains("hint: pass -y"),
+        "{}",
+        out.stderr
+    );
+    assert!(r.exists());
+    Dfab::new(dir.path())
+        .args(["-y", "lxc", "lxc_remove"])
+        .run()
+        .ok();
+    assert!(!r.exists());
+    // Removing what is gone is fine, and does not clone it first.
+    Dfab::new(dir.path())
+        .args(["-y", "lxc", "lxc_remove"])
+        .run()
+        .ok();
+    assert!(!r.exists());
+}
+
+#[test]
+fn attach_transport_runs_puts_and_gets_without_ssh() {
+    let r = Reserved::new();
+    let dir = project(&[
+        (
+            "environments.py",
+            &envs(&r, "        'lxc_transport': 'attach',\n"),
+        ),
+        ("up.txt", "shout\n"),
+    ]);
+    let out = Dfab::new(dir.path())
+        .args(["lxc", "who", "files"])
+        .run()
+        .ok();
+    assert!(
+        out.stdout
+            .contains(&format!("[{0}] out: {0}\n[{0}] out: root\n", r.name)),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fs_err::read_to_string(dir.path().join("got/down.txt")).unwrap(),
+        "SHOUT\n"
+    );
+}
+
+#[test]
+fn dry_run_creates_nothing() {
+    let r = Reserved::new();
+    let dir = project(&[("environments.py", &envs(&r, ""))]);
+    let out = Dfab::new(dir.path()).args(["-n", "lxc", "who"]).run().ok();
+    assert!(
+        out.stdout
+            .contains(&format!("lxc-copy -n {BASE} -N {} -s -B overlayfs", r.name)),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("[{}] run: hostname; id -un", r.name)),
+        "{}",
+        out.stdout
+    );
+    assert!(!r.exists());
+}

@@ -1,0 +1,299 @@
+//! Test support: a builder that runs the dfab binary, and real LXC test hosts with sshd.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The base container `scripts/setup-host` builds; tests clone it and never touch it.
+pub(crate) const BASE: &str = "dfab-test-base";
+/// The key every test container accepts.
+pub(crate) const KEY: &str = "/var/lib/dfab-test/id_ed25519";
+
+/// What a dfab run left: exit code, stdout, stderr.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// `Dfab::new(dir).args([...]).run()`: runs the built binary in a project directory.
+pub(crate) struct Dfab {
+    cmd: Command,
+}
+
+impl Dfab {
+    pub(crate) fn new(dir: &Path) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dfab"));
+        cmd.current_dir(dir).env_remove("DFAB_ENVIRONMENTS");
+        Dfab { cmd }
+    }
+
+    pub(crate) fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(
+        mut self,
+        a: I,
+    ) -> Self {
+        self.cmd.args(a);
+        self
+    }
+
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub(crate) fn run(mut self) -> Outcome {
+        let out = self.cmd.output().expect("run dfab");
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Outcome {
+    /// Assert success, showing everything when it fails.
+    #[track_caller]
+    pub(crate) fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "dfab failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A project directory with the given files.
+pub(crate) fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("dfab-it-")
+        .tempdir()
+        .expect("tempdir");
+    for (name, text) in files {
+        let p = dir.path().join(name);
+        fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+        fs_err::write(p, text).unwrap();
+    }
+    dir
+}
+
+fn sh(args: &[&str]) -> std::process::Output {
+    Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", args[0]))
+}
+
+/// Fail (never skip) with instructions when the test machine is not set up.
+#[track_caller]
+pub(crate) fn require_host_setup() {
+    let lxcpath = String::from_utf8(sh(&["lxc-config", "lxc.lxcpath"]).stdout).unwrap_or_default();
+    let base = Path::new(lxcpath.trim()).join(BASE).join("config");
+    let mut missing = Vec::new();
+    if !base.exists() {
+        missing.push(format!("the base container {BASE}"));
+    }
+    if !Path::new(KEY).exists() {
+        missing.push(format!("the test key {KEY}"));
+    }
+    if !sh(&["ip", "link", "show", "lxcbr0"]).status.success() {
+        missing.push("the lxcbr0 bridge".into());
+    }
+    assert!(
+        missing.is_empty(),
+        "this test needs real LXC hosts, but {} missing: run `sudo bash scripts/setup-host` (or `make test`)",
+        missing.join(", ")
+    );
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A running overlay clone of the base container with sshd and a static address on lxcbr0.
+/// Stopped and destroyed on drop.
+pub(crate) struct TestHost {
+    res: Reserved,
+}
+
+impl std::ops::Deref for TestHost {
+    type Target = Reserved;
+    fn deref(&self) -> &Reserved {
+        &self.res
+    }
+}
+
+impl TestHost {
+    pub(crate) fn new() -> TestHost {
+        let res = Reserved::new();
+        let out = sh(&[
+            "lxc-copy",
+            "-n",
+            BASE,
+            "-N",
+            &res.name,
+            "-s",
+            "-B",
+            "overlayfs",
+        ]);
+        assert!(
+            out.status.success(),
+            "lxc-copy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let host = TestHost { res };
+        let lxcpath = String::from_utf8(sh(&["lxc-config", "lxc.lxcpath"]).stdout).unwrap();
+        let config = Path::new(lxcpath.trim()).join(&host.name).join("config");
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(&config)
+            .expect("container config");
+        std::io::Write::write_all(
+            &mut f,
+            format!("lxc.net.0.ipv4.address = {}/24\n", host.ip).as_bytes(),
+        )
+        .unwrap();
+        let out = sh(&["lxc-start", "-n", &host.name, "-d"]);
+        assert!(
+            out.status.success(),
+            "lxc-start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        host.wait_ssh();
+        host
+    }
+
+    fn wait_ssh(&self) {
+        for _ in 0..100 {
+            if self.ssh("root", "true").status.success() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!(
+            "sshd in {} ({}) did not answer within 10 s",
+            self.name, self.ip
+        );
+    }
+
+    /// Run a command over plain ssh, independently of dfab (the oracle).
+    pub(crate) fn ssh(&self, user: &str, command: &str) -> std::process::Output {
+        ssh_as(user, &self.ip, command)
+    }
+
+    /// stdout of an oracle ssh command that must succeed.
+    #[track_caller]
+    pub(crate) fn check(&self, user: &str, command: &str) -> String {
+        let o = self.ssh(user, command);
+        assert!(
+            o.status.success(),
+            "ssh {command}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// A `dfab.toml` environment block reaching this host as `user`.
+    pub(crate) fn env_toml(&self, env: &str, user: &str) -> String {
+        format!(
+            "[environments.{env}]\nhosts = [\"{ip}\"]\nuser = \"{user}\"\nkey_filename = \"{KEY}\"\n\
+             known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\n",
+            ip = self.ip
+        )
+    }
+}
+
+/// Claim an address in 10.0.3.100-199 with an `O_EXCL` lock file, reclaiming stale ones.
+pub(crate) fn claim_ip(owner: &str) -> (String, PathBuf) {
+    let dir = Path::new("/run/dfab-test/ips");
+    fs_err::create_dir_all(dir).unwrap();
+    // Start after the address claimed last, so a just-freed address (whose old MAC the host
+    // may still have cached) is not reused at once.
+    let last: u32 = fs_err::read_to_string(dir.join("last"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(99);
+    for i in 1..=100 {
+        let n = 100 + (last + i - 100) % 100;
+        let lock = dir.join(n.to_string());
+        // A lock whose process is gone is stale (its test crashed before Drop).
+        if let Ok(holder) = fs_err::read_to_string(&lock) {
+            let pid = holder.split_whitespace().next().unwrap_or("");
+            if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+                let _ = fs_err::remove_file(&lock);
+            }
+        }
+        if let Ok(mut f) = OpenOptions::new().write(true).create_new(true).open(&lock) {
+            std::io::Write::write_all(&mut f, format!("{} {owner}", std::process::id()).as_bytes())
+                .unwrap();
+            let _ = fs_err::write(dir.join("last"), n.to_string());
+            let _ = sh(&[
+                "ip",
+                "neigh",
+                "flush",
+                "to",
+                &format!("10.0.3.{n}"),
+                "dev",
+                "lxcbr0",
+            ]);
+            return (format!("10.0.3.{n}"), lock);
+        }
+    }
+    panic!("no free test address in 10.0.3.100-199 (see /run/dfab-test/ips)");
+}
+
+/// A container name and address for a test whose container dfab itself creates; on drop the
+/// container (if any) is destroyed and the address freed.
+pub(crate) struct Reserved {
+    pub name: String,
+    pub ip: String,
+    lock: PathBuf,
+}
+
+impl Reserved {
+    pub(crate) fn new() -> Reserved {
+        require_host_setup();
+        let name = format!(
+            "dfab-it-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        let (ip, lock) = claim_ip(&name);
+        Reserved { name, ip, lock }
+    }
+
+    pub(crate) fn exists(&self) -> bool {
+        sh(&["lxc-info", "-n", &self.name]).status.success()
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        let _ = sh(&["lxc-stop", "-k", "-n", &self.name]);
+        let _ = sh(&["lxc-destroy", "-n", &self.name]);
+        let _ = fs_err::remove_file(&self.lock);
+    }
+}
+
+/// `ssh user@ip command` with the test key and a throwaway `known_hosts`: the oracle for what dfab
+/// did on a host.
+pub(crate) fn ssh_as(user: &str, ip: &str, command: &str) -> std::process::Output {
+    sh(&[
+        "ssh",
+        "-i",
+        KEY,
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "ConnectTimeout=2",
+        &format!("{user}@{ip}"),
+        command,
+    ])
+}
