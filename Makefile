@@ -1,0 +1,44 @@
+# dfab: the two set-up commands on a fresh Debian 12 machine (as root) are `make demo` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: all build setup demo test lint fuzz bench deb clean-containers
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+# apt packages, the LXC bridge, the test base container and key (idempotent).
+setup:
+	bash scripts/setup-host
+
+# The main job on a local default: a sample project, its environments listed, a user task
+# run for real on a fresh local LXC container over ssh.
+demo: setup build
+	bash scripts/demo
+
+# Lint first, then every test (unit, the compat corpus, the integration binary), so the run
+# closes on the test summary.
+test: setup
+	$(MAKE) lint
+	$(CARGO) test --lib --bins --tests
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fuzz:
+	bash scripts/fuzz
+
+bench: setup
+	bash scripts/bench
+
+# Remove containers a crashed test run left behind.
+clean-containers:
+	for c in $$(lxc-ls -1 | grep -E '^dfab-(it|lxct|demo)-'); do lxc-stop -k -n $$c; lxc-destroy -n $$c; done
+
+# dfab's own package, built by dfab (see environments.py and debian/).
+deb: build
+	target/release/dfab local deb.build
