@@ -2,7 +2,7 @@
 //!
 //! Keys beyond main's `keys.rs` list (`lxc`, `lxc_template`, `lxc_clone`, `lxc_transport`,
 //! `lxc_host`): `lxc_host_ssh_options` (extra `ssh` arguments for `lxc_host`, a list such as
-//! `['-p', '2222', '-i', '/root/.ssh/lxc']`), `lxc_timeout` (seconds, default 30), `lxc_ipv4` (`10.0.3.123/24`: a static
+//! `['-p', '2222', '-i', '/root/.ssh/lxc']`), `lxc_timeout` (seconds, default 60), `lxc_ipv4` (`10.0.3.123/24`: a static
 //! address instead of DHCP), `lxc_ipv4_gateway`, `lxc_path`, and for `lxc.template`
 //! `lxc_release` (default `bookworm`), `lxc_packages` (extra packages), `lxc_mirror` (default:
 //! this machine's apt mirror) and `lxc_bridge` (default `lxcbr0`).

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 /// Default template (`lxc_template`), built by `dfab <env> lxc.template`.
 pub const DEFAULT_TEMPLATE: &str = "vanilla";
-/// Default wait for RUNNING plus an IPv4 address (`lxc_timeout`).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default wait for RUNNING plus an IPv4 address (`lxc_timeout`). A bound, not a typical wait
+/// (DHCP answers in about 3 s here), long enough for a DHCP client's exponential backoff
+/// (1 + 2 + 4 + 8 + 16 s after lost packets) on a busy machine's first boot.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How a clone gets its root file system (`lxc_clone`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -282,7 +282,7 @@ mod tests {
             [
                 "lxc-copy -n vanilla -N app -s -B overlayfs",
                 "lxc-start -n app -d",
-                "lxc-wait -n app -s RUNNING -t 30",
+                "lxc-wait -n app -s RUNNING -t 60",
                 "lxc-info -n app -iH",
             ]
         );
@@ -360,7 +360,7 @@ mod tests {
         assert_eq!(steps.len(), 1);
         assert_eq!(
             steps[0].to_string(),
-            "wait up to 30s for an IPv4 address on app:eth0"
+            "wait up to 60s for an IPv4 address on app:eth0"
         );
     }
 

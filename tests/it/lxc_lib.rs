@@ -335,6 +335,33 @@ fn attach_to_a_container_not_running_is_an_error() {
     assert!(err.to_string().contains("not running"), "{err}");
 }
 
+/// What a DHCP clone without an address looks like from inside and from the bridge, so a
+/// failure explains itself (init state, networkd's view and log, the dnsmasq leases).
+fn dhcp_diagnostics(name: &str) -> String {
+    let inside = "systemctl is-system-running; networkctl status eth0 --no-pager; ip -4 addr; \
+                  journalctl -b --no-pager -u systemd-networkd | tail -n 30; \
+                  systemctl --failed --no-pager";
+    let attach = Command::new("lxc-attach")
+        .args(["-n", name, "--clear-env", "--", "sh", "-c", inside])
+        .output();
+    let info = Command::new("lxc-info").args(["-n", name]).output();
+    let leases = fs_err::read_to_string("/var/lib/misc/dnsmasq.lxcbr0.leases");
+    let text = |o: std::io::Result<std::process::Output>| match o {
+        Ok(o) => format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => e.to_string(),
+    };
+    format!(
+        "--- lxc-info\n{}--- inside\n{}--- dnsmasq leases\n{}",
+        text(info),
+        text(attach),
+        leases.unwrap_or_else(|e| e.to_string())
+    )
+}
+
 /// Destroys a template (and whatever was cloned from it first) on drop.
 struct TemplateGuard(String);
 
@@ -375,7 +402,10 @@ fn template_task_builds_a_template_clones_get_dhcp_and_ssh() {
     let clone = Claimed::new();
     let mut spec = LxcSpec::new(&clone.name);
     spec.template.clone_from(&name);
-    let running = ensure(&spec).0.unwrap();
+    let running = match ensure(&spec).0 {
+        Ok(running) => running,
+        Err(e) => panic!("{e}\n{}", dhcp_diagnostics(&clone.name)),
+    };
     assert!(running.ipv4.starts_with("10.0.3."), "{running:?}");
     assert!(
         ssh_ok(&running.ipv4, Duration::from_secs(20)),
