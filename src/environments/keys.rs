@@ -151,7 +151,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     (
         "deb_compression",
         Shape::Str,
-        "`zstd` (default), `xz` or `gzip`, with an optional level: `xz:9`",
+        "`gzip` (default), `zstd` or `xz`, with an optional level: `xz:9`",
     ),
     (
         "deb_builder",
