@@ -15,12 +15,7 @@ pub(crate) fn member<W: Write, R: Read>(
     size: u64,
     data: &mut R,
 ) -> io::Result<()> {
-    let header = format!(
-        "{name:<16}{mtime:<12}{:<6}{:<6}{:<8}{size:<10}`\n",
-        0, 0, 100_644
-    );
-    debug_assert_eq!(header.len(), 60);
-    out.write_all(header.as_bytes())?;
+    header(out, name, mtime, size)?;
     let copied = io::copy(&mut data.take(size), out)?;
     if copied != size {
         return Err(io::Error::new(
@@ -32,6 +27,16 @@ pub(crate) fn member<W: Write, R: Read>(
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// Writes a member's 60-byte header (the caller writes the `size` bytes and the odd-size pad).
+pub(crate) fn header<W: Write>(out: &mut W, name: &str, mtime: u64, size: u64) -> io::Result<()> {
+    let header = format!(
+        "{name:<16}{mtime:<12}{:<6}{:<6}{:<8}{size:<10}`\n",
+        0, 0, 100_644
+    );
+    debug_assert_eq!(header.len(), 60);
+    out.write_all(header.as_bytes())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the control tar, and the ar archive around them.
 
 use std::fmt::Write as _;
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use indicatif::ProgressBar;
@@ -10,9 +10,9 @@ use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
 use super::compress::Compressor;
-use super::digests::DigestMap;
+use super::digests::{DigestMap, Stat};
+use super::phases::Phases;
 use super::plan::PackagePlan;
-use super::prefetch::{self, Piece};
 use super::tar::{Kind, TarWriter};
 use super::tree::{Content, Node};
 use super::wheels::hex;
@@ -27,9 +27,15 @@ pub(crate) struct Written {
     pub(crate) entries: usize,
 }
 
+/// Offset of the size field in an ar member header.
+const AR_SIZE_FIELD: u64 = 48;
+
 /// Writes `plan` as a `.deb` into a temporary file in `out_dir`, every timestamp clamped to
-/// `mtime`. The file is not fsynced (dpkg-deb does not either): the rename into place is atomic,
-/// and a crash only loses a package that can be rebuilt.
+/// `mtime`, in one pass: the `md5sums` come first (from the digests taken for the input key,
+/// hashing only files that has not seen), so the control member can precede the data, and the
+/// data tar is compressed straight into the package; its ar size field is filled in afterwards.
+/// The file is not fsynced (dpkg-deb does not either): the rename into place is atomic, and a
+/// crash only loses a package that can be rebuilt.
 pub(crate) fn write_deb(
     plan: &PackagePlan,
     mtime: u64,
@@ -37,6 +43,7 @@ pub(crate) fn write_deb(
     out_dir: &Path,
     digests: &DigestMap,
     progress: Option<&ProgressBar>,
+    phases: &mut Phases,
 ) -> Result<Written, DebError> {
     let io_err = |e: io::Error| {
         DebError::Io(io::Error::new(
@@ -44,18 +51,15 @@ pub(crate) fn write_deb(
             format!("{}: {e}", out_dir.display()),
         ))
     };
-    let data_file = tempfile::tempfile_in(out_dir).map_err(io_err)?;
-    let (mut data_file, md5sums) =
-        write_data(plan, mtime, compression, data_file, digests, progress)?;
-    let data_size = data_file.seek(SeekFrom::End(0))?;
-    data_file.seek(SeekFrom::Start(0))?;
+    let md5sums = md5sums(plan, digests)?;
     let control = control_tar(plan, &md5sums, mtime, compression)?;
+    phases.mark("md5sums, control");
 
     let file = tempfile::Builder::new()
         .prefix(".dfab-deb.")
         .tempfile_in(out_dir)
         .map_err(io_err)?;
-    let mut out = HashingWriter::new(BufWriter::new(file));
+    let mut out = BufWriter::with_capacity(1 << 20, file);
     let ext = compression.extension();
     ar::start(&mut out)?;
     ar::member(&mut out, "debian-binary", mtime, 4, &mut &b"2.0\n"[..])?;
@@ -66,23 +70,91 @@ pub(crate) fn write_deb(
         control.len() as u64,
         &mut &control[..],
     )?;
-    ar::member(
-        &mut out,
-        &format!("data.tar.{ext}"),
-        mtime,
-        data_size,
-        &mut data_file,
-    )?;
-    let (writer, sha256, size) = out.finish();
-    let file = writer
-        .into_inner()
-        .map_err(io::IntoInnerError::into_error)?;
+    let data_header = 8 + 60 + 4 + 60 + (control.len() as u64).next_multiple_of(2);
+    ar::header(&mut out, &format!("data.tar.{ext}"), mtime, 0)?;
+    let (out, data_size) = write_data(plan, mtime, compression, out, progress)?;
+    let mut file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+    if data_size % 2 == 1 {
+        file.write_all(b"\n")?;
+    }
+    let size = data_header + 60 + data_size.next_multiple_of(2);
+    file.as_file_mut()
+        .seek(SeekFrom::Start(data_header + AR_SIZE_FIELD))?;
+    file.write_all(format!("{data_size:<10}").as_bytes())?;
+    phases.mark("data tar");
+    let sha256 = sha256_of(file.as_file_mut(), size)?;
+    phases.mark("sha256");
     Ok(Written {
         file,
         sha256,
         size,
         entries: plan.tree.len() + 1,
     })
+}
+
+/// The package's SHA-256, read back (from the page cache): the data member's size, which
+/// precedes it, is only known once it is written.
+fn sha256_of(file: &mut std::fs::File, size: u64) -> Result<String, DebError> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Err(DebError::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the package being written shrank",
+            )));
+        }
+        let n = usize::try_from(left).map_or(n, |l| n.min(l));
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// The `md5sums` text (conffiles excluded, as `dh_md5sums` does), in archive order. A file's MD5
+/// comes from the digests when they were taken at the stat the plan saw, else it is read now.
+fn md5sums(plan: &PackagePlan, digests: &DigestMap) -> Result<String, DebError> {
+    let mut text = String::new();
+    let mut buf = Vec::new();
+    for (path, node) in plan.tree.iter() {
+        let Node::File { content, .. } = node else {
+            continue;
+        };
+        if plan.conffiles.iter().any(|c| c[1..] == **path) {
+            continue;
+        }
+        let digest: [u8; 16] = match content {
+            Content::Bytes(bytes) => Md5::digest(bytes).into(),
+            Content::Path(src, stat) => {
+                if let Some(d) = digests.at(src, stat) {
+                    d.md5
+                } else {
+                    let mut file = open_unchanged(src, stat)?;
+                    buf.clear();
+                    file.read_to_end(&mut buf)?;
+                    Md5::digest(&buf).into()
+                }
+            }
+        };
+        let _ = writeln!(text, "{}  {path}", hex(&digest));
+    }
+    Ok(text)
+}
+
+/// Opens `path`, failing when it is no longer the file the plan saw (its MD5 and size are known
+/// from then).
+fn open_unchanged(path: &Path, stat: &Stat) -> Result<fs_err::File, DebError> {
+    let file = fs_err::File::open(path)?;
+    if Stat::of(&file.metadata()?) != *stat {
+        return Err(DebError::Io(io::Error::other(format!(
+            "{}: changed while being packaged; build again",
+            path.display()
+        ))));
+    }
+    Ok(file)
 }
 
 /// Mode of a data entry, normalised as `dh_fixperms` leaves it.
@@ -97,22 +169,27 @@ fn mode(node: &Node) -> u32 {
     }
 }
 
-/// Writes the compressed data tar to `file`; returns it with the `md5sums` text.
-fn write_data(
+/// Writes the compressed data tar into `out` (files are read straight into the buffer that
+/// feeds the compressor, whose workers compress while the next files are read); returns `out`
+/// and the compressed size.
+fn write_data<W: Write + Send + 'static>(
     plan: &PackagePlan,
     mtime: u64,
     compression: Compression,
-    file: std::fs::File,
-    digests: &DigestMap,
+    out: W,
     progress: Option<&ProgressBar>,
-) -> Result<(std::fs::File, String), DebError> {
-    // Large writes into the compressor: tar headers and small files come in pieces of 512 bytes.
-    let compressor = Compressor::new(BufWriter::with_capacity(1 << 20, file), compression)?;
+) -> Result<(W, u64), DebError> {
+    let compressor = Compressor::new(
+        CountingWriter {
+            inner: out,
+            count: 0,
+        },
+        compression,
+    )?;
     let mut tar = TarWriter::new(BufWriter::with_capacity(1 << 20, compressor));
-    let mut md5sums = String::new();
     tar.header("./", Kind::Dir, 0o755, mtime)?;
     // dpkg-deb puts symlinks after everything else, so that their targets are unpacked first.
-    let entries: Vec<(&String, &Node)> = plan
+    let entries = plan
         .tree
         .iter()
         .filter(|(_, n)| !matches!(n, Node::Symlink(_)))
@@ -120,74 +197,66 @@ fn write_data(
             plan.tree
                 .iter()
                 .filter(|(_, n)| matches!(n, Node::Symlink(_))),
-        )
-        .collect();
-    let files: Vec<(&Path, u64)> = entries
-        .iter()
-        .filter_map(|(_, n)| match n {
+        );
+    for (path, node) in entries {
+        let name = format!("./{path}");
+        match node {
+            Node::Dir => tar.header(&format!("{name}/"), Kind::Dir, mode(node), mtime)?,
+            Node::Symlink(target) => {
+                tar.header(&name, Kind::Symlink { target }, mode(node), mtime)?;
+            }
             Node::File {
-                content: Content::Path(src),
+                content,
                 size,
+                mtime: file_mtime,
                 ..
-            } => Some((src.as_path(), *size)),
-            _ => None,
-        })
-        .collect();
-    std::thread::scope(|scope| -> Result<(), DebError> {
-        let pieces = prefetch::spawn(scope, files, digests);
-        let next = || {
-            pieces
-                .recv()
-                .map_err(|_| io::Error::other("file reader stopped"))?
-        };
-        for (path, node) in entries {
-            let name = format!("./{path}");
-            match node {
-                Node::Dir => tar.header(&format!("{name}/"), Kind::Dir, mode(node), mtime)?,
-                Node::Symlink(target) => {
-                    tar.header(&name, Kind::Symlink { target }, mode(node), mtime)?;
-                }
-                Node::File {
-                    content,
-                    size,
-                    mtime: file_mtime,
-                    ..
-                } => {
-                    let entry_mtime = file_mtime.map_or(mtime, |m| m.min(mtime));
-                    tar.header(&name, Kind::File { size: *size }, mode(node), entry_mtime)?;
-                    let digest: [u8; 16] = match content {
-                        Content::Bytes(bytes) => {
-                            tar.write_data(bytes)?;
-                            Md5::digest(bytes).into()
+            } => {
+                let entry_mtime = file_mtime.map_or(mtime, |m| m.min(mtime));
+                tar.header(&name, Kind::File { size: *size }, mode(node), entry_mtime)?;
+                match content {
+                    Content::Bytes(bytes) => tar.write_data(bytes)?,
+                    Content::Path(src, stat) => {
+                        let mut file = open_unchanged(src, stat)?;
+                        let copied = tar.copy_data(&mut file, *size)?;
+                        if copied != *size {
+                            return Err(DebError::Io(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                format!("{}: file shrank while being packaged", src.display()),
+                            )));
                         }
-                        Content::Path(_) => loop {
-                            match next()? {
-                                Piece::Data(data) => tar.write_data(&data)?,
-                                Piece::Done(md5) => break md5,
-                            }
-                        },
-                    };
-                    tar.finish_data(*size)?;
-                    if let Some(bar) = progress {
-                        bar.inc(*size);
                     }
-                    if !plan.conffiles.iter().any(|c| c[1..] == **path) {
-                        let _ = writeln!(md5sums, "{}  {path}", hex(&digest));
-                    }
+                }
+                tar.finish_data(*size)?;
+                if let Some(bar) = progress {
+                    bar.inc(*size);
                 }
             }
         }
-        Ok(())
-    })?;
+    }
     let compressor = tar
         .finish()?
         .into_inner()
         .map_err(io::IntoInnerError::into_error)?;
-    let buffered = compressor.finish()?;
-    let file = buffered
-        .into_inner()
-        .map_err(io::IntoInnerError::into_error)?;
-    Ok((file, md5sums))
+    let counted = compressor.finish()?;
+    Ok((counted.inner, counted.count))
+}
+
+/// Passes bytes through, counting them.
+struct CountingWriter<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The compressed control tar, in memory.
@@ -224,36 +293,74 @@ fn control_tar(
     Ok(tar.finish()?.finish()?)
 }
 
-/// Passes bytes through while hashing and counting them.
-struct HashingWriter<W: Write> {
-    inner: W,
-    hasher: Sha256,
-    size: u64,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deb::install::add_path;
+    use crate::deb::plan::ControlMember;
+    use crate::deb::tree::Tree;
 
-impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
-        Self {
-            inner,
-            hasher: Sha256::default(),
-            size: 0,
+    fn plan_of(src: &Path) -> PackagePlan {
+        let mut tree = Tree::default();
+        add_path(&mut tree, src, "usr/share/app").unwrap();
+        PackagePlan {
+            name: "app".into(),
+            version: "1.0".into(),
+            arch: "all".into(),
+            tree,
+            control_members: vec![ControlMember {
+                name: "control".into(),
+                data: b"Package: app\n".to_vec(),
+                executable: false,
+            }],
+            conffiles: Vec::new(),
         }
     }
 
-    fn finish(self) -> (W, String, u64) {
-        (self.inner, hex(&self.hasher.finalize()), self.size)
+    fn write(plan: &PackagePlan, out: &Path) -> Result<Written, DebError> {
+        write_deb(
+            plan,
+            1,
+            Compression::Zstd(3),
+            out,
+            &DigestMap::default(),
+            None,
+            &mut Phases::start(),
+        )
     }
-}
 
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
+    #[test]
+    fn package_is_one_ar_with_its_size_patched_and_its_sha256_right() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::create_dir(dir.path().join("src")).unwrap();
+        fs_err::write(dir.path().join("src/a.txt"), b"hello\n").unwrap();
+        let w = write(&plan_of(&dir.path().join("src")), dir.path()).unwrap();
+        let bytes = fs_err::read(w.file.path()).unwrap();
+        assert_eq!(bytes.len() as u64, w.size);
+        assert_eq!(w.sha256, hex(&Sha256::digest(&bytes)));
+        // The data member's header holds the size that follows it.
+        let mut at = 8;
+        let mut names = Vec::new();
+        while at < bytes.len() {
+            let header = std::str::from_utf8(&bytes[at..at + 60]).unwrap();
+            let size: usize = header[48..58].trim().parse().unwrap();
+            names.push(header[..16].trim().to_owned());
+            at += 60 + size + size % 2;
+        }
+        assert_eq!(at, bytes.len());
+        assert_eq!(names, ["debian-binary", "control.tar.zst", "data.tar.zst"]);
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+    #[test]
+    fn a_file_changed_after_planning_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::create_dir(dir.path().join("src")).unwrap();
+        let file = dir.path().join("src/a.txt");
+        fs_err::write(&file, b"hello\n").unwrap();
+        let plan = plan_of(&dir.path().join("src"));
+        fs_err::remove_file(&file).unwrap();
+        fs_err::write(&file, b"hello\n").unwrap();
+        let err = write(&plan, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("a.txt: changed while being packaged"), "{err}");
     }
 }

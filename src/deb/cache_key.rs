@@ -46,9 +46,12 @@ pub(crate) fn compute(opts: &BuildOptions, host_arch: &str) -> Result<Inputs, De
         std::env::var("SOURCE_DATE_EPOCH").ok(),
     );
     h.update(text.as_bytes());
-    let out_dir = fs_err::canonicalize(&opts.out_dir).ok();
+    // The output directory, by device and inode, so it is recognised without resolving paths.
+    let out_dir = fs_err::metadata(&opts.out_dir)
+        .ok()
+        .map(|m| (m.dev(), m.ino()));
     let mut entries = Vec::new();
-    walk(&opts.project_dir, "", out_dir.as_deref(), &mut entries)?;
+    walk(&opts.project_dir, "", out_dir, &mut entries)?;
     let files: Vec<(String, Stat)> = entries
         .iter()
         .filter(|e| e.meta.is_file())
@@ -87,7 +90,7 @@ pub(crate) fn compute(opts: &BuildOptions, host_arch: &str) -> Result<Inputs, De
 fn walk(
     dir: &Path,
     rel: &str,
-    out_dir: Option<&Path>,
+    out_dir: Option<(u64, u64)>,
     entries: &mut Vec<Entry>,
 ) -> Result<(), DebError> {
     let mut children: Vec<_> = fs_err::read_dir(dir)?.collect::<Result<_, _>>()?;
@@ -97,31 +100,40 @@ fn walk(
         if rel.is_empty() && SKIPPED.contains(&name.as_str()) {
             continue;
         }
-        let path = child.path();
-        let meta = fs_err::symlink_metadata(&path)?;
+        // `DirEntry::metadata` is an lstat relative to the open directory: no path lookup.
+        let meta = child.metadata()?;
+        if meta.is_dir() && out_dir == Some((meta.dev(), meta.ino())) {
+            continue;
+        }
         let rel_path = if rel.is_empty() {
             name
         } else {
             format!("{rel}/{name}")
         };
-        if meta.is_dir()
-            && out_dir.is_some_and(|o| fs_err::canonicalize(&path).is_ok_and(|p| p == o))
-        {
-            continue;
-        }
         let link = if meta.file_type().is_symlink() {
-            Some(fs_err::read_link(&path)?.to_string_lossy().into_owned())
+            Some(
+                fs_err::read_link(child.path())?
+                    .to_string_lossy()
+                    .into_owned(),
+            )
         } else {
             None
         };
         let is_dir = meta.is_dir();
-        entries.push(Entry {
-            rel: rel_path.clone(),
-            meta,
-            link,
-        });
         if is_dir {
+            let path = child.path();
+            entries.push(Entry {
+                rel: rel_path.clone(),
+                meta,
+                link,
+            });
             walk(&path, &rel_path, out_dir, entries)?;
+        } else {
+            entries.push(Entry {
+                rel: rel_path,
+                meta,
+                link,
+            });
         }
     }
     Ok(())

@@ -58,7 +58,12 @@ pub(crate) struct DigestMap {
 impl DigestMap {
     /// The file's digests when they are still current for `meta`.
     pub(crate) fn current(&self, path: &Path, meta: &Metadata) -> Option<&Digests> {
-        self.map.get(path).filter(|d| d.stat == Stat::of(meta))
+        self.at(path, &Stat::of(meta))
+    }
+
+    /// The file's digests when they were taken at `stat`.
+    pub(crate) fn at(&self, path: &Path, stat: &Stat) -> Option<&Digests> {
+        self.map.get(path).filter(|d| d.stat == *stat)
     }
 }
 
@@ -80,10 +85,14 @@ pub(crate) fn compute(
             _ => todo.push((rel, *stat)),
         }
     }
+    // Every file was found unchanged in the cache, and none is gone: it is up to date.
+    let up_to_date = todo.is_empty() && cached.len() == files.len();
     for (rel, digests) in hash_all(root, &todo)? {
         map.insert(root.join(rel), digests);
     }
-    let _ = save(root, cache_file, files, &map);
+    if !up_to_date {
+        let _ = save(root, cache_file, files, &map);
+    }
     Ok(DigestMap { map })
 }
 

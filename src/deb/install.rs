@@ -4,6 +4,7 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::digests::Stat;
 use super::pkgfile::PkgFiles;
 use super::tree::{normalise, Content, Node, Tree};
 use super::DebError;
@@ -47,28 +48,36 @@ pub(crate) fn expand(
 /// Adds `src` (a file, symlink or whole directory) at package path `dest`, as `cp -a` would.
 pub(crate) fn add_path(tree: &mut Tree, src: &Path, dest: &str) -> Result<(), DebError> {
     let meta = fs_err::symlink_metadata(src)?;
+    add_entry(tree, src, dest, &meta)
+}
+
+/// [`add_path`] for an entry whose lstat is known (a directory's children come with theirs:
+/// `DirEntry::metadata` is an lstat relative to the open directory, without a path lookup).
+fn add_entry(
+    tree: &mut Tree,
+    src: &Path,
+    dest: &str,
+    meta: &std::fs::Metadata,
+) -> Result<(), DebError> {
     let file_type = meta.file_type();
     if file_type.is_symlink() {
         let target = fs_err::read_link(src)?;
         tree.add(dest, Node::Symlink(target.to_string_lossy().into_owned()));
     } else if file_type.is_dir() {
         tree.add_dir(dest);
-        let mut entries: Vec<PathBuf> = fs_err::read_dir(src)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        entries.sort();
+        let mut entries: Vec<fs_err::DirEntry> =
+            fs_err::read_dir(src)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(fs_err::DirEntry::file_name);
         for entry in entries {
-            let name = entry
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            add_path(tree, &entry, &format!("{dest}/{name}"))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let meta = entry.metadata()?;
+            add_entry(tree, &entry.path(), &format!("{dest}/{name}"), &meta)?;
         }
     } else if file_type.is_file() {
         tree.add(
             dest,
             Node::File {
-                content: Content::Path(src.to_owned()),
+                content: Content::Path(src.to_owned(), Stat::of(meta)),
                 size: meta.len(),
                 executable: meta.permissions().mode() & 0o111 != 0,
                 mtime: u64::try_from(meta.mtime()).ok(),

@@ -7,6 +7,7 @@ use flate2::write::GzEncoder;
 use flate2::GzBuilder;
 
 use super::autoscripts::{self as auto, fill};
+use super::digests::Stat;
 use super::install::add_path;
 use super::maintscripts::Snippets;
 use super::pkgfile::{read_text, PkgFiles};
@@ -94,7 +95,7 @@ pub(crate) fn fixed_files(
         tree.add(
             &dest,
             Node::File {
-                content: Content::Path(path.clone()),
+                content: Content::Path(path.clone(), Stat::of(&meta)),
                 size: meta.len(),
                 executable,
                 mtime: std::os::unix::fs::MetadataExt::mtime(&meta).try_into().ok(),
@@ -173,7 +174,7 @@ pub(crate) fn systemd_snippets(tree: &Tree, snippets: &mut Snippets) -> Result<(
         }
         let text = match node {
             Node::File {
-                content: Content::Path(p),
+                content: Content::Path(p, _),
                 ..
             } => read_text(p)?,
             Node::File {

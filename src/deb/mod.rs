@@ -34,9 +34,9 @@ mod installers;
 mod maintscripts;
 pub mod manifest;
 mod options;
+mod phases;
 mod pkgfile;
 mod plan;
-mod prefetch;
 mod substvars;
 mod tar;
 mod tree;
@@ -65,6 +65,7 @@ pub fn build_with(
     opts: &BuildOptions,
     warn: &mut dyn FnMut(&str),
 ) -> Result<Vec<BuiltPackage>, DebError> {
+    let mut phases = phases::Phases::start();
     run_build_commands(opts)?;
     let debian_dir = opts.project_dir.join("debian");
     let control = control::Control::load(&debian_dir)?;
@@ -86,7 +87,9 @@ pub fn build_with(
     let mtime = timestamp(opts, changelog.timestamp)?;
     let host = arch::host();
 
+    phases.mark("control, changelog");
     let inputs = cache_key::compute(opts, &host)?;
+    phases.mark("input key");
     if let Some(cached) = reusable(&opts.out_dir, &inputs.key)? {
         return Ok(cached);
     }
@@ -121,8 +124,10 @@ pub fn build_with(
             format!("no package to build for {host}"),
         ));
     }
-    let built = write_all(opts, &plans, mtime, &inputs.digests)?;
+    phases.mark("wheels, plan");
+    let built = write_all(opts, &plans, mtime, &inputs.digests, &mut phases)?;
     Manifest::new(inputs.key, &built).write(&opts.out_dir)?;
+    phases.mark("manifest");
     Ok(built)
 }
 
@@ -190,6 +195,7 @@ fn write_all(
     plans: &[PackagePlan],
     mtime: u64,
     digests: &digests::DigestMap,
+    phases: &mut phases::Phases,
 ) -> Result<Vec<BuiltPackage>, DebError> {
     fs_err::create_dir_all(&opts.out_dir)?;
     let bar = opts.progress.then(|| {
@@ -216,6 +222,7 @@ fn write_all(
             &opts.out_dir,
             digests,
             bar.as_ref(),
+            phases,
         )?;
         written.push((plan, w));
     }

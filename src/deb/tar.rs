@@ -85,6 +85,14 @@ impl<W: Write> TarWriter<W> {
         self.put(data)
     }
 
+    /// Copies up to `size` bytes of the current file's contents from `from` (straight into `W`'s
+    /// buffer when `W` is a `BufWriter`); returns how many there were.
+    pub(crate) fn copy_data<R: io::Read>(&mut self, from: &mut R, size: u64) -> io::Result<u64> {
+        let n = io::copy(&mut io::Read::take(from, size), &mut self.out)?;
+        self.written += n;
+        Ok(n)
+    }
+
     /// Pads the current file's contents (of `size` bytes) to a whole block.
     pub(crate) fn finish_data(&mut self, size: u64) -> io::Result<()> {
         self.pad(size)

@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::digests::Stat;
+
 /// Where a file's bytes come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Content {
-    /// Read from this path when the archive is written.
-    Path(PathBuf),
+    /// Read from this path when the archive is written; it must still have this stat then.
+    Path(PathBuf, Stat),
     /// Generated in memory (compressed changelog, unit files, ...).
     Bytes(Vec<u8>),
 }
