@@ -1,8 +1,10 @@
 //! The input key of a build: a hash of the options and of every project file (path, type, mode,
 //! size, mtime and content digest), so an unchanged rebuild can reuse the packages already built.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -13,11 +15,27 @@ use super::{BuildOptions, DebError};
 /// Directories never part of the inputs: dfab's cache and VCS metadata.
 const SKIPPED: [&str; 2] = [".dfab", ".git"];
 
-/// The key, and the digests of the project's files (reused for `md5sums`).
-#[derive(Debug, Clone)]
+/// The key, the digests of the project's files (reused for `md5sums`) and the listing of its
+/// directories (reused by `debian/install`, so the tree is walked and stat'ed once).
+#[derive(Debug)]
 pub(crate) struct Inputs {
     pub(crate) key: String,
     pub(crate) digests: DigestMap,
+    pub(crate) listing: Listing,
+}
+
+/// The children of every project directory the walk saw in full (name order, with their
+/// lstat), by absolute path.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    dirs: HashMap<PathBuf, Vec<(OsString, std::fs::Metadata)>>,
+}
+
+impl Listing {
+    /// `dir`'s children as the walk saw them; `None` when it did not list `dir` in full.
+    pub(crate) fn children(&self, dir: &Path) -> Option<&[(OsString, std::fs::Metadata)]> {
+        self.dirs.get(dir).map(Vec::as_slice)
+    }
 }
 
 /// One entry of the project tree.
@@ -51,7 +69,8 @@ pub(crate) fn compute(opts: &BuildOptions, host_arch: &str) -> Result<Inputs, De
         .ok()
         .map(|m| (m.dev(), m.ino()));
     let mut entries = Vec::new();
-    walk(&opts.project_dir, "", out_dir, &mut entries)?;
+    let mut listing = Listing::default();
+    walk(&opts.project_dir, "", out_dir, &mut entries, &mut listing)?;
     let files: Vec<(String, Stat)> = entries
         .iter()
         .filter(|e| e.meta.is_file())
@@ -84,6 +103,7 @@ pub(crate) fn compute(opts: &BuildOptions, host_arch: &str) -> Result<Inputs, De
     Ok(Inputs {
         key: hex(&h.finalize()),
         digests,
+        listing,
     })
 }
 
@@ -92,19 +112,26 @@ fn walk(
     rel: &str,
     out_dir: Option<(u64, u64)>,
     entries: &mut Vec<Entry>,
+    listing: &mut Listing,
 ) -> Result<(), DebError> {
     let mut children: Vec<_> = fs_err::read_dir(dir)?.collect::<Result<_, _>>()?;
     children.sort_by_key(fs_err::DirEntry::file_name);
+    // The project root leaves out `.dfab` and `.git`: it is never listed as complete.
+    let mut complete = !rel.is_empty();
+    let mut seen = Vec::with_capacity(children.len());
     for child in children {
-        let name = child.file_name().to_string_lossy().into_owned();
+        let os_name = child.file_name();
+        let name = os_name.to_string_lossy().into_owned();
         if rel.is_empty() && SKIPPED.contains(&name.as_str()) {
             continue;
         }
         // `DirEntry::metadata` is an lstat relative to the open directory: no path lookup.
         let meta = child.metadata()?;
         if meta.is_dir() && out_dir == Some((meta.dev(), meta.ino())) {
+            complete = false;
             continue;
         }
+        seen.push((os_name, meta.clone()));
         let rel_path = if rel.is_empty() {
             name
         } else {
@@ -127,7 +154,7 @@ fn walk(
                 meta,
                 link,
             });
-            walk(&path, &rel_path, out_dir, entries)?;
+            walk(&path, &rel_path, out_dir, entries, listing)?;
         } else {
             entries.push(Entry {
                 rel: rel_path,
@@ -135,6 +162,9 @@ fn walk(
                 link,
             });
         }
+    }
+    if complete {
+        listing.dirs.insert(dir.to_owned(), seen);
     }
     Ok(())
 }

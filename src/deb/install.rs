@@ -4,6 +4,7 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::cache_key::Listing;
 use super::digests::Stat;
 use super::pkgfile::PkgFiles;
 use super::tree::{normalise, Content, Node, Tree};
@@ -47,8 +48,13 @@ pub(crate) fn expand(
 
 /// Adds `src` (a file, symlink or whole directory) at package path `dest`, as `cp -a` would.
 pub(crate) fn add_path(tree: &mut Tree, src: &Path, dest: &str) -> Result<(), DebError> {
+    add_listed(tree, src, dest, &Listing::default())
+}
+
+/// [`add_path`], taking directories' children from `listing` when it has them.
+fn add_listed(tree: &mut Tree, src: &Path, dest: &str, listing: &Listing) -> Result<(), DebError> {
     let meta = fs_err::symlink_metadata(src)?;
-    add_entry(tree, src, dest, &meta)
+    add_entry(tree, src, dest, &meta, listing)
 }
 
 /// [`add_path`] for an entry whose lstat is known (a directory's children come with theirs:
@@ -58,6 +64,7 @@ fn add_entry(
     src: &Path,
     dest: &str,
     meta: &std::fs::Metadata,
+    listing: &Listing,
 ) -> Result<(), DebError> {
     let file_type = meta.file_type();
     if file_type.is_symlink() {
@@ -65,13 +72,26 @@ fn add_entry(
         tree.add(dest, Node::Symlink(target.to_string_lossy().into_owned()));
     } else if file_type.is_dir() {
         tree.add_dir(dest);
-        let mut entries: Vec<fs_err::DirEntry> =
-            fs_err::read_dir(src)?.collect::<Result<_, _>>()?;
-        entries.sort_by_key(fs_err::DirEntry::file_name);
-        for entry in entries {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let meta = entry.metadata()?;
-            add_entry(tree, &entry.path(), &format!("{dest}/{name}"), &meta)?;
+        if let Some(children) = listing.children(src) {
+            for (name, meta) in children {
+                let dest = format!("{dest}/{}", name.to_string_lossy());
+                add_entry(tree, &src.join(name), &dest, meta, listing)?;
+            }
+        } else {
+            let mut entries: Vec<fs_err::DirEntry> =
+                fs_err::read_dir(src)?.collect::<Result<_, _>>()?;
+            entries.sort_by_key(fs_err::DirEntry::file_name);
+            for entry in entries {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let meta = entry.metadata()?;
+                add_entry(
+                    tree,
+                    &entry.path(),
+                    &format!("{dest}/{name}"),
+                    &meta,
+                    listing,
+                )?;
+            }
         }
     } else if file_type.is_file() {
         tree.add(
@@ -103,6 +123,7 @@ pub(crate) fn install(
     files: &PkgFiles<'_>,
     project_dir: &Path,
     tree: &mut Tree,
+    listing: &Listing,
 ) -> Result<(), DebError> {
     let Some((file, lines)) = files.lines("install")? else {
         return Ok(());
@@ -121,7 +142,7 @@ pub(crate) fn install(
                     Some(dir) => format!("{}/{}", normalise(dir), file_name(&src)),
                     None => normalise(&rel.to_string_lossy()),
                 };
-                add_path(tree, &src, &target)?;
+                add_listed(tree, &src, &target, listing)?;
             }
         }
     }

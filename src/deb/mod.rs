@@ -101,6 +101,7 @@ pub fn build_with(
         control: &control,
         version: &version,
         wheels: wheels.as_ref(),
+        listing: &inputs.listing,
     };
     let mut plans = Vec::new();
     let mut warnings = Vec::new();

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::autoscripts::{self as auto, fill};
+use super::cache_key::Listing;
 use super::control::Control;
 use super::gencontrol::{self, Resolved};
 use super::maintscripts::{self, Snippets};
@@ -42,6 +43,8 @@ pub(crate) struct Context<'a> {
     pub(crate) control: &'a Control,
     pub(crate) version: &'a str,
     pub(crate) wheels: Option<&'a Wheelhouse>,
+    /// The project's directories as the input key's walk saw them.
+    pub(crate) listing: &'a Listing,
 }
 
 /// Plans the binary package of paragraph `index` for architecture `arch`; `warnings` collects
@@ -114,7 +117,7 @@ fn stage(
     let project_dir = ctx.opts.project_dir.as_path();
     let mut tree = Tree::default();
     let mut snippets = Snippets::default();
-    install::install(files, project_dir, &mut tree)?;
+    install::install(files, project_dir, &mut tree, ctx.listing)?;
     install::dirs(files, &mut tree)?;
     install::docs(files, project_dir, &mut tree)?;
     installers::copyright(files, &mut tree)?;
