@@ -346,6 +346,12 @@ fn dhcp_diagnostics(name: &str) -> String {
         .output();
     let info = Command::new("lxc-info").args(["-n", name]).output();
     let leases = fs_err::read_to_string("/var/lib/misc/dnsmasq.lxcbr0.leases");
+    let bridge = Command::new("sh")
+        .args([
+            "-c",
+            "ip -4 addr show lxcbr0; pgrep -a dnsmasq || echo 'no dnsmasq running'",
+        ])
+        .output();
     let text = |o: std::io::Result<std::process::Output>| match o {
         Ok(o) => format!(
             "{}{}",
@@ -355,9 +361,10 @@ fn dhcp_diagnostics(name: &str) -> String {
         Err(e) => e.to_string(),
     };
     format!(
-        "--- lxc-info\n{}--- inside\n{}--- dnsmasq leases\n{}",
+        "--- lxc-info\n{}--- inside\n{}--- bridge\n{}--- dnsmasq leases\n{}",
         text(info),
         text(attach),
+        text(bridge),
         leases.unwrap_or_else(|e| e.to_string())
     )
 }

@@ -102,6 +102,11 @@ pub(crate) fn require_host_setup() {
     if !sh(&["ip", "link", "show", "lxcbr0"]).status.success() {
         missing.push("the lxcbr0 bridge".into());
     }
+    let dnsmasq = fs_err::read_to_string("/run/lxc/dnsmasq.pid")
+        .is_ok_and(|pid| Path::new("/proc").join(pid.trim()).join("cmdline").exists());
+    if !dnsmasq {
+        missing.push("lxc-net's dnsmasq (DHCP on lxcbr0)".into());
+    }
     assert!(
         missing.is_empty(),
         "this test needs real LXC hosts, but {} missing: run `sudo bash scripts/setup-host` (or `make test`)",
