@@ -162,38 +162,52 @@ fn load(cache_file: &Path) -> HashMap<String, Digests> {
     let Ok(text) = fs_err::read_to_string(cache_file) else {
         return HashMap::new();
     };
-    text.lines().filter_map(parse_line).collect()
+    let mut map = HashMap::with_capacity(text.len() / 160);
+    map.extend(text.lines().filter_map(parse_line));
+    map
 }
 
 fn parse_line(line: &str) -> Option<(String, Digests)> {
-    let f: Vec<&str> = line.splitn(9, '\t').collect();
-    let [sha, md5, size, mtime, mtime_ns, ctime, ctime_ns, ino, path] = f[..] else {
-        return None;
-    };
+    let mut f = line.splitn(9, '\t');
+    let sha256 = unhex(f.next()?)?;
+    let md5 = unhex(f.next()?)?;
+    let size = f.next()?.parse::<u64>().ok()?;
+    let mut num = || f.next()?.parse::<i64>().ok();
+    let (mtime, mtime_ns, ctime, ctime_ns) = (num()?, num()?, num()?, num()?);
+    let ino = f.next()?.parse::<u64>().ok()?;
+    let path = f.next()?;
     Some((
         path.to_owned(),
         Digests {
             stat: Stat {
-                size: size.parse().ok()?,
-                mtime: mtime.parse().ok()?,
-                mtime_ns: mtime_ns.parse().ok()?,
-                ctime: ctime.parse().ok()?,
-                ctime_ns: ctime_ns.parse().ok()?,
-                ino: ino.parse().ok()?,
+                size,
+                mtime,
+                mtime_ns,
+                ctime,
+                ctime_ns,
+                ino,
             },
-            sha256: unhex(sha)?,
-            md5: unhex(md5)?,
+            sha256,
+            md5,
         },
     ))
 }
 
 fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    let mut out = [0u8; N];
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let s = s.as_bytes();
     if s.len() != N * 2 {
         return None;
     }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
     }
     Some(out)
 }
@@ -269,5 +283,37 @@ mod tests {
             first.current(&root.join("a"), &meta).is_none(),
             "a rewrite invalidates"
         );
+    }
+
+    #[test]
+    fn a_saved_line_parses_back_and_garbage_does_not() {
+        let d = Digests {
+            stat: Stat {
+                size: 3,
+                mtime: 1_000_000,
+                mtime_ns: 5,
+                ctime: 1_000_001,
+                ctime_ns: 6,
+                ino: u64::MAX,
+            },
+            sha256: [0xab; 32],
+            md5: [0x0f; 16],
+        };
+        let s = d.stat;
+        let line = format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\tdir/a\tb",
+            hex(&d.sha256),
+            hex(&d.md5),
+            s.size,
+            s.mtime,
+            s.mtime_ns,
+            s.ctime,
+            s.ctime_ns,
+            s.ino
+        );
+        assert_eq!(parse_line(&line), Some(("dir/a\tb".to_owned(), d)));
+        assert_eq!(parse_line(&line.replacen('a', "g", 1)), None);
+        assert_eq!(parse_line(&line[1..]), None);
+        assert_eq!(parse_line("x\ty"), None);
     }
 }
