@@ -212,6 +212,23 @@ fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
+/// Appends `rel`'s line of the cache, as [`parse_line`] reads it.
+fn line(text: &mut String, rel: &str, d: &Digests) {
+    let s = d.stat;
+    let _ = writeln!(
+        text,
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{rel}",
+        hex(&d.sha256),
+        hex(&d.md5),
+        s.size,
+        s.mtime,
+        s.mtime_ns,
+        s.ctime,
+        s.ctime_ns,
+        s.ino
+    );
+}
+
 /// Writes the cache atomically, leaving out files changed in the last two seconds: a write in
 /// the same timestamp tick could otherwise go unnoticed (git's "racily clean" entries).
 fn save(
@@ -229,19 +246,7 @@ fn save(
             continue;
         }
         if let Some(d) = map.get(&root.join(rel)) {
-            let s = d.stat;
-            let _ = writeln!(
-                text,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{rel}",
-                hex(&d.sha256),
-                hex(&d.md5),
-                s.size,
-                s.mtime,
-                s.mtime_ns,
-                s.ctime,
-                s.ctime_ns,
-                s.ino
-            );
+            line(&mut text, rel, d);
         }
     }
     let dir = cache_file.parent().unwrap_or(root);
@@ -299,19 +304,10 @@ mod tests {
             sha256: [0xab; 32],
             md5: [0x0f; 16],
         };
-        let s = d.stat;
-        let line = format!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\tdir/a\tb",
-            hex(&d.sha256),
-            hex(&d.md5),
-            s.size,
-            s.mtime,
-            s.mtime_ns,
-            s.ctime,
-            s.ctime_ns,
-            s.ino
-        );
-        assert_eq!(parse_line(&line), Some(("dir/a\tb".to_owned(), d)));
+        let mut text = String::new();
+        line(&mut text, "dir/a\tb", &d);
+        let line = text.trim_end();
+        assert_eq!(parse_line(line), Some(("dir/a\tb".to_owned(), d)));
         assert_eq!(parse_line(&line.replacen('a', "g", 1)), None);
         assert_eq!(parse_line(&line[1..]), None);
         assert_eq!(parse_line("x\ty"), None);
