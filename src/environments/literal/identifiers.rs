@@ -4,13 +4,15 @@
 //! combining accent is `é`). dfab does not carry the normalization tables, so it refuses names
 //! holding characters that normalization could change rather than read them differently.
 
-/// Python uses `XID_Start` and `XID_Continue`; `char::is_alphabetic` is close to it.
+/// Python's identifiers: `XID_Start` or `_`, then `XID_Continue` (which includes `_`).
+/// `char::is_alphabetic` is not the same: it holds combining marks such as U+0611, which Python
+/// refuses at the start of a name (found by the differential fuzz target).
 pub(super) fn is_id_start(c: char) -> bool {
-    c == '_' || c.is_alphabetic()
+    c == '_' || unicode_ident::is_xid_start(c)
 }
 
 pub(super) fn is_id_continue(c: char) -> bool {
-    c == '_' || c.is_alphanumeric()
+    unicode_ident::is_xid_continue(c)
 }
 
 /// The first character of `name` that NFKC normalization may change, if any.

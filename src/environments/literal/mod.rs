@@ -8,7 +8,8 @@
 //! - the source is always read as UTF-8: a `# coding:` line naming another encoding is an
 //!   error once the file holds non-ASCII text;
 //! - identifiers are not NFKC-normalized: a name Python would rewrite (`µ` into `μ`, `ℌ`
-//!   into `H`) is refused; names use `char::is_alphabetic` in place of `XID_Start`;
+//!   into `H`) is refused; names are `XID_Start`/`XID_Continue` of the Unicode version the
+//!   `unicode-ident` crate carries, which may know characters an older Python does not;
 //! - only plain names may be assignment targets: `(x) = 1` is refused;
 //! - invalid UTF-8 is refused even inside comments, where Python tolerates it;
 //! - Python parses the whole file before it judges any value. dfab likewise prefers a
