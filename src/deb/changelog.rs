@@ -87,15 +87,22 @@ pub fn parse_rfc2822(date: &str) -> Result<u64, String> {
         return Err(format!("bad time `{time}`"));
     };
     let (h, m, s) = (num(h, "hour")?, num(m, "minute")?, num(s, "second")?);
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+    if !(1..=31).contains(&day) || !(0..=9999).contains(&year) || h > 23 || m > 59 || s > 60 {
         return Err("field out of range".into());
     }
-    let sign = match zone.as_bytes().first() {
-        Some(b'+') => 1,
-        Some(b'-') => -1,
+    // `+HHMM` or `-HHMM`, as date -R writes it.
+    let (sign, digits) = match zone.as_bytes() {
+        [b'+', rest @ ..] => (1, rest),
+        [b'-', rest @ ..] => (-1, rest),
         _ => return Err(format!("bad zone `{zone}`")),
     };
+    if digits.len() != 4 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(format!("bad zone `{zone}`"));
+    }
     let z = num(&zone[1..], "zone")?;
+    if z % 100 > 59 {
+        return Err(format!("bad zone `{zone}`"));
+    }
     let offset = sign * ((z / 100) * 3600 + (z % 100) * 60);
     let month = i64::try_from(month).map_err(|e| e.to_string())? + 1;
     let days = days_from_civil(year, month, day);
@@ -126,6 +133,15 @@ mod tests {
             Ok(1_795_424_400)
         );
         assert!(parse_rfc2822("Mon, 23 Foo 2026 10:00:00 +0100").is_err());
+        // Found by the debian_inputs_no_panic fuzz target: a zone this long overflowed.
+        assert!(parse_rfc2822("Mon, 02 Nov 2026 10:00:00 +001722586675415205661").is_err());
+        assert!(parse_rfc2822("Mon, 02 Nov 2026 10:00:00 +0160").is_err());
+        assert!(parse_rfc2822("Mon, 02 Nov 9223372036854775807 10:00:00 +0000").is_err());
+        assert_eq!(
+            parse_rfc2822("Thu, 01 Jan 1970 01:30:00 +0130"),
+            Ok(0),
+            "a zone with minutes"
+        );
     }
 
     #[test]
