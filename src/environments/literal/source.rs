@@ -53,7 +53,15 @@ fn pos_of(chars: &[char], i: usize) -> Pos {
 /// decode the file differently from dfab, which matters as soon as it holds non-ASCII text.
 fn check_coding(chars: &[char], bom: bool) -> Result<(), ParseError> {
     let ascii = chars.iter().all(char::is_ascii);
-    let text: String = chars.iter().take(400).collect();
+    // The first two lines, whole: Python's cookie regex reads a line of any length.
+    let mut newlines = 0;
+    let text: String = chars
+        .iter()
+        .take_while(|&&c| {
+            newlines += usize::from(c == '\n');
+            newlines < 2
+        })
+        .collect();
     for (n, line) in text.split('\n').take(2).enumerate() {
         let trimmed = line.trim_start_matches([' ', '\t', '\x0c']);
         if !trimmed.starts_with('#') {
@@ -134,7 +142,7 @@ fn cookie(comment: &str) -> Option<&str> {
         let rest = comment[at + "coding".len()..].strip_prefix([':', '='])?;
         let rest = rest.trim_start_matches([' ', '\t']);
         let end = rest
-            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
             .unwrap_or(rest.len());
         (end > 0).then(|| &rest[..end])
     })
@@ -161,6 +169,9 @@ mod tests {
         assert!(prepare("# -*- coding:! -\"c-*- coding: -\"caap").is_err());
         // And: after a BOM only `utf-8` itself will do.
         assert!(prepare("\u{feff}# coding: utf8\nx = 1").is_err());
+        // From the fuzzer: a cookie far along a long first line still counts.
+        let long = format!("# {} coding=coindg\nx = 1", "x".repeat(500));
+        assert!(prepare(&long).is_err());
         assert!(prepare("\u{feff}# coding: UTF_8\nx = 1").is_ok());
         assert!(prepare("# coding: iso-8859-12\nx = 'e'").is_err());
         assert!(prepare("#!/usr/bin/python3\n# -*- coding: UTF_8 -*-\nx = 'é'").is_ok());
