@@ -27,6 +27,11 @@ fn spec(c: &Claimed) -> LxcSpec {
     spec
 }
 
+/// The container's state, read through liblxc.
+fn state(name: &str) -> State {
+    lxc::backend::Backend::state(&Liblxc::default(), name).unwrap()
+}
+
 fn ensure(spec: &LxcSpec) -> (lxc::Result<lxc::Running>, Vec<String>) {
     let mut seen = Vec::new();
     let got = lxc::ensure(spec, &Liblxc::default(), &mut |s: &Step| {
@@ -81,10 +86,7 @@ fn stopped_container_is_started() {
         .unwrap()
         .stop()
         .unwrap();
-    assert_eq!(
-        lxc::backend::Backend::state(&Liblxc::default(), &c.name).unwrap(),
-        State::Stopped
-    );
+    assert_eq!(state(&c.name), State::Stopped);
     let (running, steps) = ensure(&spec);
     assert_eq!(running.unwrap().ipv4, c.ip);
     assert_eq!(steps[0], format!("lxc-start -n {} -d", c.name));
@@ -127,10 +129,7 @@ fn remove_stops_and_destroys() {
     ensure(&spec).0.unwrap();
     let steps = lxc::remove(&spec, &Liblxc::default(), &mut |_| {}).unwrap();
     assert_eq!(steps.len(), 2);
-    assert_eq!(
-        lxc::backend::Backend::state(&Liblxc::default(), &c.name).unwrap(),
-        State::Absent
-    );
+    assert_eq!(state(&c.name), State::Absent);
     // Removing what is not there is not an error.
     assert!(lxc::remove(&spec, &Liblxc::default(), &mut |_| {})
         .unwrap()
@@ -159,10 +158,7 @@ fn running_template_is_refused() {
     spec.template.clone_from(&template.name);
     let err = ensure(&spec).0.unwrap_err();
     assert!(matches!(err, LxcError::TemplateRunning { .. }), "{err:?}");
-    assert_eq!(
-        lxc::backend::Backend::state(&Liblxc::default(), &c.name).unwrap(),
-        State::Absent
-    );
+    assert_eq!(state(&c.name), State::Absent);
 }
 
 #[test]
@@ -236,10 +232,7 @@ fn dry_run_plan_reads_state_only() {
         format!("lxc-copy -n {BASE} -N {} -s -B overlayfs", c.name)
     );
     assert_eq!(plan.len(), 5);
-    assert_eq!(
-        lxc::backend::Backend::state(&Liblxc::default(), &c.name).unwrap(),
-        State::Absent
-    );
+    assert_eq!(state(&c.name), State::Absent);
 }
 
 // The tools backend is what `lxc_host` runs over ssh; here it runs the same commands locally.
@@ -396,10 +389,7 @@ fn template_task_builds_a_template_clones_get_dhcp_and_ssh() {
             .any(|a| a.starts_with("debootstrap ") || a.starts_with("tar -C ")),
         "{seen:#?}"
     );
-    assert_eq!(
-        lxc::backend::Backend::state(&Liblxc::default(), &name).unwrap(),
-        State::Stopped
-    );
+    assert_eq!(state(&name), State::Stopped);
     // A second build refuses to overwrite it.
     assert!(matches!(
         template::build(&tspec, &mut |_| {}),
@@ -513,11 +503,7 @@ fn lxc_environment_by_attach_activates_runs_tasks_and_is_removed() {
         )
     );
     assert_eq!(printed.len(), 5, "{printed:#?}");
-    assert_eq!(
-        lxc::backend::Backend::state(&Liblxc::default(), &c.name).unwrap(),
-        State::Absent,
-        "dry run made it"
-    );
+    assert_eq!(state(&c.name), State::Absent, "dry run made it");
 
     let hosts = run::activate(&env, &c.name, false, false, &rep).unwrap();
     assert_eq!(hosts, std::slice::from_ref(&c.name));
@@ -582,10 +568,7 @@ fn lxc_environment_by_attach_activates_runs_tasks_and_is_removed() {
     drop(t);
 
     run::remove_task(&env, &c.name, false, &rep).unwrap();
-    assert_eq!(
-        lxc::backend::Backend::state(&Liblxc::default(), &c.name).unwrap(),
-        State::Absent
-    );
+    assert_eq!(state(&c.name), State::Absent);
     run::remove_task(&env, &c.name, false, &rep).unwrap();
     assert_eq!(
         rep.take().last().unwrap(),
@@ -635,10 +618,7 @@ fn lxc_host_over_ssh_runs_the_lifecycle_and_attach_with_the_tools() {
     let running = lxc::ensure(&spec, backend.as_ref(), &mut |s| seen.push(s.to_string())).unwrap();
     assert_eq!(running.ipv4, c.ip);
     assert_eq!(seen.len(), 5, "{seen:#?}");
-    assert_eq!(
-        lxc::backend::Backend::state(&Liblxc::default(), &c.name).unwrap(),
-        State::Running
-    );
+    assert_eq!(state(&c.name), State::Running);
 
     let attach = Attach::new(&spec).unwrap();
     let out = attach.run("hostname; echo err >&2; exit 2").unwrap();
@@ -661,10 +641,7 @@ fn lxc_host_over_ssh_runs_the_lifecycle_and_attach_with_the_tools() {
 
     let steps = lxc::remove(&spec, backend.as_ref(), &mut |_| {}).unwrap();
     assert_eq!(steps.len(), 2);
-    assert_eq!(
-        lxc::backend::Backend::state(&Liblxc::default(), &c.name).unwrap(),
-        State::Absent
-    );
+    assert_eq!(state(&c.name), State::Absent);
 }
 
 // lxc_clone = 'copy': a full, independent copy (a dir rootfs of its own, not an overlay).
