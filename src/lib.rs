@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use error::{Error, Result};
 use report::Reporter;
-use tasks::plan::{Item, Plan, Targets};
+use tasks::plan::{Plan, Targets};
 
 /// The whole program, behind a thin `main`.
 pub fn main_entry<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
@@ -41,8 +41,10 @@ pub struct Context {
 pub fn activate(plan: &Plan, ctx: &Context, rep: &dyn Reporter) -> Result<Vec<String>> {
     match &plan.targets {
         Targets::Hosts(h) => Ok(h.clone()),
-        Targets::Lxc { .. } if plan.items.iter().all(|i| matches!(i, Item::Builtin { call } if tasks::registry::WITHOUT_ACTIVATION.contains(&call.name.as_str()))) => Ok(Vec::new()),
-        Targets::Lxc { name, force_new } => lxc::run::activate(&plan.env, name, *force_new, ctx.dry_run, rep),
+        Targets::Lxc { .. } if !plan.activation => Ok(Vec::new()),
+        Targets::Lxc { name, force_new } => {
+            lxc::run::activate(&plan.env, name, *force_new, ctx.dry_run, rep)
+        }
     }
 }
 

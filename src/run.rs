@@ -12,9 +12,9 @@ use crate::environments::{self, Project};
 use crate::error::{Error, Result};
 use crate::invocation::{parse_task, TaskCall};
 use crate::report::{Console, Reporter, Verbosity};
-use crate::tasks::exec::execute;
+use crate::tasks::exec::{execute, ExecOptions};
 use crate::tasks::plan::{self, Overrides, Plan, Targets};
-use crate::tasks::registry::BUILTINS;
+use crate::tasks::registry::{self, BUILTINS};
 
 /// Run dfab with these arguments; returns the process exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
@@ -99,23 +99,16 @@ fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
     };
     let hosts = crate::activate(&plan, &ctx, rep)?;
     execute(
+        &project,
         &plan,
         &hosts,
         crate::connector(&plan).as_ref(),
-        &|call, plan, hosts, rep, dry| {
-            crate::tasks::builtins::run(
-                call,
-                plan,
-                hosts,
-                rep,
-                &crate::Context {
-                    dry_run: dry,
-                    ..ctx
-                },
-            )
-        },
         rep,
-        cli.dry_run,
+        ExecOptions {
+            dry_run: cli.dry_run,
+            yes: cli.yes,
+            quiet: cli.quiet,
+        },
     )
 }
 
@@ -165,17 +158,27 @@ fn list(project: &Project) -> Result<String> {
         .max()
         .unwrap_or(0);
     for b in BUILTINS {
-        let note = if b.implemented {
-            ""
-        } else {
+        let note = if std::ptr::fn_addr_eq(
+            b.plan,
+            crate::tasks::builtin::pending::plan as crate::tasks::registry::Planner,
+        ) {
             " (not implemented yet)"
+        } else if user.iter().any(|t| t.name == b.name) {
+            " (replaced by the project's task; the built-in is `dfab.`-prefixed)"
+        } else {
+            ""
         };
         let _ = writeln!(out, "    {:width$}  {}{note}", b.name, b.doc);
     }
     for t in &user {
+        let replaces = if registry::builtin(&t.name).is_some() {
+            " [project task, replaces the built-in]"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "    {:width$}  {}",
+            "    {:width$}  {}{replaces}",
             t.name,
             if t.doc.is_empty() {
                 "(user task)"

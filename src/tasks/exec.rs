@@ -11,7 +11,9 @@ use crate::transport::local::Local;
 use crate::transport::ssh::{Ssh, SshTarget};
 use crate::transport::Transport;
 
-use super::plan::{Item, Plan};
+use super::plan::Plan;
+use super::step::{RunCtx, Step};
+use crate::environments::Project;
 
 /// Opens a transport to a host of an environment. Tests and LXC attach supply their own.
 pub trait Connector {
@@ -60,39 +62,75 @@ pub fn ssh_target(host: &str, env: &Env) -> Result<SshTarget> {
     Ok(t)
 }
 
-/// Runs built-in tasks; each landed built-in registers here.
-pub type BuiltinRunner<'a> =
-    dyn Fn(&crate::invocation::TaskCall, &Plan, &[String], &dyn Reporter, bool) -> Result<()> + 'a;
+/// Run-wide switches for [`execute`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExecOptions {
+    pub dry_run: bool,
+    pub yes: bool,
+    pub quiet: bool,
+}
 
-/// Run (or, with `dry_run`, print) every item of the plan on `hosts`.
+/// Run (or, with `dry_run`, print) every step of the plan on `hosts`.
 pub fn execute(
+    project: &Project,
     plan: &Plan,
     hosts: &[String],
     connector: &dyn Connector,
-    builtins: &BuiltinRunner<'_>,
     rep: &dyn Reporter,
-    dry_run: bool,
+    o: ExecOptions,
 ) -> Result<()> {
+    let dry_run = o.dry_run;
+    let cx = RunCtx {
+        project,
+        env: &plan.env,
+        project_dir: &plan.project_dir,
+        connector,
+        rep,
+        yes: o.yes,
+        quiet: o.quiet,
+    };
     let mut conns: HashMap<String, Box<dyn Transport>> = HashMap::new();
     let mut local = Local::new();
-    // Items name the env's hosts; an LXC env's single host is resolved at activation.
+    // Steps name the env's hosts; an LXC env's single host is resolved at activation.
     let map = |h: &String| -> String {
         match &plan.targets {
             super::plan::Targets::Lxc { .. } => hosts.first().cloned().unwrap_or_else(|| h.clone()),
             super::plan::Targets::Hosts(_) => h.clone(),
         }
     };
-    for item in &plan.items {
-        match item {
-            Item::Local { cmd, warn_only, .. } => {
+    for step in &plan.steps {
+        match step {
+            Step::Here { action, .. } => {
+                if dry_run {
+                    for sh in action.describe() {
+                        rep.command("localhost", &sh.verb, &sh.cmd);
+                    }
+                } else {
+                    action.run(&cx)?;
+                }
+            }
+            Step::Host {
+                hosts: hs, action, ..
+            } => {
+                require_hosts(plan, hs)?;
+                for h in hs.iter().map(map) {
+                    if dry_run {
+                        for sh in action.describe(&h) {
+                            rep.command(&h, &sh.verb, &sh.cmd);
+                        }
+                        continue;
+                    }
+                    action.run(conn(&mut conns, &h, connector, &plan.env)?.as_mut(), &cx)?;
+                }
+            }
+            Step::Local { cmd, warn_only, .. } => {
                 if dry_run {
                     rep.command("localhost", "local", cmd);
                 } else {
                     local.run(cmd, rep, *warn_only)?;
                 }
             }
-            Item::Builtin { call } => builtins(call, plan, hosts, rep, dry_run)?,
-            Item::Remote {
+            Step::Run {
                 hosts: hs,
                 cmd,
                 warn_only,
@@ -113,7 +151,7 @@ pub fn execute(
                     conn(&mut conns, &h, connector, &plan.env)?.run(cmd, rep, *warn_only)?;
                 }
             }
-            Item::Put {
+            Step::Put {
                 hosts: hs,
                 local: l,
                 remote,
@@ -142,7 +180,7 @@ pub fn execute(
                     conn(&mut conns, &h, connector, &plan.env)?.put(l, remote, *sudo, rep)?;
                 }
             }
-            Item::Get {
+            Step::Get {
                 hosts: hs,
                 remote,
                 local: l,

@@ -12,7 +12,9 @@ use crate::invocation::TaskCall;
 use crate::suggestion;
 use crate::transport::cmd::Cmd;
 
+use super::builtin::PlanCtx;
 use super::registry::{self, Builtin};
+use super::step::Step;
 use super::user::{parse_tasks, Action, UserTask};
 
 /// Where the hosts of a run come from.
@@ -24,45 +26,14 @@ pub enum Targets {
     Lxc { name: String, force_new: bool },
 }
 
-/// One thing to do, in order.
-#[derive(Debug, Clone)]
-pub enum Item {
-    /// A command on each of `hosts`.
-    Remote {
-        task: String,
-        hosts: Vec<String>,
-        cmd: Cmd,
-        warn_only: bool,
-    },
-    /// A command on this machine, once.
-    Local {
-        task: String,
-        cmd: Cmd,
-        warn_only: bool,
-    },
-    Put {
-        task: String,
-        hosts: Vec<String>,
-        local: PathBuf,
-        remote: String,
-        sudo: bool,
-    },
-    Get {
-        task: String,
-        hosts: Vec<String>,
-        remote: String,
-        local: PathBuf,
-    },
-    /// A built-in task, run by its own module.
-    Builtin { call: TaskCall },
-}
-
 /// A resolved command line.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub env: Env,
+    /// Whether any call needs the env's hosts up (an LXC env's container started).
+    pub activation: bool,
     pub targets: Targets,
-    pub items: Vec<Item>,
+    pub steps: Vec<Step>,
     pub project_dir: PathBuf,
 }
 
@@ -103,21 +74,26 @@ pub fn resolve(
         .str("local_dir")
         .map_or_else(|| project.dir(), |d| project.dir().join(d));
     let mut r = Resolver {
+        project,
+        targets: &targets,
+        activation: false,
         env: &env,
         user_tasks: &user_tasks,
         all_hosts: &all_hosts,
         project_dir: &project_dir,
-        items: Vec::new(),
+        steps: Vec::new(),
         stack: Vec::new(),
     };
     for call in calls {
         r.call(call)?;
     }
-    let items = r.items;
+    let steps = r.steps;
+    let activation = r.activation;
     Ok(Plan {
         env,
+        activation,
         targets,
-        items,
+        steps,
         project_dir,
     })
 }
@@ -153,20 +129,29 @@ fn targets(env: &Env, env_call: &TaskCall, o: &Overrides) -> Result<Targets> {
 }
 
 struct Resolver<'a> {
+    project: &'a Project,
+    targets: &'a Targets,
+    activation: bool,
     env: &'a Env,
     user_tasks: &'a [UserTask],
     all_hosts: &'a [String],
     project_dir: &'a PathBuf,
-    items: Vec<Item>,
+    steps: Vec<Step>,
     stack: Vec<String>,
 }
 
 impl Resolver<'_> {
     fn call(&mut self, call: &TaskCall) -> Result<()> {
-        if let Some(b) = registry::builtin(&call.name) {
-            return self.builtin(b, call);
-        }
-        let Some(task) = self.user_tasks.iter().find(|t| t.name == call.name) else {
+        let (call, sel) = self.host_keywords(call)?;
+        let call = &call;
+        // A project task replaces the built-in of its name; `dfab.<name>` is always the built-in.
+        let user = (!call.name.starts_with("dfab."))
+            .then(|| self.user_tasks.iter().find(|t| t.name == call.name))
+            .flatten();
+        let Some(task) = user else {
+            if let Some(b) = registry::builtin(&call.name) {
+                return self.builtin(b, call, sel);
+            }
             let names: Vec<&str> = registry::BUILTINS
                 .iter()
                 .map(|b| b.name)
@@ -200,6 +185,16 @@ impl Resolver<'_> {
                     .then(|| format!("its arguments: {}", task.params.join(", "))),
             ));
         }
+        for (k, _) in &call.kwargs {
+            if !task.params.contains(k) {
+                return Err(unknown_argument(
+                    &task.name,
+                    k,
+                    task.params.iter().map(String::as_str),
+                ));
+            }
+        }
+        self.activation = true;
         let mut vars = self.env.vars.clone();
         for (name, v) in task
             .params
@@ -212,7 +207,10 @@ impl Resolver<'_> {
         self.stack.push(task.name.clone());
         for step in &task.steps {
             let at = |e: Problem| self.problem(task, step.pos, &e);
-            let hosts = self.hosts_for(&step.roles, task, step.pos)?;
+            let hosts = match &sel {
+                Some(h) => h.clone(),
+                None => self.hosts_for(&step.roles, task, step.pos)?,
+            };
             let cd = step
                 .cd
                 .as_ref()
@@ -236,20 +234,20 @@ impl Resolver<'_> {
             };
             let name = task.name.clone();
             let item = match &step.action {
-                Action::Run(c) => Item::Remote {
+                Action::Run(c) => Step::Run {
                     task: name,
                     hosts,
                     cmd: with_cd(Cmd::shell(shell(c)?), cd.clone()),
                     warn_only: step.warn_only,
                 },
-                Action::Sudo { command, user } => Item::Remote {
+                Action::Sudo { command, user } => Step::Run {
                     task: name,
                     hosts,
                     cmd: with_cd(Cmd::shell(shell(command)?), cd.clone())
                         .sudo(user.as_ref().map(|u| plain(u)).transpose()?),
                     warn_only: step.warn_only,
                 },
-                Action::Local(c) => Item::Local {
+                Action::Local(c) => Step::Local {
                     task: name,
                     cmd: Cmd::shell(shell(c)?).cwd(local_dir.display().to_string()),
                     warn_only: step.warn_only,
@@ -258,7 +256,7 @@ impl Resolver<'_> {
                     local,
                     remote,
                     sudo,
-                } => Item::Put {
+                } => Step::Put {
                     task: name,
                     hosts,
                     local: local_dir.join(plain(local)?),
@@ -269,7 +267,7 @@ impl Resolver<'_> {
                     if hosts.len() > 1 && !local.ends_with('/') {
                         return Err(self.step_error(task, step.pos, "`get` from several hosts needs a directory destination ending in `/` (files land in <dir>/<host>/)".into()));
                     }
-                    Item::Get {
+                    Step::Get {
                         task: name,
                         hosts,
                         remote: remote_path(plain(remote)?),
@@ -281,20 +279,165 @@ impl Resolver<'_> {
                     continue;
                 }
             };
-            self.items.push(item);
+            self.steps.push(item);
         }
         self.stack.pop();
         Ok(())
     }
 
-    fn builtin(&mut self, b: &Builtin, call: &TaskCall) -> Result<()> {
-        if !b.implemented {
-            return Err(Error::NotImplemented {
-                task: b.name.to_string(),
-            });
+    fn builtin(&mut self, b: &Builtin, call: &TaskCall, sel: Option<Vec<String>>) -> Result<()> {
+        if call.args.len() > b.args.len() {
+            return Err(Error::usage(
+                format!(
+                    "task `{}` takes {} positional argument(s), got {}",
+                    b.name,
+                    b.args.len(),
+                    call.args.len()
+                ),
+                (!b.args.is_empty()).then(|| {
+                    format!(
+                        "its arguments: {}",
+                        b.args.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+                    )
+                }),
+            ));
         }
-        self.items.push(Item::Builtin { call: call.clone() });
+        let mut checked = TaskCall {
+            name: b.name.to_string(),
+            args: Vec::new(),
+            kwargs: b
+                .args
+                .iter()
+                .zip(&call.args)
+                .map(|(a, v)| (a.name.to_string(), v.clone()))
+                .collect(),
+        };
+        for (k, v) in &call.kwargs {
+            if !b.args.iter().any(|a| a.name == k) {
+                return Err(unknown_argument(b.name, k, b.args.iter().map(|a| a.name)));
+            }
+            checked.kwargs.push((k.clone(), v.clone()));
+        }
+        let hosts = match sel {
+            Some(h) => h,
+            None => self.role_hosts(b.roles),
+        };
+        let cx = PlanCtx {
+            project: self.project,
+            env: self.env,
+            targets: self.targets,
+            project_dir: self.project_dir,
+            hosts,
+            all_hosts: self.all_hosts,
+        };
+        let steps = (b.plan)(&cx, &checked)?;
+        self.activation |= b.activation;
+        self.steps.extend(steps);
         Ok(())
+    }
+
+    /// The hosts of the first of `roles` the env defines, else every host (a one-host env has
+    /// every role).
+    fn role_hosts(&self, roles: &[&str]) -> Vec<String> {
+        let defs = self.env.vars.get("roledefs");
+        let mut hosts: Vec<String> = Vec::new();
+        for role in roles {
+            if let Some(list) = defs.and_then(|d| d.get(role)).and_then(Value::as_seq) {
+                for h in list.iter().filter_map(Value::as_str) {
+                    if !hosts.iter().any(|x| x == h) {
+                        hosts.push(h.to_string());
+                    }
+                }
+            }
+        }
+        if hosts.is_empty() {
+            self.all_hosts.to_vec()
+        } else {
+            hosts
+        }
+    }
+
+    /// Fabric's per-task host keywords (`host`, `hosts`, `role`, `roles`, `exclude_hosts`;
+    /// lists separated by `;`): taken out of the call, they give the exact hosts it runs on.
+    fn host_keywords(&self, call: &TaskCall) -> Result<(TaskCall, Option<Vec<String>>)> {
+        let mut rest = call.clone();
+        rest.kwargs.clear();
+        let mut named: Vec<String> = Vec::new();
+        let mut roles: Vec<String> = Vec::new();
+        let mut exclude: Vec<String> = Vec::new();
+        let mut any = false;
+        let split = |v: &str| -> Vec<String> {
+            v.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        for (k, v) in &call.kwargs {
+            match k.as_str() {
+                "host" | "hosts" => {
+                    any = true;
+                    named.extend(split(v));
+                }
+                "role" | "roles" => {
+                    any = true;
+                    roles.extend(split(v));
+                }
+                "exclude_hosts" => exclude.extend(split(v)),
+                _ => rest.kwargs.push((k.clone(), v.clone())),
+            }
+        }
+        if !any && exclude.is_empty() {
+            return Ok((rest, None));
+        }
+        if let Targets::Lxc { .. } = self.targets {
+            return Err(Error::usage(
+                format!(
+                    "task `{}`: host keywords do not apply to environment `{}`, an LXC container",
+                    call.name, self.env.name
+                ),
+                Some("an LXC environment has one host, its container".into()),
+            ));
+        }
+        let mut hosts = if any {
+            Vec::new()
+        } else {
+            self.all_hosts.to_vec()
+        };
+        for h in named {
+            if !hosts.contains(&h) {
+                hosts.push(h);
+            }
+        }
+        let defs = self.env.vars.get("roledefs");
+        for role in &roles {
+            let Some(list) = defs.and_then(|d| d.get(role)).and_then(Value::as_seq) else {
+                let known: Vec<&str> = defs
+                    .and_then(Value::as_dict)
+                    .map(|d| d.iter().filter_map(|(k, _)| k.as_str()).collect())
+                    .unwrap_or_default();
+                return Err(Error::usage(
+                    format!(
+                        "task `{}`: role `{role}` is not in the `roledefs` of environment `{}`",
+                        call.name, self.env.name
+                    ),
+                    suggestion::hint(role, known.iter().copied(), "roles"),
+                ));
+            };
+            for h in list.iter().filter_map(Value::as_str) {
+                if !hosts.iter().any(|x| x == h) {
+                    hosts.push(h.to_string());
+                }
+            }
+        }
+        hosts.retain(|h| !exclude.contains(h));
+        if hosts.is_empty() {
+            return Err(Error::usage(
+                format!("task `{}`: its host keywords leave no host", call.name),
+                None,
+            ));
+        }
+        Ok((rest, Some(hosts)))
     }
 
     fn hosts_for(
@@ -357,6 +500,24 @@ impl Resolver<'_> {
         };
         self.step_error(task, pos, msg).with_hint(hint)
     }
+}
+
+/// A keyword argument the task does not take: exit 2, naming its arguments.
+fn unknown_argument<'a>(
+    task: &str,
+    key: &str,
+    known: impl Iterator<Item = &'a str> + Clone,
+) -> Error {
+    let list: Vec<&str> = known.clone().collect();
+    let hint = match suggestion::nearest(key, known) {
+        Some(n) => Some(format!(
+            "did you mean `{n}`? `{task}` takes: {}",
+            list.join(", ")
+        )),
+        None if list.is_empty() => Some(format!("`{task}` takes no arguments")),
+        None => Some(format!("`{task}` takes: {}", list.join(", "))),
+    };
+    Error::usage(format!("task `{task}` has no argument `{key}`"), hint)
 }
 
 fn with_cd(cmd: Cmd, cd: Option<String>) -> Cmd {

@@ -1,118 +1,209 @@
-//! The built-in tasks: their names, one-line docs, and whether they have landed yet.
+//! The built-in tasks: one entry each (name, doc, arguments, default roles, activation, planner).
+//! Adding a built-in is one entry here plus its module in `tasks/builtin/`.
+
+use crate::error::Result;
+use crate::invocation::TaskCall;
+
+use super::builtin::{self, PlanCtx};
+use super::step::Step;
+
+/// One argument a built-in takes, by name; positional arguments fill them in this order.
+#[derive(Debug, Clone, Copy)]
+pub struct Arg {
+    pub name: &'static str,
+    pub doc: &'static str,
+}
+
+/// Turns a checked call into steps. It reads the env and the project, never a host.
+pub type Planner = fn(&PlanCtx<'_>, &TaskCall) -> Result<Vec<Step>>;
 
 /// One built-in task.
 #[derive(Debug, Clone, Copy)]
 pub struct Builtin {
     pub name: &'static str,
     pub doc: &'static str,
-    pub implemented: bool,
+    pub args: &'static [Arg],
+    /// Roles (`roledefs`) it runs on when the call names none; empty: every host of the env.
+    pub roles: &'static [&'static str],
+    /// Whether the env's hosts must be up first (an LXC env's container cloned and started).
+    pub activation: bool,
+    pub plan: Planner,
 }
 
-/// Every built-in task name. A name here is reserved: a user task cannot take it.
+const fn arg(name: &'static str, doc: &'static str) -> Arg {
+    Arg { name, doc }
+}
+
+/// Every built-in task. A project task of the same name replaces it (the built-in stays
+/// reachable as `dfab.<name>`).
 pub const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "deb.build",
         doc: "Build the .deb packages from the project's debian/ directory",
-        implemented: true,
+        args: &[
+            arg(
+                "version",
+                "the package version to build, instead of debian/changelog's",
+            ),
+            arg(
+                "compression",
+                "gzip, xz or zstd, optionally with a level (xz:9)",
+            ),
+        ],
+        roles: &[],
+        activation: false,
+        plan: builtin::deb_build::plan,
     },
     Builtin {
         name: "deb.deploy",
         doc: "Ship the built packages and install them with the env's debconf answers",
-        implemented: false,
-    },
-    Builtin {
-        name: "database.dump",
-        doc: "Dump the env's PostgreSQL database to a local file",
-        implemented: false,
-    },
-    Builtin {
-        name: "database.push",
-        doc: "Load a dump into the env's database",
-        implemented: false,
-    },
-    Builtin {
-        name: "database.force_push",
-        doc: "Replace the env's database with a dump (destructive)",
-        implemented: false,
-    },
-    Builtin {
-        name: "database.migrate",
-        doc: "Run the app's migrations on the env",
-        implemented: false,
-    },
-    Builtin {
-        name: "db_clone",
-        doc: "Copy production's database into this env",
-        implemented: false,
-    },
-    Builtin {
-        name: "db_migrate",
-        doc: "Migrate the env's database",
-        implemented: false,
-    },
-    Builtin {
-        name: "data_refresh",
-        doc: "Copy production's database and media into this env",
-        implemented: false,
-    },
-    Builtin {
-        name: "web_mode",
-        doc: "Switch the web front end: web_mode:maintenance or web_mode:live",
-        implemented: false,
-    },
-    Builtin {
-        name: "web_restart",
-        doc: "Restart the app's web service",
-        implemented: false,
-    },
-    Builtin {
-        name: "init",
-        doc: "Prepare hosts for their first deploy",
-        implemented: false,
-    },
-    Builtin {
-        name: "test",
-        doc: "Run the app's tests on the env",
-        implemented: false,
-    },
-    Builtin {
-        name: "deploy",
-        doc: "The whole deploy: build, maintenance on, install, migrate, live",
-        implemented: false,
-    },
-    Builtin {
-        name: "rollback",
-        doc: "Reinstall the previous release on each host",
-        implemented: false,
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
     },
     Builtin {
         name: "releases",
         doc: "Show the release history of each host",
-        implemented: false,
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "rollback",
+        doc: "Reinstall the previous release on each host",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "database.dump",
+        doc: "Dump the env's PostgreSQL database to a local file",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "database.push",
+        doc: "Load a dump into the env's database",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "database.force_push",
+        doc: "Replace the env's database with a dump (destructive)",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "database.migrate",
+        doc: "Run the app's migrations on the env",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "db_migrate",
+        doc: "Migrate the env's database (alias of database.migrate)",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "db_clone",
+        doc: "Copy db_clone_from's database (default production) into this env",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "data_refresh",
+        doc: "Copy data_from's media (default production) into this env",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "web_mode",
+        doc: "Switch the web front end: web_mode:maintenance or web_mode:live",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "web_restart",
+        doc: "Restart the app's web service",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "init",
+        doc: "Prepare hosts for their first deploy",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "test",
+        doc: "Run the app's checks on the env",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
+    },
+    Builtin {
+        name: "deploy",
+        doc: "The whole deploy: build, maintenance on, install, migrate, live",
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::pending::plan,
     },
     Builtin {
         name: "lxc.template",
         doc: "Build an LXC template container with debootstrap",
-        implemented: true,
+        args: &[],
+        roles: &[],
+        activation: false,
+        plan: builtin::lxc::plan_template,
     },
     Builtin {
         name: "lxc_remove",
         doc: "Stop and destroy the env's LXC container",
-        implemented: true,
+        args: &[],
+        roles: &[],
+        activation: false,
+        plan: builtin::lxc::plan_remove,
     },
     Builtin {
         name: "noop",
         doc: "Do nothing (activates the environment, e.g. starts its container)",
-        implemented: true,
+        args: &[],
+        roles: &[],
+        activation: true,
+        plan: builtin::noop::plan,
     },
 ];
 
-/// Built-ins that act on the env's container itself, so must not start (or clone) it first.
-/// `deb.build` runs on this machine, so needs no host either.
-pub const WITHOUT_ACTIVATION: &[&str] = &["deb.build", "lxc.template", "lxc_remove"];
-
-/// Look a built-in up by name.
+/// Look a built-in up by name (`dfab.<name>` names the built-in even when a project task
+/// replaces it).
 #[must_use]
 pub fn builtin(name: &str) -> Option<&'static Builtin> {
+    let name = name.strip_prefix("dfab.").unwrap_or(name);
     BUILTINS.iter().find(|b| b.name == name)
 }

@@ -91,12 +91,15 @@ pub fn parse_tasks(file: &Path, v: &Value) -> Result<Vec<UserTask>> {
                 Some("use letters, digits, `_`, `-` and `.`".into()),
             ));
         }
-        if super::registry::builtin(name).is_some() {
+        if name.starts_with("dfab.") {
             return Err(err(
                 k.pos,
                 Some(key),
-                format!("`{name}` is a built-in task"),
-                Some("choose another name".into()),
+                format!("`{name}`: the `dfab.` prefix names built-in tasks"),
+                Some(format!(
+                    "name it `{}`: a project task replaces the built-in of the same name",
+                    name.trim_start_matches("dfab.")
+                )),
             ));
         }
         let Some(fields) = body.as_dict() else {

@@ -142,7 +142,7 @@ pub enum Action {
 
 impl Action {
     /// As the command the runner executes (a write is `sh` + `cat` fed on stdin).
-    fn command(&self) -> Cmd {
+    pub(crate) fn command(&self) -> Cmd {
         match self {
             Self::Run(cmd) => cmd.clone(),
             Self::Write {

@@ -1,0 +1,153 @@
+//! `deb.build`: the build options an env and the call ask for, planned as one local step.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::deb::{self, BuildOptions, Compression, WheelMode};
+use crate::environments::Env;
+use crate::error::{Error, Result};
+use crate::invocation::TaskCall;
+use crate::tasks::step::{LocalAction, RunCtx, Shown};
+use crate::transport::cmd::Cmd;
+
+use super::{PlanCtx, Step};
+
+/// One step on this machine: the native builder, or `dpkg-buildpackage` (`deb_builder`).
+pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let opts = build_options(call, cx.env, cx.project_dir)?;
+    let slow = builder(cx.env)?;
+    Ok(vec![Step::Here {
+        task: call.name.clone(),
+        action: Arc::new(DebBuild { opts, slow }),
+    }])
+}
+
+/// Build the project's packages.
+#[derive(Debug)]
+pub struct DebBuild {
+    pub opts: BuildOptions,
+    /// `deb_builder = 'dpkg-buildpackage'`.
+    pub slow: bool,
+}
+
+impl LocalAction for DebBuild {
+    fn describe(&self) -> Vec<Shown> {
+        let dir = self.opts.project_dir.display().to_string();
+        let mut out: Vec<Shown> = self
+            .opts
+            .build_commands
+            .iter()
+            .map(|c| Shown::new("local", Cmd::shell(c.clone()).cwd(&dir)))
+            .collect();
+        out.push(if self.slow {
+            Shown::new(
+                "local",
+                Cmd::new("dpkg-buildpackage", ["-rfakeroot", "-us", "-uc", "-b"]).cwd(&dir),
+            )
+        } else {
+            Shown::new(
+                "deb.build",
+                Cmd::new(
+                    "deb.build",
+                    [
+                        dir.clone(),
+                        format!("--compression={}", self.opts.compression),
+                        format!("--out={}", self.opts.out_dir.display()),
+                    ],
+                ),
+            )
+        });
+        out
+    }
+
+    fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
+        let mut opts = self.opts.clone();
+        opts.progress = !cx.quiet && std::io::stderr().is_terminal();
+        let rep = cx.rep;
+        let built = if self.slow {
+            deb::dpkg_buildpackage::build(&opts)?
+        } else {
+            deb::build_with(&opts, &mut |w| rep.warn(w))?
+        };
+        for p in &built {
+            rep.info(&format!(
+                "built {} ({} {} {}, {} entries, {} bytes, sha256 {})",
+                p.path.display(),
+                p.package,
+                p.version,
+                p.arch,
+                p.files,
+                p.size,
+                &p.sha256[..16]
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The build options an env and `deb.build:version=…,compression=…` ask for.
+pub fn build_options(call: &TaskCall, env: &Env, project: &Path) -> Result<BuildOptions> {
+    let project = project.to_path_buf();
+    let out_dir = match env.str("package_dir") {
+        Some(d) => project.join(d),
+        // dragonfab's default: next to the project, where dpkg-buildpackage leaves packages.
+        None => project
+            .canonicalize()
+            .unwrap_or_else(|_| project.clone())
+            .parent()
+            .map_or_else(|| project.clone(), PathBuf::from),
+    };
+    let compression = match call.kwarg("compression").or(env.str("deb_compression")) {
+        Some(c) => c
+            .parse::<Compression>()
+            .map_err(|e| match call.kwarg("compression") {
+                Some(_) => Error::usage(
+                    format!("deb.build: {e}"),
+                    Some("for example deb.build:compression=xz or compression=zstd:19".into()),
+                ),
+                None => env.key_error(
+                    "deb_compression",
+                    e.to_string(),
+                    Some("'gzip', 'xz' or 'zstd', optionally with a level: 'xz:9'".into()),
+                ),
+            })?,
+        None => Compression::default(),
+    };
+    let wheel = match env.bool("wheel") {
+        Some(true) => WheelMode::On,
+        Some(false) => WheelMode::Off,
+        None => WheelMode::Auto,
+    };
+    let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    Ok(BuildOptions {
+        project_dir: project.clone(),
+        out_dir,
+        version: call.kwarg("version").map(String::from),
+        compression,
+        source_date_epoch,
+        wheel,
+        wheelserver: env.str("wheelserver").map(String::from),
+        wheelserver_trusted_host: env.str("wheelserver_trusted_host").map(String::from),
+        pip_build_dir: env.str("pip_build_dir").map(|d| project.join(d)),
+        build_commands: env.str_list("build_commands"),
+        venv_path: env.str("venv_path").map(String::from),
+        wheelhouse_path: env.str("wheelhouse_path").map(String::from),
+        progress: false,
+    })
+}
+
+/// `deb_builder`: dfab's own (default) or `dpkg-buildpackage` (the slow path, for custom rules).
+fn builder(env: &Env) -> Result<bool> {
+    match env.str("deb_builder") {
+        None | Some("dfab") => Ok(false),
+        Some("dpkg-buildpackage") => Ok(true),
+        Some(other) => Err(env.key_error(
+            "deb_builder",
+            format!("unknown builder `{other}`"),
+            Some("'dfab' (default) or 'dpkg-buildpackage'".into()),
+        )),
+    }
+}

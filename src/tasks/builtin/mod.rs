@@ -1,0 +1,30 @@
+//! The built-in tasks' planners, one module each: each turns a checked call into [`Step`]s from
+//! the env and the project alone. Their domain modules (`deb`, `lxc`, …) do the work.
+
+pub mod deb_build;
+pub mod lxc;
+pub mod noop;
+pub mod pending;
+
+use std::path::Path;
+
+use crate::environments::{Env, Project};
+
+use super::plan::Targets;
+
+#[allow(unused_imports)]
+pub(crate) use super::step::Step;
+
+/// What a planner sees: the env, the project, and the hosts this call runs on.
+pub struct PlanCtx<'a> {
+    pub project: &'a Project,
+    pub env: &'a Env,
+    pub targets: &'a Targets,
+    /// The project directory (`local_dir` applied).
+    pub project_dir: &'a Path,
+    /// The hosts of this call: its host keywords, else the built-in's default roles, else every
+    /// host of the env. For an LXC env, the container's name (resolved when it starts).
+    pub hosts: Vec<String>,
+    /// Every host of the env.
+    pub all_hosts: &'a [String],
+}

@@ -1,0 +1,135 @@
+//! `Step`: one thing a plan does, as data. User tasks and built-ins plan into the same values, so
+//! `--dry-run`, logs, the deploy journal and tests all see every command before anything runs.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::environments::{Env, Project};
+use crate::error::Result;
+use crate::report::Reporter;
+use crate::transport::cmd::Cmd;
+use crate::transport::Transport;
+
+use super::exec::Connector;
+
+/// One step of a plan, in order. Host-scoped steps run on each of their `hosts` (at most
+/// `parallel` at a time); the others run once, on this machine.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// A command on each host (`run`, or `sudo` when `cmd.sudo` is set).
+    Run {
+        task: String,
+        hosts: Vec<String>,
+        cmd: Cmd,
+        warn_only: bool,
+    },
+    /// A command on this machine, once (`local`).
+    Local {
+        task: String,
+        cmd: Cmd,
+        warn_only: bool,
+    },
+    /// Copy a local file to each host: streamed, checksum-verified, renamed into place.
+    Put {
+        task: String,
+        hosts: Vec<String>,
+        local: PathBuf,
+        remote: String,
+        sudo: bool,
+    },
+    /// Copy a file from each host (into `<local>/<host>/` when there are several).
+    Get {
+        task: String,
+        hosts: Vec<String>,
+        remote: String,
+        local: PathBuf,
+    },
+    /// A built-in's work on each host, including what it reads from the host at run time.
+    Host {
+        task: String,
+        hosts: Vec<String>,
+        action: Arc<dyn HostAction>,
+        warn_only: bool,
+    },
+    /// A built-in's work on this machine (it may open hosts of its own through the connector).
+    Here {
+        task: String,
+        action: Arc<dyn LocalAction>,
+    },
+}
+
+impl Step {
+    /// The task this step belongs to (for the summary, the journal and errors).
+    #[must_use]
+    pub fn task(&self) -> &str {
+        match self {
+            Step::Run { task, .. }
+            | Step::Local { task, .. }
+            | Step::Put { task, .. }
+            | Step::Get { task, .. }
+            | Step::Host { task, .. }
+            | Step::Here { task, .. } => task,
+        }
+    }
+
+    /// The hosts a host-scoped step runs on; `None` for a step on this machine.
+    #[must_use]
+    pub fn hosts(&self) -> Option<&[String]> {
+        match self {
+            Step::Run { hosts, .. }
+            | Step::Put { hosts, .. }
+            | Step::Get { hosts, .. }
+            | Step::Host { hosts, .. } => Some(hosts),
+            Step::Local { .. } | Step::Here { .. } => None,
+        }
+    }
+}
+
+/// One line of a dry run: a verb (`run`, `sudo`, `put`, `check`, `read`, …) and the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    pub verb: String,
+    pub cmd: Cmd,
+}
+
+impl Shown {
+    /// Shorthand.
+    pub fn new(verb: impl Into<String>, cmd: Cmd) -> Self {
+        Shown {
+            verb: verb.into(),
+            cmd,
+        }
+    }
+}
+
+/// What every action may use while it runs.
+pub struct RunCtx<'a> {
+    pub project: &'a Project,
+    pub env: &'a Env,
+    pub project_dir: &'a Path,
+    /// Opens hosts of this env, or of another env (`db_clone` reads its source's database).
+    pub connector: &'a dyn Connector,
+    pub rep: &'a dyn Reporter,
+    /// `-y`: confirmations are answered yes.
+    pub yes: bool,
+    /// `-q`: no progress bars.
+    pub quiet: bool,
+}
+
+/// A built-in's work on one host. `describe` must list, in order, every command `run` may run
+/// on that host (reads included, as verb `check`/`read`), secrets held in [`crate::secret::Secret`].
+pub trait HostAction: Send + Sync + fmt::Debug {
+    /// The commands, for `--dry-run` and logs. Must not connect anywhere.
+    fn describe(&self, host: &str) -> Vec<Shown>;
+    /// Do the work on `host` through its transport.
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()>;
+}
+
+/// A built-in's work on this machine.
+pub trait LocalAction: Send + Sync + fmt::Debug {
+    /// The commands, for `--dry-run` and logs. Must not connect anywhere or change anything.
+    fn describe(&self) -> Vec<Shown>;
+    /// Do the work.
+    fn run(&self, cx: &RunCtx<'_>) -> Result<()>;
+}
