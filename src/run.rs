@@ -108,8 +108,28 @@ fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
             dry_run: cli.dry_run,
             yes: cli.yes,
             quiet: cli.quiet,
+            parallel: parallel(cli, &plan)?,
         },
     )
+}
+
+/// `--parallel`, else the env's `parallel`, else the default.
+fn parallel(cli: &Cli, plan: &Plan) -> Result<usize> {
+    if let Some(n) = cli.parallel {
+        return Ok(usize::from(n));
+    }
+    match plan.env.vars.get("parallel") {
+        None => Ok(crate::tasks::exec::DEFAULT_PARALLEL),
+        Some(v) => match v.to_plain_string().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ if v.to_plain_string().is_empty() => Ok(crate::tasks::exec::DEFAULT_PARALLEL),
+            _ => Err(plan.env.key_error(
+                "parallel",
+                format!("expected a number of hosts (1 or more), got {v}"),
+                Some("for example 'parallel': 8".into()),
+            )),
+        },
+    }
 }
 
 fn locate(explicit: Option<PathBuf>) -> Result<PathBuf> {

@@ -34,7 +34,7 @@ pub struct Running {
     pub ipv4: String,
 }
 
-fn validate(spec: &LxcSpec) -> Result<()> {
+pub(crate) fn validate(spec: &LxcSpec) -> Result<()> {
     name::validate(&spec.name)?;
     name::validate(&spec.template)
 }

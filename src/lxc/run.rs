@@ -27,14 +27,24 @@ pub fn activate(
     rep: &dyn Reporter,
 ) -> Result<Vec<String>> {
     let spec = super::env::lxc_spec(env, name, force_new)?;
-    let backend = backend::for_spec(&spec)?;
-    let lxcpath = backend.lxcpath();
     if dry_run {
-        for cmd in super::plan(&spec, backend.as_ref())? {
-            rep.command(label(env), "lxc", &cmd);
+        // A dry run connects nowhere, so the container's state is not read (no `lxc-info`, no
+        // ssh to `lxc_host`): show what activation does for a container that is not there yet.
+        rep.info(&format!(
+            "[{}] (dry run: container `{name}` not looked up; if it is missing, activation runs:)",
+            label(env)
+        ));
+        super::validate(&spec)?;
+        let steps = super::step::plan_ensure(&spec, super::step::State::Absent, || {
+            Ok(super::step::State::Stopped)
+        })?;
+        for step in steps {
+            rep.command(label(env), "lxc", &step.command(None));
         }
         return Ok(vec![name.to_owned()]);
     }
+    let backend = backend::for_spec(&spec)?;
+    let lxcpath = backend.lxcpath();
     let running = super::ensure(&spec, backend.as_ref(), &mut |step| {
         rep.command(label(env), "lxc", &step.command(lxcpath.as_deref()));
     })?;
