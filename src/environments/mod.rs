@@ -167,18 +167,9 @@ impl Project {
                     None,
                 ));
             };
+            // Key types are checked when an env is activated, so one env's bad value never makes
+            // the file unusable for the others.
             let vars = string_keyed(file, name, v)?;
-            for (key, val) in &vars {
-                keys::check(key, val).map_err(|(m, h)| {
-                    cfg(
-                        file,
-                        Some(val.pos),
-                        Some(&format!("{name}.{key}")),
-                        m,
-                        Some(h),
-                    )
-                })?;
-            }
             if name == DEFAULTS {
                 defaults = vars;
             } else {
@@ -222,6 +213,25 @@ impl Project {
         })?;
         let mut vars: BTreeMap<String, Value> = self.defaults.iter().cloned().collect();
         vars.extend(def.vars.iter().cloned());
+        // dragonfab passed an option only when its value was truthy: `''` and `None` in a known
+        // key mean "not set", even over a value from `__all__`.
+        vars.retain(|k, v| keys::shape(k).is_none() || !keys::is_unset(v));
+        for (key, val) in &vars {
+            keys::check(key, val).map_err(|(m, h)| {
+                let from = if def.vars.iter().any(|(k, _)| k == key) {
+                    name
+                } else {
+                    DEFAULTS
+                };
+                cfg(
+                    &self.file,
+                    Some(val.pos),
+                    Some(&format!("{from}.{key}")),
+                    m,
+                    Some(h),
+                )
+            })?;
+        }
         vars.insert(
             "env_name".into(),
             Value::new(Kind::Str(name.to_string()), def.pos),
