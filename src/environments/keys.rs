@@ -146,7 +146,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     (
         "wheel",
         Shape::Bool,
-        "vendor Python wheels into the package",
+        "vendor requirements.txt's wheels into the package (default: off, as in dragonfab)",
     ),
     (
         "deb_compression",

@@ -12,4 +12,5 @@ mod lxc_env;
 mod lxc_lib;
 #[cfg(feature = "liblxc")]
 mod lxc_support;
+mod paths;
 mod support;
