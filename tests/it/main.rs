@@ -8,6 +8,7 @@ mod env_values;
 mod formats;
 mod hosts;
 mod lxc_env;
+mod lxc_key;
 #[cfg(feature = "liblxc")]
 mod lxc_lib;
 #[cfg(feature = "liblxc")]
