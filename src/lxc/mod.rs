@@ -9,6 +9,7 @@ pub mod attach;
 pub mod backend;
 pub mod env;
 pub mod error;
+pub mod key;
 pub mod mirror;
 pub mod name;
 pub mod run;

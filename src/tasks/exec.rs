@@ -157,6 +157,9 @@ fn dry_run(plan: &Plan, map: &dyn Fn(&String) -> String, rep: &dyn Reporter) -> 
         match step {
             Step::Local { cmd, .. } => rep.command("localhost", "local", cmd),
             Step::Here { action, .. } => {
+                for note in action.notes() {
+                    rep.info(&note);
+                }
                 for sh in action.describe() {
                     rep.command("localhost", &sh.verb, &sh.cmd);
                 }
