@@ -36,13 +36,15 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     match run_cli(&cli, &console) {
         Ok(()) => 0,
         Err(e) => {
-            let _ = std::io::stderr().write_all(crate::error::render(&e).as_bytes());
+            let text = console.redact(&crate::error::render(&e));
+            let _ = std::io::stderr().write_all(text.as_bytes());
             e.code()
         }
     }
 }
 
-fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
+fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
+    let rep: &dyn Reporter = console;
     if let Some(shell) = cli.completions {
         clap_complete::generate(shell, &mut Cli::command(), "dfab", &mut std::io::stdout());
         return Ok(());
@@ -53,6 +55,9 @@ fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
     }
     let file = locate(cli.environments.clone())?;
     let project = Project::load(&file, cli.python)?;
+    console.set_redactor(crate::secret::Redactor::new(
+        crate::secret::project_secrets(&project),
+    ));
     if cli.python {
         rep.warn(&format!(
             "evaluated {} with python3 (--python)",
@@ -61,7 +66,7 @@ fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
     }
     let Some((env_word, task_words)) = cli.words.split_first() else {
         if cli.list {
-            print!("{}", list(&project, rep)?);
+            print!("{}", console.redact(&list(&project, rep)?));
             return Ok(());
         }
         return Err(Error::usage(
@@ -83,7 +88,7 @@ fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
     };
     let plan = plan::resolve(&project, &env_call, &calls, &overrides)?;
     if cli.list {
-        print!("{}", show_env(&project, &plan));
+        print!("{}", console.redact(&show_env(&project, &plan)));
         return Ok(());
     }
     if calls.is_empty() {

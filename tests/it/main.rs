@@ -5,6 +5,7 @@ mod compat;
 mod deb;
 mod deb_install;
 mod env_values;
+mod executor;
 mod formats;
 mod hosts;
 mod lxc_env;
