@@ -1,8 +1,10 @@
 //! The djdemo fixture for real: `deb.build` packages the Django app with its wheels, a container
-//! cloned from an `lxc.template` with PostgreSQL and nginx installs it with debconf answers, and
-//! nginx serves a row read from PostgreSQL; dpkg-buildpackage is the oracle for the file list.
+//! cloned from an `lxc.template` with `postgresql` and `nginx-light` installs it with debconf
+//! answers, and nginx serves a row read from the database; `dpkg-buildpackage` is the oracle for
+//! the file list.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -59,15 +61,21 @@ fn fixture_project() -> Project {
     Project::load(&Path::new(FIXTURE).join("environments.py"), false).unwrap()
 }
 
-/// Destroys the per-test template on drop (after its clone, which is declared later).
+/// Destroys the per-test template on drop; it must outlive its clone.
 struct TemplateGuard(String);
 
 impl Drop for TemplateGuard {
     fn drop(&mut self) {
-        let _ = Command::new("lxc-destroy")
+        let destroyed = Command::new("lxc-destroy")
             .args(["-n", &self.0])
-            .stderr(Stdio::null())
-            .status();
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !destroyed {
+            eprintln!(
+                "djdemo: could not destroy the test template {}; lxc-destroy -n it",
+                self.0
+            );
+        }
     }
 }
 
@@ -112,9 +120,10 @@ fn attach_ok(name: &str, script: &str) -> String {
 /// A debconf database answering the package's questions (the format of the fixture's files).
 fn debconf(answers: &[(&str, &str)]) -> String {
     answers.iter().fold(String::new(), |mut s, (q, v)| {
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "Name: djdemo/{q}\nTemplate: djdemo/{q}\nValue: {v}\nOwners: djdemo\nFlags: seen\n\n"
-        ));
+        );
         s
     })
 }
@@ -240,9 +249,11 @@ fn wait_200(ip: &str, path: &str, within: Duration) -> (u16, String, String) {
 #[test]
 fn djdemo_installs_in_a_container_and_serves_postgres_rows_through_nginx() {
     require_root_and_tools(&["lxc-attach", "debootstrap"]);
-    let r = Reserved::new();
+    // Declared before the clone's reservation, so dropped after it: a template with clones
+    // cannot be destroyed.
     let template = format!("dfab-it-djdemo-tpl-{}", std::process::id());
     let _template = TemplateGuard(template.clone());
+    let r = Reserved::new();
     // Quotes, a dollar and a backslash: the password must survive the shell, SQL and JSON.
     let password = format!("pw'\"$HOME\\ {}", std::process::id());
     let dir = tempfile::Builder::new()
