@@ -81,10 +81,15 @@ impl Drop for TemplateGuard {
 
 /// One HTTP/1.0 GET to `ip:80`: status, headers and body.
 fn get(ip: &str, path: &str) -> std::io::Result<(u16, String, String)> {
+    get_as(ip, path, ip)
+}
+
+/// `get` with another `Host` header.
+fn get_as(ip: &str, path: &str, host: &str) -> std::io::Result<(u16, String, String)> {
     let mut s =
         TcpStream::connect_timeout(&format!("{ip}:80").parse().unwrap(), Duration::from_secs(5))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {ip}\r\n\r\n")?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
     let mut raw = String::new();
     s.read_to_string(&mut raw)?;
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
@@ -245,7 +250,8 @@ fn wait_200(ip: &str, path: &str, within: Duration) -> (u16, String, String) {
 
 // The whole app in a container: built by deb.build, installed offline with debconf answers by
 // apt-get, gunicorn under systemd, nginx in front, a row inserted into PostgreSQL shown on `/`.
-// Then a reinstall (dpkg -i again) keeps the data and the secret key: the postinst is idempotent.
+// Then a reinstall (dpkg -i again) keeps the data and the secret key: the postinst is idempotent;
+// and an upgrade and a downgrade each serve their release with the data kept.
 #[test]
 fn djdemo_installs_in_a_container_and_serves_postgres_rows_through_nginx() {
     require_root_and_tools(&["lxc-attach", "debootstrap"]);
@@ -336,9 +342,54 @@ fn djdemo_installs_in_a_container_and_serves_postgres_rows_through_nginx() {
     assert!(body.contains(&note), "{body}");
     assert_eq!(attach_ok(&r.name, secret_key), key_before);
 
+    // Django answers only the hosts debconf allowed (the address, the site name, localhost).
+    let (status, _, _) = get_as(&r.ip, "/", "not-allowed.example").unwrap();
+    assert_eq!(status, 400);
+
+    // An upgrade to 1.1 restarts the unit on the new release and keeps the data; going back to
+    // 1.0 (what a rollback does) works the same way.
+    let t = Instant::now();
+    Dfab::new(&project)
+        .args(["it", "deb.build:version=1.1"])
+        .run()
+        .ok();
+    for (version, action) in [("1.1", "install"), ("1.0", "install --allow-downgrades")] {
+        let deb = fs_err::read(project.join(format!("dist/djdemo_{version}_all.deb"))).unwrap();
+        let mut child = Command::new("lxc-attach")
+            .args(["-n", &r.name, "--clear-env", "--", "sh", "-c"])
+            .arg(format!("cat > /root/djdemo_{version}_all.deb"))
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&deb).unwrap();
+        assert!(child.wait().unwrap().success());
+        attach_ok(
+            &r.name,
+            &format!(
+                "DEBCONF_DB_OVERRIDE='File{{/root/debconf.it.dat}}' DEBIAN_FRONTEND=noninteractive \
+                 apt-get {action} -y -q /root/djdemo_{version}_all.deb"
+            ),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let body = loop {
+            let (status, _, body) = get(&r.ip, "/").unwrap_or_default();
+            if status == 200 && body.contains(&format!("release {version}<")) {
+                break body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "release {version} never served: {status} {body}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert!(body.contains(&note), "{body}");
+    }
+    let upgrade = t.elapsed();
+
     eprintln!(
         "djdemo timings: deb.build {build:.1?}, lxc.template {template_time:.1?} ({}), \
-         clone + install {install:.1?}, first 200 after install {first_answer:.1?}, reinstall {reinstall:.1?}",
+         clone + install {install:.1?}, first 200 after install {first_answer:.1?}, reinstall {reinstall:.1?}, \
+         build 1.1 + upgrade + downgrade {upgrade:.1?}",
         if cached { "from the cached rootfs" } else { "debootstrap" }
     );
 }
