@@ -4,6 +4,7 @@ mod cli;
 mod compat;
 mod deb;
 mod deb_install;
+mod djdemo;
 mod env_values;
 mod executor;
 mod formats;
