@@ -161,7 +161,7 @@ fn dry_run(plan: &Plan, map: &dyn Fn(&String) -> String, rep: &dyn Reporter) -> 
                     rep.info(&note);
                 }
                 for sh in action.describe() {
-                    rep.command("localhost", &sh.verb, &sh.cmd);
+                    rep.command(sh.on.as_deref().unwrap_or("localhost"), &sh.verb, &sh.cmd);
                 }
             }
             Step::Run { hosts, cmd, .. } => {

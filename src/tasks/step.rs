@@ -91,6 +91,8 @@ impl Step {
 pub struct Shown {
     pub verb: String,
     pub cmd: Cmd,
+    /// Where a local action's command really runs when not here (an `lxc_host`).
+    pub on: Option<String>,
 }
 
 impl Shown {
@@ -99,7 +101,15 @@ impl Shown {
         Shown {
             verb: verb.into(),
             cmd,
+            on: None,
         }
+    }
+
+    /// The command runs on `host`, not on this machine.
+    #[must_use]
+    pub fn on(mut self, host: Option<&str>) -> Self {
+        self.on = host.map(str::to_owned);
+        self
     }
 }
 

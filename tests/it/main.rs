@@ -5,6 +5,7 @@ mod compat;
 mod deb;
 mod deb_install;
 mod djdemo;
+mod dry_run;
 mod env_values;
 mod executor;
 mod formats;

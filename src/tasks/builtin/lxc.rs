@@ -17,11 +17,15 @@ use super::{PlanCtx, Step};
 pub fn plan_template(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let (spec, note) =
         lxc::run::template_with_keys(cx.env, false, &crate::report::Capture::default())?;
-    let shown = lxc::template::plan(&spec)?
+    let shown = lxc::template::plan_offline(&spec)?
         .iter()
         .map(|a| match a {
-            lxc::template::Action::Run(cmd) => Shown::new("lxc.template", cmd.clone()),
-            w @ lxc::template::Action::Write { .. } => Shown::new("write", w.command()),
+            lxc::template::Action::Run(cmd) => {
+                Shown::new("lxc.template", cmd.clone()).on(cx.env.str("lxc_host"))
+            }
+            w @ lxc::template::Action::Write { .. } => {
+                Shown::new("write", w.command()).on(cx.env.str("lxc_host"))
+            }
         })
         .collect();
     Ok(vec![Step::Here {
@@ -70,7 +74,7 @@ pub fn plan_remove(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     // removal does, on a running container.
     let shown = remove_steps(&spec, State::Running)
         .iter()
-        .map(|s| Shown::new("lxc_remove", s.command(None)))
+        .map(|s| Shown::new("lxc_remove", s.command(None)).on(cx.env.str("lxc_host")))
         .collect();
     Ok(vec![Step::Here {
         task: call.name.clone(),
