@@ -60,20 +60,23 @@ pub const LOCKED: i32 = 75;
 
 /// Install the uploaded release with `apt-get` (Depends resolved from the host's sources),
 /// non-interactively, under the package's lock. With `debconf`, the database is read from stdin
-/// into a root-only temp file that is removed on exit, whatever happens.
+/// into a root-only temp directory that is removed on exit, whatever happens.
 #[must_use]
 pub fn install(package: &str, file: &str, o: InstallOpts) -> Cmd {
     let d = quote(&state_dir(package));
     let mut s = format!(
         "set -e; d={d}; exec 9>\"$d/lock\"; \
          if ! flock -n 9; then echo \"dfab: another deploy of {p} holds $d/lock\" >&2; exit {LOCKED}; fi; \
-         rm -f \"$d\"/debconf.*; umask 077; ",
+         rm -rf \"$d\"/debconf.*; umask 077; ",
         p = quote(package)
     );
     let mut env = "DEBIAN_FRONTEND=noninteractive".to_string();
     if o.debconf {
-        s.push_str("t=$(mktemp \"$d/debconf.XXXXXXXX\"); trap 'rm -f \"$t\"' EXIT; cat > \"$t\"; ");
-        env.push_str(" DEBCONF_DB_OVERRIDE=\"File{$t}\"");
+        // A root-only directory, removed whole: debconf also writes `<file>-old` beside it.
+        s.push_str(
+            "t=$(mktemp -d \"$d/debconf.XXXXXXXX\"); trap 'rm -rf \"$t\"' EXIT; cat > \"$t/db\"; ",
+        );
+        env.push_str(" DEBCONF_DB_OVERRIDE=\"File{$t/db}\"");
     }
     let conf = if o.conffiles_new {
         "--force-confnew"

@@ -4,6 +4,7 @@ mod cli;
 mod compat;
 mod deb;
 mod deb_install;
+mod deploy;
 mod formats;
 mod hosts;
 mod lxc_env;
