@@ -106,9 +106,14 @@ pub struct Checked {
 pub fn check(db: Option<&DebconfDb>, templates: &[Template]) -> Result<Checked> {
     if let Some(db) = db {
         for a in &db.answers {
-            if !templates.iter().any(|t| t.name == a.template) {
+            // The package asks its questions by name (`db_input … <name>`), so the name must be
+            // one of its templates as well as the template it uses.
+            let unknown = [&a.name, &a.template]
+                .into_iter()
+                .find(|n| !templates.iter().any(|t| &&t.name == n));
+            if let Some(unknown) = unknown {
                 let names: Vec<&str> = templates.iter().map(|t| t.name.as_str()).collect();
-                let hint = match crate::suggestion::nearest(&a.template, names.iter().copied()) {
+                let hint = match crate::suggestion::nearest(unknown, names.iter().copied()) {
                     Some(n) => format!("did you mean `{n}`?"),
                     None if names.is_empty() => {
                         "the packages being deployed ask no debconf questions".into()
@@ -123,8 +128,7 @@ pub fn check(db: Option<&DebconfDb>, templates: &[Template]) -> Result<Checked> 
                     }),
                     key: None,
                     message: format!(
-                        "`{}` is not a question of the packages being deployed",
-                        a.template
+                        "`{unknown}` is not a question of the packages being deployed"
                     ),
                     hint: Some(hint),
                 });
@@ -181,6 +185,18 @@ mod tests {
         );
         let e = check(Some(&db("Name: app/site_nmae\nValue: b\n")), &t).unwrap_err();
         assert_eq!(e.hint().unwrap(), "did you mean `app/site_name`?");
+        // A misspelt name with the right template is still a question nobody asks.
+        let e = check(
+            Some(&db(
+                "Name: app/site_nmae\nTemplate: app/site_name\nValue: b\n",
+            )),
+            &t,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("`app/site_nmae` is not a question"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -335,16 +335,19 @@ fn refused_before_any_host_changes() {
     let out = app.dfab(&["staging", "deb.deploy"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
+        out.stderr.contains(
+            "debconf.dat:1:1: `deploy-app/site_nmae` is not a question of the packages being deployed"
+        ),
+        "{}",
         out.stderr
-            .contains("debconf.dat:1:1: `deploy-app/site_name` is not a question")
-            || out
-                .stderr
-                .contains("debconf.dat:1:1: `deploy-app/site_nmae` is not a question"),
+    );
+    assert!(
+        out.stderr.contains("did you mean `deploy-app/site_name`?"),
         "{}",
         out.stderr
     );
     untouched(&h);
-    // (Template still says site_name there; misspell both, as a hand-written file would.)
+    // Misspelt in both `Name` and `Template`.
     fs_err::write(
         app.path().join("debconf.dat"),
         DEBCONF.replace("deploy-app/site_name", "deploy-app/site_nmae"),
