@@ -6,7 +6,6 @@ pub mod preflight;
 pub mod record;
 pub mod remote;
 pub mod ship;
-pub mod summary;
 pub mod templates;
 
 use std::path::PathBuf;

@@ -2,7 +2,6 @@
 //! against the packages' templates, then every host reachable with working sudo; a gate step
 //! refuses the run if any host failed its check.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
@@ -15,37 +14,14 @@ use super::debconf_db::{self, DebconfDb};
 use super::record::{self, Shipment};
 use super::{remote, templates, Job};
 
-/// What the steps of one deploy share at run time.
+/// What the steps of one deploy share at run time. A host that fails a step is reported by the
+/// executor's per-host summary and takes no further steps.
 #[derive(Debug, Default)]
 pub struct Shared {
     pub ships: OnceLock<Vec<Shipment>>,
     pub debconf: OnceLock<Option<DebconfDb>>,
     /// Hosts that passed their preflight.
     pub passed: Mutex<Vec<String>>,
-    /// Hosts that did not, and why.
-    pub problems: Mutex<Vec<(String, String)>>,
-    /// Per host and package: `Ok(what happened)` or `Err(why it failed)`.
-    pub results: Mutex<Vec<(String, String, Result<String, String>)>>,
-}
-
-impl Shared {
-    /// Record one host's result for one package.
-    pub fn result(&self, host: &str, package: &str, r: Result<String, String>) {
-        self.results
-            .lock()
-            .expect("results lock")
-            .push((host.to_string(), package.to_string(), r));
-    }
-
-    /// Whether `host` already failed (a later step skips it).
-    #[must_use]
-    pub fn failed(&self, host: &str) -> bool {
-        self.results
-            .lock()
-            .expect("results lock")
-            .iter()
-            .any(|(h, _, r)| h == host && r.is_err())
-    }
 }
 
 /// Checks on this machine: the build record, the files, the debconf answers.
@@ -135,6 +111,7 @@ impl LocalAction for LocalChecks {
 #[derive(Debug)]
 pub struct HostChecks {
     pub shared: std::sync::Arc<Shared>,
+    pub task: &'static str,
 }
 
 impl HostAction for HostChecks {
@@ -178,10 +155,17 @@ impl HostAction for HostChecks {
             }
         };
         let host = t.host().to_string();
-        match problem {
-            Some(p) => self.shared.problems.lock().expect("lock").push((host, p)),
-            None => self.shared.passed.lock().expect("lock").push(host),
+        if let Some(p) = problem {
+            return Err(Error::Transport {
+                host,
+                message: format!("preflight: {p}"),
+                hint: Some(format!(
+                    "{} stops after the preflight, before any host is changed",
+                    self.task
+                )),
+            });
         }
+        self.shared.passed.lock().expect("lock").push(host);
         Ok(())
     }
 }
@@ -200,29 +184,16 @@ impl LocalAction for Gate {
     }
 
     fn run(&self, _cx: &RunCtx<'_>) -> Result<()> {
-        let problems = self.shared.problems.lock().expect("lock");
         let passed = self.shared.passed.lock().expect("lock").len();
-        if problems.is_empty() && passed >= self.hosts {
+        if passed >= self.hosts {
             return Ok(());
         }
-        let mut msg = format!("{}: refused, no host was changed:", self.task);
-        for (h, p) in problems.iter() {
-            let _ = write!(msg, "\n  [{h}] {p}");
-        }
-        if problems.is_empty() {
-            let _ = write!(
-                msg,
-                "
-  only {passed} of {} hosts answered the preflight",
-                self.hosts
-            );
-        }
         Err(Error::other(
-            msg,
-            Some(
-                "fix the hosts above (or leave them out with -H / exclude_hosts=) and run again"
-                    .into(),
+            format!(
+                "{}: refused, no host was changed: only {passed} of {} hosts passed the preflight",
+                self.task, self.hosts
             ),
+            Some("the summary above names each host's problem".into()),
         ))
     }
 }

@@ -72,13 +72,7 @@ impl HostAction for Upload {
     fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
         let host = t.host().to_string();
         for s in shipments(&self.shared, &self.job, &host)? {
-            if self.shared.failed(&host) {
-                break;
-            }
-            if let Err(e) = upload_one(t, cx, s) {
-                self.shared
-                    .result(&host, &s.package, Err(format!("upload failed: {e}")));
-            }
+            upload_one(t, cx, s)?;
         }
         Ok(())
     }
@@ -119,42 +113,44 @@ impl HostAction for Install {
     fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
         let host = t.host().to_string();
         for s in shipments(&self.shared, &self.job, &host)? {
-            if self.shared.failed(&host) {
-                break;
+            let o = exec(t, cx, "check", state::installed_cmd(&s.package))?;
+            let now = state::parse_installed(&o.stdout_str());
+            let same = now
+                .as_ref()
+                .is_some_and(|(v, st)| v == &s.version && st.starts_with("ii"));
+            if same && !self.job.force {
+                record(
+                    t,
+                    cx,
+                    &s.package,
+                    &s.version,
+                    &s.sha256,
+                    Outcome::Unchanged,
+                    "deploy",
+                );
+                cx.rep.info(&format!(
+                    "[{host}] deb.deploy: ok: {} {} is already installed: nothing to do \
+                     (deb.deploy:force=yes reinstalls)",
+                    s.package, s.version
+                ));
+                continue;
             }
-            let r = (|| -> Result<Result<String, String>> {
-                let o = exec(t, cx, "check", state::installed_cmd(&s.package))?;
-                let now = state::parse_installed(&o.stdout_str());
-                let same = now
-                    .as_ref()
-                    .is_some_and(|(v, st)| v == &s.version && st.starts_with("ii"));
-                if same && !self.job.force {
-                    record(
-                        t,
-                        cx,
-                        &s.package,
-                        &s.version,
-                        &s.sha256,
-                        Outcome::Unchanged,
-                        "deploy",
-                    );
-                    return Ok(Ok(format!(
-                        "{} {} is already installed: nothing to do (deb.deploy:force=yes reinstalls)",
-                        s.package, s.version
-                    )));
-                }
-                let opts = self.opts(same, false);
-                let target = Target {
-                    package: &s.package,
-                    file: &s.file,
-                    version: &s.version,
-                    sha256: &s.sha256,
-                    action: "deploy",
-                };
-                install_release(t, cx, &self.shared, &self.job, &target, opts)
-            })();
-            let r = r.unwrap_or_else(|e| Err(e.to_string()));
-            self.shared.result(&host, &s.package, r);
+            let target = Target {
+                package: &s.package,
+                file: &s.file,
+                version: &s.version,
+                sha256: &s.sha256,
+                action: "deploy",
+            };
+            let what = install_release(
+                t,
+                cx,
+                &self.shared,
+                &self.job,
+                &target,
+                self.opts(same, false),
+            )?;
+            cx.rep.info(&format!("[{host}] deb.deploy: ok: {what}"));
         }
         Ok(())
     }
@@ -250,8 +246,20 @@ fn record(
     }
 }
 
-/// Install a release already on the host, verify it, record it, prune after success.
-/// `Ok(Err(why))` is a failure of this host that the summary reports.
+/// A failure of one host, for the executor's summary.
+fn failed(t: &dyn Transport, message: String) -> Error {
+    Error::Transport {
+        host: t.host().to_string(),
+        message,
+        hint: Some(
+            "the host keeps its kept releases and its history; `dfab <env> releases` shows them"
+                .into(),
+        ),
+    }
+}
+
+/// Install a release already on the host, verify it, record it, prune after success; says
+/// what it did.
 pub fn install_release(
     t: &mut dyn Transport,
     cx: &RunCtx<'_>,
@@ -259,7 +267,7 @@ pub fn install_release(
     job: &Job,
     r: &Target<'_>,
     opts: InstallOpts,
-) -> Result<Result<String, String>> {
+) -> Result<String> {
     let mut cmd = remote::install(r.package, r.file, opts);
     if opts.debconf {
         let db = shared
@@ -288,13 +296,16 @@ pub fn install_release(
                 r.action,
             );
         }
-        return Ok(Err(format!(
-            "installing {} {} failed (exit status {}); the last lines of apt/dpkg:\n{}",
-            r.package,
-            r.version,
-            out.status,
-            remote::tail(&text, 15)
-        )));
+        return Err(failed(
+            t,
+            format!(
+                "installing {} {} failed (exit status {}); the last lines of apt/dpkg:\n{}",
+                r.package,
+                r.version,
+                out.status,
+                remote::tail(&text, 15)
+            ),
+        ));
     }
     let o = exec(t, cx, "check", state::installed_cmd(r.package))?;
     let now = state::parse_installed(&o.stdout_str());
@@ -311,14 +322,17 @@ pub fn install_release(
             Outcome::Failed,
             r.action,
         );
-        return Ok(Err(format!(
-            "after the install dpkg reports {} as {:?}, not {} installed and configured; \
-             the last lines of apt/dpkg:\n{}",
-            r.package,
-            now,
-            r.version,
-            remote::tail(&text, 15)
-        )));
+        return Err(failed(
+            t,
+            format!(
+                "after the install dpkg reports {} as {:?}, not {} installed and configured; \
+                 the last lines of apt/dpkg:\n{}",
+                r.package,
+                now,
+                r.version,
+                remote::tail(&text, 15)
+            ),
+        ));
     }
     for f in remote::kept_conffiles(&text) {
         cx.rep.info(&format!(
@@ -345,5 +359,5 @@ pub fn install_release(
     } else {
         "installed"
     };
-    Ok(Ok(format!("{verb} {} {}", r.package, r.version)))
+    Ok(format!("{verb} {} {}", r.package, r.version))
 }

@@ -7,7 +7,7 @@ use crate::deploy::preflight::Shared;
 use crate::deploy::remote::{self, InstallOpts};
 use crate::deploy::ship::{self, exec, Target};
 use crate::deploy::Job;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tasks::step::{HostAction, RunCtx, Shown};
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
@@ -53,39 +53,40 @@ impl HostAction for Rollback {
             .iter()
             .filter(|p| self.job.select.wants_on(p, &host))
         {
-            let r = (|| -> Result<Result<String, String>> {
-                let o = exec(t, cx, "read", state::read_cmd(p))?;
-                let o = crate::transport::check(&host, &state::read_cmd(p), o)?;
-                let st = state::parse(&o.stdout_str());
-                let kept = match state::rollback_target(&st, self.version.as_deref()) {
-                    Ok(k) => k.clone(),
-                    Err(why) => return Ok(Err(format!("{p}: {why}"))),
-                };
-                if st.configured() == Some(kept.version.as_str()) {
-                    return Ok(Ok(format!(
-                        "{p} {} is already installed: nothing to do",
-                        kept.version
-                    )));
-                }
-                let o = exec(t, cx, "check", sha_cmd(p, &kept.file))?;
-                let sha = o.stdout_str().trim().to_string();
-                let target = Target {
-                    package: p,
-                    file: &kept.file,
-                    version: &kept.version,
-                    sha256: &sha,
-                    action: "rollback",
-                };
-                let opts = InstallOpts {
-                    conffiles_new: self.job.conffiles_new,
-                    reinstall: false,
-                    downgrade: true,
-                    debconf: self.job.debconf.is_some(),
-                };
-                ship::install_release(t, cx, &self.shared, &self.job, &target, opts)
-            })();
-            self.shared
-                .result(&host, p, r.unwrap_or_else(|e| Err(e.to_string())));
+            let o = exec(t, cx, "read", state::read_cmd(p))?;
+            let o = crate::transport::check(&host, &state::read_cmd(p), o)?;
+            let st = state::parse(&o.stdout_str());
+            let kept = state::rollback_target(&st, self.version.as_deref())
+                .map_err(|why| Error::Transport {
+                    host: host.clone(),
+                    message: format!("rollback of {p}: {why}"),
+                    hint: Some("`rollback:version=X` picks one of the kept releases".into()),
+                })?
+                .clone();
+            if st.configured() == Some(kept.version.as_str()) {
+                cx.rep.info(&format!(
+                    "[{host}] rollback: ok: {p} {} is already installed: nothing to do",
+                    kept.version
+                ));
+                continue;
+            }
+            let o = exec(t, cx, "check", sha_cmd(p, &kept.file))?;
+            let sha = o.stdout_str().trim().to_string();
+            let target = Target {
+                package: p,
+                file: &kept.file,
+                version: &kept.version,
+                sha256: &sha,
+                action: "rollback",
+            };
+            let opts = InstallOpts {
+                conffiles_new: self.job.conffiles_new,
+                reinstall: false,
+                downgrade: true,
+                debconf: self.job.debconf.is_some(),
+            };
+            let what = ship::install_release(t, cx, &self.shared, &self.job, &target, opts)?;
+            cx.rep.info(&format!("[{host}] rollback: ok: {what}"));
         }
         Ok(())
     }

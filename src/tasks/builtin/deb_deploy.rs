@@ -1,11 +1,10 @@
 //! `deb.deploy`: the env's deploy settings read into a [`Job`], planned as preflight (here and on
-//! every host), a gate, upload, install and a summary.
+//! every host), a gate, upload and install; the executor's summary reports each host.
 
 use std::sync::Arc;
 
 use crate::deploy::preflight::{Gate, HostChecks, LocalChecks, Shared};
 use crate::deploy::ship::{Install, Upload};
-use crate::deploy::summary::Summary;
 use crate::deploy::{Job, Select};
 use crate::environments::value::{Kind, Value};
 use crate::environments::Env;
@@ -35,6 +34,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             hosts: hosts.clone(),
             action: Arc::new(HostChecks {
                 shared: shared.clone(),
+                task: "deb.deploy",
             }),
             warn_only: false,
         },
@@ -56,20 +56,10 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             warn_only: false,
         },
         Step::Host {
-            task: task.clone(),
-            hosts,
-            action: Arc::new(Install {
-                job,
-                shared: shared.clone(),
-            }),
-            warn_only: false,
-        },
-        Step::Here {
             task,
-            action: Arc::new(Summary {
-                shared,
-                task: "deb.deploy",
-            }),
+            hosts,
+            action: Arc::new(Install { job, shared }),
+            warn_only: false,
         },
     ])
 }

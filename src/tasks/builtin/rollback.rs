@@ -1,10 +1,9 @@
 //! `rollback` and `rollback:version=X`: preflight like `deb.deploy` (the debconf file parsed,
-//! every host checked), then each host reinstalls a kept release, and a summary.
+//! every host checked), then each host reinstalls a kept release.
 
 use std::sync::Arc;
 
 use crate::deploy::preflight::{Gate, HostChecks, LocalChecks, Shared};
-use crate::deploy::summary::Summary;
 use crate::error::{Error, Result};
 use crate::invocation::TaskCall;
 use crate::releases::rollback::Rollback;
@@ -32,6 +31,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             hosts: hosts.clone(),
             action: Arc::new(HostChecks {
                 shared: shared.clone(),
+                task: "rollback",
             }),
             warn_only: false,
         },
@@ -44,22 +44,15 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             }),
         },
         Step::Host {
-            task: task.clone(),
+            task,
             hosts,
             action: Arc::new(Rollback {
                 job,
                 packages,
                 version: call.kwarg("version").map(String::from),
-                shared: shared.clone(),
+                shared,
             }),
             warn_only: false,
-        },
-        Step::Here {
-            task,
-            action: Arc::new(Summary {
-                shared,
-                task: "rollback",
-            }),
         },
     ])
 }
