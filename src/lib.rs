@@ -2,11 +2,13 @@
 
 pub mod cli;
 pub mod deb;
+pub mod deploy;
 pub mod environments;
 pub mod error;
 pub mod fsutil;
 pub mod invocation;
 pub mod lxc;
+pub mod releases;
 pub mod report;
 pub mod run;
 pub mod secret;

@@ -15,6 +15,10 @@ pub enum Shape {
     StrList,
     /// A dict of role name to a list of host strings.
     Roles,
+    /// A positive integer, or a string of digits.
+    Count,
+    /// A list of package names, or a dict of package name to a role or a list of roles.
+    Packages,
 }
 
 /// Known keys: name, shape, doc. Unknown keys stay available as variables.
@@ -122,6 +126,21 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "debconf",
         Shape::Str,
         "debconf preseed file answering the package's questions on install",
+    ),
+    (
+        "deploy_packages",
+        Shape::Packages,
+        "which built packages `deb.deploy` ships: a list, or a dict of package to roles",
+    ),
+    (
+        "deb_conffiles",
+        Shape::Str,
+        "`old` (default: keep locally changed conffiles) or `new`",
+    ),
+    (
+        "keep_releases",
+        Shape::Count,
+        "releases kept on each host for `rollback` (default 5)",
     ),
     (
         "remote_path",
@@ -257,6 +276,17 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
                 && v.as_seq()
                     .is_some_and(|s| s.iter().all(|h| matches!(h.kind, Kind::Str(_))))
         }),
+        (Shape::Count, Kind::Int(i)) => *i >= 1,
+        (Shape::Count, Kind::Str(s)) => s.parse::<u32>().is_ok_and(|n| n >= 1),
+        (Shape::Packages, Kind::List(items) | Kind::Tuple(items)) => {
+            items.iter().all(|i| matches!(i.kind, Kind::Str(_)))
+        }
+        (Shape::Packages, Kind::Dict(entries)) => entries.iter().all(|(k, v)| {
+            matches!(k.kind, Kind::Str(_))
+                && (matches!(v.kind, Kind::Str(_))
+                    || v.as_seq()
+                        .is_some_and(|s| s.iter().all(|r| matches!(r.kind, Kind::Str(_)))))
+        }),
         _ => false,
     };
     if ok {
@@ -273,6 +303,11 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
         Shape::Roles => (
             "a dict of role to list of hosts",
             format!("'{key}': {{'web': ['app1']}}"),
+        ),
+        Shape::Count => ("a number, 1 or more", format!("'{key}': 5")),
+        Shape::Packages => (
+            "a list of package names or a dict of package to roles",
+            format!("'{key}': {{'app': ['web'], 'app-worker': ['worker']}}"),
         ),
     };
     Err((

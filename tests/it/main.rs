@@ -4,6 +4,7 @@ mod cli;
 mod compat;
 mod deb;
 mod deb_install;
+mod deploy;
 mod djdemo;
 mod dry_run;
 mod env_values;

@@ -2,9 +2,12 @@
 //! the env and the project alone. Their domain modules (`deb`, `lxc`, …) do the work.
 
 pub mod deb_build;
+pub mod deb_deploy;
 pub mod lxc;
 pub mod noop;
 pub mod pending;
+pub mod releases;
+pub mod rollback;
 
 use std::path::Path;
 

@@ -1,0 +1,363 @@
+//! Upload each release to its hosts (skipped when the host holds the same sha256), then install
+//! it with the debconf answers, verify it with `dpkg-query`, record it in the history and prune.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::releases::history::{self, Outcome, Record};
+use crate::releases::state;
+use crate::tasks::step::{HostAction, RunCtx, Shown};
+use crate::transport::cmd::Cmd;
+use crate::transport::{Output, Transport};
+
+use super::preflight::Shared;
+use super::record::{self, Shipment};
+use super::remote::{self, InstallOpts};
+use super::Job;
+
+/// Run one command on the host, showing it first (the same value `-n` prints).
+pub fn exec(t: &mut dyn Transport, cx: &RunCtx<'_>, verb: &str, cmd: Cmd) -> Result<Output> {
+    let cmd = cmd.without_sudo_if_root(t.login_user());
+    cx.rep.command(t.host(), verb, &cmd);
+    t.exec(&cmd, None)
+}
+
+fn shipments<'a>(shared: &'a Shared, job: &Job, host: &str) -> Result<Vec<&'a Shipment>> {
+    let ships = shared
+        .ships
+        .get()
+        .ok_or_else(|| Error::other("deb.deploy: the preflight did not run", None))?;
+    Ok(ships
+        .iter()
+        .filter(|s| job.select.wants_on(&s.package, host))
+        .collect())
+}
+
+/// Placeholders for `-n` when there is no build record yet.
+fn planned(job: &Job) -> Vec<(String, String, String)> {
+    match record::peek(&job.package_dir) {
+        Some(ships) => ships
+            .into_iter()
+            .filter(|s| job.select.wants(&s.package))
+            .map(|s| (s.package, s.file, s.path.display().to_string()))
+            .collect(),
+        None => vec![(
+            "<package>".into(),
+            "<package>_<version>_<arch>.deb".into(),
+            "<the build record's .deb>".into(),
+        )],
+    }
+}
+
+/// Upload every release this host gets.
+#[derive(Debug)]
+pub struct Upload {
+    pub job: Job,
+    pub shared: Arc<Shared>,
+}
+
+impl HostAction for Upload {
+    fn describe(&self, _host: &str) -> Vec<Shown> {
+        let mut out = Vec::new();
+        for (p, f, local) in planned(&self.job) {
+            out.push(Shown::new("check", remote::upload_check(&p, &f)));
+            out.push(Shown::new(
+                "put",
+                Cmd::new("put", [local, remote::release_path(&p, &f)]),
+            ));
+        }
+        out
+    }
+
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+        let host = t.host().to_string();
+        for s in shipments(&self.shared, &self.job, &host)? {
+            upload_one(t, cx, s)?;
+        }
+        Ok(())
+    }
+}
+
+fn upload_one(t: &mut dyn Transport, cx: &RunCtx<'_>, s: &Shipment) -> Result<()> {
+    let o = exec(t, cx, "check", remote::upload_check(&s.package, &s.file))?;
+    let o = crate::transport::check(t.host(), &remote::upload_check(&s.package, &s.file), o)?;
+    let there = o.stdout_str();
+    if there.split_whitespace().next() == Some(s.sha256.as_str()) {
+        cx.rep.info(&format!(
+            "[{}] {}: already on the host with the same sha256; upload skipped",
+            t.host(),
+            s.file
+        ));
+        return Ok(());
+    }
+    let dest = remote::release_path(&s.package, &s.file);
+    t.put(&s.path, &dest, true, cx.rep)
+}
+
+/// Install every release this host got.
+#[derive(Debug)]
+pub struct Install {
+    pub job: Job,
+    pub shared: Arc<Shared>,
+}
+
+impl HostAction for Install {
+    fn describe(&self, _host: &str) -> Vec<Shown> {
+        let mut out = Vec::new();
+        for (p, f, _) in planned(&self.job) {
+            out.extend(describe_install(&self.job, &p, &f, false));
+        }
+        out
+    }
+
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+        let host = t.host().to_string();
+        for s in shipments(&self.shared, &self.job, &host)? {
+            let o = exec(t, cx, "check", state::installed_cmd(&s.package))?;
+            let now = state::parse_installed(&o.stdout_str());
+            let same = now
+                .as_ref()
+                .is_some_and(|(v, st)| v == &s.version && st.starts_with("ii"));
+            if same && !self.job.force {
+                record(
+                    t,
+                    cx,
+                    &s.package,
+                    &s.version,
+                    &s.sha256,
+                    Outcome::Unchanged,
+                    "deploy",
+                );
+                cx.rep.info(&format!(
+                    "[{host}] deb.deploy: ok: {} {} is already installed: nothing to do \
+                     (deb.deploy:force=yes reinstalls)",
+                    s.package, s.version
+                ));
+                continue;
+            }
+            let target = Target {
+                package: &s.package,
+                file: &s.file,
+                version: &s.version,
+                sha256: &s.sha256,
+                action: "deploy",
+            };
+            let what = install_release(
+                t,
+                cx,
+                &self.shared,
+                &self.job,
+                &target,
+                self.opts(same, false),
+            )?;
+            cx.rep.info(&format!("[{host}] deb.deploy: ok: {what}"));
+        }
+        Ok(())
+    }
+}
+
+impl Install {
+    fn opts(&self, reinstall: bool, downgrade: bool) -> InstallOpts {
+        InstallOpts {
+            conffiles_new: self.job.conffiles_new,
+            reinstall,
+            downgrade,
+            debconf: self.job.debconf.is_some(),
+        }
+    }
+}
+
+/// `-n` lines of one install.
+#[must_use]
+pub fn describe_install(job: &Job, package: &str, file: &str, rollback: bool) -> Vec<Shown> {
+    let opts = InstallOpts {
+        conffiles_new: job.conffiles_new,
+        reinstall: job.force,
+        downgrade: rollback,
+        debconf: job.debconf.is_some(),
+    };
+    let action = if rollback { "rollback" } else { "deploy" };
+    let rec = |o| Record {
+        package,
+        version: "<version>",
+        sha256: "<sha256>",
+        outcome: o,
+        action,
+    };
+    vec![
+        Shown::new("check", state::installed_cmd(package)),
+        Shown::new("sudo", remote::install(package, file, opts)),
+        Shown::new("check", state::installed_cmd(package)),
+        Shown::new(
+            "sudo",
+            history::append(&rec(Outcome::Ok), &history::local_user()),
+        ),
+        Shown::new("read", state::read_cmd(package)),
+        Shown::new(
+            "sudo",
+            state::prune_cmd(
+                package,
+                &[format!("<releases beyond the last {}>", job.keep)],
+            ),
+        ),
+    ]
+}
+
+/// The release an install puts on a host.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub package: &'a str,
+    pub file: &'a str,
+    pub version: &'a str,
+    pub sha256: &'a str,
+    /// `deploy` or `rollback`, for the history.
+    pub action: &'a str,
+}
+
+/// Append a history line; a failure to write it is a warning (the install itself stands).
+fn record(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    package: &str,
+    version: &str,
+    sha256: &str,
+    outcome: Outcome,
+    action: &str,
+) {
+    let r = Record {
+        package,
+        version,
+        sha256,
+        outcome,
+        action,
+    };
+    let cmd = history::append(&r, &history::local_user());
+    match exec(t, cx, "sudo", cmd) {
+        Ok(o) if o.status == 0 => {}
+        Ok(o) => cx.rep.warn(&format!(
+            "[{}] could not append to the history of {package}: {}",
+            t.host(),
+            o.stderr_str().trim()
+        )),
+        Err(e) => cx.rep.warn(&format!(
+            "[{}] could not append to the history: {e}",
+            t.host()
+        )),
+    }
+}
+
+/// A failure of one host, for the executor's summary.
+fn failed(t: &dyn Transport, message: String) -> Error {
+    Error::Transport {
+        host: t.host().to_string(),
+        message,
+        hint: Some(
+            "the host keeps its kept releases and its history; `dfab <env> releases` shows them"
+                .into(),
+        ),
+    }
+}
+
+/// Install a release already on the host, verify it, record it, prune after success; says
+/// what it did.
+pub fn install_release(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    shared: &Shared,
+    job: &Job,
+    r: &Target<'_>,
+    opts: InstallOpts,
+) -> Result<String> {
+    let mut cmd = remote::install(r.package, r.file, opts);
+    if opts.debconf {
+        let db = shared
+            .debconf
+            .get()
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                Error::other(
+                    "deb.deploy: the debconf file was not read by the preflight",
+                    None,
+                )
+            })?;
+        cmd = cmd.stdin(db.text.expose().as_bytes().to_vec());
+    }
+    let out = exec(t, cx, "sudo", cmd)?;
+    let text = format!("{}{}", out.stdout_str(), out.stderr_str());
+    if out.status != 0 {
+        if out.status != remote::LOCKED {
+            record(
+                t,
+                cx,
+                r.package,
+                r.version,
+                r.sha256,
+                Outcome::Failed,
+                r.action,
+            );
+        }
+        return Err(failed(
+            t,
+            format!(
+                "installing {} {} failed (exit status {}); the last lines of apt/dpkg:\n{}",
+                r.package,
+                r.version,
+                out.status,
+                remote::tail(&text, 15)
+            ),
+        ));
+    }
+    let o = exec(t, cx, "check", state::installed_cmd(r.package))?;
+    let now = state::parse_installed(&o.stdout_str());
+    if !now
+        .as_ref()
+        .is_some_and(|(v, st)| v == r.version && st.starts_with("ii"))
+    {
+        record(
+            t,
+            cx,
+            r.package,
+            r.version,
+            r.sha256,
+            Outcome::Failed,
+            r.action,
+        );
+        return Err(failed(
+            t,
+            format!(
+                "after the install dpkg reports {} as {:?}, not {} installed and configured; \
+                 the last lines of apt/dpkg:\n{}",
+                r.package,
+                now,
+                r.version,
+                remote::tail(&text, 15)
+            ),
+        ));
+    }
+    for f in remote::kept_conffiles(&text) {
+        cx.rep.info(&format!(
+            "[{}] kept the locally changed conffile {f} (deb_conffiles = 'new' installs the package's)",
+            t.host()
+        ));
+    }
+    record(t, cx, r.package, r.version, r.sha256, Outcome::Ok, r.action);
+    let o = exec(t, cx, "read", state::read_cmd(r.package))?;
+    let st = state::parse(&o.stdout_str());
+    let old = state::to_prune(&st, job.keep, r.version);
+    if !old.is_empty() {
+        let o = exec(t, cx, "sudo", state::prune_cmd(r.package, &old))?;
+        if o.status != 0 {
+            cx.rep.warn(&format!(
+                "[{}] pruning old releases failed: {}",
+                t.host(),
+                o.stderr_str().trim()
+            ));
+        }
+    }
+    let verb = if r.action == "rollback" {
+        "rolled back to"
+    } else {
+        "installed"
+    };
+    Ok(format!("{verb} {} {}", r.package, r.version))
+}

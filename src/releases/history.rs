@@ -1,0 +1,147 @@
+//! The append-only `history` of a package on a host: one tab-separated line per install attempt
+//! (time, version, sha256, local user, dfab version, outcome, action).
+
+use crate::transport::cmd::{quote, Cmd};
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Installed and verified.
+    Ok,
+    /// Already installed: nothing done.
+    Unchanged,
+    Failed,
+}
+
+impl Outcome {
+    /// The word in the history line.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One line of the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub time: String,
+    pub version: String,
+    pub sha256: String,
+    pub user: String,
+    pub dfab: String,
+    pub outcome: String,
+    /// `deploy` or `rollback`.
+    pub action: String,
+}
+
+/// What one attempt writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub package: &'a str,
+    pub version: &'a str,
+    pub sha256: &'a str,
+    pub outcome: Outcome,
+    pub action: &'a str,
+}
+
+/// The user running dfab here, as it goes into the history (no tabs or newlines).
+#[must_use]
+pub fn local_user() -> String {
+    let u = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| {
+            // SAFETY: getuid has no preconditions and cannot fail.
+            format!("uid{}", unsafe { libc::getuid() })
+        });
+    clean(&u)
+}
+
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_whitespace() || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The command that appends one line (the time is the host's clock, UTC).
+#[must_use]
+pub fn append(r: &Record<'_>, user: &str) -> Cmd {
+    let fields = [
+        r.version,
+        r.sha256,
+        user,
+        env!("CARGO_PKG_VERSION"),
+        r.outcome.as_str(),
+        r.action,
+    ];
+    let args: Vec<String> = fields.iter().map(|f| quote(&clean(f))).collect();
+    Cmd::shell(format!(
+        "printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" {} >> {}",
+        args.join(" "),
+        quote(&format!("{}/history", super::state_dir(r.package)))
+    ))
+    .sudo(None)
+}
+
+/// Parse history lines; a line that is not ours is skipped (the file is the admin's too).
+#[must_use]
+pub fn parse_line(line: &str) -> Option<Entry> {
+    let f: Vec<&str> = line.split('\t').collect();
+    let [time, version, sha256, user, dfab, outcome, action] = f.as_slice() else {
+        return None;
+    };
+    Some(Entry {
+        time: (*time).to_string(),
+        version: (*version).to_string(),
+        sha256: (*sha256).to_string(),
+        user: (*user).to_string(),
+        dfab: (*dfab).to_string(),
+        outcome: (*outcome).to_string(),
+        action: (*action).to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_round_trips_through_the_shell() {
+        let r = Record {
+            package: "app",
+            version: "1.0-1",
+            sha256: "ab",
+            outcome: Outcome::Failed,
+            action: "deploy",
+        };
+        let cmd = append(&r, "my user");
+        let script = match &cmd.program {
+            crate::transport::cmd::Program::Shell(s) => s.clone(),
+            crate::transport::cmd::Program::Argv(_) => unreachable!(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let script = script.replace("/var/lib/dfab/app", &dir.path().display().to_string());
+        let st = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let text = fs_err::read_to_string(dir.path().join("history")).unwrap();
+        let e = parse_line(text.trim_end()).unwrap();
+        assert_eq!(e.version, "1.0-1");
+        assert_eq!(e.user, "my_user");
+        assert_eq!(e.outcome, "failed");
+        assert_eq!(e.action, "deploy");
+        assert_eq!(e.time.len(), 20, "{}", e.time);
+    }
+}

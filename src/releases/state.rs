@@ -1,0 +1,217 @@
+//! What a host holds for a package, read in one command: the installed version, the kept .debs
+//! and the history; and the choices made from it (what to prune, what rollback installs).
+
+use crate::transport::cmd::{quote, Cmd};
+
+use super::history::{self, Entry};
+
+/// One kept .deb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub version: String,
+    pub file: String,
+}
+
+/// A package's state on one host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostState {
+    /// `(version, dpkg status abbreviation)` when dpkg knows the package.
+    pub installed: Option<(String, String)>,
+    pub kept: Vec<Kept>,
+    pub history: Vec<Entry>,
+}
+
+impl HostState {
+    /// The version installed and configured (`ii`), if any.
+    #[must_use]
+    pub fn configured(&self) -> Option<&str> {
+        self.installed
+            .as_ref()
+            .filter(|(_, s)| s.starts_with("ii"))
+            .map(|(v, _)| v.as_str())
+    }
+
+    /// The kept versions, for messages.
+    #[must_use]
+    pub fn kept_list(&self) -> String {
+        if self.kept.is_empty() {
+            return "none".into();
+        }
+        self.kept
+            .iter()
+            .map(|k| k.version.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The installed version and status only (`dpkg-query`), to verify an install.
+#[must_use]
+pub fn installed_cmd(package: &str) -> Cmd {
+    Cmd::shell(format!(
+        "dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}\\n' {} 2>/dev/null || true",
+        quote(package)
+    ))
+}
+
+/// Reads everything [`parse`] needs.
+#[must_use]
+pub fn read_cmd(package: &str) -> Cmd {
+    let d = quote(&super::state_dir(package));
+    Cmd::shell(format!(
+        "p={p}; d={d}; \
+         printf 'installed\\t%s\\n' \"$(dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}' \"$p\" 2>/dev/null)\"; \
+         for f in \"$d\"/releases/*.deb; do [ -e \"$f\" ] || continue; \
+         printf 'kept\\t%s\\t%s\\n' \"$(dpkg-deb -f \"$f\" Version)\" \"${{f##*/}}\"; done; \
+         if [ -r \"$d/history\" ]; then sed 's/^/history\\t/' \"$d/history\"; fi",
+        p = quote(package),
+    ))
+    .sudo(None)
+}
+
+/// Parse the output of [`installed_cmd`]: `(version, status)`.
+#[must_use]
+pub fn parse_installed(line: &str) -> Option<(String, String)> {
+    let (v, s) = line.trim_end_matches('\n').split_once('\t')?;
+    (!v.is_empty()).then(|| (v.to_string(), s.to_string()))
+}
+
+/// Parse the output of [`read_cmd`].
+#[must_use]
+pub fn parse(out: &str) -> HostState {
+    let mut st = HostState::default();
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("installed\t") {
+            st.installed = parse_installed(rest);
+        } else if let Some(rest) = line.strip_prefix("kept\t") {
+            if let Some((version, file)) = rest.split_once('\t') {
+                st.kept.push(Kept {
+                    version: version.to_string(),
+                    file: file.to_string(),
+                });
+            }
+        } else if let Some(rest) = line.strip_prefix("history\t") {
+            st.history.extend(history::parse_line(rest));
+        }
+    }
+    st
+}
+
+/// The kept files to delete so that `keep` remain: the most recently installed stay (by the
+/// history), and `current` always stays.
+#[must_use]
+pub fn to_prune(st: &HostState, keep: usize, current: &str) -> Vec<String> {
+    let recency = |k: &Kept| -> usize {
+        if k.version == current {
+            return usize::MAX;
+        }
+        st.history
+            .iter()
+            .rposition(|e| e.version == k.version)
+            .map_or(0, |i| i + 1)
+    };
+    let mut ranked: Vec<&Kept> = st.kept.iter().collect();
+    ranked.sort_by_key(|k| std::cmp::Reverse(recency(k)));
+    ranked
+        .into_iter()
+        .skip(keep.max(1))
+        .map(|k| k.file.clone())
+        .collect()
+}
+
+/// What rollback installs: `want`, or the most recent other release installed successfully and
+/// still kept. The error names what is kept.
+pub fn rollback_target<'a>(st: &'a HostState, want: Option<&str>) -> Result<&'a Kept, String> {
+    let current = st.configured();
+    if let Some(v) = want {
+        return st.kept.iter().find(|k| k.version == v).ok_or_else(|| {
+            format!(
+                "release {v} is not kept on this host (kept: {})",
+                st.kept_list()
+            )
+        });
+    }
+    st.history
+        .iter()
+        .rev()
+        .filter(|e| {
+            e.outcome == history::Outcome::Ok.as_str() && Some(e.version.as_str()) != current
+        })
+        .find_map(|e| st.kept.iter().find(|k| k.version == e.version))
+        .ok_or_else(|| {
+            format!(
+                "no earlier release to roll back to (installed: {}; kept: {})",
+                current.unwrap_or("none"),
+                st.kept_list()
+            )
+        })
+}
+
+/// Delete kept files (names from [`to_prune`]).
+#[must_use]
+pub fn prune_cmd(package: &str, files: &[String]) -> Cmd {
+    Cmd::new("rm", ["-f", "--"])
+        .args(
+            files
+                .iter()
+                .map(|f| format!("{}/{f}", super::releases_dir(package))),
+        )
+        .sudo(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    fn line(v: &str, outcome: &str) -> String {
+        format!("history\t2026-01-01T00:00:00Z\t{v}\tsha\tme\t0.1.0\t{outcome}\tdeploy\n")
+    }
+
+    fn state() -> HostState {
+        let mut out = String::from("installed\t3\tii \n");
+        for v in ["1", "2", "3", "4"] {
+            let _ = writeln!(out, "kept\t{v}\tapp_{v}_all.deb");
+        }
+        for (v, o) in [("1", "ok"), ("2", "ok"), ("4", "failed"), ("3", "ok")] {
+            out.push_str(&line(v, o));
+        }
+        parse(&out)
+    }
+
+    #[test]
+    fn parses_installed_kept_and_history() {
+        let st = state();
+        assert_eq!(st.configured(), Some("3"));
+        assert_eq!(st.kept.len(), 4);
+        assert_eq!(st.history.len(), 4);
+        assert_eq!(parse("installed\t\n").installed, None);
+    }
+
+    #[test]
+    fn prune_keeps_the_current_and_the_most_recent() {
+        let st = state();
+        assert_eq!(to_prune(&st, 2, "3"), ["app_2_all.deb", "app_1_all.deb"]);
+        assert!(to_prune(&st, 5, "3").is_empty());
+        assert_eq!(to_prune(&st, 1, "1").len(), 3);
+    }
+
+    #[test]
+    fn rollback_picks_the_last_good_other_release_or_names_what_is_kept() {
+        let st = state();
+        // 4 failed, so the one before 3 that succeeded is 2.
+        assert_eq!(rollback_target(&st, None).unwrap().version, "2");
+        assert_eq!(
+            rollback_target(&st, Some("1")).unwrap().file,
+            "app_1_all.deb"
+        );
+        assert_eq!(
+            rollback_target(&st, Some("9")).unwrap_err(),
+            "release 9 is not kept on this host (kept: 1, 2, 3, 4)"
+        );
+        let empty = parse("installed\t1\tii \nkept\t1\tapp_1.deb\n");
+        assert!(rollback_target(&empty, None)
+            .unwrap_err()
+            .starts_with("no earlier release"));
+    }
+}

@@ -1,0 +1,22 @@
+//! `releases`: one read per host and package, printed as installed version, kept releases and
+//! history.
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::invocation::TaskCall;
+use crate::releases::list::List;
+
+use super::{PlanCtx, Step};
+
+/// Plan the listing: the project's packages, or every package dfab deployed on the host.
+pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let job = super::deb_deploy::job(cx, false)?;
+    let packages = super::rollback::packages(cx, &job).unwrap_or_default();
+    Ok(vec![Step::Host {
+        task: call.name.clone(),
+        hosts: cx.hosts.clone(),
+        action: Arc::new(List { packages }),
+        warn_only: false,
+    }])
+}

@@ -1,0 +1,461 @@
+//! `deb.deploy`, `releases` and `rollback` against real containers over ssh, with a fixture
+//! package whose postinst writes a config file from its debconf answers.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{project, Dfab, Outcome, Reserved, TestHost, KEY};
+
+const SECRET: &str = "s3cret-pw-XYZ";
+
+const DEBCONF: &str = "Name: deploy-app/site_name\nTemplate: deploy-app/site_name\n\
+Value: shop.example.com\nOwners: deploy-app\nFlags: seen\n\n\
+Name: deploy-app/admin_password\nTemplate: deploy-app/admin_password\n\
+Value: s3cret-pw-XYZ\nOwners: deploy-app\nFlags: seen\n";
+
+/// A copy of fixtures/deploy-app with a dfab.toml env `staging` reaching `hosts`.
+struct App {
+    dir: tempfile::TempDir,
+}
+
+impl App {
+    fn new(hosts: &[String], extra: &str) -> App {
+        let list: Vec<String> = hosts.iter().map(|h| format!("\"{h}\"")).collect();
+        let toml = format!(
+            "[environments.staging]\nhosts = [{}]\nuser = \"deploy\"\nkey_filename = \"{KEY}\"\n\
+             known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\ntimeout = 5\n\
+             package_dir = \"dist/\"\ndebconf = \"debconf.dat\"\n{extra}",
+            list.join(", ")
+        );
+        let dir = project(&[("dfab.toml", &toml), ("debconf.dat", DEBCONF)]);
+        copy_tree(&fixture(), dir.path());
+        App { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Build `version`, with its VERSION file saying so.
+    fn build(&self, version: &str) {
+        fs_err::write(self.path().join("share/VERSION"), format!("{version}\n")).unwrap();
+        self.dfab(&["staging", &format!("deb.build:version={version}")])
+            .ok();
+    }
+
+    fn dfab(&self, args: &[&str]) -> Outcome {
+        let out = Dfab::new(self.path()).args(args).run();
+        assert!(
+            !out.stdout.contains(SECRET) && !out.stderr.contains(SECRET),
+            "a debconf secret was printed:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        out
+    }
+
+    fn deb(&self, version: &str) -> PathBuf {
+        self.path()
+            .join(format!("dist/deploy-app_{version}_all.deb"))
+    }
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deploy-app")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in fs_err::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            fs_err::create_dir_all(&dest).unwrap();
+            copy_tree(&e.path(), &dest);
+        } else {
+            fs_err::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// What dpkg says is installed (the oracle, over plain ssh).
+fn installed(h: &TestHost) -> String {
+    String::from_utf8_lossy(
+        &h.ssh(
+            "root",
+            "dpkg-query -W -f='${Version} ${db:Status-Abbrev}' deploy-app 2>/dev/null",
+        )
+        .stdout,
+    )
+    .trim()
+    .to_string()
+}
+
+fn history(h: &TestHost) -> Vec<Vec<String>> {
+    h.check("root", "cat /var/lib/dfab/deploy-app/history")
+        .lines()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect()
+}
+
+fn kept(h: &TestHost) -> String {
+    h.check("root", "ls /var/lib/dfab/deploy-app/releases/")
+}
+
+/// The host shows no sign of a deploy.
+#[track_caller]
+fn untouched(h: &TestHost) {
+    assert_eq!(installed(h), "", "deploy-app got installed");
+    let o = h.ssh("root", "test -e /var/lib/dfab");
+    assert!(!o.status.success(), "/var/lib/dfab was created");
+}
+
+#[test]
+fn fresh_install_then_the_same_build_again_is_a_no_op() {
+    let h = TestHost::new();
+    let app = App::new(std::slice::from_ref(&h.ip), "");
+    app.build("1.0-1");
+    let out = app.dfab(&["staging", "deb.deploy"]).ok();
+    // The postinst wrote the answers (and the default of the unanswered question).
+    assert_eq!(
+        h.check("root", "cat /var/lib/deploy-app/config"),
+        format!(
+            "site_name=shop.example.com\nworkers=1\npassword_length={}\n",
+            SECRET.len()
+        )
+    );
+    assert_eq!(installed(&h), "1.0-1 ii");
+    assert!(
+        out.stdout.contains("installed deploy-app 1.0-1"),
+        "{}",
+        out.stdout
+    );
+    // The debconf temp file is gone; the release is kept; one history line.
+    assert_eq!(
+        h.check("root", "ls -A /var/lib/dfab/deploy-app"),
+        "history\nlock\nreleases\n"
+    );
+    assert_eq!(kept(&h), "deploy-app_1.0-1_all.deb\n");
+    let hist = history(&h);
+    assert_eq!(hist.len(), 1);
+    assert_eq!(hist[0][1], "1.0-1");
+    assert_eq!(hist[0][5], "ok");
+    // The host's copy has the local file's sha256.
+    let sum = h.check("root", "sha256sum /var/lib/dfab/deploy-app/releases/*.deb");
+    let local = dfab::deploy::record::sha256_file(&app.deb("1.0-1")).unwrap();
+    assert!(sum.starts_with(&local), "{sum} vs {local}");
+
+    // Same build again: no upload, no install.
+    let out = app.dfab(&["staging", "deb.deploy"]).ok();
+    assert!(out.stdout.contains("upload skipped"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("deploy-app 1.0-1 is already installed: nothing to do"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("apt-get install"), "{}", out.stdout);
+    let hist = history(&h);
+    assert_eq!(hist.len(), 2);
+    assert_eq!(hist[1][5], "unchanged");
+}
+
+#[test]
+fn upgrade_then_rollback_brings_the_old_version_and_files_back() {
+    let h = TestHost::new();
+    let app = App::new(std::slice::from_ref(&h.ip), "");
+    app.build("1.0-1");
+    app.dfab(&["staging", "deb.deploy"]).ok();
+    // The admin changes the conffile; 2.0 ships a changed one too: dfab keeps the admin's.
+    h.check("root", "echo 'listen = 9000' > /etc/deploy-app/app.conf");
+    fs_err::write(
+        app.path().join("etc/deploy-app/app.conf"),
+        "listen = 8080\n",
+    )
+    .unwrap();
+    app.build("2.0-1");
+    let out = app.dfab(&["staging", "deb.deploy"]).ok();
+    assert_eq!(installed(&h), "2.0-1 ii");
+    assert_eq!(
+        h.check("root", "cat /usr/share/deploy-app/VERSION"),
+        "2.0-1\n"
+    );
+    assert_eq!(
+        h.check("root", "cat /etc/deploy-app/app.conf"),
+        "listen = 9000\n"
+    );
+    assert!(
+        out.stdout
+            .contains("kept the locally changed conffile /etc/deploy-app/app.conf"),
+        "{}",
+        out.stdout
+    );
+
+    let out = app.dfab(&["staging", "rollback"]).ok();
+    assert!(
+        out.stdout.contains("rolled back to deploy-app 1.0-1"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(installed(&h), "1.0-1 ii");
+    assert_eq!(
+        h.check("root", "cat /usr/share/deploy-app/VERSION"),
+        "1.0-1\n"
+    );
+    assert_eq!(
+        h.check("root", "cat /var/lib/deploy-app/config"),
+        format!(
+            "site_name=shop.example.com\nworkers=1\npassword_length={}\n",
+            SECRET.len()
+        )
+    );
+    let hist = history(&h);
+    let steps: Vec<(&str, &str, &str)> = hist
+        .iter()
+        .map(|l| (l[6].as_str(), l[1].as_str(), l[5].as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("deploy", "1.0-1", "ok"),
+            ("deploy", "2.0-1", "ok"),
+            ("rollback", "1.0-1", "ok")
+        ]
+    );
+    let out = app.dfab(&["staging", "releases"]).ok();
+    let p = format!("[{}] deploy-app: ", h.ip);
+    assert!(
+        out.stdout.contains(&format!("{p}installed 1.0-1\n")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("{p}kept releases: 1.0-1, 2.0-1\n")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout.matches(&format!("{p}history: ")).count(),
+        3,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(" rollback 1.0-1 ok by "),
+        "{}",
+        out.stdout
+    );
+
+    // A version that is not kept: the error names what is.
+    let out = app.dfab(&["staging", "rollback:version=0.9-1"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("release 0.9-1 is not kept on this host (kept: 1.0-1, 2.0-1)"),
+        "{}",
+        out.stderr
+    );
+    // An explicit kept version works, and is an upgrade again.
+    app.dfab(&["staging", "rollback:version=2.0-1"]).ok();
+    assert_eq!(installed(&h), "2.0-1 ii");
+}
+
+#[test]
+fn failing_postinst_is_recorded_the_previous_release_kept_and_other_hosts_reported() {
+    let a = TestHost::new();
+    let b = TestHost::new();
+    let app = App::new(&[a.ip.clone(), b.ip.clone()], "");
+    app.build("1.0-1");
+    app.dfab(&["staging", "deb.deploy"]).ok();
+    b.check("root", "touch /etc/deploy-app-fail");
+    app.build("2.0-1");
+    let out = app.dfab(&["staging", "deb.deploy"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("1 of 2 hosts failed"), "{}", out.stderr);
+    // The summary names each host's outcome: b's error with dpkg's last lines, a's success.
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(
+        all.contains(&format!("[{}] FAILED in task deb.deploy", b.ip)),
+        "{all}"
+    );
+    assert!(
+        all.contains("installing deploy-app 2.0-1 failed (exit status 100)"),
+        "{all}"
+    );
+    assert!(all.contains("postinst fails on purpose"), "{all}");
+    assert!(all.contains(&format!("[{}] ok", a.ip)), "{all}");
+    assert!(
+        all.contains(&format!(
+            "[{}] deb.deploy: ok: installed deploy-app 2.0-1",
+            a.ip
+        )),
+        "{all}"
+    );
+    assert_eq!(installed(&a), "2.0-1 ii");
+    assert!(!installed(&b).starts_with("2.0-1 ii"), "{}", installed(&b));
+    let hist = history(&b);
+    assert_eq!(hist.last().unwrap()[1], "2.0-1");
+    assert_eq!(hist.last().unwrap()[5], "failed");
+    assert_eq!(
+        kept(&b),
+        "deploy-app_1.0-1_all.deb\ndeploy-app_2.0-1_all.deb\n"
+    );
+}
+
+#[test]
+fn refused_before_any_host_changes() {
+    let h = TestHost::new();
+    let good = h.ip.clone();
+
+    // A missing debconf file.
+    let app = App::new(std::slice::from_ref(&good), "");
+    app.build("1.0-1");
+    fs_err::remove_file(app.path().join("debconf.dat")).unwrap();
+    let out = app.dfab(&["staging", "deb.deploy"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot read the env's debconf file"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("debconf.dat"), "{}", out.stderr);
+    untouched(&h);
+
+    // A misspelt question: file:line and the nearest name.
+    fs_err::write(
+        app.path().join("debconf.dat"),
+        DEBCONF.replace("Name: deploy-app/site_name", "Name: deploy-app/site_nmae"),
+    )
+    .unwrap();
+    let out = app.dfab(&["staging", "deb.deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "debconf.dat:1:1: `deploy-app/site_nmae` is not a question of the packages being deployed"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `deploy-app/site_name`?"),
+        "{}",
+        out.stderr
+    );
+    untouched(&h);
+    // Misspelt in both `Name` and `Template`.
+    fs_err::write(
+        app.path().join("debconf.dat"),
+        DEBCONF.replace("deploy-app/site_name", "deploy-app/site_nmae"),
+    )
+    .unwrap();
+    let out = app.dfab(&["staging", "deb.deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("debconf.dat:1:1: `deploy-app/site_nmae` is not a question of the packages being deployed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `deploy-app/site_name`?"),
+        "{}",
+        out.stderr
+    );
+    untouched(&h);
+    fs_err::write(app.path().join("debconf.dat"), DEBCONF).unwrap();
+
+    // A tampered .deb.
+    let deb = app.deb("1.0-1");
+    let mut bytes = fs_err::read(&deb).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 0xff;
+    fs_err::write(&deb, &bytes).unwrap();
+    let out = app.dfab(&["staging", "deb.deploy"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("checksum mismatch: the build record says sha256"),
+        "{}",
+        out.stderr
+    );
+    untouched(&h);
+    app.build("1.0-1");
+
+    // An unreachable host (an address no container holds), after a good one.
+    let nobody = Reserved::new();
+    let app2 = App::new(&[good.clone(), nobody.ip.clone()], "");
+    app2.build("1.0-1");
+    let out = app2.dfab(&["staging", "deb.deploy"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(
+        all.contains(&format!("[{}] FAILED in task deb.deploy", nobody.ip)),
+        "{all}"
+    );
+    untouched(&h);
+
+    // A login whose sudo wants a password.
+    let app3 = App::new(&[good.clone(), format!("nosudo@{good}")], "");
+    app3.build("1.0-1");
+    let out = app3.dfab(&["staging", "deb.deploy"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(
+        all.contains(&format!(
+            "[nosudo@{good}] preflight: sudo wants a password for `nosudo`"
+        )),
+        "{all}"
+    );
+    assert!(all.contains("before any host is changed"), "{all}");
+    untouched(&h);
+}
+
+#[test]
+fn dry_run_lists_every_command_per_host_and_connects_nowhere() {
+    let a = Reserved::new();
+    let b = Reserved::new();
+    let app = App::new(&[a.ip.clone(), b.ip.clone()], "");
+    app.build("1.0-1");
+    let out = app.dfab(&["-n", "staging", "deb.deploy"]).ok();
+    for ip in [&a.ip, &b.ip] {
+        for want in [
+            "check: sudo -n -H -- sh -c 'id -u;",
+            "put: put ",
+            "apt-get install -y -q",
+            "DEBCONF_DB_OVERRIDE",
+            "dpkg-query -W",
+        ] {
+            assert!(
+                out.stdout
+                    .lines()
+                    .any(|l| l.starts_with(&format!("[{ip}] ")) && l.contains(want)),
+                "no `{want}` for {ip}:\n{}",
+                out.stdout
+            );
+        }
+    }
+    assert!(
+        out.stdout.contains("deploy-app_1.0-1_all.deb"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn deploys_to_eight_containers() {
+    let hosts: Vec<TestHost> = (0..8).map(|_| TestHost::new()).collect();
+    let ips: Vec<String> = hosts.iter().map(|h| h.ip.clone()).collect();
+    let app = App::new(&ips, "");
+    app.build("1.0-1");
+    let out = app.dfab(&["staging", "deb.deploy"]).ok();
+    for h in &hosts {
+        assert_eq!(installed(h), "1.0-1 ii", "{}", h.ip);
+        assert!(
+            out.stdout.contains(&format!(
+                "[{}] deb.deploy: ok: installed deploy-app 1.0-1",
+                h.ip
+            )),
+            "{}",
+            out.stdout
+        );
+    }
+}
