@@ -7,12 +7,14 @@ pub mod error;
 pub mod fsutil;
 pub mod invocation;
 pub mod lxc;
+pub mod media;
 pub mod report;
 pub mod run;
 pub mod secret;
 pub mod suggestion;
 pub mod tasks;
 pub mod transport;
+pub mod web_mode;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
