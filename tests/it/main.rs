@@ -12,3 +12,4 @@ mod lxc_lib;
 #[cfg(feature = "liblxc")]
 mod lxc_support;
 mod support;
+mod web;
