@@ -11,5 +11,6 @@ mod lxc_env;
 mod lxc_lib;
 #[cfg(feature = "liblxc")]
 mod lxc_support;
+mod media;
 mod support;
 mod web;
