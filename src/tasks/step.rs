@@ -130,6 +130,10 @@ pub trait HostAction: Send + Sync + fmt::Debug {
 pub trait LocalAction: Send + Sync + fmt::Debug {
     /// The commands, for `--dry-run` and logs. Must not connect anywhere or change anything.
     fn describe(&self) -> Vec<Shown>;
+    /// Lines a dry run prints before the commands (what the step decided while planning).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Do the work.
     fn run(&self, cx: &RunCtx<'_>) -> Result<()>;
 }

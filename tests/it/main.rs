@@ -4,13 +4,16 @@ mod cli;
 mod compat;
 mod deb;
 mod deb_install;
+mod env_values;
 mod formats;
 mod hosts;
 mod lxc_env;
+mod lxc_key;
 #[cfg(feature = "liblxc")]
 mod lxc_lib;
 #[cfg(feature = "liblxc")]
 mod lxc_support;
 mod media;
+mod paths;
 mod support;
 mod web;

@@ -15,7 +15,8 @@ use super::{PlanCtx, Step};
 
 /// `lxc.template`: build the env's template (`lxc_template`, default `vanilla`).
 pub fn plan_template(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    let spec = lxc::env::template_spec(cx.env)?;
+    let (spec, note) =
+        lxc::run::template_with_keys(cx.env, false, &crate::report::Capture::default())?;
     let shown = lxc::template::plan(&spec)?
         .iter()
         .map(|a| match a {
@@ -28,6 +29,7 @@ pub fn plan_template(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         action: Arc::new(Template {
             env: cx.env.clone(),
             shown,
+            note,
         }),
     }])
 }
@@ -36,11 +38,15 @@ pub fn plan_template(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
 struct Template {
     env: Env,
     shown: Vec<Shown>,
+    note: String,
 }
 
 impl LocalAction for Template {
     fn describe(&self) -> Vec<Shown> {
         self.shown.clone()
+    }
+    fn notes(&self) -> Vec<String> {
+        vec![self.note.clone()]
     }
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
         lxc::run::template_task(&self.env, false, cx.rep)
