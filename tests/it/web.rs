@@ -347,3 +347,57 @@ fn snippet_prints_with_the_envs_paths() {
         out.stderr
     );
 }
+
+#[test]
+fn web_restart_and_test_wait_for_health_url_and_fail_with_the_last_response() {
+    let host = web_host();
+    let good = env_toml(
+        &host,
+        "health_url = \"http://127.0.0.1/health\"\nhealth_timeout = 3\n\
+         test_commands = [{ run = \"test -f index.html\", cd = \"/srv/www\" }, { sudo = \"id -un\", user = \"app\" }]\n",
+    );
+    let dir = project(&[("dfab.toml", &good)]);
+    Dfab::new(dir.path()).args(["staging", "init"]).run().ok();
+
+    let out = Dfab::new(dir.path())
+        .args(["staging", "web_restart"])
+        .run()
+        .ok();
+    assert!(
+        out.stdout.contains("out: nginx reloaded (nginx -s reload)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("out: health: http://127.0.0.1/health answered 200"),
+        "{}",
+        out.stdout
+    );
+    let out = Dfab::new(dir.path()).args(["staging", "test"]).run().ok();
+    assert!(out.stdout.contains(" out: app\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("answered 200"), "{}", out.stdout);
+
+    let bad = env_toml(
+        &host,
+        "health_url = \"http://127.0.0.1/missing\"\nhealth_timeout = 2\n\
+         test_commands = [{ run = \"test -f nothing-here\", cd = \"/srv/www\" }]\n",
+    );
+    let dir = project(&[("dfab.toml", &bad)]);
+    let out = Dfab::new(dir.path()).args(["staging", "web_restart"]).run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "health: http://127.0.0.1/missing did not answer 2xx within 2 s; last response: 404"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = Dfab::new(dir.path()).args(["staging", "test"]).run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("command failed (exit status 1)"),
+        "{}",
+        out.stderr
+    );
+}
