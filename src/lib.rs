@@ -8,6 +8,7 @@ pub mod error;
 pub mod fsutil;
 pub mod invocation;
 pub mod lxc;
+pub mod media;
 pub mod releases;
 pub mod report;
 pub mod run;
@@ -15,6 +16,7 @@ pub mod secret;
 pub mod suggestion;
 pub mod tasks;
 pub mod transport;
+pub mod web_mode;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -19,6 +19,10 @@ pub enum Shape {
     Count,
     /// A list of package names, or a dict of package name to a role or a list of roles.
     Packages,
+    /// A whole number of seconds (an integer or a string of digits).
+    Seconds,
+    /// A list of steps in the user-task syntax (dicts, or task names).
+    Steps,
 }
 
 /// Known keys: name, shape, doc. Unknown keys stay available as variables.
@@ -218,6 +222,106 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     ("db_port", Shape::Port, "database port"),
     ("db_host", Shape::Str, "database host"),
     ("db_name", Shape::Str, "database name"),
+    (
+        "maintenance_file",
+        Shape::Str,
+        "flag file whose presence means maintenance (default `{remote_path}maintenance.on`)",
+    ),
+    (
+        "maintenance_page",
+        Shape::Str,
+        "the splash page, an HTML file in the project; `{message}` is replaced (default: dfab's own)",
+    ),
+    (
+        "maintenance_allow",
+        Shape::StrList,
+        "URL prefixes still served during maintenance, e.g. ['/static/', '/health']",
+    ),
+    (
+        "maintenance_bypass",
+        Shape::StrList,
+        "client addresses that still see the app during maintenance",
+    ),
+    (
+        "maintenance_retry_after",
+        Shape::Seconds,
+        "`Retry-After` of the 503 during maintenance, in seconds (default 300)",
+    ),
+    (
+        "web_server",
+        Shape::Str,
+        "`nginx` (default) or `apache`: the snippet `init` installs and the server reloaded",
+    ),
+    (
+        "web_snippet_path",
+        Shape::Str,
+        "where `init` installs the maintenance snippet (default /etc/nginx/snippets/dfab-maintenance.conf, /etc/apache2/dfab-maintenance.conf)",
+    ),
+    (
+        "web_restart_command",
+        Shape::Str,
+        "the command `web_restart` runs (default: the package's systemd unit, else a graceful web-server reload)",
+    ),
+    (
+        "health_url",
+        Shape::Str,
+        "URL that answers 2xx when the app is up, asked with curl on each web host",
+    ),
+    (
+        "health_timeout",
+        Shape::Seconds,
+        "seconds `web_restart` and `test` wait for `health_url` (default 30)",
+    ),
+    (
+        "test_commands",
+        Shape::Steps,
+        "`test`'s checks: run, sudo and local steps (default: Django's `manage.py check --deploy` in the venv)",
+    ),
+    (
+        "manage_py",
+        Shape::Str,
+        "the app's manage.py for `test`'s default check (default /opt/<pkg>/manage.py)",
+    ),
+    (
+        "app_user",
+        Shape::Str,
+        "the user the app runs as and owns `remote_path` and media (default `package_name`)",
+    ),
+    (
+        "init_packages",
+        Shape::StrList,
+        "apt packages `init` installs",
+    ),
+    (
+        "init_commands",
+        Shape::StrList,
+        "shell commands `init` runs last, as root (should be idempotent)",
+    ),
+    (
+        "media_paths",
+        Shape::StrList,
+        "media directories `data_refresh` copies (default ['{remote_path}media/'])",
+    ),
+    (
+        "media_roots",
+        Shape::StrList,
+        "directories besides `remote_path` that media paths may be in",
+    ),
+    (
+        "media_delete",
+        Shape::Bool,
+        "`data_refresh` deletes target files missing at the source (rsync --delete)",
+    ),
+    (
+        "data_from",
+        Shape::Str,
+        "environment `data_refresh` copies media from (default `production`)",
+    ),
+    (
+        "protected",
+        Shape::Bool,
+        "refuse destructive tasks (`data_refresh`) into this env unless forced",
+    ),
 ];
 
 /// The shape of a known key.
@@ -259,7 +363,9 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
         return Ok(());
     };
     let ok = match (shape, &v.kind) {
-        (Shape::Str, Kind::Str(_)) | (Shape::Bool, Kind::Bool(_)) => true,
+        (Shape::Str, Kind::Str(_))
+        | (Shape::Bool, Kind::Bool(_))
+        | (Shape::Steps, Kind::List(_) | Kind::Tuple(_)) => true,
         (Shape::DirStr, Kind::Str(s)) => {
             if !s.ends_with('/') {
                 return Err((format!("must end in `/`, got {v}"), format!("write '{s}/'")));
@@ -268,6 +374,8 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
         }
         (Shape::Port, Kind::Int(i)) => (1..=65535).contains(i),
         (Shape::Port, Kind::Str(s)) => s.parse::<u16>().is_ok_and(|p| p > 0),
+        (Shape::Seconds, Kind::Int(i)) => (0..=i128::from(u32::MAX)).contains(i),
+        (Shape::Seconds, Kind::Str(s)) => s.parse::<u32>().is_ok(),
         (Shape::StrList, Kind::List(items) | Kind::Tuple(items)) => {
             items.iter().all(|i| matches!(i.kind, Kind::Str(_)))
         }
@@ -308,6 +416,11 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
         Shape::Packages => (
             "a list of package names or a dict of package to roles",
             format!("'{key}': {{'app': ['web'], 'app-worker': ['worker']}}"),
+        ),
+        Shape::Seconds => ("a number of seconds", format!("'{key}': 60")),
+        Shape::Steps => (
+            "a list of steps",
+            format!("'{key}': [{{'run': 'make check'}}]"),
         ),
     };
     Err((

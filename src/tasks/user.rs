@@ -180,6 +180,31 @@ pub fn parse_tasks(file: &Path, v: &Value) -> Result<Vec<UserTask>> {
 
 type StepErr = (Pos, String, Option<String>);
 
+/// Parse a list of steps in the user-task syntax held by an env key (`test_commands`), with
+/// errors naming `file`, the position and `key[i]`.
+pub fn parse_step_list(file: &Path, key: &str, v: &Value) -> Result<Vec<Step>> {
+    let err = |pos: Pos, key: String, message: String, hint: Option<String>| Error::Config {
+        file: file.to_path_buf(),
+        pos: Some(pos).filter(|p| p.line > 0),
+        key: Some(key),
+        message,
+        hint,
+    };
+    let steps = v.as_seq().ok_or_else(|| {
+        err(
+            v.pos,
+            key.to_string(),
+            format!("must be a list of steps, got {}", v.type_name()),
+            Some("[{'run': 'make check'}, {'sudo': '...', 'user': 'app'}]".into()),
+        )
+    })?;
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| parse_step(s).map_err(|(pos, m, h)| err(pos, format!("{key}[{i}]"), m, h)))
+        .collect()
+}
+
 fn parse_step(s: &Value) -> Result<Step, StepErr> {
     let mut step = Step {
         action: Action::Run(String::new()),

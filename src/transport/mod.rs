@@ -58,6 +58,13 @@ pub trait Transport: Send {
     /// The user commands run as before any sudo.
     fn login_user(&self) -> &str;
 
+    /// The `ssh` command line that reaches this host through the transport's own connection,
+    /// for programs that take a remote shell (`rsync -e`): the same route, host keys and
+    /// options as every other command. `None` for transports that are not ssh.
+    fn ssh_command(&self) -> Option<Vec<String>> {
+        None
+    }
+
     /// Run a command with streamed standard input and output (see [`Io`]); echo the lines it
     /// prints to `echo` as they come. Returns the output whatever the exit status; see [`check`].
     fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output>;

@@ -169,6 +169,19 @@ impl Transport for Ssh {
         &self.user
     }
 
+    fn ssh_command(&self) -> Option<Vec<String>> {
+        let session = self.session.as_ref()?;
+        // A mux client of the master connection; the host argument (`none`) is ignored.
+        Some(vec![
+            "ssh".into(),
+            "-S".into(),
+            session.control_socket().to_string_lossy().into_owned(),
+            "-o".into(),
+            "ControlMaster=no".into(),
+            "-T".into(),
+        ])
+    }
+
     fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output> {
         let session = self.session.as_ref().expect("session open until drop");
         // The master connection carries every command; `none` is ignored by a mux client.

@@ -17,5 +17,7 @@ mod lxc_key;
 mod lxc_lib;
 #[cfg(feature = "liblxc")]
 mod lxc_support;
+mod media;
 mod paths;
 mod support;
+mod web;

@@ -1,13 +1,18 @@
 //! The built-in tasks' planners, one module each: each turns a checked call into [`Step`]s from
 //! the env and the project alone. Their domain modules (`deb`, `lxc`, …) do the work.
 
+pub mod app_test;
+pub mod data_refresh;
 pub mod deb_build;
 pub mod deb_deploy;
+pub mod init;
 pub mod lxc;
 pub mod noop;
 pub mod pending;
 pub mod releases;
 pub mod rollback;
+pub mod web_mode;
+pub mod web_restart;
 
 use std::path::Path;
 

@@ -1,0 +1,281 @@
+//! `data_refresh`'s media copy: which paths, checked to stay inside their roots, and the rsync
+//! commands for source host → local cache `media/<env>/` → target hosts, over the transport's
+//! own ssh connection. Building commands only; `tasks::builtin::data_refresh` runs them.
+
+use std::fmt::Write as _;
+use std::path::{Component, Path, PathBuf};
+
+use crate::environments::Env;
+use crate::error::Result;
+use crate::transport::cmd::{quote, Cmd};
+use crate::web_mode::{interp, remote_path};
+
+/// One media path of an env, checked: absolute, normalised, a directory, inside a root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaPath {
+    /// The path on the env's hosts, ending in `/`.
+    pub path: String,
+    /// The roots it must stay inside (after symlinks are resolved on the host).
+    pub roots: Vec<Root>,
+}
+
+/// A directory media may live in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    pub path: String,
+    /// `remote_path` holds the app too: a media path must be strictly inside it.
+    pub strict: bool,
+}
+
+/// The media paths of `env` (`media_paths`, default `['{remote_path}media/']`), each checked
+/// against `remote_path` and `media_roots`.
+pub fn media_paths(env: &Env) -> Result<Vec<MediaPath>> {
+    let rp = remote_path(env)?;
+    let mut roots = vec![Root {
+        path: rp,
+        strict: true,
+    }];
+    for r in env.str_list("media_roots") {
+        let r = interp(env, "media_roots", &r)?;
+        if let Err(why) = normal(&r) {
+            return Err(env.key_error("media_roots", format!("`{r}`: {why}"), None));
+        }
+        if r.trim_end_matches('/').is_empty() {
+            return Err(env.key_error(
+                "media_roots",
+                "`/` cannot be a media root",
+                Some("name the directory that holds the media, e.g. '/srv/media/'".into()),
+            ));
+        }
+        roots.push(Root {
+            path: r,
+            strict: false,
+        });
+    }
+    let templates = if env.vars.contains_key("media_paths") {
+        env.str_list("media_paths")
+    } else {
+        vec!["{remote_path}media/".to_string()]
+    };
+    if templates.is_empty() {
+        return Err(env.key_error(
+            "media_paths",
+            "is empty",
+            Some("e.g. ['{remote_path}media/']".into()),
+        ));
+    }
+    let mut out = Vec::new();
+    for t in templates {
+        let p = interp(env, "media_paths", &t)?;
+        check(&p, &roots).map_err(|why| {
+            env.key_error(
+                "media_paths",
+                format!("`{p}` {why}"),
+                Some(format!(
+                    "media paths are absolute directories ending in `/`, inside remote_path or media_roots ({})",
+                    roots.iter().map(|r| r.path.as_str()).collect::<Vec<_>>().join(", ")
+                )),
+            )
+        })?;
+        out.push(MediaPath {
+            path: p,
+            roots: roots.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// `Ok` when `p` is absolute, has no `.`/`..`/empty parts, and is not `/`.
+fn normal(p: &str) -> std::result::Result<(), &'static str> {
+    if !p.starts_with('/') {
+        return Err("is not absolute");
+    }
+    if p.trim_end_matches('/').is_empty() {
+        return Err("is `/`");
+    }
+    let inner = p.trim_start_matches('/').trim_end_matches('/');
+    if inner
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err("has `.`, `..` or `//` in it");
+    }
+    if p.contains(['\n', '\0']) {
+        return Err("has a control character in it");
+    }
+    Ok(())
+}
+
+/// Where `p` stands against the roots, by path components (no filesystem access).
+fn check(p: &str, roots: &[Root]) -> std::result::Result<(), String> {
+    normal(p).map_err(String::from)?;
+    if !p.ends_with('/') {
+        return Err("must name a directory and end in `/`".into());
+    }
+    let inside = roots.iter().any(|r| {
+        let (pp, rr) = (Path::new(p), Path::new(&r.path));
+        pp.starts_with(rr) && (!r.strict || pp.components().count() > rr.components().count())
+    });
+    if inside {
+        Ok(())
+    } else {
+        Err("is outside remote_path and media_roots".into())
+    }
+}
+
+/// A host-side check that every path, symlinks resolved, is still inside its roots: run on the
+/// source and on each target before anything is copied.
+#[must_use]
+pub fn check_on_host(paths: &[MediaPath]) -> Cmd {
+    let mut script = String::from(
+        "set -e\n\
+         inside() { p=$1; strict=$2; root=$3; r=$(realpath -m -- \"$p\"); rr=$(realpath -m -- \"$root\"); \
+         case \"$r/\" in \"$rr\"/*) [ \"$strict\" = 0 ] || [ \"$r\" != \"$rr\" ];; *) return 1;; esac; }\n",
+    );
+    for m in paths {
+        let conds: Vec<String> = m
+            .roots
+            .iter()
+            .map(|r| {
+                format!(
+                    "inside {} {} {}",
+                    quote(&m.path),
+                    u8::from(r.strict),
+                    quote(&r.path)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            script,
+            "if ! {{ {}; }}; then echo \"data_refresh: media path {p} resolves to $(realpath -m -- {p}), outside {roots}; nothing copied\" >&2; exit 1; fi",
+            conds.join(" || "),
+            p = quote(&m.path),
+            roots = quote(&m.roots.iter().map(|r| r.path.as_str()).collect::<Vec<_>>().join(" ")),
+        );
+    }
+    let _ = write!(
+        script,
+        "echo \"data_refresh: {} media path(s) inside their roots\"",
+        paths.len()
+    );
+    Cmd::shell(script)
+}
+
+/// The local cache directory for one target path: `<project>/media/<env>/<path>`.
+#[must_use]
+pub fn cache_dir(project_dir: &Path, env: &str, path: &str) -> PathBuf {
+    let mut d = project_dir.join("media").join(env);
+    for c in Path::new(path).components() {
+        if let Component::Normal(c) = c {
+            d.push(c);
+        }
+    }
+    d
+}
+
+/// `rsync -e` and `--rsync-path` for a host reached as `login_user` over `ssh`.
+fn remote_opts(ssh: &[String], login_user: &str) -> Vec<String> {
+    let e = ssh.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
+    let rsync = if login_user == "root" {
+        "rsync"
+    } else {
+        "sudo -n rsync"
+    };
+    vec![format!("--rsync-path={rsync}"), "-e".into(), e]
+}
+
+/// Copy `src` on the source host into the local cache `dest`.
+#[must_use]
+pub fn pull(ssh: &[String], login_user: &str, src: &str, dest: &Path, delete: bool) -> Cmd {
+    let mut c = Cmd::new("rsync", ["-a", "--stats", "--info=name1"]);
+    if delete {
+        c = c.arg("--delete");
+    }
+    c.args(remote_opts(ssh, login_user))
+        .args([format!("none:{src}"), format!("{}/", dest.display())])
+}
+
+/// Copy the local cache `src` to `dest` on a target host, owned by `owner`.
+#[must_use]
+pub fn push(
+    ssh: &[String],
+    login_user: &str,
+    src: &Path,
+    dest: &str,
+    owner: &str,
+    delete: bool,
+) -> Cmd {
+    let mut c = Cmd::new("rsync", ["-a", "--stats", "--info=name1", "--mkpath"])
+        .arg(format!("--chown={owner}:{owner}"));
+    if delete {
+        c = c.arg("--delete");
+    }
+    c.args(remote_opts(ssh, login_user))
+        .args([format!("{}/", src.display()), format!("none:{dest}")])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roots() -> Vec<Root> {
+        vec![
+            Root {
+                path: "/srv/app/".into(),
+                strict: true,
+            },
+            Root {
+                path: "/data/media/".into(),
+                strict: false,
+            },
+        ]
+    }
+
+    #[test]
+    fn paths_must_stay_inside_their_roots() {
+        assert!(check("/srv/app/media/", &roots()).is_ok());
+        assert!(check("/data/media/", &roots()).is_ok());
+        assert!(
+            check("/srv/app/", &roots()).is_err(),
+            "remote_path itself holds the app"
+        );
+        assert!(check("/srv/app/../etc/", &roots()).is_err());
+        assert!(check("/srv/app/media/../../etc/", &roots()).is_err());
+        assert!(check("/", &roots()).is_err());
+        assert!(check("media/", &roots()).is_err());
+        assert!(
+            check("/srv/application/", &roots()).is_err(),
+            "a prefix of a name is not inside"
+        );
+        assert!(
+            check("/srv/app/media", &roots()).is_err(),
+            "a directory ends in /"
+        );
+        assert!(check("/etc/", &roots()).is_err());
+    }
+
+    #[test]
+    fn rsync_takes_the_transports_ssh_route() {
+        let ssh = vec![
+            "ssh".into(),
+            "-S".into(),
+            "/tmp/s ock".into(),
+            "-o".into(),
+            "ControlMaster=no".into(),
+        ];
+        let c = push(
+            &ssh,
+            "deploy",
+            Path::new("/p/media/staging/srv/app/media"),
+            "/srv/app/media/",
+            "app",
+            false,
+        );
+        assert_eq!(
+            c.to_shell(),
+            "rsync -a --stats --info=name1 --mkpath --chown=app:app '--rsync-path=sudo -n rsync' -e 'ssh -S '\\''/tmp/s ock'\\'' -o ControlMaster=no' /p/media/staging/srv/app/media/ none:/srv/app/media/"
+        );
+        let c = pull(&ssh, "root", "/srv/app/media/", Path::new("/c"), true);
+        assert!(c.to_shell().contains("--delete --rsync-path=rsync -e"));
+    }
+}

@@ -1,0 +1,242 @@
+//! `data_refresh`: media from `data_from`'s first host into the local cache `media/<env>/`, then
+//! to this env's hosts; every path is checked (at plan time, then symlinks resolved on each
+//! host) before anything is copied.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::environments::Env;
+use crate::error::{Error, Result};
+use crate::invocation::TaskCall;
+use crate::media::{self, MediaPath};
+use crate::tasks::step::{HostAction, LocalAction, RunCtx, Shown};
+use crate::transport::local::Local;
+use crate::transport::Transport;
+use crate::web_mode;
+
+use super::{PlanCtx, Step};
+
+/// Check, pull, push.
+pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let env = cx.env;
+    let force = call.flag("force")?;
+    if !force && (env.name == "production" || env.bool("protected") == Some(true)) {
+        return Err(Error::usage(
+            format!(
+                "data_refresh would overwrite the media of `{}`, a {} environment; nothing was copied",
+                env.name,
+                if env.name == "production" { "production" } else { "protected" }
+            ),
+            Some(format!("if you mean it: dfab {} data_refresh:force=yes", env.name)),
+        ));
+    }
+    let from = env.str("data_from").unwrap_or("production");
+    if from == env.name {
+        return Err(env.key_error(
+            "data_from",
+            format!("`{from}` is this environment: nothing to copy from"),
+            Some("name the environment to copy media from".into()),
+        ));
+    }
+    let source = cx
+        .project
+        .activate(from)
+        .map_err(|e| env.key_error("data_from", format!("{e}"), e.hint()))?;
+    if source.str("lxc").is_some() {
+        return Err(env.key_error(
+            "data_from",
+            format!("`{from}` is an LXC environment; data_refresh copies from ssh hosts only"),
+            None,
+        ));
+    }
+    let Some(source_host) = source.str_list("hosts").into_iter().next() else {
+        return Err(source.key_error(
+            "hosts",
+            format!("environment `{from}` (data_from) has no hosts to copy media from"),
+            None,
+        ));
+    };
+    let src = media::media_paths(&source)?;
+    let dst = media::media_paths(env)?;
+    if src.len() != dst.len() {
+        return Err(env.key_error(
+            "media_paths",
+            format!(
+                "`{from}` has {} media path(s) and `{}` has {}",
+                src.len(),
+                env.name,
+                dst.len()
+            ),
+            Some("the lists pair up in order".into()),
+        ));
+    }
+    let owner = web_mode::app_user(env)?;
+    let delete = env.bool("media_delete") == Some(true);
+    let caches: Vec<PathBuf> = dst
+        .iter()
+        .map(|m| media::cache_dir(cx.project_dir, &env.name, &m.path))
+        .collect();
+    let task = call.name.clone();
+    Ok(vec![
+        Step::Host {
+            task: task.clone(),
+            hosts: cx.hosts.clone(),
+            action: Arc::new(Check { paths: dst.clone() }),
+            warn_only: false,
+        },
+        Step::Here {
+            task: task.clone(),
+            action: Arc::new(Pull {
+                source,
+                host: source_host,
+                paths: src,
+                caches: caches.clone(),
+                delete,
+            }),
+        },
+        Step::Host {
+            task,
+            hosts: cx.hosts.clone(),
+            action: Arc::new(Push {
+                paths: dst,
+                caches,
+                owner,
+                delete,
+            }),
+            warn_only: false,
+        },
+    ])
+}
+
+fn shown_ssh(host: &str) -> Vec<String> {
+    vec![
+        "ssh".into(),
+        "-S".into(),
+        format!("<control socket of {host}>"),
+        "-o".into(),
+        "ControlMaster=no".into(),
+        "-T".into(),
+    ]
+}
+
+fn ssh_route(host: &dyn Transport) -> Result<Vec<String>> {
+    host.ssh_command().ok_or_else(|| Error::Transport {
+        host: host.host().to_string(),
+        message: "data_refresh copies with rsync over ssh, and this host is not reached over ssh"
+            .into(),
+        hint: Some("use lxc_transport = 'ssh' (the default) for this environment".into()),
+    })
+}
+
+/// The target's paths, symlinks resolved on the host, inside their roots.
+#[derive(Debug)]
+struct Check {
+    paths: Vec<MediaPath>,
+}
+
+impl HostAction for Check {
+    fn describe(&self, _host: &str) -> Vec<Shown> {
+        vec![Shown::new("check", media::check_on_host(&self.paths))]
+    }
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+        host.run(&media::check_on_host(&self.paths), cx.rep, false)
+            .map(drop)
+    }
+}
+
+/// Source host → local cache.
+#[derive(Debug)]
+struct Pull {
+    source: Env,
+    host: String,
+    paths: Vec<MediaPath>,
+    caches: Vec<PathBuf>,
+    delete: bool,
+}
+
+impl LocalAction for Pull {
+    fn describe(&self) -> Vec<Shown> {
+        let ssh = shown_ssh(&self.host);
+        let mut out = vec![Shown::new("check", media::check_on_host(&self.paths))];
+        for (p, c) in self.paths.iter().zip(&self.caches) {
+            out.push(Shown::new(
+                "local",
+                media::pull(&ssh, "<login user>", &p.path, c, self.delete),
+            ));
+        }
+        out
+    }
+
+    fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
+        let mut src = cx.connector.connect(&self.host, &self.source)?;
+        src.run(&media::check_on_host(&self.paths), cx.rep, false)?;
+        let ssh = ssh_route(src.as_ref())?;
+        let mut local = Local::new();
+        for (p, c) in self.paths.iter().zip(&self.caches) {
+            fs_err::create_dir_all(c)?;
+            cx.rep.info(&format!(
+                "data_refresh: {}:{} -> {}",
+                self.host,
+                p.path,
+                c.display()
+            ));
+            local.run(
+                &media::pull(&ssh, src.login_user(), &p.path, c, self.delete),
+                cx.rep,
+                false,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Local cache → each target host, owned by the app user.
+#[derive(Debug)]
+struct Push {
+    paths: Vec<MediaPath>,
+    caches: Vec<PathBuf>,
+    owner: String,
+    delete: bool,
+}
+
+impl HostAction for Push {
+    fn describe(&self, host: &str) -> Vec<Shown> {
+        let ssh = shown_ssh(host);
+        self.paths
+            .iter()
+            .zip(&self.caches)
+            .map(|(p, c)| {
+                Shown::new(
+                    "local",
+                    media::push(&ssh, "<login user>", c, &p.path, &self.owner, self.delete),
+                )
+            })
+            .collect()
+    }
+
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+        let ssh = ssh_route(host)?;
+        let mut local = Local::new();
+        for (p, c) in self.paths.iter().zip(&self.caches) {
+            cx.rep.info(&format!(
+                "data_refresh: {} -> {}:{}",
+                c.display(),
+                host.host(),
+                p.path
+            ));
+            local.run(
+                &media::push(
+                    &ssh,
+                    host.login_user(),
+                    c,
+                    &p.path,
+                    &self.owner,
+                    self.delete,
+                ),
+                cx.rep,
+                false,
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! `init`: first-time host setup, idempotent: `init_packages`, the app user, `remote_path`
+//! with its owner, the web-server snippet (config-tested, reloaded), `init_commands`. Each part
+//! reports whether it changed anything; a run that changed nothing says so.
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::invocation::TaskCall;
+use crate::tasks::step::{HostAction, RunCtx, Shown};
+use crate::transport::cmd::{quote, Cmd};
+use crate::transport::Transport;
+use crate::web_mode::install::{self, CHANGED, UNCHANGED};
+use crate::web_mode::{self, snippet, WebSettings};
+
+use super::web_restart::shell;
+use super::{PlanCtx, Step};
+
+/// One host action with every part's command.
+pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let env = cx.env;
+    let s = WebSettings::from_env(env)?;
+    let user = web_mode::app_user(env)?;
+    let mut parts = Vec::new();
+    let pkgs = env.str_list("init_packages");
+    for p in &pkgs {
+        let ok = p.len() > 1
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.:".contains(&b))
+            && p.as_bytes()[0].is_ascii_alphanumeric();
+        if !ok {
+            return Err(env.key_error(
+                "init_packages",
+                format!("`{p}` is not a Debian package name"),
+                None,
+            ));
+        }
+    }
+    if !pkgs.is_empty() {
+        let list = pkgs.iter().map(|p| quote(p)).collect::<Vec<_>>().join(" ");
+        parts.push(Shown::new("sudo", Cmd::shell(format!(
+            "missing=''; for p in {list}; do dpkg-query -W -f='${{Status}}' \"$p\" 2>/dev/null | grep -q 'install ok installed' || missing=\"$missing $p\"; done\n\
+             if [ -z \"$missing\" ]; then echo \"{UNCHANGED} packages\"; else \
+             DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing && echo \"{CHANGED} packages:$missing\"; fi"
+        )).sudo(None)));
+    }
+    let (u, rp) = (quote(&user), quote(&s.remote_path));
+    parts.push(Shown::new("sudo", Cmd::shell(format!(
+        "if id -u {u} >/dev/null 2>&1; then echo \"{UNCHANGED} user {user}\"; else \
+         useradd --system --user-group --home-dir {rp} --no-create-home --shell /usr/sbin/nologin {u} \
+         && echo \"{CHANGED} user {user}\"; fi"
+    )).sudo(None)));
+    parts.push(Shown::new("sudo", Cmd::shell(format!(
+        "set -e; g=$(id -gn {u})\n\
+         if [ -d {rp} ] && [ \"$(stat -c %U:%G {rp})\" = {u}:\"$g\" ] && [ \"$(stat -c %a {rp})\" = 755 ]; then \
+         echo \"{UNCHANGED} remote_path {path}\"; else \
+         mkdir -p {rp} && chown {u}:\"$g\" {rp} && chmod 755 {rp} && echo \"{CHANGED} remote_path {path}\"; fi",
+        path = s.remote_path,
+    )).sudo(None)));
+    parts.push(Shown::new(
+        "sudo",
+        install::snippet(s.server, &s.snippet_path, &snippet::render(&s, s.server)),
+    ));
+    for (i, c) in env.str_list("init_commands").iter().enumerate() {
+        let c = shell(env, &format!("init_commands[{i}]"), c)?;
+        parts.push(Shown::new("sudo", Cmd::shell(c).sudo(None)));
+    }
+    Ok(vec![Step::Host {
+        task: call.name.clone(),
+        hosts: cx.hosts.clone(),
+        action: Arc::new(Init {
+            parts,
+            commands: env.str_list("init_commands").len(),
+        }),
+        warn_only: false,
+    }])
+}
+
+/// The parts of `init` on one host.
+#[derive(Debug)]
+struct Init {
+    parts: Vec<Shown>,
+    /// How many of the parts (the last ones) are `init_commands`.
+    commands: usize,
+}
+
+impl HostAction for Init {
+    fn describe(&self, _host: &str) -> Vec<Shown> {
+        self.parts.clone()
+    }
+
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+        let mut changed = Vec::new();
+        let own = self.parts.len() - self.commands;
+        for part in &self.parts[..own] {
+            let out = host.run(&part.cmd, cx.rep, false)?.stdout_str();
+            for l in out.lines() {
+                if let Some(what) = l.strip_prefix(CHANGED) {
+                    changed.push(what.trim().to_string());
+                }
+            }
+        }
+        for part in &self.parts[own..] {
+            host.run(&part.cmd, cx.rep, false)?;
+        }
+        let name = host.host().to_string();
+        if changed.is_empty() {
+            cx.rep.info(&format!("[{name}] init: nothing changed"));
+        } else {
+            cx.rep
+                .info(&format!("[{name}] init: changed {}", changed.join("; ")));
+        }
+        if self.commands > 0 {
+            cx.rep.info(&format!(
+                "[{name}] init: ran {} init_commands (dfab cannot tell whether they changed anything)",
+                self.commands
+            ));
+        }
+        Ok(())
+    }
+}

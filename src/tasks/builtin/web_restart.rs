@@ -1,0 +1,70 @@
+//! `web_restart`: `web_restart_command` (or the package's unit, or a web-server reload) on each
+//! web host, then a wait for `health_url`.
+
+use crate::error::Result;
+use crate::invocation::TaskCall;
+use crate::transport::cmd::Cmd;
+use crate::web_mode::{self, restart};
+
+use super::{PlanCtx, Step};
+
+/// The restart, then the health wait when `health_url` is set.
+pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let env = cx.env;
+    let cmd = match env.str("web_restart_command") {
+        Some(c) => Cmd::shell(shell(env, "web_restart_command", c)?).sudo(None),
+        None => restart::default_restart(env.str("package_name"), web_mode::server(env)?),
+    };
+    let mut steps = vec![Step::Run {
+        task: call.name.clone(),
+        hosts: cx.hosts.clone(),
+        cmd,
+        warn_only: false,
+    }];
+    if let Some(h) = health(cx, call)? {
+        steps.push(h);
+    }
+    Ok(steps)
+}
+
+/// The health wait on each host, when `health_url` is set.
+pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
+    let env = cx.env;
+    let Some(url) = env.str("health_url") else {
+        return Ok(None);
+    };
+    let url = web_mode::interp(env, "health_url", url)?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(env.key_error(
+            "health_url",
+            format!("`{url}` is not an http(s) URL"),
+            Some("e.g. 'http://127.0.0.1/health' (curl asks it on each web host)".into()),
+        ));
+    }
+    let timeout = match env.vars.get("health_timeout") {
+        None => 30,
+        Some(v) => v.to_plain_string().parse::<u64>().map_err(|_| {
+            env.key_error(
+                "health_timeout",
+                "not a number of seconds",
+                Some("e.g. 60".into()),
+            )
+        })?,
+    };
+    Ok(Some(Step::Run {
+        task: call.name.clone(),
+        hosts: cx.hosts.clone(),
+        cmd: restart::wait_healthy(&url, timeout),
+        warn_only: false,
+    }))
+}
+
+/// A command template from the env, with `{name}` values shell-quoted.
+pub fn shell(env: &crate::environments::Env, key: &str, t: &str) -> Result<String> {
+    crate::environments::interpolate::interpolate(
+        t,
+        &env.vars,
+        crate::environments::interpolate::Mode::Shell,
+    )
+    .map_err(|p| env.key_error(key, format!("cannot fill in `{t}`: {p:?}"), None))
+}

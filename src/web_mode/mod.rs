@@ -1,0 +1,230 @@
+//! The web tier: the maintenance switch (a flag file the web server checks on each request), its
+//! nginx and Apache snippets, the splash page, `web_restart`'s health wait and `init`'s install.
+//! Everything here builds `Cmd` values from the env; nothing connects anywhere.
+
+pub mod install;
+pub mod restart;
+pub mod snippet;
+pub mod switch;
+
+use std::net::IpAddr;
+
+use crate::environments::interpolate::{interpolate, Mode};
+use crate::environments::Env;
+use crate::error::{Error, Result};
+
+/// The web server in front of the app (`web_server`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    Nginx,
+    Apache,
+}
+
+impl Server {
+    /// Its name, as `web_server` spells it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Nginx => "nginx",
+            Server::Apache => "apache",
+        }
+    }
+
+    /// Parse `nginx` or `apache`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Server> {
+        match s {
+            "nginx" => Some(Server::Nginx),
+            "apache" | "apache2" => Some(Server::Apache),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the maintenance switch needs, read and checked from the env.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    pub env_name: String,
+    pub remote_path: String,
+    /// `maintenance_file`: while it exists, the site is in maintenance.
+    pub flag: String,
+    /// Where the splash page lives on the hosts.
+    pub page: String,
+    /// Records the last switch to live (for `web_mode:status`).
+    pub state: String,
+    /// `maintenance_allow`: URL prefixes served as usual during maintenance.
+    pub allow: Vec<String>,
+    /// `maintenance_bypass`: client addresses that see the app during maintenance.
+    pub bypass: Vec<IpAddr>,
+    /// `maintenance_retry_after`: seconds, sent as `Retry-After`.
+    pub retry_after: u32,
+    pub server: Server,
+    /// `web_snippet_path`: where `init` installs the snippet.
+    pub snippet_path: String,
+}
+
+/// The env's `remote_path`, which the web tier and media need.
+pub fn remote_path(env: &Env) -> Result<String> {
+    let Some(p) = env.str("remote_path") else {
+        return Err(env.key_error(
+            "remote_path",
+            format!("environment `{}` has no `remote_path`", env.name),
+            Some("set it in the env or `__all__`, e.g. 'remote_path': '/srv/app/'".into()),
+        ));
+    };
+    let p = interp(env, "remote_path", p)?;
+    conf_path(env, "remote_path", &p)?;
+    Ok(p)
+}
+
+/// A string key with `{name}` filled in from the env, or the default template filled in.
+pub fn interp(env: &Env, key: &str, template: &str) -> Result<String> {
+    interpolate(template, &env.vars, Mode::Plain)
+        .map_err(|p| env.key_error(key, format!("cannot fill in `{template}`: {p:?}"), None))
+}
+
+/// A string key, interpolated, or `default` (a template) when unset.
+pub fn key_or(env: &Env, key: &str, default: &str) -> Result<String> {
+    interp(env, key, env.str(key).unwrap_or(default))
+}
+
+/// The user the app runs as (`app_user`, else `package_name`).
+pub fn app_user(env: &Env) -> Result<String> {
+    let user = env
+        .str("app_user")
+        .or_else(|| env.str("package_name"))
+        .ok_or_else(|| {
+            env.key_error(
+                "app_user",
+                format!("environment `{}` names no app user", env.name),
+                Some(
+                    "set `app_user` (or `package_name`, its default), e.g. 'app_user': 'myapp'"
+                        .into(),
+                ),
+            )
+        })?;
+    let ok = !user.is_empty()
+        && user.len() <= 32
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b))
+        && !user.starts_with('-');
+    if !ok {
+        return Err(env.key_error(
+            "app_user",
+            format!("`{user}` is not a valid user name"),
+            Some("lower-case letters, digits, `_` and `-`".into()),
+        ));
+    }
+    Ok(user.to_string())
+}
+
+/// A path that goes into a web-server config unquoted: absolute, no `..`, and only characters
+/// that need no quoting there (so a value can never change the config's syntax).
+pub fn conf_path(env: &Env, key: &str, p: &str) -> Result<()> {
+    let ok = p.starts_with('/')
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._~-".contains(&b))
+        && !p.split('/').any(|c| c == "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(env.key_error(
+            key,
+            format!("`{p}` must be an absolute path of letters, digits and `/._~-`, without `..`"),
+            Some("for example '/srv/app/'".into()),
+        ))
+    }
+}
+
+impl WebSettings {
+    /// Read and check the web settings of `env`.
+    pub fn from_env(env: &Env) -> Result<WebSettings> {
+        let remote_path = remote_path(env)?;
+        let flag = key_or(env, "maintenance_file", "{remote_path}maintenance.on")?;
+        conf_path(env, "maintenance_file", &flag)?;
+        if flag.ends_with('/') {
+            return Err(env.key_error(
+                "maintenance_file",
+                "must name a file, not a directory",
+                Some("e.g. '{remote_path}maintenance.on'".into()),
+            ));
+        }
+        let mut allow = Vec::new();
+        for a in env.str_list("maintenance_allow") {
+            let ok = a.starts_with('/')
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/._~-".contains(&b));
+            if !ok {
+                return Err(env.key_error(
+                    "maintenance_allow",
+                    format!("`{a}` is not a URL path prefix"),
+                    Some("prefixes start with `/` and use letters, digits and `/._~-`: ['/static/', '/health']".into()),
+                ));
+            }
+            allow.push(a);
+        }
+        let mut bypass = Vec::new();
+        for a in env.str_list("maintenance_bypass") {
+            bypass.push(a.parse::<IpAddr>().map_err(|_| {
+                env.key_error(
+                    "maintenance_bypass",
+                    format!("`{a}` is not an IP address"),
+                    Some("single addresses, e.g. ['203.0.113.7', '2001:db8::1']".into()),
+                )
+            })?);
+        }
+        let retry_after = match env.vars.get("maintenance_retry_after") {
+            None => 300,
+            Some(v) => v.to_plain_string().parse().map_err(|_| {
+                env.key_error(
+                    "maintenance_retry_after",
+                    "not a number of seconds",
+                    Some("e.g. 600".into()),
+                )
+            })?,
+        };
+        let server = server(env)?;
+        let default_snippet = match server {
+            Server::Nginx => "/etc/nginx/snippets/dfab-maintenance.conf",
+            Server::Apache => "/etc/apache2/dfab-maintenance.conf",
+        };
+        let snippet_path = key_or(env, "web_snippet_path", default_snippet)?;
+        conf_path(env, "web_snippet_path", &snippet_path)?;
+        Ok(WebSettings {
+            env_name: env.name.clone(),
+            page: format!("{remote_path}maintenance.html"),
+            state: format!("{remote_path}.dfab-web-mode"),
+            remote_path,
+            flag,
+            allow,
+            bypass,
+            retry_after,
+            server,
+            snippet_path,
+        })
+    }
+}
+
+/// `web_server`: `nginx` (default) or `apache`.
+pub fn server(env: &Env) -> Result<Server> {
+    match env.str("web_server") {
+        None => Ok(Server::Nginx),
+        Some(s) => Server::parse(s).ok_or_else(|| {
+            env.key_error(
+                "web_server",
+                format!("unknown web server `{s}`"),
+                Some("'nginx' (default) or 'apache'".into()),
+            )
+        }),
+    }
+}
+
+/// An error for a bad `web_mode` argument.
+#[must_use]
+pub fn usage(msg: String) -> Error {
+    Error::usage(
+        msg,
+        Some("web_mode:maintenance[,message=...], web_mode:live, web_mode:status or web_mode:snippet=nginx|apache".into()),
+    )
+}

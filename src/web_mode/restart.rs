@@ -1,0 +1,44 @@
+//! `web_restart` and the health check: restart the app's unit (or reload the web server), then
+//! wait for `health_url` to answer 2xx, asking with curl on the host itself.
+
+use crate::transport::cmd::{quote, Cmd};
+
+use super::install::reload_script;
+use super::Server;
+
+/// The default restart: the package's own systemd unit when it ships one and systemd runs,
+/// else a graceful reload of the web server (and it says which).
+#[must_use]
+pub fn default_restart(package: Option<&str>, server: Server) -> Cmd {
+    let unit = match package {
+        Some(p) => format!(
+            "p={p}\n\
+             if dpkg-query -L \"$p\" 2>/dev/null | grep -qE \"/systemd/system/$p\\.service\\$\"; then\n\
+             if [ -d /run/systemd/system ]; then systemctl restart \"$p\"; \
+             echo \"web_restart: restarted $p.service\"; exit 0; fi\n\
+             echo \"web_restart: $p ships $p.service but systemd is not running on this host; reloading the web server instead\" >&2\n\
+             fi\n",
+            p = quote(p)
+        ),
+        None => String::new(),
+    };
+    Cmd::shell(format!("set -e\n{unit}{}", reload_script(server))).sudo(None)
+}
+
+/// Poll `url` with curl on the host until it answers 2xx, or fail after `timeout` seconds
+/// with the last status and the start of the last body.
+#[must_use]
+pub fn wait_healthy(url: &str, timeout: u64) -> Cmd {
+    Cmd::shell(format!(
+        "u={u}; end=$(( $(date +%s) + {timeout} )); b=$(mktemp); trap 'rm -f \"$b\"' EXIT\n\
+         while :; do\n\
+         code=$(curl -sS -o \"$b\" -w '%{{http_code}}' --max-time 5 \"$u\" 2>\"$b.err\") || true\n\
+         case \"$code\" in 2??) rm -f \"$b.err\"; echo \"health: $u answered $code\"; exit 0;; esac\n\
+         if [ \"$(date +%s)\" -ge \"$end\" ]; then\n\
+         echo \"health: $u did not answer 2xx within {timeout} s; last response: ${{code:-none}} $(cat \"$b.err\" 2>/dev/null) $(head -c 300 \"$b\" | tr '\\n' ' ')\" >&2\n\
+         rm -f \"$b.err\"; exit 1; fi\n\
+         sleep 1\n\
+         done",
+        u = quote(url),
+    ))
+}

@@ -1,0 +1,139 @@
+//! `data_refresh` between two real containers through the local cache: only changed files move,
+//! ownership and modes arrive right, and unsafe targets and paths are refused before any copy.
+
+use crate::support::{project, Dfab, TestHost};
+
+fn envs(src: &TestHost, dst: &TestHost, extra: &str) -> String {
+    format!(
+        "[environments.__all__]\nremote_path = \"/srv/app/\"\napp_user = \"app\"\n\n{}\n{}{extra}",
+        src.env_toml("production", "deploy"),
+        dst.env_toml("staging", "deploy"),
+    )
+}
+
+/// rsync's `Number of regular files transferred: N` lines in dfab's output, in order.
+fn transferred(stdout: &str) -> Vec<u32> {
+    stdout
+        .lines()
+        .filter_map(|l| l.split("Number of regular files transferred: ").nth(1))
+        .map(|n| n.trim().replace(',', "").parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn data_refresh_copies_media_through_the_local_cache_and_then_only_changes() {
+    let src = TestHost::new();
+    let dst = TestHost::new();
+    src.check(
+        "root",
+        "set -e; mkdir -p /srv/app/media/sub; echo one > /srv/app/media/a.txt; \
+         echo two > /srv/app/media/b.txt; echo three > /srv/app/media/sub/c.txt; \
+         chmod 640 /srv/app/media/b.txt; chown -R nobody:nogroup /srv/app/media",
+    );
+    dst.check("root", "useradd --system --user-group app");
+    let dir = project(&[("dfab.toml", &envs(&src, &dst, ""))]);
+
+    let out = Dfab::new(dir.path())
+        .args(["staging", "data_refresh"])
+        .run()
+        .ok();
+    assert_eq!(transferred(&out.stdout), [3, 3], "{}", out.stdout);
+    assert!(
+        out.stdout.contains(" out: sub/c.txt"),
+        "progress names each file: {}",
+        out.stdout
+    );
+    assert_eq!(
+        dst.check(
+            "root",
+            "cd /srv/app/media && find . -type f | sort | xargs stat -c '%n %U:%G %a' && cat b.txt"
+        ),
+        "./a.txt app:app 644\n./b.txt app:app 640\n./sub/c.txt app:app 644\ntwo\n"
+    );
+    let cache = dir.path().join("media/staging/srv/app/media");
+    assert_eq!(
+        fs_err::read_to_string(cache.join("sub/c.txt")).unwrap(),
+        "three\n"
+    );
+
+    // One file changes at the source: only it moves, on both hops.
+    src.check("root", "echo two, changed >> /srv/app/media/b.txt");
+    let out = Dfab::new(dir.path())
+        .args(["staging", "data_refresh"])
+        .run()
+        .ok();
+    assert_eq!(transferred(&out.stdout), [1, 1], "{}", out.stdout);
+    assert_eq!(
+        dst.check("root", "cat /srv/app/media/b.txt"),
+        "two\ntwo, changed\n"
+    );
+    // The source was only read.
+    assert_eq!(
+        src.check("root", "stat -c %U /srv/app/media/a.txt"),
+        "nobody\n"
+    );
+}
+
+#[test]
+fn data_refresh_refuses_production_and_escaping_paths_before_copying() {
+    let src = TestHost::new();
+    let dst = TestHost::new();
+    src.check(
+        "root",
+        "mkdir -p /srv/app/media /srv/app/media2 && echo secret-ish > /srv/app/media/a.txt",
+    );
+    dst.check(
+        "root",
+        "useradd --system --user-group app && mkdir -p /srv/app && ln -s /etc /srv/app/media2",
+    );
+    let toml = envs(
+        &src,
+        &dst,
+        "\n[environments.escape]\nhosts = [\"x\"]\nmedia_paths = [\"/srv/app/../etc/\"]\n\
+         \n[environments.escape2]\nhosts = [\"x\"]\nmedia_paths = [\"/etc/\"]\n",
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+
+    // Into production, unforced.
+    let out = Dfab::new(dir.path())
+        .args(["production", "data_refresh"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert_eq!(
+        out.stderr,
+        "error: data_refresh would overwrite the media of `production`, a production environment; \
+         nothing was copied\nhint: if you mean it: dfab production data_refresh:force=yes\n"
+    );
+
+    // `..` and paths outside remote_path/media_roots: refused at plan time.
+    for env in ["escape", "escape2"] {
+        let out = Dfab::new(dir.path()).args([env, "data_refresh"]).run();
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+        assert!(
+            out.stderr.contains(&format!("key `{env}.media_paths`")),
+            "{}",
+            out.stderr
+        );
+    }
+
+    // A symlink on the target that leads out of remote_path: refused on the host, nothing copied.
+    let sym = project(&[(
+        "dfab.toml",
+        &envs(&src, &dst, "media_paths = [\"{remote_path}media2/\"]\n"),
+    )]);
+    let out = Dfab::new(sym.path())
+        .args(["staging", "data_refresh"])
+        .run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "data_refresh: media path /srv/app/media2/ resolves to /etc, outside /srv/app/; nothing copied"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!sym.path().join("media").exists(), "the cache was filled");
+    assert!(dst.ssh("root", "test ! -e /etc/a.txt").status.success());
+}

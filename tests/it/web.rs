@@ -1,0 +1,403 @@
+//! The web tier against real nginx in real containers: init installs the maintenance snippet,
+//! `web_mode` switches it with no dropped request, bad input changes nothing.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::support::{project, Dfab, TestHost};
+
+/// A container with a tiny app (python's http.server on 127.0.0.1:8000) behind nginx on :80,
+/// whose site includes the snippets dfab installs.
+fn web_host() -> TestHost {
+    let host = TestHost::new();
+    host.check(
+        "root",
+        "set -e; mkdir -p /srv/www/static; echo app-ok > /srv/www/index.html
+echo css > /srv/www/static/site.css; echo healthy > /srv/www/health
+cat > /etc/nginx/sites-enabled/default <<'SITE'
+server {
+    listen 80 default_server;
+    include /etc/nginx/snippets/dfab-*.conf;
+    location / { proxy_pass http://127.0.0.1:8000; }
+}
+SITE
+setsid nohup python3 -m http.server 8000 --bind 127.0.0.1 --directory /srv/www >/tmp/app.log 2>&1 </dev/null &
+nginx
+for i in $(seq 50); do curl -sf http://127.0.0.1:8000/ >/dev/null && exit 0; sleep 0.1; done
+exit 1",
+    );
+    host
+}
+
+fn env_toml(host: &TestHost, extra: &str) -> String {
+    format!(
+        "{}remote_path = \"/srv/app/\"\napp_user = \"app\"\n\
+         maintenance_allow = [\"/static/\", \"/health\"]\nmaintenance_bypass = [\"127.0.0.1\"]\n\
+         maintenance_retry_after = 120\n{extra}",
+        host.env_toml("staging", "deploy")
+    )
+}
+
+/// One HTTP/1.0 GET from this process: status, headers, body.
+fn get(ip: &str, path: &str) -> std::io::Result<(u16, String, String)> {
+    let mut s =
+        TcpStream::connect_timeout(&format!("{ip}:80").parse().unwrap(), Duration::from_secs(3))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: {ip}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line in {head:?}")))?;
+    Ok((status, head.to_string(), body.to_string()))
+}
+
+#[test]
+fn maintenance_mode_with_real_nginx_gives_503_splash_and_live_gives_the_app_back() {
+    let host = web_host();
+    let dir = project(&[("dfab.toml", &env_toml(&host, ""))]);
+    let ip = host.ip.as_str();
+    let dfab = |args: &[&str]| Dfab::new(dir.path()).args(args).run();
+
+    // init: user, remote_path, snippet (nginx -t, reload); the second run changes nothing.
+    let out = dfab(&["staging", "init"]).ok();
+    assert!(
+        out.stdout.contains(
+            "init: changed user app; remote_path /srv/app/; snippet /etc/nginx/snippets/dfab-maintenance.conf"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("out: nginx reloaded (nginx -s reload)"),
+        "{}",
+        out.stdout
+    );
+    let out = dfab(&["staging", "init"]).ok();
+    assert!(
+        out.stdout.contains("init: nothing changed"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("out: nginx reloaded"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        host.check("root", "stat -c %U:%G:%a /srv/app"),
+        "app:app:755\n"
+    );
+
+    let (code, _, body) = get(ip, "/").unwrap();
+    assert_eq!((code, body.as_str()), (200, "app-ok\n"));
+    let out = dfab(&["staging", "web_mode:status"]).ok();
+    assert!(
+        out.stdout
+            .contains("web_mode: live (no switch recorded by dfab)"),
+        "{}",
+        out.stdout
+    );
+
+    dfab(&[
+        "staging",
+        "web_mode:maintenance,message=Back at 14:00 <UTC>",
+    ])
+    .ok();
+    let (code, head, body) = get(ip, "/").unwrap();
+    assert_eq!(code, 503, "{head}\n{body}");
+    assert!(head.contains("\r\nRetry-After: 120"), "{head}");
+    assert!(body.contains("<p>Back at 14:00 &lt;UTC&gt;</p>"), "{body}");
+    let (code, _, body) = get(ip, "/some/page?x=1").unwrap();
+    assert_eq!(code, 503, "{body}");
+    // maintenance_allow prefixes still reach the app.
+    assert_eq!(get(ip, "/static/site.css").unwrap().0, 200);
+    assert_eq!(get(ip, "/health").unwrap().2, "healthy\n");
+    // maintenance_bypass: the host itself (127.0.0.1) still sees the app.
+    assert_eq!(
+        host.check(
+            "root",
+            "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/"
+        ),
+        "200"
+    );
+
+    let out = dfab(&["staging", "web_mode:maintenance"]).ok();
+    assert!(
+        out.stdout
+            .contains("web_mode: already in maintenance since 20"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("nothing changed"), "{}", out.stdout);
+    // The no-op kept the page with its message.
+    assert!(get(ip, "/").unwrap().2.contains("Back at 14:00"));
+    let out = dfab(&["staging", "web_mode:status"]).ok();
+    assert!(
+        out.stdout.contains("web_mode: maintenance since 20"),
+        "{}",
+        out.stdout
+    );
+
+    let out = dfab(&["staging", "web_mode:live"]).ok();
+    assert!(
+        out.stdout
+            .contains("web_mode: live (flag /srv/app/maintenance.on removed)"),
+        "{}",
+        out.stdout
+    );
+    let (code, _, body) = get(ip, "/").unwrap();
+    assert_eq!((code, body.as_str()), (200, "app-ok\n"));
+    let out = dfab(&["staging", "web_mode:live"]).ok();
+    assert!(
+        out.stdout.contains("web_mode: already live since 20"),
+        "{}",
+        out.stdout
+    );
+    let out = dfab(&["staging", "web_mode:status"]).ok();
+    assert!(
+        out.stdout.contains("web_mode: live since 20"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn switching_ten_times_under_load_drops_no_request() {
+    let host = web_host();
+    let dir = project(&[("dfab.toml", &env_toml(&host, ""))]);
+    Dfab::new(dir.path()).args(["staging", "init"]).run().ok();
+    let ip = host.ip.clone();
+    // 50 requests/s for 10 s from this process, to the container only.
+    let load = std::thread::spawn(move || {
+        let (mut ok, mut maint, mut other, mut errors) = (0u32, 0u32, Vec::new(), Vec::new());
+        let start = Instant::now();
+        for i in 0..500u32 {
+            let at = start + Duration::from_millis(u64::from(i) * 20);
+            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            match get(&ip, "/") {
+                Ok((200, _, _)) => ok += 1,
+                Ok((503, _, _)) => maint += 1,
+                Ok((c, h, _)) => other.push(format!("{c}: {h}")),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        (ok, maint, other, errors, start.elapsed())
+    });
+    let mut switches = 0;
+    for mode in ["maintenance", "live"].iter().cycle().take(10) {
+        Dfab::new(dir.path())
+            .args(["staging", &format!("web_mode:{mode}")])
+            .run()
+            .ok();
+        switches += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (ok, maint, other, errors, took) = load.join().unwrap();
+    eprintln!(
+        "{switches} switches; 500 requests in {took:?}: {ok} x 200, {maint} x 503, {} other, {} errors",
+        other.len(),
+        errors.len()
+    );
+    assert_eq!(switches, 10);
+    assert!(errors.is_empty(), "connection errors: {errors:?}");
+    assert!(other.is_empty(), "unexpected statuses: {other:?}");
+    assert_eq!(ok + maint, 500);
+    assert!(
+        ok > 0 && maint > 0,
+        "the switches did not show under load: {ok} x 200, {maint} x 503"
+    );
+}
+
+#[test]
+fn bad_web_input_is_refused_and_changes_nothing() {
+    let host = web_host();
+    let dir = project(&[("dfab.toml", &env_toml(&host, ""))]);
+    let dfab = |args: &[&str]| Dfab::new(dir.path()).args(args).run();
+
+    // An unknown web_mode argument: refused at plan time, nothing run.
+    let out = dfab(&["staging", "web_mode:maintenace"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(
+        out.stderr.starts_with(
+            "error: web_mode: unknown mode `maintenace` (maintenance, live, status or snippet)\nhint: "
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = dfab(&["staging", "web_mode:maintenance,colour=red"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: task `web_mode` has no argument `colour`"),
+        "{}",
+        out.stderr
+    );
+    assert!(host
+        .ssh("root", "test ! -e /srv/app/maintenance.on")
+        .status
+        .success());
+
+    // A missing remote_path: named, with the file, nothing run.
+    let bare = project(&[("dfab.toml", &host.env_toml("staging", "deploy"))]);
+    let out = Dfab::new(bare.path())
+        .args(["staging", "web_mode:maintenance"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("key `staging.remote_path`: environment `staging` has no `remote_path`"),
+        "{}",
+        out.stderr
+    );
+    assert!(host.ssh("root", "test ! -e /srv/app").status.success());
+
+    // A snippet that fails the config test (included at http level, where `if` is not
+    // allowed): the old file is put back, nothing reloaded, nginx still serves.
+    host.check(
+        "root",
+        "echo '# the old config' > /etc/nginx/conf.d/dfab-maintenance.conf",
+    );
+    let wrong = project(&[(
+        "dfab.toml",
+        &env_toml(
+            &host,
+            "web_snippet_path = \"/etc/nginx/conf.d/dfab-maintenance.conf\"\n",
+        ),
+    )]);
+    let out = Dfab::new(wrong.path()).args(["staging", "init"]).run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("\"set\" directive is not allowed here"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "nginx -t failed with the new snippet /etc/nginx/conf.d/dfab-maintenance.conf; \
+             the old config is back in place and nothing was reloaded"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stdout.contains("out: nginx reloaded"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        host.check("root", "cat /etc/nginx/conf.d/dfab-maintenance.conf"),
+        "# the old config\n"
+    );
+    assert_eq!(
+        host.check("root", "ls -A /etc/nginx/conf.d"),
+        "dfab-maintenance.conf\n"
+    );
+    assert!(host.ssh("root", "nginx -t").status.success());
+    let (code, _, body) = get(&host.ip, "/").unwrap();
+    assert_eq!((code, body.as_str()), (200, "app-ok\n"));
+}
+
+#[test]
+fn snippet_prints_with_the_envs_paths() {
+    let dir = project(&[(
+        "dfab.toml",
+        "[environments.production]\nhosts = [\"127.0.0.1\"]\nremote_path = \"/srv/shop/\"\n",
+    )]);
+    let out = Dfab::new(dir.path())
+        .args(["production", "web_mode:snippet=nginx"])
+        .run()
+        .ok();
+    assert!(
+        out.stdout.contains("if (-f /srv/shop/maintenance.on) {"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("root /srv/shop/;"), "{}", out.stdout);
+    let out = Dfab::new(dir.path())
+        .args(["production", "web_mode:snippet=apache"])
+        .run()
+        .ok();
+    assert!(
+        out.stdout
+            .contains("RewriteCond /srv/shop/maintenance.on -f"),
+        "{}",
+        out.stdout
+    );
+    let out = Dfab::new(dir.path())
+        .args(["production", "web_mode:snippet=caddy"])
+        .run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: web_mode: unknown web server `caddy`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn web_restart_and_test_wait_for_health_url_and_fail_with_the_last_response() {
+    let host = web_host();
+    let good = env_toml(
+        &host,
+        "health_url = \"http://127.0.0.1/health\"\nhealth_timeout = 3\n\
+         test_commands = [{ run = \"test -f index.html\", cd = \"/srv/www\" }, { sudo = \"id -un\", user = \"app\" }]\n",
+    );
+    let dir = project(&[("dfab.toml", &good)]);
+    Dfab::new(dir.path()).args(["staging", "init"]).run().ok();
+
+    let out = Dfab::new(dir.path())
+        .args(["staging", "web_restart"])
+        .run()
+        .ok();
+    assert!(
+        out.stdout.contains("out: nginx reloaded (nginx -s reload)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("out: health: http://127.0.0.1/health answered 200"),
+        "{}",
+        out.stdout
+    );
+    let out = Dfab::new(dir.path()).args(["staging", "test"]).run().ok();
+    assert!(out.stdout.contains(" out: app\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("answered 200"), "{}", out.stdout);
+
+    let bad = env_toml(
+        &host,
+        "health_url = \"http://127.0.0.1/missing\"\nhealth_timeout = 2\n\
+         test_commands = [{ run = \"test -f nothing-here\", cd = \"/srv/www\" }]\n",
+    );
+    let dir = project(&[("dfab.toml", &bad)]);
+    let out = Dfab::new(dir.path()).args(["staging", "web_restart"]).run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "health: http://127.0.0.1/missing did not answer 2xx within 2 s; last response: 404"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = Dfab::new(dir.path()).args(["staging", "test"]).run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("command failed (exit status 1)"),
+        "{}",
+        out.stderr
+    );
+}
