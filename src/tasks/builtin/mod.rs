@@ -1,6 +1,7 @@
 //! The built-in tasks' planners, one module each: each turns a checked call into [`Step`]s from
 //! the env and the project alone. Their domain modules (`deb`, `lxc`, …) do the work.
 
+pub mod database;
 pub mod deb_build;
 pub mod lxc;
 pub mod noop;
