@@ -123,7 +123,7 @@ fn with_hint(e: Error, db: &DbTarget) -> Error {
     };
     let hint = if stderr.contains("password authentication failed") {
         Some(format!(
-            "check `db_password` for role `{}` in env `{}`",
+            "check `db_password`, and that role `{}` exists (env `{}`)",
             db.role(super::target::Role::Owner),
             db.env
         ))

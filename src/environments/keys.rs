@@ -199,6 +199,31 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     ("db_port", Shape::Port, "database port"),
     ("db_host", Shape::Str, "database host"),
     ("db_name", Shape::Str, "database name"),
+    (
+        "db_clone_from",
+        Shape::Str,
+        "env whose database `db_clone` and `database.push` copy (default `production`)",
+    ),
+    (
+        "protected",
+        Shape::Bool,
+        "`database.push` and `db_clone` refuse this env (as they refuse `production`)",
+    ),
+    (
+        "migrate_command",
+        Shape::Str,
+        "migrations command (default `{venv_path}/bin/python manage.py migrate --noinput`)",
+    ),
+    (
+        "app_dir",
+        Shape::Str,
+        "the app directory migrations run in (default: the parent of `venv_path`)",
+    ),
+    (
+        "app_user",
+        Shape::Str,
+        "system user migrations run as (default: the login user)",
+    ),
 ];
 
 /// The shape of a known key.
