@@ -39,6 +39,18 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// A program could not be started at all; `source` is the OS's reason.
+    #[error("[{host}] cannot start `{program}`")]
+    Spawn {
+        host: String,
+        program: String,
+        #[source]
+        source: std::io::Error,
+        hint: Option<String>,
+    },
+    /// Some hosts of a run failed; each was reported in the run's summary.
+    #[error("{failed} of {total} hosts failed")]
+    HostsFailed { failed: usize, total: usize },
     /// A built-in task whose implementation has not landed yet.
     #[error("task `{task}` is not implemented yet in dfab {}", env!("CARGO_PKG_VERSION"))]
     NotImplemented { task: String },
@@ -98,7 +110,11 @@ impl Error {
             | Error::Usage { hint, .. }
             | Error::CommandFailed { hint, .. }
             | Error::Transport { hint, .. }
+            | Error::Spawn { hint, .. }
             | Error::Other { hint, .. } => hint.clone(),
+            Error::HostsFailed { .. } => {
+                Some("each host's outcome and error is in the summary above".into())
+            }
             Error::NotImplemented { .. } => Some(
                 "this built-in task name is reserved; see README.md (Status) for what has landed"
                     .into(),

@@ -1,7 +1,9 @@
 //! Output: command echo, per-host prefixed lines, and messages, at the chosen verbosity.
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
+
+use crate::secret::Redactor;
 
 use crate::transport::cmd::Cmd;
 
@@ -33,9 +35,12 @@ pub enum Verbosity {
 }
 
 /// Prints to stdout/stderr, each output line prefixed `[host]` as Fabric does.
+/// Every line it prints passes through its [`Redactor`], so no secret value reaches the
+/// terminal or a log, whatever form or path it took.
 pub struct Console {
     pub verbosity: Verbosity,
     lock: Mutex<()>,
+    redactor: RwLock<Redactor>,
 }
 
 impl Console {
@@ -44,7 +49,19 @@ impl Console {
         Console {
             verbosity,
             lock: Mutex::new(()),
+            redactor: RwLock::new(Redactor::default()),
         }
+    }
+
+    /// Redact these secrets from everything printed from now on.
+    pub fn set_redactor(&self, r: Redactor) {
+        *self.redactor.write().expect("redactor lock") = r;
+    }
+
+    /// `text` with the secrets replaced (for the error printed at exit).
+    #[must_use]
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.read().expect("redactor lock").apply(text)
     }
 }
 
@@ -52,7 +69,8 @@ impl Reporter for Console {
     fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
         if self.verbosity >= Verbosity::Normal {
             let _g = self.lock.lock();
-            let _ = writeln!(std::io::stdout(), "[{host}] {verb}: {cmd}");
+            let text = self.redact(&format!("[{host}] {verb}: {cmd}"));
+            let _ = writeln!(std::io::stdout(), "{text}");
         }
     }
 
@@ -60,6 +78,7 @@ impl Reporter for Console {
         if self.verbosity == Verbosity::Quiet && stream == Stream::Out {
             return;
         }
+        let line = self.redact(line);
         let _g = self.lock.lock();
         match stream {
             Stream::Out => drop(writeln!(std::io::stdout(), "[{host}] out: {line}")),
@@ -69,12 +88,14 @@ impl Reporter for Console {
 
     fn info(&self, msg: &str) {
         if self.verbosity >= Verbosity::Normal {
+            let msg = self.redact(msg);
             let _g = self.lock.lock();
             let _ = writeln!(std::io::stdout(), "{msg}");
         }
     }
 
     fn warn(&self, msg: &str) {
+        let msg = self.redact(msg);
         let _g = self.lock.lock();
         let _ = writeln!(std::io::stderr(), "warning: {msg}");
     }

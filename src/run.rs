@@ -36,13 +36,15 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     match run_cli(&cli, &console) {
         Ok(()) => 0,
         Err(e) => {
-            let _ = std::io::stderr().write_all(crate::error::render(&e).as_bytes());
+            let text = console.redact(&crate::error::render(&e));
+            let _ = std::io::stderr().write_all(text.as_bytes());
             e.code()
         }
     }
 }
 
-fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
+fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
+    let rep: &dyn Reporter = console;
     if let Some(shell) = cli.completions {
         clap_complete::generate(shell, &mut Cli::command(), "dfab", &mut std::io::stdout());
         return Ok(());
@@ -53,6 +55,9 @@ fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
     }
     let file = locate(cli.environments.clone())?;
     let project = Project::load(&file, cli.python)?;
+    console.set_redactor(crate::secret::Redactor::new(
+        crate::secret::project_secrets(&project),
+    ));
     if cli.python {
         rep.warn(&format!(
             "evaluated {} with python3 (--python)",
@@ -61,7 +66,7 @@ fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
     }
     let Some((env_word, task_words)) = cli.words.split_first() else {
         if cli.list {
-            print!("{}", list(&project)?);
+            print!("{}", console.redact(&list(&project, rep)?));
             return Ok(());
         }
         return Err(Error::usage(
@@ -83,7 +88,7 @@ fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
     };
     let plan = plan::resolve(&project, &env_call, &calls, &overrides)?;
     if cli.list {
-        print!("{}", show_env(&project, &plan));
+        print!("{}", console.redact(&show_env(&project, &plan)));
         return Ok(());
     }
     if calls.is_empty() {
@@ -108,8 +113,28 @@ fn run_cli(cli: &Cli, rep: &dyn Reporter) -> Result<()> {
             dry_run: cli.dry_run,
             yes: cli.yes,
             quiet: cli.quiet,
+            parallel: parallel(cli, &plan)?,
         },
     )
+}
+
+/// `--parallel`, else the env's `parallel`, else the default.
+fn parallel(cli: &Cli, plan: &Plan) -> Result<usize> {
+    if let Some(n) = cli.parallel {
+        return Ok(usize::from(n));
+    }
+    match plan.env.vars.get("parallel") {
+        None => Ok(crate::tasks::exec::DEFAULT_PARALLEL),
+        Some(v) => match v.to_plain_string().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ if v.to_plain_string().is_empty() => Ok(crate::tasks::exec::DEFAULT_PARALLEL),
+            _ => Err(plan.env.key_error(
+                "parallel",
+                format!("expected a number of hosts (1 or more), got {v}"),
+                Some("for example 'parallel': 8".into()),
+            )),
+        },
+    }
 }
 
 fn locate(explicit: Option<PathBuf>) -> Result<PathBuf> {
@@ -135,12 +160,26 @@ fn locate(explicit: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 /// `dfab -l`: environments and tasks with one-line docs, like `fab -l`.
-fn list(project: &Project) -> Result<String> {
+/// An env with a bad key is listed with a warning naming the problem, not refused: only a run
+/// that uses it refuses it.
+fn list(project: &Project, rep: &dyn Reporter) -> Result<String> {
     let user = plan::user_tasks(project)?;
     let mut out = format!("Environments (from {}):\n", project.file.display());
     let width = project.env_names().map(str::len).max().unwrap_or(0).max(12);
     for e in &project.envs {
-        let env = project.activate(&e.name)?;
+        let env = match project.activate(&e.name) {
+            Ok(env) => env,
+            Err(err) => {
+                let hint = err.hint().map(|h| format!(" ({h})")).unwrap_or_default();
+                rep.warn(&format!("environment `{}`: {err}{hint}", e.name));
+                let _ = writeln!(
+                    out,
+                    "    {:width$}  Activate {} environment (not usable: see the warning).",
+                    e.name, e.name
+                );
+                continue;
+            }
+        };
         let doc = match (env.str("lxc"), env.str_list("hosts")) {
             (Some(c), _) => format!("Activate {} environment (lxc: '{c}').", e.name),
             (None, h) if !h.is_empty() => {

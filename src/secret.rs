@@ -47,8 +47,102 @@ pub fn is_secret_key(key: &str) -> bool {
     .any(|s| k.contains(s))
 }
 
+/// Secrets shorter than this are not searched for in output (a one-character "password" would
+/// blank out every occurrence of that character); `dfab -l` warns about them instead.
+pub const MIN_REDACTED_LEN: usize = 4;
+
+/// Replaces every secret value in a text by `(redacted)`, in the forms interpolation gives it:
+/// as written, and shell-quoted. Applied to all of dfab's output, whatever printed it.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    needles: Vec<String>,
+}
+
+impl Redactor {
+    /// From the secret values themselves (empty and short ones are skipped).
+    #[must_use]
+    pub fn new<I: IntoIterator<Item = String>>(values: I) -> Self {
+        let mut needles: Vec<String> = Vec::new();
+        for v in values {
+            if v.chars().count() < MIN_REDACTED_LEN {
+                continue;
+            }
+            let quoted = crate::transport::cmd::quote(&v);
+            for n in [quoted, v] {
+                if !needles.contains(&n) {
+                    needles.push(n);
+                }
+            }
+        }
+        // Longest first, so a quoted form is replaced whole before its inner value.
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        Redactor { needles }
+    }
+
+    /// The text with every secret replaced.
+    #[must_use]
+    pub fn apply(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for n in &self.needles {
+            if out.contains(n.as_str()) {
+                out = out.replace(n.as_str(), "(redacted)");
+            }
+        }
+        out
+    }
+
+    /// Whether there is anything to redact.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.needles.is_empty()
+    }
+}
+
+/// Every secret value of a project: the values of secret keys (see [`is_secret_key`]) in any
+/// env or `__all__`, at any depth of dicts and lists.
+#[must_use]
+pub fn project_secrets(project: &crate::environments::Project) -> Vec<String> {
+    use crate::environments::value::Value;
+    fn walk(key: &str, v: &Value, out: &mut Vec<String>) {
+        if let Some(d) = v.as_dict() {
+            for (k, x) in d {
+                walk(&k.to_plain_string(), x, out);
+            }
+        } else if let Some(items) = v.as_seq() {
+            for x in items {
+                walk(key, x, out);
+            }
+        } else if is_secret_key(key) {
+            let s = v.to_plain_string();
+            if !s.is_empty() && s != "None" {
+                out.push(s);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v) in project
+        .defaults
+        .iter()
+        .chain(project.envs.iter().flat_map(|e| e.vars.iter()))
+    {
+        walk(k, v, &mut out);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn redactor_replaces_plain_and_quoted_forms() {
+        let r = Redactor::new(["it's s3cret".to_string(), "ab".to_string()]);
+        let quoted = crate::transport::cmd::quote("it's s3cret");
+        let text = format!("run: echo {quoted} | wc -c; plain it's s3cret; ab stays");
+        assert_eq!(
+            r.apply(&text),
+            "run: echo (redacted) | wc -c; plain (redacted); ab stays"
+        );
+    }
+
     use super::*;
 
     #[test]

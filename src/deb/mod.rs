@@ -90,6 +90,12 @@ pub fn build_with(
     phases.mark("control, changelog");
     let inputs = cache_key::compute(opts, &host)?;
     phases.mark("input key");
+    if opts.wheel == WheelMode::Unset && opts.project_dir.join("requirements.txt").is_file() {
+        warn(
+            "requirements.txt is not vendored: wheels are built only when the env sets \
+             'wheel': True (as in dragonfab); set 'wheel': False to silence this",
+        );
+    }
     if let Some(cached) = reusable(&opts.out_dir, &inputs.key)? {
         return Ok(cached);
     }

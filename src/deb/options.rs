@@ -60,6 +60,9 @@ pub enum WheelMode {
     Auto,
     On,
     Off,
+    /// The env did not set `wheel` (dragonfab's default): no wheels, and when
+    /// `requirements.txt` exists the build warns once how to turn them on.
+    Unset,
 }
 
 /// Compression of the archive members, with its level.

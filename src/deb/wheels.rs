@@ -67,7 +67,7 @@ pub fn pip_wheel_cmd(opts: &BuildOptions, requirements: &Path, wheel_dir: &Path)
 pub fn prepare(opts: &BuildOptions) -> Result<Option<Wheelhouse>, DebError> {
     let requirements = opts.project_dir.join("requirements.txt");
     match opts.wheel {
-        WheelMode::Off => return Ok(None),
+        WheelMode::Off | WheelMode::Unset => return Ok(None),
         WheelMode::Auto if !requirements.is_file() => return Ok(None),
         WheelMode::On if !requirements.is_file() => {
             return Err(DebError::Missing { path: requirements })

@@ -146,7 +146,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     (
         "wheel",
         Shape::Bool,
-        "vendor Python wheels into the package",
+        "vendor requirements.txt's wheels into the package (default: off, as in dragonfab)",
     ),
     (
         "deb_compression",
@@ -232,7 +232,34 @@ pub fn shape(key: &str) -> Option<Shape> {
     KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, s, _)| *s)
 }
 
-/// Check a value against a key's shape; `Err` holds what is wrong and a hint.
+/// True for the values that mean "not set" in a known key: `''` and `None`, which dragonfab
+/// skipped because they are falsy.
+#[must_use]
+pub fn is_unset(v: &Value) -> bool {
+    match &v.kind {
+        Kind::None => true,
+        Kind::Str(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+/// A value as a message names it: `None`, `the string 'x'`, `the int 70000`, `a list ['a', 1]`.
+fn describe(v: &Value) -> String {
+    match &v.kind {
+        Kind::None => "None".to_owned(),
+        Kind::Bool(_) => v.to_string(),
+        Kind::Str(_) => format!("the string {v}"),
+        Kind::Int(_) | Kind::Float(_) | Kind::Complex(..) | Kind::Bytes(_) => {
+            format!("the {} {v}", v.type_name())
+        }
+        Kind::List(_) | Kind::Tuple(_) | Kind::Set(_) | Kind::Dict(_) => {
+            format!("a {} {v}", v.type_name())
+        }
+    }
+}
+
+/// Check a value against a key's shape; `Err` holds what is wrong and a hint. `''` and `None`
+/// never get here: [`is_unset`] values are dropped at activation.
 pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
     let Some(shape) = shape(key) else {
         return Ok(());
@@ -274,7 +301,7 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
         ),
     };
     Err((
-        format!("expected {want}, got {} {v}", v.type_name()),
+        format!("expected {want}, got {}", describe(v)),
         format!("for example {example}"),
     ))
 }

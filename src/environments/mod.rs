@@ -22,8 +22,10 @@ pub const DEFAULTS: &str = "__all__";
 /// A loaded project: its environments and its user tasks, before any is activated.
 #[derive(Debug, Clone)]
 pub struct Project {
-    /// The file everything came from.
+    /// The file everything came from, as the user named it (for messages).
     pub file: PathBuf,
+    /// The absolute directory of `file`: what a relative `-f` path means to the shell.
+    pub file_dir: PathBuf,
     /// The `__all__` entry, in source order.
     pub defaults: Vec<(String, Value)>,
     /// Every environment but `__all__`, in source order.
@@ -130,6 +132,22 @@ impl Project {
         Project::from_top(file, &top, evaluated)
     }
 
+    /// The absolute directory holding `file`, resolved against the current directory when
+    /// `file` is relative (a bare `environments.py` has the empty path as its parent).
+    fn absolute_dir(file: &Path) -> Result<PathBuf> {
+        let parent = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."));
+        // The directory exists (the file was just read from it): resolve `.` and `..` too.
+        fs_err::canonicalize(parent).map_err(|e| {
+            Error::other(
+                format!("cannot resolve the directory of {}: {e}", file.display()),
+                Some("run dfab from an existing directory, or pass -f an absolute path".into()),
+            )
+        })
+    }
+
     fn from_top(file: &Path, top: &[(String, Value)], evaluated: bool) -> Result<Project> {
         let get = |name: &str| {
             top.iter()
@@ -167,18 +185,9 @@ impl Project {
                     None,
                 ));
             };
+            // Key types are checked when an env is activated, so one env's bad value never makes
+            // the file unusable for the others.
             let vars = string_keyed(file, name, v)?;
-            for (key, val) in &vars {
-                keys::check(key, val).map_err(|(m, h)| {
-                    cfg(
-                        file,
-                        Some(val.pos),
-                        Some(&format!("{name}.{key}")),
-                        m,
-                        Some(h),
-                    )
-                })?;
-            }
             if name == DEFAULTS {
                 defaults = vars;
             } else {
@@ -200,6 +209,7 @@ impl Project {
         }
         Ok(Project {
             file: file.to_path_buf(),
+            file_dir: Project::absolute_dir(file)?,
             defaults,
             envs,
             tasks: get("tasks"),
@@ -222,6 +232,25 @@ impl Project {
         })?;
         let mut vars: BTreeMap<String, Value> = self.defaults.iter().cloned().collect();
         vars.extend(def.vars.iter().cloned());
+        // dragonfab passed an option only when its value was truthy: `''` and `None` in a known
+        // key mean "not set", even over a value from `__all__`.
+        vars.retain(|k, v| keys::shape(k).is_none() || !keys::is_unset(v));
+        for (key, val) in &vars {
+            keys::check(key, val).map_err(|(m, h)| {
+                let from = if def.vars.iter().any(|(k, _)| k == key) {
+                    name
+                } else {
+                    DEFAULTS
+                };
+                cfg(
+                    &self.file,
+                    Some(val.pos),
+                    Some(&format!("{from}.{key}")),
+                    m,
+                    Some(h),
+                )
+            })?;
+        }
         vars.insert(
             "env_name".into(),
             Value::new(Kind::Str(name.to_string()), def.pos),
@@ -233,12 +262,12 @@ impl Project {
         })
     }
 
-    /// The directory the project lives in (`local_dir`, else the environments file's dir).
+    /// The environments file's directory, absolute: every relative path dfab derives (`local_dir`,
+    /// `package_dir`, `lcd`, put and get sources) is joined to it, so it resolves the same
+    /// whether `-f` was given relative or absolute.
     #[must_use]
     pub fn dir(&self) -> PathBuf {
-        self.file
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        self.file_dir.clone()
     }
 }
 

@@ -118,17 +118,38 @@ impl Attach {
         stdin: Input<'_>,
         echo: Option<LineSink<'_>>,
     ) -> Result<Output> {
+        self.run_io(argv, stdin, None, echo)
+    }
+
+    /// As [`Attach::run_echoed`], with standard output copied into `stdout` when given (streamed
+    /// with liblxc; through memory with `lxc-attach` on `lxc_host`).
+    pub fn run_io(
+        &self,
+        argv: &[&str],
+        stdin: Input<'_>,
+        stdout: Option<&mut (dyn std::io::Write + Send)>,
+        echo: Option<LineSink<'_>>,
+    ) -> Result<Output> {
         match &self.via {
             #[cfg(feature = "liblxc")]
-            Via::Liblxc => self.liblxc_run(argv, stdin, None, echo),
+            Via::Liblxc => self.liblxc_run(argv, stdin, Sink::from(stdout), echo),
             Via::Tool(runner) => {
                 let cmd = self.command(argv);
                 let cmd = match stdin {
                     Input::Null => cmd,
                     Input::Bytes(b) => cmd.stdin(b),
                     Input::File(path) => cmd.stdin(fs_err::read(path)?),
+                    Input::Reader(first, r) => {
+                        let mut all = first.unwrap_or_default().to_vec();
+                        r.read_to_end(&mut all)?;
+                        cmd.stdin(all)
+                    }
                 };
-                let out = runner.output(&cmd)?;
+                let mut out = runner.output(&cmd)?;
+                if let Some(w) = stdout {
+                    w.write_all(&out.stdout)?;
+                    out.stdout.clear();
+                }
                 if let Some(echo) = echo {
                     for (stream, bytes) in [(Stream::Out, &out.stdout), (Stream::Err, &out.stderr)]
                     {
@@ -161,7 +182,7 @@ impl Attach {
             #[cfg(feature = "liblxc")]
             Via::Liblxc => {
                 let file = fs_err::File::create(local)?;
-                self.liblxc_run(&argv, Input::Null, Some(file.file().as_raw_fd()), None)
+                self.liblxc_run(&argv, Input::Null, Sink::Fd(file.file().as_raw_fd()), None)
             }
             Via::Tool(_) => self.run_argv(&argv, Input::Null).and_then(|out| {
                 fs_err::write(local, &out.stdout)?;
@@ -186,14 +207,14 @@ impl Attach {
         })
     }
 
-    /// liblxc attach with our pipes; `stdout_to` replaces the stdout pipe (for `get`); `echo`
-    /// sees each line as it arrives.
+    /// liblxc attach with our pipes; `stdout_to` replaces the stdout capture (a descriptor for
+    /// `get`, a writer for streams); `echo` sees each captured line as it arrives.
     #[cfg(feature = "liblxc")]
     fn liblxc_run(
         &self,
         argv: &[&str],
         stdin: Input<'_>,
-        stdout_to: Option<i32>,
+        stdout_to: Sink<'_>,
         echo: Option<LineSink<'_>>,
     ) -> Result<Output> {
         let container = super::sys::Container::new(&self.name, self.lxcpath.as_deref())?;
@@ -214,24 +235,47 @@ impl Attach {
             Input::File(path) => (OwnedFd::from(fs_err::File::open(path)?.into_file()), None),
             Input::Bytes(bytes) => {
                 let (read, write) = pipe()?;
-                (read, Some((write, bytes)))
+                (read, Some((write, bytes, None)))
+            }
+            Input::Reader(first, reader) => {
+                let (read, write) = pipe()?;
+                (read, Some((write, first.unwrap_or_default(), Some(reader))))
             }
         };
         let (out_read, out_write) = pipe()?;
         let (err_read, err_write) = pipe()?;
         std::thread::scope(|scope| {
-            if let Some((write, bytes)) = stdin_pipe {
+            if let Some((write, bytes, reader)) = stdin_pipe {
                 scope.spawn(move || {
                     use std::io::Write as _;
                     // A program that exits without reading all of stdin closes the pipe: fine.
-                    let _ = std::fs::File::from(write).write_all(bytes);
+                    let mut w = std::fs::File::from(write);
+                    if w.write_all(bytes).is_ok() {
+                        if let Some(r) = reader {
+                            let _ = std::io::copy(r, &mut w);
+                        }
+                    }
                 });
             }
-            let stdout = scope.spawn(move || read_lines(out_read, Stream::Out, echo));
+            let (stdout_fd, writer) = match stdout_to {
+                Sink::Capture => (None, None),
+                Sink::Fd(fd) => (Some(fd), None),
+                Sink::Writer(w) => (None, Some(w)),
+            };
+            let stdout = scope.spawn(move || match writer {
+                Some(w) => {
+                    let mut r =
+                        std::io::BufReader::with_capacity(256 << 10, std::fs::File::from(out_read));
+                    std::io::copy(&mut r, w)
+                        .map(|_| Vec::new())
+                        .map_err(Into::into)
+                }
+                None => read_lines(out_read, Stream::Out, echo),
+            });
             let stderr = scope.spawn(move || read_lines(err_read, Stream::Err, echo));
             let fds = super::sys::AttachStdio {
                 stdin: stdin_fd.as_raw_fd(),
-                stdout: stdout_to.unwrap_or(out_write.as_raw_fd()),
+                stdout: stdout_fd.unwrap_or(out_write.as_raw_fd()),
                 stderr: err_write.as_raw_fd(),
             };
             let status = container.attach_run_wait(argv, ENV, fds);
@@ -269,8 +313,22 @@ fn read_lines(fd: OwnedFd, stream: Stream, echo: Option<LineSink<'_>>) -> Result
     }
 }
 
+/// Where a liblxc run's standard output goes.
+#[cfg(feature = "liblxc")]
+enum Sink<'a> {
+    Capture,
+    Fd(i32),
+    Writer(&'a mut (dyn std::io::Write + Send)),
+}
+
+#[cfg(feature = "liblxc")]
+impl<'a> From<Option<&'a mut (dyn std::io::Write + Send)>> for Sink<'a> {
+    fn from(w: Option<&'a mut (dyn std::io::Write + Send)>) -> Self {
+        w.map_or(Sink::Capture, Sink::Writer)
+    }
+}
+
 /// Standard input for [`Attach::run_argv`].
-#[derive(Debug, Clone, Copy)]
 pub enum Input<'a> {
     /// `/dev/null`.
     Null,
@@ -278,6 +336,8 @@ pub enum Input<'a> {
     Bytes(&'a [u8]),
     /// This local file's contents.
     File(&'a Path),
+    /// These bytes (the command's secrets), then everything this reader yields.
+    Reader(Option<&'a [u8]>, &'a mut (dyn std::io::Read + Send)),
 }
 
 /// A close-on-exec pipe: (read end, write end). Close-on-exec keeps other programs this process

@@ -9,6 +9,7 @@ pub mod attach;
 pub mod backend;
 pub mod env;
 pub mod error;
+pub mod key;
 pub mod mirror;
 pub mod name;
 pub mod run;
@@ -34,7 +35,7 @@ pub struct Running {
     pub ipv4: String,
 }
 
-fn validate(spec: &LxcSpec) -> Result<()> {
+pub(crate) fn validate(spec: &LxcSpec) -> Result<()> {
     name::validate(&spec.name)?;
     name::validate(&spec.template)
 }

@@ -27,14 +27,24 @@ pub fn activate(
     rep: &dyn Reporter,
 ) -> Result<Vec<String>> {
     let spec = super::env::lxc_spec(env, name, force_new)?;
-    let backend = backend::for_spec(&spec)?;
-    let lxcpath = backend.lxcpath();
     if dry_run {
-        for cmd in super::plan(&spec, backend.as_ref())? {
-            rep.command(label(env), "lxc", &cmd);
+        // A dry run connects nowhere, so the container's state is not read (no `lxc-info`, no
+        // ssh to `lxc_host`): show what activation does for a container that is not there yet.
+        rep.info(&format!(
+            "[{}] (dry run: container `{name}` not looked up; if it is missing, activation runs:)",
+            label(env)
+        ));
+        super::validate(&spec)?;
+        let steps = super::step::plan_ensure(&spec, super::step::State::Absent, || {
+            Ok(super::step::State::Stopped)
+        })?;
+        for step in steps {
+            rep.command(label(env), "lxc", &step.command(None));
         }
         return Ok(vec![name.to_owned()]);
     }
+    let backend = backend::for_spec(&spec)?;
+    let lxcpath = backend.lxcpath();
     let running = super::ensure(&spec, backend.as_ref(), &mut |step| {
         rep.command(label(env), "lxc", &step.command(lxcpath.as_deref()));
     })?;
@@ -42,14 +52,73 @@ pub fn activate(
         "container {} is running at {}",
         running.name, running.ipv4
     ));
+    let host = match (spec.transport, env.str("user")) {
+        (LxcTransport::Attach, _) => running.name.clone(),
+        (LxcTransport::Ssh, Some(_)) => running.ipv4.clone(),
+        (LxcTransport::Ssh, None) => format!("root@{}", running.ipv4),
+    };
     if spec.transport == LxcTransport::Ssh && spec.host.is_none() {
         wait_for_sshd(env, &running.name, &running.ipv4, spec.timeout)?;
+        reach(env, &spec, &host, rep)?;
     }
-    Ok(vec![match (spec.transport, env.str("user")) {
-        (LxcTransport::Attach, _) => running.name,
-        (LxcTransport::Ssh, Some(_)) => running.ipv4,
-        (LxcTransport::Ssh, None) => format!("root@{}", running.ipv4),
-    }])
+    Ok(vec![host])
+}
+
+/// Log in once before any task runs, so an unreachable container says why now, not after the
+/// expensive work. When root's login fails and the env names no `key_filename`, dfab authorises
+/// its own key (see [`super::key`]) in the container by attach and tries again.
+fn reach(env: &Env, spec: &super::LxcSpec, host: &str, rep: &dyn Reporter) -> Result<()> {
+    let Err(first) = LxcConnector.connect(host, env) else {
+        return Ok(());
+    };
+    let as_root = env.str("user").is_none_or(|u| u == "root");
+    let err = if env.str("key_filename").is_none() && as_root {
+        let (key, created) = super::key::ensure()?;
+        if created {
+            rep.info(&format!(
+                "created dfab's ssh key for LXC containers: {}",
+                key.private.display()
+            ));
+        }
+        if super::key::authorize(spec, &key)? {
+            rep.info(&format!(
+                "container {}: added dfab's ssh key to root's authorized_keys (it accepted none \
+                 of this machine's keys)",
+                spec.name
+            ));
+        }
+        match LxcConnector.connect(host, env) {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        }
+    } else {
+        first
+    };
+    let hint = match (env.str("key_filename"), as_root) {
+        (Some(k), _) => format!(
+            "the container does not accept `key_filename` ({k}): add its .pub to the container's \
+             authorized_keys, or drop `key_filename` and dfab uses (and installs) its own key; \
+             or set lxc_transport = 'attach', which needs no ssh"
+        ),
+        (None, false) => format!(
+            "dfab installs its own key for root only: log in as root (drop `user`), add a key \
+             for `{}` to the container, or set lxc_transport = 'attach'",
+            env.str("user").unwrap_or_default()
+        ),
+        (None, true) => {
+            "check sshd in the container (`lxc-attach -n <name> -- journalctl -u ssh`), \
+             or set lxc_transport = 'attach', which needs no ssh"
+                .to_owned()
+        }
+    };
+    Err(crate::error::Error::Transport {
+        host: host.to_owned(),
+        message: format!(
+            "container {} is running, but dfab cannot log in to it over ssh (nothing was run): {err}",
+            spec.name
+        ),
+        hint: Some(hint),
+    })
 }
 
 /// Connects to an LXC environment's container by attach when `lxc_transport = 'attach'`, else
@@ -66,22 +135,74 @@ impl Connector for LxcConnector {
         // address: trust it unless the env says otherwise, and log in as root by default.
         let mut env = env.clone();
         let pos = crate::environments::value::Pos::default();
+        // With no `key_filename`, offer dfab's own key (ssh still tries the user's keys too).
+        let own_key = match env.str("key_filename") {
+            Some(_) => None,
+            None => super::key::existing()?.map(|k| k.private.display().to_string()),
+        };
         for (k, v) in [
-            ("host_key_checking", "accept"),
-            ("known_hosts", "/dev/null"),
-            ("user", "root"),
+            ("host_key_checking", Some("accept".to_owned())),
+            ("known_hosts", Some("/dev/null".to_owned())),
+            ("user", Some("root".to_owned())),
+            ("key_filename", own_key),
         ] {
-            env.vars
-                .entry(k.to_string())
-                .or_insert_with(|| Value::new(Kind::Str(v.to_string()), pos));
+            if let Some(v) = v {
+                env.vars
+                    .entry(k.to_string())
+                    .or_insert_with(|| Value::new(Kind::Str(v), pos));
+            }
         }
         SshConnector.connect(host, &env)
     }
 }
 
+/// The template `env` asks for, with dfab's own key among root's authorized keys, and a line
+/// saying whose keys go in. `create` makes dfab's key when it is missing (not in a dry run).
+pub fn template_with_keys(
+    env: &Env,
+    create: bool,
+    rep: &dyn Reporter,
+) -> Result<(super::template::TemplateSpec, String)> {
+    let mut spec = super::env::template_spec(env)?;
+    // dfab's own key always goes in, so the template is reachable with no ssh set-up at all.
+    let own = if create {
+        let (key, created) = super::key::ensure()?;
+        if created {
+            rep.info(&format!(
+                "created dfab's ssh key for LXC containers: {}",
+                key.private.display()
+            ));
+        }
+        Some(key)
+    } else {
+        super::key::existing()?
+    };
+    let user_keys = spec.authorized_keys.len();
+    if let Some(k) = &own {
+        if !spec.authorized_keys.contains(&k.public) {
+            spec.authorized_keys.push(k.public.clone());
+        }
+    }
+    let note = format!(
+        "[{}] root's authorized_keys in {}: {}",
+        label(env),
+        spec.name,
+        match (&own, user_keys) {
+            (Some(k), 0) => format!("dfab's key ({})", k.private.display()),
+            (Some(k), _) => format!("your ~/.ssh key and dfab's key ({})", k.private.display()),
+            (None, _) => format!(
+                "dfab's key, created at {} when this runs for real",
+                super::key::dir()?.join("id_ed25519").display()
+            ),
+        }
+    );
+    Ok((spec, note))
+}
+
 /// `dfab <env> lxc.template`: build the env's template (`lxc_template`, default `vanilla`).
 pub fn template_task(env: &Env, dry_run: bool, rep: &dyn Reporter) -> Result<()> {
-    let spec = super::env::template_spec(env)?;
+    let (spec, note) = template_with_keys(env, !dry_run, rep)?;
+    rep.info(&note);
     let show = |action: &super::template::Action| match action {
         super::template::Action::Run(cmd) => {
             rep.command(label(env), "lxc.template", cmd);

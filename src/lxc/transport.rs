@@ -8,7 +8,7 @@ use super::spec::LxcSpec;
 use crate::error::{Error, Result};
 use crate::report::{Reporter, Stream};
 use crate::transport::cmd::Cmd;
-use crate::transport::{Output, Transport};
+use crate::transport::{Io, Output, Transport};
 
 /// One container, reached by attach, commands running as root. `put` and `get` are the trait's
 /// own (atomic, checksummed), carried by `exec`.
@@ -46,10 +46,13 @@ impl Transport for AttachTransport {
         "root"
     }
 
-    fn exec(&mut self, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Result<Output> {
+    fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output> {
         let script = cmd.to_shell();
         let stdin = cmd.stdin_bytes();
-        let input = stdin.as_deref().map_or(Input::Null, Input::Bytes);
+        let input = match io.stdin {
+            Some(reader) => Input::Reader(stdin.as_deref(), reader),
+            None => stdin.as_deref().map_or(Input::Null, Input::Bytes),
+        };
         let host = self.host.as_str();
         let sink = |stream: Stream, line: &str| {
             if let Some(rep) = echo {
@@ -58,7 +61,12 @@ impl Transport for AttachTransport {
         };
         let out = self
             .attach
-            .run_echoed(&["sh", "-c", &script], input, echo.map(|_| &sink as _))
+            .run_io(
+                &["sh", "-c", &script],
+                input,
+                io.stdout,
+                echo.map(|_| &sink as _),
+            )
             .map_err(|e| Error::Transport {
                 host: self.host.clone(),
                 hint: e.hint(),

@@ -1,66 +1,26 @@
-//! Carrying out a `Plan`: connect to hosts as needed, run each item in order, or only print it.
+//! Carrying out a `Plan`: each step in order; a host-scoped step on all its hosts at once (at
+//! most `parallel` at a time); a failed host takes no further steps, and the run stops after
+//! the step in which any host failed. Under `--dry-run`, every command is printed instead and
+//! nothing connects anywhere.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::environments::Env;
+use crate::environments::Project;
 use crate::error::{Error, Result};
 use crate::report::Reporter;
 use crate::transport::cmd::Cmd;
 use crate::transport::local::Local;
-use crate::transport::ssh::{Ssh, SshTarget};
 use crate::transport::Transport;
 
-use super::plan::Plan;
+pub use super::connect::{ssh_target, Connector, SshConnector};
+use super::plan::{Plan, Targets};
+use super::pool::Pool;
 use super::step::{RunCtx, Step};
-use crate::environments::Project;
+use super::summary::Tally;
 
-/// Opens a transport to a host of an environment. Tests and LXC attach supply their own.
-pub trait Connector {
-    fn connect(&self, host: &str, env: &Env) -> Result<Box<dyn Transport>>;
-}
-
-/// Hosts over SSH, configured by the env's `user`, `port`, `key_filename`, … keys.
-pub struct SshConnector;
-
-impl Connector for SshConnector {
-    fn connect(&self, host: &str, env: &Env) -> Result<Box<dyn Transport>> {
-        Ok(Box::new(Ssh::connect(&ssh_target(host, env)?)?))
-    }
-}
-
-/// The SSH settings for `host` from the env: the host string wins over env keys.
-pub fn ssh_target(host: &str, env: &Env) -> Result<SshTarget> {
-    let mut t = SshTarget::parse(host)?;
-    if t.user.is_none() {
-        t.user = env.str("user").map(String::from);
-    }
-    if t.port.is_none() {
-        t.port = match env
-            .vars
-            .get("port")
-            .map(super::super::environments::value::Value::to_plain_string)
-        {
-            Some(p) => Some(
-                p.parse()
-                    .map_err(|_| env.key_error("port", "not a port number", None))?,
-            ),
-            None => None,
-        };
-    }
-    t.key_filename = env.str("key_filename").map(PathBuf::from);
-    t.ssh_config = env.str("ssh_config").map(PathBuf::from);
-    t.known_hosts_file = env.str("known_hosts").map(PathBuf::from);
-    t.host_key_checking = env.str("host_key_checking").map(String::from);
-    if let Some(v) = env.vars.get("timeout") {
-        let secs: u64 = v
-            .to_plain_string()
-            .parse()
-            .map_err(|_| env.key_error("timeout", "not a number of seconds", None))?;
-        t.connect_timeout = Some(std::time::Duration::from_secs(secs));
-    }
-    Ok(t)
-}
+/// How many hosts a step runs on at once when neither `--parallel` nor the env's `parallel`
+/// says: enough for a typical fleet in one wave, few enough for a 2-core laptop.
+pub const DEFAULT_PARALLEL: usize = 16;
 
 /// Run-wide switches for [`execute`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,9 +28,12 @@ pub struct ExecOptions {
     pub dry_run: bool,
     pub yes: bool,
     pub quiet: bool,
+    /// Hosts at a time (`--parallel`, else the env's `parallel`, else [`DEFAULT_PARALLEL`]).
+    pub parallel: usize,
 }
 
-/// Run (or, with `dry_run`, print) every step of the plan on `hosts`.
+/// Run (or, with `dry_run`, print) every step of the plan on `hosts` (the activated targets:
+/// an LXC env's container address replaces its name).
 pub fn execute(
     project: &Project,
     plan: &Plan,
@@ -79,7 +42,15 @@ pub fn execute(
     rep: &dyn Reporter,
     o: ExecOptions,
 ) -> Result<()> {
-    let dry_run = o.dry_run;
+    let map = |h: &String| -> String {
+        match &plan.targets {
+            Targets::Lxc { .. } => hosts.first().cloned().unwrap_or_else(|| h.clone()),
+            Targets::Hosts(_) => h.clone(),
+        }
+    };
+    if o.dry_run {
+        return dry_run(plan, &map, rep);
+    }
     let cx = RunCtx {
         project,
         env: &plan.env,
@@ -89,116 +60,150 @@ pub fn execute(
         yes: o.yes,
         quiet: o.quiet,
     };
-    let mut conns: HashMap<String, Box<dyn Transport>> = HashMap::new();
+    let pool = Pool::new(connector, &plan.env, o.parallel.max(1));
     let mut local = Local::new();
-    // Steps name the env's hosts; an LXC env's single host is resolved at activation.
-    let map = |h: &String| -> String {
-        match &plan.targets {
-            super::plan::Targets::Lxc { .. } => hosts.first().cloned().unwrap_or_else(|| h.clone()),
-            super::plan::Targets::Hosts(_) => h.clone(),
-        }
-    };
+    let mut tally = Tally::default();
+    tally.expect(
+        plan.steps
+            .iter()
+            .filter_map(Step::hosts)
+            .flatten()
+            .map(&map),
+    );
     for step in &plan.steps {
-        match step {
-            Step::Here { action, .. } => {
-                if dry_run {
-                    for sh in action.describe() {
-                        rep.command("localhost", &sh.verb, &sh.cmd);
-                    }
-                } else {
-                    action.run(&cx)?;
-                }
+        let Some(step_hosts) = step.hosts() else {
+            let r = match step {
+                Step::Local { cmd, warn_only, .. } => local.run(cmd, rep, *warn_only).map(drop),
+                Step::Here { action, .. } => action.run(&cx),
+                _ => unreachable!("host-scoped steps have hosts"),
+            };
+            if let Err(e) = r {
+                return tally.finish_with(rep, e);
             }
-            Step::Host {
-                hosts: hs, action, ..
-            } => {
-                require_hosts(plan, hs)?;
-                for h in hs.iter().map(map) {
-                    if dry_run {
-                        for sh in action.describe(&h) {
-                            rep.command(&h, &sh.verb, &sh.cmd);
-                        }
-                        continue;
-                    }
-                    action.run(conn(&mut conns, &h, connector, &plan.env)?.as_mut(), &cx)?;
-                }
+            continue;
+        };
+        require_hosts(plan, step_hosts)?;
+        if let Step::Put { local: l, .. } = step {
+            if !l.is_file() {
+                return Err(Error::other(
+                    format!("put: no such local file {}", l.display()),
+                    Some(
+                        "paths are relative to the project directory (or the step's `lcd`)".into(),
+                    ),
+                ));
             }
-            Step::Local { cmd, warn_only, .. } => {
-                if dry_run {
-                    rep.command("localhost", "local", cmd);
-                } else {
-                    local.run(cmd, rep, *warn_only)?;
-                }
-            }
+        }
+        let mapped: Vec<String> = step_hosts.iter().map(&map).collect();
+        let live: Vec<String> = mapped
+            .iter()
+            .filter(|h| !tally.failed(h))
+            .cloned()
+            .collect();
+        let many = mapped.len() > 1;
+        let results = pool.run(&live, &|t: &mut dyn Transport, host: &str| {
+            run_on(step, t, host, many, &cx)
+        });
+        let warn_only = matches!(
+            step,
             Step::Run {
-                hosts: hs,
-                cmd,
-                warn_only,
+                warn_only: true,
                 ..
-            } => {
-                require_hosts(plan, hs)?;
-                for h in hs.iter().map(map) {
-                    if dry_run {
-                        // Show what would really run: no sudo wrapper when logging in as root.
-                        let cmd = match login_user(&h, plan) {
-                            Some(u) => cmd.clone().without_sudo_if_root(&u),
-                            None => cmd.clone(),
-                        };
-                        let verb = if cmd.sudo.is_some() { "sudo" } else { "run" };
-                        rep.command(&h, verb, &cmd);
-                        continue;
-                    }
-                    conn(&mut conns, &h, connector, &plan.env)?.run(cmd, rep, *warn_only)?;
+            } | Step::Host {
+                warn_only: true,
+                ..
+            }
+        );
+        for (host, r) in results {
+            tally.record(&host, step.task(), r, warn_only, rep);
+        }
+        if tally.any_failed() {
+            break;
+        }
+    }
+    tally.finish(rep)
+}
+
+/// One host-scoped step on one host.
+fn run_on(
+    step: &Step,
+    t: &mut dyn Transport,
+    host: &str,
+    many: bool,
+    cx: &RunCtx<'_>,
+) -> Result<()> {
+    match step {
+        Step::Run { cmd, warn_only, .. } => t.run(cmd, cx.rep, *warn_only).map(drop),
+        Step::Put {
+            local,
+            remote,
+            sudo,
+            ..
+        } => t.put(local, remote, *sudo, cx.rep),
+        Step::Get { remote, local, .. } => {
+            let dest = get_dest(local, host, many)?;
+            t.get(remote, &dest, cx.rep)
+        }
+        Step::Host { action, .. } => action.run(t, cx),
+        Step::Local { .. } | Step::Here { .. } => unreachable!("not host-scoped"),
+    }
+}
+
+/// Print every command each step would run, per host, in order; connect nowhere.
+fn dry_run(plan: &Plan, map: &dyn Fn(&String) -> String, rep: &dyn Reporter) -> Result<()> {
+    for step in &plan.steps {
+        if let Some(hs) = step.hosts() {
+            require_hosts(plan, hs)?;
+        }
+        match step {
+            Step::Local { cmd, .. } => rep.command("localhost", "local", cmd),
+            Step::Here { action, .. } => {
+                for note in action.notes() {
+                    rep.info(&note);
+                }
+                for sh in action.describe() {
+                    rep.command(sh.on.as_deref().unwrap_or("localhost"), &sh.verb, &sh.cmd);
+                }
+            }
+            Step::Run { hosts, cmd, .. } => {
+                for h in hosts.iter().map(map) {
+                    // Show what would really run: no sudo wrapper when logging in as root.
+                    let cmd = match login_user(&h, plan) {
+                        Some(u) => cmd.clone().without_sudo_if_root(&u),
+                        None => cmd.clone(),
+                    };
+                    let verb = if cmd.sudo.is_some() { "sudo" } else { "run" };
+                    rep.command(&h, verb, &cmd);
                 }
             }
             Step::Put {
-                hosts: hs,
-                local: l,
+                hosts,
+                local,
                 remote,
-                sudo,
                 ..
             } => {
-                require_hosts(plan, hs)?;
-                if !dry_run && !l.is_file() {
-                    return Err(Error::other(
-                        format!("put: no such local file {}", l.display()),
-                        Some(
-                            "paths are relative to the project directory (or the step's `lcd`)"
-                                .into(),
-                        ),
-                    ));
-                }
-                for h in hs.iter().map(map) {
-                    if dry_run {
-                        rep.command(
-                            &h,
-                            "put",
-                            &Cmd::new("put", [l.display().to_string(), remote.clone()]),
-                        );
-                        continue;
-                    }
-                    conn(&mut conns, &h, connector, &plan.env)?.put(l, remote, *sudo, rep)?;
+                for h in hosts.iter().map(map) {
+                    let cmd = Cmd::new("put", [local.display().to_string(), remote.clone()]);
+                    rep.command(&h, "put", &cmd);
                 }
             }
             Step::Get {
-                hosts: hs,
+                hosts,
                 remote,
-                local: l,
+                local,
                 ..
             } => {
-                require_hosts(plan, hs)?;
-                let many = hs.len() > 1;
-                for h in hs.iter().map(map) {
-                    let dest = get_dest(l, &h, many)?;
-                    if dry_run {
-                        rep.command(
-                            &h,
-                            "get",
-                            &Cmd::new("get", [remote.clone(), dest.display().to_string()]),
-                        );
-                        continue;
+                let many = hosts.len() > 1;
+                for h in hosts.iter().map(map) {
+                    let dest = if many { local.join(&h) } else { local.clone() };
+                    let cmd = Cmd::new("get", [remote.clone(), dest.display().to_string()]);
+                    rep.command(&h, "get", &cmd);
+                }
+            }
+            Step::Host { hosts, action, .. } => {
+                for h in hosts.iter().map(map) {
+                    for sh in action.describe(&h) {
+                        rep.command(&h, &sh.verb, &sh.cmd);
                     }
-                    conn(&mut conns, &h, connector, &plan.env)?.get(remote, &dest, rep)?;
                 }
             }
         }
@@ -230,19 +235,6 @@ fn require_hosts(plan: &Plan, hosts: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn conn<'a>(
-    conns: &'a mut HashMap<String, Box<dyn Transport>>,
-    host: &str,
-    connector: &dyn Connector,
-    env: &Env,
-) -> Result<&'a mut Box<dyn Transport>> {
-    if !conns.contains_key(host) {
-        let t = connector.connect(host, env)?;
-        conns.insert(host.to_string(), t);
-    }
-    Ok(conns.get_mut(host).expect("inserted above"))
-}
-
 /// The login user a host string and env imply, when known without connecting.
 fn login_user(host: &str, plan: &Plan) -> Option<String> {
     if let Some((u, _)) = host.rsplit_once('@') {
@@ -250,7 +242,7 @@ fn login_user(host: &str, plan: &Plan) -> Option<String> {
     }
     match (plan.env.str("user"), &plan.targets) {
         (Some(u), _) => Some(u.to_string()),
-        (None, super::plan::Targets::Lxc { .. }) => Some("root".into()),
-        (None, super::plan::Targets::Hosts(_)) => None,
+        (None, Targets::Lxc { .. }) => Some("root".into()),
+        (None, Targets::Hosts(_)) => None,
     }
 }

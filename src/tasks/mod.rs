@@ -1,8 +1,11 @@
 //! Tasks: the registry of built-ins, user tasks, and the plan that a command line resolves to.
 
 pub mod builtin;
+pub mod connect;
 pub mod exec;
 pub mod plan;
+mod pool;
 pub mod registry;
 pub mod step;
+mod summary;
 pub mod user;

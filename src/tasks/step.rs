@@ -91,6 +91,8 @@ impl Step {
 pub struct Shown {
     pub verb: String,
     pub cmd: Cmd,
+    /// Where a local action's command really runs when not here (an `lxc_host`).
+    pub on: Option<String>,
 }
 
 impl Shown {
@@ -99,7 +101,15 @@ impl Shown {
         Shown {
             verb: verb.into(),
             cmd,
+            on: None,
         }
+    }
+
+    /// The command runs on `host`, not on this machine.
+    #[must_use]
+    pub fn on(mut self, host: Option<&str>) -> Self {
+        self.on = host.map(str::to_owned);
+        self
     }
 }
 
@@ -130,6 +140,10 @@ pub trait HostAction: Send + Sync + fmt::Debug {
 pub trait LocalAction: Send + Sync + fmt::Debug {
     /// The commands, for `--dry-run` and logs. Must not connect anywhere or change anything.
     fn describe(&self) -> Vec<Shown>;
+    /// Lines a dry run prints before the commands (what the step decided while planning).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Do the work.
     fn run(&self, cx: &RunCtx<'_>) -> Result<()>;
 }

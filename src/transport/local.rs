@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::report::Reporter;
 
 use super::cmd::Cmd;
-use super::{process, Output, Transport};
+use super::{process, Io, Output, Transport};
 
 /// This machine, as a host named `localhost`.
 pub struct Local {
@@ -58,9 +58,9 @@ impl Transport for Local {
         &self.user
     }
 
-    fn exec(&mut self, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Result<Output> {
+    fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output> {
         let mut c = Command::new("sh");
         c.arg("-c").arg(cmd.to_shell());
-        process::run_streaming(c, cmd.stdin_bytes(), "localhost", echo)
+        process::run_io(c, cmd.stdin_bytes(), io, "localhost", echo)
     }
 }

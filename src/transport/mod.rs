@@ -4,8 +4,10 @@ pub mod cmd;
 pub mod local;
 mod process;
 pub mod ssh;
+mod transfer;
 
 use std::fmt::Write as _;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -33,8 +35,17 @@ impl Output {
     }
 }
 
-/// A host that can run commands. `put`/`get` are built on `exec`, so every transport gets the
-/// same atomic, checksum-verified file transfer.
+/// Streams for [`Transport::exec_io`]: a reader fed to the command's standard input (after the
+/// `Cmd`'s own stdin and secrets), and a writer that takes its standard output instead of the
+/// capture. Both are copied in 256 KiB pieces, so memory stays bounded whatever the size.
+#[derive(Default)]
+pub struct Io<'a> {
+    pub stdin: Option<&'a mut (dyn Read + Send)>,
+    pub stdout: Option<&'a mut (dyn Write + Send)>,
+}
+
+/// A host that can run commands. `put`/`get` are built on `exec_io`, so every transport gets
+/// the same streamed, atomic, checksum-verified file transfer.
 pub trait Transport: Send {
     /// The label for `[host]` prefixes and errors.
     fn host(&self) -> &str;
@@ -47,9 +58,14 @@ pub trait Transport: Send {
     /// The user commands run as before any sudo.
     fn login_user(&self) -> &str;
 
+    /// Run a command with streamed standard input and output (see [`Io`]); echo the lines it
+    /// prints to `echo` as they come. Returns the output whatever the exit status; see [`check`].
+    fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output>;
+
     /// Run a command; stream its output lines to `echo` if given; capture it all.
-    /// Returns the output whatever the exit status; see [`check`].
-    fn exec(&mut self, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Result<Output>;
+    fn exec(&mut self, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Result<Output> {
+        self.exec_io(cmd, Io::default(), echo)
+    }
 
     /// Run a command, echo it and its output, and fail on a non-zero exit unless `warn_only`.
     fn run(&mut self, cmd: &Cmd, rep: &dyn Reporter, warn_only: bool) -> Result<Output> {
@@ -72,54 +88,74 @@ pub trait Transport: Send {
         check(self.host(), &cmd, out)
     }
 
-    /// Copy a local file to `remote` atomically (temp file, checksum, rename).
+    /// Copy a local file to `remote` atomically: streamed into a temp file beside the target,
+    /// its sha256 (computed on the stream) checked on the host, then renamed into place.
     fn put(&mut self, local: &Path, remote: &str, sudo: bool, rep: &dyn Reporter) -> Result<()> {
-        let data = fs_err::read(local)?;
-        let sum = sha256_hex(&data);
+        let file = fs_err::File::open(local)?;
+        let size = file.metadata()?.len();
         let mode = file_mode(local);
-        let script = format!(
-            "set -e; d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
-             if [ -d \"$d\" ]; then d=\"$d\"/{base}; fi; \
-             t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; cat > \"$t\"; \
-             s=$(sha256sum \"$t\" | cut -d' ' -f1); \
-             if [ \"$s\" != {sum} ]; then echo \"checksum mismatch: got $s\" >&2; exit 70; fi; \
-             chmod {mode:o} \"$t\"; mv -f \"$t\" \"$d\"; trap - EXIT",
-            r = quote(remote),
-            base = quote(
-                &local
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into())
-            ),
-        );
-        let mut cmd = Cmd::shell(script).stdin(data);
-        if sudo {
-            cmd = cmd.sudo(None);
-        }
-        let cmd = cmd.without_sudo_if_root(self.login_user());
         rep.command(
             self.host(),
             "put",
             &Cmd::new("put", [local.display().to_string(), remote.to_string()]),
         );
-        let out = self.exec(&cmd, None)?;
+        let cmd =
+            put_command(remote, local, size, mode, sudo).without_sudo_if_root(self.login_user());
+        let mut reader = transfer::HashThenSum::new(file);
+        let out = self.exec_io(
+            &cmd,
+            Io {
+                stdin: Some(&mut reader),
+                stdout: None,
+            },
+            None,
+        )?;
         check(self.host(), &cmd, out).map(drop)
     }
 
-    /// Copy `remote` to a local path atomically, verifying the checksum the host reports.
+    /// Copy `remote` to a local path atomically: streamed into a temp file beside the target,
+    /// its sha256 computed on the stream and compared with the host's, then renamed.
     fn get(&mut self, remote: &str, local: &Path, rep: &dyn Reporter) -> Result<()> {
         rep.command(
             self.host(),
             "get",
             &Cmd::new("get", [remote.to_string(), local.display().to_string()]),
         );
+        let dest = if local.is_dir() {
+            local.join(Path::new(remote).file_name().unwrap_or_default())
+        } else {
+            local.to_path_buf()
+        };
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(".dfab-get-")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                Error::other(
+                    format!("get: cannot create a temp file in {}: {e}", dir.display()),
+                    None,
+                )
+            })?;
+        let mut sink =
+            transfer::HashingWriter::new(std::io::BufWriter::with_capacity(256 << 10, tmp));
         let cmd = Cmd::shell(format!(
             "sha256sum {r} | cut -d' ' -f1 >&2 && cat {r}",
             r = quote(remote)
         ));
-        let out = self.exec(&cmd, None)?;
+        let out = self.exec_io(
+            &cmd,
+            Io {
+                stdin: None,
+                stdout: Some(&mut sink),
+            },
+            None,
+        )?;
         let out = check(self.host(), &cmd, out)?;
         let want = out.stderr_str().trim().to_string();
-        let got = sha256_hex(&out.stdout);
+        let (got, writer) = sink.finish();
         if want != got {
             return Err(Error::Transport {
                 host: self.host().to_string(),
@@ -129,12 +165,40 @@ pub trait Transport: Send {
                 hint: Some("the file may have changed while it was read; try again".into()),
             });
         }
-        let dest = if local.is_dir() {
-            local.join(Path::new(remote).file_name().unwrap_or_default())
-        } else {
-            local.to_path_buf()
-        };
-        crate::fsutil::write_atomic(&dest, &out.stdout)
+        let tmp = writer.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&dest).map_err(|e| {
+            Error::other(
+                format!("get: cannot rename into {}: {}", dest.display(), e.error),
+                None,
+            )
+        })?;
+        Ok(())
+    }
+}
+
+/// The shell side of `put`: `head -c SIZE` into a temp file, then the sha256 line that follows
+/// the data on stdin, compared before `mv`.
+fn put_command(remote: &str, local: &Path, size: u64, mode: u32, sudo: bool) -> Cmd {
+    let script = format!(
+        "set -e; d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
+         if [ -d \"$d\" ]; then d=\"$d\"/{base}; fi; \
+         t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; head -c {size} > \"$t\"; \
+         IFS= read -r want; s=$(sha256sum \"$t\" | cut -d' ' -f1); \
+         if [ \"$s\" != \"$want\" ]; then echo \"checksum mismatch: got $s, sent $want\" >&2; exit 70; fi; \
+         chmod {mode:o} \"$t\"; mv -f \"$t\" \"$d\"; trap - EXIT",
+        r = quote(remote),
+        base = quote(
+            &local
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into())
+        ),
+    );
+    let cmd = Cmd::shell(script);
+    if sudo {
+        cmd.sudo(None)
+    } else {
+        cmd
     }
 }
 

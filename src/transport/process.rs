@@ -1,4 +1,5 @@
-//! Running a child process: feed stdin, stream stdout/stderr lines to a reporter, capture both.
+//! Running a child process: feed stdin (bytes, then a reader), stream stdout/stderr lines to a
+//! reporter as they come (or stdout into a writer), in bounded memory.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
@@ -6,46 +7,67 @@ use std::process::{Command, Stdio};
 use crate::error::{Error, Result};
 use crate::report::{Reporter, Stream};
 
-use super::Output;
+use super::{Io, Output};
 
-/// Spawn `command`, write `stdin` to it, and collect its output; echo lines when asked.
-pub(crate) fn run_streaming(
+/// Spawn `command`; write `stdin` then `io.stdin` to it; copy its stdout into `io.stdout` when
+/// given (else capture it); capture stderr; echo captured lines when asked. A spawn failure
+/// keeps its cause (`No such file or directory`) and names the program.
+pub(crate) fn run_io(
     mut command: Command,
     stdin: Option<Vec<u8>>,
+    io: Io<'_>,
     host: &str,
     echo: Option<&dyn Reporter>,
 ) -> Result<Output> {
+    let Io {
+        stdin: mut reader,
+        stdout: writer,
+    } = io;
+    let feed = stdin.is_some() || reader.is_some();
     command
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if feed { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let program = command.get_program().to_string_lossy().into_owned();
-    let mut child = command.spawn().map_err(|e| Error::Transport {
+    let mut child = command.spawn().map_err(|e| Error::Spawn {
         host: host.to_string(),
-        message: format!("cannot start `{program}`: {e}"),
+        program: program.clone(),
         hint: (e.kind() == std::io::ErrorKind::NotFound)
             .then(|| format!("install `{program}` (e.g. `apt-get install openssh-client`)")),
+        source: e,
     })?;
-    let mut child_in = child.stdin.take();
+    let child_in = child.stdin.take();
     let out = child.stdout.take().expect("piped stdout");
     let err = child.stderr.take().expect("piped stderr");
-    let (stdout, stderr) = std::thread::scope(|s| {
-        let writer = s.spawn(move || {
-            if let (Some(mut w), Some(data)) = (child_in.take(), stdin) {
-                // A command may exit without reading its input; that is not our error.
-                let _ = w.write_all(&data);
+    let (stdout, stderr, copied) = std::thread::scope(|s| {
+        let feeder = s.spawn(move || -> std::io::Result<()> {
+            let Some(mut w) = child_in else { return Ok(()) };
+            if let Some(data) = stdin {
+                w.write_all(&data)?;
             }
+            if let Some(r) = reader.as_mut() {
+                std::io::copy(r, &mut w)?;
+            }
+            Ok(())
         });
-        let o = s.spawn(move || pump(out, host, Stream::Out, echo));
+        let o = s.spawn(move || match writer {
+            Some(w) => {
+                std::io::copy(&mut BufReader::with_capacity(256 << 10, out), w).map(|_| Vec::new())
+            }
+            None => Ok(pump(out, host, Stream::Out, echo)),
+        });
         let e = pump(err, host, Stream::Err, echo);
-        let _ = writer.join();
-        (o.join().unwrap_or_default(), e)
+        // A command may exit without reading all its input; that is not our error (its exit
+        // status says what happened).
+        let _ = feeder.join();
+        let o = o.join().unwrap_or_else(|_| Ok(Vec::new()));
+        match o {
+            Ok(v) => (v, e, Ok(())),
+            Err(x) => (Vec::new(), e, Err(x)),
+        }
     });
     let status = child.wait()?;
+    copied?;
     let status = status.code().unwrap_or_else(|| {
         use std::os::unix::process::ExitStatusExt;
         128 + status.signal().unwrap_or(0)

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::report::Reporter;
 
 use super::cmd::Cmd;
-use super::{process, Output, Transport};
+use super::{process, Io, Output, Transport};
 
 /// Where and how to connect; every field but `host` may be left to `~/.ssh/config`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -169,7 +169,7 @@ impl Transport for Ssh {
         &self.user
     }
 
-    fn exec(&mut self, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Result<Output> {
+    fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output> {
         let session = self.session.as_ref().expect("session open until drop");
         // The master connection carries every command; `none` is ignored by a mux client.
         let mut c = Command::new("ssh");
@@ -177,7 +177,7 @@ impl Transport for Ssh {
             .arg(session.control_socket())
             .args(["-o", "ControlMaster=no", "-T", "none", "--"])
             .arg(cmd.to_shell());
-        let out = process::run_streaming(c, cmd.stdin_bytes(), &self.label, echo)?;
+        let out = process::run_io(c, cmd.stdin_bytes(), io, &self.label, echo)?;
         if out.status == 255 {
             return Err(Error::Transport {
                 host: self.label.clone(),

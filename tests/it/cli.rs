@@ -148,7 +148,7 @@ fn bad_key_type_names_file_line_and_key() {
     assert_eq!(
         out.stderr,
         format!(
-            "error: {}:2:9: key `p.hosts`: expected a list of strings, got str 'app.example.com'\n\
+            "error: {}:2:9: key `p.hosts`: expected a list of strings, got the string 'app.example.com'\n\
              hint: for example 'hosts': ['app1.example.com']\n",
             file.display()
         )

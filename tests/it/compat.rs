@@ -133,3 +133,49 @@ fn err_cases_fail_where_expected() {
         failures.join("\n")
     );
 }
+
+/// What dfab resolves from each environment, in the oracle's form: `{env: {key: tagged}}`,
+/// keys sorted, with a known key left out when dfab would not act on it (unset, `False`, empty).
+fn dfab_settings(file: &Path) -> String {
+    use dfab::environments::keys::shape;
+    use dfab::environments::value::Kind;
+    let project = dfab::environments::Project::load(file, false).expect("dfab loads the file");
+    let mut out = serde_json::Map::new();
+    for name in project.env_names() {
+        let env = project
+            .activate(name)
+            .unwrap_or_else(|e| panic!("env {name}: {e}"));
+        let mut vars = serde_json::Map::new();
+        for (k, v) in &env.vars {
+            let off = matches!(&v.kind, Kind::Bool(false) | Kind::Int(0))
+                || v.as_seq().is_some_and(<[_]>::is_empty);
+            if k == "env_name" || (shape(k).is_some() && off) {
+                continue;
+            }
+            vars.insert(k.clone(), v.to_tagged_json());
+        }
+        out.insert(name.to_owned(), serde_json::Value::Object(vars));
+    }
+    serde_json::Value::Object(out).to_string()
+}
+
+// dragonfab projects leave optional keys as '' or None; dfab refused the whole file ("expected a
+// port number (1-65535), got str ''") where dragonfab simply did not pass the option.
+#[test]
+fn dragonfab_empty_values_resolve_as_dragonfab_used_them() {
+    let file = corpus().join("ok/dragonfab_empty_values.py");
+    let known = dfab::environments::keys::KEYS.iter().map(|(k, _, _)| *k);
+    let out = Command::new(python())
+        .arg(corpus().join("dragonfab_settings.py"))
+        .arg(&file)
+        .args(known)
+        .output()
+        .expect("the compat test needs Python: apt-get install python3");
+    assert!(
+        out.status.success(),
+        "oracle: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = String::from_utf8(out.stdout).expect("UTF-8");
+    assert_eq!(dfab_settings(&file), expected.trim_end());
+}

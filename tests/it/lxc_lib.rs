@@ -495,14 +495,15 @@ fn lxc_environment_by_attach_activates_runs_tasks_and_is_removed() {
     let rep = Capture::default();
     run::activate(&env, &c.name, false, true, &rep).unwrap();
     let printed = rep.take();
+    assert!(printed[0].contains("not looked up"), "{printed:#?}");
     assert_eq!(
-        printed[0],
+        printed[1],
         format!(
             "[localhost] lxc: lxc-copy -n {BASE} -N {} -s -B overlayfs",
             c.name
         )
     );
-    assert_eq!(printed.len(), 5, "{printed:#?}");
+    assert_eq!(printed.len(), 6, "{printed:#?}");
     assert_eq!(state(&c.name), State::Absent, "dry run made it");
 
     let hosts = run::activate(&env, &c.name, false, false, &rep).unwrap();

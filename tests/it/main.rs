@@ -5,11 +5,17 @@ mod compat;
 mod database;
 mod deb;
 mod deb_install;
+mod djdemo;
+mod dry_run;
+mod env_values;
+mod executor;
 mod formats;
 mod hosts;
 mod lxc_env;
+mod lxc_key;
 #[cfg(feature = "liblxc")]
 mod lxc_lib;
 #[cfg(feature = "liblxc")]
 mod lxc_support;
+mod paths;
 mod support;

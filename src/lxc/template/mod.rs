@@ -374,6 +374,23 @@ pub fn plan(spec: &TemplateSpec) -> Result<Vec<Action>> {
     Ok(actions(spec, &lxcpath, &mirror, cached))
 }
 
+/// The build for `--dry-run`, reading nothing from another machine: on an `lxc_host` the LXC
+/// path, the mirror and the cache are not asked for (defaults and placeholders stand in).
+pub fn plan_offline(spec: &TemplateSpec) -> Result<Vec<Action>> {
+    if spec.runner == Runner::Local {
+        return plan(spec);
+    }
+    let lxcpath = spec
+        .lxcpath
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/var/lib/lxc"));
+    let mirror = spec
+        .mirror
+        .clone()
+        .unwrap_or_else(|| "<the lxc_host's apt mirror>".to_owned());
+    Ok(actions(spec, &lxcpath, &mirror, false))
+}
+
 /// Build the template. `on_action` sees each action before it runs. On failure the partial
 /// tree is removed and the container stays undefined.
 pub fn build(spec: &TemplateSpec, on_action: &mut dyn FnMut(&Action)) -> Result<()> {

@@ -117,7 +117,8 @@ pub fn build_options(call: &TaskCall, env: &Env, project: &Path) -> Result<Build
     let wheel = match env.bool("wheel") {
         Some(true) => WheelMode::On,
         Some(false) => WheelMode::Off,
-        None => WheelMode::Auto,
+        // dragonfab built wheels only when `wheel` was set and true.
+        None => WheelMode::Unset,
     };
     let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
         .ok()

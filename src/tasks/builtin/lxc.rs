@@ -15,12 +15,17 @@ use super::{PlanCtx, Step};
 
 /// `lxc.template`: build the env's template (`lxc_template`, default `vanilla`).
 pub fn plan_template(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    let spec = lxc::env::template_spec(cx.env)?;
-    let shown = lxc::template::plan(&spec)?
+    let (spec, note) =
+        lxc::run::template_with_keys(cx.env, false, &crate::report::Capture::default())?;
+    let shown = lxc::template::plan_offline(&spec)?
         .iter()
         .map(|a| match a {
-            lxc::template::Action::Run(cmd) => Shown::new("lxc.template", cmd.clone()),
-            w @ lxc::template::Action::Write { .. } => Shown::new("write", w.command()),
+            lxc::template::Action::Run(cmd) => {
+                Shown::new("lxc.template", cmd.clone()).on(cx.env.str("lxc_host"))
+            }
+            w @ lxc::template::Action::Write { .. } => {
+                Shown::new("write", w.command()).on(cx.env.str("lxc_host"))
+            }
         })
         .collect();
     Ok(vec![Step::Here {
@@ -28,6 +33,7 @@ pub fn plan_template(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         action: Arc::new(Template {
             env: cx.env.clone(),
             shown,
+            note,
         }),
     }])
 }
@@ -36,11 +42,15 @@ pub fn plan_template(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
 struct Template {
     env: Env,
     shown: Vec<Shown>,
+    note: String,
 }
 
 impl LocalAction for Template {
     fn describe(&self) -> Vec<Shown> {
         self.shown.clone()
+    }
+    fn notes(&self) -> Vec<String> {
+        vec![self.note.clone()]
     }
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
         lxc::run::template_task(&self.env, false, cx.rep)
@@ -64,7 +74,7 @@ pub fn plan_remove(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     // removal does, on a running container.
     let shown = remove_steps(&spec, State::Running)
         .iter()
-        .map(|s| Shown::new("lxc_remove", s.command(None)))
+        .map(|s| Shown::new("lxc_remove", s.command(None)).on(cx.env.str("lxc_host")))
         .collect();
     Ok(vec![Step::Here {
         task: call.name.clone(),

@@ -1,0 +1,55 @@
+//! Opening hosts: the `Connector` seam (ssh, LXC attach, tests) and the env's ssh settings.
+
+use std::path::PathBuf;
+
+use crate::environments::Env;
+use crate::error::Result;
+use crate::transport::ssh::{Ssh, SshTarget};
+use crate::transport::Transport;
+
+/// Opens a transport to a host of an environment. Tests and LXC attach supply their own.
+pub trait Connector: Sync {
+    fn connect(&self, host: &str, env: &Env) -> Result<Box<dyn Transport>>;
+}
+
+/// Hosts over SSH, configured by the env's `user`, `port`, `key_filename`, … keys.
+pub struct SshConnector;
+
+impl Connector for SshConnector {
+    fn connect(&self, host: &str, env: &Env) -> Result<Box<dyn Transport>> {
+        Ok(Box::new(Ssh::connect(&ssh_target(host, env)?)?))
+    }
+}
+
+/// The SSH settings for `host` from the env: the host string wins over env keys.
+pub fn ssh_target(host: &str, env: &Env) -> Result<SshTarget> {
+    let mut t = SshTarget::parse(host)?;
+    if t.user.is_none() {
+        t.user = env.str("user").map(String::from);
+    }
+    if t.port.is_none() {
+        t.port = match env
+            .vars
+            .get("port")
+            .map(super::super::environments::value::Value::to_plain_string)
+        {
+            Some(p) => Some(
+                p.parse()
+                    .map_err(|_| env.key_error("port", "not a port number", None))?,
+            ),
+            None => None,
+        };
+    }
+    t.key_filename = env.str("key_filename").map(PathBuf::from);
+    t.ssh_config = env.str("ssh_config").map(PathBuf::from);
+    t.known_hosts_file = env.str("known_hosts").map(PathBuf::from);
+    t.host_key_checking = env.str("host_key_checking").map(String::from);
+    if let Some(v) = env.vars.get("timeout") {
+        let secs: u64 = v
+            .to_plain_string()
+            .parse()
+            .map_err(|_| env.key_error("timeout", "not a number of seconds", None))?;
+        t.connect_timeout = Some(std::time::Duration::from_secs(secs));
+    }
+    Ok(t)
+}

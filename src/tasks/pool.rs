@@ -1,0 +1,102 @@
+//! Running one step on many hosts: at most `parallel` at a time, one connection per host kept
+//! for the whole run (ssh's multiplexed master), and new connections started at most
+//! [`CONNECT_STARTS`] at once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use crate::environments::Env;
+use crate::error::Result;
+use crate::transport::Transport;
+
+use super::connect::Connector;
+
+/// How many connections may be opening at once. sshd's default `MaxStartups 10:30:100` starts
+/// dropping unauthenticated connections past 10, and other tools saw resets past about 15.
+pub(crate) const CONNECT_STARTS: usize = 8;
+
+type Slot = Arc<Mutex<Option<Box<dyn Transport>>>>;
+
+/// The run's open hosts.
+pub(crate) struct Pool<'a> {
+    connector: &'a dyn Connector,
+    env: &'a Env,
+    parallel: usize,
+    slots: Mutex<HashMap<String, Slot>>,
+    starting: (Mutex<usize>, Condvar),
+}
+
+impl<'a> Pool<'a> {
+    pub(crate) fn new(connector: &'a dyn Connector, env: &'a Env, parallel: usize) -> Self {
+        Pool {
+            connector,
+            env,
+            parallel,
+            slots: Mutex::new(HashMap::new()),
+            starting: (Mutex::new(0), Condvar::new()),
+        }
+    }
+
+    /// Run `f` on each host, `parallel` at a time; the results in the order of `hosts`.
+    pub(crate) fn run(
+        &self,
+        hosts: &[String],
+        f: &(dyn Fn(&mut dyn Transport, &str) -> Result<()> + Sync),
+    ) -> Vec<(String, Result<()>)> {
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Result<()>>>> =
+            Mutex::new((0..hosts.len()).map(|_| None).collect());
+        let workers = self.parallel.min(hosts.len());
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(host) = hosts.get(i) else { break };
+                    let r = self.on(host, f);
+                    results.lock().expect("results lock")[i] = Some(r);
+                });
+            }
+        });
+        let results = results.into_inner().expect("results lock");
+        hosts
+            .iter()
+            .cloned()
+            .zip(results.into_iter().map(|r| r.expect("every host ran")))
+            .collect()
+    }
+
+    fn on(
+        &self,
+        host: &str,
+        f: &(dyn Fn(&mut dyn Transport, &str) -> Result<()> + Sync),
+    ) -> Result<()> {
+        let slot = self
+            .slots
+            .lock()
+            .expect("slots lock")
+            .entry(host.to_string())
+            .or_default()
+            .clone();
+        let mut guard = slot.lock().expect("slot lock");
+        if guard.is_none() {
+            *guard = Some(self.connect(host)?);
+        }
+        f(guard.as_mut().expect("connected above").as_mut(), host)
+    }
+
+    fn connect(&self, host: &str) -> Result<Box<dyn Transport>> {
+        let (count, cv) = &self.starting;
+        {
+            let mut n = count.lock().expect("start lock");
+            while *n >= CONNECT_STARTS {
+                n = cv.wait(n).expect("start lock");
+            }
+            *n += 1;
+        }
+        let r = self.connector.connect(host, self.env);
+        *count.lock().expect("start lock") -= 1;
+        cv.notify_one();
+        r
+    }
+}
