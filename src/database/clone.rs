@@ -107,16 +107,32 @@ pub fn run(
                 push.db.env
             ));
             let started = std::time::Instant::now();
-            let mut w = stream::Hashing::new(Vec::new());
-            let (server_version, tables) = dump::stream_into(src.as_mut(), db, &mut w)?;
+            // Source stdout -> pipe -> target stdin: nothing lands on this machine.
+            let (mut reader, writer) = stream::pipe();
+            let (dumped, sent) = std::thread::scope(|s| {
+                let dumping = s.spawn(move || {
+                    let mut w = stream::Hashing::new(writer);
+                    let r = dump::stream_into(src.as_mut(), db, &mut w);
+                    let (sha, n) = (w.hex(), w.bytes);
+                    drop(w);
+                    r.map(|(v, t)| (v, t, sha, n))
+                });
+                let sent = push.upload(target, &mut reader, rep);
+                drop(reader);
+                (dumping.join().expect("dump thread"), sent)
+            });
+            let (server_version, tables, sha256, size) = match dumped {
+                Ok(d) => d,
+                Err(e) => {
+                    let _ = target.run(&push.remove_cmd(), rep, true);
+                    return Err(e);
+                }
+            };
+            let sent = sent?;
             rep.info(&format!(
-                "dumped {}",
-                stream::rate(w.bytes, started.elapsed().as_secs_f64())
+                "dumped and streamed {}",
+                stream::rate(size, started.elapsed().as_secs_f64())
             ));
-            let sha256 = w.hex();
-            let size = w.bytes;
-            let bytes = std::mem::take(&mut w.inner);
-            let sent = push.upload(target, &mut std::io::Cursor::new(bytes), rep)?;
             if sent != sha256 {
                 return Err(Error::other(
                     "the dump changed between dump and upload",

@@ -1,36 +1,30 @@
 //! Piping a command's standard input from a reader and its standard output into a writer: the
-//! one place the database tasks move dump bytes through a host.
-//!
-//! Until `Transport::exec_io` lands this buffers the bytes in memory (correct, not yet bounded);
-//! every caller goes through [`exec_io`], so switching is one function.
+//! one place the database tasks move dump bytes through a host, on the transport's streamed
+//! `exec_io` (bounded memory).
 
 use std::io::{Read, Write};
 
 use crate::error::Result;
 use crate::transport::cmd::Cmd;
-use crate::transport::{Output, Transport};
+use crate::transport::{Io, Output, Transport};
 
 /// Run `cmd` on `t`: its stdin is `input` (after any secrets the command reads first), its
 /// stdout goes to `out` (and is not kept in the returned [`Output`]), its stderr is captured.
-pub fn exec_io(
+pub fn exec_io<'a>(
     t: &mut dyn Transport,
     cmd: &Cmd,
-    input: Option<&mut (dyn Read + Send)>,
-    out: Option<&mut (dyn Write + Send)>,
+    input: Option<&'a mut (dyn Read + Send)>,
+    out: Option<&'a mut (dyn Write + Send)>,
 ) -> Result<Output> {
-    let mut cmd = cmd.clone().without_sudo_if_root(t.login_user());
-    if let Some(r) = input {
-        let mut data = cmd.stdin.take().unwrap_or_default();
-        r.read_to_end(&mut data)?;
-        cmd = cmd.stdin(data);
-    }
-    let mut o = t.exec(&cmd, None)?;
-    if let Some(w) = out {
-        w.write_all(&o.stdout)?;
-        w.flush()?;
-        o.stdout = Vec::new();
-    }
-    Ok(o)
+    let cmd = cmd.clone().without_sudo_if_root(t.login_user());
+    t.exec_io(
+        &cmd,
+        Io {
+            stdin: input,
+            stdout: out,
+        },
+        None,
+    )
 }
 
 /// A writer that hashes and counts what passes through it.
@@ -77,4 +71,65 @@ pub fn rate(bytes: u64, secs: f64) -> String {
         "{bytes} bytes in {secs:.1} s ({:.1} MB/s)",
         mb / secs.max(1e-3)
     )
+}
+
+/// A bounded in-memory pipe (a few chunks in flight): one thread writes a command's output, the
+/// other reads it as the next command's input. Dropping the writer ends the reader's stream;
+/// dropping the reader makes writes fail (`BrokenPipe`).
+#[must_use]
+pub fn pipe() -> (PipeReader, PipeWriter) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(8);
+    (
+        PipeReader {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+        },
+        PipeWriter { tx },
+    )
+}
+
+/// The reading end of [`pipe`].
+pub struct PipeReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+/// The writing end of [`pipe`].
+pub struct PipeWriter {
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+impl Read for PipeReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.buf.len() {
+            match self.rx.recv() {
+                Ok(chunk) => {
+                    self.buf = chunk;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl Write for PipeWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        self.tx
+            .send(data.to_vec())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
