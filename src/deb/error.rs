@@ -31,6 +31,9 @@ pub enum DebError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    /// The project needs dpkg-buildpackage, which cannot run here.
+    #[error("dfab does not reproduce {reason}, and dpkg-buildpackage cannot build it")]
+    Unsupported { reason: String, hint: String },
     /// A problem with the options given, such as an unknown compression name.
     #[error("{0}")]
     Options(String),
@@ -105,6 +108,12 @@ impl From<DebError> for crate::error::Error {
                     .unwrap_or(1),
                 stderr,
                 hint: None,
+            },
+            DebError::Unsupported { reason, hint } => Self::Other {
+                message: format!(
+                    "dfab does not reproduce {reason}, and dpkg-buildpackage cannot build it"
+                ),
+                hint: Some(hint),
             },
             DebError::Io(io) => Self::Io(io),
             m @ DebError::Manifest { .. } => Self::Other {

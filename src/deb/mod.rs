@@ -33,10 +33,12 @@ mod install;
 mod installers;
 mod maintscripts;
 pub mod manifest;
+mod native;
 mod options;
 mod phases;
 mod pkgfile;
 mod plan;
+mod rules;
 mod substvars;
 mod tar;
 mod tree;
@@ -66,9 +68,16 @@ pub fn build_with(
     warn: &mut dyn FnMut(&str),
 ) -> Result<Vec<BuiltPackage>, DebError> {
     let mut phases = phases::Phases::start();
-    run_build_commands(opts)?;
     let debian_dir = opts.project_dir.join("debian");
     let control = control::Control::load(&debian_dir)?;
+    let verdict = native::judge(&opts.project_dir, &control, !opts.build_commands.is_empty())?;
+    for w in &verdict.warnings {
+        warn(w);
+    }
+    if let Some(reason) = verdict.fallback {
+        return fall_back(opts, &reason, warn);
+    }
+    run_build_commands(opts)?;
     let changelog_path = debian_dir.join("changelog");
     if !changelog_path.is_file() {
         return Err(DebError::Missing {
@@ -130,6 +139,44 @@ pub fn build_with(
     Manifest::new(inputs.key, &built).write(&opts.out_dir)?;
     phases.mark("manifest");
     Ok(built)
+}
+
+/// Builds with dpkg-buildpackage because of `reason`, saying so in one line; refuses with a hint
+/// when dpkg-buildpackage or debhelper is not installed.
+fn fall_back(
+    opts: &BuildOptions,
+    reason: &str,
+    warn: &mut dyn FnMut(&str),
+) -> Result<Vec<BuiltPackage>, DebError> {
+    let missing: Vec<&str> = ["dpkg-buildpackage", "dh", "fakeroot"]
+        .into_iter()
+        .filter(|tool| !on_path(tool))
+        .collect();
+    if !missing.is_empty() {
+        return Err(DebError::Unsupported {
+            reason: reason.to_owned(),
+            hint: format!(
+                "{} not installed: apt-get install dpkg-dev debhelper fakeroot (and the \
+                 project's Build-Depends)",
+                missing.join(", ")
+            ),
+        });
+    }
+    warn(&format!(
+        "building with dpkg-buildpackage: dfab does not reproduce {reason}"
+    ));
+    dpkg_buildpackage::build(opts)
+}
+
+/// Whether `tool` is an executable file on `PATH`.
+fn on_path(tool: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| {
+            fs_err::metadata(d.join(tool))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 /// The archive timestamp: the option, else `SOURCE_DATE_EPOCH`, else the changelog date.

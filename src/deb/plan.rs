@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::autoscripts::{self as auto, fill};
 use super::cache_key::Listing;
+use super::cmd::{Cmd, RunLocal as _};
 use super::control::Control;
 use super::gencontrol::{self, Resolved};
 use super::maintscripts::{self, Snippets};
@@ -157,9 +158,19 @@ fn control_members(
         .collect();
     for member in ["templates", "triggers"] {
         if let Some(path) = files.find(member) {
+            // dh_installdebconf merges the translations with po2debconf when debian/po exists.
+            let data = if member == "templates" && files.debian_dir.join("po").is_dir() {
+                Cmd::of("po2debconf")
+                    .arg(path.to_string_lossy())
+                    .cwd(files.debian_dir.parent().unwrap_or(files.debian_dir))
+                    .output()?
+                    .stdout
+            } else {
+                fs_err::read(path)?
+            };
             members.push(ControlMember {
                 name: member.into(),
-                data: fs_err::read(path)?,
+                data,
                 executable: false,
             });
         }
