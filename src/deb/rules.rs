@@ -355,9 +355,10 @@ mod tests {
                 "include /usr/share/cdbs/1/rules/debhelper.mk\n",
                 "uses cdbs",
             ),
+            ("build:\n\tmake\nbinary:\n\tdh_builddeb\n", "not a dh-style"),
             (
-                "build:\n\tmake\nbinary:\n\tdh_builddeb\n",
-                "own target `build`",
+                "%:\n\tdh $@\nbuild:\n\tmake\n",
+                "own target `build` (line 3)",
             ),
             (
                 "%:\n\tdh $@\noverride_dh_install:\n\tdh_install --sourcedir=x\n",
