@@ -34,6 +34,10 @@ pub enum DebError {
     /// The project needs dpkg-buildpackage, which cannot run here.
     #[error("dfab does not reproduce {reason}, and dpkg-buildpackage cannot build it")]
     Unsupported { reason: String, hint: String },
+    /// Found while planning: only dpkg-buildpackage builds this package right (never returned by
+    /// [`crate::deb::build`], which falls back instead).
+    #[error("dfab does not reproduce {0}")]
+    Fallback(String),
     /// A problem with the options given, such as an unknown compression name.
     #[error("{0}")]
     Options(String),
@@ -114,6 +118,10 @@ impl From<DebError> for crate::error::Error {
                     "dfab does not reproduce {reason}, and dpkg-buildpackage cannot build it"
                 ),
                 hint: Some(hint),
+            },
+            DebError::Fallback(reason) => Self::Other {
+                message: format!("dfab does not reproduce {reason}"),
+                hint: None,
             },
             DebError::Io(io) => Self::Io(io),
             m @ DebError::Manifest { .. } => Self::Other {

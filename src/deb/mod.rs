@@ -24,15 +24,19 @@ pub mod cmd;
 mod compress;
 pub mod control;
 pub mod deb822;
+mod dh_compress;
 mod digests;
 pub mod dpkg_buildpackage;
+mod elf;
 mod error;
+mod fixperms;
 mod gencontrol;
 mod gzip_parallel;
 mod install;
 mod installers;
 mod maintscripts;
 pub mod manifest;
+mod manpages;
 mod native;
 mod options;
 mod phases;
@@ -74,8 +78,8 @@ pub fn build_with(
     for w in &verdict.warnings {
         warn(w);
     }
-    if let Some(reason) = verdict.fallback {
-        return fall_back(opts, &reason, warn);
+    if let Some(reason) = &verdict.fallback {
+        return fall_back(opts, reason, warn);
     }
     run_build_commands(opts)?;
     let changelog_path = debian_dir.join("changelog");
@@ -105,6 +109,7 @@ pub fn build_with(
 
     let wheels = wheels::prepare(opts)?;
     let ctx = Context {
+        rules: &verdict.rules,
         opts,
         debian_dir: &debian_dir,
         control: &control,
@@ -117,7 +122,11 @@ pub fn build_with(
     for (index, para) in control.packages.iter().enumerate() {
         let field = para.get("Architecture").unwrap_or_default();
         match arch::resolve(field, &host) {
-            Some(arch) => plans.push(plan::plan_package(&ctx, index, &arch, &mut warnings)?),
+            Some(arch) => match plan::plan_package(&ctx, index, &arch, &mut warnings) {
+                Ok(plan) => plans.push(plan),
+                Err(DebError::Fallback(reason)) => return fall_back(opts, &reason, warn),
+                Err(e) => return Err(e),
+            },
             None => warnings.push(format!(
                 "{}: Architecture `{field}` does not include {host}; not built",
                 para.get("Package").unwrap_or_default()
@@ -195,15 +204,39 @@ fn timestamp(opts: &BuildOptions, changelog: u64) -> Result<u64, DebError> {
 
 /// The packages of the last build when its inputs were identical and its files are intact.
 /// `build_commands`, each through `sh -c` in the project directory, before anything is read.
+/// Like dh, they see `dpkg-buildflags`' flags (`CFLAGS`, `LDFLAGS`, ...) unless already set.
 pub(crate) fn run_build_commands(opts: &BuildOptions) -> Result<(), DebError> {
-    for command in &opts.build_commands {
-        Cmd::of("sh")
-            .arg("-c")
-            .arg(command)
+    if opts.build_commands.is_empty() {
+        return Ok(());
+    }
+    let flags = if on_path("dpkg-buildflags") {
+        let out = Cmd::of("dpkg-buildflags")
+            .arg("--export=sh")
             .cwd(&opts.project_dir)
             .output()?;
+        build_flags(&String::from_utf8_lossy(&out.stdout))
+    } else {
+        Vec::new()
+    };
+    for command in &opts.build_commands {
+        let mut cmd = Cmd::of("sh").arg("-c").arg(command).cwd(&opts.project_dir);
+        for (name, value) in &flags {
+            if std::env::var_os(name).is_none() {
+                cmd = cmd.env(name.clone(), value.clone());
+            }
+        }
+        cmd.output()?;
     }
     Ok(())
+}
+
+/// The `export NAME="value"` lines of `dpkg-buildflags --export=sh`, uppercase names only (as dh).
+fn build_flags(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
+        .filter(|(n, _)| n.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|(n, v)| (n.to_owned(), v.trim_matches('"').to_owned()))
+        .collect()
 }
 
 fn reusable(out_dir: &Path, key: &str) -> Result<Option<Vec<BuiltPackage>>, DebError> {

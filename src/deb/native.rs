@@ -85,7 +85,7 @@ const HANDLED: [&str; 34] = [
     "README.Debian",
 ];
 
-/// Package files debhelper reads as lists, which it runs when they are executable (dh-exec).
+/// Package files debhelper reads as lists, which it runs when they are executable (`dh-exec`).
 const LISTS: [&str; 5] = ["install", "dirs", "docs", "links", "manpages"];
 
 /// Package files debhelper uses that dfab does not reproduce.

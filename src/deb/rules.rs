@@ -248,6 +248,18 @@ impl Rules {
     }
 }
 
+impl Rules {
+    /// Whether the named dh step is overridden with an empty recipe, so it does not run.
+    pub(crate) fn skips(&self, step: &str) -> bool {
+        self.entries.iter().any(|r| {
+            r.recipe.is_empty()
+                && r.targets
+                    .iter()
+                    .any(|t| t.strip_prefix("override_") == Some(step))
+        })
+    }
+}
+
 /// The variable name of an assignment line (`[export|override] NAME [:+?]= value`).
 fn assignment(line: &str) -> Option<String> {
     let line = line

@@ -3,6 +3,7 @@
 mod cli;
 mod compat;
 mod deb;
+mod deb_compiled;
 mod deb_fallback;
 mod deb_install;
 mod formats;
