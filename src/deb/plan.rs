@@ -308,6 +308,11 @@ fn conffiles(files: &PkgFiles<'_>, tree: &Tree) -> Result<Vec<String>, DebError>
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            // deb-conffiles(5): a conffile to remove on upgrade is no longer in the package.
+            if let Some(gone) = line.strip_prefix("remove-on-upgrade ") {
+                out.push(format!("remove-on-upgrade /{}", normalise(gone.trim())));
+                continue;
+            }
             if !matches!(tree.get(line), Some(Node::File { .. })) {
                 return Err(DebError::at(
                     &path,

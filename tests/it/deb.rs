@@ -95,7 +95,7 @@ pub(crate) fn run(cmd: &mut Command) -> String {
 /// One line of `dpkg-deb --contents`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Entry {
-    perms: String,
+    pub(crate) perms: String,
     owner: String,
     size: u64,
     link: Option<String>,

@@ -193,3 +193,50 @@ fn unknown_debian_files_are_named_and_irrelevant_ones_are_not() {
         ["debian/NOTES: not a file dfab knows; ignored (dpkg-buildpackage may use it)"]
     );
 }
+
+// Regressions, each judged by dpkg-buildpackage: `*` shipped dot-files; an empty substitution
+// left an empty field; a `#!` script installed to usr/bin at 0644 stayed 0644 and a doc at 0755
+// stayed executable; `remove-on-upgrade` in conffiles was an error; `debian/<pkg>.tmpfiles` was
+// ignored.
+#[test]
+fn globs_fields_modes_conffile_flags_and_tmpfiles_match_dpkg_buildpackage() {
+    let p = pair("minimal", |fx| {
+        fx.write("data/.secret", "leak\n");
+        fx.write("data/tool", "#!/bin/sh\necho tool\n");
+        fx.write("data/NOTES", "notes\n");
+        run(Command::new("chmod")
+            .arg("755")
+            .arg(fx.project.join("data/NOTES")));
+        fx.write(
+            "debian/install",
+            "data/* usr/share/minimal\ndata/tool usr/bin\n",
+        );
+        fx.write("debian/docs", "data/NOTES\n");
+        fx.write(
+            "debian/conffiles",
+            "remove-on-upgrade /etc/minimal/gone.conf\n",
+        );
+        fx.write(
+            "debian/minimal.tmpfiles",
+            "d /run/minimal 0755 root root -\n",
+        );
+        let control = fs_err::read_to_string(fx.project.join("debian/control")).unwrap();
+        fx.write(
+            "debian/control",
+            &format!("{control}XB-Python-Version: ${{python:Versions}}\n"),
+        );
+    });
+    assert_eq!(p.fell_back(), None, "{:?}", p.warnings);
+    let files = contents(&p.ours[0].path);
+    assert!(!files.contains_key("./usr/share/minimal/.secret"));
+    assert_eq!(files["./usr/bin/tool"].perms, "-rwxr-xr-x");
+    assert_eq!(files["./usr/share/doc/minimal/NOTES"].perms, "-rw-r--r--");
+    assert!(files.contains_key("./usr/lib/tmpfiles.d/minimal.conf"));
+    assert!(!fields(&p.ours[0].path).contains_key("Python-Version"));
+    let members = control_members(&p.ours[0].path);
+    assert!(members["conffiles"]
+        .1
+        .contains("remove-on-upgrade /etc/minimal/gone.conf"));
+    assert!(members["postinst"].1.contains("systemd-tmpfiles"));
+    assert_eq!(p.differences(), Vec::<String>::new());
+}
