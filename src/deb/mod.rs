@@ -11,8 +11,8 @@
 //! detected by the input key in `<out_dir>/.dfab-built.json`, reuses the packages as they are.
 //! Warnings (undefined substitution variables, packages not for this architecture) go to stderr.
 //!
-//! Not done, on purpose: ELF scanning (`${shlibs:Depends}` is always empty), stripping, and
-//! `dh_compress` beyond the changelog.
+//! What it does not reproduce (see `native`) is built with dpkg-buildpackage instead, said in one
+//! warning. Not done: `-dbgsym` packages, `dh_dwz`, `dh_strip_nondeterminism`.
 
 mod ar;
 mod arch;

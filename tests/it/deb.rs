@@ -847,3 +847,12 @@ fn cached_digests_give_the_same_package() {
         verify_with_dpkg(&b.path);
     }
 }
+
+// Regression: a file name with a newline was packaged, and dpkg -i then refused the package.
+#[test]
+fn error_file_name_with_newline() {
+    let fx = fixture("minimal");
+    fx.write("data/two\nlines.txt", "x\n");
+    fx.write("debian/install", "data/* usr/share/minimal\n");
+    fx.build_fails("minimal: file name \"usr/share/minimal/two\\nlines.txt\" contains a newline");
+}
