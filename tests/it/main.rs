@@ -4,6 +4,8 @@ mod cli;
 mod compat;
 mod database;
 mod deb;
+mod deb_compiled;
+mod deb_fallback;
 mod deb_install;
 mod deploy;
 mod djdemo;
