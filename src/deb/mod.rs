@@ -97,6 +97,9 @@ pub fn build_with(
             .map_err(|m| DebError::at(&changelog_path, changelog.version_line, m))?;
         changelog.version.clone()
     };
+    if let Some(w) = &changelog.date_warning {
+        warn(w);
+    }
     let mtime = timestamp(opts, changelog.timestamp)?;
     let host = arch::host();
 
@@ -195,7 +198,7 @@ fn on_path(tool: &str) -> bool {
 }
 
 /// The archive timestamp: the option, else `SOURCE_DATE_EPOCH`, else the changelog date.
-fn timestamp(opts: &BuildOptions, changelog: u64) -> Result<u64, DebError> {
+fn timestamp(opts: &BuildOptions, changelog: Option<u64>) -> Result<u64, DebError> {
     if let Some(t) = opts.source_date_epoch {
         return Ok(t);
     }
@@ -204,7 +207,11 @@ fn timestamp(opts: &BuildOptions, changelog: u64) -> Result<u64, DebError> {
             .trim()
             .parse()
             .map_err(|_| DebError::Options(format!("SOURCE_DATE_EPOCH=`{v}` is not a number"))),
-        Err(_) => Ok(changelog),
+        Err(_) => Ok(changelog.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })),
     }
 }
 

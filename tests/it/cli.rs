@@ -97,7 +97,11 @@ fn a_later_task_that_cannot_be_planned_runs_nothing_before_it() {
         .run();
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stdout.is_empty(), "ran something: {}", out.stdout);
-    assert!(out.stderr.starts_with("error: deb.build: "), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("error: deb.build: "),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
