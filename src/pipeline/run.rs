@@ -335,7 +335,9 @@ impl Run<'_, '_, '_, '_> {
                         error: e,
                     })?;
                 for k in 0..stage.steps.len() {
-                    self.j.steps[base + k].done.retain(|h| !todo.contains(h));
+                    self.j.steps[base + k]
+                        .done
+                        .retain(|h| !todo.contains(h) && h != LOCAL);
                 }
                 &replanned
             }
@@ -388,6 +390,12 @@ impl Run<'_, '_, '_, '_> {
                 self.j.debconf_sha256 = self.p.debconf_sha();
             }
             self.save();
+            if failed.is_empty() && interrupt::requested() {
+                return Err(Stop {
+                    task: stage.word.clone(),
+                    error: Error::other("interrupted (Ctrl-C)", None),
+                });
+            }
             if !failed.is_empty() {
                 let error = if failed.len() == 1 {
                     failed.pop().expect("one").1

@@ -289,8 +289,8 @@ fn a_failed_health_check_with_on_failure_revert_restores_every_host_and_goes_liv
 #[test]
 fn the_lock_refuses_a_concurrent_deploy_naming_the_holder_and_sigint_releases_it() {
     let h = web_host();
-    let seq = "deploy = [\"deb.build\", \"deb.deploy\", \"slow\"]";
-    let tasks = "[tasks.slow]\nsteps = [{ run = \"sleep 4\" }]\n";
+    let seq = "deploy = [\"deb.build\", \"deb.deploy\", \"slow\", \"after\"]";
+    let tasks = "[tasks.slow]\nsteps = [{ run = \"sleep 4\" }]\n[tasks.after]\nsteps = [{ run = \"touch /tmp/after\" }]\n";
     let app = App::new("staging", &[&h], seq, tasks);
     let other = App::new("staging", &[&h], seq, tasks);
     app.version("1.0-1", true);
@@ -343,6 +343,10 @@ fn the_lock_refuses_a_concurrent_deploy_naming_the_holder_and_sigint_releases_it
         "{stderr}"
     );
     assert_eq!(app.journal()["status"], "interrupted");
+    assert!(
+        !h.ssh("root", "test -e /tmp/after").status.success(),
+        "the step after Ctrl-C ran"
+    );
 }
 
 #[test]
