@@ -1,6 +1,7 @@
 //! dfab: build and ship Debian packages of web apps to named environments.
 
 pub mod cli;
+pub mod database;
 pub mod deb;
 pub mod deploy;
 pub mod environments;

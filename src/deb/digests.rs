@@ -29,6 +29,14 @@ pub(crate) struct Stat {
 }
 
 impl Stat {
+    /// Whether a file with this stat still holds what one with `other` held: the same inode,
+    /// size and mtime. ctime is left out: a hard link to the file (pip links wheels out of its
+    /// cache, and two builds can share one) changes it without changing a byte.
+    pub(crate) fn same_content_as(&self, other: &Stat) -> bool {
+        (self.ino, self.size, self.mtime, self.mtime_ns)
+            == (other.ino, other.size, other.mtime, other.mtime_ns)
+    }
+
     pub(crate) fn of(meta: &Metadata) -> Self {
         Self {
             size: meta.len(),

@@ -28,6 +28,11 @@ pub enum Shape {
 /// Known keys: name, shape, doc. Unknown keys stay available as variables.
 pub const KEYS: &[(&str, Shape, &str)] = &[
     (
+        "parallel",
+        Shape::Count,
+        "hosts a step runs on at once (default 16; `-P` overrides)",
+    ),
+    (
         "hosts",
         Shape::StrList,
         "hosts to act on, as `host`, `user@host` or `user@host:port`",
@@ -285,7 +290,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     (
         "app_user",
         Shape::Str,
-        "the user the app runs as and owns `remote_path` and media (default `package_name`)",
+        "the user the app runs as: owns `remote_path` and media (default `package_name`); migrations run as it when set",
     ),
     (
         "init_packages",
@@ -318,9 +323,24 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "environment `data_refresh` copies media from (default `production`)",
     ),
     (
+        "db_clone_from",
+        Shape::Str,
+        "env whose database `db_clone` and `database.push` copy (default `production`)",
+    ),
+    (
         "protected",
         Shape::Bool,
-        "refuse destructive tasks (`data_refresh`) into this env unless forced",
+        "treat as production: `database.push`, `db_clone` and `data_refresh` refuse it unless forced, and `deploy` defaults to maintenance",
+    ),
+    (
+        "migrate_command",
+        Shape::Str,
+        "migrations command (default `{venv_path}/bin/python manage.py migrate --noinput`)",
+    ),
+    (
+        "app_dir",
+        Shape::Str,
+        "the app directory migrations run in (default: the parent of `venv_path`)",
     ),
 ];
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod compat;
+mod database;
 mod deb;
 mod deb_install;
 mod deploy;

@@ -3,6 +3,7 @@
 
 pub mod app_test;
 pub mod data_refresh;
+pub mod database;
 pub mod deb_build;
 pub mod deb_deploy;
 pub mod deploy;

@@ -1,0 +1,175 @@
+//! `db_clone`: the source env's database streamed from its host through dfab to this env's host,
+//! then restored and swapped in as `database.push` does.
+
+use std::path::PathBuf;
+
+use crate::environments::{Env, Project};
+use crate::error::{Error, Result};
+use crate::report::Reporter;
+use crate::tasks::exec::Connector as _;
+use crate::tasks::step::Shown;
+use crate::transport::cmd::Cmd;
+use crate::transport::Transport;
+
+use super::push::{Payload, Push};
+use super::sidecar::{self, Sidecar};
+use super::{dump, stream, DbTarget};
+
+/// Where the copy comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Dump the source env's database now (`keep`: also into `dumps/<src>.dump`).
+    Live {
+        env: Box<Env>,
+        db: DbTarget,
+        keep: Option<PathBuf>,
+    },
+    /// `cached=yes`: the last local dump of the source.
+    Cached(PathBuf),
+}
+
+/// The source env's database: the first host of its `db` role, else its first host.
+pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
+    let env = project.activate(name)?;
+    if env.str("lxc").is_some() {
+        return Err(env.key_error(
+            "lxc",
+            format!("db_clone cannot reach the database of `{name}`, an LXC environment, yet"),
+            Some(format!(
+                "run `dfab {name} database.dump`, then `db_clone:cached=yes`"
+            )),
+        ));
+    }
+    let role = env
+        .vars
+        .get("roledefs")
+        .and_then(|d| d.get("db"))
+        .and_then(crate::environments::value::Value::as_seq)
+        .and_then(|s| s.first())
+        .and_then(crate::environments::value::Value::as_str)
+        .map(String::from);
+    let host = role.or_else(|| env.str_list("hosts").into_iter().next());
+    let db = DbTarget::from_env(&env, host.as_deref())?;
+    Ok((env, db))
+}
+
+/// The commands of a clone, for `-n`.
+#[must_use]
+pub fn describe(source: &Source, push: &Push) -> Vec<(String, Shown)> {
+    let mut v = Vec::new();
+    match source {
+        Source::Live { db, .. } => {
+            v.push((db.host.clone(), Shown::new("read", dump::command(db))));
+        }
+        Source::Cached(p) => v.push((
+            "localhost".into(),
+            Shown::new("check", dump::verify_command(p)),
+        )),
+    }
+    v.extend(
+        push.describe()
+            .into_iter()
+            .map(|s| (push.db.host.clone(), s)),
+    );
+    v
+}
+
+/// Carry out the clone into `target` (this env's database host).
+pub fn run(
+    source: &Source,
+    push: &Push,
+    target: &mut dyn Transport,
+    rep: &dyn Reporter,
+) -> Result<()> {
+    let payload = match source {
+        Source::Cached(file) => return super::push_file(push, file, target, rep),
+        Source::Live {
+            env,
+            db,
+            keep: Some(file),
+        } => {
+            let mut src = crate::tasks::exec::SshConnector.connect(&db.host, env)?;
+            dump::run(src.as_mut(), db, file, rep)?;
+            return super::push_file(push, file, target, rep);
+        }
+        Source::Live {
+            env,
+            db,
+            keep: None,
+        } => {
+            let mut src = crate::tasks::exec::SshConnector.connect(&db.host, env)?;
+            rep.info(&format!(
+                "streaming `{}` from {} ({}) to {} ({})",
+                db.name,
+                db.host,
+                db.env,
+                target.host(),
+                push.db.env
+            ));
+            let started = std::time::Instant::now();
+            // Source stdout -> pipe -> target stdin: nothing lands on this machine.
+            let (mut reader, writer) = stream::pipe();
+            let (dumped, sent) = std::thread::scope(|s| {
+                let dumping = s.spawn(move || {
+                    let mut w = stream::Hashing::new(writer);
+                    let r = dump::stream_into(src.as_mut(), db, &mut w);
+                    let (sha, n) = (w.hex(), w.bytes);
+                    drop(w);
+                    r.map(|(v, t)| (v, t, sha, n))
+                });
+                let sent = push.upload(target, &mut reader, rep);
+                drop(reader);
+                (dumping.join().expect("dump thread"), sent)
+            });
+            let (server_version, tables, sha256, size) = match dumped {
+                Ok(d) => d,
+                Err(e) => {
+                    let _ = target.run(&push.remove_cmd(), rep, true);
+                    return Err(e);
+                }
+            };
+            let sent = sent?;
+            rep.info(&format!(
+                "dumped and streamed {}",
+                stream::rate(size, started.elapsed().as_secs_f64())
+            ));
+            if sent != sha256 {
+                return Err(Error::other(
+                    "the dump changed between dump and upload",
+                    None,
+                ));
+            }
+            Payload {
+                sha256: sha256.clone(),
+                size,
+                sidecar: Some(Sidecar {
+                    source_env: db.env.clone(),
+                    database: db.name.clone(),
+                    time: sidecar::rfc3339(
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs()),
+                    ),
+                    server_version,
+                    sha256,
+                    size,
+                    tables,
+                }),
+            }
+        }
+    };
+    target.run(&push.verify_remote_cmd(), rep, false)?;
+    push.restore_and_swap(target, &payload, rep)
+}
+
+/// `dump::verify_command`, on the host's copy.
+impl Push {
+    /// `pg_restore --list` of the host's copy.
+    #[must_use]
+    pub fn verify_remote_cmd(&self) -> Cmd {
+        self.db.wrap(Cmd::shell(format!(
+            "pg_restore --list {} >/dev/null",
+            crate::transport::cmd::quote(&self.remote)
+        )))
+    }
+}

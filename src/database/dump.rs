@@ -1,0 +1,264 @@
+//! `database.dump`: the host's database streamed in custom format into `dumps/<env>.dump`,
+//! accepted only after `pg_restore --list` reads it, the previous dump kept as `.dump.1`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, Result};
+use crate::report::Reporter;
+use crate::transport::cmd::Cmd;
+use crate::transport::local::Local;
+use crate::transport::{check, Transport};
+
+use super::sidecar::{self, Sidecar};
+use super::sql::{self, MARK_COUNT, MARK_VERSION};
+use super::stream;
+use super::DbTarget;
+
+/// `dumps/<env>.dump` under the project.
+#[must_use]
+pub fn local_path(project_dir: &Path, env: &str) -> PathBuf {
+    project_dir.join("dumps").join(format!("{env}.dump"))
+}
+
+/// The command that streams the dump (and the counts, on stderr) from the host.
+#[must_use]
+pub fn command(db: &DbTarget) -> Cmd {
+    db.wrap(Cmd::shell(sql::dump_script(db)))
+}
+
+/// `pg_restore --list FILE >/dev/null` on this machine: does the file read as a whole
+/// custom-format dump? (The table of contents is not wanted, only the verdict.)
+#[must_use]
+pub fn verify_command(file: &Path) -> Cmd {
+    Cmd::shell(format!(
+        "pg_restore --list {} >/dev/null",
+        crate::transport::cmd::quote(&file.display().to_string())
+    ))
+}
+
+/// Run the verification; a refusal names the file.
+pub fn verify(file: &Path) -> Result<()> {
+    let cmd = verify_command(file);
+    let out = Local::new().exec(&cmd, None)?;
+    if out.status == 0 {
+        return Ok(());
+    }
+    let hint = if out.status == 127 {
+        "install the PostgreSQL client tools on this machine: apt-get install postgresql-client"
+    } else {
+        "the file is not a complete custom-format dump (pg_dump -Fc)"
+    };
+    Err(Error::other(
+        format!(
+            "{}: pg_restore --list rejects it: {}",
+            file.display(),
+            out.stderr_str().trim()
+        ),
+        Some(hint.into()),
+    ))
+}
+
+/// What one dump produced.
+#[derive(Debug)]
+pub struct Dumped {
+    pub sidecar: Sidecar,
+    pub elapsed: f64,
+}
+
+/// Stream the dump of `db` from `host` into `w`, returning the sidecar data read alongside.
+pub fn stream_into(
+    host: &mut dyn Transport,
+    db: &DbTarget,
+    w: &mut (dyn Write + Send),
+) -> Result<(String, std::collections::BTreeMap<String, u64>)> {
+    let cmd = command(db);
+    let out = stream::exec_io(host, &cmd, None, Some(w))?;
+    let stderr = out.stderr_str();
+    let mut version = String::new();
+    let mut counts = String::new();
+    let mut other = String::new();
+    for line in stderr.lines() {
+        if let Some(v) = line
+            .strip_prefix(MARK_VERSION)
+            .and_then(|l| l.strip_prefix('\t'))
+        {
+            version = v.to_string();
+        } else if let Some(c) = line
+            .strip_prefix(MARK_COUNT)
+            .and_then(|l| l.strip_prefix('\t'))
+        {
+            counts.push_str(c);
+            counts.push('\n');
+        } else {
+            other.push_str(line);
+            other.push('\n');
+        }
+    }
+    let shown = Cmd::new("pg_dump", ["-Fc", "-d", db.name.as_str()]);
+    check(
+        host.host(),
+        &shown,
+        crate::transport::Output {
+            stderr: other.into_bytes(),
+            ..out
+        },
+    )
+    .map_err(|e| with_hint(e, db))?;
+    Ok((version, sidecar::parse_counts(&counts)))
+}
+
+/// Hints for the usual connection failures.
+fn with_hint(e: Error, db: &DbTarget) -> Error {
+    let Error::CommandFailed {
+        host,
+        cmd,
+        status,
+        stderr,
+        ..
+    } = e
+    else {
+        return e;
+    };
+    let hint = if stderr.contains("password authentication failed") {
+        Some(format!(
+            "check `db_password`, and that role `{}` exists (env `{}`)",
+            db.role(super::target::Role::Owner),
+            db.env
+        ))
+    } else if stderr.contains("does not exist") && stderr.contains("role") {
+        Some(format!(
+            "create the role on the server, or fix `db_user`/`dba` in env `{}`",
+            db.env
+        ))
+    } else if stderr.contains("could not connect")
+        || stderr.contains("timeout expired")
+        || stderr.contains("Connection refused")
+    {
+        Some(format!("is PostgreSQL running and reachable from {host}? check `db_host`/`db_port` in env `{}`", db.env))
+    } else {
+        None
+    };
+    Error::CommandFailed {
+        host,
+        cmd,
+        status,
+        stderr,
+        hint,
+    }
+}
+
+/// `database.dump` on one host: stream into `<dest>.tmp` (mode 0600), verify, keep the previous
+/// dump as `.dump.1`, rename into place, write the sidecar.
+pub fn run(
+    host: &mut dyn Transport,
+    db: &DbTarget,
+    dest: &Path,
+    rep: &dyn Reporter,
+) -> Result<Dumped> {
+    let dir = dest.parent().expect("dumps/<env>.dump has a parent");
+    fs_err::create_dir_all(dir)?;
+    let tmp = tmp_path(dest);
+    rep.info(&format!(
+        "[{}] dumping database `{}` into {}",
+        host.host(),
+        db.name,
+        dest.display()
+    ));
+    let started = Instant::now();
+    let result = (|| {
+        let file = private_file(&tmp)?;
+        let mut w = stream::Hashing::new(std::io::BufWriter::with_capacity(1 << 20, file));
+        let (version, tables) = stream_into(host, db, &mut w)?;
+        w.flush()?;
+        let sha = w.hex();
+        let bytes = w.bytes;
+        w.inner
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()?;
+        verify(&tmp)?;
+        Ok::<_, Error>((version, tables, sha, bytes))
+    })();
+    let (server_version, tables, sha256, size) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = fs_err::remove_file(&tmp);
+            rep.warn(&format!(
+                "the dump failed; {} is unchanged",
+                shown_current(dest)
+            ));
+            return Err(e);
+        }
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    rotate(dest)?;
+    fs_err::rename(&tmp, dest)?;
+    let sidecar = Sidecar {
+        source_env: db.env.clone(),
+        database: db.name.clone(),
+        time: sidecar::rfc3339(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        ),
+        server_version,
+        sha256,
+        size,
+        tables,
+    };
+    sidecar.write(dest)?;
+    rep.info(&format!(
+        "dumped {} ({}, {} tables)",
+        dest.display(),
+        stream::rate(size, elapsed),
+        sidecar.tables.len()
+    ));
+    Ok(Dumped { sidecar, elapsed })
+}
+
+fn shown_current(dest: &Path) -> String {
+    if dest.exists() {
+        format!("the current dump {}", dest.display())
+    } else {
+        format!("no dump was written to {}", dest.display())
+    }
+}
+
+/// `<dest>.tmp`.
+#[must_use]
+pub fn tmp_path(dest: &Path) -> PathBuf {
+    let mut s = dest.as_os_str().to_owned();
+    s.push(".tmp");
+    PathBuf::from(s)
+}
+
+/// A new file only its owner may read.
+pub fn private_file(p: &Path) -> Result<fs_err::File> {
+    use fs_err::os::unix::fs::OpenOptionsExt;
+    let f = fs_err::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(p)?;
+    sidecar::set_private(p)?;
+    Ok(f)
+}
+
+/// Keep the current dump (and its sidecar) as `.1`.
+fn rotate(dest: &Path) -> Result<()> {
+    if !dest.exists() {
+        return Ok(());
+    }
+    let mut one = dest.as_os_str().to_owned();
+    one.push(".1");
+    let one = PathBuf::from(one);
+    fs_err::rename(dest, &one)?;
+    let side = sidecar::path_for(dest);
+    if side.exists() {
+        fs_err::rename(&side, sidecar::path_for(&one))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,411 @@
+//! `database.push`: a dump restored into a fresh temporary database on the host, checked against
+//! its sidecar's row counts, sanitised, then swapped in; the live database is touched only by the
+//! swap.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::report::Reporter;
+use crate::tasks::step::Shown;
+use crate::transport::cmd::{quote, Cmd};
+use crate::transport::Transport;
+
+use super::sidecar::{self, Sidecar};
+use super::sql;
+use super::stream;
+use super::target::Role;
+use super::DbTarget;
+
+/// Everything a push does, decided from the env before anything runs.
+#[derive(Debug, Clone)]
+pub struct Push {
+    pub db: DbTarget,
+    /// Where the dump sits on the host while it is restored (`pg_restore -j` needs a file).
+    pub remote: String,
+    /// `pg_restore -j`.
+    pub jobs: u32,
+    /// `db_sanitize`, as SQL.
+    pub sanitize: Option<String>,
+    /// Keep the file on the host afterwards (so the next push of the same dump skips the upload).
+    pub keep_remote: bool,
+}
+
+/// What the host is given: the dump's checksum, and its sidecar if there is one.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub sha256: String,
+    pub size: u64,
+    pub sidecar: Option<Sidecar>,
+}
+
+impl Push {
+    /// A push of `db` (the host file is named after the env and database).
+    #[must_use]
+    pub fn new(db: DbTarget, jobs: u32, sanitize: Option<String>, keep_remote: bool) -> Self {
+        let remote = format!("/var/tmp/dfab-{}-{}.dump", db.env, db.name).replace(
+            |c: char| !(c.is_ascii_alphanumeric() || "/-_.".contains(c)),
+            "_",
+        );
+        Push {
+            db,
+            remote,
+            jobs,
+            sanitize,
+            keep_remote,
+        }
+    }
+
+    fn new_db(&self) -> String {
+        format!("{}_dfab_new", self.db.name)
+    }
+
+    fn old_db(&self) -> String {
+        format!("{}_dfab_old", self.db.name)
+    }
+
+    fn admin_sql(&self, database: &str, sql: String) -> Cmd {
+        self.db
+            .tool(
+                "psql",
+                Role::Admin,
+                ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", database],
+            )
+            .stdin(sql)
+    }
+
+    /// `sha256sum` of the host's copy, if any (empty output when absent).
+    #[must_use]
+    pub fn check_cmd(&self) -> Cmd {
+        Cmd::shell(format!(
+            "sha256sum {} 2>/dev/null | cut -d' ' -f1; true",
+            quote(&self.remote)
+        ))
+        .sudo(None)
+    }
+
+    /// Receive the dump on stdin into the host file (temp, checksum printed, rename).
+    #[must_use]
+    pub fn receive_cmd(&self) -> Cmd {
+        let owner = self.db.os_user().unwrap_or_else(|| "root".into());
+        Cmd::shell(format!(
+            "set -e; umask 077; t=$(mktemp {r}.dfab-XXXXXX); trap 'rm -f \"$t\"' EXIT; cat > \"$t\"; \
+             chown {o} \"$t\"; sha256sum \"$t\" | cut -d' ' -f1; mv -f \"$t\" {r}; trap - EXIT",
+            r = quote(&self.remote),
+            o = quote(&owner),
+        ))
+        .sudo(None)
+    }
+
+    /// Drop a leftover temporary database and create it afresh, owned by `db_user`.
+    #[must_use]
+    pub fn create_cmd(&self) -> Cmd {
+        let owner = self
+            .db
+            .user
+            .as_deref()
+            .map(|u| format!(" OWNER {}", sql::ident(u)))
+            .unwrap_or_default();
+        self.admin_sql(
+            "postgres",
+            format!(
+                "DROP DATABASE IF EXISTS {n};\nCREATE DATABASE {n}{owner} TEMPLATE template0;\n",
+                n = sql::ident(&self.new_db())
+            ),
+        )
+    }
+
+    /// `pg_restore -j` into the temporary database, objects owned by `db_user`.
+    #[must_use]
+    pub fn restore_cmd(&self) -> Cmd {
+        let mut args = vec![
+            format!("--jobs={}", self.jobs),
+            "--no-owner".into(),
+            "--no-acl".into(),
+            "--exit-on-error".into(),
+        ];
+        if let Some(u) = &self.db.user {
+            args.push(format!("--role={u}"));
+        }
+        args.extend(["-d".into(), self.new_db(), self.remote.clone()]);
+        self.db.tool("pg_restore", Role::Admin, args)
+    }
+
+    /// Per-table row counts of the temporary database.
+    #[must_use]
+    pub fn counts_cmd(&self) -> Cmd {
+        self.db
+            .tool(
+                "psql",
+                Role::Admin,
+                ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", &self.new_db()],
+            )
+            .stdin(sql::counts_stdin())
+    }
+
+    /// `db_sanitize`, in one transaction, in the temporary database.
+    #[must_use]
+    pub fn sanitize_cmd(&self) -> Option<Cmd> {
+        self.sanitize.as_ref().map(|s| {
+            self.db
+                .tool(
+                    "psql",
+                    Role::Admin,
+                    [
+                        "-X",
+                        "-q",
+                        "-1",
+                        "-v",
+                        "ON_ERROR_STOP=1",
+                        "-d",
+                        &self.new_db(),
+                    ],
+                )
+                .stdin(s.clone())
+        })
+    }
+
+    /// Terminate connections, rename the live database aside and the new one in, drop the old.
+    #[must_use]
+    pub fn swap_cmd(&self) -> Cmd {
+        self.admin_sql(
+            "postgres",
+            sql::swap(
+                &self.db.name,
+                &self.new_db(),
+                &self.old_db(),
+                self.db.user.as_deref(),
+            ),
+        )
+    }
+
+    /// After a failure: the temporary database goes; the live one was never touched.
+    #[must_use]
+    pub fn discard_cmd(&self) -> Cmd {
+        self.admin_sql(
+            "postgres",
+            format!("DROP DATABASE IF EXISTS {};\n", sql::ident(&self.new_db())),
+        )
+    }
+
+    /// Remove the host's copy.
+    #[must_use]
+    pub fn remove_cmd(&self) -> Cmd {
+        Cmd::new("rm", ["-f", self.remote.as_str()]).sudo(None)
+    }
+
+    /// Every command a push runs on the host, in order, for `-n`.
+    #[must_use]
+    pub fn describe(&self) -> Vec<Shown> {
+        let mut v = vec![
+            Shown::new("check", self.check_cmd()),
+            Shown::new("put", self.receive_cmd()),
+            Shown::new("sudo", self.create_cmd()),
+            Shown::new("sudo", self.restore_cmd()),
+            Shown::new("read", self.counts_cmd()),
+        ];
+        if let Some(c) = self.sanitize_cmd() {
+            v.push(Shown::new("sudo", c));
+        }
+        v.push(Shown::new("sudo", self.swap_cmd()));
+        if !self.keep_remote {
+            v.push(Shown::new("sudo", self.remove_cmd()));
+        }
+        v
+    }
+
+    /// Does the host already hold this dump?
+    pub fn host_has(&self, t: &mut dyn Transport, sha256: &str) -> Result<bool> {
+        let out = t.exec(&self.check_cmd().without_sudo_if_root(t.login_user()), None)?;
+        Ok(out.stdout_str().trim() == sha256)
+    }
+
+    /// Send the dump from `input` to the host file, verifying the checksum the host computes
+    /// against `want` (given) or what passed through (returned).
+    pub fn upload(
+        &self,
+        t: &mut dyn Transport,
+        input: &mut (dyn Read + Send),
+        rep: &dyn Reporter,
+    ) -> Result<String> {
+        let cmd = self.receive_cmd();
+        rep.command(
+            t.host(),
+            "put",
+            &Cmd::new("put", ["(dump)", self.remote.as_str()]),
+        );
+        let started = Instant::now();
+        let mut counting = Counting {
+            inner: input,
+            sha: sha2::Digest::new(),
+            bytes: 0,
+        };
+        let out = stream::exec_io(t, &cmd, Some(&mut counting), None)?;
+        let out = crate::transport::check(t.host(), &cmd, out)?;
+        let sent = crate::transport::hex(&sha2::Digest::finalize(counting.sha.clone()));
+        let got = out.stdout_str().trim().to_string();
+        if got != sent {
+            return Err(Error::Transport {
+                host: t.host().to_string(),
+                message: format!(
+                    "checksum mismatch uploading the dump: sent {sent}, host has {got}"
+                ),
+                hint: Some("the transfer was damaged; run again".into()),
+            });
+        }
+        rep.info(&format!(
+            "[{}] uploaded {}",
+            t.host(),
+            stream::rate(counting.bytes, started.elapsed().as_secs_f64())
+        ));
+        Ok(sent)
+    }
+
+    /// Restore, check, sanitise and swap; on any failure before the swap, drop the temporary
+    /// database and say that the live one is untouched.
+    pub fn restore_and_swap(
+        &self,
+        t: &mut dyn Transport,
+        payload: &Payload,
+        rep: &dyn Reporter,
+    ) -> Result<()> {
+        let host = t.host().to_string();
+        let result = (|| {
+            t.run(&self.create_cmd(), rep, false)?;
+            let started = Instant::now();
+            t.run(&self.restore_cmd(), rep, false)?;
+            rep.info(&format!(
+                "[{host}] restored {} into `{}` with {} jobs ({})",
+                self.remote,
+                self.new_db(),
+                self.jobs,
+                stream::rate(payload.size, started.elapsed().as_secs_f64())
+            ));
+            self.check_counts(t, payload, rep)?;
+            if let Some(c) = self.sanitize_cmd() {
+                rep.info(&format!(
+                    "[{host}] db_sanitize: running in `{}`",
+                    self.new_db()
+                ));
+                t.run(&c, rep, false)?;
+            }
+            Ok::<_, Error>(())
+        })();
+        if let Err(e) = result {
+            let _ = t.run(&self.discard_cmd(), rep, true);
+            self.cleanup(t, rep);
+            rep.warn(&format!(
+                "[{host}] push failed before the swap: the live database `{}` is untouched (the temporary `{}` was dropped)",
+                self.db.name,
+                self.new_db()
+            ));
+            return Err(e);
+        }
+        rep.info(&format!(
+            "[{host}] swapping `{}` in: connections to `{}` are terminated",
+            self.new_db(),
+            self.db.name
+        ));
+        let swapped = t.run(&self.swap_cmd(), rep, false);
+        self.cleanup(t, rep);
+        if swapped.is_err() {
+            let _ = t.run(&self.discard_cmd(), rep, true);
+            rep.warn(&format!(
+                "[{host}] the swap failed and was rolled back: the live database `{}` is untouched",
+                self.db.name
+            ));
+        }
+        swapped.map(drop)
+    }
+
+    fn cleanup(&self, t: &mut dyn Transport, rep: &dyn Reporter) {
+        if !self.keep_remote {
+            let _ = t.run(&self.remove_cmd(), rep, true);
+        }
+    }
+
+    fn check_counts(
+        &self,
+        t: &mut dyn Transport,
+        payload: &Payload,
+        rep: &dyn Reporter,
+    ) -> Result<()> {
+        let Some(side) = &payload.sidecar else {
+            rep.warn("the dump has no sidecar: row counts not checked");
+            return Ok(());
+        };
+        let out = t.run(&self.counts_cmd(), &Quiet(rep), false)?;
+        let got = sidecar::parse_counts(&out.stdout_str());
+        if got == side.tables {
+            rep.info(&format!(
+                "[{}] row counts match the dump's ({} tables)",
+                t.host(),
+                got.len()
+            ));
+            return Ok(());
+        }
+        let diff: Vec<String> = side
+            .tables
+            .iter()
+            .filter(|(k, v)| got.get(*k) != Some(v))
+            .map(|(k, v)| {
+                format!(
+                    "{k}: dump {v}, restored {}",
+                    got.get(k).map_or("none".into(), u64::to_string)
+                )
+            })
+            .chain(
+                got.keys()
+                    .filter(|k| !side.tables.contains_key(*k))
+                    .map(|k| format!("{k}: not in the dump")),
+            )
+            .collect();
+        Err(Error::other(
+            format!(
+                "row counts of the restored copy differ from the dump's: {}",
+                diff.join("; ")
+            ),
+            Some("the dump or the restore is incomplete; dump again".into()),
+        ))
+    }
+}
+
+/// The SHA-256 and size of a local file, read in chunks.
+pub fn file_digest(p: &Path) -> Result<(String, u64)> {
+    let mut f = fs_err::File::open(p)?;
+    let mut w = stream::Hashing::new(std::io::sink());
+    std::io::copy(&mut f, &mut w)?;
+    Ok((w.hex(), w.bytes))
+}
+
+struct Counting<'a> {
+    inner: &'a mut (dyn Read + Send),
+    sha: sha2::Sha256,
+    bytes: u64,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.sha, &buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Echo the command but not its (long) output.
+struct Quiet<'a>(&'a dyn Reporter);
+
+impl Reporter for Quiet<'_> {
+    fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
+        self.0.command(host, verb, cmd);
+    }
+    fn line(&self, _: &str, _: crate::report::Stream, _: &str) {}
+    fn info(&self, msg: &str) {
+        self.0.info(msg);
+    }
+    fn warn(&self, msg: &str) {
+        self.0.warn(msg);
+    }
+}

@@ -1,0 +1,153 @@
+//! `DbTarget`: the database an env names (`db_*` keys, `dba`) and how its tools connect to it.
+
+use crate::environments::Env;
+use crate::error::Result;
+use crate::secret::Secret;
+use crate::transport::cmd::{quote, Cmd};
+
+/// Where an env's database lives and who may touch it. An empty string in the env means unset,
+/// as in dragonfab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbTarget {
+    /// The env it came from.
+    pub env: String,
+    /// The host the tools run on: the first of the `db` role, else the first host.
+    pub host: String,
+    /// `db_user`: the owner role of the database (and the role a dump connects as over TCP).
+    pub user: Option<String>,
+    /// `dba`: the admin role (default `postgres`); over the local socket, also the system user
+    /// the tools run as (peer authentication).
+    pub dba: String,
+    pub password: Option<Secret>,
+    /// `db_host`/`db_port` as seen from `host`; unset: the local socket and the default port.
+    pub db_host: Option<String>,
+    pub db_port: Option<String>,
+    pub name: String,
+}
+
+/// Whether a command acts as the owner (dump, counts) or as the admin (create, restore, swap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Owner,
+    Admin,
+}
+
+fn setting(env: &Env, key: &str) -> Option<String> {
+    env.vars
+        .get(key)
+        .map(crate::environments::value::Value::to_plain_string)
+        .filter(|s| !s.is_empty())
+}
+
+impl DbTarget {
+    /// Read the env's database settings; `host` is the host the call resolved (db role first).
+    pub fn from_env(env: &Env, host: Option<&str>) -> Result<Self> {
+        let name = setting(env, "db_name").ok_or_else(|| {
+            env.key_error(
+                "db_name",
+                format!("environment `{}` names no database", env.name),
+                Some("set `db_name` in the env or `__all__`, e.g. 'db_name': 'myapp'".into()),
+            )
+        })?;
+        let host = host.map(String::from).ok_or_else(|| {
+            env.key_error(
+                "hosts",
+                format!(
+                    "environment `{}` has no host to reach its database",
+                    env.name
+                ),
+                Some("set `hosts` (or a `db` role in `roledefs`)".into()),
+            )
+        })?;
+        Ok(DbTarget {
+            env: env.name.clone(),
+            host,
+            user: setting(env, "db_user"),
+            dba: setting(env, "dba").unwrap_or_else(|| "postgres".into()),
+            password: setting(env, "db_password").map(Secret::new),
+            db_host: setting(env, "db_host"),
+            db_port: setting(env, "db_port"),
+            name,
+        })
+    }
+
+    /// True over TCP (`db_host` set), where the password matters; else the local socket.
+    #[must_use]
+    pub fn tcp(&self) -> bool {
+        self.db_host.is_some()
+    }
+
+    /// The role a command logs in as.
+    #[must_use]
+    pub fn role(&self, role: Role) -> &str {
+        match (role, self.tcp()) {
+            (Role::Owner, true) => self.user.as_deref().unwrap_or(&self.dba),
+            _ => &self.dba,
+        }
+    }
+
+    /// The system user the tools run as: the dba over the socket (peer authentication), root
+    /// over TCP (so it can read the root-owned dump file).
+    #[must_use]
+    pub fn os_user(&self) -> Option<String> {
+        (!self.tcp()).then(|| self.dba.clone())
+    }
+
+    /// Connection flags, shell-quoted: `-h`, `-p`, `-U`.
+    #[must_use]
+    pub fn flags(&self, role: Role) -> Vec<String> {
+        let mut f = Vec::new();
+        if let Some(h) = &self.db_host {
+            f.push("-h".into());
+            f.push(h.clone());
+        }
+        if let Some(p) = &self.db_port {
+            f.push("-p".into());
+            f.push(p.clone());
+        }
+        f.push("-U".into());
+        f.push(self.role(role).to_string());
+        f
+    }
+
+    /// `flags` as one shell-quoted string, for scripts.
+    #[must_use]
+    pub fn flags_sh(&self, role: Role) -> String {
+        self.flags(role)
+            .iter()
+            .map(|a| quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Wrap a command so it runs as the right system user with the password in its environment
+    /// (fed on stdin by [`Cmd::secret_env`], never on a command line).
+    #[must_use]
+    pub fn wrap(&self, cmd: Cmd) -> Cmd {
+        let mut cmd = cmd.env("PGCONNECT_TIMEOUT", "10").sudo(self.os_user());
+        if let Some(pw) = &self.password {
+            cmd = cmd.secret_env("PGPASSWORD", pw.clone());
+        }
+        cmd
+    }
+
+    /// A pg tool (`psql`, `pg_restore`, `createdb`, …) with the connection flags.
+    #[must_use]
+    pub fn tool<I, S>(&self, program: &str, role: Role, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.wrap(Cmd::new(program, self.flags(role)).args(args))
+    }
+
+    /// Whether two targets are the same database (same host, server and name).
+    #[must_use]
+    pub fn same_database(&self, other: &DbTarget) -> bool {
+        let host = |h: &str| h.rsplit_once('@').map_or(h, |(_, x)| x).to_string();
+        host(&self.host) == host(&other.host)
+            && self.db_host == other.db_host
+            && self.db_port == other.db_port
+            && self.name == other.name
+    }
+}

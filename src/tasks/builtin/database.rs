@@ -1,0 +1,285 @@
+//! `database.dump`, `database.push`, `database.force_push`, `database.migrate`/`db_migrate` and
+//! `db_clone`: glue from the env and the call to the `database` module's work.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::database::clone::{self, Source};
+use crate::database::push::Push;
+use crate::database::{dump, migrate, DbTarget};
+use crate::environments::Env;
+use crate::error::{Error, Result};
+use crate::invocation::TaskCall;
+use crate::tasks::step::{HostAction, RunCtx, Shown};
+use crate::transport::Transport;
+
+use super::{PlanCtx, Step};
+
+fn target(cx: &PlanCtx<'_>) -> Result<DbTarget> {
+    DbTarget::from_env(cx.env, cx.hosts.first().map(String::as_str))
+}
+
+fn host_step(call: &TaskCall, host: &str, action: Arc<dyn HostAction>) -> Vec<Step> {
+    vec![Step::Host {
+        task: call.name.clone(),
+        hosts: vec![host.to_string()],
+        action,
+        warn_only: false,
+    }]
+}
+
+/// `database.dump`: stream the env's database into `dumps/<env>.dump`.
+pub fn plan_dump(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let db = target(cx)?;
+    let dest = dump::local_path(cx.project_dir, &cx.env.name);
+    let host = db.host.clone();
+    Ok(host_step(call, &host, Arc::new(DumpAction { db, dest })))
+}
+
+#[derive(Debug)]
+struct DumpAction {
+    db: DbTarget,
+    dest: PathBuf,
+}
+
+impl HostAction for DumpAction {
+    fn describe(&self, _host: &str) -> Vec<Shown> {
+        vec![
+            Shown::new("read", dump::command(&self.db)),
+            Shown::new("check", dump::verify_command(&dump::tmp_path(&self.dest))),
+        ]
+    }
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+        dump::run(host, &self.db, &self.dest, cx.rep).map(drop)
+    }
+}
+
+/// `push` refuses `production` and `protected = True`; `force_push` asks instead.
+fn guard(env: &Env, task: &str) -> Result<()> {
+    if env.name == "production" || env.bool("protected") == Some(true) {
+        let why = if env.name == "production" {
+            "it is production".to_string()
+        } else {
+            "it has `protected = True`".to_string()
+        };
+        return Err(Error::usage(
+            format!("{task} refuses to replace the database of env `{}`: {why}", env.name),
+            Some(format!(
+                "to replace it anyway: `dfab {} database.force_push` (asks for confirmation; -y answers)",
+                env.name
+            )),
+        ));
+    }
+    Ok(())
+}
+
+fn push_settings(cx: &PlanCtx<'_>, db: DbTarget, keep_remote: bool) -> Result<Push> {
+    let env = cx.env;
+    let jobs = match env.vars.get("db_restore_jobs") {
+        None => 2,
+        Some(v) => v
+            .to_plain_string()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                env.key_error(
+                    "db_restore_jobs",
+                    "not a positive number",
+                    Some("for example 'db_restore_jobs': 4".into()),
+                )
+            })?,
+    };
+    let sanitize = match env.vars.get("db_sanitize") {
+        None => None,
+        Some(v) if v.as_seq().is_some() => Some(
+            env.str_list("db_sanitize")
+                .iter()
+                .fold(String::new(), |mut acc, s| {
+                    acc.push_str(s.trim().trim_end_matches(';'));
+                    acc.push_str(";\n");
+                    acc
+                }),
+        ),
+        Some(v) => match v.as_str() {
+            Some(f) if f.to_ascii_lowercase().ends_with(".sql") => {
+                let p = cx.project_dir.join(f);
+                Some(fs_err::read_to_string(&p).map_err(|e| {
+                    env.key_error("db_sanitize", format!("cannot read {}: {e}", p.display()), None)
+                })?)
+            }
+            _ => {
+                return Err(env.key_error(
+                    "db_sanitize",
+                    "expected a list of SQL statements or a `.sql` file",
+                    Some("for example 'db_sanitize': [\"UPDATE auth_user SET email = id || '@example.com'\"]".into()),
+                ))
+            }
+        },
+    };
+    Ok(Push::new(db, jobs, sanitize, keep_remote))
+}
+
+fn clone_from(env: &Env) -> String {
+    env.str("db_clone_from")
+        .filter(|s| !s.is_empty())
+        .unwrap_or("production")
+        .to_string()
+}
+
+/// `database.push` and `database.force_push`.
+pub fn plan_push(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let force = call.name.ends_with("force_push");
+    if !force {
+        guard(cx.env, &call.name)?;
+    }
+    let file = match (call.kwarg("file"), call.kwarg("from")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::usage(
+                format!("{}: give `file` or `from`, not both", call.name),
+                None,
+            ))
+        }
+        (Some(f), None) => cx.project_dir.join(f),
+        (None, from) => {
+            let from = from.map_or_else(|| clone_from(cx.env), String::from);
+            dump::local_path(cx.project_dir, &from)
+        }
+    };
+    if !file.is_file() {
+        return Err(Error::usage(
+            format!("{}: no dump at {}", call.name, file.display()),
+            Some("dump one first: `dfab <source-env> database.dump` (or pass file=PATH)".into()),
+        ));
+    }
+    let db = target(cx)?;
+    let push = push_settings(cx, db, true)?;
+    let host = push.db.host.clone();
+    Ok(host_step(
+        call,
+        &host,
+        Arc::new(PushAction { push, file, force }),
+    ))
+}
+
+#[derive(Debug)]
+struct PushAction {
+    push: Push,
+    file: PathBuf,
+    force: bool,
+}
+
+impl HostAction for PushAction {
+    fn describe(&self, _host: &str) -> Vec<Shown> {
+        let mut v = vec![Shown::new("check", dump::verify_command(&self.file))];
+        v.extend(self.push.describe());
+        v
+    }
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+        if self.force && !cx.yes {
+            crate::confirm(&format!(
+                "Replace database `{}` of env `{}` on {} with {}?",
+                self.push.db.name,
+                self.push.db.env,
+                self.push.db.host,
+                self.file.display()
+            ))?;
+        }
+        crate::database::push_file(&self.push, &self.file, host, cx.rep)
+    }
+}
+
+/// `database.migrate` / `db_migrate`: one command on the first db host, output streamed.
+pub fn plan_migrate(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let cmd = migrate::command(cx.env)?;
+    let Some(host) = cx.hosts.first() else {
+        return Err(cx.env.key_error(
+            "hosts",
+            format!("environment `{}` has no hosts", cx.env.name),
+            None,
+        ));
+    };
+    Ok(vec![Step::Run {
+        task: call.name.clone(),
+        hosts: vec![host.clone()],
+        cmd,
+        warn_only: false,
+    }])
+}
+
+/// `db_clone[:keep=yes][:cached=yes]`: `db_clone_from`'s database into this env.
+pub fn plan_clone(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    guard(cx.env, &call.name)?;
+    let from = clone_from(cx.env);
+    let db = target(cx)?;
+    let (keep, cached) = (call.flag("keep")?, call.flag("cached")?);
+    let source = if cached {
+        let file = dump::local_path(cx.project_dir, &from);
+        if !file.is_file() {
+            return Err(Error::usage(
+                format!(
+                    "db_clone:cached=yes: no dump of `{from}` at {}",
+                    file.display()
+                ),
+                Some(format!(
+                    "run `dfab {from} database.dump` first, or drop cached=yes"
+                )),
+            ));
+        }
+        Source::Cached(file)
+    } else {
+        if from == cx.env.name {
+            return Err(Error::usage(
+                format!("db_clone: env `{from}` cannot be cloned into itself"),
+                Some("set `db_clone_from` to another env".into()),
+            ));
+        }
+        let (env, src) = clone::source_target(cx.project, &from)?;
+        if src.same_database(&db) {
+            return Err(Error::usage(
+                format!(
+                    "db_clone: `{from}` and `{}` are the same database (`{}` on {})",
+                    cx.env.name, db.name, db.host
+                ),
+                Some("point `db_name`, `db_host` or the hosts of one env elsewhere".into()),
+            ));
+        }
+        let keep = keep.then(|| dump::local_path(cx.project_dir, &from));
+        Source::Live {
+            env: Box::new(env),
+            db: src,
+            keep,
+        }
+    };
+    let push = push_settings(cx, db, false)?;
+    let host = push.db.host.clone();
+    Ok(host_step(
+        call,
+        &host,
+        Arc::new(CloneAction { source, push }),
+    ))
+}
+
+#[derive(Debug)]
+struct CloneAction {
+    source: Source,
+    push: Push,
+}
+
+impl HostAction for CloneAction {
+    fn describe(&self, _host: &str) -> Vec<Shown> {
+        clone::describe(&self.source, &self.push)
+            .into_iter()
+            .map(|(h, s)| {
+                if h == self.push.db.host {
+                    s
+                } else {
+                    Shown::new(format!("{} on {h}", s.verb), s.cmd)
+                }
+            })
+            .collect()
+    }
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+        clone::run(&self.source, &self.push, host, cx.rep)
+    }
+}
