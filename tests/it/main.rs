@@ -22,5 +22,6 @@ mod lxc_lib;
 mod lxc_support;
 mod media;
 mod paths;
+mod pipeline;
 mod support;
 mod web;
