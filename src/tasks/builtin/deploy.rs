@@ -56,16 +56,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     PLANNING.with(|p| p.set(true));
     let planned = plan::resolve_calls(cx, "deploy", &calls);
     PLANNING.with(|p| p.set(false));
-    let planned = planned.map_err(|e| match e {
-        Error::NotImplemented { task } => env.key_error(
-            "deploy",
-            format!("the sequence calls `{task}`, which is not implemented yet in this dfab"),
-            Some(format!(
-                "set 'deploy' in the env without `{task}`, or with a project task in its place"
-            )),
-        ),
-        e => e,
-    })?;
+    let planned = planned?;
     let users: Vec<String> = plan::user_tasks(cx.project)?
         .into_iter()
         .map(|t| t.name)

@@ -11,7 +11,6 @@ pub mod init;
 pub mod lock;
 pub mod lxc;
 pub mod noop;
-pub mod pending;
 pub mod releases;
 pub mod rollback;
 pub mod web_mode;
