@@ -31,14 +31,10 @@ pub enum Source {
 /// The source env's database: the first host of its `db` role, else its first host.
 pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
     let env = project.activate(name)?;
-    if env.str("lxc").is_some() {
-        return Err(env.key_error(
-            "lxc",
-            format!("db_clone cannot reach the database of `{name}`, an LXC environment, yet"),
-            Some(format!(
-                "run `dfab {name} database.dump`, then `db_clone:cached=yes`"
-            )),
-        ));
+    if let Some(container) = env.str("lxc") {
+        // An LXC source: its container, started (or cloned) when the clone runs.
+        let db = DbTarget::from_env(&env, Some(container))?;
+        return Ok((env, db));
     }
     let role = env
         .vars
@@ -51,6 +47,22 @@ pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
     let host = role.or_else(|| env.str_list("hosts").into_iter().next());
     let db = DbTarget::from_env(&env, host.as_deref())?;
     Ok((env, db))
+}
+
+/// Open the source env's database host: an LXC env's container is brought up first (cloned
+/// and started when missing, as activation does) and reached as that env says (ssh or attach).
+fn connect_source(env: &Env, host: &str, rep: &dyn Reporter) -> Result<Box<dyn Transport>> {
+    if let Some(container) = env.str("lxc") {
+        let hosts = crate::lxc::run::activate(env, container, false, false, rep)?;
+        let Some(h) = hosts.first() else {
+            return Err(Error::other(
+                format!("container `{container}` of `{}` gave no address", env.name),
+                None,
+            ));
+        };
+        return crate::lxc::run::LxcConnector.connect(h, env);
+    }
+    crate::tasks::exec::SshConnector.connect(host, env)
 }
 
 /// The commands of a clone, for `-n`.
@@ -88,7 +100,7 @@ pub fn run(
             db,
             keep: Some(file),
         } => {
-            let mut src = crate::tasks::exec::SshConnector.connect(&db.host, env)?;
+            let mut src = connect_source(env, &db.host, rep)?;
             dump::run(src.as_mut(), db, file, rep)?;
             return super::push_file(push, file, target, rep);
         }
@@ -97,7 +109,7 @@ pub fn run(
             db,
             keep: None,
         } => {
-            let mut src = crate::tasks::exec::SshConnector.connect(&db.host, env)?;
+            let mut src = connect_source(env, &db.host, rep)?;
             rep.info(&format!(
                 "streaming `{}` from {} ({}) to {} ({})",
                 db.name,
