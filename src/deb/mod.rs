@@ -38,6 +38,7 @@ mod maintscripts;
 pub mod manifest;
 mod manpages;
 mod native;
+mod nondeterminism;
 mod options;
 mod phases;
 mod pkgfile;
@@ -125,6 +126,7 @@ pub fn build_with(
         version: &version,
         wheels: wheels.as_ref(),
         listing: &inputs.listing,
+        digests: &inputs.digests,
     };
     let mut plans = Vec::new();
     let mut warnings = Vec::new();
