@@ -80,12 +80,14 @@ pub(crate) fn plan_package(
     let (mut tree, snippets) = stage(ctx, &files, wheels, &mut substvars)?;
     if arch != "all" {
         let skips = elf::Skips {
+            dwz: ctx.rules.skips("dh_dwz"),
             strip: ctx.rules.skips("dh_strip"),
             shlibdeps: ctx.rules.skips("dh_shlibdeps"),
         };
         let work = ctx.opts.project_dir.join(".dfab/strip").join(&name);
         if let Some(why) = elf::process(
             &ctx.opts.project_dir,
+            &name,
             &work,
             &mut tree,
             skips,
