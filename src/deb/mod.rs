@@ -14,7 +14,7 @@
 //! What it does not reproduce (see `native`) is built with dpkg-buildpackage instead, said in one
 //! warning. `dh_strip_nondeterminism` (`nondeterminism`) and `dh_dwz` (`elf`) run debhelper's own
 //! module and `dwz` on copies, only when the package has files they handle. Not done: `-dbgsym`
-//! packages (dh_strip's `.gnu_debuglink` is reproduced, the debug files are not shipped).
+//! packages (`dh_strip`'s `.gnu_debuglink` is reproduced, the debug files are not shipped).
 
 mod ar;
 mod arch;
