@@ -53,6 +53,12 @@ pub(crate) fn process(
     skips: Skips,
     substvars: &mut Substvars,
 ) -> Result<Option<String>, DebError> {
+    if let Some(lib) = static_library(tree)? {
+        // dh_strip runs `strip --strip-debug` (and more) on static libraries; dfab does not.
+        return Ok(Some(format!(
+            "the static library /{lib} (dh_strip --strip-debug)"
+        )));
+    }
     let elves = find(tree)?;
     if elves.is_empty() {
         return Ok(None);
@@ -197,6 +203,33 @@ fn strip(file: &Path, kind: Kind, work: &Path) -> Result<(), DebError> {
 
 /// The ELF executables and shared objects among the tree's files (dh's
 /// `is_so_or_exec_elf_file`: magic, a known byte order, version 1, type EXEC or DYN).
+/// The first `lib*.a` ar archive in `tree`, as `dh_strip` picks static libraries.
+fn static_library(tree: &Tree) -> Result<Option<String>, DebError> {
+    for (path, node) in tree.iter() {
+        let Node::File {
+            content: Content::Path(source, _),
+            size,
+            ..
+        } = node
+        else {
+            continue;
+        };
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let is_a = std::path::Path::new(name)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("a"));
+        if *size < 8 || !(name.starts_with("lib") && is_a) {
+            continue;
+        }
+        let mut head = [0u8; 8];
+        fs_err::File::open(source)?.read_exact(&mut head)?;
+        if &head == b"!<arch>\n" {
+            return Ok(Some(path.clone()));
+        }
+    }
+    Ok(None)
+}
+
 fn find(tree: &Tree) -> Result<Vec<Elf>, DebError> {
     let mut out = Vec::new();
     for (path, node) in tree.iter() {

@@ -82,6 +82,33 @@ fn compiled_program_without_build_commands_is_built_by_dpkg_buildpackage() {
     );
 }
 
+// dh_strip strips static libraries with --strip-debug, which dfab does not reproduce: such a
+// package must come from dpkg-buildpackage, saying so, not ship the unstripped archive.
+#[test]
+fn a_static_library_is_built_by_dpkg_buildpackage() {
+    require("dpkg-buildpackage", "dpkg-dev");
+    require("gcc", "gcc zlib1g-dev");
+    let fx = fixture("c-hello");
+    fx.write(
+        "debian/install",
+        "hello usr/bin
+libhello.a usr/lib/x86_64-linux-gnu
+",
+    );
+    let mut o = opts(&fx, "dfab");
+    o.build_commands
+        .push("gcc $CPPFLAGS $CFLAGS -g -c -o hello.o hello.c && ar rcs libhello.a hello.o".into());
+    let mut warnings = Vec::new();
+    let built = deb::build_with(&o, &mut |w| warnings.push(w.to_owned())).unwrap();
+    assert_eq!(built.len(), 1);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("the static library /usr/lib/x86_64-linux-gnu/libhello.a")),
+        "{warnings:?}"
+    );
+}
+
 // Regression: dfab did not run dwz, so the programs' debug links (and, with two or more, the
 // `.gnu_debugaltlink` to dh_dwz's multifile) differed from dpkg-buildpackage's.
 #[test]
