@@ -15,7 +15,8 @@ A=dfab-bench-db-$$-a; B=dfab-bench-db-$$-b; IPA=10.0.3.230; IPB=10.0.3.231
 WORK=$(mktemp -d)
 cleanup() { for n in $A $B; do lxc-stop -k -n $n >/dev/null 2>&1 || true; lxc-destroy -n $n >/dev/null 2>&1 || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
-S() { ssh -i $KEY -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@"$1" "$2"; }
+# `cd /` first: runuser keeps root's cwd, which postgres may not enter (a warning per command).
+S() { ssh -i $KEY -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@"$1" "cd / && $2"; }
 up() {
   lxc-copy -n dfab-test-base -N "$1" -s -B overlayfs
   echo "lxc.net.0.ipv4.address = $2/24" >> "$(lxc-config lxc.lxcpath)/$1/config"
@@ -43,12 +44,29 @@ dragonfab() {
   S $IPB "runuser -u postgres -- dropdb --if-exists dragon && runuser -u postgres -- createdb -O app dragon && gunzip -c /tmp/df.sql.gz | runuser -u postgres -- psql -q -d dragon >/dev/null && rm -f /tmp/df.sql.gz"
   S $IPA "rm -f /tmp/df.sql.gz"; rm -f "$WORK/df.sql.gz"
 }
-t() { local s; s=$(date +%s.%N); "$@"; echo "$(date +%s.%N) - $s" | bc; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-declare -A R
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Untimed, after each run: the copy on the target has every row of the source (a failed or
+# partial run stops the bench instead of giving a time).
+ROWS=$((SCALE * 100000))
+rows() { S $IPB "runuser -u postgres -- psql -tAq -d $1 -c 'SELECT count(*) FROM pgbench_accounts'"; }
+check() { # db method
+  local got
+  got=$(rows "$1") || { echo "bench-db: $2 left no readable database $1 on the target" >&2; exit 1; }
+  [ "$got" = "$ROWS" ] || { echo "bench-db: $2 copied $got rows of pgbench_accounts, not $ROWS" >&2; exit 1; }
+}
+declare -A DB=([dfab_clone]=app [floor]=floor [dragonfab]=dragon) W=() R=()
+echo "load before: $(uptime)"
+for _ in $(seq "$RUNS"); do
+  for name in dfab_clone floor dragonfab; do
+    t0=$(now); $name; W[$name]+="$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }') "
+    check "${DB[$name]}" $name
+  done
+done
 for name in dfab_clone floor dragonfab; do
-  R[$name]=$(for _ in $(seq "$RUNS"); do t $name; done | median)
-  printf '%-12s median %6.2f s (%s runs, scale %s)\n' "$name" "${R[$name]}" "$RUNS" "$SCALE"
+  R[$name]=$(printf '%s\n' ${W[$name]} | median)
+  printf '%-12s median %6.2f s (%s runs, scale %s: %s)\n' "$name" "${R[$name]}" "$RUNS" "$SCALE" "${W[$name]% }"
 done
 printf 'db_clone / floor     = %.2f (target <= 1.1)\n' "$(echo "${R[dfab_clone]} / ${R[floor]}" | bc -l)"
 printf 'db_clone / dragonfab = %.2f (target <= 0.7)\n' "$(echo "${R[dfab_clone]} / ${R[dragonfab]}" | bc -l)"
+echo "load after: $(uptime)"

@@ -277,8 +277,9 @@ fn failing_postinst_is_recorded_the_previous_release_kept_and_other_hosts_report
         all.contains(&format!("[{}] FAILED in task deb.deploy", b.ip)),
         "{all}"
     );
+    // Every dependency is installed, so dpkg -i ran (apt-get would exit 100).
     assert!(
-        all.contains("installing deploy-app 2.0-1 failed (exit status 100)"),
+        all.contains("installing deploy-app 2.0-1 failed (exit status 1)"),
         "{all}"
     );
     assert!(all.contains("postinst fails on purpose"), "{all}");
@@ -299,6 +300,34 @@ fn failing_postinst_is_recorded_the_previous_release_kept_and_other_hosts_report
         kept(&b),
         "deploy-app_1.0-1_all.deb\ndeploy-app_2.0-1_all.deb\n"
     );
+}
+
+#[test]
+fn a_missing_dependency_goes_to_apt_and_nothing_is_unpacked() {
+    let h = TestHost::new();
+    let app = App::new(std::slice::from_ref(&h.ip), "");
+    let control = app.path().join("debian/control");
+    let text = fs_err::read_to_string(&control).unwrap().replace(
+        "Depends: ${misc:Depends}",
+        "Depends: ${misc:Depends}, dfab-no-such-package",
+    );
+    fs_err::write(&control, text).unwrap();
+    app.build("1.0-1");
+    let out = app.dfab(&["staging", "deb.deploy"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    // apt-get (exit 100) named the dependency; dpkg -i would have left the package unpacked.
+    assert!(
+        all.contains("installing deploy-app 1.0-1 failed (exit status 100)"),
+        "{all}"
+    );
+    assert!(all.contains("dfab-no-such-package"), "{all}");
+    assert!(
+        !all.lines()
+            .any(|l| l.trim() == "dfab: every dependency is installed: dpkg -i"),
+        "{all}"
+    );
+    assert_eq!(installed(&h), "", "deploy-app was unpacked");
 }
 
 #[test]
