@@ -31,14 +31,10 @@ pub enum Source {
 /// The source env's database: the first host of its `db` role, else its first host.
 pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
     let env = project.activate(name)?;
-    if env.str("lxc").is_some() {
-        return Err(env.key_error(
-            "lxc",
-            format!("db_clone cannot reach the database of `{name}`, an LXC environment, yet"),
-            Some(format!(
-                "run `dfab {name} database.dump`, then `db_clone:cached=yes`"
-            )),
-        ));
+    if let Some(container) = env.str("lxc") {
+        // An LXC source is its container, brought up (and mapped to its address) at run time.
+        let db = DbTarget::from_env(&env, Some(container))?;
+        return Ok((env, db));
     }
     let role = env
         .vars
@@ -51,6 +47,18 @@ pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
     let host = role.or_else(|| env.str_list("hosts").into_iter().next());
     let db = DbTarget::from_env(&env, host.as_deref())?;
     Ok((env, db))
+}
+
+/// Open the source's database host: over ssh, or for an LXC source env its container, activated
+/// as any task of that env activates it (started if stopped) and reached the same way (ssh or
+/// attach).
+fn connect_source(env: &Env, db: &DbTarget, rep: &dyn Reporter) -> Result<Box<dyn Transport>> {
+    if env.str("lxc").is_none() {
+        return crate::tasks::exec::SshConnector.connect(&db.host, env);
+    }
+    let hosts = crate::lxc::run::activate(env, &db.host, false, false, rep)?;
+    let host = hosts.first().map_or(db.host.as_str(), String::as_str);
+    crate::lxc::run::LxcConnector.connect(host, env)
 }
 
 /// The commands of a clone, for `-n`.
@@ -88,7 +96,7 @@ pub fn run(
             db,
             keep: Some(file),
         } => {
-            let mut src = crate::tasks::exec::SshConnector.connect(&db.host, env)?;
+            let mut src = connect_source(env, db, rep)?;
             dump::run(src.as_mut(), db, file, rep)?;
             return super::push_file(push, file, target, rep);
         }
@@ -97,7 +105,7 @@ pub fn run(
             db,
             keep: None,
         } => {
-            let mut src = crate::tasks::exec::SshConnector.connect(&db.host, env)?;
+            let mut src = connect_source(env, db, rep)?;
             rep.info(&format!(
                 "streaming `{}` from {} ({}) to {} ({})",
                 db.name,
