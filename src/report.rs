@@ -24,6 +24,77 @@ pub trait Reporter: Sync {
     fn info(&self, msg: &str);
     /// A warning, always shown.
     fn warn(&self, msg: &str);
+    /// A transfer of `total` bytes to or from `host` starts; the returned meter is told each
+    /// piece as it passes. The console draws a bar on a terminal and prints plain lines
+    /// otherwise; the default shows nothing.
+    fn transfer(&self, host: &str, what: &str, total: u64) -> Box<dyn Meter> {
+        let _ = (host, what, total);
+        Box::new(NoMeter)
+    }
+}
+
+/// Progress of one transfer.
+pub trait Meter: Send {
+    /// `n` more bytes passed.
+    fn add(&mut self, n: u64);
+    /// The transfer ended (successfully or not).
+    fn done(&mut self);
+}
+
+struct NoMeter;
+
+impl Meter for NoMeter {
+    fn add(&mut self, _: u64) {}
+    fn done(&mut self) {}
+}
+
+/// Transfers smaller than this get no progress display.
+pub const METER_MIN_BYTES: u64 = 8 << 20;
+
+/// A bar on a terminal.
+struct BarMeter(indicatif::ProgressBar);
+
+impl Meter for BarMeter {
+    fn add(&mut self, n: u64) {
+        self.0.inc(n);
+    }
+    fn done(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// Plain lines for logs: one at the start, one at each quarter, one at the end with the rate.
+struct LineMeter {
+    label: String,
+    total: u64,
+    seen: u64,
+    next_quarter: u64,
+    start: std::time::Instant,
+    redactor: Redactor,
+}
+
+impl Meter for LineMeter {
+    fn add(&mut self, n: u64) {
+        self.seen += n;
+        while self.next_quarter < 4 && self.seen * 4 >= self.total * (self.next_quarter + 1) {
+            self.next_quarter += 1;
+            if self.next_quarter < 4 {
+                let line = format!("{}: {}%", self.label, self.next_quarter * 25);
+                let _ = writeln!(std::io::stderr(), "{}", self.redactor.apply(&line));
+            }
+        }
+    }
+    fn done(&mut self) {
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+        #[allow(clippy::cast_precision_loss)]
+        let mib = self.seen as f64 / f64::from(1u32 << 20);
+        let line = format!(
+            "{}: {mib:.1} MiB in {secs:.1} s ({:.0} MiB/s)",
+            self.label,
+            mib / secs
+        );
+        let _ = writeln!(std::io::stderr(), "{}", self.redactor.apply(&line));
+    }
 }
 
 /// How chatty the console is.
@@ -98,6 +169,33 @@ impl Reporter for Console {
         let msg = self.redact(msg);
         let _g = self.lock.lock();
         let _ = writeln!(std::io::stderr(), "warning: {msg}");
+    }
+
+    fn transfer(&self, host: &str, what: &str, total: u64) -> Box<dyn Meter> {
+        use std::io::IsTerminal;
+        if self.verbosity == Verbosity::Quiet || total < METER_MIN_BYTES {
+            return Box::new(NoMeter);
+        }
+        let label = format!("[{host}] {what}");
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message(self.redact(&label));
+            return Box::new(BarMeter(bar));
+        }
+        Box::new(LineMeter {
+            label,
+            total,
+            seen: 0,
+            next_quarter: 0,
+            start: std::time::Instant::now(),
+            redactor: self.redactor.read().expect("redactor lock").clone(),
+        })
     }
 }
 

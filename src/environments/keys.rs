@@ -28,6 +28,11 @@ pub enum Shape {
 /// Known keys: name, shape, doc. Unknown keys stay available as variables.
 pub const KEYS: &[(&str, Shape, &str)] = &[
     (
+        "parallel",
+        Shape::Count,
+        "hosts a step runs on at once (default 16; `-P` overrides)",
+    ),
+    (
         "hosts",
         Shape::StrList,
         "hosts to act on, as `host`, `user@host` or `user@host:port`",

@@ -108,7 +108,8 @@ pub trait Transport: Send {
         );
         let cmd =
             put_command(remote, local, size, mode, sudo).without_sudo_if_root(self.login_user());
-        let mut reader = transfer::HashThenSum::new(file);
+        let meter = rep.transfer(self.host(), &format!("put {}", local.display()), size);
+        let mut reader = transfer::HashThenSum::new(transfer::Metered { inner: file, meter });
         let out = self.exec_io(
             &cmd,
             Io {
@@ -116,8 +117,9 @@ pub trait Transport: Send {
                 stdout: None,
             },
             None,
-        )?;
-        check(self.host(), &cmd, out).map(drop)
+        );
+        reader.inner_mut().meter.done();
+        check(self.host(), &cmd, out?).map(drop)
     }
 
     /// Copy `remote` to a local path atomically: streamed into a temp file beside the target,
@@ -146,8 +148,17 @@ pub trait Transport: Send {
                     None,
                 )
             })?;
-        let mut sink =
-            transfer::HashingWriter::new(std::io::BufWriter::with_capacity(256 << 10, tmp));
+        // The size first (one short command), so the meter knows its total.
+        let size = self
+            .exec(&Cmd::new("stat", ["-c", "%s", "--", remote]), None)
+            .ok()
+            .and_then(|o| o.stdout_str().trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let meter = rep.transfer(self.host(), &format!("get {remote}"), size);
+        let mut sink = transfer::HashingWriter::new(transfer::Metered {
+            inner: std::io::BufWriter::with_capacity(256 << 10, tmp),
+            meter,
+        });
         let cmd = Cmd::shell(format!(
             "sha256sum {r} | cut -d' ' -f1 >&2 && cat {r}",
             r = quote(remote)
@@ -159,10 +170,13 @@ pub trait Transport: Send {
                 stdout: Some(&mut sink),
             },
             None,
-        )?;
+        );
+        sink.inner_mut().meter.done();
+        let out = out?;
         let out = check(self.host(), &cmd, out)?;
         let want = out.stderr_str().trim().to_string();
         let (got, writer) = sink.finish();
+        let writer = writer.inner;
         if want != got {
             return Err(Error::Transport {
                 host: self.host().to_string(),

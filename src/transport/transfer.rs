@@ -4,6 +4,8 @@ use std::io::{Read, Write};
 
 use sha2::{Digest, Sha256};
 
+use crate::report::Meter;
+
 /// Reads the inner reader to its end while hashing it, then yields one more line: the lower-case
 /// hex sha256 of everything before it and a newline (`put`'s protocol with the host).
 pub(crate) struct HashThenSum<R> {
@@ -21,6 +23,13 @@ impl<R: Read> HashThenSum<R> {
             tail: Vec::new(),
             pos: 0,
         }
+    }
+}
+
+impl<R> HashThenSum<R> {
+    /// The inner reader.
+    pub(crate) fn inner_mut(&mut self) -> &mut R {
+        &mut self.inner
     }
 }
 
@@ -56,6 +65,11 @@ impl<W: Write> HashingWriter<W> {
         }
     }
 
+    /// The inner writer.
+    pub(crate) fn inner_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     /// The hex sha256 of everything written, and the inner writer.
     pub(crate) fn finish(self) -> (String, W) {
         (super::hex(&self.hash.finalize()), self.inner)
@@ -66,6 +80,31 @@ impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Tells a [`Meter`] of every byte that passes through it, either way.
+pub(crate) struct Metered<T> {
+    pub(crate) inner: T,
+    pub(crate) meter: Box<dyn Meter>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.meter.add(n as u64);
+        Ok(n)
+    }
+}
+
+impl<W: Write> Write for Metered<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.meter.add(n as u64);
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {

@@ -195,3 +195,34 @@ fn two_gib_put_and_get_stream_in_bounded_memory_with_verified_checksums() {
     assert!(max_rss_kib < 64 * 1024, "peak RSS {max_rss_kib} KiB");
     h.check("root", "rm -f /root/big.bin");
 }
+
+// Large transfers showed nothing until they ended; off a terminal the progress is plain lines.
+#[test]
+fn a_large_transfer_reports_progress_as_plain_lines_off_a_terminal() {
+    let h = TestHost::new();
+    let toml = format!(
+        "{}\n[tasks.up]\ndoc = \"\"\nsteps = [ {{ put = \"nine.bin\", to = \"/root/nine.bin\" }}, {{ get = \"/root/nine.bin\", to = \"back/\" }} ]\n",
+        h.env_toml("one", "root")
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    fs_err::write(dir.path().join("nine.bin"), vec![7u8; 9 << 20]).unwrap();
+    let out = Dfab::new(dir.path()).args(["one", "up"]).run().ok();
+    for (verb, file) in [("put", "nine.bin"), ("get", "/root/nine.bin")] {
+        let lines: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("[{}] {verb} ", h.ip)) && l.contains(file))
+            .collect();
+        assert_eq!(lines.len(), 4, "{}", out.stderr);
+        for (line, end) in lines.iter().zip([": 25%", ": 50%", ": 75%"]) {
+            assert!(line.ends_with(end), "{line}");
+        }
+        assert!(lines[3].contains(": 9.0 MiB in "), "{}", lines[3]);
+    }
+    assert_eq!(
+        fs_err::read(dir.path().join("back/nine.bin"))
+            .unwrap()
+            .len(),
+        9 << 20
+    );
+}

@@ -18,50 +18,64 @@ use super::{PlanCtx, Step};
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let job = job(cx, call.flag("force")?)?;
     let shared = Arc::new(Shared::default());
-    let task = call.name.clone();
     let hosts = cx.hosts.clone();
-    Ok(vec![
+    let mut steps = preflight(&call.name, "deb.deploy", &job, &shared, &hosts, true);
+    steps.push(Step::Host {
+        task: call.name.clone(),
+        hosts: hosts.clone(),
+        action: Arc::new(Upload {
+            job: job.clone(),
+            shared: shared.clone(),
+        }),
+        warn_only: false,
+    });
+    steps.push(Step::Host {
+        task: call.name.clone(),
+        hosts,
+        action: Arc::new(Install { job, shared }),
+        warn_only: false,
+    });
+    Ok(steps)
+}
+
+/// The checks before any host changes, shared by `deb.deploy` and `rollback`: the build record
+/// and debconf answers here (with the packages' templates when `templates`), every host, then a
+/// gate that refuses unless every host passed.
+pub(crate) fn preflight(
+    task: &str,
+    label: &'static str,
+    job: &Job,
+    shared: &Arc<Shared>,
+    hosts: &[String],
+    templates: bool,
+) -> Vec<Step> {
+    vec![
         Step::Here {
-            task: task.clone(),
+            task: task.to_string(),
             action: Arc::new(LocalChecks {
                 job: job.clone(),
                 shared: shared.clone(),
-                templates: true,
+                templates,
             }),
         },
         Step::Host {
-            task: task.clone(),
-            hosts: hosts.clone(),
+            task: task.to_string(),
+            hosts: hosts.to_vec(),
             action: Arc::new(HostChecks {
                 shared: shared.clone(),
-                task: "deb.deploy",
+                task: label,
             }),
             warn_only: false,
         },
         Step::Here {
-            task: task.clone(),
+            task: task.to_string(),
             action: Arc::new(Gate {
                 shared: shared.clone(),
                 hosts: hosts.len(),
-                task: "deb.deploy",
+                task: label,
             }),
         },
-        Step::Host {
-            task: task.clone(),
-            hosts: hosts.clone(),
-            action: Arc::new(Upload {
-                job: job.clone(),
-                shared: shared.clone(),
-            }),
-            warn_only: false,
-        },
-        Step::Host {
-            task,
-            hosts,
-            action: Arc::new(Install { job, shared }),
-            warn_only: false,
-        },
-    ])
+    ]
 }
 
 /// The deploy settings of the env: `package_dir`, `debconf`, `deploy_packages`,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::deploy::preflight::{Gate, HostChecks, LocalChecks, Shared};
+use crate::deploy::preflight::Shared;
 use crate::error::{Error, Result};
 use crate::invocation::TaskCall;
 use crate::releases::rollback::Rollback;
@@ -15,46 +15,21 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let job = super::deb_deploy::job(cx, false)?;
     let packages = packages(cx, &job)?;
     let shared = Arc::new(Shared::default());
-    let task = call.name.clone();
     let hosts = cx.hosts.clone();
-    Ok(vec![
-        Step::Here {
-            task: task.clone(),
-            action: Arc::new(LocalChecks {
-                job: job.clone(),
-                shared: shared.clone(),
-                templates: false,
-            }),
-        },
-        Step::Host {
-            task: task.clone(),
-            hosts: hosts.clone(),
-            action: Arc::new(HostChecks {
-                shared: shared.clone(),
-                task: "rollback",
-            }),
-            warn_only: false,
-        },
-        Step::Here {
-            task: task.clone(),
-            action: Arc::new(Gate {
-                shared: shared.clone(),
-                hosts: hosts.len(),
-                task: "rollback",
-            }),
-        },
-        Step::Host {
-            task,
-            hosts,
-            action: Arc::new(Rollback {
-                job,
-                packages,
-                version: call.kwarg("version").map(String::from),
-                shared,
-            }),
-            warn_only: false,
-        },
-    ])
+    let mut steps =
+        super::deb_deploy::preflight(&call.name, "rollback", &job, &shared, &hosts, false);
+    steps.push(Step::Host {
+        task: call.name.clone(),
+        hosts,
+        action: Arc::new(Rollback {
+            job,
+            packages,
+            version: call.kwarg("version").map(String::from),
+            shared,
+        }),
+        warn_only: false,
+    });
+    Ok(steps)
 }
 
 /// The packages of this project: `deploy_packages`, else those of the build record.
