@@ -7,6 +7,7 @@ mod deb;
 mod deb_install;
 mod deploy;
 mod djdemo;
+mod docs;
 mod dry_run;
 mod env_values;
 mod executor;
