@@ -7,6 +7,7 @@ mod deb;
 mod deb_install;
 mod deploy;
 mod djdemo;
+mod djdemo_flow;
 mod docs;
 mod dry_run;
 mod env_values;
