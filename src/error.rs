@@ -51,9 +51,6 @@ pub enum Error {
     /// Some hosts of a run failed; each was reported in the run's summary.
     #[error("{failed} of {total} hosts failed")]
     HostsFailed { failed: usize, total: usize },
-    /// A built-in task whose implementation has not landed yet.
-    #[error("task `{task}` is not implemented yet in dfab {}", env!("CARGO_PKG_VERSION"))]
-    NotImplemented { task: String },
     /// Anything else, with a hint.
     #[error("{message}")]
     Other {
@@ -97,7 +94,6 @@ impl Error {
     pub fn code(&self) -> u8 {
         match self {
             Error::Config { .. } | Error::Usage { .. } => 2,
-            Error::NotImplemented { .. } => 3,
             _ => 1,
         }
     }
@@ -115,10 +111,6 @@ impl Error {
             Error::HostsFailed { .. } => {
                 Some("each host's outcome and error is in the summary above".into())
             }
-            Error::NotImplemented { .. } => Some(
-                "this built-in task name is reserved; see README.md (Status) for what has landed"
-                    .into(),
-            ),
             Error::Io(_) => None,
         }
     }

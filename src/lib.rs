@@ -10,6 +10,7 @@ pub mod fsutil;
 pub mod invocation;
 pub mod lxc;
 pub mod media;
+pub mod pipeline;
 pub mod releases;
 pub mod report;
 pub mod run;

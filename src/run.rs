@@ -204,12 +204,7 @@ fn list(project: &Project, rep: &dyn Reporter) -> Result<String> {
         .max()
         .unwrap_or(0);
     for b in BUILTINS {
-        let note = if std::ptr::fn_addr_eq(
-            b.plan,
-            crate::tasks::builtin::pending::plan as crate::tasks::registry::Planner,
-        ) {
-            " (not implemented yet)"
-        } else if user.iter().any(|t| t.name == b.name) {
+        let note = if user.iter().any(|t| t.name == b.name) {
             " (replaced by the project's task; the built-in is `dfab.`-prefixed)"
         } else {
             ""

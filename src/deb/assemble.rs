@@ -27,6 +27,9 @@ pub(crate) struct Written {
     pub(crate) entries: usize,
 }
 
+/// The largest member the 10 decimal digits of an ar header's size field hold.
+pub(crate) const AR_MAX_SIZE: u64 = 9_999_999_999;
+
 /// Offset of the size field in an ar member header.
 const AR_SIZE_FIELD: u64 = 48;
 
@@ -51,6 +54,13 @@ pub(crate) fn write_deb(
             format!("{}: {e}", out_dir.display()),
         ))
     };
+    if let Some((path, _)) = plan.tree.iter().find(|(p, _)| p.contains('\n')) {
+        // dpkg-deb refuses these too: dpkg's file lists are one name per line.
+        return Err(DebError::Options(format!(
+            "{}: file name {path:?} contains a newline, which dpkg cannot install",
+            plan.name
+        )));
+    }
     let md5sums = md5sums(plan, digests)?;
     let control = control_tar(plan, &md5sums, mtime, compression)?;
     phases.mark("md5sums, control");
@@ -76,6 +86,12 @@ pub(crate) fn write_deb(
     let mut file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
     if data_size % 2 == 1 {
         file.write_all(b"\n")?;
+    }
+    if data_size > AR_MAX_SIZE {
+        return Err(DebError::Options(format!(
+            "{}: data.tar.{ext} is {data_size} bytes; an ar member holds at most {AR_MAX_SIZE}",
+            plan.name
+        )));
     }
     let size = data_header + 60 + data_size.next_multiple_of(2);
     file.as_file_mut()

@@ -52,6 +52,14 @@ pub(crate) const POSTRM_SYSTEMD_RELOAD: &str = r#"if [ "$1" = remove ] && [ -d /
 fi
 "#;
 
+/// `dh_installtmpfiles` `postinst-init-tmpfiles`.
+pub(crate) const POSTINST_TMPFILES: &str = r#"if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ] || [ "$1" = "abort-deconfigure" ] || [ "$1" = "abort-remove" ] ; then
+	if [ -x "$(command -v systemd-tmpfiles)" ]; then
+		systemd-tmpfiles ${DPKG_ROOT:+--root="$DPKG_ROOT"} --create #TMPFILES# >/dev/null || true
+	fi
+fi
+"#;
+
 /// `dh_installinit` `postinst-init`.
 pub(crate) const POSTINST_INIT: &str = r#"if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ] || [ "$1" = "abort-deconfigure" ] || [ "$1" = "abort-remove" ] ; then
 	if [ -z "${DPKG_ROOT:-}" ] && [ -x "/etc/init.d/#SCRIPT#" ]; then

@@ -11,8 +11,11 @@ pub struct Changelog {
     pub version: String,
     /// Line of the version, for errors about it.
     pub version_line: usize,
-    /// The trailer date as seconds since the epoch.
-    pub timestamp: u64,
+    /// The trailer date as seconds since the epoch; `None` when the date is not RFC 2822 and
+    /// cannot be read leniently either (dpkg-parsechangelog then leaves `Timestamp` empty).
+    pub timestamp: Option<u64>,
+    /// What dpkg-parsechangelog would warn about the date (`file:line: ...`), if anything.
+    pub date_warning: Option<String>,
 }
 
 /// Parses the first entry of a changelog read from `file`.
@@ -43,14 +46,31 @@ pub fn parse(file: &Path, text: &str) -> Result<Changelog, DebError> {
                     "expected ` -- Name <email>  date` (two spaces before the date)",
                 )
             })?;
-            let timestamp = parse_rfc2822(date.trim()).map_err(|m| {
-                DebError::at(file, line, format!("invalid date `{}`: {m}", date.trim()))
-            })?;
+            // dpkg-parsechangelog warns about a non-conformant date and goes on (deb-changelog(5)
+            // asks for `date -R`'s format); so does dfab, reading it leniently where it can.
+            let date = date.trim();
+            let (timestamp, date_warning) = match parse_rfc2822(date) {
+                Ok(t) => (Some(t), None),
+                Err(m) => {
+                    let lenient = parse_rfc2822(&full_month_names_abbreviated(date)).ok();
+                    let what = match lenient {
+                        Some(_) => "read with the month name abbreviated",
+                        None => "the build time stands in for it, as with dpkg-buildpackage",
+                    };
+                    let w = format!(
+                        "{}:{line}: non-conformant date `{date}` ({m}); dpkg-parsechangelog \
+                         warns about it too; {what}",
+                        file.display()
+                    );
+                    (lenient, Some(w))
+                }
+            };
             return Ok(Changelog {
                 source: source.to_owned(),
                 version: version.trim().to_owned(),
                 version_line: header_line,
                 timestamp,
+                date_warning,
             });
         }
         if !text.is_empty() && !text.starts_with([' ', '\t']) {
@@ -67,6 +87,32 @@ pub fn parse(file: &Path, text: &str) -> Result<Changelog, DebError> {
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
+
+/// `24 June 2015` written as `24 Jun 2015` (any case of the full English month name).
+fn full_month_names_abbreviated(date: &str) -> String {
+    const FULL: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    date.split(' ')
+        .map(|w| {
+            FULL.iter()
+                .position(|f| w.eq_ignore_ascii_case(f))
+                .map_or_else(|| w.to_owned(), |i| MONTHS[i].to_owned())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// Parses an RFC 2822 date such as `Mon, 23 Nov 2026 10:00:00 +0100` to Unix seconds.
 pub fn parse_rfc2822(date: &str) -> Result<u64, String> {
@@ -150,9 +196,39 @@ mod tests {
         let c = parse(Path::new("changelog"), text).unwrap();
         assert_eq!(
             (c.source.as_str(), c.version.as_str(), c.timestamp),
-            ("app", "1.2-1", 60)
+            ("app", "1.2-1", Some(60))
         );
         let e = parse(Path::new("changelog"), "app 1.0\n").unwrap_err();
         assert!(e.to_string().starts_with("changelog:1: expected"), "{e}");
+    }
+
+    // `Wed, 24 June 2015 12:00:00 +0300` was an error; dpkg-parsechangelog warns and goes on.
+    #[test]
+    fn a_non_conformant_date_warns_and_goes_on() {
+        let entry = |date: &str| {
+            format!("app (1.0) unstable; urgency=low\n\n  * x\n\n -- A B <a@b>  {date}\n")
+        };
+        let c = parse(
+            Path::new("changelog"),
+            &entry("Wed, 24 June 2015 12:00:00 +0300"),
+        )
+        .unwrap();
+        // The timestamp dpkg-parsechangelog gives for the conformant `24 Jun 2015` form.
+        assert_eq!(c.timestamp, Some(1_435_136_400));
+        let w = c.date_warning.unwrap();
+        assert!(w.starts_with("changelog:5: non-conformant date"), "{w}");
+        let c = parse(
+            Path::new("changelog"),
+            &entry("Wed, 24 Jnu 2015 12:00:00 +0300"),
+        )
+        .unwrap();
+        assert_eq!(c.timestamp, None);
+        assert!(c.date_warning.unwrap().contains("the build time stands in"));
+        let c = parse(
+            Path::new("changelog"),
+            &entry("Wed, 24 Jun 2015 12:00:00 +0300"),
+        )
+        .unwrap();
+        assert_eq!((c.timestamp, c.date_warning), (Some(1_435_136_400), None));
     }
 }

@@ -31,6 +31,13 @@ pub enum DebError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    /// The project needs dpkg-buildpackage, which cannot run here.
+    #[error("dfab does not reproduce {reason}, and dpkg-buildpackage cannot build it")]
+    Unsupported { reason: String, hint: String },
+    /// Found while planning: only dpkg-buildpackage builds this package right (never returned by
+    /// [`crate::deb::build`], which falls back instead).
+    #[error("dfab does not reproduce {0}")]
+    Fallback(String),
     /// A problem with the options given, such as an unknown compression name.
     #[error("{0}")]
     Options(String),
@@ -104,6 +111,16 @@ impl From<DebError> for crate::error::Error {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(1),
                 stderr,
+                hint: None,
+            },
+            DebError::Unsupported { reason, hint } => Self::Other {
+                message: format!(
+                    "dfab does not reproduce {reason}, and dpkg-buildpackage cannot build it"
+                ),
+                hint: Some(hint),
+            },
+            DebError::Fallback(reason) => Self::Other {
+                message: format!("dfab does not reproduce {reason}"),
                 hint: None,
             },
             DebError::Io(io) => Self::Io(io),

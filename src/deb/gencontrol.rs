@@ -82,7 +82,8 @@ pub(crate) fn generate(
         }
     }
     let mut out = String::new();
-    for (name, value) in fields {
+    // dpkg-gencontrol drops a field left empty by substitution.
+    for (name, value) in fields.into_iter().filter(|(_, v)| !v.trim().is_empty()) {
         out.push_str(&name);
         out.push_str(": ");
         out.push_str(&value);

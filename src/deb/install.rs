@@ -22,7 +22,12 @@ pub(crate) fn expand(
         glob::Pattern::escape(&project_dir.to_string_lossy()),
         pattern.trim_start_matches('/')
     );
-    let paths = glob::glob(&full)
+    // As the shell and dh_install, `*` does not match a leading dot.
+    let options = glob::MatchOptions {
+        require_literal_leading_dot: true,
+        ..glob::MatchOptions::new()
+    };
+    let paths = glob::glob_with(&full, options)
         .map_err(|e| DebError::at(file, line, format!("invalid pattern `{pattern}`: {e}")))?;
     let mut found = Vec::new();
     for p in paths {

@@ -115,6 +115,64 @@ pub(crate) fn fixed_files(
     Ok(())
 }
 
+/// `dh_installtmpfiles`: `tmpfiles` (or the old name `tmpfile`) → `usr/lib/tmpfiles.d/<pkg>.conf`,
+/// and the postinst snippet creating every `*.conf` the package ships there or in `etc/`.
+pub(crate) fn tmpfiles(
+    files: &PkgFiles<'_>,
+    tree: &mut Tree,
+    snippets: &mut Snippets,
+) -> Result<(), DebError> {
+    let (new, old) = (files.find("tmpfiles"), files.find("tmpfile"));
+    if let (Some(a), Some(b)) = (&new, &old) {
+        return Err(DebError::at(
+            b,
+            0,
+            format!("both {} and this file exist; keep one", a.display()),
+        ));
+    }
+    if let Some(path) = new.or(old) {
+        add_path(
+            tree,
+            &path,
+            &format!("usr/lib/tmpfiles.d/{}.conf", files.package),
+        )?;
+    }
+    let mut confs: Vec<&str> = tree
+        .iter()
+        .filter(|(p, n)| {
+            matches!(n, Node::File { .. })
+                && (p.starts_with("usr/lib/tmpfiles.d/") || p.starts_with("etc/tmpfiles.d/"))
+                && std::path::Path::new(p.as_str())
+                    .extension()
+                    .is_some_and(|e| e == "conf")
+        })
+        .filter_map(|(p, _)| p.rsplit('/').next())
+        .collect();
+    confs.sort_unstable();
+    confs.dedup();
+    if !confs.is_empty() {
+        let list = confs.join(" ");
+        snippets.add(
+            "postinst",
+            "dh_installtmpfiles",
+            fill(auto::POSTINST_TMPFILES, &[("TMPFILES", &list)]),
+        );
+    }
+    Ok(())
+}
+
+/// `dh_installdocs`: `README.Debian` → `usr/share/doc/<pkg>/README.Debian`.
+pub(crate) fn readme_debian(files: &PkgFiles<'_>, tree: &mut Tree) -> Result<(), DebError> {
+    if let Some(path) = files.find("README.Debian") {
+        add_path(
+            tree,
+            &path,
+            &format!("usr/share/doc/{}/README.Debian", files.package),
+        )?;
+    }
+    Ok(())
+}
+
 const UNIT_SUFFIXES: [&str; 6] = ["service", "socket", "timer", "path", "target", "mount"];
 
 /// Where `dh_installsystemd` (debhelper 13.11, Debian 12) puts units.

@@ -11,8 +11,8 @@
 //! detected by the input key in `<out_dir>/.dfab-built.json`, reuses the packages as they are.
 //! Warnings (undefined substitution variables, packages not for this architecture) go to stderr.
 //!
-//! Not done, on purpose: ELF scanning (`${shlibs:Depends}` is always empty), stripping, and
-//! `dh_compress` beyond the changelog.
+//! What it does not reproduce (see `native`) is built with dpkg-buildpackage instead, said in one
+//! warning. Not done: `-dbgsym` packages, `dh_dwz`, `dh_strip_nondeterminism`.
 
 mod ar;
 mod arch;
@@ -24,19 +24,25 @@ pub mod cmd;
 mod compress;
 pub mod control;
 pub mod deb822;
+mod dh_compress;
 mod digests;
 pub mod dpkg_buildpackage;
+mod elf;
 mod error;
+mod fixperms;
 mod gencontrol;
 mod gzip_parallel;
 mod install;
 mod installers;
 mod maintscripts;
 pub mod manifest;
+mod manpages;
+mod native;
 mod options;
 mod phases;
 mod pkgfile;
 mod plan;
+mod rules;
 mod substvars;
 mod tar;
 mod tree;
@@ -66,9 +72,16 @@ pub fn build_with(
     warn: &mut dyn FnMut(&str),
 ) -> Result<Vec<BuiltPackage>, DebError> {
     let mut phases = phases::Phases::start();
-    run_build_commands(opts)?;
     let debian_dir = opts.project_dir.join("debian");
     let control = control::Control::load(&debian_dir)?;
+    let verdict = native::judge(&opts.project_dir, &control, !opts.build_commands.is_empty())?;
+    for w in &verdict.warnings {
+        warn(w);
+    }
+    if let Some(reason) = &verdict.fallback {
+        return fall_back(opts, reason, warn);
+    }
+    run_build_commands(opts)?;
     let changelog_path = debian_dir.join("changelog");
     if !changelog_path.is_file() {
         return Err(DebError::Missing {
@@ -84,6 +97,9 @@ pub fn build_with(
             .map_err(|m| DebError::at(&changelog_path, changelog.version_line, m))?;
         changelog.version.clone()
     };
+    if let Some(w) = &changelog.date_warning {
+        warn(w);
+    }
     let mtime = timestamp(opts, changelog.timestamp)?;
     let host = arch::host();
 
@@ -102,6 +118,7 @@ pub fn build_with(
 
     let wheels = wheels::prepare(opts)?;
     let ctx = Context {
+        rules: &verdict.rules,
         opts,
         debian_dir: &debian_dir,
         control: &control,
@@ -114,7 +131,11 @@ pub fn build_with(
     for (index, para) in control.packages.iter().enumerate() {
         let field = para.get("Architecture").unwrap_or_default();
         match arch::resolve(field, &host) {
-            Some(arch) => plans.push(plan::plan_package(&ctx, index, &arch, &mut warnings)?),
+            Some(arch) => match plan::plan_package(&ctx, index, &arch, &mut warnings) {
+                Ok(plan) => plans.push(plan),
+                Err(DebError::Fallback(reason)) => return fall_back(opts, &reason, warn),
+                Err(e) => return Err(e),
+            },
             None => warnings.push(format!(
                 "{}: Architecture `{field}` does not include {host}; not built",
                 para.get("Package").unwrap_or_default()
@@ -138,8 +159,46 @@ pub fn build_with(
     Ok(built)
 }
 
+/// Builds with dpkg-buildpackage because of `reason`, saying so in one line; refuses with a hint
+/// when dpkg-buildpackage or debhelper is not installed.
+fn fall_back(
+    opts: &BuildOptions,
+    reason: &str,
+    warn: &mut dyn FnMut(&str),
+) -> Result<Vec<BuiltPackage>, DebError> {
+    let missing: Vec<&str> = ["dpkg-buildpackage", "dh", "fakeroot"]
+        .into_iter()
+        .filter(|tool| !on_path(tool))
+        .collect();
+    if !missing.is_empty() {
+        return Err(DebError::Unsupported {
+            reason: reason.to_owned(),
+            hint: format!(
+                "{} not installed: apt-get install dpkg-dev debhelper fakeroot (and the \
+                 project's Build-Depends)",
+                missing.join(", ")
+            ),
+        });
+    }
+    warn(&format!(
+        "building with dpkg-buildpackage: dfab does not reproduce {reason}"
+    ));
+    dpkg_buildpackage::build(opts)
+}
+
+/// Whether `tool` is an executable file on `PATH`.
+fn on_path(tool: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| {
+            fs_err::metadata(d.join(tool))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
 /// The archive timestamp: the option, else `SOURCE_DATE_EPOCH`, else the changelog date.
-fn timestamp(opts: &BuildOptions, changelog: u64) -> Result<u64, DebError> {
+fn timestamp(opts: &BuildOptions, changelog: Option<u64>) -> Result<u64, DebError> {
     if let Some(t) = opts.source_date_epoch {
         return Ok(t);
     }
@@ -148,21 +207,49 @@ fn timestamp(opts: &BuildOptions, changelog: u64) -> Result<u64, DebError> {
             .trim()
             .parse()
             .map_err(|_| DebError::Options(format!("SOURCE_DATE_EPOCH=`{v}` is not a number"))),
-        Err(_) => Ok(changelog),
+        Err(_) => Ok(changelog.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })),
     }
 }
 
 /// The packages of the last build when its inputs were identical and its files are intact.
 /// `build_commands`, each through `sh -c` in the project directory, before anything is read.
+/// Like dh, they see `dpkg-buildflags`' flags (`CFLAGS`, `LDFLAGS`, ...) unless already set.
 pub(crate) fn run_build_commands(opts: &BuildOptions) -> Result<(), DebError> {
-    for command in &opts.build_commands {
-        Cmd::of("sh")
-            .arg("-c")
-            .arg(command)
+    if opts.build_commands.is_empty() {
+        return Ok(());
+    }
+    let flags = if on_path("dpkg-buildflags") {
+        let out = Cmd::of("dpkg-buildflags")
+            .arg("--export=sh")
             .cwd(&opts.project_dir)
             .output()?;
+        build_flags(&String::from_utf8_lossy(&out.stdout))
+    } else {
+        Vec::new()
+    };
+    for command in &opts.build_commands {
+        let mut cmd = Cmd::of("sh").arg("-c").arg(command).cwd(&opts.project_dir);
+        for (name, value) in &flags {
+            if std::env::var_os(name).is_none() {
+                cmd = cmd.env(name.clone(), value.clone());
+            }
+        }
+        cmd.output()?;
     }
     Ok(())
+}
+
+/// The `export NAME="value"` lines of `dpkg-buildflags --export=sh`, uppercase names only (as dh).
+fn build_flags(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
+        .filter(|(n, _)| n.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|(n, v)| (n.to_owned(), v.trim_matches('"').to_owned()))
+        .collect()
 }
 
 fn reusable(out_dir: &Path, key: &str) -> Result<Option<Vec<BuiltPackage>>, DebError> {

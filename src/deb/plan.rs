@@ -5,14 +5,18 @@ use std::path::Path;
 
 use super::autoscripts::{self as auto, fill};
 use super::cache_key::Listing;
+use super::cmd::{Cmd, RunLocal as _};
 use super::control::Control;
 use super::gencontrol::{self, Resolved};
 use super::maintscripts::{self, Snippets};
 use super::pkgfile::{read_text, PkgFiles};
+use super::rules::Rules;
 use super::substvars::Substvars;
 use super::tree::{normalise, Node, Tree};
 use super::wheels::Wheelhouse;
-use super::{install, installers, version, BuildOptions, DebError};
+use super::{
+    dh_compress, elf, fixperms, install, installers, manpages, version, BuildOptions, DebError,
+};
 
 /// A member of `control.tar` other than `md5sums`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +49,8 @@ pub(crate) struct Context<'a> {
     pub(crate) wheels: Option<&'a Wheelhouse>,
     /// The project's directories as the input key's walk saw them.
     pub(crate) listing: &'a Listing,
+    /// `debian/rules`, for the steps it empties.
+    pub(crate) rules: &'a Rules,
 }
 
 /// Plans the binary package of paragraph `index` for architecture `arch`; `warnings` collects
@@ -67,7 +73,23 @@ pub(crate) fn plan_package(
     substvars.add("misc:Depends", "");
     substvars.add("misc:Pre-Depends", "");
     let wheels = ctx.wheels.filter(|_| index == 0);
-    let (tree, snippets) = stage(ctx, &files, wheels, &mut substvars)?;
+    let (mut tree, snippets) = stage(ctx, &files, wheels, &mut substvars)?;
+    if arch != "all" {
+        let skips = elf::Skips {
+            strip: ctx.rules.skips("dh_strip"),
+            shlibdeps: ctx.rules.skips("dh_shlibdeps"),
+        };
+        let work = ctx.opts.project_dir.join(".dfab/strip").join(&name);
+        if let Some(why) = elf::process(
+            &ctx.opts.project_dir,
+            &work,
+            &mut tree,
+            skips,
+            &mut substvars,
+        )? {
+            return Err(DebError::Fallback(why));
+        }
+    }
     let conffiles = conffiles(&files, &tree)?;
     let mut members = control_members(&files, &snippets, &conffiles)?;
     variables(ctx, &files, arch, &tree, wheels.is_some(), &mut substvars)?;
@@ -120,8 +142,10 @@ fn stage(
     install::install(files, project_dir, &mut tree, ctx.listing)?;
     install::dirs(files, &mut tree)?;
     install::docs(files, project_dir, &mut tree)?;
+    installers::readme_debian(files, &mut tree)?;
     installers::copyright(files, &mut tree)?;
     installers::changelog(files, ctx.version, &mut tree)?;
+    manpages::install(files, project_dir, &mut tree)?;
     installers::systemd_units(files, &mut tree)?;
     if files.find("templates").is_some() || files.find("config").is_some() {
         substvars.add("misc:Depends", "debconf (>= 0.5) | debconf-2.0");
@@ -136,8 +160,15 @@ fn stage(
         substvars.add("misc:Depends", "python3-venv");
     }
     installers::fixed_files(files, &mut tree, &mut snippets)?;
+    installers::tmpfiles(files, &mut tree, &mut snippets)?;
     install::links(files, &mut tree)?;
     installers::systemd_snippets(&tree, &mut snippets)?;
+    if !ctx.rules.skips("dh_compress") {
+        dh_compress::apply(&mut tree)?;
+    }
+    if let Some(why) = fixperms::apply(&mut tree, files.package) {
+        return Err(DebError::Fallback(why));
+    }
     Ok((tree, snippets))
 }
 
@@ -157,9 +188,19 @@ fn control_members(
         .collect();
     for member in ["templates", "triggers"] {
         if let Some(path) = files.find(member) {
+            // dh_installdebconf merges the translations with po2debconf when debian/po exists.
+            let data = if member == "templates" && files.debian_dir.join("po").is_dir() {
+                Cmd::of("po2debconf")
+                    .arg(path.to_string_lossy())
+                    .cwd(files.debian_dir.parent().unwrap_or(files.debian_dir))
+                    .output()?
+                    .stdout
+            } else {
+                fs_err::read(path)?
+            };
             members.push(ControlMember {
                 name: member.into(),
-                data: fs_err::read(path)?,
+                data,
                 executable: false,
             });
         }
@@ -196,7 +237,7 @@ fn variables(
                     .is_some_and(|e| e.eq_ignore_ascii_case("py"))
         });
     substvars.add("python3:Depends", if ships_python { "python3" } else { "" });
-    // dfab does not scan ELF objects, so shared-library dependencies are never computed.
+    // Defined (empty) when no ELF file of an architecture-dependent package needs a library.
     substvars.add("shlibs:Depends", "");
     substvars.add("binary:Version", ctx.version);
     substvars.add("source:Version", ctx.version);
@@ -265,6 +306,11 @@ fn conffiles(files: &PkgFiles<'_>, tree: &Tree) -> Result<Vec<String>, DebError>
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            // deb-conffiles(5): a conffile to remove on upgrade is no longer in the package.
+            if let Some(gone) = line.strip_prefix("remove-on-upgrade ") {
+                out.push(format!("remove-on-upgrade /{}", normalise(gone.trim())));
                 continue;
             }
             if !matches!(tree.get(line), Some(Node::File { .. })) {

@@ -118,6 +118,9 @@ impl<W: Write> TarWriter<W> {
     }
 }
 
+/// The largest size the 11 octal digits of a tar header hold (8 GiB - 1).
+const MAX_OCTAL_SIZE: u64 = 0o777_7777_7777;
+
 fn octal(field: &mut [u8], value: u64) {
     let digits = field.len() - 1;
     let text = format!("{value:0digits$o}");
@@ -139,7 +142,13 @@ fn header_block(
     octal(&mut h[100..108], u64::from(mode));
     octal(&mut h[108..116], 0);
     octal(&mut h[116..124], 0);
-    octal(&mut h[124..136], size);
+    if size > MAX_OCTAL_SIZE {
+        // GNU tar's (and dpkg-deb's) base-256: a set high bit, then the size big-endian.
+        h[124] = 0x80;
+        h[128..136].copy_from_slice(&size.to_be_bytes());
+    } else {
+        octal(&mut h[124..136], size);
+    }
     octal(&mut h[136..148], mtime);
     h[156] = type_flag;
     let l = link.len().min(100);
@@ -173,5 +182,37 @@ mod tests {
         assert_eq!(&out[124..136], b"00000000003\0");
         assert_eq!(&out[1024..1037], b"././@LongLink");
         assert_eq!(out[1024 + 156], b'L');
+    }
+
+    // Regression: a file of 8,590,000,000 bytes got a wrapped octal size (the package could not
+    // be unpacked); GNU tar writes base-256 from 8 GiB on.
+    #[test]
+    fn sizes_from_8_gib_are_base_256() {
+        let h = header_block(b"./big", b"", b'0', 0o644, 8_590_000_000, 0);
+        assert_eq!(h[124], 0x80);
+        assert_eq!(&h[125..128], &[0, 0, 0]);
+        assert_eq!(
+            u64::from_be_bytes(h[128..136].try_into().unwrap()),
+            8_590_000_000
+        );
+        // The oracle: GNU tar's header for a sparse file of that size (its first 512 bytes).
+        let dir = tempfile::tempdir().unwrap();
+        let file = fs_err::File::create(dir.path().join("big")).unwrap();
+        file.set_len(8_590_000_000).unwrap();
+        let gnu = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("tar --format=gnu -cf - big | head -c 512")
+            .current_dir(dir.path())
+            .output()
+            .expect("GNU tar (apt-get install tar)");
+        assert_eq!(
+            gnu.stdout.len(),
+            512,
+            "{}",
+            String::from_utf8_lossy(&gnu.stderr)
+        );
+        assert_eq!(&h[124..136], &gnu.stdout[124..136]);
+        let h = header_block(b"./max", b"", b'0', 0o644, MAX_OCTAL_SIZE, 0);
+        assert_eq!(&h[124..136], b"77777777777\0");
     }
 }

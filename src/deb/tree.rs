@@ -92,6 +92,11 @@ impl Tree {
         }
     }
 
+    /// Removes an entry (not its children).
+    pub(crate) fn remove(&mut self, path: &str) -> Option<Node> {
+        self.nodes.remove(&normalise(path))
+    }
+
     #[must_use]
     pub(crate) fn get(&self, path: &str) -> Option<&Node> {
         self.nodes.get(&normalise(path))

@@ -328,6 +328,36 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "env whose database `db_clone` and `database.push` copy (default `production`)",
     ),
     (
+        "deploy",
+        Shape::StrList,
+        "the `deploy` sequence: task invocations in dfab syntax, project tasks allowed",
+    ),
+    (
+        "maintenance",
+        Shape::Str,
+        "`always`, `auto` or `never` (default: always for production/protected, else never)",
+    ),
+    (
+        "migrate_check_command",
+        Shape::Str,
+        "`maintenance = 'auto'`'s check on the migration host: exit 0 none pending, 1 pending",
+    ),
+    (
+        "on_failure",
+        Shape::Str,
+        "`stop` (default) or `revert`: what `deploy` does when a step fails after a host changed",
+    ),
+    (
+        "deploy_strategy",
+        Shape::Str,
+        "`parallel` (default) or `rolling` (batches of `rolling_batch`, each checked with `health_url`)",
+    ),
+    (
+        "rolling_batch",
+        Shape::Count,
+        "hosts per batch of a rolling deploy (default 1)",
+    ),
+    (
         "protected",
         Shape::Bool,
         "treat as production: `database.push`, `db_clone` and `data_refresh` refuse it unless forced, and `deploy` defaults to maintenance",

@@ -59,6 +59,8 @@ pub fn execute(
         rep,
         yes: o.yes,
         quiet: o.quiet,
+        addresses: hosts,
+        parallel: o.parallel.max(1),
     };
     let pool = Pool::new(connector, &plan.env, o.parallel.max(1));
     let mut local = Local::new();
@@ -124,7 +126,7 @@ pub fn execute(
 }
 
 /// One host-scoped step on one host.
-fn run_on(
+pub(crate) fn run_on(
     step: &Step,
     t: &mut dyn Transport,
     host: &str,
@@ -211,7 +213,7 @@ fn dry_run(plan: &Plan, map: &dyn Fn(&String) -> String, rep: &dyn Reporter) -> 
     Ok(())
 }
 
-fn get_dest(l: &Path, host: &str, many: bool) -> Result<PathBuf> {
+pub(crate) fn get_dest(l: &Path, host: &str, many: bool) -> Result<PathBuf> {
     let dest = if many { l.join(host) } else { l.to_path_buf() };
     let dir = if many || l.to_string_lossy().ends_with('/') {
         dest.clone()

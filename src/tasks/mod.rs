@@ -4,7 +4,7 @@ pub mod builtin;
 pub mod connect;
 pub mod exec;
 pub mod plan;
-mod pool;
+pub(crate) mod pool;
 pub mod registry;
 pub mod step;
 mod summary;

@@ -538,6 +538,44 @@ impl Error {
     }
 }
 
+/// Resolve `calls` as the command line would, inside the built-in `within` (so it cannot call
+/// itself): each call's steps, in order. The wrapped `deploy` plans its sequence with this.
+pub(crate) fn resolve_calls(
+    cx: &PlanCtx<'_>,
+    within: &str,
+    calls: &[TaskCall],
+) -> Result<Vec<Vec<Step>>> {
+    let user_tasks = match &cx.project.tasks {
+        Some(v) => parse_tasks(&cx.project.file, v)?,
+        None => Vec::new(),
+    };
+    let project_dir = cx.project_dir.to_path_buf();
+    let mut out = Vec::new();
+    for call in calls {
+        let base = call.name.strip_prefix("dfab.").unwrap_or(&call.name);
+        if base == within && !user_tasks.iter().any(|t| t.name == call.name) {
+            return Err(Error::usage(
+                format!("task `{within}` cannot call itself"),
+                None,
+            ));
+        }
+        let mut r = Resolver {
+            project: cx.project,
+            targets: cx.targets,
+            activation: false,
+            env: cx.env,
+            user_tasks: &user_tasks,
+            all_hosts: cx.all_hosts,
+            project_dir: &project_dir,
+            steps: Vec::new(),
+            stack: vec![within.to_string()],
+        };
+        r.call(call)?;
+        out.push(r.steps);
+    }
+    Ok(out)
+}
+
 /// The user tasks of a project, for listings.
 pub fn user_tasks(project: &Project) -> Result<Vec<UserTask>> {
     project

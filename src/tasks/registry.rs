@@ -197,11 +197,39 @@ pub const BUILTINS: &[Builtin] = &[
     },
     Builtin {
         name: "deploy",
-        doc: "The whole deploy: build, maintenance on, install, migrate, live",
-        args: &[],
+        doc: "The whole deploy: the env's `deploy` sequence under a lock, with a journal",
+        args: &[
+            arg(
+                "resume",
+                "yes: continue a failed deploy from its first unfinished step",
+            ),
+            arg(
+                "revert",
+                "yes: reinstall the previous release where a failed deploy installed, then go live",
+            ),
+            arg(
+                "force",
+                "yes (with resume): continue although the build changed",
+            ),
+        ],
         roles: &[],
         activation: true,
-        plan: builtin::pending::plan,
+        plan: builtin::deploy::plan,
+    },
+    Builtin {
+        name: "lock",
+        doc: "The deploy lock: lock:status, lock:acquire,message=..., lock:release[,force=yes]",
+        args: &[
+            arg("action", "status (default), acquire or release"),
+            arg("message", "why (with acquire)"),
+            arg(
+                "force",
+                "yes (with release): break someone else's lock, after confirmation",
+            ),
+        ],
+        roles: &[],
+        activation: true,
+        plan: builtin::lock::plan,
     },
     Builtin {
         name: "lxc.template",

@@ -125,6 +125,10 @@ pub struct RunCtx<'a> {
     pub yes: bool,
     /// `-q`: no progress bars.
     pub quiet: bool,
+    /// The activated hosts of the run (an LXC env's container address replaces its name).
+    pub addresses: &'a [String],
+    /// Hosts at a time (`--parallel`, else the env's `parallel`, else the default).
+    pub parallel: usize,
 }
 
 /// A built-in's work on one host. `describe` must list, in order, every command `run` may run

@@ -24,13 +24,15 @@ fn project_for(fixture: &str, host: &TestHost, extra: &str) -> tempfile::TempDir
     assert!(ok.success());
     let envs = format!(
         "environments = {{\n    'test': {{\n        'hosts': ['root@{ip}'],\n        'key_filename': '{KEY}',\n        \
-         'known_hosts': '/dev/null',\n        'host_key_checking': 'accept',\n        'package_dir': 'dist/',\n    }},\n}}\n\
+         'known_hosts': '/dev/null',\n        'host_key_checking': 'accept',\n        'package_dir': 'dist/',\n        'wheel': {wheel},\n    }},\n}}\n\
          tasks = {{\n    'install': {{\n        'doc': 'Install built packages offline, debconf answered by a preseed file',\n        \
          'args': ['debs'],\n        'steps': [\n            {{'run': 'mkdir -p /root/debs'}},\n{extra}            \
          {{'run': 'ip route del default; ip route'}},\n            \
          {{'run': \"DEBCONF_DB_OVERRIDE='File{{{{/root/debconf.dat}}}}' DEBIAN_FRONTEND=noninteractive dpkg -i $(for d in {{debs}}; do printf '/root/debs/%s ' $d; done)\"}},\n        \
          ],\n    }},\n}}\n",
-        ip = host.ip
+        ip = host.ip,
+        // Wheels are built only when asked (dragonfab's semantics): ask where there are some.
+        wheel = if src.join("requirements.txt").is_file() { "True" } else { "False" },
     );
     fs_err::write(dir.path().join("environments.py"), envs).unwrap();
     dir

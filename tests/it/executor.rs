@@ -135,18 +135,28 @@ fn a_step_runs_on_all_hosts_at_once_bounded_by_parallel_and_a_failure_stops_the_
     );
 }
 
-/// Peak resident memory of a finished child, in KiB, from `wait4`.
+/// Run a child to its end; its exit code and peak resident memory in KiB: the kernel's
+/// high-water mark (`VmHWM`) of the program's own address space, read while it runs. (wait4's
+/// `ru_maxrss` would not do: it keeps the forking test process's size from before the exec.)
 fn run_measured(cmd: &mut std::process::Command) -> (i32, i64) {
-    let child = cmd.spawn().expect("spawn dfab");
-    let pid = i32::try_from(child.id()).unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our child, status and usage point at live locals.
-    let r = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
-    assert_eq!(r, pid, "wait4");
-    std::mem::forget(child);
-    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+    let mut child = cmd.spawn().expect("spawn dfab");
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = fs_err::read_to_string(&status_file) {
+            if let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+            {
+                peak = peak.max(kib);
+            }
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            return (st.code().unwrap_or(-1), peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 // put and get read the whole file into memory: a 2 GB package or dump cost its size in RAM.

@@ -1,0 +1,230 @@
+//! What the pipeline reads before it changes anything: the build (its sha256, the same build on
+//! resume), the no-op check, the versions each host had, and `maintenance = 'auto'`'s check.
+
+use crate::deploy::record;
+use crate::error::{Error, Result};
+use crate::invocation::TaskCall;
+use crate::releases::state;
+use crate::tasks::builtin::PlanCtx;
+use crate::tasks::step::{RunCtx, Step};
+use crate::transport::sha256_hex;
+
+use super::journal::Build;
+use super::run::{Run, Stop};
+use super::{Mode, Pipeline};
+
+impl Pipeline {
+    /// The build record's shipped packages, with one sha256 over them (none without a record).
+    #[must_use]
+    pub fn build(&self) -> Option<Build> {
+        let job = self.job.as_ref()?;
+        let ships = record::peek(&job.package_dir)?;
+        let mut packages: Vec<String> = ships
+            .iter()
+            .filter(|s| job.select.wants(&s.package))
+            .map(|s| format!("{} {} {}", s.package, s.version, s.sha256))
+            .collect();
+        packages.sort();
+        Some(Build {
+            sha256: sha256_hex(packages.join("\n").as_bytes()),
+            packages,
+        })
+    }
+
+    /// sha256 of the debconf answers file, if the env has one.
+    #[must_use]
+    pub fn debconf_sha(&self) -> Option<String> {
+        let p = self.job.as_ref()?.debconf.as_ref()?;
+        fs_err::read(p).ok().map(|b| sha256_hex(&b))
+    }
+
+    /// `host package=version` for every package each install host gets.
+    #[must_use]
+    pub fn expected_installed(&self) -> Vec<String> {
+        let (Some(job), Some(install)) = (
+            &self.job,
+            self.stages.iter().find(|s| s.kind == super::Kind::Install),
+        ) else {
+            return Vec::new();
+        };
+        let ships = record::peek(&job.package_dir).unwrap_or_default();
+        let mut out = Vec::new();
+        for h in &install.hosts {
+            for s in ships.iter().filter(|s| job.select.wants_on(&s.package, h)) {
+                out.push(format!("{h} {}={}", s.package, s.version));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// `deb.deploy` planned again for some of its hosts (a batch, or those left to resume).
+    pub(crate) fn replan_install(
+        &self,
+        cx: &RunCtx<'_>,
+        call: &TaskCall,
+        hosts: &[String],
+    ) -> Result<Vec<Step>> {
+        let pcx = PlanCtx {
+            project: cx.project,
+            env: cx.env,
+            targets: &self.targets,
+            project_dir: cx.project_dir,
+            hosts: hosts.to_vec(),
+            all_hosts: &self.all_hosts,
+        };
+        crate::tasks::builtin::deb_deploy::plan(&pcx, call)
+    }
+}
+
+impl Run<'_, '_, '_, '_> {
+    /// Before the first stage after the build: on resume, the build must be the failed
+    /// deploy's; on a fresh deploy, an unchanged build, debconf and hosts is nothing to do.
+    pub(crate) fn before_first_change(&mut self) -> Result<bool, Stop> {
+        let stop = |e: Error| Stop {
+            task: "deploy".into(),
+            error: e,
+        };
+        let now = self.p.build();
+        if self.j.build.is_none() {
+            self.j.build.clone_from(&now);
+        }
+        if let Mode::Resume { force } = self.p.mode {
+            let was = self.old.as_ref().and_then(|o| o.build.clone());
+            if let (Some(was), Some(now)) = (&was, &now) {
+                if was.sha256 != now.sha256 && !force {
+                    return Err(stop(Error::other(
+                        format!(
+                            "the build changed since the failed deploy (sha256 {} then, {} now): resume refused",
+                            &was.sha256[..16],
+                            &now.sha256[..16]
+                        ),
+                        Some(format!(
+                            "`dfab {e} deploy:resume=yes,force=yes` continues with the new build; `dfab {e} deploy:revert=yes` goes back",
+                            e = self.p.env
+                        )),
+                    )));
+                }
+            }
+            return Ok(true);
+        }
+        let Some(last) = self.j.last_success.clone() else {
+            return Ok(true);
+        };
+        let Some(now) = now else { return Ok(true) };
+        if last.build != now || last.debconf_sha256 != self.p.debconf_sha() {
+            return Ok(true);
+        }
+        let expected = self.p.expected_installed();
+        if expected != last.hosts || expected.is_empty() {
+            return Ok(true);
+        }
+        // The same build, answers and hosts: check that every host still has it.
+        let Some(job) = &self.p.job else {
+            return Ok(true);
+        };
+        let mut seen = Vec::new();
+        let packages: Vec<String> = now
+            .packages
+            .iter()
+            .filter_map(|l| l.split(' ').next().map(String::from))
+            .collect();
+        let hosts: Vec<String> = {
+            let mut hs: Vec<String> = expected
+                .iter()
+                .filter_map(|l| l.split(' ').next().map(String::from))
+                .collect();
+            hs.dedup();
+            hs
+        };
+        for p in &packages {
+            for (h, r) in self.eng.cmd_on(&hosts, "check", &state::installed_cmd(p)) {
+                if !job.select.wants_on(p, &h) {
+                    continue;
+                }
+                let Ok(o) = r else { return Ok(true) };
+                if let Some((v, st)) = state::parse_installed(&o.stdout_str()) {
+                    if st.starts_with("ii") {
+                        seen.push(format!("{h} {p}={v}"));
+                    }
+                }
+            }
+        }
+        seen.sort();
+        if seen != expected {
+            return Ok(true);
+        }
+        self.j.status = "nothing to deploy".into();
+        self.j.next = None;
+        self.save();
+        self.eng.cx.rep.info(&format!(
+            "deploy: nothing to deploy: the build (sha256 {}), its packages and the debconf answers \
+             are those of the last successful deploy, and every host has them installed; \
+             no install, no restart (`deb.deploy:force=yes` reinstalls)",
+            &now.sha256[..16]
+        ));
+        Ok(false)
+    }
+
+    /// Record what each host had installed before this deploy touches it.
+    pub(crate) fn snapshot(&mut self, hosts: &[String]) {
+        let Some(job) = &self.p.job else { return };
+        let packages: Vec<String> = record::peek(&job.package_dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| job.select.wants(&s.package))
+            .map(|s| s.package)
+            .collect();
+        for p in &packages {
+            for (h, r) in self.eng.cmd_on(hosts, "check", &state::installed_cmd(p)) {
+                if !job.select.wants_on(p, &h) {
+                    continue;
+                }
+                let v = r
+                    .ok()
+                    .and_then(|o| state::parse_installed(&o.stdout_str()))
+                    .and_then(|(v, st)| st.starts_with("ii").then_some(v));
+                self.j.previous.entry(h).or_default().insert(p.clone(), v);
+            }
+        }
+        self.save();
+    }
+
+    /// `maintenance = 'auto'`: whether the check says migrations are pending (exit 1), none
+    /// (exit 0); anything else stops the deploy before any change.
+    pub(crate) fn migrations_pending(&mut self) -> Result<bool, Stop> {
+        let Some((cmd, host)) = &self.p.migrate_check else {
+            self.eng.cx.rep.info(
+                "deploy: maintenance = 'auto': the sequence has no migration step, so no maintenance",
+            );
+            return Ok(false);
+        };
+        let (_, r) = self
+            .eng
+            .cmd_on(std::slice::from_ref(host), "check", cmd)
+            .pop()
+            .expect("one host");
+        let stop = |e: Error| Stop {
+            task: "migrate check".into(),
+            error: e,
+        };
+        let o = r.map_err(stop)?;
+        match o.status {
+            0 => {
+                self.eng.cx.rep.info("deploy: maintenance = 'auto': no pending migration; the site stays live");
+                Ok(false)
+            }
+            1 => {
+                self.eng.cx.rep.info("deploy: maintenance = 'auto': migrations are pending; entering maintenance");
+                Ok(true)
+            }
+            s => Err(stop(Error::other(
+                format!(
+                    "[{host}] the migration check failed (exit status {s}, expected 0: none pending, or 1: pending): {}",
+                    o.stderr_str().trim()
+                ),
+                Some("fix `migrate_check_command`, or set maintenance = 'always'".into()),
+            ))),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Holding the deploy lock for a run: taken on every host first (a refusal names the holder and
+//! changes nothing), refreshed every [`REFRESH`] by a thread with its own connections, released
+//! at the end whatever happened.
+
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::tasks::step::RunCtx;
+use crate::transport::Transport;
+
+use super::engine::Engine;
+use super::lock;
+
+/// How often the holder touches the lock.
+pub(crate) const REFRESH: Duration = Duration::from_secs(20);
+
+/// The lock as this run holds it.
+pub(crate) struct Held {
+    pub package: String,
+    pub token: String,
+    pub hosts: Vec<String>,
+    /// Taken by `lock:acquire` before the run: left in place at the end.
+    pub manual: bool,
+}
+
+/// Where a hand-taken lock's token is kept, beside the journal.
+#[must_use]
+pub fn token_file(journal: &std::path::Path) -> std::path::PathBuf {
+    journal.with_extension("lock")
+}
+
+/// Take the lock on `hosts`, or refuse naming each holder (releasing what was taken).
+pub(crate) fn take(
+    eng: &Engine<'_, '_>,
+    package: &str,
+    hosts: &[String],
+    what: &str,
+    journal: &std::path::Path,
+) -> Result<Held> {
+    let (token, manual) = match fs_err::read_to_string(token_file(journal)) {
+        Ok(t) if !t.trim().is_empty() => (t.trim().to_string(), true),
+        _ => (lock::new_token()?, false),
+    };
+    let cmd = lock::acquire(package, &lock::who(), what, &token);
+    let mut got = Vec::new();
+    let mut refused = Vec::new();
+    for (h, r) in eng.cmd_on(hosts, "sudo", &cmd) {
+        match r {
+            Ok(o) if o.status == 0 => got.push(h),
+            Ok(o) if o.status == lock::HELD => {
+                refused.push(format!("[{h}] held by {}", lock::holder(&o.stdout_str())));
+            }
+            Ok(o) => refused.push(format!(
+                "[{h}] could not take the lock (exit status {}): {}",
+                o.status,
+                o.stderr_str().trim()
+            )),
+            Err(e) => refused.push(format!("[{h}] {e}")),
+        }
+    }
+    let held = Held {
+        package: package.to_string(),
+        token,
+        hosts: got,
+        manual,
+    };
+    if refused.is_empty() {
+        return Ok(held);
+    }
+    held.release(eng);
+    Err(Error::other(
+        format!(
+            "deploy refused, nothing done: the deploy lock of {package} ({}) is taken:\n{}",
+            lock::lock_path(package),
+            refused.join("\n")
+        ),
+        Some(
+            "wait for that deploy to finish (`dfab <env> lock:status` shows the holder); if it is \
+             stale (its `refreshed` time stands still), `dfab <env> lock:release,force=yes` breaks it"
+                .into(),
+        ),
+    ))
+}
+
+impl Held {
+    /// Release the lock on every host that has it (a hand-taken lock stays).
+    pub(crate) fn release(&self, eng: &Engine<'_, '_>) {
+        if self.manual || self.hosts.is_empty() {
+            return;
+        }
+        let cmd = lock::release(&self.package, &self.token);
+        for (h, r) in eng.cmd_on(&self.hosts, "sudo", &cmd) {
+            match r {
+                Ok(o) if o.status == 0 => {}
+                Ok(o) => eng.cx.rep.warn(&format!(
+                    "[{h}] the deploy lock was not released: {}{}",
+                    o.stdout_str().trim(),
+                    o.stderr_str().trim()
+                )),
+                Err(e) => eng
+                    .cx
+                    .rep
+                    .warn(&format!("[{h}] the deploy lock was not released: {e}")),
+            }
+        }
+    }
+
+    /// Refresh the lock every [`REFRESH`] until `stop` is set, over connections of its own.
+    pub(crate) fn refresher(&self, cx: &RunCtx<'_>, lxc: bool, stop: &(Mutex<bool>, Condvar)) {
+        let cmd = lock::refresh(&self.package, &self.token);
+        let mut conns: Vec<(String, Box<dyn Transport>)> = Vec::new();
+        let (flag, signal) = stop;
+        let mut stopped = flag.lock().expect("stop flag");
+        loop {
+            let (guard, _) = signal.wait_timeout(stopped, REFRESH).expect("stop flag");
+            stopped = guard;
+            if *stopped {
+                return;
+            }
+            for h in &self.hosts {
+                let addr = if lxc {
+                    cx.addresses.first().cloned().unwrap_or_else(|| h.clone())
+                } else {
+                    h.clone()
+                };
+                if !conns.iter().any(|(x, _)| *x == addr) {
+                    match cx.connector.connect(&addr, cx.env) {
+                        Ok(t) => conns.push((addr.clone(), t)),
+                        Err(e) => {
+                            cx.rep
+                                .warn(&format!("[{h}] could not refresh the deploy lock: {e}"));
+                            continue;
+                        }
+                    }
+                }
+                let t = &mut conns.iter_mut().find(|(x, _)| *x == addr).expect("above").1;
+                let c = cmd.clone().without_sudo_if_root(t.login_user());
+                match t.exec(&c, None) {
+                    Ok(o) if o.status == 0 => {}
+                    Ok(o) => cx.rep.warn(&format!(
+                        "[{h}] could not refresh the deploy lock: {}",
+                        o.stderr_str().trim()
+                    )),
+                    Err(e) => cx
+                        .rep
+                        .warn(&format!("[{h}] could not refresh the deploy lock: {e}")),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The deploy journal, `.dfab/state/<env>.json` in the project: the build's sha256, every step
+//! with the hosts that finished it, the hosts this deploy changed and what they had before. It
+//! is rewritten atomically after each step, so `deploy:resume=yes` and `deploy:revert=yes` can
+//! pick up where a failed deploy stopped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The packages a deploy ships, with one sha256 over all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Build {
+    /// sha256 over the sorted `package version sha256` lines.
+    pub sha256: String,
+    /// `package version sha256` of each shipped .deb.
+    pub packages: Vec<String>,
+}
+
+/// One step of the sequence and where it finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StepRec {
+    /// Index of its task in the sequence.
+    pub stage: usize,
+    /// The task invocation, as written in the sequence.
+    pub task: String,
+    /// Its hosts; empty for a step on this machine.
+    pub hosts: Vec<String>,
+    /// Hosts (or `localhost`) that finished it.
+    pub done: Vec<String>,
+    /// Hosts that failed it, with the error.
+    pub failed: BTreeMap<String, String>,
+}
+
+impl StepRec {
+    /// Whether every host (or this machine) finished it.
+    #[must_use]
+    pub fn finished(&self) -> bool {
+        if self.hosts.is_empty() {
+            return self.done.iter().any(|h| h == LOCAL);
+        }
+        self.hosts.iter().all(|h| self.done.contains(h))
+    }
+}
+
+/// How a step on this machine is named in `done`.
+pub const LOCAL: &str = "localhost";
+
+/// What the last successful deploy shipped, for the no-op check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Shipped {
+    pub build: Build,
+    pub debconf_sha256: Option<String>,
+    /// `host package=version` lines.
+    pub hosts: Vec<String>,
+}
+
+/// The journal of one env.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Journal {
+    pub env: String,
+    /// `running`, `done`, `failed`, `interrupted`, `reverted`, `nothing to deploy`.
+    pub status: String,
+    /// Seconds since the epoch.
+    pub started: u64,
+    pub updated: u64,
+    pub sequence: Vec<String>,
+    pub build: Option<Build>,
+    pub debconf_sha256: Option<String>,
+    pub steps: Vec<StepRec>,
+    /// The first unfinished step, when the deploy stopped.
+    pub next: Option<usize>,
+    /// Hosts this deploy changed (a release installed, a migration or a project task run).
+    pub changed: Vec<String>,
+    /// Hosts where this deploy installed packages.
+    pub installed: Vec<String>,
+    /// host -> package -> the version installed before this deploy (`None`: not installed).
+    pub previous: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// Hosts this deploy put into maintenance.
+    pub maintenance_on: Vec<String>,
+    pub error: Option<String>,
+    /// The lock token of the deploy (its owner releases with it).
+    pub token: Option<String>,
+    pub last_success: Option<Shipped>,
+}
+
+/// Where an env's journal lives.
+#[must_use]
+pub fn path(project_dir: &Path, env: &str) -> PathBuf {
+    let safe: String = env
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    project_dir.join(".dfab/state").join(format!("{safe}.json"))
+}
+
+/// Read a journal, if there is one.
+pub fn load(path: &Path) -> Result<Option<Journal>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = fs_err::read(path)?;
+    serde_json::from_slice(&text).map(Some).map_err(|e| {
+        Error::other(
+            format!("{}: not a dfab deploy journal: {e}", path.display()),
+            Some("move it away; the next deploy starts a new one".into()),
+        )
+    })
+}
+
+/// Write a journal atomically.
+pub fn save(path: &Path, j: &Journal) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs_err::create_dir_all(dir)?;
+    }
+    let mut text = serde_json::to_vec_pretty(j).map_err(|e| Error::other(e.to_string(), None))?;
+    text.push(b'\n');
+    crate::fsutil::write_atomic(path, &text)
+}
+
+/// Seconds since the epoch.
+#[must_use]
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_round_trips_and_knows_what_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(dir.path(), "prod/x");
+        assert!(p.ends_with(".dfab/state/prod_x.json"));
+        let mut j = Journal {
+            env: "prod".into(),
+            ..Journal::default()
+        };
+        j.steps.push(StepRec {
+            stage: 0,
+            task: "migrate".into(),
+            hosts: vec!["a".into(), "b".into()],
+            done: vec!["a".into()],
+            failed: BTreeMap::new(),
+        });
+        assert!(!j.steps[0].finished());
+        save(&p, &j).unwrap();
+        assert_eq!(load(&p).unwrap().unwrap(), j);
+        j.steps[0].done.push("b".into());
+        assert!(j.steps[0].finished());
+    }
+}

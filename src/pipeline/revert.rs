@@ -1,0 +1,311 @@
+//! When the sequence stops: maintenance off again if no host changed; else the hosts named and
+//! the two ways on, or the revert (`on_failure = 'revert'`, `deploy:revert=yes`): the previous
+//! release reinstalled on the hosts this deploy installed on, then live. And the per-host summary.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::deploy::preflight::{Gate, HostChecks, LocalChecks, Shared};
+use crate::deploy::Select;
+use crate::error::{render, Error, Result};
+use crate::releases::rollback::Rollback;
+use crate::tasks::step::Step;
+
+use super::journal::LOCAL;
+use super::run::{push, Run, Stop};
+use super::{OnFailure, Strategy};
+
+impl Run<'_, '_, '_, '_> {
+    /// The sequence stopped at `stop`.
+    pub(crate) fn failed(&mut self, stop: Stop) -> Result<()> {
+        let rep = self.eng.cx.rep;
+        let interrupted = super::interrupt::requested();
+        self.j.status = if interrupted { "interrupted" } else { "failed" }.into();
+        self.j.next = self.j.steps.iter().position(|s| !s.finished());
+        self.j.error = Some(render(&stop.error));
+        self.save();
+        let env = &self.p.env;
+        let msg;
+        if self.j.changed.is_empty() {
+            let on = self.j.maintenance_on.clone();
+            if on.is_empty() {
+                msg = format!(
+                    "deploy failed in {} before any host changed; nothing to undo",
+                    stop.task
+                );
+            } else {
+                self.live(&on);
+                msg = format!(
+                    "deploy failed in {} before any host changed: maintenance taken off again on {}",
+                    stop.task,
+                    on.join(", ")
+                );
+            }
+            self.j.next = None;
+            self.save();
+            rep.warn(&msg);
+            rep.info(&self.summary());
+            return Err(stop.error);
+        }
+        let targets: Vec<String> = match self.p.settings.strategy {
+            // A rolling deploy reverts the failed batch only: earlier batches passed their check.
+            Strategy::Rolling(_) => self
+                .batch
+                .iter()
+                .filter(|h| self.j.installed.contains(h))
+                .cloned()
+                .collect(),
+            Strategy::Parallel => self.j.installed.clone(),
+        };
+        if self.p.settings.on_failure == OnFailure::Revert {
+            rep.warn(&format!(
+                "deploy failed in {}: on_failure = 'revert': reinstalling the previous release on {}",
+                stop.task,
+                if targets.is_empty() { "no host".to_string() } else { targets.join(", ") }
+            ));
+            let r = self.revert(&targets);
+            rep.info(&self.summary());
+            r?;
+            return Err(Error::other(
+                format!("deploy failed in {} and was reverted: {}", stop.task, render(&stop.error).trim_end()),
+                Some("the failed release's .deb stays in /var/lib/dfab/<package>/releases/ on the hosts for debugging".into()),
+            ));
+        }
+        let maint = if self.j.maintenance_on.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " The site stays in maintenance on {}.",
+                self.j.maintenance_on.join(", ")
+            )
+        };
+        let next = self
+            .j
+            .next
+            .and_then(|i| self.j.steps.get(i))
+            .map_or_else(|| stop.task.clone(), |s| s.task.clone());
+        rep.info(&self.summary());
+        Err(Error::other(
+            format!(
+                "deploy failed in {}: {}\nthese hosts were changed: {}.{maint}",
+                stop.task,
+                render(&stop.error).trim_end(),
+                self.j.changed.join(", ")
+            ),
+            Some(format!(
+                "two ways on: fix the cause and `dfab {env} deploy:resume=yes` (continues from {next} on the hosts that did not finish), or `dfab {env} deploy:revert=yes` (reinstalls the previous release on {}, then goes live). The journal is {}; the failed release's .deb stays on the hosts for debugging",
+                if self.j.installed.is_empty() { "no host".to_string() } else { self.j.installed.join(", ") },
+                self.p.journal.display()
+            )),
+        ))
+    }
+
+    /// `deploy:revert=yes`.
+    pub(crate) fn revert_command(&mut self) -> Result<()> {
+        let hosts = self.j.installed.clone();
+        if hosts.is_empty() && self.j.maintenance_on.is_empty() {
+            return Err(Error::other(
+                format!(
+                    "the last deploy of `{}` installed nothing: nothing to revert",
+                    self.p.env
+                ),
+                None,
+            ));
+        }
+        let r = self.revert(&hosts);
+        self.eng.cx.rep.info(&self.summary());
+        r
+    }
+
+    /// Reinstall each host's previous release, then take maintenance off.
+    pub(crate) fn revert(&mut self, hosts: &[String]) -> Result<()> {
+        let mut problems = Vec::new();
+        let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
+        for h in hosts {
+            let Some(prev) = self.j.previous.get(h) else {
+                problems.push(format!("[{h}] what it had before is not in the journal"));
+                continue;
+            };
+            for (p, v) in prev {
+                let Some(v) = v else {
+                    problems.push(format!(
+                        "[{h}] {p} was not installed before this deploy: left installed"
+                    ));
+                    continue;
+                };
+                match groups.iter_mut().find(|(gp, gv, _)| gp == p && gv == v) {
+                    Some(g) => g.2.push(h.clone()),
+                    None => groups.push((p.clone(), v.clone(), vec![h.clone()])),
+                }
+            }
+        }
+        for (package, version, group) in groups {
+            let steps = self.rollback_steps(&package, &version, &group);
+            let mut ok = true;
+            for step in &steps {
+                for (h, r) in self.eng.step(step, step.hosts().map(|_| group.as_slice())) {
+                    if let Err(e) = r {
+                        ok = false;
+                        problems.push(format!(
+                            "[{h}] revert of {package} to {version}: {}",
+                            render(&e).trim_end()
+                        ));
+                    }
+                }
+                if !ok {
+                    break;
+                }
+            }
+            if ok {
+                for h in &group {
+                    push(&mut self.reverted, h);
+                }
+            }
+        }
+        let on = self.j.maintenance_on.clone();
+        if !on.is_empty() {
+            self.live(&on);
+        }
+        self.j.status = if problems.is_empty() {
+            "reverted"
+        } else {
+            "revert failed"
+        }
+        .into();
+        self.j.next = None;
+        self.save();
+        if problems.is_empty() {
+            self.eng.cx.rep.info(&format!(
+                "deploy: reverted {}; the site is live",
+                if self.reverted.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    self.reverted.join(", ")
+                }
+            ));
+            Ok(())
+        } else {
+            Err(Error::other(
+                format!("the revert did not finish:\n{}", problems.join("\n")),
+                Some("`dfab <env> releases` shows each host's kept releases; `rollback:version=X` installs one".into()),
+            ))
+        }
+    }
+
+    fn rollback_steps(&self, package: &str, version: &str, hosts: &[String]) -> Vec<Step> {
+        let Some(job) = &self.p.job else {
+            return Vec::new();
+        };
+        let mut job = job.clone();
+        job.select = Select::Names(vec![package.to_string()]);
+        job.force = false;
+        let shared = Arc::new(Shared::default());
+        let task = "deploy (revert)".to_string();
+        vec![
+            Step::Here {
+                task: task.clone(),
+                action: Arc::new(LocalChecks {
+                    job: job.clone(),
+                    shared: shared.clone(),
+                    templates: false,
+                }),
+            },
+            Step::Host {
+                task: task.clone(),
+                hosts: hosts.to_vec(),
+                action: Arc::new(HostChecks {
+                    shared: shared.clone(),
+                    task: "revert",
+                }),
+                warn_only: false,
+            },
+            Step::Here {
+                task: task.clone(),
+                action: Arc::new(Gate {
+                    shared: shared.clone(),
+                    hosts: hosts.len(),
+                    task: "revert",
+                }),
+            },
+            Step::Host {
+                task,
+                hosts: hosts.to_vec(),
+                action: Arc::new(Rollback {
+                    job,
+                    packages: vec![package.to_string()],
+                    version: Some(version.to_string()),
+                    shared,
+                }),
+                warn_only: false,
+            },
+        ]
+    }
+
+    /// Take maintenance off on `hosts`.
+    pub(crate) fn live(&mut self, hosts: &[String]) {
+        let Some(cmd) = &self.p.live else { return };
+        for (h, r) in self.eng.cmd_on(hosts, "sudo", cmd) {
+            match r {
+                Ok(o) if o.status == 0 => self.j.maintenance_on.retain(|x| *x != h),
+                Ok(o) => self.eng.cx.rep.warn(&format!(
+                    "[{h}] maintenance could not be taken off: {}",
+                    o.stderr_str().trim()
+                )),
+                Err(e) => self
+                    .eng
+                    .cx
+                    .rep
+                    .warn(&format!("[{h}] maintenance could not be taken off: {e}")),
+            }
+        }
+        self.save();
+    }
+
+    /// Per host: what the deploy did there.
+    pub(crate) fn summary(&self) -> String {
+        let mut out = String::from("Deploy summary:\n");
+        for h in &self.p.hosts {
+            let failed = self
+                .j
+                .steps
+                .iter()
+                .find_map(|s| s.failed.get(h).map(|e| (s, e)));
+            let reached = self
+                .j
+                .steps
+                .iter()
+                .any(|s| s.done.contains(h) || s.failed.contains_key(h));
+            let prev = self.j.previous.get(h).map(|m| {
+                m.iter()
+                    .map(|(p, v)| format!("{p} {}", v.as_deref().unwrap_or("none")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            let line = if self.reverted.contains(h) {
+                format!(
+                    "reverted to the previous release ({})",
+                    prev.unwrap_or_default()
+                )
+            } else if let Some((s, e)) = failed {
+                format!("FAILED in {}: {}", s.task, e.lines().next().unwrap_or(""))
+            } else if self.j.installed.contains(h) {
+                format!(
+                    "upgraded (was: {})",
+                    prev.unwrap_or_else(|| "unknown".into())
+                )
+            } else if self.j.changed.contains(h) {
+                "changed (no package installed)".into()
+            } else if reached {
+                "ok, release unchanged".into()
+            } else {
+                "not reached: left on its old release".into()
+            };
+            let _ = writeln!(out, "  [{h}] {line}");
+        }
+        for h in &self.p.left_out {
+            let _ = writeln!(out, "  [{h}] left out of this run (-H)");
+        }
+        let _ = LOCAL;
+        out.trim_end().to_string()
+    }
+}

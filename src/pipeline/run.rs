@@ -1,0 +1,465 @@
+//! Running the pipeline: lock, then each stage's steps (per rolling batch), the journal written
+//! after every step, the no-op check before the first change, and the failure paths.
+
+use std::sync::{Condvar, Mutex};
+
+use crate::error::{render, Error, Result};
+use crate::tasks::step::{LocalAction, RunCtx, Shown, Step};
+
+use super::engine::Engine;
+use super::held::{self, Held};
+use super::journal::{self, Journal, StepRec, LOCAL};
+use super::{interrupt, Kind, Maintenance, Mode, Pipeline, Strategy};
+
+impl LocalAction for Pipeline {
+    fn describe(&self) -> Vec<Shown> {
+        super::describe::describe(self)
+    }
+
+    fn notes(&self) -> Vec<String> {
+        super::describe::notes(self)
+    }
+
+    fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
+        let lxc = matches!(self.targets, crate::tasks::plan::Targets::Lxc { .. });
+        let eng = Engine::new(cx, lxc);
+        let old = journal::load(&self.journal)?;
+        let j = self.start_journal(old.as_ref())?;
+        if let Err(e) = interrupt::install() {
+            cx.rep.warn(&format!(
+                "deploy: Ctrl-C cannot be caught ({e}); it would leave the deploy lock"
+            ));
+        }
+        let what = format!("deploy {} ({})", self.env, mode_word(&self.mode));
+        let held = held::take(&eng, &self.lock_package, &self.hosts, &what, &self.journal)?;
+        let stop = (Mutex::new(false), Condvar::new());
+        let r = std::thread::scope(|s| {
+            s.spawn(|| held.refresher(cx, lxc, &stop));
+            let mut run = Run {
+                p: self,
+                eng: &eng,
+                j,
+                old,
+                maintenance_skipped: false,
+                reverted: Vec::new(),
+                batch: Vec::new(),
+            };
+            run.j.token = Some(held.token.clone());
+            let r = run.go(&held);
+            *stop.0.lock().expect("stop flag") = true;
+            stop.1.notify_all();
+            r
+        });
+        held.release(&eng);
+        r
+    }
+}
+
+fn mode_word(m: &Mode) -> &'static str {
+    match m {
+        Mode::Fresh => "fresh",
+        Mode::Resume { .. } => "resume",
+        Mode::Revert => "revert",
+    }
+}
+
+impl Pipeline {
+    /// The journal this run starts from: new, or the failed one to resume or revert.
+    fn start_journal(&self, old: Option<&Journal>) -> Result<Journal> {
+        let hint = Some(format!("run `dfab {} deploy` for a new deploy", self.env));
+        match (&self.mode, old) {
+            (Mode::Fresh, _) => {
+                let mut j = Journal {
+                    env: self.env.clone(),
+                    status: "running".into(),
+                    started: journal::now(),
+                    sequence: self
+                        .settings
+                        .sequence
+                        .iter()
+                        .map(|(w, _)| w.clone())
+                        .collect(),
+                    last_success: old.and_then(|o| o.last_success.clone()),
+                    ..Journal::default()
+                };
+                for (si, st) in self.stages.iter().enumerate() {
+                    for step in &st.steps {
+                        j.steps.push(StepRec {
+                            stage: si,
+                            task: st.word.clone(),
+                            hosts: step.hosts().map(<[String]>::to_vec).unwrap_or_default(),
+                            ..StepRec::default()
+                        });
+                    }
+                }
+                Ok(j)
+            }
+            (Mode::Resume { .. } | Mode::Revert, None) => Err(Error::other(
+                format!(
+                    "no deploy journal {}: nothing to resume or revert",
+                    self.journal.display()
+                ),
+                hint,
+            )),
+            (Mode::Resume { .. }, Some(o)) if o.next.is_none() => Err(Error::other(
+                format!(
+                    "the last deploy of `{}` did not stop part-way (status: {}): nothing to resume",
+                    self.env, o.status
+                ),
+                hint,
+            )),
+            (Mode::Resume { .. }, Some(o)) => {
+                let now: Vec<String> = self
+                    .settings
+                    .sequence
+                    .iter()
+                    .map(|(w, _)| w.clone())
+                    .collect();
+                let steps: usize = self.stages.iter().map(|s| s.steps.len()).sum();
+                if o.sequence != now || o.steps.len() != steps {
+                    return Err(Error::other(
+                        format!("the deploy sequence changed since the failed deploy (was {:?}, now {now:?}): cannot resume", o.sequence),
+                        Some(format!("put it back, or `dfab {} deploy:revert=yes`", self.env)),
+                    ));
+                }
+                let mut j = o.clone();
+                j.status = "running".into();
+                j.next = None;
+                j.error = None;
+                Ok(j)
+            }
+            (Mode::Revert, Some(o)) => {
+                let mut j = o.clone();
+                j.status = "reverting".into();
+                Ok(j)
+            }
+        }
+    }
+}
+
+/// One run in progress.
+pub(crate) struct Run<'p, 'e, 'a, 'c> {
+    pub p: &'p Pipeline,
+    pub eng: &'e Engine<'a, 'c>,
+    pub j: Journal,
+    pub old: Option<Journal>,
+    pub maintenance_skipped: bool,
+    /// Hosts reverted by this run, for the summary.
+    pub reverted: Vec<String>,
+    /// The rolling batch in progress.
+    pub batch: Vec<String>,
+}
+
+/// Why the sequence stopped.
+pub(crate) struct Stop {
+    pub task: String,
+    pub error: Error,
+}
+
+impl Run<'_, '_, '_, '_> {
+    pub(crate) fn save(&mut self) {
+        self.j.updated = journal::now();
+        if let Err(e) = journal::save(&self.p.journal, &self.j) {
+            self.eng
+                .cx
+                .rep
+                .warn(&format!("deploy: could not write the journal: {e}"));
+        }
+    }
+
+    fn go(&mut self, _held: &Held) -> Result<()> {
+        if self.p.mode == Mode::Revert {
+            return self.revert_command();
+        }
+        self.save();
+        let r = match self.p.settings.strategy {
+            Strategy::Parallel => self.stages(None, true),
+            Strategy::Rolling(n) => self.rolling(n),
+        };
+        match r {
+            Ok(true) => {
+                self.success();
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(stop) => self.failed(stop),
+        }
+    }
+
+    /// Every stage, on `batch` of the rolling hosts (all when `None`); `once`: also the stages
+    /// outside the rolling hosts. `Ok(false)`: nothing to deploy.
+    pub(crate) fn stages(&mut self, batch: Option<&[String]>, once: bool) -> Result<bool, Stop> {
+        let mut first_change_checked = false;
+        for si in 0..self.p.stages.len() {
+            let stage = &self.p.stages[si];
+            if stage.kind != Kind::Build && !first_change_checked {
+                first_change_checked = true;
+                if !self.before_first_change()? {
+                    return Ok(false);
+                }
+            }
+            if stage.kind == Kind::Build && batch.is_some() && !once {
+                continue;
+            }
+            let only: Option<Vec<String>> = match batch {
+                Some(b) if stage.hosts.iter().any(|h| self.p.rolling_hosts.contains(h)) => Some(
+                    stage
+                        .hosts
+                        .iter()
+                        .filter(|h| b.contains(h))
+                        .cloned()
+                        .collect(),
+                ),
+                Some(_) if !once => continue,
+                _ => None,
+            };
+            if only.as_ref().is_some_and(Vec::is_empty) {
+                continue;
+            }
+            self.stage(si, only.as_deref())?;
+        }
+        Ok(true)
+    }
+
+    fn rolling(&mut self, n: usize) -> Result<bool, Stop> {
+        let batches: Vec<Vec<String>> = self
+            .p
+            .rolling_hosts
+            .chunks(n)
+            .map(<[String]>::to_vec)
+            .collect();
+        for (i, b) in batches.iter().enumerate() {
+            self.eng.cx.rep.info(&format!(
+                "deploy: rolling batch {} of {}: {}",
+                i + 1,
+                batches.len(),
+                b.join(", ")
+            ));
+            self.batch.clone_from(b);
+            if !self.stages(Some(b), i == 0)? {
+                return Ok(false);
+            }
+            if let Some(h) = &self.p.health {
+                let mut bad = Vec::new();
+                for (host, r) in self.eng.cmd_on(b, "check", h) {
+                    match r {
+                        Ok(o) if o.status == 0 => {}
+                        Ok(o) => bad.push(format!("[{host}] {}", o.stderr_str().trim())),
+                        Err(e) => bad.push(format!("[{host}] {e}")),
+                    }
+                }
+                if !bad.is_empty() {
+                    return Err(Stop {
+                        task: format!("health check of rolling batch {}", i + 1),
+                        error: Error::other(
+                            format!("the health check failed:\n{}", bad.join("\n")),
+                            None,
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Run stage `si` on `only` of its hosts (those not done yet in any case).
+    fn stage(&mut self, si: usize, only: Option<&[String]>) -> Result<(), Stop> {
+        let stage = &self.p.stages[si];
+        let base: usize = self.p.stages[..si].iter().map(|s| s.steps.len()).sum();
+        let skip = match stage.kind {
+            Kind::MaintenanceOn | Kind::Live
+                if self.p.settings.maintenance == Maintenance::Never =>
+            {
+                Some("maintenance = 'never'")
+            }
+            Kind::MaintenanceOn if self.p.settings.maintenance == Maintenance::Auto => {
+                if self.migrations_pending()? {
+                    None
+                } else {
+                    self.maintenance_skipped = true;
+                    Some("maintenance = 'auto' and no migration is pending")
+                }
+            }
+            Kind::Live if self.maintenance_skipped => {
+                Some("maintenance = 'auto' and the site never left live")
+            }
+            _ => None,
+        };
+        if let Some(why) = skip {
+            self.eng
+                .cx
+                .rep
+                .info(&format!("deploy: skipping {} ({why})", stage.word));
+            for k in 0..stage.steps.len() {
+                let rec = &mut self.j.steps[base + k];
+                rec.done = if rec.hosts.is_empty() {
+                    vec![LOCAL.into()]
+                } else {
+                    rec.hosts.clone()
+                };
+            }
+            self.save();
+            return Ok(());
+        }
+        // What is left of the stage on these hosts.
+        let left = |rec: &StepRec| -> Vec<String> {
+            rec.hosts
+                .iter()
+                .filter(|h| only.is_none_or(|o| o.contains(h)) && !rec.done.contains(h))
+                .cloned()
+                .collect()
+        };
+        let replanned;
+        let steps: &[Step] = if stage.kind == Kind::Install {
+            let last = self.j.steps[base + stage.steps.len() - 1].clone();
+            let todo = left(&last);
+            if todo.is_empty() {
+                return Ok(());
+            }
+            let unknown: Vec<String> = todo
+                .iter()
+                .filter(|h| !self.j.previous.contains_key(*h))
+                .cloned()
+                .collect();
+            if !unknown.is_empty() {
+                self.snapshot(&unknown);
+            }
+            if todo == last.hosts {
+                &stage.steps
+            } else {
+                replanned = self
+                    .p
+                    .replan_install(self.eng.cx, &stage.call, &todo)
+                    .map_err(|e| Stop {
+                        task: stage.word.clone(),
+                        error: e,
+                    })?;
+                for k in 0..stage.steps.len() {
+                    self.j.steps[base + k]
+                        .done
+                        .retain(|h| !todo.contains(h) && h != LOCAL);
+                }
+                &replanned
+            }
+        } else {
+            &stage.steps
+        };
+        for (k, step) in steps.iter().enumerate() {
+            if interrupt::requested() {
+                return Err(Stop {
+                    task: stage.word.clone(),
+                    error: Error::other("interrupted (Ctrl-C)", None),
+                });
+            }
+            let rec = &self.j.steps[base + k];
+            if step.hosts().is_none() && rec.done.iter().any(|h| h == LOCAL) {
+                continue;
+            }
+            let todo = left(rec);
+            if step.hosts().is_some() && todo.is_empty() {
+                continue;
+            }
+            let results = if stage.kind == Kind::MaintenanceOn {
+                self.maintenance_on(step, &todo)
+            } else {
+                self.eng.step(step, step.hosts().map(|_| todo.as_slice()))
+            };
+            let changes = stage.changes(k);
+            let mut failed = Vec::new();
+            for (h, r) in results {
+                if changes && h != LOCAL {
+                    push(&mut self.j.changed, &h);
+                    if stage.kind == Kind::Install {
+                        push(&mut self.j.installed, &h);
+                    }
+                }
+                let rec = &mut self.j.steps[base + k];
+                match r {
+                    Ok(()) => {
+                        rec.failed.remove(&h);
+                        push(&mut rec.done, &h);
+                    }
+                    Err(e) => {
+                        rec.failed.insert(h.clone(), render(&e));
+                        failed.push((h, e));
+                    }
+                }
+            }
+            if stage.kind == Kind::Build && k + 1 == steps.len() {
+                self.j.build = self.p.build();
+                self.j.debconf_sha256 = self.p.debconf_sha();
+            }
+            self.save();
+            if failed.is_empty() && interrupt::requested() {
+                return Err(Stop {
+                    task: stage.word.clone(),
+                    error: Error::other("interrupted (Ctrl-C)", None),
+                });
+            }
+            if !failed.is_empty() {
+                let error = if failed.len() == 1 {
+                    failed.pop().expect("one").1
+                } else {
+                    Error::other(
+                        failed
+                            .iter()
+                            .map(|(h, e)| format!("[{h}] {}", render(e).trim_end()))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        None,
+                    )
+                };
+                return Err(Stop {
+                    task: stage.word.clone(),
+                    error,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The maintenance switch, noting the hosts this deploy put into maintenance.
+    fn maintenance_on(&mut self, step: &Step, todo: &[String]) -> Vec<(String, Result<()>)> {
+        let Step::Run { cmd, .. } = step else {
+            return self.eng.step(step, Some(todo));
+        };
+        let mut out = Vec::new();
+        for (h, r) in self.eng.cmd_on(todo, "sudo", cmd) {
+            match r {
+                Ok(o) if o.status == 0 => {
+                    if !o.stdout_str().contains("already in maintenance") {
+                        push(&mut self.j.maintenance_on, &h);
+                    }
+                    out.push((h, Ok(())));
+                }
+                Ok(o) => out.push((h.clone(), crate::transport::check(&h, cmd, o).map(drop))),
+                Err(e) => out.push((h, Err(e))),
+            }
+        }
+        out
+    }
+
+    fn success(&mut self) {
+        self.j.status = "done".into();
+        self.j.next = None;
+        if let Some(build) = self.j.build.clone().or_else(|| self.p.build()) {
+            self.j.last_success = Some(journal::Shipped {
+                build,
+                debconf_sha256: self.p.debconf_sha(),
+                hosts: self.p.expected_installed(),
+            });
+        }
+        self.save();
+        self.eng.cx.rep.info(&self.summary());
+        self.eng
+            .cx
+            .rep
+            .info(&format!("deploy: done ({} hosts)", self.p.hosts.len()));
+    }
+}
+
+pub(crate) fn push(v: &mut Vec<String>, h: &str) {
+    if !v.iter().any(|x| x == h) {
+        v.push(h.to_string());
+    }
+}

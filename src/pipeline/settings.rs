@@ -1,0 +1,185 @@
+//! The env's deploy settings: the sequence (`deploy`), `maintenance`, `on_failure`,
+//! `deploy_strategy` with `rolling_batch`, and `migrate_check_command`, read and checked.
+
+use crate::environments::Env;
+use crate::error::Result;
+use crate::invocation::{parse_task, TaskCall};
+
+/// The sequence of a production or `protected` env when it sets no `deploy`.
+pub const PROTECTED_SEQUENCE: &[&str] = &[
+    "deb.build",
+    "web_mode:maintenance",
+    "deb.deploy",
+    "db_migrate",
+    "test",
+    "web_mode:live",
+];
+
+/// The sequence of the other envs when they set no `deploy`.
+pub const DEFAULT_SEQUENCE: &[&str] = &[
+    "deb.build",
+    "deb.deploy",
+    "db_migrate",
+    "web_restart",
+    "test",
+];
+
+/// `maintenance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Maintenance {
+    Always,
+    /// Only when `migrate_check_command` says migrations are pending.
+    Auto,
+    Never,
+}
+
+/// `on_failure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Leave things as they are and say how to go on (the default).
+    Stop,
+    /// Reinstall the previous release on the hosts this deploy changed, then go live.
+    Revert,
+}
+
+/// `deploy_strategy` (and `rolling_batch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    Parallel,
+    /// This many hosts at a time, each batch checked with `health_url` before the next.
+    Rolling(usize),
+}
+
+/// Everything the env says about how to deploy.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The sequence as written, and parsed.
+    pub sequence: Vec<(String, TaskCall)>,
+    pub maintenance: Maintenance,
+    pub on_failure: OnFailure,
+    pub strategy: Strategy,
+}
+
+/// Whether the env is production or `protected = True`.
+#[must_use]
+pub fn protected(env: &Env) -> bool {
+    env.name == "production" || env.bool("protected") == Some(true)
+}
+
+/// Read and check the settings; a bad value names its key.
+pub fn read(env: &Env) -> Result<Settings> {
+    let prot = protected(env);
+    let words: Vec<String> = if env.vars.contains_key("deploy") {
+        let list = env.str_list("deploy");
+        let is_list = env
+            .vars
+            .get("deploy")
+            .and_then(|v| v.as_seq())
+            .is_some_and(|s| s.len() == list.len());
+        if !is_list || list.is_empty() {
+            return Err(env.key_error(
+                "deploy",
+                "expected a non-empty list of task invocations",
+                Some("for example ['deb.build', 'web_mode:maintenance', 'deb.deploy', 'db_migrate', 'test', 'web_mode:live']".into()),
+            ));
+        }
+        list
+    } else if prot {
+        PROTECTED_SEQUENCE
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect()
+    } else {
+        DEFAULT_SEQUENCE.iter().map(|s| (*s).to_string()).collect()
+    };
+    let mut sequence = Vec::new();
+    for w in words {
+        let call = parse_task(&w).map_err(|e| {
+            env.key_error(
+                "deploy",
+                format!("`{w}`: {e}"),
+                Some(
+                    "each entry is a task invocation as on the command line: 'task:arg,key=value'"
+                        .into(),
+                ),
+            )
+        })?;
+        let base = call.name.strip_prefix("dfab.").unwrap_or(&call.name);
+        if base == "deploy" {
+            return Err(env.key_error(
+                "deploy",
+                "the sequence cannot contain `deploy` itself",
+                Some("list the tasks deploy runs, e.g. 'deb.deploy'".into()),
+            ));
+        }
+        sequence.push((w, call));
+    }
+    let maintenance = match env.str("maintenance") {
+        None if prot => Maintenance::Always,
+        Some("always") => Maintenance::Always,
+        Some("auto") => Maintenance::Auto,
+        None | Some("never") => Maintenance::Never,
+        Some(o) => {
+            return Err(env.key_error(
+                "maintenance",
+                format!("unknown value `{o}`"),
+                Some("'always', 'auto' or 'never'".into()),
+            ))
+        }
+    };
+    let on_failure = match env.str("on_failure") {
+        None | Some("stop") => OnFailure::Stop,
+        Some("revert") => OnFailure::Revert,
+        Some(o) => {
+            return Err(env.key_error(
+                "on_failure",
+                format!("unknown value `{o}`"),
+                Some(
+                    "'stop' (default: leave maintenance on and say how to go on) or 'revert'"
+                        .into(),
+                ),
+            ))
+        }
+    };
+    let batch = match env.vars.get("rolling_batch") {
+        None => 1,
+        Some(v) => v
+            .to_plain_string()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                env.key_error(
+                    "rolling_batch",
+                    format!("expected a number of hosts (1 or more), got {v}"),
+                    Some("for example 'rolling_batch': 2".into()),
+                )
+            })?,
+    };
+    let strategy = match env.str("deploy_strategy") {
+        None | Some("parallel") => Strategy::Parallel,
+        Some("rolling") => {
+            if env.str("health_url").is_none() {
+                return Err(env.key_error(
+                    "deploy_strategy",
+                    "'rolling' checks each batch with `health_url`, which the env does not set",
+                    Some("set 'health_url': 'http://127.0.0.1/health' (asked on each host)".into()),
+                ));
+            }
+            Strategy::Rolling(batch)
+        }
+        Some(o) => {
+            return Err(env.key_error(
+                "deploy_strategy",
+                format!("unknown value `{o}`"),
+                Some("'parallel' (default) or 'rolling'".into()),
+            ))
+        }
+    };
+    Ok(Settings {
+        sequence,
+        maintenance,
+        on_failure,
+        strategy,
+    })
+}

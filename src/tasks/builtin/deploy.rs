@@ -1,0 +1,213 @@
+//! `deploy`: the env's sequence planned task by task into the stages of a [`Pipeline`], with
+//! its lock, journal, maintenance and strategy settings; `deploy:resume=yes`,
+//! `deploy:revert=yes`.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::invocation::TaskCall;
+use crate::pipeline::{journal, settings, Kind, Maintenance, Mode, Pipeline, Stage};
+use crate::tasks::plan;
+use crate::transport::cmd::Cmd;
+use crate::web_mode;
+
+use super::{PlanCtx, Step};
+
+thread_local! {
+    static PLANNING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Plan the whole deploy.
+pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    if PLANNING.with(Cell::get) {
+        return Err(Error::usage(
+            "`deploy` cannot run inside its own sequence (a task of `deploy = [...]` calls it)",
+            None,
+        ));
+    }
+    let (resume, revert, force) = (
+        call.flag("resume")?,
+        call.flag("revert")?,
+        call.flag("force")?,
+    );
+    let mode =
+        match (resume, revert) {
+            (true, true) => {
+                return Err(Error::usage(
+                    "deploy: `resume=yes` and `revert=yes` exclude each other",
+                    None,
+                ))
+            }
+            (true, false) => Mode::Resume { force },
+            (false, true) => Mode::Revert,
+            (false, false) if force => return Err(Error::usage(
+                "deploy: `force=yes` goes with `resume=yes` (resume with a changed build)",
+                Some(
+                    "to reinstall an unchanged build, put 'deb.deploy:force=yes' in the sequence"
+                        .into(),
+                ),
+            )),
+            (false, false) => Mode::Fresh,
+        };
+    let env = cx.env;
+    let settings = settings::read(env)?;
+    let calls: Vec<TaskCall> = settings.sequence.iter().map(|(_, c)| c.clone()).collect();
+    PLANNING.with(|p| p.set(true));
+    let planned = plan::resolve_calls(cx, "deploy", &calls);
+    PLANNING.with(|p| p.set(false));
+    let planned = planned?;
+    let users: Vec<String> = plan::user_tasks(cx.project)?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    let mut stages = Vec::new();
+    for ((word, call), steps) in settings.sequence.iter().zip(planned) {
+        let user = !call.name.starts_with("dfab.") && users.contains(&call.name);
+        let kind = match Kind::of(call, user) {
+            Kind::Other
+                if ["db_migrate", "migrate", "database.migrate"].contains(&call.name.as_str()) =>
+            {
+                Kind::Migrate
+            }
+            k => k,
+        };
+        let mut hosts: Vec<String> = Vec::new();
+        for h in steps.iter().filter_map(Step::hosts).flatten() {
+            if !hosts.contains(h) {
+                hosts.push(h.clone());
+            }
+        }
+        stages.push(Stage {
+            word: word.clone(),
+            call: call.clone(),
+            kind,
+            steps,
+            hosts,
+        });
+    }
+    let install = stages.iter().find(|s| s.kind == Kind::Install);
+    let job = match install {
+        Some(_) => Some(super::deb_deploy::job(cx, false)?),
+        None => None,
+    };
+    let mut hosts: Vec<String> = Vec::new();
+    for h in stages.iter().flat_map(|s| s.hosts.iter()) {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    }
+    if hosts.is_empty() {
+        hosts = cx.all_hosts.to_vec();
+    }
+    let rolling_hosts = install.map_or_else(|| hosts.clone(), |s| s.hosts.clone());
+    let migrate_check = match settings.maintenance {
+        Maintenance::Auto => stages
+            .iter()
+            .find(|s| s.kind == Kind::Migrate)
+            .and_then(|s| s.hosts.first().cloned())
+            .map(|h| Ok::<_, Error>((migrate_check(cx)?, h)))
+            .transpose()?,
+        _ => None,
+    };
+    let health = match super::web_restart::health(cx, call)? {
+        Some(Step::Run { cmd, .. }) => Some(cmd),
+        _ => None,
+    };
+    let live = if stages
+        .iter()
+        .any(|s| matches!(s.kind, Kind::MaintenanceOn | Kind::Live))
+    {
+        Some(web_mode::switch::live(&web_mode::WebSettings::from_env(
+            env,
+        )?))
+    } else {
+        None
+    };
+    let left_out = env
+        .str_list("hosts")
+        .into_iter()
+        .filter(|h| !cx.all_hosts.contains(h))
+        .collect();
+    let pipeline = Pipeline {
+        env: env.name.clone(),
+        lock_package: lock_package(cx)?,
+        settings,
+        mode,
+        stages,
+        hosts,
+        rolling_hosts,
+        job,
+        journal: journal::path(cx.project_dir, &env.name),
+        migrate_check,
+        health,
+        live,
+        targets: cx.targets.clone(),
+        all_hosts: cx.all_hosts.to_vec(),
+        left_out,
+    };
+    Ok(vec![Step::Here {
+        task: call.name.clone(),
+        action: Arc::new(pipeline),
+    }])
+}
+
+/// `migrate_check_command`, or Django's `migrate --check` in the app's venv as the app user.
+fn migrate_check(cx: &PlanCtx<'_>) -> Result<Cmd> {
+    let env = cx.env;
+    if let Some(c) = env.str("migrate_check_command") {
+        return Ok(Cmd::shell(super::web_restart::shell(
+            env,
+            "migrate_check_command",
+            c,
+        )?));
+    }
+    let Some(pkg) = env.str("package_name") else {
+        return Err(env.key_error(
+            "migrate_check_command",
+            "maintenance = 'auto' needs a migration check: no `migrate_check_command`, and no `package_name` for Django's default",
+            Some("set migrate_check_command (exit 0: nothing pending, 1: pending), or maintenance = 'always'".into()),
+        ));
+    };
+    let venv = web_mode::key_or(env, "venv_path", &format!("/opt/{pkg}/venv"))?;
+    let manage = web_mode::key_or(env, "manage_py", &format!("/opt/{pkg}/manage.py"))?;
+    Ok(Cmd::new(
+        format!("{}/bin/python", venv.trim_end_matches('/')),
+        [manage.as_str(), "migrate", "--check"],
+    )
+    .sudo(Some(web_mode::app_user(env)?)))
+}
+
+/// The package whose deploy lock is taken: `package_name`, else the first of `deploy_packages`,
+/// else the first of the build record, else the first of debian/control.
+pub fn lock_package(cx: &PlanCtx<'_>) -> Result<String> {
+    let env = cx.env;
+    let name = env
+        .str("package_name")
+        .map(String::from)
+        .or_else(|| {
+            let job = super::deb_deploy::job(cx, false).ok()?;
+            job.select.names().into_iter().next().or_else(|| {
+                crate::deploy::record::peek(&job.package_dir)?
+                    .into_iter()
+                    .next()
+                    .map(|s| s.package)
+            })
+        })
+        .or_else(|| {
+            let text = fs_err::read_to_string(cx.project_dir.join("debian/control")).ok()?;
+            text.lines()
+                .find_map(|l| l.strip_prefix("Package:"))
+                .map(|p| p.trim().to_string())
+        });
+    let Some(name) = name else {
+        return Err(env.key_error(
+            "package_name",
+            "which package's deploy lock? no `package_name`, `deploy_packages`, build record or debian/control",
+            Some("set 'package_name': 'myapp'".into()),
+        ));
+    };
+    crate::releases::check_package_name(&name)
+        .map_err(|e| env.key_error("package_name", e.to_string(), e.hint()))?;
+    Ok(name)
+}
