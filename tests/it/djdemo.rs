@@ -20,7 +20,7 @@ const DEB: &str = "dist/djdemo_1.0_all.deb";
 
 /// Held while `deb.build` runs: the tests share one wheel cache, and two builds filling it at
 /// once replace each other's wheelhouse mid-read ("changed while being packaged").
-static WHEEL_CACHE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static WHEEL_CACHE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// `dfab <env> deb.build` in `project`, one build at a time.
 pub(crate) fn deb_build(project: &Path, env: &str) {

@@ -147,14 +147,32 @@ fn djdemo_demo_flow_deploy_maintenance_db_clone_upgrade_rollback() {
     assert_eq!(refused.code, 2, "{refused:?}");
     assert!(refused.stderr.contains("production"), "{}", refused.stderr);
 
-    // 4. An upgrade (a new version), the history, a rollback to the release before.
-    Dfab::new(&project)
-        .args(["production", "deb.build:version=1.1"])
-        .run()
-        .ok();
-    dfab(&project, &["production", "deb.deploy"]);
+    // 4. A new release in debian/changelog and the wrapped `deploy` (build, maintenance,
+    // install, migrate, test, live) upgrades; then the history, and a rollback to the release
+    // before.
+    let changelog = project.join("debian/changelog");
+    let old = fs_err::read_to_string(&changelog).unwrap();
+    fs_err::write(
+        &changelog,
+        format!(
+            "djdemo (1.1) unstable; urgency=medium\n\n  * An upgrade.\n\n \
+             -- dfab tests <dfab@example.org>  Tue, 01 Dec 2026 10:00:00 +0000\n\n{old}"
+        ),
+    )
+    .unwrap();
+    let deployed = {
+        let _cache = crate::djdemo::WHEEL_CACHE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        dfab(&project, &["production", "deploy"])
+    };
+    assert!(
+        deployed.contains("upgraded (was: djdemo 1.0)"),
+        "{deployed}"
+    );
     let body = expect(&prod.ip, "/", 200, "release 1.1<");
     assert!(body.contains(&note), "{body}");
+    expect(&prod.ip, "/health", 200, "ok");
     let releases = dfab(&project, &["production", "releases"]);
     assert!(releases.contains("kept releases: 1.0, 1.1"), "{releases}");
     dfab(&project, &["-y", "production", "rollback"]);
