@@ -32,7 +32,7 @@ pub enum Source {
 pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
     let env = project.activate(name)?;
     if let Some(container) = env.str("lxc") {
-        // An LXC source is its container, brought up (and mapped to its address) at run time.
+        // An LXC source: its container, started (or cloned) when the clone runs.
         let db = DbTarget::from_env(&env, Some(container))?;
         return Ok((env, db));
     }
@@ -49,16 +49,20 @@ pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
     Ok((env, db))
 }
 
-/// Open the source's database host: over ssh, or for an LXC source env its container, activated
-/// as any task of that env activates it (started if stopped) and reached the same way (ssh or
-/// attach).
-fn connect_source(env: &Env, db: &DbTarget, rep: &dyn Reporter) -> Result<Box<dyn Transport>> {
-    if env.str("lxc").is_none() {
-        return crate::tasks::exec::SshConnector.connect(&db.host, env);
+/// Open the source env's database host: an LXC env's container is brought up first (cloned
+/// and started when missing, as activation does) and reached as that env says (ssh or attach).
+fn connect_source(env: &Env, host: &str, rep: &dyn Reporter) -> Result<Box<dyn Transport>> {
+    if let Some(container) = env.str("lxc") {
+        let hosts = crate::lxc::run::activate(env, container, false, false, rep)?;
+        let Some(h) = hosts.first() else {
+            return Err(Error::other(
+                format!("container `{container}` of `{}` gave no address", env.name),
+                None,
+            ));
+        };
+        return crate::lxc::run::LxcConnector.connect(h, env);
     }
-    let hosts = crate::lxc::run::activate(env, &db.host, false, false, rep)?;
-    let host = hosts.first().map_or(db.host.as_str(), String::as_str);
-    crate::lxc::run::LxcConnector.connect(host, env)
+    crate::tasks::exec::SshConnector.connect(host, env)
 }
 
 /// The commands of a clone, for `-n`.
@@ -96,7 +100,7 @@ pub fn run(
             db,
             keep: Some(file),
         } => {
-            let mut src = connect_source(env, db, rep)?;
+            let mut src = connect_source(env, &db.host, rep)?;
             dump::run(src.as_mut(), db, file, rep)?;
             return super::push_file(push, file, target, rep);
         }
@@ -105,7 +109,7 @@ pub fn run(
             db,
             keep: None,
         } => {
-            let mut src = connect_source(env, db, rep)?;
+            let mut src = connect_source(env, &db.host, rep)?;
             rep.info(&format!(
                 "streaming `{}` from {} ({}) to {} ({})",
                 db.name,

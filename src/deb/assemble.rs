@@ -33,6 +33,17 @@ pub(crate) const AR_MAX_SIZE: u64 = 9_999_999_999;
 /// Offset of the size field in an ar member header.
 const AR_SIZE_FIELD: u64 = 48;
 
+/// Refuse a member the ar size field cannot hold (10 decimal digits, ar(5)); dpkg-deb cannot
+/// write one either.
+pub(crate) fn check_ar_size(package: &str, member: &str, size: u64) -> Result<(), DebError> {
+    if size > AR_MAX_SIZE {
+        return Err(DebError::Options(format!(
+            "{package}: {member} is {size} bytes; an ar member holds at most {AR_MAX_SIZE}"
+        )));
+    }
+    Ok(())
+}
+
 /// Writes `plan` as a `.deb` into a temporary file in `out_dir`, every timestamp clamped to
 /// `mtime`, in one pass: the `md5sums` come first (from the digests taken for the input key,
 /// hashing only files that has not seen), so the control member can precede the data, and the
@@ -87,12 +98,7 @@ pub(crate) fn write_deb(
     if data_size % 2 == 1 {
         file.write_all(b"\n")?;
     }
-    if data_size > AR_MAX_SIZE {
-        return Err(DebError::Options(format!(
-            "{}: data.tar.{ext} is {data_size} bytes; an ar member holds at most {AR_MAX_SIZE}",
-            plan.name
-        )));
-    }
+    check_ar_size(&plan.name, &format!("data.tar.{ext}"), data_size)?;
     let size = data_header + 60 + data_size.next_multiple_of(2);
     file.as_file_mut()
         .seek(SeekFrom::Start(data_header + AR_SIZE_FIELD))?;
@@ -307,6 +313,28 @@ fn control_tar(
         tar.finish_data(data.len() as u64)?;
     }
     Ok(tar.finish()?.finish()?)
+}
+
+#[cfg(test)]
+mod ar_limit_tests {
+    use super::{check_ar_size, AR_MAX_SIZE};
+
+    // The largest ar member: its size fills the 10-digit field exactly; one byte more is
+    // refused before anything is written (a wrapped field made packages dpkg cannot read).
+    #[test]
+    fn the_largest_ar_member_fits_and_one_byte_more_is_refused() {
+        let mut header = Vec::new();
+        super::ar::header(&mut header, "data.tar.xz", 0, AR_MAX_SIZE).unwrap();
+        assert_eq!(header.len(), 60);
+        assert_eq!(&header[48..58], b"9999999999");
+        assert!(check_ar_size("p", "data.tar.xz", AR_MAX_SIZE).is_ok());
+        let e = check_ar_size("p", "data.tar.xz", AR_MAX_SIZE + 1).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("an ar member holds at most 9999999999"),
+            "{e}"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -477,3 +477,33 @@ fn the_password_appears_in_no_output_of_any_mode() {
     assert!(!dir.path().join("dumps/production.dump.tmp").exists());
     assert!(runs[5].1.code == 0, "{:?}", runs[5].1);
 }
+
+// db_clone refused a source env that is an LXC container ("cannot reach ... yet"), which is how
+// dragonfab users' `lxc` envs and the demo's production are set up.
+#[test]
+fn db_clone_reads_an_lxc_source_env_through_its_container() {
+    let (prod, stage) = (pg_host(true), pg_host(false));
+    // `production` is an LXC env whose container is `prod` (already running, so activation
+    // finds it and reaches it over ssh with the test key).
+    let lxc_env = format!(
+        "[environments.production]\nlxc = \"{name}\"\nlxc_template = \"{base}\"\nlxc_ipv4 = \"{ip}/24\"\n\
+         key_filename = \"{key}\"\ndb_name = \"app\"\ndb_user = \"app\"\ndb_password = \"{PASSWORD}\"\n",
+        name = prod.name,
+        base = crate::support::BASE,
+        ip = prod.ip,
+        key = crate::support::KEY,
+    );
+    let toml = format!("{lxc_env}\n{}", env(&stage, "staging", ""));
+    let dir = project(&[("dfab.toml", &toml)]);
+    let source = fingerprint(&prod, "app");
+    let dry = dfab(dir.path(), &["-n", "staging", "db_clone"]).ok();
+    assert!(
+        dry.stdout.contains(&format!("read on {}: ", prod.name)),
+        "{}",
+        dry.stdout
+    );
+    let out = dfab(dir.path(), &["staging", "db_clone"]).ok();
+    assert_no_password(&out);
+    assert_eq!(fingerprint(&stage, "app"), source);
+    assert!(!dir.path().join("dumps").exists());
+}
