@@ -83,10 +83,11 @@ fn djdemo_demo_flow_deploy_maintenance_db_clone_upgrade_rollback() {
     // 1. The first deploy, split where the demo's sequence is in maintenance: the new release is
     // installed and migrated behind the splash (/health stays open), then goes live.
     deb_build(&project, "production");
-    dfab(
+    let out = dfab(
         &project,
         &["production", "init", "web_mode:maintenance", "deb.deploy"],
     );
+    assert!(!out.contains("no maintenance snippet at /etc/"), "{out}");
     // Production's debconf answers say migrate=false: the postinst left the migration to the
     // deploy, and the password answer is the one the app logs in with.
     assert_eq!(
@@ -136,6 +137,17 @@ fn djdemo_demo_flow_deploy_maintenance_db_clone_upgrade_rollback() {
     expect(&prod.ip, "/", 200, &note);
 
     // 3. Staging: its own answers, an empty database, then production's rows.
+    // Regression: before `init` installs the snippet, maintenance said "on" and the site stayed
+    // live without a word; now it says so.
+    let out = dfab(&project, &["staging", "web_mode:maintenance"]);
+    assert!(
+        out.contains(
+            "warning: no maintenance snippet at /etc/djdemo/nginx.d/maintenance.conf \
+             (web_snippet_path)"
+        ),
+        "{out}"
+    );
+    dfab(&project, &["staging", "web_mode:live"]);
     dfab(&project, &["staging", "init", "deb.deploy"]);
     let body = expect(&staging.ip, "/", 200, "<h1>Notes (staging)</h1>");
     assert!(body.contains("no notes yet"), "{body}");
