@@ -1,6 +1,7 @@
 //! Content digests of project files (SHA-256 for the input key, MD5 for `md5sums`), computed on
 //! all cores and cached in `.dfab/digests` by stat data, as git's index does, so an unchanged file
-//! is read once across builds.
+//! is read once across builds. The first bytes are sniffed on the way
+//! ([`super::nondeterminism::sniff`]), so no later step opens every file again.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -13,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
+use super::nondeterminism::{sniff, SNIFF_LEN};
 use super::wheels::hex;
 use super::DebError;
 
@@ -55,6 +57,8 @@ pub(crate) struct Digests {
     stat: Stat,
     pub(crate) sha256: [u8; 32],
     pub(crate) md5: [u8; 16],
+    /// What the first KiB says ([`super::nondeterminism::sniff`]).
+    pub(crate) sniff: u8,
 }
 
 /// Digests by absolute path.
@@ -151,10 +155,14 @@ fn hash_file(path: &Path, stat: Stat, buf: &mut [u8]) -> Result<Digests, DebErro
     let mut file = fs_err::File::open(path)?;
     let mut sha = Sha256::new();
     let mut md5 = Md5::new();
+    let mut head = Vec::new();
     loop {
         let n = file.read(buf)?;
         if n == 0 {
             break;
+        }
+        if head.len() < SNIFF_LEN {
+            head.extend_from_slice(&buf[..n.min(SNIFF_LEN - head.len())]);
         }
         sha.update(&buf[..n]);
         md5.update(&buf[..n]);
@@ -163,6 +171,7 @@ fn hash_file(path: &Path, stat: Stat, buf: &mut [u8]) -> Result<Digests, DebErro
         stat,
         sha256: sha.finalize().into(),
         md5: md5.finalize().into(),
+        sniff: sniff(&head),
     })
 }
 
@@ -176,13 +185,15 @@ fn load(cache_file: &Path) -> HashMap<String, Digests> {
 }
 
 fn parse_line(line: &str) -> Option<(String, Digests)> {
-    let mut f = line.splitn(9, '\t');
+    let mut f = line.splitn(10, '\t');
     let sha256 = unhex(f.next()?)?;
     let md5 = unhex(f.next()?)?;
     let size = f.next()?.parse::<u64>().ok()?;
     let mut num = || f.next()?.parse::<i64>().ok();
     let (mtime, mtime_ns, ctime, ctime_ns) = (num()?, num()?, num()?, num()?);
     let ino = f.next()?.parse::<u64>().ok()?;
+    // A line of the older 9-column cache fails here (saved paths never hold a tab) and is rehashed.
+    let sniff = f.next()?.strip_prefix('s')?.parse::<u8>().ok()?;
     let path = f.next()?;
     Some((
         path.to_owned(),
@@ -197,6 +208,7 @@ fn parse_line(line: &str) -> Option<(String, Digests)> {
             },
             sha256,
             md5,
+            sniff,
         },
     ))
 }
@@ -225,7 +237,7 @@ fn line(text: &mut String, rel: &str, d: &Digests) {
     let s = d.stat;
     let _ = writeln!(
         text,
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{rel}",
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\ts{}\t{rel}",
         hex(&d.sha256),
         hex(&d.md5),
         s.size,
@@ -233,7 +245,8 @@ fn line(text: &mut String, rel: &str, d: &Digests) {
         s.mtime_ns,
         s.ctime,
         s.ctime_ns,
-        s.ino
+        s.ino,
+        d.sniff
     );
 }
 
@@ -311,6 +324,7 @@ mod tests {
             },
             sha256: [0xab; 32],
             md5: [0x0f; 16],
+            sniff: 3,
         };
         let mut text = String::new();
         line(&mut text, "dir/a\tb", &d);
@@ -319,5 +333,12 @@ mod tests {
         assert_eq!(parse_line(&line.replacen('a', "g", 1)), None);
         assert_eq!(parse_line(&line[1..]), None);
         assert_eq!(parse_line("x\ty"), None);
+        // A line of the 9-column cache (no sniff) is not trusted: the file is read again.
+        let mut plain = String::new();
+        super::line(&mut plain, "dir/a", &d);
+        assert!(parse_line(plain.trim_end()).is_some());
+        let old_format = plain.trim_end().replacen("\ts3\t", "\t", 1);
+        assert_eq!(old_format.split('\t').count(), 9);
+        assert_eq!(parse_line(&old_format), None);
     }
 }

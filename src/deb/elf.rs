@@ -1,6 +1,7 @@
-//! Compiled files of an architecture-dependent package, as `dh_strip -a` and `dh_shlibdeps -a`
-//! treat them: ELF programs and shared objects are stripped (with a `.gnu_debuglink`, as `dh_strip`
-//! leaves it when no `-dbgsym` package is kept) and scanned by `dpkg-shlibdeps` for
+//! Compiled files of an architecture-dependent package, as `dh_dwz -a`, `dh_strip -a` and
+//! `dh_shlibdeps -a` treat them: ELF programs and shared objects have their DWARF compressed by
+//! `dwz`, are stripped (with a `.gnu_debuglink`, as `dh_strip` leaves it when no `-dbgsym` package
+//! is kept) and scanned by `dpkg-shlibdeps` for
 //! `${shlibs:Depends}`. Architecture `all` packages are never scanned, so the pure-Python path
 //! reads no file twice and runs no tool.
 
@@ -33,6 +34,7 @@ struct Elf {
 /// What the project's `debian/rules` leaves out.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Skips {
+    pub(crate) dwz: bool,
     pub(crate) strip: bool,
     pub(crate) shlibdeps: bool,
 }
@@ -41,15 +43,22 @@ pub(crate) struct Skips {
 /// `shlibs`, symbols and ldconfig trigger `dh_makeshlibs` makes (which dfab does not).
 const LD_DIRS: [&str; 4] = ["lib", "usr/lib", "lib64", "usr/lib64"];
 
-/// Strips the ELF files of `tree` into `work` and fills `${shlibs:Depends}`; returns why only
-/// dpkg-buildpackage can build the package, if so.
+/// Strips the ELF files of `tree` (of package `package`) into `work` and fills
+/// `${shlibs:Depends}`; returns why only dpkg-buildpackage can build the package, if so.
 pub(crate) fn process(
     project_dir: &Path,
+    package: &str,
     work: &Path,
     tree: &mut Tree,
     skips: Skips,
     substvars: &mut Substvars,
 ) -> Result<Option<String>, DebError> {
+    if let Some(lib) = static_library(tree)? {
+        // dh_strip runs `strip --strip-debug` (and more) on static libraries; dfab does not.
+        return Ok(Some(format!(
+            "the static library /{lib} (dh_strip --strip-debug)"
+        )));
+    }
     let elves = find(tree)?;
     if elves.is_empty() {
         return Ok(None);
@@ -79,18 +88,33 @@ pub(crate) fn process(
     }
     let no_strip = std::env::var("DEB_BUILD_OPTIONS")
         .is_ok_and(|o| o.split_whitespace().any(|w| w == "nostrip"));
-    if skips.strip || no_strip {
+    // dh_dwz, like dh_strip, does nothing under `nostrip`.
+    if no_strip || (skips.strip && skips.dwz) {
         return Ok(None);
     }
     if work.exists() {
         fs_err::remove_dir_all(work)?;
     }
     fs_err::create_dir_all(work)?;
+    let mut copies = Vec::new();
     for (i, elf) in elves.iter().enumerate() {
         let name = elf.path.rsplit('/').next().unwrap_or("elf");
         let copy = work.join(format!("{i}-{name}"));
         fs_err::copy(&elf.source, &copy)?;
-        strip(&copy, elf.kind, work)?;
+        copies.push(copy);
+    }
+    if !skips.dwz {
+        if !super::on_path("dwz") {
+            return Ok(Some(
+                "dh_dwz (dwz is not installed: apt-get install dwz)".to_owned(),
+            ));
+        }
+        dwz(package, work, &copies)?;
+    }
+    for (elf, copy) in elves.iter().zip(copies) {
+        if !skips.strip {
+            strip(&copy, elf.kind, work)?;
+        }
         let meta = fs_err::metadata(&copy)?;
         let Some(Node::File {
             executable, mtime, ..
@@ -111,8 +135,29 @@ pub(crate) fn process(
     Ok(None)
 }
 
-/// `dh_strip` on one file (`dh_dwz` is not run: it only rewrites the DWARF that is then stripped,
-/// which changes the debug link's CRC, not the program): the debug part kept aside (named by build id), the file stripped, and
+/// `dh_dwz` (compat 13) on the package's ELF files, in path order: one `dwz` run, with a
+/// multifile when there are several, whose `.gnu_debugaltlink` stays in the stripped programs (the
+/// multifile itself goes to the `-dbgsym` package, which dfab does not make). `dwz` leaves a file
+/// without debug information as it is.
+fn dwz(package: &str, work: &Path, copies: &[PathBuf]) -> Result<(), DebError> {
+    let mut cmd = Cmd::of("dwz");
+    if copies.len() > 1 {
+        let multiarch = Cmd::of("dpkg-architecture")
+            .arg("-qDEB_HOST_MULTIARCH")
+            .output()?;
+        let multiarch = String::from_utf8_lossy(&multiarch.stdout).trim().to_owned();
+        let multifile = work.join(format!("dwz-{package}.debug"));
+        cmd = cmd
+            .arg(format!("-m{}", multifile.display()))
+            .arg(format!("-M/usr/lib/debug/.dwz/{multiarch}/{package}.debug"));
+    }
+    cmd.arg("--")
+        .args(copies.iter().map(|c| c.display().to_string()))
+        .output()?;
+    Ok(())
+}
+
+/// `dh_strip` on one file: the debug part kept aside (named by build id), the file stripped, and
 /// the debug link attached.
 fn strip(file: &Path, kind: Kind, work: &Path) -> Result<(), DebError> {
     let notes = Cmd::of("readelf")
@@ -158,6 +203,33 @@ fn strip(file: &Path, kind: Kind, work: &Path) -> Result<(), DebError> {
 
 /// The ELF executables and shared objects among the tree's files (dh's
 /// `is_so_or_exec_elf_file`: magic, a known byte order, version 1, type EXEC or DYN).
+/// The first `lib*.a` ar archive in `tree`, as `dh_strip` picks static libraries.
+fn static_library(tree: &Tree) -> Result<Option<String>, DebError> {
+    for (path, node) in tree.iter() {
+        let Node::File {
+            content: Content::Path(source, _),
+            size,
+            ..
+        } = node
+        else {
+            continue;
+        };
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let is_a = std::path::Path::new(name)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("a"));
+        if *size < 8 || !(name.starts_with("lib") && is_a) {
+            continue;
+        }
+        let mut head = [0u8; 8];
+        fs_err::File::open(source)?.read_exact(&mut head)?;
+        if &head == b"!<arch>\n" {
+            return Ok(Some(path.clone()));
+        }
+    }
+    Ok(None)
+}
+
 fn find(tree: &Tree) -> Result<Vec<Elf>, DebError> {
     let mut out = Vec::new();
     for (path, node) in tree.iter() {

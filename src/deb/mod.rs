@@ -12,7 +12,9 @@
 //! Warnings (undefined substitution variables, packages not for this architecture) go to stderr.
 //!
 //! What it does not reproduce (see `native`) is built with dpkg-buildpackage instead, said in one
-//! warning. Not done: `-dbgsym` packages, `dh_dwz`, `dh_strip_nondeterminism`.
+//! warning. `dh_strip_nondeterminism` (`nondeterminism`) and `dh_dwz` (`elf`) run debhelper's own
+//! module and `dwz` on copies, only when the package has files they handle. Not done: `-dbgsym`
+//! packages (`dh_strip`'s `.gnu_debuglink` is reproduced, the debug files are not shipped).
 
 mod ar;
 mod arch;
@@ -38,6 +40,7 @@ mod maintscripts;
 pub mod manifest;
 mod manpages;
 mod native;
+mod nondeterminism;
 mod options;
 mod phases;
 mod pkgfile;
@@ -125,6 +128,7 @@ pub fn build_with(
         version: &version,
         wheels: wheels.as_ref(),
         listing: &inputs.listing,
+        digests: &inputs.digests,
     };
     let mut plans = Vec::new();
     let mut warnings = Vec::new();

@@ -7,6 +7,7 @@ use super::autoscripts::{self as auto, fill};
 use super::cache_key::Listing;
 use super::cmd::{Cmd, RunLocal as _};
 use super::control::Control;
+use super::digests::DigestMap;
 use super::gencontrol::{self, Resolved};
 use super::maintscripts::{self, Snippets};
 use super::pkgfile::{read_text, PkgFiles};
@@ -15,7 +16,8 @@ use super::substvars::Substvars;
 use super::tree::{normalise, Node, Tree};
 use super::wheels::Wheelhouse;
 use super::{
-    dh_compress, elf, fixperms, install, installers, manpages, version, BuildOptions, DebError,
+    dh_compress, elf, fixperms, install, installers, manpages, nondeterminism, version,
+    BuildOptions, DebError,
 };
 
 /// A member of `control.tar` other than `md5sums`.
@@ -51,6 +53,8 @@ pub(crate) struct Context<'a> {
     pub(crate) listing: &'a Listing,
     /// `debian/rules`, for the steps it empties.
     pub(crate) rules: &'a Rules,
+    /// The project's file digests (and first-bytes sniffs) from the input key.
+    pub(crate) digests: &'a DigestMap,
 }
 
 /// Plans the binary package of paragraph `index` for architecture `arch`; `warnings` collects
@@ -76,12 +80,14 @@ pub(crate) fn plan_package(
     let (mut tree, snippets) = stage(ctx, &files, wheels, &mut substvars)?;
     if arch != "all" {
         let skips = elf::Skips {
+            dwz: ctx.rules.skips("dh_dwz"),
             strip: ctx.rules.skips("dh_strip"),
             shlibdeps: ctx.rules.skips("dh_shlibdeps"),
         };
         let work = ctx.opts.project_dir.join(".dfab/strip").join(&name);
         if let Some(why) = elf::process(
             &ctx.opts.project_dir,
+            &name,
             &work,
             &mut tree,
             skips,
@@ -163,6 +169,14 @@ fn stage(
     installers::tmpfiles(files, &mut tree, &mut snippets)?;
     install::links(files, &mut tree)?;
     installers::systemd_snippets(&tree, &mut snippets)?;
+    if !ctx.rules.skips("dh_strip_nondeterminism") {
+        let work = project_dir.join(".dfab/nondeterminism").join(files.package);
+        let keep = wheels.map_or(&[][..], |wh| &wh.wheels[..]);
+        if let Some(why) = nondeterminism::apply(project_dir, &work, &mut tree, ctx.digests, keep)?
+        {
+            return Err(DebError::Fallback(why));
+        }
+    }
     if !ctx.rules.skips("dh_compress") {
         dh_compress::apply(&mut tree)?;
     }

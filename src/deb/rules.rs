@@ -44,9 +44,10 @@ const HARMLESS_STEPS: [&str; 5] = [
 
 /// dh steps whose emptied override dfab honours by skipping its own equivalent (or that it never
 /// runs: `dh_auto_install`, `dh_dwz`, `dh_makeshlibs`).
-pub(crate) const SKIPPABLE: [&str; 6] = [
+pub(crate) const SKIPPABLE: [&str; 7] = [
     "dh_auto_install",
     "dh_dwz",
+    "dh_strip_nondeterminism",
     "dh_strip",
     "dh_shlibdeps",
     "dh_makeshlibs",

@@ -12,14 +12,14 @@ use crate::deb::{
 
 /// dfab's packages and warnings for one copy of `name`, and dpkg-buildpackage's for another,
 /// both prepared by `prepare`.
-struct Pair {
-    ours: Vec<BuiltPackage>,
-    warnings: Vec<String>,
-    theirs: Vec<BuiltPackage>,
+pub(crate) struct Pair {
+    pub(crate) ours: Vec<BuiltPackage>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) theirs: Vec<BuiltPackage>,
     _fx: (Fixture, Fixture),
 }
 
-fn pair(name: &str, prepare: impl Fn(&Fixture)) -> Pair {
+pub(crate) fn pair(name: &str, prepare: impl Fn(&Fixture)) -> Pair {
     require("dpkg-buildpackage", "dpkg-dev");
     require("dh", "debhelper");
     require("fakeroot", "fakeroot");
@@ -43,7 +43,7 @@ fn pair(name: &str, prepare: impl Fn(&Fixture)) -> Pair {
 
 impl Pair {
     /// Every difference from dpkg-buildpackage, beyond the gzip implementation.
-    fn differences(&self) -> Vec<String> {
+    pub(crate) fn differences(&self) -> Vec<String> {
         assert_eq!(self.ours.len(), self.theirs.len());
         let mut all = Vec::new();
         for ours in &self.ours {
@@ -54,7 +54,7 @@ impl Pair {
         all
     }
 
-    fn fell_back(&self) -> Option<&String> {
+    pub(crate) fn fell_back(&self) -> Option<&String> {
         self.warnings
             .iter()
             .find(|w| w.starts_with("building with dpkg-buildpackage: "))

@@ -7,6 +7,7 @@ mod deb;
 mod deb_compiled;
 mod deb_fallback;
 mod deb_install;
+mod deb_nondeterminism;
 mod deploy;
 mod djdemo;
 mod djdemo_flow;
