@@ -14,8 +14,8 @@ build:
 setup:
 	bash scripts/setup-host
 
-# The main job on a local default: a sample project, its environments listed, a user task
-# run for real on a fresh local LXC container over ssh.
+# The main job on a local default: fixtures/djdemo (Django, PostgreSQL, nginx) deployed for
+# real into two LXC containers, production and staging, each HTTP answer checked (scripts/demo).
 demo: setup build
 	bash scripts/demo
 

@@ -87,6 +87,13 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         user: cli.user.clone(),
     };
     let plan = plan::resolve(&project, &env_call, &calls, &overrides)?;
+    if plan.env.bool("collectstatic") == Some(true) {
+        // dragonfab's switch: dfab reads it only to say that it does nothing.
+        rep.warn(
+            "`collectstatic` is True, but dfab does not run Django's collectstatic: run it in \
+             the package's postinst (as fixtures/djdemo does)",
+        );
+    }
     if cli.list {
         print!("{}", console.redact(&show_env(&project, &plan)));
         return Ok(());

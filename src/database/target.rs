@@ -124,7 +124,14 @@ impl DbTarget {
     /// (fed on stdin by [`Cmd::secret_env`], never on a command line).
     #[must_use]
     pub fn wrap(&self, cmd: Cmd) -> Cmd {
-        let mut cmd = cmd.env("PGCONNECT_TIMEOUT", "10").sudo(self.os_user());
+        let os_user = self.os_user();
+        // As `dba` over the socket, start in `/`: the login user's directory (root's /root) is
+        // not `dba`'s to enter, and every pg tool said so on stderr.
+        let cmd = match (&os_user, &cmd.cwd) {
+            (Some(_), None) => cmd.cwd("/"),
+            _ => cmd,
+        };
+        let mut cmd = cmd.env("PGCONNECT_TIMEOUT", "10").sudo(os_user);
         if let Some(pw) = &self.password {
             cmd = cmd.secret_env("PGPASSWORD", pw.clone());
         }
@@ -149,5 +156,38 @@ impl DbTarget {
             && self.db_host == other.db_host
             && self.db_port == other.db_port
             && self.name == other.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(db_host: Option<&str>) -> DbTarget {
+        DbTarget {
+            env: "staging".into(),
+            host: "root@10.0.3.202".into(),
+            user: Some("app".into()),
+            dba: "postgres".into(),
+            password: None,
+            db_host: db_host.map(String::from),
+            db_port: None,
+            name: "app".into(),
+        }
+    }
+
+    // Regression: every pg tool run as `postgres` from root's login printed
+    // `could not change directory to "/root": Permission denied` on stderr.
+    #[test]
+    fn socket_tools_start_in_the_root_directory() {
+        let local = target(None).wrap(Cmd::new("psql", ["-l"]));
+        assert_eq!(
+            local.to_shell(),
+            "sudo -n -H -u postgres -- sh -c 'cd / && env PGCONNECT_TIMEOUT=10 psql -l'"
+        );
+        let own_dir = target(None).wrap(Cmd::new("psql", ["-l"]).cwd("/srv"));
+        assert!(own_dir.to_shell().contains("cd /srv && "), "{own_dir}");
+        let tcp = target(Some("db.example")).wrap(Cmd::new("psql", ["-l"]));
+        assert!(!tcp.to_shell().contains("cd /"), "{tcp}");
     }
 }

@@ -215,7 +215,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     (
         "collectstatic",
         Shape::Bool,
-        "run Django's collectstatic when deploying",
+        "dragonfab's switch to run Django's collectstatic; dfab does not run it and warns when it is True (run it in the package's postinst)",
     ),
     ("db_user", Shape::Str, "database owner role"),
     ("dba", Shape::Str, "database superuser role"),

@@ -67,16 +67,21 @@ fn since(var: &str) -> String {
 #[must_use]
 pub fn maintenance(s: &WebSettings, page: &str) -> Cmd {
     let script = format!(
-        "set -e; f={f}; p={p}\n\
+        "set -e; f={f}; p={p}; s={snip}; e={env}\n\
          if [ -e \"$f\" ]; then cat >/dev/null; \
          echo \"web_mode: already in maintenance since {since}; nothing changed\"; exit 0; fi\n\
          mkdir -p \"$(dirname \"$p\")\" \"$(dirname \"$f\")\"\n\
          t=$(mktemp \"$p.dfab-XXXXXX\"); cat > \"$t\"; chmod 644 \"$t\"; mv -f \"$t\" \"$p\"\n\
          t=$(mktemp \"$f.dfab-XXXXXX\"); chmod 644 \"$t\"; mv -f \"$t\" \"$f\"\n\
-         echo \"web_mode: maintenance on (flag $f)\"",
+         echo \"web_mode: maintenance on (flag $f)\"\n\
+         if [ ! -e \"$s\" ]; then echo \"web_mode: warning: no maintenance snippet at $s \
+         (web_snippet_path): unless the web server tests $f another way, the site is still \
+         live; 'dfab $e init' installs it\" >&2; fi",
         f = quote(&s.flag),
         p = quote(&s.page),
         since = since("f"),
+        snip = quote(&s.snippet_path),
+        env = quote(&s.env_name),
     );
     Cmd::shell(script)
         .sudo(None)

@@ -15,15 +15,15 @@ use dfab::environments::Project;
 
 use crate::support::{Dfab, Reserved};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/djdemo");
+pub(crate) const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/djdemo");
 const DEB: &str = "dist/djdemo_1.0_all.deb";
 
 /// Held while `deb.build` runs: the tests share one wheel cache, and two builds filling it at
 /// once replace each other's wheelhouse mid-read ("changed while being packaged").
-static WHEEL_CACHE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static WHEEL_CACHE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// `dfab <env> deb.build` in `project`, one build at a time.
-fn deb_build(project: &Path, env: &str) {
+pub(crate) fn deb_build(project: &Path, env: &str) {
     let _cache = WHEEL_CACHE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -32,7 +32,7 @@ fn deb_build(project: &Path, env: &str) {
 
 /// Copies the fixture (without its build caches and output) to `dest`, sharing one wheel cache
 /// between test runs so that pip downloads the wheels once.
-fn copy_fixture(dest: &Path) {
+pub(crate) fn copy_fixture(dest: &Path) {
     fn copy(from: &Path, to: &Path) {
         fs_err::create_dir_all(to).unwrap();
         for entry in fs_err::read_dir(from).unwrap() {
@@ -57,30 +57,89 @@ fn copy_fixture(dest: &Path) {
 }
 
 /// The fixture's environments, as dfab reads them.
-fn fixture_project() -> Project {
+pub(crate) fn fixture_project() -> Project {
     Project::load(&Path::new(FIXTURE).join("environments.py"), false).unwrap()
 }
 
-/// Destroys the per-test template on drop; it must outlive its clone.
-struct TemplateGuard(String);
+/// How many tests hold this process's djdemo template: the first builds it, the last destroys it.
+static TEMPLATE_USERS: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
 
-impl Drop for TemplateGuard {
+/// The djdemo template: `lxc.template` with the fixture's `lxc_packages` (from the rootfs cache in
+/// /var/cache/dfab after the first build on a machine), shared by the tests of this process that
+/// run at the same time. Bind it before the test's containers, so that they are gone (a template
+/// with clones cannot be destroyed) when it drops.
+pub(crate) struct SharedTemplate {
+    pub name: String,
+}
+
+impl SharedTemplate {
+    pub(crate) fn acquire() -> SharedTemplate {
+        let name = format!("dfab-it-djdemo-tpl-{}", std::process::id());
+        let mut users = TEMPLATE_USERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *users == 0 {
+            let packages = fixture_project()
+                .activate("production")
+                .unwrap()
+                .str_list("lxc_packages")
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let dir = tempfile::Builder::new()
+                .prefix("dfab-it-djdemo-tpl-")
+                .tempdir()
+                .unwrap();
+            fs_err::write(
+                dir.path().join("environments.py"),
+                format!(
+                    "environments = {{'t': {{'lxc': 'dfab-it-unused', 'lxc_template': '{name}', \
+                     'lxc_packages': [{packages}]}}}}\n"
+                ),
+            )
+            .unwrap();
+            let t = Instant::now();
+            let out = Dfab::new(dir.path()).args(["t", "lxc.template"]).run().ok();
+            eprintln!(
+                "djdemo: template {name} in {:.1?} ({})",
+                t.elapsed(),
+                if out.stdout.contains("debootstrap ") {
+                    "debootstrap"
+                } else {
+                    "from the cached rootfs"
+                }
+            );
+        }
+        *users += 1;
+        SharedTemplate { name }
+    }
+}
+
+impl Drop for SharedTemplate {
     fn drop(&mut self) {
+        let mut users = TEMPLATE_USERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *users -= 1;
+        if *users > 0 {
+            return;
+        }
         let destroyed = Command::new("lxc-destroy")
-            .args(["-n", &self.0])
+            .args(["-n", &self.name])
             .output()
             .is_ok_and(|o| o.status.success());
         if !destroyed {
             eprintln!(
                 "djdemo: could not destroy the test template {}; lxc-destroy -n it",
-                self.0
+                self.name
             );
         }
     }
 }
 
 /// One HTTP/1.0 GET to `ip:80`: status, headers and body.
-fn get(ip: &str, path: &str) -> std::io::Result<(u16, String, String)> {
+pub(crate) fn get(ip: &str, path: &str) -> std::io::Result<(u16, String, String)> {
     get_as(ip, path, ip)
 }
 
@@ -111,7 +170,7 @@ fn attach(name: &str, script: &str) -> std::process::Output {
 }
 
 #[track_caller]
-fn attach_ok(name: &str, script: &str) -> String {
+pub(crate) fn attach_ok(name: &str, script: &str) -> String {
     let out = attach(name, script);
     assert!(
         out.status.success(),
@@ -134,7 +193,7 @@ fn debconf(answers: &[(&str, &str)]) -> String {
 }
 
 #[track_caller]
-fn require_root_and_tools(tools: &[&str]) {
+pub(crate) fn require_root_and_tools(tools: &[&str]) {
     // SAFETY: geteuid has no preconditions.
     assert_eq!(unsafe { libc::geteuid() }, 0, "this test needs root");
     for tool in tools {
@@ -236,7 +295,7 @@ fn test_project(dir: &Path, r: &Reserved, template: &str, password: &str) {
 }
 
 /// Polls `ip{path}` until it answers 200 (the unit starts gunicorn asynchronously).
-fn wait_200(ip: &str, path: &str, within: Duration) -> (u16, String, String) {
+pub(crate) fn wait_200(ip: &str, path: &str, within: Duration) -> (u16, String, String) {
     let deadline = Instant::now() + within;
     loop {
         let got = get(ip, path);
@@ -255,10 +314,8 @@ fn wait_200(ip: &str, path: &str, within: Duration) -> (u16, String, String) {
 #[test]
 fn djdemo_installs_in_a_container_and_serves_postgres_rows_through_nginx() {
     require_root_and_tools(&["lxc-attach", "debootstrap"]);
-    // Declared before the clone's reservation, so dropped after it: a template with clones
-    // cannot be destroyed.
-    let template = format!("dfab-it-djdemo-tpl-{}", std::process::id());
-    let _template = TemplateGuard(template.clone());
+    // Bound before the clone's reservation, so dropped after it.
+    let template = SharedTemplate::acquire();
     let r = Reserved::new();
     // Quotes, a dollar and a backslash: the password must survive the shell, SQL and JSON.
     let password = format!("pw'\"$HOME\\ {}", std::process::id());
@@ -267,17 +324,12 @@ fn djdemo_installs_in_a_container_and_serves_postgres_rows_through_nginx() {
         .tempdir()
         .unwrap();
     let project = dir.path().join("djdemo");
-    test_project(&project, &r, &template, &password);
+    test_project(&project, &r, &template.name, &password);
 
     let t = Instant::now();
     deb_build(&project, "it");
     let build = t.elapsed();
     assert!(project.join(DEB).is_file());
-
-    let t = Instant::now();
-    let out = Dfab::new(&project).args(["it", "lxc.template"]).run().ok();
-    let template_time = t.elapsed();
-    let cached = !out.stdout.contains("debootstrap ");
 
     let t = Instant::now();
     Dfab::new(&project).args(["it", "install"]).run().ok();
@@ -387,10 +439,9 @@ fn djdemo_installs_in_a_container_and_serves_postgres_rows_through_nginx() {
     let upgrade = t.elapsed();
 
     eprintln!(
-        "djdemo timings: deb.build {build:.1?}, lxc.template {template_time:.1?} ({}), \
+        "djdemo timings: deb.build {build:.1?}, \
          clone + install {install:.1?}, first 200 after install {first_answer:.1?}, reinstall {reinstall:.1?}, \
-         build 1.1 + upgrade + downgrade {upgrade:.1?}",
-        if cached { "from the cached rootfs" } else { "debootstrap" }
+         build 1.1 + upgrade + downgrade {upgrade:.1?}"
     );
 }
 

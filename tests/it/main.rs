@@ -10,6 +10,8 @@ mod deb_install;
 mod deb_nondeterminism;
 mod deploy;
 mod djdemo;
+mod djdemo_flow;
+mod docs;
 mod dry_run;
 mod env_values;
 mod executor;
