@@ -6,8 +6,18 @@ use crate::transport::cmd::Cmd;
 
 /// `migrate_command` (default `{venv_path}/bin/python manage.py migrate --noinput`), run in
 /// `app_dir` (default: the directory above `venv_path`) as `app_user` (default: the login user).
+/// `venv_path` defaults to `/opt/<package_name>/venv`, as for `deb.build` and `test`.
 pub fn command(env: &Env) -> Result<Cmd> {
-    let venv = env.str("venv_path").filter(|s| !s.is_empty());
+    let venv = env
+        .str("venv_path")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .or_else(|| {
+            env.str("package_name")
+                .filter(|s| !s.is_empty())
+                .map(|p| format!("/opt/{p}/venv"))
+        });
+    let venv = venv.as_deref();
     let script = match (env.str("migrate_command").filter(|s| !s.is_empty()), venv) {
         (Some(c), _) => c.to_string(),
         (None, Some(v)) => format!(
@@ -17,7 +27,10 @@ pub fn command(env: &Env) -> Result<Cmd> {
         (None, None) => {
             return Err(env.key_error(
                 "migrate_command",
-                format!("environment `{}` sets neither `migrate_command` nor `venv_path`", env.name),
+                format!(
+                    "environment `{}` sets neither `migrate_command` nor `venv_path` (nor `package_name`, for the default /opt/<package_name>/venv)",
+                    env.name
+                ),
                 Some("set `venv_path` (dfab runs {venv_path}/bin/python manage.py migrate --noinput) or `migrate_command`".into()),
             ))
         }
@@ -31,7 +44,7 @@ pub fn command(env: &Env) -> Result<Cmd> {
             return Err(env.key_error(
                 "app_dir",
                 "the app directory is unknown",
-                Some("set `app_dir` (where manage.py is) or `venv_path`".into()),
+                Some("set `app_dir` (where manage.py is), `venv_path` or `package_name`".into()),
             ))
         }
     };
@@ -40,4 +53,61 @@ pub fn command(env: &Env) -> Result<Cmd> {
         cmd = cmd.sudo(Some(u.to_string()));
     }
     Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::command;
+    use crate::environments::value::{Kind, Pos, Value};
+    use crate::environments::Env;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        let vars: BTreeMap<String, Value> = pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    (*k).to_owned(),
+                    Value::new(Kind::Str((*v).to_owned()), Pos { line: 2, col: 5 }),
+                )
+            })
+            .collect();
+        Env {
+            name: "production".to_owned(),
+            file: "environments.py".into(),
+            vars,
+        }
+    }
+
+    #[test]
+    fn venv_path_defaults_to_the_packages_venv() {
+        let shown = command(&env(&[("package_name", "myapp")]))
+            .unwrap()
+            .to_string();
+        assert!(
+            shown.contains("/opt/myapp/venv/bin/python manage.py migrate --noinput"),
+            "{shown}"
+        );
+        assert!(shown.contains("cd /opt/myapp"), "{shown}");
+    }
+
+    #[test]
+    fn venv_path_wins_over_the_default() {
+        let shown = command(&env(&[("package_name", "myapp"), ("venv_path", "/srv/v/")]))
+            .unwrap()
+            .to_string();
+        assert!(
+            shown.contains("/srv/v/bin/python manage.py migrate"),
+            "{shown}"
+        );
+        assert!(shown.contains("cd /srv"), "{shown}");
+    }
+
+    #[test]
+    fn without_venv_path_or_package_name_it_is_a_key_error() {
+        let e = command(&env(&[])).unwrap_err();
+        assert_eq!(e.code(), 2);
+        assert!(e.to_string().contains("production.migrate_command"), "{e}");
+    }
 }

@@ -44,13 +44,34 @@ fn err(file: &Path, line: usize, message: impl Into<String>, hint: Option<String
     }
 }
 
-/// Read and parse the debconf database at `file`.
-pub fn load(file: &Path) -> Result<DebconfDb> {
+/// Where an env sets its `debconf` key, so that a missing file is reported there.
+#[derive(Debug, Clone)]
+pub struct KeyAt {
+    /// The environments file.
+    pub file: PathBuf,
+    /// The key's position in it, when known.
+    pub pos: Option<Pos>,
+    /// `env.debconf`.
+    pub key: String,
+}
+
+/// Read and parse the debconf database at `file`; `key` is where the env names it.
+pub fn load(file: &Path, key: Option<&KeyAt>) -> Result<DebconfDb> {
     let bytes = fs_err::read(file).map_err(|e| {
-        Error::other(
-            format!("cannot read the env's debconf file: {e}"),
-            Some("the `debconf` key names a file relative to the project directory".into()),
-        )
+        let hint = Some(
+            "the `debconf` key names a debconf database (File{} format) relative to the project directory"
+                .into(),
+        );
+        match key {
+            Some(k) if e.kind() == std::io::ErrorKind::NotFound => Error::Config {
+                file: k.file.clone(),
+                pos: k.pos,
+                key: Some(k.key.clone()),
+                message: format!("the debconf file {} does not exist", file.display()),
+                hint,
+            },
+            _ => Error::other(format!("cannot read the env's debconf file: {e}"), hint),
+        }
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -249,5 +270,31 @@ mod tests {
         assert!(e.to_string().contains("no comments"));
         let e = p("Name: site\n").unwrap_err();
         assert!(e.to_string().contains("<owner>/<question>"));
+    }
+
+    #[test]
+    fn a_missing_file_is_reported_at_the_envs_debconf_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = KeyAt {
+            file: "environments.py".into(),
+            pos: Some(Pos { line: 12, col: 20 }),
+            key: "production.debconf".into(),
+        };
+        let missing = dir.path().join("debconf.dat.production");
+        let e = load(&missing, Some(&at)).unwrap_err();
+        assert_eq!(e.code(), 2);
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("environments.py:12:20: key `production.debconf`: "),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("debconf.dat.production does not exist"),
+            "{shown}"
+        );
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("relative to the project directory"));
     }
 }

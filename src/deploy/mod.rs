@@ -79,6 +79,8 @@ pub struct Job {
     pub package_dir: PathBuf,
     /// The env's `debconf` file.
     pub debconf: Option<PathBuf>,
+    /// Where the `debconf` key is set (environments file, position, `env.debconf`), for errors.
+    pub debconf_key: Option<debconf_db::KeyAt>,
     pub select: Select,
     /// `deb_conffiles = 'new'`.
     pub conffiles_new: bool,

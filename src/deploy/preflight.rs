@@ -68,7 +68,7 @@ impl LocalAction for LocalChecks {
 
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
         let db = match &self.job.debconf {
-            Some(p) => Some(debconf_db::load(p)?),
+            Some(p) => Some(debconf_db::load(p, self.job.debconf_key.as_ref())?),
             None => None,
         };
         if self.templates {

@@ -215,7 +215,16 @@ fn parse_step(s: &Value) -> Result<Step, StepErr> {
         pos: s.pos,
     };
     if let Some(name) = s.as_str() {
-        step.action = Action::Task(parse_task(name).map_err(|e| (s.pos, e.to_string(), None))?);
+        step.action = Action::Task(parse_task(name).map_err(|e| {
+            let hint = if name.contains(char::is_whitespace) {
+                format!(
+                    "a bare string names a task; a shell command is a step: {{'run': '{name}'}}"
+                )
+            } else {
+                e.hint().unwrap_or_default()
+            };
+            (s.pos, e.to_string(), Some(hint))
+        })?);
         return Ok(step);
     }
     let Some(fields) = s.as_dict() else {
@@ -327,4 +336,30 @@ fn parse_step(s: &Value) -> Result<Step, StepErr> {
         _ => Action::Task(parse_task(&text(v, verb)?).map_err(|e| (v.pos, e.to_string(), None))?),
     };
     Ok(step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_step_list;
+    use crate::environments::value::{Kind, Pos, Value};
+
+    #[test]
+    fn a_command_written_as_a_bare_string_gets_a_run_step_hint() {
+        let pos = Pos { line: 7, col: 9 };
+        let list = Value::new(
+            Kind::List(vec![Value::new(
+                Kind::Str("manage check --deploy".into()),
+                pos,
+            )]),
+            pos,
+        );
+        let e = parse_step_list("environments.py".as_ref(), "test_commands", &list).unwrap_err();
+        assert_eq!(e.code(), 2);
+        assert!(e.to_string().contains("environments.py:7:9"), "{e}");
+        assert!(e.to_string().contains("test_commands[0]"), "{e}");
+        assert_eq!(
+            e.hint().as_deref(),
+            Some("a bare string names a task; a shell command is a step: {'run': 'manage check --deploy'}")
+        );
+    }
 }

@@ -340,13 +340,15 @@ fn refused_before_any_host_changes() {
     app.build("1.0-1");
     fs_err::remove_file(app.path().join("debconf.dat")).unwrap();
     let out = app.dfab(&["staging", "deb.deploy"]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    // Named where the env sets it: the environments file, the line and the key.
     assert!(
-        out.stderr.contains("cannot read the env's debconf file"),
+        out.stderr
+            .contains("key `staging.debconf`: the debconf file")
+            && out.stderr.contains("debconf.dat does not exist"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("debconf.dat"), "{}", out.stderr);
     untouched(&h);
 
     // A misspelt question: file:line and the nearest name.

@@ -260,6 +260,32 @@ fn djdemo_environments_describe_production_and_staging() {
     assert_eq!(staging.str("db_clone_from"), Some("production"));
 }
 
+// The commands the fixture's environments.py documents plan (`-n`): its `test_commands` once held
+// a bare string, which the user-task syntax reads as a task name, so `deploy` and `test` refused.
+#[test]
+fn djdemo_documented_commands_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_fixture(dir.path());
+    for args in [
+        ["production", "deploy"],
+        ["production", "test"],
+        ["production", "db_migrate"],
+        ["staging", "deb.deploy"],
+        ["staging", "db_clone"],
+        ["staging", "deploy"],
+    ] {
+        let out = Dfab::new(dir.path()).args(["-n"]).args(args).run();
+        assert_eq!(
+            out.code,
+            0,
+            "dfab -n {}: {}{}",
+            args.join(" "),
+            out.stdout,
+            out.stderr
+        );
+    }
+}
+
 /// The test project: the fixture with an environments.py naming this test's container and
 /// template, and a debconf file answering for this container's address.
 fn test_project(dir: &Path, r: &Reserved, template: &str, password: &str) {

@@ -111,6 +111,17 @@ pub fn job(cx: &PlanCtx<'_>, force: bool) -> Result<Job> {
     Ok(Job {
         package_dir: super::deb_build::package_dir(env, cx.project_dir),
         debconf: env.str("debconf").map(|d| cx.project_dir.join(d)),
+        debconf_key: env
+            .str("debconf")
+            .map(|_| crate::deploy::debconf_db::KeyAt {
+                file: env.file.clone(),
+                pos: env
+                    .vars
+                    .get("debconf")
+                    .map(|v| v.pos)
+                    .filter(|p| p.line > 0),
+                key: format!("{}.debconf", env.name),
+            }),
         select: select(cx)?,
         conffiles_new,
         force,
