@@ -35,6 +35,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     let console = Console::new(verbosity);
     match run_cli(&cli, &console) {
         Ok(()) => 0,
+        // The reader of our output went away (`dfab -l | head -1`): stop quietly, as ripgrep does.
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
             let text = console.redact(&crate::error::render(&e));
             let _ = std::io::stderr().write_all(text.as_bytes());
@@ -87,6 +89,7 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         user: cli.user.clone(),
     };
     let plan = plan::resolve(&project, &env_call, &calls, &overrides)?;
+    warn_near_miss_keys(&project, &plan.env.name, rep);
     if plan.env.bool("collectstatic") == Some(true) {
         // dragonfab's switch: dfab reads it only to say that it does nothing.
         rep.warn(
@@ -141,6 +144,30 @@ fn parallel(cli: &Cli, plan: &Plan) -> Result<usize> {
                 Some("for example 'parallel': 8".into()),
             )),
         },
+    }
+}
+
+/// A key written in the env (or `__all__`) that dfab does not know but that is one slip away from
+/// one it does (`debcof`, `hots`): unknown keys are variables for tasks, so a misspelt setting
+/// would otherwise be ignored without a word.
+fn warn_near_miss_keys(project: &Project, env: &str, rep: &dyn Reporter) {
+    let known = || crate::environments::keys::KEYS.iter().map(|(k, _, _)| *k);
+    let own = project
+        .envs
+        .iter()
+        .filter(|e| e.name == env)
+        .flat_map(|e| e.vars.iter());
+    for (k, _) in project.defaults.iter().chain(own) {
+        if k.chars().count() < 4 || known().any(|n| n == k) {
+            continue;
+        }
+        if let Some(n) = crate::suggestion::nearest(k, known()) {
+            rep.warn(&format!(
+                "{}: `{k}` is not a key dfab reads (did you mean `{n}`?); unknown keys are only \
+                 variables for tasks",
+                project.file.display()
+            ));
+        }
     }
 }
 

@@ -53,11 +53,30 @@ pub struct Record<'a> {
 pub fn local_user() -> String {
     let u = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| {
+        .ok()
+        .or_else(passwd_name)
+        .unwrap_or_else(|| {
             // SAFETY: getuid has no preconditions and cannot fail.
             format!("uid{}", unsafe { libc::getuid() })
         });
     clean(&u)
+}
+
+/// The name of the real user in the password database (as `id -un` prints it).
+fn passwd_name() -> Option<String> {
+    // SAFETY: getpwuid returns null or a pointer to a record in static storage, which is read
+    // at once, before any other call could overwrite it.
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return None;
+        }
+        Some(
+            std::ffi::CStr::from_ptr((*pw).pw_name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
 }
 
 fn clean(s: &str) -> String {

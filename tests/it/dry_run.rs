@@ -293,3 +293,22 @@ fn a_project_task_replaces_the_builtin_which_stays_reachable_as_dfab_prefixed() 
     let out = dry(dir.path(), &["-n", "prod", "dfab.noop"]).ok();
     assert!(!out.stdout.contains("project-noop"), "{}", out.stdout);
 }
+
+// `'debcof': 'x.dat'` was silently a task variable, so deb.deploy would have run without the
+// debconf answers the user meant to give.
+#[test]
+fn a_misspelt_key_is_named_with_the_key_it_is_one_slip_from() {
+    let dir = project(&[(
+        "environments.py",
+        "environments = {'dev': {'hosts': ['h1'], 'debcof': 'x.dat', 'my_var': 'ok'}}\n\
+         tasks = {'one': {'doc': '', 'steps': [{'run': 'echo {my_var}'}]}}\n",
+    )]);
+    let out = dry(dir.path(), &["-n", "dev", "one"]).ok();
+    assert!(
+        out.stderr
+            .contains("`debcof` is not a key dfab reads (did you mean `debconf`?)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("my_var"), "{}", out.stderr);
+}
