@@ -47,6 +47,9 @@ impl Transport for AttachTransport {
     }
 
     fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output> {
+        // Logged in as root already: no sudo wrapper (a minimal host may lack sudo, and each
+        // `sudo -n` costs a few milliseconds on every command of a deploy).
+        let cmd = &cmd.clone().without_sudo_if_root(self.login_user());
         let script = cmd.to_shell();
         let stdin = cmd.stdin_bytes();
         let input = match io.stdin {

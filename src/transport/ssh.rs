@@ -183,6 +183,9 @@ impl Transport for Ssh {
     }
 
     fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output> {
+        // Logged in as root already: no sudo wrapper (a minimal host may lack sudo, and each
+        // `sudo -n` costs a few milliseconds on every command of a deploy).
+        let cmd = &cmd.clone().without_sudo_if_root(self.login_user());
         let session = self.session.as_ref().expect("session open until drop");
         // The master connection carries every command; `none` is ignored by a mux client.
         let mut c = Command::new("ssh");
