@@ -133,18 +133,8 @@ fn parallel(cli: &Cli, plan: &Plan) -> Result<usize> {
     if let Some(n) = cli.parallel {
         return Ok(usize::from(n));
     }
-    match plan.env.vars.get("parallel") {
-        None => Ok(crate::tasks::exec::DEFAULT_PARALLEL),
-        Some(v) => match v.to_plain_string().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ if v.to_plain_string().is_empty() => Ok(crate::tasks::exec::DEFAULT_PARALLEL),
-            _ => Err(plan.env.key_error(
-                "parallel",
-                format!("expected a number of hosts (1 or more), got {v}"),
-                Some("for example 'parallel': 8".into()),
-            )),
-        },
-    }
+    plan.env
+        .count("parallel", crate::tasks::exec::DEFAULT_PARALLEL, "hosts")
 }
 
 /// A key written in the env (or `__all__`) that dfab does not know but that is one slip away from

@@ -79,6 +79,26 @@ impl Env {
             .unwrap_or_default()
     }
 
+    /// A count setting (`parallel`, `keep_releases`, `rolling_batch`): a whole number, 1 or
+    /// more, written as an int or a string of digits; `default` when unset. `what` names the
+    /// unit in the error (`hosts`, `releases`).
+    pub fn count(&self, key: &str, default: usize, what: &str) -> Result<usize> {
+        let Some(v) = self.vars.get(key) else {
+            return Ok(default);
+        };
+        v.to_plain_string()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                self.key_error(
+                    key,
+                    format!("expected a number of {what} (1 or more), got {v}"),
+                    Some(format!("for example '{key}': {default}")),
+                )
+            })
+    }
+
     /// An error about one of this environment's keys, pointing into the file.
     pub fn key_error(&self, key: &str, message: impl Into<String>, hint: Option<String>) -> Error {
         Error::Config {

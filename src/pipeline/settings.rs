@@ -141,21 +141,7 @@ pub fn read(env: &Env) -> Result<Settings> {
             ))
         }
     };
-    let batch = match env.vars.get("rolling_batch") {
-        None => 1,
-        Some(v) => v
-            .to_plain_string()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                env.key_error(
-                    "rolling_batch",
-                    format!("expected a number of hosts (1 or more), got {v}"),
-                    Some("for example 'rolling_batch': 2".into()),
-                )
-            })?,
-    };
+    let batch = env.count("rolling_batch", 1, "hosts")?;
     let strategy = match env.str("deploy_strategy") {
         None | Some("parallel") => Strategy::Parallel,
         Some("rolling") => {

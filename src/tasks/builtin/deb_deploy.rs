@@ -93,21 +93,7 @@ pub fn job(cx: &PlanCtx<'_>, force: bool) -> Result<Job> {
             ))
         }
     };
-    let keep = match env.vars.get("keep_releases") {
-        None => DEFAULT_KEEP,
-        Some(v) => v
-            .to_plain_string()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                env.key_error(
-                    "keep_releases",
-                    format!("expected a number of releases (1 or more), got {v}"),
-                    Some("for example 'keep_releases': 5".into()),
-                )
-            })?,
-    };
+    let keep = env.count("keep_releases", DEFAULT_KEEP, "releases")?;
     Ok(Job {
         package_dir: super::deb_build::package_dir(env, cx.project_dir),
         debconf: env.str("debconf").map(|d| cx.project_dir.join(d)),
