@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use crate::environments::{Env, Project};
 use crate::error::{Error, Result};
 use crate::report::Reporter;
-use crate::tasks::exec::Connector as _;
 use crate::tasks::step::Shown;
 use crate::transport::cmd::Cmd;
 use crate::transport::Transport;
@@ -49,22 +48,6 @@ pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
     Ok((env, db))
 }
 
-/// Open the source env's database host: an LXC env's container is brought up first (cloned
-/// and started when missing, as activation does) and reached as that env says (ssh or attach).
-fn connect_source(env: &Env, host: &str, rep: &dyn Reporter) -> Result<Box<dyn Transport>> {
-    if let Some(container) = env.str("lxc") {
-        let hosts = crate::lxc::run::activate(env, container, false, false, rep)?;
-        let Some(h) = hosts.first() else {
-            return Err(Error::other(
-                format!("container `{container}` of `{}` gave no address", env.name),
-                None,
-            ));
-        };
-        return crate::lxc::run::LxcConnector.connect(h, env);
-    }
-    crate::tasks::exec::SshConnector.connect(host, env)
-}
-
 /// The commands of a clone, for `-n`.
 #[must_use]
 pub fn describe(source: &Source, push: &Push) -> Vec<(String, Shown)> {
@@ -100,7 +83,7 @@ pub fn run(
             db,
             keep: Some(file),
         } => {
-            let mut src = connect_source(env, &db.host, rep)?;
+            let mut src = crate::lxc::run::connect_env_host(env, &db.host, rep)?;
             dump::run(src.as_mut(), db, file, rep)?;
             return super::push_file(push, file, target, rep);
         }
@@ -109,7 +92,7 @@ pub fn run(
             db,
             keep: None,
         } => {
-            let mut src = connect_source(env, &db.host, rep)?;
+            let mut src = crate::lxc::run::connect_env_host(env, &db.host, rep)?;
             rep.info(&format!(
                 "streaming `{}` from {} ({}) to {} ({})",
                 db.name,

@@ -121,6 +121,23 @@ fn reach(env: &Env, spec: &super::LxcSpec, host: &str, rep: &dyn Reporter) -> Re
     })
 }
 
+/// Open `host` of another environment than the run's (`db_clone`'s and `data_refresh`'s
+/// source): an LXC env's container is brought up first (cloned and started when missing, as
+/// activation does) and reached as that env says (ssh or attach); other envs over ssh.
+pub fn connect_env_host(env: &Env, host: &str, rep: &dyn Reporter) -> Result<Box<dyn Transport>> {
+    if let Some(container) = env.str("lxc") {
+        let hosts = activate(env, container, false, false, rep)?;
+        let Some(h) = hosts.first() else {
+            return Err(crate::error::Error::other(
+                format!("container `{container}` of `{}` gave no address", env.name),
+                None,
+            ));
+        };
+        return LxcConnector.connect(h, env);
+    }
+    SshConnector.connect(host, env)
+}
+
 /// Connects to an LXC environment's container by attach when `lxc_transport = 'attach'`, else
 /// over ssh like any host.
 pub struct LxcConnector;

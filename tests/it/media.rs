@@ -137,3 +137,47 @@ fn data_refresh_refuses_production_and_escaping_paths_before_copying() {
     assert!(!sym.path().join("media").exists(), "the cache was filled");
     assert!(dst.ssh("root", "test ! -e /etc/a.txt").status.success());
 }
+
+// data_refresh refused a source env that is an LXC container ("copies from ssh hosts only"),
+// as dragonfab users' `lxc` envs and the demo's production are.
+#[test]
+fn data_refresh_copies_from_an_lxc_source_env_through_its_container() {
+    let src = TestHost::new();
+    let dst = TestHost::new();
+    src.check(
+        "root",
+        "set -e; mkdir -p /srv/app/media; echo from-lxc > /srv/app/media/x.txt",
+    );
+    dst.check("root", "useradd --system --user-group app");
+    let toml = format!(
+        "[environments.__all__]\nremote_path = \"/srv/app/\"\napp_user = \"app\"\n\n\
+         [environments.production]\nlxc = \"{name}\"\nlxc_template = \"{base}\"\nlxc_ipv4 = \"{ip}/24\"\n\
+         key_filename = \"{key}\"\n\n{dst}",
+        name = src.name,
+        base = crate::support::BASE,
+        ip = src.ip,
+        key = crate::support::KEY,
+        dst = dst.env_toml("staging", "deploy"),
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    let dry = Dfab::new(dir.path())
+        .args(["-n", "staging", "data_refresh"])
+        .run()
+        .ok();
+    assert!(
+        dry.stdout.contains(&format!("[{}] check: ", src.name)),
+        "{}",
+        dry.stdout
+    );
+    Dfab::new(dir.path())
+        .args(["staging", "data_refresh"])
+        .run()
+        .ok();
+    assert_eq!(
+        dst.check(
+            "root",
+            "stat -c '%U' /srv/app/media/x.txt && cat /srv/app/media/x.txt"
+        ),
+        "app\nfrom-lxc\n"
+    );
+}

@@ -42,14 +42,12 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         .project
         .activate(from)
         .map_err(|e| env.key_error("data_from", format!("{e}"), e.hint()))?;
-    if source.str("lxc").is_some() {
-        return Err(env.key_error(
-            "data_from",
-            format!("`{from}` is an LXC environment; data_refresh copies from ssh hosts only"),
-            None,
-        ));
-    }
-    let Some(source_host) = source.str_list("hosts").into_iter().next() else {
+    // An LXC source is its container, brought up when the copy runs.
+    let source_host = source
+        .str("lxc")
+        .map(String::from)
+        .or_else(|| source.str_list("hosts").into_iter().next());
+    let Some(source_host) = source_host else {
         return Err(source.key_error(
             "hosts",
             format!("environment `{from}` (data_from) has no hosts to copy media from"),
@@ -157,7 +155,8 @@ struct Pull {
 impl LocalAction for Pull {
     fn describe(&self) -> Vec<Shown> {
         let ssh = shown_ssh(&self.host);
-        let mut out = vec![Shown::new("check", media::check_on_host(&self.paths))];
+        let mut out =
+            vec![Shown::new("check", media::check_on_host(&self.paths)).on(Some(&self.host))];
         for (p, c) in self.paths.iter().zip(&self.caches) {
             out.push(Shown::new(
                 "local",
@@ -168,7 +167,7 @@ impl LocalAction for Pull {
     }
 
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
-        let mut src = cx.connector.connect(&self.host, &self.source)?;
+        let mut src = crate::lxc::run::connect_env_host(&self.source, &self.host, cx.rep)?;
         src.run(&media::check_on_host(&self.paths), cx.rep, false)?;
         let ssh = ssh_route(src.as_ref())?;
         let mut local = Local::new();
