@@ -118,23 +118,6 @@ impl HostAction for Install {
             let same = now
                 .as_ref()
                 .is_some_and(|(v, st)| v == &s.version && st.starts_with("ii"));
-            if same && !self.job.force {
-                record(
-                    t,
-                    cx,
-                    &s.package,
-                    &s.version,
-                    &s.sha256,
-                    Outcome::Unchanged,
-                    "deploy",
-                );
-                cx.rep.info(&format!(
-                    "[{host}] deb.deploy: ok: {} {} is already installed: nothing to do \
-                     (deb.deploy:force=yes reinstalls)",
-                    s.package, s.version
-                ));
-                continue;
-            }
             let target = Target {
                 package: &s.package,
                 file: &s.file,
@@ -142,6 +125,15 @@ impl HostAction for Install {
                 sha256: &s.sha256,
                 action: "deploy",
             };
+            if same && !self.job.force {
+                record(t, cx, &target, Outcome::Unchanged);
+                cx.rep.info(&format!(
+                    "[{host}] deb.deploy: ok: {} {} is already installed: nothing to do \
+                     (deb.deploy:force=yes reinstalls)",
+                    s.package, s.version
+                ));
+                continue;
+            }
             let what = install_release(
                 t,
                 cx,
@@ -215,28 +207,21 @@ pub struct Target<'a> {
 }
 
 /// Append a history line; a failure to write it is a warning (the install itself stands).
-fn record(
-    t: &mut dyn Transport,
-    cx: &RunCtx<'_>,
-    package: &str,
-    version: &str,
-    sha256: &str,
-    outcome: Outcome,
-    action: &str,
-) {
-    let r = Record {
-        package,
-        version,
-        sha256,
+fn record(t: &mut dyn Transport, cx: &RunCtx<'_>, r: &Target<'_>, outcome: Outcome) {
+    let line = Record {
+        package: r.package,
+        version: r.version,
+        sha256: r.sha256,
         outcome,
-        action,
+        action: r.action,
     };
-    let cmd = history::append(&r, &history::local_user());
+    let cmd = history::append(&line, &history::local_user());
     match exec(t, cx, "sudo", cmd) {
         Ok(o) if o.status == 0 => {}
         Ok(o) => cx.rep.warn(&format!(
-            "[{}] could not append to the history of {package}: {}",
+            "[{}] could not append to the history of {}: {}",
             t.host(),
+            r.package,
             o.stderr_str().trim()
         )),
         Err(e) => cx.rep.warn(&format!(
@@ -244,6 +229,17 @@ fn record(
             t.host()
         )),
     }
+}
+
+/// A failed install of `r`: recorded in the history, then the host's error.
+fn failed_install(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    r: &Target<'_>,
+    message: String,
+) -> Error {
+    record(t, cx, r, Outcome::Failed);
+    failed(t, message)
 }
 
 /// A failure of one host, for the executor's summary.
@@ -285,27 +281,18 @@ pub fn install_release(
     let out = exec(t, cx, "sudo", cmd)?;
     let text = format!("{}{}", out.stdout_str(), out.stderr_str());
     if out.status != 0 {
-        if out.status != remote::LOCKED {
-            record(
-                t,
-                cx,
-                r.package,
-                r.version,
-                r.sha256,
-                Outcome::Failed,
-                r.action,
-            );
+        let message = format!(
+            "installing {} {} failed (exit status {}); the last lines of apt/dpkg:\n{}",
+            r.package,
+            r.version,
+            out.status,
+            remote::tail(&text, 15)
+        );
+        // A held lock means another deploy is installing: nothing of ours happened to record.
+        if out.status == remote::LOCKED {
+            return Err(failed(t, message));
         }
-        return Err(failed(
-            t,
-            format!(
-                "installing {} {} failed (exit status {}); the last lines of apt/dpkg:\n{}",
-                r.package,
-                r.version,
-                out.status,
-                remote::tail(&text, 15)
-            ),
-        ));
+        return Err(failed_install(t, cx, r, message));
     }
     let o = exec(t, cx, "check", state::installed_cmd(r.package))?;
     let now = state::parse_installed(&o.stdout_str());
@@ -313,17 +300,10 @@ pub fn install_release(
         .as_ref()
         .is_some_and(|(v, st)| v == r.version && st.starts_with("ii"))
     {
-        record(
+        return Err(failed_install(
             t,
             cx,
-            r.package,
-            r.version,
-            r.sha256,
-            Outcome::Failed,
-            r.action,
-        );
-        return Err(failed(
-            t,
+            r,
             format!(
                 "after the install dpkg reports {} as {:?}, not {} installed and configured; \
                  the last lines of apt/dpkg:\n{}",
@@ -340,7 +320,7 @@ pub fn install_release(
             t.host()
         ));
     }
-    record(t, cx, r.package, r.version, r.sha256, Outcome::Ok, r.action);
+    record(t, cx, r, Outcome::Ok);
     let o = exec(t, cx, "read", state::read_cmd(r.package))?;
     let st = state::parse(&o.stdout_str());
     let old = state::to_prune(&st, job.keep, r.version);
