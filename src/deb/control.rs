@@ -99,15 +99,20 @@ impl Control {
     }
 }
 
-/// Package names: lower-case letters, digits, `+ - .`, at least two characters, starting with an
-/// alphanumeric.
-fn check_name(file: &Path, line: usize, name: &str) -> Result<(), DebError> {
-    let ok = name.len() >= 2
+/// Whether `name` is a Debian package name (policy 5.6.1): lower-case letters, digits,
+/// `+ - .`, at least two characters, starting with an alphanumeric.
+#[must_use]
+pub fn is_package_name(name: &str) -> bool {
+    name.len() >= 2
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
-    if ok {
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
+}
+
+/// Package names, checked as [`is_package_name`] with the file and line for the error.
+fn check_name(file: &Path, line: usize, name: &str) -> Result<(), DebError> {
+    if is_package_name(name) {
         Ok(())
     } else {
         Err(DebError::at(

@@ -129,16 +129,7 @@ impl<'a, 'c> Engine<'a, 'c> {
             let _ = get_dest(local, "x", false);
         }
         let many = planned.len() > 1;
-        let warn_only = matches!(
-            step,
-            Step::Run {
-                warn_only: true,
-                ..
-            } | Step::Host {
-                warn_only: true,
-                ..
-            }
-        );
+        let warn_only = step.warn_only();
         self.on_hosts(&hosts, &|t: &mut dyn Transport, h: &str| {
             run_on(step, t, h, many, cx)
         })

@@ -25,12 +25,7 @@ pub const DEFAULT_KEEP: usize = 5;
 
 /// A Debian package name (policy 5.6.1): it becomes a path on the host, so nothing else passes.
 pub fn check_package_name(name: &str) -> Result<()> {
-    let ok = name.len() >= 2
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
-    if ok {
+    if crate::deb::control::is_package_name(name) {
         Ok(())
     } else {
         Err(Error::other(

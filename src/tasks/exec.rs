@@ -105,16 +105,7 @@ pub fn execute(
         let results = pool.run(&live, &|t: &mut dyn Transport, host: &str| {
             run_on(step, t, host, many, &cx)
         });
-        let warn_only = matches!(
-            step,
-            Step::Run {
-                warn_only: true,
-                ..
-            } | Step::Host {
-                warn_only: true,
-                ..
-            }
-        );
+        let warn_only = step.warn_only();
         for (host, r) in results {
             tally.record(&host, step.task(), r, warn_only, rep);
         }

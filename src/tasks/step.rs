@@ -73,6 +73,24 @@ impl Step {
         }
     }
 
+    /// Whether a failure of this step on a host is only a warning (`warn_only`).
+    #[must_use]
+    pub fn warn_only(&self) -> bool {
+        matches!(
+            self,
+            Step::Run {
+                warn_only: true,
+                ..
+            } | Step::Host {
+                warn_only: true,
+                ..
+            } | Step::Local {
+                warn_only: true,
+                ..
+            }
+        )
+    }
+
     /// The hosts a host-scoped step runs on; `None` for a step on this machine.
     #[must_use]
     pub fn hosts(&self) -> Option<&[String]> {
