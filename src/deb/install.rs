@@ -173,7 +173,7 @@ pub(crate) fn links(files: &PkgFiles<'_>, tree: &mut Tree) -> Result<(), DebErro
     };
     for (line, text) in lines {
         let words: Vec<&str> = text.split_whitespace().collect();
-        if words.len() % 2 != 0 {
+        if !words.len().is_multiple_of(2) {
             return Err(DebError::at(&file, line, "expected `target link` pairs"));
         }
         for pair in words.chunks(2) {

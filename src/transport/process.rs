@@ -19,11 +19,7 @@ pub(crate) fn run_io(
     host: &str,
     echo: Option<&dyn Reporter>,
 ) -> Result<Output> {
-    let Io {
-        stdin: mut reader,
-        stdout: writer,
-    } = io;
-    let feed = stdin.is_some() || reader.is_some();
+    let feed = stdin.is_some() || io.stdin.is_some();
     command
         .stdin(if feed { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
@@ -39,7 +35,38 @@ pub(crate) fn run_io(
     let child_in = child.stdin.take();
     let out = child.stdout.take().expect("piped stdout");
     let err = child.stderr.take().expect("piped stderr");
-    let (stdout, stderr, copied) = std::thread::scope(|s| {
+    let (stdout, stderr, copied) = drive(child_in, out, err, stdin, io, host, echo);
+    let status = child.wait()?;
+    copied?;
+    let status = status.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        128 + status.signal().unwrap_or(0)
+    });
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// Feed a started command's stdin (`stdin` bytes, then `io.stdin`) and read its stdout (into
+/// `io.stdout` when given, else captured) and stderr (captured), all at once, echoing captured
+/// lines when asked; gives back (stdout, stderr, the copy's result). Shared by the child process
+/// above and the ssh transport's sessions on the master connection.
+pub(crate) fn drive(
+    child_in: Option<impl Write + Send>,
+    out: impl Read + Send,
+    err: impl Read,
+    stdin: Option<Vec<u8>>,
+    io: Io<'_>,
+    host: &str,
+    echo: Option<&dyn Reporter>,
+) -> (Vec<u8>, Vec<u8>, std::io::Result<()>) {
+    let Io {
+        stdin: mut reader,
+        stdout: writer,
+    } = io;
+    std::thread::scope(|s| {
         let feeder = s.spawn(move || -> std::io::Result<()> {
             let Some(mut w) = child_in else { return Ok(()) };
             if let Some(data) = stdin {
@@ -65,17 +92,6 @@ pub(crate) fn run_io(
             Ok(v) => (v, e, Ok(())),
             Err(x) => (Vec::new(), e, Err(x)),
         }
-    });
-    let status = child.wait()?;
-    copied?;
-    let status = status.code().unwrap_or_else(|| {
-        use std::os::unix::process::ExitStatusExt;
-        128 + status.signal().unwrap_or(0)
-    });
-    Ok(Output {
-        status,
-        stdout,
-        stderr,
     })
 }
 

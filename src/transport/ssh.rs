@@ -1,11 +1,14 @@
 //! The SSH transport: the system `ssh` through one multiplexed master connection per host
 //! (the `openssh` crate), so `~/.ssh/config`, the agent, `ProxyJump` and `known_hosts` all apply.
+//! Each command is a session opened on the master's control socket by the mux protocol itself
+//! (`native-mux`, with our pipes passed to the master): no `ssh` client process per command.
 
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use openssh::{KnownHosts, Session, SessionBuilder};
+use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
 
 use crate::error::{Error, Result};
 use crate::report::Reporter;
@@ -111,17 +114,18 @@ impl Ssh {
         });
         b.connect_timeout(target.connect_timeout.unwrap_or(Duration::from_secs(10)));
         b.server_alive_interval(Duration::from_secs(15));
-        let session = runtime
-            .block_on(b.connect(&target.host))
-            .map_err(|e| Error::Transport {
-                host: label.clone(),
-                message: format!("cannot connect over ssh: {}", describe(&e)),
-                hint: Some(
-                    "check that `ssh <host>` works by hand with the same user, port and key \
+        let session =
+            runtime
+                .block_on(b.connect_mux(&target.host))
+                .map_err(|e| Error::Transport {
+                    host: label.clone(),
+                    message: format!("cannot connect over ssh: {}", describe(&e)),
+                    hint: Some(
+                        "check that `ssh <host>` works by hand with the same user, port and key \
                      (env keys `user`, `port`, `key_filename`, `ssh_config`)"
-                        .into(),
-                ),
-            })?;
+                            .into(),
+                    ),
+                })?;
         let user = target
             .user
             .clone()
@@ -187,21 +191,50 @@ impl Transport for Ssh {
         // `sudo -n` costs a few milliseconds on every command of a deploy).
         let cmd = &cmd.clone().without_sudo_if_root(self.login_user());
         let session = self.session.as_ref().expect("session open until drop");
-        // The master connection carries every command; `none` is ignored by a mux client.
-        let mut c = Command::new("ssh");
-        c.arg("-S")
-            .arg(session.control_socket())
-            .args(["-o", "ControlMaster=no", "-T", "none", "--"])
-            .arg(cmd.to_shell());
-        let out = process::run_io(c, cmd.stdin_bytes(), io, &self.label, echo)?;
-        if out.status == 255 {
-            return Err(Error::Transport {
-                host: self.label.clone(),
-                message: format!("ssh failed: {}", out.stderr_str().trim()),
-                hint: Some("the connection dropped; run again".into()),
-            });
-        }
-        Ok(out)
+        let label = &self.label;
+        let lost = |what: &str, e: &dyn std::fmt::Display| Error::Transport {
+            host: label.clone(),
+            message: format!("ssh {what} failed: {e}"),
+            hint: Some("the connection dropped; run again".into()),
+        };
+        let stdin = cmd.stdin_bytes();
+        let (in_r, in_w) = if stdin.is_some() || io.stdin.is_some() {
+            let (r, w) = std::io::pipe()?;
+            (Some(r), Some(w))
+        } else {
+            (None, None)
+        };
+        let (out_r, out_w) = std::io::pipe()?;
+        let (err_r, err_w) = std::io::pipe()?;
+        let child = self.runtime.block_on(async {
+            let mut c = session.raw_command(cmd.to_shell());
+            c.stdin(in_r.map_or_else(Stdio::null, |r| Stdio::from(OwnedFd::from(r))))
+                .stdout(Stdio::from(OwnedFd::from(out_w)))
+                .stderr(Stdio::from(OwnedFd::from(err_w)));
+            // The command (and with it our copy of the far ends) is dropped here: the master
+            // holds them now, so the pipes end when the remote command does.
+            c.spawn().await
+        });
+        let child = child.map_err(|e| lost("session", &describe(&e)))?;
+        let (stdout, stderr, copied) =
+            process::drive(in_w, out_r, err_r, stdin, io, &self.label, echo);
+        let status = self
+            .runtime
+            .block_on(child.wait())
+            .map_err(|e| lost("session", &describe(&e)))?;
+        copied?;
+        // No exit status: the remote command was killed by a signal, or the master went away.
+        let status = status.code().ok_or_else(|| {
+            lost(
+                "session",
+                &"the remote command ended without an exit status (killed by a signal?)",
+            )
+        })?;
+        Ok(Output {
+            status,
+            stdout,
+            stderr,
+        })
     }
 }
 
