@@ -113,11 +113,6 @@ impl HostAction for Install {
     fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
         let host = t.host().to_string();
         for s in shipments(&self.shared, &self.job, &host)? {
-            let o = exec(t, cx, "check", state::installed_cmd(&s.package))?;
-            let now = state::parse_installed(&o.stdout_str());
-            let same = now
-                .as_ref()
-                .is_some_and(|(v, st)| v == &s.version && st.starts_with("ii"));
             let target = Target {
                 package: &s.package,
                 file: &s.file,
@@ -125,37 +120,29 @@ impl HostAction for Install {
                 sha256: &s.sha256,
                 action: "deploy",
             };
-            if same && !self.job.force {
-                record(t, cx, &target, Outcome::Unchanged);
-                cx.rep.info(&format!(
-                    "[{host}] deb.deploy: ok: {} {} is already installed: nothing to do \
-                     (deb.deploy:force=yes reinstalls)",
-                    s.package, s.version
-                ));
-                continue;
-            }
-            let what = install_release(
+            let opts = InstallOpts {
+                conffiles_new: self.job.conffiles_new,
+                downgrade: false,
+                debconf: self.job.debconf.is_some(),
+            };
+            match install_release(
                 t,
                 cx,
                 &self.shared,
                 &self.job,
                 &target,
-                self.opts(same, false),
-            )?;
-            cx.rep.info(&format!("[{host}] deb.deploy: ok: {what}"));
+                opts,
+                !self.job.force,
+            )? {
+                Done::Unchanged => cx.rep.info(&format!(
+                    "[{host}] deb.deploy: ok: {} {} is already installed: nothing to do \
+                     (deb.deploy:force=yes reinstalls)",
+                    s.package, s.version
+                )),
+                Done::Installed(what) => cx.rep.info(&format!("[{host}] deb.deploy: ok: {what}")),
+            }
         }
         Ok(())
-    }
-}
-
-impl Install {
-    fn opts(&self, reinstall: bool, downgrade: bool) -> InstallOpts {
-        InstallOpts {
-            conffiles_new: self.job.conffiles_new,
-            reinstall,
-            downgrade,
-            debconf: self.job.debconf.is_some(),
-        }
     }
 }
 
@@ -164,27 +151,26 @@ impl Install {
 pub fn describe_install(job: &Job, package: &str, file: &str, rollback: bool) -> Vec<Shown> {
     let opts = InstallOpts {
         conffiles_new: job.conffiles_new,
-        reinstall: job.force,
         downgrade: rollback,
         debconf: job.debconf.is_some(),
     };
-    let action = if rollback { "rollback" } else { "deploy" };
-    let rec = |o| Record {
+    let target = Target {
         package,
+        file,
         version: "<version>",
         sha256: "<sha256>",
-        outcome: o,
-        action,
+        action: if rollback { "rollback" } else { "deploy" },
     };
     vec![
-        Shown::new("check", state::installed_cmd(package)),
-        Shown::new("sudo", remote::install(package, file, opts)),
-        Shown::new("check", state::installed_cmd(package)),
         Shown::new(
             "sudo",
-            history::append(&rec(Outcome::Ok), &history::local_user()),
+            remote::install(
+                &target,
+                opts,
+                !rollback && !job.force,
+                &history::local_user(),
+            ),
         ),
-        Shown::new("read", state::read_cmd(package)),
         Shown::new(
             "sudo",
             state::prune_cmd(
@@ -206,7 +192,8 @@ pub struct Target<'a> {
     pub action: &'a str,
 }
 
-/// Append a history line; a failure to write it is a warning (the install itself stands).
+/// Append a history line (when the install script did not get to write it); a failure to
+/// write it is a warning.
 fn record(t: &mut dyn Transport, cx: &RunCtx<'_>, r: &Target<'_>, outcome: Outcome) {
     let line = Record {
         package: r.package,
@@ -254,8 +241,18 @@ fn failed(t: &dyn Transport, message: String) -> Error {
     }
 }
 
-/// Install a release already on the host, verify it, record it, prune after success; says
-/// what it did.
+/// What [`install_release`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    /// The release was installed already (`skip_same`): an `unchanged` history line only.
+    Unchanged,
+    /// Installed (or rolled back to) and verified: what, for the log.
+    Installed(String),
+}
+
+/// Install a release already on the host, verify it, record it and prune after success, in one
+/// remote command (plus one to prune when releases beyond `keep_releases` are kept); says what
+/// it did. With `skip_same`, a release already installed is left alone.
 pub fn install_release(
     t: &mut dyn Transport,
     cx: &RunCtx<'_>,
@@ -263,8 +260,9 @@ pub fn install_release(
     job: &Job,
     r: &Target<'_>,
     opts: InstallOpts,
-) -> Result<String> {
-    let mut cmd = remote::install(r.package, r.file, opts);
+    skip_same: bool,
+) -> Result<Done> {
+    let mut cmd = remote::install(r, opts, skip_same, &history::local_user());
     if opts.debconf {
         let db = shared
             .debconf
@@ -279,8 +277,20 @@ pub fn install_release(
         cmd = cmd.stdin(db.text.expose().as_bytes().to_vec());
     }
     let out = exec(t, cx, "sudo", cmd)?;
-    let text = format!("{}{}", out.stdout_str(), out.stderr_str());
-    if out.status != 0 {
+    let rep = remote::parse_install(&out.stdout_str());
+    if rep.history_failed {
+        cx.rep.warn(&format!(
+            "[{}] could not append to the history of {}",
+            t.host(),
+            r.package
+        ));
+    }
+    if rep.unchanged && out.status == 0 {
+        return Ok(Done::Unchanged);
+    }
+    let text = format!("{}{}", rep.output, out.stderr_str());
+    let Some((status, now)) = rep.after else {
+        // The script stopped before the install ended (or never started it).
         let message = format!(
             "installing {} {} failed (exit status {}); the last lines of apt/dpkg:\n{}",
             r.package,
@@ -289,21 +299,28 @@ pub fn install_release(
             remote::tail(&text, 15)
         );
         // A held lock means another deploy is installing: nothing of ours happened to record.
-        if out.status == remote::LOCKED {
+        if out.status == remote::LOCKED && rep.before.is_none() {
             return Err(failed(t, message));
         }
         return Err(failed_install(t, cx, r, message));
+    };
+    if status != 0 {
+        return Err(failed(
+            t,
+            format!(
+                "installing {} {} failed (exit status {status}); the last lines of apt/dpkg:\n{}",
+                r.package,
+                r.version,
+                remote::tail(&text, 15)
+            ),
+        ));
     }
-    let o = exec(t, cx, "check", state::installed_cmd(r.package))?;
-    let now = state::parse_installed(&o.stdout_str());
     if !now
         .as_ref()
         .is_some_and(|(v, st)| v == r.version && st.starts_with("ii"))
     {
-        return Err(failed_install(
+        return Err(failed(
             t,
-            cx,
-            r,
             format!(
                 "after the install dpkg reports {} as {:?}, not {} installed and configured; \
                  the last lines of apt/dpkg:\n{}",
@@ -320,10 +337,7 @@ pub fn install_release(
             t.host()
         ));
     }
-    record(t, cx, r, Outcome::Ok);
-    let o = exec(t, cx, "read", state::read_cmd(r.package))?;
-    let st = state::parse(&o.stdout_str());
-    let old = state::to_prune(&st, job.keep, r.version);
+    let old = state::to_prune(&rep.state, job.keep, r.version);
     if !old.is_empty() {
         let o = exec(t, cx, "sudo", state::prune_cmd(r.package, &old))?;
         if o.status != 0 {
@@ -339,5 +353,8 @@ pub fn install_release(
     } else {
         "installed"
     };
-    Ok(format!("{verb} {} {}", r.package, r.version))
+    Ok(Done::Installed(format!(
+        "{verb} {} {}",
+        r.package, r.version
+    )))
 }

@@ -94,6 +94,12 @@ fn clean(s: &str) -> String {
 /// The command that appends one line (the time is the host's clock, UTC).
 #[must_use]
 pub fn append(r: &Record<'_>, user: &str) -> Cmd {
+    Cmd::shell(append_shell(r, user)).sudo(None)
+}
+
+/// The shell text of [`append`], for a script that decides on the host which line to write.
+#[must_use]
+pub fn append_shell(r: &Record<'_>, user: &str) -> String {
     let fields = [
         r.version,
         r.sha256,
@@ -103,12 +109,11 @@ pub fn append(r: &Record<'_>, user: &str) -> Cmd {
         r.action,
     ];
     let args: Vec<String> = fields.iter().map(|f| quote(&clean(f))).collect();
-    Cmd::shell(format!(
+    format!(
         "printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" {} >> {}",
         args.join(" "),
         quote(&format!("{}/history", super::state_dir(r.package)))
-    ))
-    .sudo(None)
+    )
 }
 
 /// Parse history lines; a line that is not ours is skipped (the file is the admin's too).

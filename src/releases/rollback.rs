@@ -81,12 +81,14 @@ impl HostAction for Rollback {
             };
             let opts = InstallOpts {
                 conffiles_new: self.job.conffiles_new,
-                reinstall: false,
                 downgrade: true,
                 debconf: self.job.debconf.is_some(),
             };
-            let what = ship::install_release(t, cx, &self.shared, &self.job, &target, opts)?;
-            cx.rep.info(&format!("[{host}] rollback: ok: {what}"));
+            if let ship::Done::Installed(what) =
+                ship::install_release(t, cx, &self.shared, &self.job, &target, opts, false)?
+            {
+                cx.rep.info(&format!("[{host}] rollback: ok: {what}"));
+            }
         }
         Ok(())
     }

@@ -57,16 +57,21 @@ pub fn installed_cmd(package: &str) -> Cmd {
 /// Reads everything [`parse`] needs.
 #[must_use]
 pub fn read_cmd(package: &str) -> Cmd {
+    Cmd::shell(read_shell(package)).sudo(None)
+}
+
+/// The shell text of [`read_cmd`], for a script that ends by reporting the state.
+#[must_use]
+pub fn read_shell(package: &str) -> String {
     let d = quote(&super::state_dir(package));
-    Cmd::shell(format!(
+    format!(
         "p={p}; d={d}; \
          printf 'installed\\t%s\\n' \"$(dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}' \"$p\" 2>/dev/null)\"; \
          for f in \"$d\"/releases/*.deb; do [ -e \"$f\" ] || continue; \
          printf 'kept\\t%s\\t%s\\n' \"$(dpkg-deb -f \"$f\" Version)\" \"${{f##*/}}\"; done; \
          if [ -r \"$d/history\" ]; then sed 's/^/history\\t/' \"$d/history\"; fi",
         p = quote(package),
-    ))
-    .sudo(None)
+    )
 }
 
 /// Parse the output of [`installed_cmd`]: `(version, status)`.

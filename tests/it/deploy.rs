@@ -143,7 +143,10 @@ fn fresh_install_then_the_same_build_again_is_a_no_op() {
     let local = dfab::deploy::record::sha256_file(&app.deb("1.0-1")).unwrap();
     assert!(sum.starts_with(&local), "{sum} vs {local}");
 
-    // Same build again: no upload, no install.
+    // Same build again: no upload, no install (dpkg rewrites the package's file list on every
+    // unpack, so its change time stands still only when nothing was installed).
+    let list_ctime = || h.check("root", "stat -c %Z.%z /var/lib/dpkg/info/deploy-app.list");
+    let before = list_ctime();
     let out = app.dfab(&["staging", "deb.deploy"]).ok();
     assert!(out.stdout.contains("upload skipped"), "{}", out.stdout);
     assert!(
@@ -152,10 +155,58 @@ fn fresh_install_then_the_same_build_again_is_a_no_op() {
         "{}",
         out.stdout
     );
-    assert!(!out.stdout.contains("apt-get install"), "{}", out.stdout);
+    assert_eq!(list_ctime(), before, "deploy-app was unpacked again");
     let hist = history(&h);
     assert_eq!(hist.len(), 2);
     assert_eq!(hist[1][5], "unchanged");
+
+    // force=yes reinstalls the same version (apt would call it the newest already).
+    let out = app.dfab(&["staging", "deb.deploy:force=yes"]).ok();
+    assert!(
+        out.stdout.contains("installed deploy-app 1.0-1"),
+        "{}",
+        out.stdout
+    );
+    assert_ne!(list_ctime(), before, "force=yes did not unpack deploy-app");
+    assert_eq!(installed(&h), "1.0-1 ii");
+    let hist = history(&h);
+    assert_eq!(hist.len(), 3);
+    assert_eq!(hist[2][5], "ok");
+}
+
+#[test]
+fn keep_releases_prunes_the_oldest_kept_release_never_the_installed_one() {
+    let h = TestHost::new();
+    let app = App::new(std::slice::from_ref(&h.ip), "keep_releases = 2\n");
+    for v in ["1.0-1", "2.0-1", "3.0-1"] {
+        app.build(v);
+        app.dfab(&["staging", "deb.deploy"]).ok();
+        assert_eq!(installed(&h), format!("{v} ii"));
+    }
+    assert_eq!(
+        kept(&h),
+        "deploy-app_2.0-1_all.deb\ndeploy-app_3.0-1_all.deb\n"
+    );
+    // A rollback to 2.0 prunes nothing: 3.0 stays kept beside it (1.0 is gone for good).
+    app.dfab(&["staging", "rollback"]).ok();
+    assert_eq!(installed(&h), "2.0-1 ii");
+    assert_eq!(
+        kept(&h),
+        "deploy-app_2.0-1_all.deb\ndeploy-app_3.0-1_all.deb\n"
+    );
+    let outcomes: Vec<String> = history(&h)
+        .iter()
+        .map(|l| format!("{} {} {}", l[1], l[5], l[6]))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "1.0-1 ok deploy",
+            "2.0-1 ok deploy",
+            "3.0-1 ok deploy",
+            "2.0-1 ok rollback"
+        ]
+    );
 }
 
 #[test]
