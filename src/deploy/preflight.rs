@@ -2,6 +2,7 @@
 //! against the packages' templates, then every host reachable with working sudo; a gate step
 //! refuses the run if any host failed its check.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
@@ -22,6 +23,23 @@ pub struct Shared {
     pub debconf: OnceLock<Option<DebconfDb>>,
     /// Hosts that passed their preflight.
     pub passed: Mutex<Vec<String>>,
+    /// For each host that passed, the releases it holds already: `(path, sha256)`.
+    pub there: Mutex<HashMap<String, Vec<(String, String)>>>,
+}
+
+impl Shared {
+    /// The host paths of every release of the build (any host's).
+    fn release_paths(&self) -> Vec<String> {
+        self.ships
+            .get()
+            .map(|ships| {
+                ships
+                    .iter()
+                    .map(|s| remote::release_path(&s.package, &s.file))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Checks on this machine: the build record, the files, the debconf answers.
@@ -116,12 +134,17 @@ pub struct HostChecks {
 
 impl HostAction for HostChecks {
     fn describe(&self, _host: &str) -> Vec<Shown> {
-        vec![Shown::new("check", remote::preflight())]
+        vec![Shown::new(
+            "check",
+            remote::preflight(&self.shared.release_paths()),
+        )]
     }
 
     fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
-        let cmd = remote::preflight().without_sudo_if_root(t.login_user());
+        let cmd =
+            remote::preflight(&self.shared.release_paths()).without_sudo_if_root(t.login_user());
         cx.rep.command(t.host(), "check", &cmd);
+        let mut there = String::new();
         let problem = match t.exec(&cmd, None) {
             Err(e) => Some(e.to_string()),
             Ok(o) if o.status != 0 && o.stderr_str().contains("password is required") => {
@@ -150,6 +173,7 @@ impl HostAction for HostChecks {
                 } else if !missing.is_empty() {
                     Some(format!("missing on the host: {}", missing.join(", ")))
                 } else {
+                    there = text;
                     None
                 }
             }
@@ -165,6 +189,11 @@ impl HostAction for HostChecks {
                 )),
             });
         }
+        self.shared
+            .there
+            .lock()
+            .expect("lock")
+            .insert(host.clone(), remote::parse_there(&there));
         self.shared.passed.lock().expect("lock").push(host);
         Ok(())
     }

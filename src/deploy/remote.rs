@@ -17,14 +17,37 @@ const TOOLS: &[&str] = &[
     "mktemp",
 ];
 
-/// Preflight on a host: root through `sudo -n` (never prompting), and the tools present.
+/// Preflight on a host: root through `sudo -n` (never prompting), the tools present, and the
+/// sha256 of each of `releases` (paths on the host) that is there already, as
+/// `there<TAB>sha256<TAB>path` lines, so the upload can skip it without another command.
 #[must_use]
-pub fn preflight() -> Cmd {
-    Cmd::shell(format!(
+pub fn preflight(releases: &[String]) -> Cmd {
+    let mut s = format!(
         "id -u; for t in {}; do command -v \"$t\" >/dev/null || echo \"missing $t\"; done",
         TOOLS.join(" ")
-    ))
-    .sudo(None)
+    );
+    if !releases.is_empty() {
+        let q: Vec<String> = releases.iter().map(|r| quote(r)).collect();
+        let _ = std::fmt::Write::write_fmt(
+            &mut s,
+            format_args!(
+                "; for f in {}; do if [ -f \"$f\" ]; then \
+                 printf 'there\\t%s\\t%s\\n' \"$(sha256sum < \"$f\" | cut -d' ' -f1)\" \"$f\"; fi; done",
+                q.join(" ")
+            ),
+        );
+    }
+    Cmd::shell(s).sudo(None)
+}
+
+/// The `(path, sha256)` pairs of [`preflight`]'s output.
+#[must_use]
+pub fn parse_there(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("there\t"))
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(sha, path)| (path.to_string(), sha.to_string()))
+        .collect()
 }
 
 /// Make the package's directories and print the sha256 of the release already there, if any.

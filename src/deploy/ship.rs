@@ -60,7 +60,6 @@ impl HostAction for Upload {
     fn describe(&self, _host: &str) -> Vec<Shown> {
         let mut out = Vec::new();
         for (p, f, local) in planned(&self.job) {
-            out.push(Shown::new("check", remote::upload_check(&p, &f)));
             out.push(Shown::new(
                 "put",
                 Cmd::new("put", [local, remote::release_path(&p, &f)]),
@@ -71,18 +70,35 @@ impl HostAction for Upload {
 
     fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
         let host = t.host().to_string();
+        let there = self.shared.there.lock().expect("lock").get(&host).cloned();
         for s in shipments(&self.shared, &self.job, &host)? {
-            upload_one(t, cx, s)?;
+            upload_one(t, cx, s, there.as_deref())?;
         }
         Ok(())
     }
 }
 
-fn upload_one(t: &mut dyn Transport, cx: &RunCtx<'_>, s: &Shipment) -> Result<()> {
-    let o = exec(t, cx, "check", remote::upload_check(&s.package, &s.file))?;
-    let o = crate::transport::check(t.host(), &remote::upload_check(&s.package, &s.file), o)?;
-    let there = o.stdout_str();
-    if there.split_whitespace().next() == Some(s.sha256.as_str()) {
+/// Upload one release unless the host holds it with the same sha256: `there` is what the
+/// preflight found on the host (asked again when there is no preflight's word on it).
+fn upload_one(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    s: &Shipment,
+    there: Option<&[(String, String)]>,
+) -> Result<()> {
+    let dest = remote::release_path(&s.package, &s.file);
+    let sha = if let Some(there) = there {
+        there
+            .iter()
+            .find(|(p, _)| *p == dest)
+            .map(|(_, sha)| sha.clone())
+    } else {
+        let check = remote::upload_check(&s.package, &s.file);
+        let o = exec(t, cx, "check", check.clone())?;
+        let o = crate::transport::check(t.host(), &check, o)?;
+        o.stdout_str().split_whitespace().next().map(String::from)
+    };
+    if sha.as_deref() == Some(s.sha256.as_str()) {
         cx.rep.info(&format!(
             "[{}] {}: already on the host with the same sha256; upload skipped",
             t.host(),
@@ -90,8 +106,11 @@ fn upload_one(t: &mut dyn Transport, cx: &RunCtx<'_>, s: &Shipment) -> Result<()
         ));
         return Ok(());
     }
-    let dest = remote::release_path(&s.package, &s.file);
-    t.put(&s.path, &dest, true, cx.rep)
+    let dirs = [
+        crate::releases::state_dir(&s.package),
+        crate::releases::releases_dir(&s.package),
+    ];
+    t.put_making(&s.path, &dest, true, &dirs, cx.rep)
 }
 
 /// Install every release this host got.

@@ -9,6 +9,7 @@ use crate::tasks::builtin::PlanCtx;
 use crate::tasks::step::{RunCtx, Step};
 use crate::transport::sha256_hex;
 
+use super::held::DpkgState;
 use super::journal::Build;
 use super::run::{Run, Stop};
 use super::{Mode, Pipeline};
@@ -29,6 +30,20 @@ impl Pipeline {
             sha256: sha256_hex(packages.join("\n").as_bytes()),
             packages,
         })
+    }
+
+    /// The packages of the build record this deploy ships (none without a record).
+    #[must_use]
+    pub fn packages(&self) -> Vec<String> {
+        let Some(job) = &self.job else {
+            return Vec::new();
+        };
+        record::peek(&job.package_dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| job.select.wants(&s.package))
+            .map(|s| s.package)
+            .collect()
     }
 
     /// sha256 of the debconf answers file, if the env has one.
@@ -123,7 +138,6 @@ impl Run<'_, '_, '_, '_> {
         let Some(job) = &self.p.job else {
             return Ok(true);
         };
-        let mut seen = Vec::new();
         let packages: Vec<String> = now
             .packages
             .iter()
@@ -137,16 +151,16 @@ impl Run<'_, '_, '_, '_> {
             hs.dedup();
             hs
         };
-        for p in &packages {
-            for (h, r) in self.eng.cmd_on(&hosts, "check", &state::installed_cmd(p)) {
-                if !job.select.wants_on(p, &h) {
-                    continue;
-                }
-                let Ok(o) = r else { return Ok(true) };
-                if let Some((v, st)) = state::parse_installed(&o.stdout_str()) {
-                    if st.starts_with("ii") {
-                        seen.push(format!("{h} {p}={v}"));
-                    }
+        // Nothing has changed a host since the lock was taken: its report stands.
+        let mut seen = Vec::new();
+        for (h, p, st) in self.dpkg_states(&hosts, &packages, true) {
+            if !job.select.wants_on(&p, &h) {
+                continue;
+            }
+            let Ok(st) = st else { return Ok(true) };
+            if let Some((v, st)) = st {
+                if st.starts_with("ii") {
+                    seen.push(format!("{h} {p}={v}"));
                 }
             }
         }
@@ -175,19 +189,51 @@ impl Run<'_, '_, '_, '_> {
             .filter(|s| job.select.wants(&s.package))
             .map(|s| s.package)
             .collect();
-        for p in &packages {
-            for (h, r) in self.eng.cmd_on(hosts, "check", &state::installed_cmd(p)) {
-                if !job.select.wants_on(p, &h) {
-                    continue;
-                }
-                let v = r
-                    .ok()
-                    .and_then(|o| state::parse_installed(&o.stdout_str()))
-                    .and_then(|(v, st)| st.starts_with("ii").then_some(v));
-                self.j.previous.entry(h).or_default().insert(p.clone(), v);
+        let from_lock = self.j.changed.is_empty();
+        for (h, p, st) in self.dpkg_states(hosts, &packages, from_lock) {
+            if !job.select.wants_on(&p, &h) {
+                continue;
             }
+            let v = st
+                .ok()
+                .flatten()
+                .and_then(|(v, st)| st.starts_with("ii").then_some(v));
+            self.j.previous.entry(h).or_default().insert(p, v);
         }
         self.save();
+    }
+
+    /// dpkg's state of each of `packages` on each of `hosts`: `(host, package, state)`, where
+    /// the state is `Err` when the host could not be asked. With `from_lock` (no host has changed since the lock was taken), the
+    /// lock's report answers when it covers them all; otherwise one command per package.
+    fn dpkg_states(
+        &self,
+        hosts: &[String],
+        packages: &[String],
+        from_lock: bool,
+    ) -> Vec<(String, String, Result<DpkgState, ()>)> {
+        if from_lock {
+            let mut out = Vec::new();
+            for h in hosts {
+                for p in packages {
+                    let Some(st) = self.at_lock.get(h, p) else {
+                        return self.dpkg_states(hosts, packages, false);
+                    };
+                    out.push((h.clone(), p.clone(), Ok(st.clone())));
+                }
+            }
+            return out;
+        }
+        let mut out = Vec::new();
+        for p in packages {
+            for (h, r) in self.eng.cmd_on(hosts, "check", &state::installed_cmd(p)) {
+                let st = r
+                    .map(|o| state::parse_installed(&o.stdout_str()))
+                    .map_err(drop);
+                out.push((h, p.clone(), st));
+            }
+        }
+        out
     }
 
     /// `maintenance = 'auto'`: whether the check says migrations are pending (exit 1), none

@@ -71,7 +71,13 @@ pub fn describe(p: &Pipeline) -> Vec<Shown> {
         out.push(
             Shown::new(
                 "sudo",
-                lock::acquire(&p.lock_package, &lock::who(), "deploy", token),
+                lock::acquire(
+                    &p.lock_package,
+                    &lock::who(),
+                    "deploy",
+                    token,
+                    &p.packages(),
+                ),
             )
             .on(Some(h)),
         );

@@ -22,6 +22,30 @@ pub(crate) struct Held {
     pub hosts: Vec<String>,
     /// Taken by `lock:acquire` before the run: left in place at the end.
     pub manual: bool,
+    /// What dpkg had installed of `packages` on each host when the lock was taken.
+    pub installed: Installed,
+}
+
+/// dpkg's `(version, status)` of a package, `None` when dpkg does not know it.
+pub(crate) type DpkgState = Option<(String, String)>;
+
+/// Each host's packages with dpkg's `(version, status)` (`None`: not installed), as the lock
+/// command reported them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Installed {
+    pub hosts: std::collections::HashMap<String, Vec<(String, DpkgState)>>,
+}
+
+impl Installed {
+    /// dpkg's state of `package` on `host`, if the lock reported it: `Some(None)` is "not
+    /// installed", `None` is "not reported" (ask the host).
+    pub(crate) fn get(&self, host: &str, package: &str) -> Option<&DpkgState> {
+        self.hosts
+            .get(host)?
+            .iter()
+            .find(|(p, _)| p == package)
+            .map(|(_, st)| st)
+    }
 }
 
 /// Where a hand-taken lock's token is kept, beside the journal.
@@ -37,17 +61,24 @@ pub(crate) fn take(
     hosts: &[String],
     what: &str,
     journal: &std::path::Path,
+    report: &[String],
 ) -> Result<Held> {
     let (token, manual) = match fs_err::read_to_string(token_file(journal)) {
         Ok(t) if !t.trim().is_empty() => (t.trim().to_string(), true),
         _ => (lock::new_token()?, false),
     };
-    let cmd = lock::acquire(package, &lock::who(), what, &token);
+    let cmd = lock::acquire(package, &lock::who(), what, &token, report);
     let mut got = Vec::new();
     let mut refused = Vec::new();
+    let mut installed = Installed::default();
     for (h, r) in eng.cmd_on(hosts, "sudo", &cmd) {
         match r {
-            Ok(o) if o.status == 0 => got.push(h),
+            Ok(o) if o.status == 0 => {
+                installed
+                    .hosts
+                    .insert(h.clone(), lock::parse_installed(&o.stdout_str()));
+                got.push(h);
+            }
             Ok(o) if o.status == lock::HELD => {
                 refused.push(format!("[{h}] held by {}", lock::holder(&o.stdout_str())));
             }
@@ -64,6 +95,7 @@ pub(crate) fn take(
         token,
         hosts: got,
         manual,
+        installed,
     };
     if refused.is_empty() {
         return Ok(held);

@@ -40,25 +40,51 @@ const SHOW_HOLDER: &str = "echo dfab-lock-held; grep -v '^token=' \"$l\" || true
      echo \"refreshed=$(date -u -r \"$l\" +%Y-%m-%dT%H:%M:%SZ)\"";
 
 /// Take the lock: `who`, `what` and the token arrive on stdin, the host adds `when`. Exits
-/// [`HELD`] with the holder printed when another token holds it; already ours is fine.
+/// [`HELD`] with the holder printed when another token holds it; already ours is fine. Once it
+/// holds the lock, it reports what dpkg has installed of each of `report` (see
+/// [`parse_installed`]), so the deploy needs no other command to know the hosts' releases.
 #[must_use]
-pub fn acquire(package: &str, who: &str, what: &str, token: &str) -> Cmd {
+pub fn acquire(package: &str, who: &str, what: &str, token: &str, report: &[String]) -> Cmd {
     let info = format!(
         "who={}\nwhat={}\ntoken={token}\n",
         one_line(who),
         one_line(what)
     );
+    let mut installed = String::new();
+    for p in report {
+        let _ = std::fmt::Write::write_fmt(
+            &mut installed,
+            format_args!(
+                "printf '{INSTALLED}%s\\t%s\\n' {p} \"$(dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}' {p} 2>/dev/null)\"; ",
+                p = quote(p)
+            ),
+        );
+    }
     guarded(
         package,
         &format!(
-            "if [ -e \"$l\" ]; then if {ours}; then cat >/dev/null; touch \"$l\"; echo 'lock: already held by this deploy'; exit 0; fi; \
+            "if [ -e \"$l\" ]; then if {ours}; then cat >/dev/null; touch \"$l\"; echo 'lock: already held by this deploy'; {installed}exit 0; fi; \
              cat >/dev/null; {SHOW_HOLDER}; exit {HELD}; fi\n\
              t=$(mktemp \"$l.XXXXXX\"); {{ cat; echo \"when=$(date -u +%Y-%m-%dT%H:%M:%SZ)\"; }} > \"$t\"; chmod 600 \"$t\"\n\
-             if ln \"$t\" \"$l\" 2>/dev/null; then rm -f \"$t\"; echo \"lock: acquired $l\"; else rm -f \"$t\"; {SHOW_HOLDER}; exit {HELD}; fi",
+             if ln \"$t\" \"$l\" 2>/dev/null; then rm -f \"$t\"; echo \"lock: acquired $l\"; {installed}else rm -f \"$t\"; {SHOW_HOLDER}; exit {HELD}; fi",
             ours = ours(token)
         ),
     )
     .stdin(info.into_bytes())
+}
+
+/// The line [`acquire`] reports a package's state on.
+const INSTALLED: &str = "dfab-installed\t";
+
+/// What [`acquire`] reported: each package with dpkg's `(version, status)`, `None` when dpkg
+/// does not know it.
+#[must_use]
+pub fn parse_installed(out: &str) -> Vec<(String, Option<(String, String)>)> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix(INSTALLED))
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(p, st)| (p.to_string(), crate::releases::state::parse_installed(st)))
+        .collect()
 }
 
 /// Touch the lock if the token still holds it (the refresh while a deploy runs).
@@ -175,9 +201,9 @@ mod tests {
     fn only_the_token_releases_and_a_second_acquire_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("app");
-        let a = sh(&acquire("app", "ann@laptop", "deploy prod", "t1"), &d);
+        let a = sh(&acquire("app", "ann@laptop", "deploy prod", "t1", &[]), &d);
         assert!(a.status.success(), "{a:?}");
-        let b = sh(&acquire("app", "bob@pc", "deploy prod", "t2"), &d);
+        let b = sh(&acquire("app", "bob@pc", "deploy prod", "t2", &[]), &d);
         assert_eq!(b.status.code(), Some(HELD));
         let out = String::from_utf8_lossy(&b.stdout);
         assert!(
@@ -189,10 +215,35 @@ mod tests {
         assert!(sh(&refresh("app", "t1"), &d).status.success());
         assert!(sh(&release("app", "t1"), &d).status.success());
         assert!(!d.join("deploy.lock").exists());
-        assert!(sh(&acquire("app", "bob@pc", "x", "t2"), &d)
+        assert!(sh(&acquire("app", "bob@pc", "x", "t2", &[]), &d)
             .status
             .success());
         assert!(sh(&force_release("app"), &d).status.success());
         assert!(!d.join("deploy.lock").exists());
+    }
+
+    #[test]
+    fn taking_the_lock_reports_what_dpkg_has_installed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("app");
+        let report = ["dpkg".to_string(), "no-such-package-dfab".to_string()];
+        let a = sh(&acquire("app", "ann@laptop", "deploy", "t1", &report), &d);
+        assert!(a.status.success(), "{a:?}");
+        let got = parse_installed(&String::from_utf8_lossy(&a.stdout));
+        let oracle = std::process::Command::new("dpkg-query")
+            .args(["-W", "-f=${Version}", "dpkg"])
+            .output()
+            .expect("dpkg-query (apt-get install dpkg)");
+        let want = String::from_utf8_lossy(&oracle.stdout).to_string();
+        assert_eq!(
+            got,
+            [
+                ("dpkg".to_string(), Some((want, "ii ".to_string()))),
+                ("no-such-package-dfab".to_string(), None)
+            ]
+        );
+        // Taken again by the same token: the same report.
+        let b = sh(&acquire("app", "ann@laptop", "deploy", "t1", &report), &d);
+        assert_eq!(parse_installed(&String::from_utf8_lossy(&b.stdout)), got);
     }
 }

@@ -7,7 +7,7 @@ use crate::error::{render, Error, Result};
 use crate::tasks::step::{LocalAction, RunCtx, Shown, Step};
 
 use super::engine::Engine;
-use super::held::{self, Held};
+use super::held;
 use super::journal::{self, Journal, StepRec, LOCAL};
 use super::{interrupt, Kind, Maintenance, Mode, Pipeline, Strategy};
 
@@ -31,7 +31,14 @@ impl LocalAction for Pipeline {
             ));
         }
         let what = format!("deploy {} ({})", self.env, mode_word(&self.mode));
-        let held = held::take(&eng, &self.lock_package, &self.hosts, &what, &self.journal)?;
+        let held = held::take(
+            &eng,
+            &self.lock_package,
+            &self.hosts,
+            &what,
+            &self.journal,
+            &self.packages(),
+        )?;
         let stop = (Mutex::new(false), Condvar::new());
         let r = std::thread::scope(|s| {
             s.spawn(|| held.refresher(cx, lxc, &stop));
@@ -40,12 +47,13 @@ impl LocalAction for Pipeline {
                 eng: &eng,
                 j,
                 old,
+                at_lock: held.installed.clone(),
                 maintenance_skipped: false,
                 reverted: Vec::new(),
                 batch: Vec::new(),
             };
             run.j.token = Some(held.token.clone());
-            let r = run.go(&held);
+            let r = run.go();
             *stop.0.lock().expect("stop flag") = true;
             stop.1.notify_all();
             r
@@ -143,6 +151,8 @@ pub(crate) struct Run<'p, 'e, 'a, 'c> {
     pub eng: &'e Engine<'a, 'c>,
     pub j: Journal,
     pub old: Option<Journal>,
+    /// What dpkg had installed on each host when the lock was taken.
+    pub at_lock: held::Installed,
     pub maintenance_skipped: bool,
     /// Hosts reverted by this run, for the summary.
     pub reverted: Vec<String>,
@@ -167,7 +177,7 @@ impl Run<'_, '_, '_, '_> {
         }
     }
 
-    fn go(&mut self, _held: &Held) -> Result<()> {
+    fn go(&mut self) -> Result<()> {
         if self.p.mode == Mode::Revert {
             return self.revert_command();
         }

@@ -98,6 +98,19 @@ pub trait Transport: Send {
     /// Copy a local file to `remote` atomically: streamed into a temp file beside the target,
     /// its sha256 (computed on the stream) checked on the host, then renamed into place.
     fn put(&mut self, local: &Path, remote: &str, sudo: bool, rep: &dyn Reporter) -> Result<()> {
+        self.put_making(local, remote, sudo, &[], rep)
+    }
+
+    /// [`Transport::put`], first making the directories `dirs` (mode 0755, as `install -d`) in
+    /// the same command.
+    fn put_making(
+        &mut self,
+        local: &Path,
+        remote: &str,
+        sudo: bool,
+        dirs: &[String],
+        rep: &dyn Reporter,
+    ) -> Result<()> {
         let file = fs_err::File::open(local)?;
         let size = file.metadata()?.len();
         let mode = file_mode(local);
@@ -106,8 +119,8 @@ pub trait Transport: Send {
             "put",
             &Cmd::new("put", [local.display().to_string(), remote.to_string()]),
         );
-        let cmd =
-            put_command(remote, local, size, mode, sudo).without_sudo_if_root(self.login_user());
+        let cmd = put_command(remote, local, size, mode, sudo, dirs)
+            .without_sudo_if_root(self.login_user());
         let meter = rep.transfer(self.host(), &format!("put {}", local.display()), size);
         let mut reader = transfer::HashThenSum::new(transfer::Metered { inner: file, meter });
         let out = self.exec_io(
@@ -200,9 +213,22 @@ pub trait Transport: Send {
 
 /// The shell side of `put`: `head -c SIZE` into a temp file, then the sha256 line that follows
 /// the data on stdin, compared before `mv`.
-fn put_command(remote: &str, local: &Path, size: u64, mode: u32, sudo: bool) -> Cmd {
+fn put_command(
+    remote: &str,
+    local: &Path,
+    size: u64,
+    mode: u32,
+    sudo: bool,
+    dirs: &[String],
+) -> Cmd {
+    let mkdir = if dirs.is_empty() {
+        String::new()
+    } else {
+        let q: Vec<String> = dirs.iter().map(|d| quote(d)).collect();
+        format!("install -d -m 0755 {}; ", q.join(" "))
+    };
     let script = format!(
-        "set -e; d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
+        "set -e; {mkdir}d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
          if [ -d \"$d\" ]; then d=\"$d\"/{base}; fi; \
          t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; head -c {size} > \"$t\"; \
          IFS= read -r want; s=$(sha256sum \"$t\" | cut -d' ' -f1); \

@@ -142,7 +142,7 @@ impl LockOp {
         let t = self.token.as_deref().unwrap_or("<token>");
         match self.op {
             Op::Status => lock::status(&self.package),
-            Op::Acquire => lock::acquire(&self.package, &lock::who(), &self.what, t),
+            Op::Acquire => lock::acquire(&self.package, &lock::who(), &self.what, t, &[]),
             Op::Release => lock::release(&self.package, t),
             Op::Force => lock::force_release(&self.package),
         }
