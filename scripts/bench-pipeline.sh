@@ -22,12 +22,19 @@
 # /var/lib/dfab/deploy-app, /root/*.deb and the maintenance flag, and dfab's journal is removed, so
 # every tool uploads and installs. After each run: every host has 1.0-1 installed, is live (no
 # flag) and answers 200 on /health from here, or the run is void.
+# Key exchange: all three tools use the same one, BENCH_KEX (default curve25519-sha256). That is
+# what Fabric (paramiko) negotiates with the containers' OpenSSH 9.2, which has no ML-KEM; given
+# no KexAlgorithms, OpenSSH's own client picks sntrup761x25519-sha512, a post-quantum hybrid that
+# costs about 80 ms of client CPU more per connection here. dfab gets it through `ssh_config`,
+# the floor's scp through -o; Fabric's negotiated kex is printed. BENCH_KEX=default leaves dfab
+# and the floor on OpenSSH's default (Fabric cannot follow).
 # Needs root and `bash scripts/setup-host`. Containers dfab-bench-p-N at 10.0.3.226-229, 248-253, 203-208.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench-pipeline: run as root" >&2; exit 1; }
 lxc-info -n dfab-test-base >/dev/null 2>&1 || { echo "bench-pipeline: run \`bash scripts/setup-host\` first" >&2; exit 1; }
 RUNS=${RUNS:-3}
+KEX=${BENCH_KEX:-curve25519-sha256}
 BASE=dfab-test-base
 KEY=/var/lib/dfab-test/id_ed25519
 VENV=${BENCH_VENV:-/var/cache/dfab/bench-venv}
@@ -57,6 +64,11 @@ cp -r fixtures/deploy-app/. "$proj/"
 echo ok > "$proj/share/health"
 echo "share/health usr/share/deploy-app" >> "$proj/debian/install"
 FLAG=/srv/app/maintenance.on
+SSH_CONFIG=$work/ssh_config
+KEXO=()
+if [ "$KEX" = default ]; then : > "$SSH_CONFIG"; else
+  printf 'Host *\n  KexAlgorithms %s\n' "$KEX" > "$SSH_CONFIG"; KEXO=(-o "KexAlgorithms=$KEX"); fi
+echo "key exchange for dfab and the floor: $KEX"
 toml() { # hosts...
   local list
   list=$(printf '"%s",' "$@")
@@ -64,6 +76,7 @@ toml() { # hosts...
 [environments.bench]
 hosts = [${list%,}]
 user = "root"
+ssh_config = "$SSH_CONFIG"
 key_filename = "$KEY"
 known_hosts = "/dev/null"
 host_key_checking = "accept"
@@ -126,10 +139,19 @@ cat > "$work/fab.py" <<'PY'
 import os, sys
 from fabric import ThreadingGroup
 key, deb, flag, hosts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+if os.environ.get("FAB_SHOW_KEX"):  # paramiko logs the agreed key exchange as "Kex: <name>"
+    import logging
+    h = logging.StreamHandler()
+    h.addFilter(lambda r: r.getMessage().startswith("Kex:"))
+    h.setFormatter(logging.Formatter("Fabric's key exchange (paramiko): %(message)s"))
+    log = logging.getLogger("paramiko.transport")
+    log.setLevel(logging.DEBUG)
+    log.addHandler(h)
 dest = "/root/" + os.path.basename(deb)
 g = ThreadingGroup(*hosts, user="root",
                    connect_kwargs={"key_filename": key, "look_for_keys": False, "allow_agent": False})
 g.run("mkdir -p %s && touch %s" % (os.path.dirname(flag), flag), hide=True)
+
 g.put(deb, remote=dest)
 g.run("DEBIAN_FRONTEND=noninteractive dpkg -i " + dest, hide=True)
 g.run("curl -fsS -o /dev/null --max-time 10 http://127.0.0.1/health", hide=True)
@@ -175,7 +197,7 @@ floor_run() { # three rounds, each on every host at once (see the header)
   }
   N=$#
   for i in $(seq 0 $((N - 1))); do
-    { scp -q "${SSHO[@]}" "$DEB" "root@${ips[$i]}:/root/" &&
+    { scp -q "${SSHO[@]}" "${KEXO[@]}" "$DEB" "root@${ips[$i]}:/root/" &&
       lxc-attach -n "${names[$i]}" --clear-env -- sh -c "mkdir -p ${FLAG%/*} && touch $FLAG"; } &
     pids+=($!)
   done
@@ -185,6 +207,8 @@ floor_run() { # three rounds, each on every host at once (see the header)
   in_all rm -f "$FLAG"
 }
 
+reset
+FAB_SHOW_KEX=1 fabric_run "${ips[0]}" 2>&1 | sort -u
 mkdir "$CG"
 now() { date +%s.%N; }
 machine() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }

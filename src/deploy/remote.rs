@@ -90,8 +90,8 @@ pub const LOCKED: i32 = 75;
 const BEFORE: &str = "dfab-before\t";
 /// Printed instead of installing when the release is installed already (and `skip_same`).
 const UNCHANGED: &str = "dfab-unchanged";
-/// The line after the install: its exit status, then dpkg's state as in [`BEFORE`]. The
-/// package's state (as `state::read_shell` prints it) follows.
+/// The line after the install: its exit status, then dpkg's state as in [`BEFORE`]. The kept
+/// releases and the history (as `state::kept_shell` prints them) follow.
 const AFTER: &str = "dfab-after\t";
 /// Printed when the history line could not be appended.
 const NO_HISTORY: &str = "dfab-history-failed";
@@ -99,7 +99,8 @@ const NO_HISTORY: &str = "dfab-history-failed";
 /// Install the uploaded release `r` non-interactively, under the package's lock, in one
 /// command: dpkg's state before, the install, dpkg's state after, the history line that fits
 /// (`ok` only when the install exited 0 and dpkg has `r.version` installed and configured,
-/// else `failed`), and the package's state for pruning. With `skip_same`, a release already
+/// else `failed`), and, when more than `keep` releases are kept, the kept releases and the
+/// history for pruning. With `skip_same`, a release already
 /// installed and configured is not reinstalled: an `unchanged` line is written and nothing
 /// else happens; without it, the same version is reinstalled (`--reinstall`). With `debconf`,
 /// the database is read from stdin into a root-only temp directory that is removed on exit,
@@ -111,7 +112,7 @@ const NO_HISTORY: &str = "dfab-history-failed";
 /// already installed, nothing removed or upgraded), `dpkg -i` does the install with the same
 /// options; otherwise `apt-get install` resolves Depends from the host's sources, as always.
 #[must_use]
-pub fn install(r: &Target<'_>, o: InstallOpts, skip_same: bool, user: &str) -> Cmd {
+pub fn install(r: &Target<'_>, o: InstallOpts, skip_same: bool, keep: usize, user: &str) -> Cmd {
     let d = quote(&state_dir(r.package));
     let line = |outcome| {
         history::append_shell(
@@ -187,7 +188,7 @@ pub fn install(r: &Target<'_>, o: InstallOpts, skip_same: bool, user: &str) -> C
             re = ere_literal(r.package),
             ok = line(Outcome::Ok),
             failed = line(Outcome::Failed),
-            listing = state::read_shell(r.package),
+            listing = state::kept_shell(r.package, keep),
         ),
     );
     Cmd::shell(s).sudo(None)
@@ -238,6 +239,7 @@ pub fn parse_install(out: &str) -> InstallReport {
         }
     }
     rep.state = state::parse(&listing);
+    rep.state.installed = rep.after.as_ref().and_then(|(_, st)| st.clone());
     rep
 }
 
@@ -299,7 +301,7 @@ mod tests {
             downgrade: true,
             debconf: true,
         };
-        let c = install(&target("app", "app_1.0_all.deb"), opts, true, "ann");
+        let c = install(&target("app", "app_1.0_all.deb"), opts, true, 5, "ann");
         let s = c.to_shell();
         assert!(s.starts_with("sudo -n -H -- sh -c "), "{s}");
         assert!(s.contains("trap"), "{s}");
@@ -310,7 +312,7 @@ mod tests {
             s.contains("/var/lib/dfab/app/releases/app_1.0_all.deb"),
             "{s}"
         );
-        let s = install(&target("app", "app_1.0_all.deb"), opts, false, "ann").to_shell();
+        let s = install(&target("app", "app_1.0_all.deb"), opts, false, 5, "ann").to_shell();
         assert!(!s.contains(UNCHANGED), "{s}");
     }
 
@@ -325,6 +327,7 @@ mod tests {
             &target("g++-app", "g++-app_1.0_all.deb"),
             opts,
             false,
+            5,
             "ann",
         )
         .to_shell();
@@ -339,7 +342,7 @@ mod tests {
     #[test]
     fn the_install_report_splits_markers_output_and_state() {
         let out = "dfab-before\t0.9\tii \ndfab: every dependency is installed: dpkg -i\n\
-                   Setting up app (1.0) ...\ndfab-after\t0\t1.0\tii \ninstalled\t1.0\tii \n\
+                   Setting up app (1.0) ...\ndfab-after\t0\t1.0\tii \n\
                    kept\t0.9\tapp_0.9_all.deb\nkept\t1.0\tapp_1.0_all.deb\n\
                    history\t2026-01-01T00:00:00Z\t1.0\tabc\tann\t0.1.0\tok\tdeploy\n";
         let r = parse_install(out);

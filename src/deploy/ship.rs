@@ -187,6 +187,7 @@ pub fn describe_install(job: &Job, package: &str, file: &str, rollback: bool) ->
                 &target,
                 opts,
                 !rollback && !job.force,
+                job.keep,
                 &history::local_user(),
             ),
         ),
@@ -281,7 +282,7 @@ pub fn install_release(
     opts: InstallOpts,
     skip_same: bool,
 ) -> Result<Done> {
-    let mut cmd = remote::install(r, opts, skip_same, &history::local_user());
+    let mut cmd = remote::install(r, opts, skip_same, job.keep, &history::local_user());
     if opts.debconf {
         let db = shared
             .debconf

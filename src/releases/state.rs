@@ -63,14 +63,29 @@ pub fn read_cmd(package: &str) -> Cmd {
 /// The shell text of [`read_cmd`], for a script that ends by reporting the state.
 #[must_use]
 pub fn read_shell(package: &str) -> String {
+    format!(
+        "printf 'installed\\t%s\\n' \"$(dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}' {p} 2>/dev/null)\"; {}",
+        listing(package, "[ -e \"$1\" ]", "true"),
+        p = quote(package),
+    )
+}
+
+/// The kept releases and the history (as [`read_shell`] prints them), only when more than
+/// `beyond` releases are kept: all a prune needs, and nothing when there is nothing to prune.
+#[must_use]
+pub fn kept_shell(package: &str, beyond: usize) -> String {
+    let more = format!("[ -e \"$1\" ] && [ $# -gt {beyond} ]");
+    listing(package, &more, &more)
+}
+
+/// `kept` lines when `kept_if` holds, `history` lines when `history_if` does (shell tests
+/// over `$@`, the kept files).
+fn listing(package: &str, kept_if: &str, history_if: &str) -> String {
     let d = quote(&super::state_dir(package));
     format!(
-        "p={p}; d={d}; \
-         printf 'installed\\t%s\\n' \"$(dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}' \"$p\" 2>/dev/null)\"; \
-         for f in \"$d\"/releases/*.deb; do [ -e \"$f\" ] || continue; \
-         printf 'kept\\t%s\\t%s\\n' \"$(dpkg-deb -f \"$f\" Version)\" \"${{f##*/}}\"; done; \
-         if [ -r \"$d/history\" ]; then sed 's/^/history\\t/' \"$d/history\"; fi",
-        p = quote(package),
+        "set -- {d}/releases/*.deb; if {kept_if}; then \
+         for f in \"$@\"; do printf 'kept\\t%s\\t%s\\n' \"$(dpkg-deb -f \"$f\" Version)\" \"${{f##*/}}\"; done; fi; \
+         if {history_if} && [ -r {d}/history ]; then sed 's/^/history\\t/' {d}/history; fi",
     )
 }
 
