@@ -133,9 +133,9 @@ pub fn install(r: &Target<'_>, o: InstallOpts, skip_same: bool, keep: usize, use
     let mut s = format!(
         "set -e; d={d}; exec 9>\"$d/lock\"; \
          if ! flock -n 9; then echo \"dfab: another deploy of {p} holds $d/lock\" >&2; exit {LOCKED}; fi; \
-         want=$(printf '%s\\tii ' {v}); now=$({query}); printf '{BEFORE}%s\\n' \"$now\"; ",
+         want={want}; now=$({query}); printf '{BEFORE}%s\\n' \"$now\"; ",
         p = quote(r.package),
-        v = quote(r.version),
+        want = quote(&format!("{}\tii ", r.version)),
     );
     if skip_same {
         let _ = std::fmt::Write::write_fmt(

@@ -76,7 +76,7 @@ pub(crate) fn take(
             Ok(o) if o.status == 0 => {
                 installed
                     .hosts
-                    .insert(h.clone(), lock::parse_installed(&o.stdout_str()));
+                    .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));
                 got.push(h);
             }
             Ok(o) if o.status == lock::HELD => {

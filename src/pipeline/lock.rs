@@ -50,16 +50,16 @@ pub fn acquire(package: &str, who: &str, what: &str, token: &str, report: &[Stri
         one_line(who),
         one_line(what)
     );
-    let mut installed = String::new();
-    for p in report {
-        let _ = std::fmt::Write::write_fmt(
-            &mut installed,
-            format_args!(
-                "printf '{INSTALLED}%s\\t%s\\n' {p} \"$(dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}' {p} 2>/dev/null)\"; ",
-                p = quote(p)
-            ),
-        );
-    }
+    // One dpkg-query for them all; a package dpkg does not know is left out of its output.
+    let installed = if report.is_empty() {
+        String::new()
+    } else {
+        let q: Vec<String> = report.iter().map(|p| quote(p)).collect();
+        format!(
+            "dpkg-query -W -f='{INSTALLED}${{Package}}\\t${{Version}}\\t${{db:Status-Abbrev}}\\n' {} 2>/dev/null || true; ",
+            q.join(" ")
+        )
+    };
     guarded(
         package,
         &format!(
@@ -76,14 +76,24 @@ pub fn acquire(package: &str, who: &str, what: &str, token: &str, report: &[Stri
 /// The line [`acquire`] reports a package's state on.
 const INSTALLED: &str = "dfab-installed\t";
 
-/// What [`acquire`] reported: each package with dpkg's `(version, status)`, `None` when dpkg
-/// does not know it.
+/// What [`acquire`] reported of the packages `report`: each with dpkg's `(version, status)`,
+/// `None` when dpkg does not have it.
 #[must_use]
-pub fn parse_installed(out: &str) -> Vec<(String, Option<(String, String)>)> {
-    out.lines()
+pub fn parse_installed(out: &str, report: &[String]) -> Vec<(String, Option<(String, String)>)> {
+    let seen: Vec<(&str, &str)> = out
+        .lines()
         .filter_map(|l| l.strip_prefix(INSTALLED))
         .filter_map(|l| l.split_once('\t'))
-        .map(|(p, st)| (p.to_string(), crate::releases::state::parse_installed(st)))
+        .collect();
+    report
+        .iter()
+        .map(|p| {
+            let st = seen
+                .iter()
+                .find(|(q, _)| q == p)
+                .and_then(|(_, st)| crate::releases::state::parse_installed(st));
+            (p.clone(), st)
+        })
         .collect()
 }
 
@@ -229,7 +239,7 @@ mod tests {
         let report = ["dpkg".to_string(), "no-such-package-dfab".to_string()];
         let a = sh(&acquire("app", "ann@laptop", "deploy", "t1", &report), &d);
         assert!(a.status.success(), "{a:?}");
-        let got = parse_installed(&String::from_utf8_lossy(&a.stdout));
+        let got = parse_installed(&String::from_utf8_lossy(&a.stdout), &report);
         let oracle = std::process::Command::new("dpkg-query")
             .args(["-W", "-f=${Version}", "dpkg"])
             .output()
@@ -244,6 +254,9 @@ mod tests {
         );
         // Taken again by the same token: the same report.
         let b = sh(&acquire("app", "ann@laptop", "deploy", "t1", &report), &d);
-        assert_eq!(parse_installed(&String::from_utf8_lossy(&b.stdout)), got);
+        assert_eq!(
+            parse_installed(&String::from_utf8_lossy(&b.stdout), &report),
+            got
+        );
     }
 }

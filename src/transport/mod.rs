@@ -231,7 +231,7 @@ fn put_command(
         "set -e; {mkdir}d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
          if [ -d \"$d\" ]; then d=\"$d\"/{base}; fi; \
          t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; head -c {size} > \"$t\"; \
-         IFS= read -r want; s=$(sha256sum \"$t\" | cut -d' ' -f1); \
+         IFS= read -r want; s=$(sha256sum \"$t\"); s=${{s%% *}}; \
          if [ \"$s\" != \"$want\" ]; then echo \"checksum mismatch: got $s, sent $want\" >&2; exit 70; fi; \
          chmod {mode:o} \"$t\"; mv -f \"$t\" \"$d\"; trap - EXIT",
         r = quote(remote),

@@ -63,16 +63,19 @@ fn since(var: &str) -> String {
     format!("$(date -u -r \"${var}\" +%Y-%m-%dT%H:%M:%SZ)")
 }
 
-/// Upload the page (on stdin) and create the flag; a no-op when the flag exists.
+/// Upload the page (on stdin, written beside it and renamed into place), then create the flag;
+/// a no-op when the flag exists. The flag is an empty file whose presence is all the web server
+/// tests, so it is created in place (shell builtins, as few processes as a deploy to many hosts
+/// can afford).
 #[must_use]
 pub fn maintenance(s: &WebSettings, page: &str) -> Cmd {
     let script = format!(
         "set -e; f={f}; p={p}; s={snip}; e={env}\n\
-         if [ -e \"$f\" ]; then cat >/dev/null; \
+         if [ -e \"$f\" ]; then \
          echo \"web_mode: already in maintenance since {since}; nothing changed\"; exit 0; fi\n\
-         mkdir -p \"$(dirname \"$p\")\" \"$(dirname \"$f\")\"\n\
+         for x in \"${{p%/*}}\" \"${{f%/*}}\"; do [ -d \"$x\" ] || mkdir -p \"$x\"; done\n\
          t=$(mktemp \"$p.dfab-XXXXXX\"); cat > \"$t\"; chmod 644 \"$t\"; mv -f \"$t\" \"$p\"\n\
-         t=$(mktemp \"$f.dfab-XXXXXX\"); chmod 644 \"$t\"; mv -f \"$t\" \"$f\"\n\
+         umask 022; : > \"$f\"\n\
          echo \"web_mode: maintenance on (flag $f)\"\n\
          if [ ! -e \"$s\" ]; then echo \"web_mode: warning: no maintenance snippet at $s \
          (web_snippet_path): unless the web server tests $f another way, the site is still \
@@ -88,7 +91,8 @@ pub fn maintenance(s: &WebSettings, page: &str) -> Cmd {
         .stdin(page.as_bytes().to_vec())
 }
 
-/// Remove the flag and record when; a no-op when the flag is absent.
+/// Remove the flag and record when (the mtime of the state file); a no-op when the flag is
+/// absent.
 #[must_use]
 pub fn live(s: &WebSettings) -> Cmd {
     let script = format!(
@@ -96,7 +100,7 @@ pub fn live(s: &WebSettings) -> Cmd {
          if [ ! -e \"$f\" ]; then \
          if [ -e \"$s\" ]; then w=\" since {since}\"; else w=\"\"; fi; \
          echo \"web_mode: already live$w; nothing changed\"; exit 0; fi\n\
-         t=$(mktemp \"$s.dfab-XXXXXX\"); echo live > \"$t\"; chmod 644 \"$t\"; mv -f \"$t\" \"$s\"\n\
+         umask 022; echo live > \"$s\"\n\
          rm -f \"$f\"\n\
          echo \"web_mode: live (flag $f removed)\"",
         f = quote(&s.flag),
