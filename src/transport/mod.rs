@@ -296,3 +296,57 @@ fn file_mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     fs_err::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Run `put_command`'s script here with `body` on stdin.
+    fn run_put(dest: &Path, dirs: &[String], body: &[u8]) -> std::process::Output {
+        let local = Path::new("/nonexistent/app.deb");
+        let cmd = put_command(&dest.display().to_string(), local, 5, 0o640, false, dirs);
+        let mut c = std::process::Command::new("sh");
+        c.arg("-c").arg(cmd.to_shell().trim_start_matches("sh -c "));
+        let mut child = c
+            .arg("sh")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), body).unwrap();
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    }
+
+    #[test]
+    fn put_checks_the_sum_on_the_host_before_the_rename_and_makes_its_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a/b");
+        let dest = sub.join("app.deb");
+        let good = format!("{}\n", sha256_hex(b"hello"));
+        let dirs = [sub.display().to_string()];
+        // A wrong sum: refused, nothing left behind.
+        let o = run_put(
+            &dest,
+            &dirs,
+            format!("hello{}\n", "0".repeat(64)).as_bytes(),
+        );
+        assert_eq!(o.status.code(), Some(70), "{o:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("checksum mismatch"));
+        assert!(!dest.exists());
+        assert_eq!(
+            fs_err::read_dir(&sub).unwrap().count(),
+            0,
+            "a temp file was left"
+        );
+        // The right one: in place, with the mode given.
+        let o = run_put(&dest, &dirs, format!("hello{good}").as_bytes());
+        assert!(o.status.success(), "{o:?}");
+        assert_eq!(fs_err::read(&dest).unwrap(), b"hello");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &fs_err::metadata(&dest).unwrap().permissions(),
+        ) & 0o777;
+        assert_eq!(mode, 0o640);
+    }
+}
