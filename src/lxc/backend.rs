@@ -15,6 +15,9 @@ pub trait Backend {
     fn state(&self, name: &str) -> Result<State>;
     /// Carry out any step but [`Step::WaitAddress`], which the lifecycle polls with `ipv4`.
     fn apply(&self, step: &Step) -> Result<()>;
+    /// The container's configured `lxc.net.0.ipv4.address` and `lxc.net.0.ipv4.gateway` (`None`
+    /// when unset; several addresses one a line).
+    fn configured_ipv4(&self, name: &str) -> Result<(Option<String>, Option<String>)>;
     /// The IPv4 addresses on `interface` now (empty while none).
     fn ipv4(&self, name: &str, interface: &str) -> Result<Vec<String>>;
     /// How long to sleep between two `ipv4` polls.
@@ -125,6 +128,19 @@ impl Backend for Liblxc {
         }
     }
 
+    fn configured_ipv4(&self, name: &str) -> Result<(Option<String>, Option<String>)> {
+        let c = self.open(name)?;
+        let item = |k: &str| {
+            c.config_item(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Ok((
+            item("lxc.net.0.ipv4.address"),
+            item("lxc.net.0.ipv4.gateway"),
+        ))
+    }
+
     fn ipv4(&self, name: &str, interface: &str) -> Result<Vec<String>> {
         self.open(name)?.get_ips(Some(interface), Some("inet"), 0)
     }
@@ -167,6 +183,18 @@ pub(crate) fn parse_state(output: &std::process::Output) -> State {
     }
 }
 
+/// `lxc-info -c KEY` prints `KEY = value` a line (`KEY =` when unset); the values one a line.
+pub(crate) fn parse_config_item(stdout: &str, key: &str) -> Option<String> {
+    let values: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix(key))
+        .filter_map(|l| l.trim_start().strip_prefix('='))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    (!values.is_empty()).then(|| values.join("\n"))
+}
+
 /// `lxc-info -iH` prints one address a line, IPv4 and IPv6 of every interface but `lo`.
 pub(crate) fn parse_ipv4(stdout: &str) -> Vec<String> {
     stdout
@@ -187,6 +215,25 @@ impl Backend for Tools {
         self.runner
             .run(&step.command(self.lxcpath.as_deref()))
             .map(drop)
+    }
+
+    fn configured_ipv4(&self, name: &str) -> Result<(Option<String>, Option<String>)> {
+        let item = |k: &str| -> Result<Option<String>> {
+            let output = self.runner.output(&super::step::tool(
+                "lxc-info",
+                self.lxcpath.as_deref(),
+                name,
+                &["-c", k],
+            ))?;
+            Ok(parse_config_item(
+                &String::from_utf8_lossy(&output.stdout),
+                k,
+            ))
+        };
+        Ok((
+            item("lxc.net.0.ipv4.address")?,
+            item("lxc.net.0.ipv4.gateway")?,
+        ))
     }
 
     fn ipv4(&self, name: &str, _interface: &str) -> Result<Vec<String>> {
@@ -212,7 +259,7 @@ mod tests {
     use std::os::unix::process::ExitStatusExt;
     use std::process::{ExitStatus, Output};
 
-    use super::{check_root, parse_ipv4, parse_state, Tools};
+    use super::{check_root, parse_config_item, parse_ipv4, parse_state, Tools};
     use crate::lxc::error::LxcError;
     use crate::lxc::step::State;
     use crate::lxc::tool::Runner;
@@ -256,6 +303,24 @@ mod tests {
         assert_eq!(
             cmd.to_string(),
             "ssh -o BatchMode=yes box -- 'lxc-info -n app -sH'"
+        );
+    }
+
+    #[test]
+    fn config_items_from_lxc_info() {
+        let k = "lxc.net.0.ipv4.address";
+        assert_eq!(parse_config_item("lxc.net.0.ipv4.address =\n", k), None);
+        assert_eq!(
+            parse_config_item("lxc.net.0.ipv4.address = 10.0.3.190/24\n", k).as_deref(),
+            Some("10.0.3.190/24")
+        );
+        assert_eq!(
+            parse_config_item(
+                "lxc.net.0.ipv4.address = 10.0.3.1/24\nlxc.net.0.ipv4.address = 10.0.3.2/24\n",
+                k
+            )
+            .as_deref(),
+            Some("10.0.3.1/24\n10.0.3.2/24")
         );
     }
 }

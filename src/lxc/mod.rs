@@ -43,9 +43,12 @@ pub(crate) fn validate(spec: &LxcSpec) -> Result<()> {
 /// The hand-run commands `ensure` would carry out now (for `--dry-run`): only reads state.
 pub fn plan(spec: &LxcSpec, backend: &dyn Backend) -> Result<Vec<crate::transport::cmd::Cmd>> {
     validate(spec)?;
-    let steps = step::plan_ensure(spec, backend.state(&spec.name)?, || {
-        backend.state(&spec.template)
-    })?;
+    let steps = step::plan_ensure(
+        spec,
+        backend.state(&spec.name)?,
+        || backend.configured_ipv4(&spec.name),
+        || backend.state(&spec.template),
+    )?;
     let lxcpath = backend.lxcpath();
     Ok(steps
         .iter()
@@ -62,9 +65,12 @@ pub fn ensure(
     on_step: &mut dyn FnMut(&Step),
 ) -> Result<Running> {
     validate(spec)?;
-    let steps = step::plan_ensure(spec, backend.state(&spec.name)?, || {
-        backend.state(&spec.template)
-    })?;
+    let steps = step::plan_ensure(
+        spec,
+        backend.state(&spec.name)?,
+        || backend.configured_ipv4(&spec.name),
+        || backend.state(&spec.template),
+    )?;
     // One deadline for RUNNING and the address together, from the first wait.
     let mut deadline = None;
     for step in &steps {

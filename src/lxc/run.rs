@@ -35,9 +35,12 @@ pub fn activate(
             label(env)
         ));
         super::validate(&spec)?;
-        let steps = super::step::plan_ensure(&spec, super::step::State::Absent, || {
-            Ok(super::step::State::Stopped)
-        })?;
+        let steps = super::step::plan_ensure(
+            &spec,
+            super::step::State::Absent,
+            || Ok((None, None)),
+            || Ok(super::step::State::Stopped),
+        )?;
         for step in steps {
             rep.command(label(env), "lxc", &step.command(None));
         }

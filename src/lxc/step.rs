@@ -188,10 +188,14 @@ pub fn hwaddr_for(ipv4: &str) -> String {
 }
 
 /// The steps that bring `spec`'s container to RUNNING with an address, from `container` (its
-/// state now). `template` is asked only when a clone is needed.
+/// state now). `template` is asked only when a clone is needed; `configured` (the existing
+/// container's `lxc.net.0.ipv4.address` and `lxc.net.0.ipv4.gateway`, `None` when unset) only
+/// when the env pins `lxc_ipv4`: a container configured otherwise gets the env's address (stopped
+/// first when running), so the env's address is never silently not the container's.
 pub fn plan_ensure(
     spec: &LxcSpec,
     container: State,
+    configured: impl FnOnce() -> Result<(Option<String>, Option<String>)>,
     template: impl FnOnce() -> Result<State>,
 ) -> Result<Vec<Step>> {
     let name = || spec.name.clone();
@@ -200,6 +204,24 @@ pub fn plan_ensure(
     if spec.force_new && state != State::Absent {
         steps.extend(plan_remove(spec, state));
         state = State::Absent;
+    }
+    if let (Some(want), true) = (&spec.ipv4, state != State::Absent) {
+        let (address, gateway) = configured()?;
+        let gateway_differs = spec
+            .ipv4_gateway
+            .as_ref()
+            .is_some_and(|g| gateway.as_deref() != Some(g.as_str()));
+        if address.as_deref() != Some(want.as_str()) || gateway_differs {
+            if state == State::Running {
+                steps.push(Step::Stop { name: name() });
+            }
+            steps.push(Step::SetAddress {
+                name: name(),
+                ipv4: want.clone(),
+                gateway: spec.ipv4_gateway.clone(),
+            });
+            state = State::Stopped;
+        }
     }
     if state == State::Absent {
         match template()? {
@@ -267,7 +289,7 @@ mod tests {
     use crate::lxc::spec::{CloneMode, LxcSpec};
 
     fn lines(spec: &LxcSpec, container: State, template: State) -> Vec<String> {
-        plan_ensure(spec, container, || Ok(template))
+        plan_ensure(spec, container, || Ok((None, None)), || Ok(template))
             .unwrap()
             .iter()
             .map(|s| s.command(spec.lxcpath.as_deref()).to_string())
@@ -306,7 +328,7 @@ mod tests {
                 "lxc-info -P /srv/lxc -n app -iH"
             ]
         );
-        let steps = plan_ensure(&spec, State::Absent, || Ok(State::Stopped)).unwrap();
+        let steps = plan_ensure(&spec, State::Absent, unread, || Ok(State::Stopped)).unwrap();
         let cmd = steps[1].command(spec.lxcpath.as_deref());
         assert_eq!(
             cmd.to_string(),
@@ -343,7 +365,7 @@ mod tests {
     fn set_address_without_lxc_path_asks_lxc_config() {
         let mut spec = LxcSpec::new("app");
         spec.ipv4 = Some("10.0.3.7/24".to_owned());
-        let steps = plan_ensure(&spec, State::Absent, || Ok(State::Stopped)).unwrap();
+        let steps = plan_ensure(&spec, State::Absent, unread, || Ok(State::Stopped)).unwrap();
         let script = steps[1].command(None).to_string();
         assert!(
             script.starts_with("c=\"$(lxc-config lxc.lxcpath)\"/app/config; sed -i "),
@@ -355,13 +377,49 @@ mod tests {
     fn stopped_is_started_running_is_only_awaited() {
         let spec = LxcSpec::new("app");
         let never = || panic!("template not needed");
-        assert_eq!(plan_ensure(&spec, State::Stopped, never).unwrap().len(), 3);
-        let steps = plan_ensure(&spec, State::Running, never).unwrap();
+        assert_eq!(
+            plan_ensure(&spec, State::Stopped, unread, never)
+                .unwrap()
+                .len(),
+            3
+        );
+        let steps = plan_ensure(&spec, State::Running, unread, never).unwrap();
         assert_eq!(steps.len(), 1);
         assert_eq!(
             steps[0].to_string(),
             "wait up to 60s for an IPv4 address on app:eth0"
         );
+    }
+
+    /// The configured address, where a test must not need it.
+    fn unread() -> crate::lxc::error::Result<(Option<String>, Option<String>)> {
+        panic!("the configured address is read only for an existing container with lxc_ipv4")
+    }
+
+    #[test]
+    fn a_pinned_address_the_container_lacks_is_set_stopping_it_first_when_running() {
+        let mut spec = LxcSpec::new("app");
+        spec.ipv4 = Some("10.0.3.7/24".to_owned());
+        let never = || panic!("template not needed");
+        let was = |a: &str| {
+            let a = a.to_owned();
+            move || Ok((Some(a), None))
+        };
+        // Configured as the env says: started or only awaited, as before.
+        let steps = plan_ensure(&spec, State::Running, was("10.0.3.7/24"), never).unwrap();
+        assert_eq!(steps.len(), 1);
+        // Another address: stop, set, start.
+        let steps = plan_ensure(&spec, State::Running, was("10.0.3.9/24"), never).unwrap();
+        let shown: Vec<String> = steps.iter().map(ToString::to_string).collect();
+        assert_eq!(shown[0], "stop app");
+        assert_eq!(shown[1], "give app the address 10.0.3.7/24");
+        assert!(shown[2].starts_with("start app"), "{shown:?}");
+        let steps = plan_ensure(&spec, State::Stopped, || Ok((None, None)), never).unwrap();
+        assert_eq!(steps[0].to_string(), "give app the address 10.0.3.7/24");
+        // A gateway the env pins counts too.
+        spec.ipv4_gateway = Some("10.0.3.1".to_owned());
+        let steps = plan_ensure(&spec, State::Stopped, was("10.0.3.7/24"), never).unwrap();
+        assert_eq!(steps[0].to_string(), "give app the address 10.0.3.7/24");
     }
 
     #[test]
@@ -382,10 +440,10 @@ mod tests {
     #[test]
     fn template_missing_or_running_is_refused() {
         let spec = LxcSpec::new("app");
-        let err = plan_ensure(&spec, State::Absent, || Ok(State::Absent)).unwrap_err();
+        let err = plan_ensure(&spec, State::Absent, unread, || Ok(State::Absent)).unwrap_err();
         assert!(matches!(err, LxcError::MissingTemplate { .. }), "{err:?}");
         assert!(err.hint().unwrap().contains("dfab <env> lxc.template"));
-        let err = plan_ensure(&spec, State::Absent, || Ok(State::Running)).unwrap_err();
+        let err = plan_ensure(&spec, State::Absent, unread, || Ok(State::Running)).unwrap_err();
         assert_eq!(
             err.to_string(),
             "LXC template \"vanilla\" is running; refusing to clone it into \"app\""

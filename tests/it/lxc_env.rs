@@ -120,3 +120,30 @@ fn dry_run_creates_nothing() {
     );
     assert!(!r.exists());
 }
+
+#[test]
+fn a_changed_lxc_ipv4_is_applied_to_the_existing_container() {
+    let r = Reserved::new();
+    let other = Reserved::new();
+    let dir = project(&[("environments.py", &envs(&r, ""))]);
+    Dfab::new(dir.path()).args(["lxc", "mark"]).run().ok();
+    // The env now pins another address: the same container (its marker kept) gets it.
+    let moved = envs(&r, "").replace(&format!("'{}/24'", r.ip), &format!("'{}/24'", other.ip));
+    fs_err::write(dir.path().join("environments.py"), moved).unwrap();
+    let out = Dfab::new(dir.path()).args(["lxc", "check"]).run().ok();
+    assert!(out.stdout.contains("out: marked"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains(&format!("container {} is running at {}", r.name, other.ip)),
+        "{}",
+        out.stdout
+    );
+    let info = crate::support::sh(&["lxc-info", "-n", &r.name, "-iH"]);
+    let ips = String::from_utf8_lossy(&info.stdout).to_string();
+    assert_eq!(ips.trim(), other.ip, "lxc-info says {ips}");
+    let cfg = crate::support::sh(&["lxc-info", "-n", &r.name, "-c", "lxc.net.0.ipv4.address"]);
+    assert_eq!(
+        String::from_utf8_lossy(&cfg.stdout).trim(),
+        format!("lxc.net.0.ipv4.address = {}/24", other.ip)
+    );
+}

@@ -80,7 +80,7 @@ pub(crate) fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-fn sh(args: &[&str]) -> std::process::Output {
+pub(crate) fn sh(args: &[&str]) -> std::process::Output {
     Command::new(args[0])
         .args(&args[1..])
         .output()
