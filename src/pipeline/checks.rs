@@ -260,8 +260,18 @@ impl Run<'_, '_, '_, '_> {
                 self.eng.cx.rep.info("deploy: maintenance = 'auto': no pending migration; the site stays live");
                 Ok(false)
             }
-            1 => {
+            1 if o.stderr_str().trim().is_empty() => {
                 self.eng.cx.rep.info("deploy: maintenance = 'auto': migrations are pending; entering maintenance");
+                Ok(true)
+            }
+            // Exit 1 with errors is also a Python traceback or `sudo: unknown user`: not a
+            // known answer, so the safe side, said as it is.
+            1 => {
+                self.eng.cx.rep.warn(&format!(
+                    "[{host}] maintenance = 'auto': the migration check exited 1 with errors, so dfab \
+                     cannot tell whether migrations are pending; entering maintenance to be safe: {}",
+                    crate::deploy::remote::tail(&o.stderr_str(), 3)
+                ));
                 Ok(true)
             }
             s => Err(stop(Error::other(
