@@ -176,7 +176,7 @@ fn maintenance_always_gives_503_during_and_200_after() {
 fn maintenance_auto_stays_live_without_pending_migrations_and_enters_with_them() {
     let h = web_host();
     let seq = "deploy = [\"deb.build\", \"web_mode:maintenance\", \"deb.deploy\", \"migrate\", \"test\", \"web_mode:live\"]\n\
-               maintenance = \"auto\"\nmigrate_check_command = \"test ! -e /etc/pending-migration || exit 1\"";
+               maintenance = \"auto\"\nmigrate_check_command = \"test ! -e /etc/pending-migration || { cat /etc/pending-migration >&2; exit 1; }\"";
     let tasks = "[tasks.migrate]\nsteps = [{ run = \"curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1/ > /tmp/seen\" }]\n";
     let app = App::new("staging", &[&h], seq, tasks);
     app.version("1.0-1", true);
@@ -193,10 +193,34 @@ fn maintenance_auto_stays_live_without_pending_migrations_and_enters_with_them()
     h.check("root", "touch /etc/pending-migration");
     app.version("2.0-1", true);
     let out = app.run(&["deploy"]).ok();
-    has(&out.stdout, "migrations are pending; entering maintenance");
+    has(
+        &out.stdout,
+        "maintenance = 'auto': migrations are pending; entering maintenance",
+    );
+    assert!(!out.stderr.contains("cannot tell"), "{}", out.stderr);
     assert_eq!(seen(&h), "503");
     assert_eq!(status(&h), "200");
     assert_eq!(installed(&h), "2.0-1");
+
+    // Exit 1 with errors (a traceback): not taken for "pending" in silence.
+    h.check(
+        "root",
+        "echo 'Traceback: ImportError: boom' > /etc/pending-migration",
+    );
+    app.version("3.0-1", true);
+    let out = app.run(&["deploy"]).ok();
+    has(
+        &out.stderr,
+        "cannot tell whether migrations are pending; entering maintenance to be safe",
+    );
+    has(&out.stderr, "Traceback: ImportError: boom");
+    assert!(
+        !out.stdout.contains("migrations are pending;"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(seen(&h), "503");
+    assert_eq!(installed(&h), "3.0-1");
 }
 
 #[test]
