@@ -17,6 +17,7 @@ pub mod lock;
 mod revert;
 mod run;
 pub mod settings;
+mod start;
 
 pub use held::token_file as held_token_file;
 
