@@ -129,15 +129,19 @@ impl LocalAction for LocalChecks {
 #[derive(Debug)]
 pub struct HostChecks {
     pub shared: std::sync::Arc<Shared>,
+    /// The release paths the build record names at plan time (for `-n`).
+    pub planned: Vec<String>,
     pub task: &'static str,
 }
 
 impl HostAction for HostChecks {
     fn describe(&self, _host: &str) -> Vec<Shown> {
-        vec![Shown::new(
-            "check",
-            remote::preflight(&self.shared.release_paths()),
-        )]
+        // Before the run, the build record as it is now stands for what the local checks load.
+        let paths = match self.shared.ships.get() {
+            Some(_) => self.shared.release_paths(),
+            None => self.planned.clone(),
+        };
+        vec![Shown::new("check", remote::preflight(&paths))]
     }
 
     fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
@@ -225,6 +229,18 @@ impl LocalAction for Gate {
             Some("the summary above names each host's problem".into()),
         ))
     }
+}
+
+/// The host paths of the releases `job` ships, from the build record as it is now (none
+/// without one).
+#[must_use]
+pub fn planned_releases(job: &super::Job) -> Vec<String> {
+    record::peek(&job.package_dir)
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| job.select.wants(&s.package))
+        .map(|s| remote::release_path(&s.package, &s.file))
+        .collect()
 }
 
 /// The env's debconf file, relative to the project directory.

@@ -215,6 +215,7 @@ impl Run<'_, '_, '_, '_> {
                 hosts: hosts.to_vec(),
                 action: Arc::new(HostChecks {
                     shared: shared.clone(),
+                    planned: Vec::new(),
                     task: "revert",
                 }),
                 warn_only: false,
