@@ -45,6 +45,7 @@ mod options;
 mod phases;
 mod pkgfile;
 mod plan;
+pub mod relation;
 mod rules;
 mod substvars;
 mod tar;
