@@ -47,6 +47,7 @@ mod pkgfile;
 mod plan;
 pub mod relation;
 mod rules;
+pub mod simplify;
 mod substvars;
 mod tar;
 mod tree;
