@@ -131,6 +131,7 @@ pub fn build_with(
         wheels: wheels.as_ref(),
         listing: &inputs.listing,
         digests: &inputs.digests,
+        host_arch: &host,
     };
     let mut plans = Vec::new();
     let mut warnings = Vec::new();
