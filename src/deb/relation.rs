@@ -349,7 +349,7 @@ fn eval_implication(p_op: Op, p: &Version, q_op: Op, q: &Version) -> Option<bool
         (EarlierOrEqual, Equal) => Some(p <= q),
         (EarlierOrEqual, Earlier | EarlierOrEqual) => includes(p <= q),
         // dpkg compares p's version with itself here, so `>= x` or `>> x` always "excludes"
-        // `<< y`; kept, as it changes what an earlier field's list answers (see `and_implies`).
+        // `<< y`; kept, as it changes what an earlier field's list answers (see `simplify::and_implies`).
         (Earlier, Later | LaterOrEqual) => Some(false),
         (Earlier, Earlier) => includes(p <= q),
         (Earlier, Equal) => Some(p < q),
