@@ -50,7 +50,7 @@ pub(crate) fn compute(opts: &BuildOptions, host_arch: &str) -> Result<Inputs, De
     let mut h = Sha256::new();
     let o = opts;
     let text = format!(
-        "dfab-deb/{}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{host_arch}\n{:?}\n",
+        "dfab-deb/{}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{host_arch}\n{:?}\n{:?}\n",
         env!("CARGO_PKG_VERSION"),
         o.version,
         o.compression,
@@ -62,6 +62,7 @@ pub(crate) fn compute(opts: &BuildOptions, host_arch: &str) -> Result<Inputs, De
         o.wheelhouse_path,
         o.build_commands,
         std::env::var("SOURCE_DATE_EPOCH").ok(),
+        super::plan::build_profiles(),
     );
     h.update(text.as_bytes());
     // The output directory, by device and inode, so it is recognised without resolving paths.

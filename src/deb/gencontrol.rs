@@ -1,10 +1,13 @@
 //! The binary `DEBIAN/control`, assembled like `dh_gencontrol`/dpkg-gencontrol: fields taken from
-//! the source and binary paragraphs, variables substituted, empty relations dropped, dpkg's order.
+//! the source and binary paragraphs, variables substituted, relations simplified (`simplify`),
+//! empty fields dropped, dpkg's order.
 
 use super::deb822::Paragraph;
+use super::simplify::{self, Package, Refusal};
 use super::substvars::Substvars;
 
-/// Relationship fields, in dpkg's output order.
+/// Relationship fields, in dpkg's output order (which is also the order dpkg-gencontrol
+/// simplifies them in, `field_list_pkg_dep`).
 pub(crate) const RELATION_FIELDS: [&str; 11] = [
     "Pre-Depends",
     "Depends",
@@ -23,19 +26,26 @@ pub(crate) const RELATION_FIELDS: [&str; 11] = [
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved<'a> {
     pub(crate) version: &'a str,
+    /// `all`, or the host's architecture.
     pub(crate) arch: &'a str,
+    /// The host's architecture, for `[arch]` restrictions in relations.
+    pub(crate) host_arch: &'a str,
+    /// The active build profiles, for `<profile>` restrictions in relations.
+    pub(crate) profiles: &'a [String],
     pub(crate) installed_size: u64,
 }
 
-/// Renders the control file; unknown `${var}`s are added to `unknown`.
-#[must_use]
+/// Renders the control file; unknown `${var}`s are added to `unknown`, what dpkg-gencontrol
+/// would warn about to `warnings`. Refuses relation fields dpkg-gencontrol refuses (or dfab
+/// cannot evaluate).
 pub(crate) fn generate(
     source: &Paragraph,
     binary: &Paragraph,
     resolved: &Resolved<'_>,
     substvars: &Substvars,
     unknown: &mut Vec<String>,
-) -> String {
+    warnings: &mut Vec<String>,
+) -> Result<String, Refusal> {
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut sub = |v: &str| substvars.substitute(v, unknown);
     let package = binary.get("Package").unwrap_or_default().to_owned();
@@ -56,14 +66,27 @@ pub(crate) fn generate(
         fields.push(("Maintainer".into(), sub(v)));
     }
     fields.push(("Installed-Size".into(), resolved.installed_size.to_string()));
-    for name in RELATION_FIELDS {
-        if let Some(v) = binary.get(name) {
-            let v = normalise_relations(&sub(v));
-            if !v.is_empty() {
-                fields.push((name.into(), v));
-            }
-        }
-    }
+    let relations: Vec<(&str, String)> = RELATION_FIELDS
+        .iter()
+        .filter_map(|&name| Some((name, sub(binary.get(name)?))))
+        .collect();
+    let pkg = Package {
+        name: &package,
+        version: resolved.version,
+        arch: resolved.arch,
+        host_arch: resolved.host_arch,
+        multi_arch: binary.get("Multi-Arch"),
+        profiles: resolved.profiles,
+    };
+    let relations: Vec<(&str, &str)> = relations.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let simplified = simplify::fields(&pkg, &relations)?;
+    warnings.extend(
+        simplified
+            .warnings
+            .into_iter()
+            .map(|w| format!("{package}: {w}")),
+    );
+    fields.extend(simplified.fields);
     for name in ["Section", "Priority", "Multi-Arch", "Homepage"] {
         let inherited = matches!(name, "Section" | "Priority" | "Homepage");
         let value = binary
@@ -89,7 +112,7 @@ pub(crate) fn generate(
         out.push_str(&value);
         out.push('\n');
     }
-    out
+    Ok(out)
 }
 
 /// `XB-Foo` and `XBS-Foo` go to the binary package as `Foo`.
@@ -99,24 +122,21 @@ fn user_field_for_binary(name: &str) -> Option<&str> {
     (flags.contains(['B', 'b']) && flags.chars().all(|c| "BbSsCc".contains(c))).then_some(rest)
 }
 
-/// Joins a relation field onto one line, dropping empty and repeated entries.
-#[must_use]
-pub(crate) fn normalise_relations(value: &str) -> String {
-    let mut seen: Vec<String> = Vec::new();
-    for item in value.split(',') {
-        let item = item.split_whitespace().collect::<Vec<_>>().join(" ");
-        if !item.is_empty() && !seen.contains(&item) {
-            seen.push(item);
-        }
-    }
-    seen.join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::deb822;
     use super::*;
     use std::path::Path;
+
+    fn resolved(arch: &str) -> Resolved<'_> {
+        Resolved {
+            version: "1.0-1",
+            arch,
+            host_arch: "amd64",
+            profiles: &[],
+            installed_size: 12,
+        }
+    }
 
     #[test]
     fn fields_in_dpkg_order_with_substitution() {
@@ -129,16 +149,50 @@ mod tests {
         s.add("misc:Depends", "debconf (>= 0.5) | debconf-2.0");
         s.add("shlibs:Depends", "");
         let mut unknown = Vec::new();
-        let r = Resolved {
-            version: "1.0-1",
-            arch: "all",
-            installed_size: 12,
-        };
-        let out = generate(&ps[0], &ps[1], &r, &s, &mut unknown);
+        let out = generate(
+            &ps[0],
+            &ps[1],
+            &resolved("all"),
+            &s,
+            &mut unknown,
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(
             out,
             "Package: app\nSource: src\nVersion: 1.0-1\nArchitecture: all\nMaintainer: M <m@x>\nInstalled-Size: 12\nDepends: debconf (>= 0.5) | debconf-2.0, nginx\nSection: web\nPriority: optional\nDescription: App\n Long.\nCustom: 1\n"
         );
         assert_eq!(unknown, ["nothing"]);
+    }
+
+    // Regression: dfab's own control (`Depends: ${shlibs:Depends}, ${misc:Depends}, liblxc1,
+    // openssh-client`) listed liblxc1 twice, as shlibs gave it and as written; dpkg-gencontrol
+    // keeps only the versioned one.
+    #[test]
+    fn relations_are_simplified_as_dpkg_gencontrol_does() {
+        let ps = deb822::parse(
+            Path::new("control"),
+            "Source: dfab\n\nPackage: dfab\nArchitecture: any\nDepends: ${shlibs:Depends}, ${misc:Depends}, liblxc1, openssh-client\nRecommends: liblxc1, lxc\nBreaks: old (<< 2), old (<< 1)\nDescription: x\n",
+        )
+        .unwrap();
+        let mut s = Substvars::default();
+        s.add("shlibs:Depends", "libc6 (>= 2.34), liblxc1 (>= 1:5.0.0)");
+        s.add("misc:Depends", "");
+        let out = generate(
+            &ps[0],
+            &ps[1],
+            &resolved("amd64"),
+            &s,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert!(
+            out.contains(
+                "\nDepends: libc6 (>= 2.34), liblxc1 (>= 1:5.0.0), openssh-client\n\
+                 Recommends: lxc\nBreaks: old (<< 2)\n"
+            ),
+            "{out}"
+        );
     }
 }

@@ -45,7 +45,9 @@ mod options;
 mod phases;
 mod pkgfile;
 mod plan;
+pub mod relation;
 mod rules;
+pub mod simplify;
 mod substvars;
 mod tar;
 mod tree;
@@ -129,6 +131,7 @@ pub fn build_with(
         wheels: wheels.as_ref(),
         listing: &inputs.listing,
         digests: &inputs.digests,
+        host_arch: &host,
     };
     let mut plans = Vec::new();
     let mut warnings = Vec::new();

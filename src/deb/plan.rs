@@ -12,6 +12,7 @@ use super::gencontrol::{self, Resolved};
 use super::maintscripts::{self, Snippets};
 use super::pkgfile::{read_text, PkgFiles};
 use super::rules::Rules;
+use super::simplify::Refusal;
 use super::substvars::Substvars;
 use super::tree::{normalise, Node, Tree};
 use super::wheels::Wheelhouse;
@@ -55,6 +56,16 @@ pub(crate) struct Context<'a> {
     pub(crate) rules: &'a Rules,
     /// The project's file digests (and first-bytes sniffs) from the input key.
     pub(crate) digests: &'a DigestMap,
+    /// The host's Debian architecture.
+    pub(crate) host_arch: &'a str,
+}
+
+/// The active build profiles, which dpkg-gencontrol reads from `DEB_BUILD_PROFILES` (part of
+/// the input key).
+pub(crate) fn build_profiles() -> Vec<String> {
+    std::env::var("DEB_BUILD_PROFILES")
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// Plans the binary package of paragraph `index` for architecture `arch`; `warnings` collects
@@ -101,9 +112,12 @@ pub(crate) fn plan_package(
     variables(ctx, &files, arch, &tree, wheels.is_some(), &mut substvars)?;
 
     let mut unknown = Vec::new();
+    let profiles = build_profiles();
     let resolved = Resolved {
         version: ctx.version,
         arch,
+        host_arch: ctx.host_arch,
+        profiles: &profiles,
         installed_size: installed_size(&tree, &members),
     };
     let control = gencontrol::generate(
@@ -112,7 +126,18 @@ pub(crate) fn plan_package(
         &resolved,
         &substvars,
         &mut unknown,
-    );
+        warnings,
+    )
+    .map_err(|refusal| match refusal {
+        Refusal::Invalid { field, message } => DebError::at(
+            &ctx.control.file,
+            para.field(&field).map_or(para.line, |f| f.line),
+            format!("{field} of package `{name}`: {message}"),
+        ),
+        Refusal::Unevaluated { field, message } => {
+            DebError::Fallback(format!("{message} ({field} of package `{name}`)"))
+        }
+    })?;
     for var in unknown {
         warnings.push(format!(
             "{name}: substitution variable ${{{var}}} is not defined; dropped"

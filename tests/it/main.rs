@@ -8,6 +8,8 @@ mod deb_compiled;
 mod deb_fallback;
 mod deb_install;
 mod deb_nondeterminism;
+mod deb_relations;
+mod deb_version;
 mod deploy;
 mod djdemo;
 mod djdemo_flow;
