@@ -127,12 +127,14 @@ bench_show_kex() {
   "$VENV/bin/python" - "$KEY" "$1" <<'PY'
 import logging, sys
 from fabric import Connection
-h = logging.StreamHandler(sys.stdout)
-h.addFilter(lambda r: r.getMessage().startswith("Kex:"))
-h.setFormatter(logging.Formatter("Fabric's key exchange (paramiko): %(message)s"))
+class Kex(logging.Handler):
+    def emit(self, r):
+        m = r.getMessage()
+        if m.startswith("Kex: "):
+            print("Fabric's key exchange (paramiko): " + m[5:], flush=True)
 log = logging.getLogger("paramiko.transport")
 log.setLevel(logging.DEBUG)
-log.addHandler(h)
+log.addHandler(Kex())
 c = Connection(sys.argv[2], user="root",
                connect_kwargs={"key_filename": sys.argv[1], "look_for_keys": False, "allow_agent": False})
 c.open()
