@@ -76,15 +76,17 @@ bench_toml_hosts() {
   echo "hosts = [${list%,}]"
 }
 
-# PREFIX ADDR...: containers PREFIX-0.. at 10.0.3.ADDR, started and answering ssh (names, ips).
+# PREFIX ADDR...: containers PREFIX-0.. at 10.0.3.ADDR, started and answering ssh (names, ips);
+# exits first if a running container has one of the addresses (a stopped PREFIX-N is replaced).
 bench_containers() {
   local prefix=$1 lxcpath used a i n ip
   shift
-  for i in $(seq 0 $(($# - 1))); do lxc-destroy -f -n "$prefix-$i" >/dev/null 2>&1 || true; done
-  used=$(lxc-ls -f -F IPV4 | tail -n +2 | tr -s ', ' '\n')
+  used=$(lxc-ls -f -F NAME,IPV4 | tail -n +2)
   for a in "$@"; do
-    ! grep -qx "10.0.3.$a" <<<"$used" || bench_die "10.0.3.$a is taken by a running container"
+    n=$(awk -v ip="10.0.3.$a" '{ for (i = 2; i <= NF; i++) { sub(",$", "", $i); if ($i == ip) print $1 } }' <<<"$used")
+    [ -z "$n" ] || bench_die "10.0.3.$a is taken by the running container $n"
   done
+  for i in $(seq 0 $(($# - 1))); do lxc-destroy -n "$prefix-$i" >/dev/null 2>&1 || true; done
   lxcpath=$(lxc-config lxc.lxcpath)
   i=0
   for a in "$@"; do
