@@ -9,68 +9,35 @@
 # Fair start: before every timed run of every tool, each host gets `dpkg --purge deploy-app` and
 # loses /var/lib/dfab/deploy-app and /root/*.deb, so dfab uploads and installs as the others do
 # (no "already on the host" skip, no "already installed" no-op; no force=yes needed).
+# Key exchange: BENCH_KEX for dfab, scp and ssh alike; Fabric's is printed (see scripts/bench-lib.sh).
 # Needs root and `bash scripts/setup-host`. Containers dfab-bench-d-N at 10.0.3.232-247.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench-deploy: run as root" >&2; exit 1; }
-lxc-info -n dfab-test-base >/dev/null 2>&1 || { echo "bench-deploy: run \`bash scripts/setup-host\` first" >&2; exit 1; }
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+bench_init bench-deploy
 RUNS=${RUNS:-3}
-BASE=dfab-test-base
-KEY=/var/lib/dfab-test/id_ed25519
-VENV=${BENCH_VENV:-/var/cache/dfab/bench-venv}
-cargo build --release --quiet --bin dfab
-DFAB=$PWD/target/release/dfab
-work=$(mktemp -d /tmp/dfab-bench-deploy.XXXXXX)
-CG=/sys/fs/cgroup/cpuacct/dfab-bench-deploy-$$
-names=()
-cleanup() {
-  for n in "${names[@]}"; do lxc-stop -k -n "$n" >/dev/null 2>&1 || true; lxc-destroy -n "$n" >/dev/null 2>&1 || true; done
-  rmdir "$CG" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 echo "load before: $(uptime)"
-
-# Fabric 3 in its own venv (Debian's python3 has venv, setuptools and wheel).
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import fabric' 2>/dev/null; then
-  /usr/bin/python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'fabric>=3,<4'
-fi
-echo "Fabric $("$VENV/bin/python" -c 'import fabric; print(fabric.__version__)')"
+bench_fabric
 
 # The package: the fixture plus 10 MiB of random bytes, built by dfab (so a build record exists).
-proj=$work/app
+proj=$WORK/app
 mkdir -p "$proj"
 cp -r fixtures/deploy-app/. "$proj/"
 head -c 10485760 /dev/urandom > "$proj/share/payload.bin"
 echo "share/payload.bin usr/share/deploy-app" >> "$proj/debian/install"
 toml() { # hosts...
-  local list
-  list=$(printf '"%s",' "$@")
-  printf '[environments.bench]\nhosts = [%s]\nuser = "root"\nkey_filename = "%s"\nknown_hosts = "/dev/null"\nhost_key_checking = "accept"\npackage_dir = "dist/"\n' \
-    "${list%,}" "$KEY"
+  printf '[environments.bench]\n%s\n%s\npackage_dir = "dist/"\n' "$(bench_toml_hosts "$@")" "$(bench_toml_ssh)"
 }
 toml 127.0.0.1 > "$proj/dfab.toml"
 (cd "$proj" && "$DFAB" -q bench deb.build:version=1.0-1 >/dev/null)
 DEB=$proj/dist/deploy-app_1.0-1_all.deb
 echo "package: $(basename "$DEB"), $(stat -c %s "$DEB") bytes"
 
-LXCPATH=$(lxc-config lxc.lxcpath)
-ips=()
-for i in $(seq 0 15); do
-  n=dfab-bench-d-$i; ip=10.0.3.$((232 + i))
-  lxc-destroy -f -n "$n" >/dev/null 2>&1 || true
-  lxc-copy -n "$BASE" -N "$n" -s -B overlayfs
-  echo "lxc.net.0.ipv4.address = $ip/24" >> "$LXCPATH/$n/config"
-  lxc-start -n "$n" -d
-  names+=("$n"); ips+=("$ip")
-done
-SSHO=(-i "$KEY" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR)
-for ip in "${ips[@]}"; do
-  for _ in $(seq 150); do ssh "${SSHO[@]}" "root@$ip" true 2>/dev/null && break; sleep 0.1; done
-done
+bench_containers dfab-bench-d $(seq 232 247)
+bench_show_kex "${ips[0]}"
 
-cat > "$work/fab.py" <<'PY'
+cat > "$WORK/fab.py" <<'PY'
 import os, sys
 from fabric import ThreadingGroup
 key, deb, hosts = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -105,7 +72,7 @@ verify() { # N tool
 # The fixture's password question has no default and gets no answer here (dpkg -i gives it none
 # either): dfab's warning about it is dropped, every other message shows.
 dfab_run() { (cd "$proj" && "$DFAB" -q bench deb.deploy 2>&1 >/dev/null | { grep -v 'has neither an answer' || true; } >&2); }
-fabric_run() { "$VENV/bin/python" "$work/fab.py" "$KEY" "$DEB" "$@"; }
+fabric_run() { "$VENV/bin/python" "$WORK/fab.py" "$KEY" "$DEB" "$@"; }
 serial_run() {
   local ip
   for ip in "$@"; do
@@ -126,19 +93,7 @@ floor_run() { # parallel scp to every host, then dpkg -i in every container, all
   for p in "${pids[@]}"; do wait "$p"; done
 }
 
-mkdir "$CG"
-now() { date +%s.%N; }
-# Run "$@" inside the cgroup; sets WALL (s) and CPU (s of user + sys of the whole tree).
-measure() {
-  local t c0 c1
-  c0=$(cat "$CG/cpuacct.usage"); t=$(now)
-  (echo "$BASHPID" > "$CG/cgroup.procs"; "$@")
-  WALL=$(awk -v a="$(now)" -v b="$t" 'BEGIN { print a - b }')
-  c1=$(cat "$CG/cpuacct.usage")
-  CPU=$(awk -v a="$c1" -v b="$c0" 'BEGIN { print (a - b) / 1e9 }')
-}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+bench_cgroup
 tools=(dfab fabric serial floor)
 for n in 1 4 16; do
   toml "${ips[@]:0:$n}" > "$proj/dfab.toml"

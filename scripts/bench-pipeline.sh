@@ -22,64 +22,30 @@
 # /var/lib/dfab/deploy-app, /root/*.deb and the maintenance flag, and dfab's journal is removed, so
 # every tool uploads and installs. After each run: every host has 1.0-1 installed, is live (no
 # flag) and answers 200 on /health from here, or the run is void.
-# Key exchange: all three tools use the same one, BENCH_KEX (default curve25519-sha256). That is
-# what Fabric (paramiko) negotiates with the containers' OpenSSH 9.2, which has no ML-KEM; given
-# no KexAlgorithms, OpenSSH's own client picks sntrup761x25519-sha512, a post-quantum hybrid that
-# costs about 80 ms of client CPU more per connection here. dfab gets it through `ssh_config`,
-# the floor's scp through -o; Fabric's negotiated kex is printed. BENCH_KEX=default leaves dfab
-# and the floor on OpenSSH's default (Fabric cannot follow).
+# Key exchange: BENCH_KEX for dfab and the floor's scp alike; Fabric's is printed (see
+# scripts/bench-lib.sh).
 # Needs root and `bash scripts/setup-host`. Containers dfab-bench-p-N at 10.0.3.226-229, 248-253, 203-208.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench-pipeline: run as root" >&2; exit 1; }
-lxc-info -n dfab-test-base >/dev/null 2>&1 || { echo "bench-pipeline: run \`bash scripts/setup-host\` first" >&2; exit 1; }
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+bench_init bench-pipeline
 RUNS=${RUNS:-3}
-KEX=${BENCH_KEX:-curve25519-sha256}
-BASE=dfab-test-base
-KEY=/var/lib/dfab-test/id_ed25519
-VENV=${BENCH_VENV:-/var/cache/dfab/bench-venv}
-cargo build --release --quiet --bin dfab
-DFAB=$PWD/target/release/dfab
-work=$(mktemp -d /tmp/dfab-bench-pipeline.XXXXXX)
-CG=/sys/fs/cgroup/cpuacct/dfab-bench-pipeline-$$
-names=()
-cleanup() {
-  for n in "${names[@]}"; do lxc-stop -k -n "$n" >/dev/null 2>&1 || true; lxc-destroy -n "$n" >/dev/null 2>&1 || true; done
-  rmdir "$CG" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 echo "load before: $(uptime)"
-
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import fabric' 2>/dev/null; then
-  /usr/bin/python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'fabric>=3,<4'
-fi
-echo "Fabric $("$VENV/bin/python" -c 'import fabric; print(fabric.__version__)')"
+bench_fabric
 
 # The app: the fixture plus the file /health serves.
-proj=$work/app
+proj=$WORK/app
 mkdir -p "$proj"
 cp -r fixtures/deploy-app/. "$proj/"
 echo ok > "$proj/share/health"
 echo "share/health usr/share/deploy-app" >> "$proj/debian/install"
 FLAG=/srv/app/maintenance.on
-SSH_CONFIG=$work/ssh_config
-KEXO=()
-if [ "$KEX" = default ]; then : > "$SSH_CONFIG"; else
-  printf 'Host *\n  KexAlgorithms %s\n' "$KEX" > "$SSH_CONFIG"; KEXO=(-o "KexAlgorithms=$KEX"); fi
-echo "key exchange for dfab and the floor: $KEX"
 toml() { # hosts...
-  local list
-  list=$(printf '"%s",' "$@")
   cat <<EOF
 [environments.bench]
-hosts = [${list%,}]
-user = "root"
-ssh_config = "$SSH_CONFIG"
-key_filename = "$KEY"
-known_hosts = "/dev/null"
-host_key_checking = "accept"
+$(bench_toml_hosts "$@")
+$(bench_toml_ssh)
 package_dir = "dist/"
 package_name = "deploy-app"
 remote_path = "/srv/app/"
@@ -97,27 +63,10 @@ toml 127.0.0.1 > "$proj/dfab.toml"
 DEB=$proj/dist/deploy-app_1.0-1_all.deb
 echo "package: $(basename "$DEB"), $(stat -c %s "$DEB") bytes"
 
-LXCPATH=$(lxc-config lxc.lxcpath)
-ips=()
 # 16 addresses no other bench, test or demo uses (bench-db has .230-.231, bench-deploy .232-.247,
 # bench-exec .210-.225, the demo .201-.202, tests .100-.199); refused if a container has one.
-ADDRS=(226 227 228 229 248 249 250 251 252 253 203 204 205 206 207 208)
-used=$(lxc-ls -f -F IPV4 | tail -n +2 | tr ', ' '\n\n')
-for a in "${ADDRS[@]}"; do
-  ! grep -qx "10.0.3.$a" <<<"$used" || { echo "bench-pipeline: 10.0.3.$a is taken by a running container" >&2; exit 1; }
-done
-for i in $(seq 0 15); do
-  n=dfab-bench-p-$i; ip=10.0.3.${ADDRS[$i]}
-  lxc-destroy -f -n "$n" >/dev/null 2>&1 || true
-  names+=("$n"); ips+=("$ip")
-  lxc-copy -n "$BASE" -N "$n" -s -B overlayfs
-  echo "lxc.net.0.ipv4.address = $ip/24" >> "$LXCPATH/$n/config"
-  lxc-start -n "$n" -d
-done
-SSHO=(-i "$KEY" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR)
-for ip in "${ips[@]}"; do
-  for _ in $(seq 150); do ssh "${SSHO[@]}" "root@$ip" true 2>/dev/null && break; sleep 0.1; done
-done
+bench_containers dfab-bench-p 226 227 228 229 248 249 250 251 252 253 203 204 205 206 207 208
+bench_show_kex "${ips[0]}"
 # The site, as tests/it/pipeline.rs sets it up: nginx on :80, /health from the package's file,
 # dfab's maintenance snippet installed by `dfab bench init` (untimed).
 for n in "${names[@]}"; do
@@ -133,20 +82,12 @@ SITE
 nginx'
 done
 toml "${ips[@]}" > "$proj/dfab.toml"
-(cd "$proj" && "$DFAB" -q bench init >"$work/init.log" 2>&1) || { cat "$work/init.log" >&2; exit 1; }
+(cd "$proj" && "$DFAB" -q bench init >"$WORK/init.log" 2>&1) || { cat "$WORK/init.log" >&2; exit 1; }
 
-cat > "$work/fab.py" <<'PY'
+cat > "$WORK/fab.py" <<'PY'
 import os, sys
 from fabric import ThreadingGroup
 key, deb, flag, hosts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-if os.environ.get("FAB_SHOW_KEX"):  # paramiko logs the agreed key exchange as "Kex: <name>"
-    import logging
-    h = logging.StreamHandler()
-    h.addFilter(lambda r: r.getMessage().startswith("Kex:"))
-    h.setFormatter(logging.Formatter("Fabric's key exchange (paramiko): %(message)s"))
-    log = logging.getLogger("paramiko.transport")
-    log.setLevel(logging.DEBUG)
-    log.addHandler(h)
 dest = "/root/" + os.path.basename(deb)
 g = ThreadingGroup(*hosts, user="root",
                    connect_kwargs={"key_filename": key, "look_for_keys": False, "allow_agent": False})
@@ -184,10 +125,10 @@ verify() { # N tool
 
 # The fixture's password question has no default and gets no answer here (dpkg -i gives it none
 # either): dfab's warning about it is dropped, every other message shows.
-dfab_run() { (cd "$proj" && "$DFAB" -q bench deploy 2>&1 >"$work/out" | { grep -v 'has neither an answer' || true; } >&2); }
+dfab_run() { (cd "$proj" && "$DFAB" -q bench deploy 2>&1 >"$WORK/out" | { grep -v 'has neither an answer' || true; } >&2); }
 journal_status() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$proj/.dfab/state/bench.json"; }
 journal_is() { [ "$(journal_status)" = "$1" ]; }
-fabric_run() { "$VENV/bin/python" "$work/fab.py" "$KEY" "$DEB" "$FLAG" "$@"; }
+fabric_run() { "$VENV/bin/python" "$WORK/fab.py" "$KEY" "$DEB" "$FLAG" "$@"; }
 floor_run() { # three rounds, each on every host at once (see the header)
   local pids=() i
   in_all() { # command... : lxc-attach on hosts 0..N-1 at once
@@ -197,7 +138,7 @@ floor_run() { # three rounds, each on every host at once (see the header)
   }
   N=$#
   for i in $(seq 0 $((N - 1))); do
-    { scp -q "${SSHO[@]}" "${KEXO[@]}" "$DEB" "root@${ips[$i]}:/root/" &&
+    { scp -q "${SSHO[@]}" "$DEB" "root@${ips[$i]}:/root/" &&
       lxc-attach -n "${names[$i]}" --clear-env -- sh -c "mkdir -p ${FLAG%/*} && touch $FLAG"; } &
     pids+=($!)
   done
@@ -207,24 +148,7 @@ floor_run() { # three rounds, each on every host at once (see the header)
   in_all rm -f "$FLAG"
 }
 
-reset
-FAB_SHOW_KEX=1 fabric_run "${ips[0]}" 2>&1 | sort -u
-mkdir "$CG"
-now() { date +%s.%N; }
-machine() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
-# Run "$@" inside the cgroup; sets WALL (s), CPU (s of user + sys of the whole tree) and MCPU
-# (s of CPU the whole machine used meanwhile).
-measure() {
-  local t c0 c1 m0
-  c0=$(cat "$CG/cpuacct.usage"); m0=$(machine); t=$(now)
-  (echo "$BASHPID" > "$CG/cgroup.procs"; "$@")
-  WALL=$(awk -v a="$(now)" -v b="$t" 'BEGIN { print a - b }')
-  c1=$(cat "$CG/cpuacct.usage")
-  CPU=$(awk -v a="$c1" -v b="$c0" 'BEGIN { print (a - b) / 1e9 }')
-  MCPU=$(awk -v a="$(machine)" -v b="$m0" 'BEGIN { print a - b }')
-}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+bench_cgroup
 tools=(dfab fabric floor)
 for n in 1 16; do
   toml "${ips[@]:0:$n}" > "$proj/dfab.toml"
