@@ -71,12 +71,16 @@ pub fn apache(s: &WebSettings) -> String {
     let _ = writeln!(
         o,
         "# dfab maintenance switch for environment `{}` (dfab web_mode).\n\
-         # Include inside the site's <VirtualHost>:  Include {}\n\
+         # Include inside the site's <VirtualHost>, before any ProxyPass:  Include {}\n\
          # Needs mod_rewrite and mod_headers (a2enmod rewrite headers).\n\
          # While {} exists, requests get 503 with the splash page and Retry-After.",
         s.env_name, s.snippet_path, s.flag
     );
     let _ = writeln!(o, "Alias /dfab-maintenance.html {}", s.page);
+    // A site that proxies everything to the app (`ProxyPass /`) would otherwise send the splash
+    // page's own request to the app: ProxyPass wins over Alias, and the first match wins, so this
+    // exclusion must come before the site's (include the snippet first in the <VirtualHost>).
+    o.push_str("<IfModule mod_proxy.c>\n    ProxyPass /dfab-maintenance.html !\n</IfModule>\n");
     let _ = writeln!(
         o,
         "<Directory {dir}>\n    <Files {file}>\n        Require all granted\n    </Files>\n</Directory>"
@@ -142,5 +146,6 @@ mod tests {
         assert!(a.contains("RewriteCond %{REMOTE_ADDR} !=10.0.3.1\n"));
         assert!(a.contains("RewriteRule ^ - [R=503,L]\n"));
         assert!(a.contains("Alias /dfab-maintenance.html /srv/app/maintenance.html\n"));
+        assert!(a.contains("    ProxyPass /dfab-maintenance.html !\n"));
     }
 }
