@@ -1,5 +1,5 @@
 //! The web tier against real nginx and Apache in real containers: init installs the maintenance
-//! `web_mode` switches it with no dropped request, bad input changes nothing.
+//! snippet, `web_mode` switches it with no dropped request, bad input changes nothing.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -402,8 +402,8 @@ fn web_restart_and_test_wait_for_health_url_and_fail_with_the_last_response() {
     );
 }
 
-/// A container with the same tiny app behind Apache on :80 (mod_rewrite, mod_headers and
-/// mod_proxy on), whose site includes the snippet dfab installs. Apache runs by hand: the
+/// A container with the same tiny app behind Apache on :80 (`mod_rewrite`, `mod_headers` and
+/// `mod_proxy` on), whose site includes the snippet dfab installs. Apache runs by hand: the
 /// containers have no systemd.
 fn apache_host() -> TestHost {
     let host = TestHost::new();
