@@ -40,15 +40,20 @@ pub(crate) fn validate(spec: &LxcSpec) -> Result<()> {
     name::validate(&spec.template)
 }
 
-/// The hand-run commands `ensure` would carry out now (for `--dry-run`): only reads state.
-pub fn plan(spec: &LxcSpec, backend: &dyn Backend) -> Result<Vec<crate::transport::cmd::Cmd>> {
+/// The steps `ensure` takes from the container's state now (reads only).
+fn steps(spec: &LxcSpec, backend: &dyn Backend) -> Result<Vec<Step>> {
     validate(spec)?;
-    let steps = step::plan_ensure(
+    step::plan_ensure(
         spec,
         backend.state(&spec.name)?,
         || backend.configured_ipv4(&spec.name),
         || backend.state(&spec.template),
-    )?;
+    )
+}
+
+/// The hand-run commands `ensure` would carry out now (for `--dry-run`): only reads state.
+pub fn plan(spec: &LxcSpec, backend: &dyn Backend) -> Result<Vec<crate::transport::cmd::Cmd>> {
+    let steps = steps(spec, backend)?;
     let lxcpath = backend.lxcpath();
     Ok(steps
         .iter()
@@ -64,13 +69,7 @@ pub fn ensure(
     backend: &dyn Backend,
     on_step: &mut dyn FnMut(&Step),
 ) -> Result<Running> {
-    validate(spec)?;
-    let steps = step::plan_ensure(
-        spec,
-        backend.state(&spec.name)?,
-        || backend.configured_ipv4(&spec.name),
-        || backend.state(&spec.template),
-    )?;
+    let steps = steps(spec, backend)?;
     // One deadline for RUNNING and the address together, from the first wait.
     let mut deadline = None;
     for step in &steps {

@@ -60,6 +60,32 @@ fn get(ip: &str, path: &str) -> std::io::Result<(u16, String, String)> {
     Ok((status, head.to_string(), body.to_string()))
 }
 
+/// The site in maintenance as `web_mode:maintenance,message=...` leaves it: 503 with the splash
+/// page holding `message` (as escaped) and Retry-After on any path, but `maintenance_allow`'s
+/// prefixes still reach the app, and so does `maintenance_bypass`'s address (the host itself).
+#[track_caller]
+fn in_maintenance(host: &TestHost, message: &str) {
+    let ip = host.ip.as_str();
+    for path in ["/", "/some/page?x=1"] {
+        let (code, head, body) = get(ip, path).unwrap();
+        assert_eq!(code, 503, "{path}: {head}\n{body}");
+        assert!(head.contains("\r\nRetry-After: 120"), "{path}: {head}");
+        assert!(
+            body.contains(&format!("<p>{message}</p>")),
+            "{path}: {body}"
+        );
+    }
+    assert_eq!(get(ip, "/static/site.css").unwrap().0, 200);
+    assert_eq!(get(ip, "/health").unwrap().2, "healthy\n");
+    assert_eq!(
+        host.check(
+            "root",
+            "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/"
+        ),
+        "200"
+    );
+}
+
 #[test]
 fn maintenance_mode_with_real_nginx_gives_503_splash_and_live_gives_the_app_back() {
     let host = web_host();
@@ -112,23 +138,7 @@ fn maintenance_mode_with_real_nginx_gives_503_splash_and_live_gives_the_app_back
         "web_mode:maintenance,message=Back at 14:00 <UTC>",
     ])
     .ok();
-    let (code, head, body) = get(ip, "/").unwrap();
-    assert_eq!(code, 503, "{head}\n{body}");
-    assert!(head.contains("\r\nRetry-After: 120"), "{head}");
-    assert!(body.contains("<p>Back at 14:00 &lt;UTC&gt;</p>"), "{body}");
-    let (code, _, body) = get(ip, "/some/page?x=1").unwrap();
-    assert_eq!(code, 503, "{body}");
-    // maintenance_allow prefixes still reach the app.
-    assert_eq!(get(ip, "/static/site.css").unwrap().0, 200);
-    assert_eq!(get(ip, "/health").unwrap().2, "healthy\n");
-    // maintenance_bypass: the host itself (127.0.0.1) still sees the app.
-    assert_eq!(
-        host.check(
-            "root",
-            "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/"
-        ),
-        "200"
-    );
+    in_maintenance(&host, "Back at 14:00 &lt;UTC&gt;");
 
     let out = dfab(&["staging", "web_mode:maintenance"]).ok();
     assert!(
@@ -460,23 +470,7 @@ fn maintenance_mode_with_real_apache_gives_503_splash_and_live_gives_the_app_bac
         "web_mode:maintenance,message=Back at 14:00 <UTC>",
     ])
     .ok();
-    let (code, head, body) = get(ip, "/").unwrap();
-    assert_eq!(code, 503, "{head}\n{body}");
-    assert!(head.contains("\r\nRetry-After: 120"), "{head}");
-    assert!(body.contains("<p>Back at 14:00 &lt;UTC&gt;</p>"), "{body}");
-    let (code, _, body) = get(ip, "/some/page?x=1").unwrap();
-    assert_eq!(code, 503, "{body}");
-    assert!(body.contains("Back at 14:00"), "{body}");
-    // maintenance_allow prefixes still reach the app; the bypass address (the host) too.
-    assert_eq!(get(ip, "/static/site.css").unwrap().0, 200);
-    assert_eq!(get(ip, "/health").unwrap().2, "healthy\n");
-    assert_eq!(
-        host.check(
-            "root",
-            "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/"
-        ),
-        "200"
-    );
+    in_maintenance(&host, "Back at 14:00 &lt;UTC&gt;");
 
     dfab(&["staging", "web_mode:live"]).ok();
     let (code, head, body) = get(ip, "/").unwrap();
