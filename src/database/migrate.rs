@@ -8,18 +8,21 @@ use crate::transport::cmd::Cmd;
 /// `app_dir` (default: the directory above `venv_path`) as `app_user` (default: the login user).
 /// `venv_path` defaults to `/opt/<package_name>/venv`, as for `deb.build` and `test`.
 pub fn command(env: &Env) -> Result<Cmd> {
-    let venv = env
-        .str("venv_path")
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .or_else(|| {
-            env.str("package_name")
-                .filter(|s| !s.is_empty())
-                .map(|p| format!("/opt/{p}/venv"))
-        });
+    // Values may name other keys (`{package_name}`), as web_restart_command's do.
+    let key = |k: &str| -> Result<Option<String>> {
+        env.str(k)
+            .filter(|s| !s.is_empty())
+            .map(|v| crate::web_mode::interp(env, k, v))
+            .transpose()
+    };
+    let venv = key("venv_path")?.or_else(|| {
+        env.str("package_name")
+            .filter(|s| !s.is_empty())
+            .map(|p| format!("/opt/{p}/venv"))
+    });
     let venv = venv.as_deref();
-    let script = match (env.str("migrate_command").filter(|s| !s.is_empty()), venv) {
-        (Some(c), _) => c.to_string(),
+    let script = match (key("migrate_command")?, venv) {
+        (Some(c), _) => c,
         (None, Some(v)) => format!(
             "{}/bin/python manage.py migrate --noinput",
             crate::transport::cmd::quote(v.trim_end_matches('/'))
@@ -35,8 +38,8 @@ pub fn command(env: &Env) -> Result<Cmd> {
             ))
         }
     };
-    let dir = match (env.str("app_dir").filter(|s| !s.is_empty()), venv) {
-        (Some(d), _) => d.to_string(),
+    let dir = match (key("app_dir")?, venv) {
+        (Some(d), _) => d,
         (None, Some(v)) => std::path::Path::new(v.trim_end_matches('/'))
             .parent()
             .map_or_else(|| "/".into(), |p| p.display().to_string()),
@@ -49,8 +52,8 @@ pub fn command(env: &Env) -> Result<Cmd> {
         }
     };
     let mut cmd = Cmd::shell(script).cwd(dir);
-    if let Some(u) = env.str("app_user").filter(|s| !s.is_empty()) {
-        cmd = cmd.sudo(Some(u.to_string()));
+    if let Some(u) = key("app_user")? {
+        cmd = cmd.sudo(Some(u));
     }
     Ok(cmd)
 }
@@ -109,5 +112,31 @@ mod tests {
         let e = command(&env(&[])).unwrap_err();
         assert_eq!(e.code(), 2);
         assert!(e.to_string().contains("production.migrate_command"), "{e}");
+    }
+
+    #[test]
+    fn migrate_command_names_other_keys_and_an_unknown_one_is_a_key_error() {
+        let shown = command(&env(&[
+            ("package_name", "myapp"),
+            ("db_name", "shop"),
+            (
+                "migrate_command",
+                "{package_name}-manage migrate --database {db_name}",
+            ),
+        ]))
+        .unwrap()
+        .to_string();
+        assert!(
+            shown.contains("myapp-manage migrate --database shop"),
+            "{shown}"
+        );
+        let e = command(&env(&[
+            ("package_name", "myapp"),
+            ("migrate_command", "manage migrate {db_nme}"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.code(), 2);
+        assert!(e.to_string().contains("production.migrate_command"), "{e}");
+        assert!(e.to_string().contains("db_nme"), "{e}");
     }
 }
