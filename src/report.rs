@@ -24,6 +24,9 @@ pub trait Reporter: Sync {
     fn info(&self, msg: &str);
     /// A warning, always shown.
     fn warn(&self, msg: &str);
+    /// From now on, print `value` as a secret is printed (redacted). A value made at run time,
+    /// such as the deploy lock's token.
+    fn secret(&self, _value: &str) {}
     /// A transfer of `total` bytes to or from `host` starts; the returned meter is told each
     /// piece as it passes. The console draws a bar on a terminal and prints plain lines
     /// otherwise; the default shows nothing.
@@ -129,6 +132,12 @@ impl Console {
         *self.redactor.write().expect("redactor lock") = r;
     }
 
+    /// Redact `value` too from now on.
+    pub fn add_secret(&self, value: &str) {
+        let mut r = self.redactor.write().expect("redactor lock");
+        *r = r.with(value);
+    }
+
     /// `text` with the secrets replaced (for the error printed at exit).
     #[must_use]
     pub fn redact(&self, text: &str) -> String {
@@ -137,6 +146,10 @@ impl Console {
 }
 
 impl Reporter for Console {
+    fn secret(&self, value: &str) {
+        self.add_secret(value);
+    }
+
     fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
         if self.verbosity >= Verbosity::Normal {
             let _g = self.lock.lock();

@@ -79,6 +79,14 @@ impl Redactor {
         Redactor { needles }
     }
 
+    /// These secrets and `value`.
+    #[must_use]
+    pub fn with(&self, value: &str) -> Redactor {
+        let mut values: Vec<String> = self.needles.clone();
+        values.push(value.to_string());
+        Redactor::new(values)
+    }
+
     /// The text with every secret replaced.
     #[must_use]
     pub fn apply(&self, text: &str) -> String {

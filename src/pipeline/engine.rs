@@ -65,12 +65,24 @@ impl<'a, 'c> Engine<'a, 'c> {
         verb: &str,
         cmd: &Cmd,
     ) -> Vec<(String, Result<Output>)> {
+        self.cmd_on_with(hosts, verb, cmd, true)
+    }
+
+    /// [`Engine::cmd_on`], echoing the output lines as they come only when `echo` (the command
+    /// itself is always shown): for commands whose output is data for dfab, not for the user.
+    pub(crate) fn cmd_on_with(
+        &self,
+        hosts: &[String],
+        verb: &str,
+        cmd: &Cmd,
+        echo: bool,
+    ) -> Vec<(String, Result<Output>)> {
         let outs: Mutex<Vec<(String, Output)>> = Mutex::new(Vec::new());
         let rep = self.cx.rep;
         let res = self.on_hosts(hosts, &|t: &mut dyn Transport, _h: &str| {
             let c = cmd.clone().without_sudo_if_root(t.login_user());
             rep.command(t.host(), verb, &c);
-            let o = t.exec(&c, Some(rep))?;
+            let o = t.exec(&c, echo.then_some(rep))?;
             outs.lock()
                 .expect("outputs")
                 .push((t.host().to_string(), o));

@@ -67,13 +67,19 @@ pub(crate) fn take(
         Ok(t) if !t.trim().is_empty() => (t.trim().to_string(), true),
         _ => (lock::new_token()?, false),
     };
+    // Whoever holds the token can release the lock: it is shown as a secret is.
+    eng.cx.rep.secret(&token);
     let cmd = lock::acquire(package, &lock::who(), what, &token, report);
     let mut got = Vec::new();
     let mut refused = Vec::new();
     let mut installed = Installed::default();
-    for (h, r) in eng.cmd_on(hosts, "sudo", &cmd) {
+    // The output is data (dpkg's report, the holder); the user sees the outcome.
+    for (h, r) in eng.cmd_on_with(hosts, "sudo", &cmd, false) {
         match r {
             Ok(o) if o.status == 0 => {
+                for l in o.stdout_str().lines().filter(|l| l.starts_with("lock: ")) {
+                    eng.cx.rep.line(&h, crate::report::Stream::Out, l);
+                }
                 installed
                     .hosts
                     .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));

@@ -165,6 +165,20 @@ fn maintenance_always_gives_503_during_and_200_after() {
     let j = app.journal();
     assert_eq!(j["status"], "done");
     assert_eq!(j["build"]["sha256"].as_str().unwrap().len(), 64);
+    // The lock's token (its release key) is shown redacted; its dpkg report is not echoed.
+    let token = j["token"].as_str().expect("the journal keeps the token");
+    assert_eq!(token.len(), 32);
+    assert!(!out.stdout.contains(token), "{}", out.stdout);
+    assert!(out.stdout.contains("token=(redacted)"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("out: dfab-installed"),
+        "{}",
+        out.stdout
+    );
+    has(
+        &out.stdout,
+        "out: lock: acquired /var/lib/dfab/deploy-app/deploy.lock",
+    );
     // The lock is released.
     assert!(!h
         .ssh("root", "test -e /var/lib/dfab/deploy-app/deploy.lock")
