@@ -331,7 +331,12 @@ impl Resolver<'_> {
             all_hosts: self.all_hosts,
         };
         let steps = (b.plan)(&cx, &checked)?;
-        self.activation |= b.activation;
+        // A call that only prints (web_mode:snippet) needs no host up.
+        let reaches = steps.iter().any(|s| match s {
+            Step::Here { action, .. } => action.reaches_hosts(),
+            _ => true,
+        });
+        self.activation |= b.activation && reaches;
         self.steps.extend(steps);
         Ok(())
     }

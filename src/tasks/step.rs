@@ -166,6 +166,10 @@ pub trait LocalAction: Send + Sync + fmt::Debug {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Whether it may reach the env's hosts (so an LXC env's container must be up first).
+    fn reaches_hosts(&self) -> bool {
+        true
+    }
     /// Do the work.
     fn run(&self, cx: &RunCtx<'_>) -> Result<()>;
 }

@@ -55,6 +55,7 @@ environments = {
         'lxc': 'dfab-dry-box',
         'lxc_template': 'dfab-dry-tpl',
         'lxc_host': 'nobody@lxchost.dfab-test.invalid',
+        'remote_path': '/srv/app/',
     },
 }
 tasks = {
@@ -311,4 +312,24 @@ fn a_misspelt_key_is_named_with_the_key_it_is_one_slip_from() {
         out.stderr
     );
     assert!(!out.stderr.contains("my_var"), "{}", out.stderr);
+}
+
+// `web_mode:snippet=nginx` on an LXC env cloned and started the container to print text.
+#[test]
+fn printing_the_snippet_reaches_no_host_and_starts_no_container() {
+    let dir = dry_project();
+    // Not a dry run: the tripwires fail the test if any ssh or lxc-* tool is called.
+    let out = dry(dir.path(), &["box", "web_mode:snippet=nginx"]).ok();
+    assert!(
+        out.stdout.contains("if (-f /srv/app/maintenance.on) {"),
+        "{}",
+        out.stdout
+    );
+    let out = dry(dir.path(), &["box", "web_mode:maintanance"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("did you mean `maintenance`?"),
+        "{}",
+        out.stderr
+    );
 }

@@ -42,8 +42,12 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         return Err(web_mode::usage("web_mode needs a mode".into()));
     };
     let mode = Mode::parse(m).ok_or_else(|| {
+        let modes = ["maintenance", "live", "status", "snippet"];
+        let near = crate::suggestion::hint(m, modes.iter().copied(), "modes")
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
         web_mode::usage(format!(
-            "web_mode: unknown mode `{m}` (maintenance, live, status or snippet)"
+            "web_mode: unknown mode `{m}` (maintenance, live, status or snippet){near}"
         ))
     })?;
     if message.is_some() && mode != Mode::Maintenance {
@@ -87,6 +91,10 @@ struct PrintSnippet {
 }
 
 impl LocalAction for PrintSnippet {
+    fn reaches_hosts(&self) -> bool {
+        false
+    }
+
     fn describe(&self) -> Vec<Shown> {
         vec![Shown::new(
             "print",
