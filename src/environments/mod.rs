@@ -101,9 +101,25 @@ impl Env {
 
     /// An error about one of this environment's keys, pointing into the file.
     pub fn key_error(&self, key: &str, message: impl Into<String>, hint: Option<String>) -> Error {
+        let mut pos = self.vars.get(key).map(|v| v.pos).filter(|p| p.line > 0);
+        let mut hint = hint;
+        // The key is not set, but one a slip away is: point at that one.
+        if !self.vars.contains_key(key) {
+            if let Some(near) =
+                crate::suggestion::nearest(key, self.vars.keys().map(String::as_str))
+            {
+                let at = self.vars[near].pos;
+                pos = Some(at).filter(|p| p.line > 0);
+                let typo = format!("`{near}` is set here: did you mean `{key}`?");
+                hint = Some(match hint {
+                    Some(h) => format!("{typo} ({h})"),
+                    None => typo,
+                });
+            }
+        }
         Error::Config {
             file: self.file.clone(),
-            pos: self.vars.get(key).map(|v| v.pos).filter(|p| p.line > 0),
+            pos,
             key: Some(format!("{}.{key}", self.name)),
             message: message.into(),
             hint,

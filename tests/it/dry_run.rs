@@ -333,3 +333,23 @@ fn printing_the_snippet_reaches_no_host_and_starts_no_container() {
         out.stderr
     );
 }
+
+// A misspelt required key got "has no remote_path" with no line and no hint at the typo.
+#[test]
+fn a_missing_required_key_points_at_the_key_one_slip_from_it() {
+    let envs =
+        "environments = {\n    '__all__': {\n        'remote_pth': '/srv/app/',\n    },\n    \
+                'prod': {'hosts': ['root@app1.dfab-test.invalid']},\n}\n";
+    let dir = project(&[("environments.py", envs)]);
+    let out = dry(dir.path(), &["-n", "prod", "web_mode:maintenance"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("environments.py:3:")
+            && out.stderr.contains("key `prod.remote_path`")
+            && out
+                .stderr
+                .contains("`remote_pth` is set here: did you mean `remote_path`?"),
+        "{}",
+        out.stderr
+    );
+}
