@@ -134,6 +134,28 @@ pub fn parse_line(line: &str) -> Option<Entry> {
     })
 }
 
+/// The releases in deploy order, as a stack read from the history: a successful `deploy` pushes
+/// its version (unless it is already on top); a successful `rollback` to X pops entries until X
+/// is on top, or pushes X when it is not in the stack. `unchanged` and `failed` lines change
+/// nothing. The top is the release dfab last installed; the one below it is what a rollback
+/// goes back to (as Capistrano's `deploy:rollback` does), never the release just reverted.
+#[must_use]
+pub fn stack(entries: &[Entry]) -> Vec<&str> {
+    let mut st: Vec<&str> = Vec::new();
+    for e in entries.iter().filter(|e| e.outcome == Outcome::Ok.as_str()) {
+        let v = e.version.as_str();
+        match e.action.as_str() {
+            "deploy" if st.last() != Some(&v) => st.push(v),
+            "rollback" => match st.iter().rposition(|s| *s == v) {
+                Some(i) => st.truncate(i + 1),
+                None => st.push(v),
+            },
+            _ => {}
+        }
+    }
+    st
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +189,56 @@ mod tests {
         assert_eq!(e.outcome, "failed");
         assert_eq!(e.action, "deploy");
         assert_eq!(e.time.len(), 20, "{}", e.time);
+    }
+
+    fn entries(lines: &[(&str, &str, &str)]) -> Vec<Entry> {
+        lines
+            .iter()
+            .map(|(action, v, outcome)| {
+                parse_line(&format!("t\t{v}\tsha\tme\t0.1.0\t{outcome}\t{action}")).unwrap()
+            })
+            .collect()
+    }
+
+    /// The reported history: after `deploy:revert=yes` (a rollback to 1.1), rollback went
+    /// forward to the reverted 1.2 instead of back to 1.0.
+    #[test]
+    fn a_rollback_pops_the_reverted_release_off_the_stack() {
+        let h = entries(&[
+            ("deploy", "1.0", "ok"),
+            ("deploy", "1.1", "ok"),
+            ("deploy", "1.2", "ok"),
+            ("rollback", "1.1", "ok"),
+        ]);
+        assert_eq!(stack(&h), ["1.0", "1.1"]);
+    }
+
+    #[test]
+    fn rollbacks_in_a_row_walk_down_and_a_deploy_pushes_again() {
+        let mut h = entries(&[
+            ("deploy", "1.0", "ok"),
+            ("deploy", "1.1", "ok"),
+            ("deploy", "1.2", "ok"),
+            ("rollback", "1.1", "ok"),
+            ("rollback", "1.0", "ok"),
+        ]);
+        assert_eq!(stack(&h), ["1.0"]);
+        h.extend(entries(&[("deploy", "1.3", "ok")]));
+        assert_eq!(stack(&h), ["1.0", "1.3"]);
+    }
+
+    #[test]
+    fn failed_and_unchanged_lines_change_nothing_and_a_new_rollback_target_is_pushed() {
+        let h = entries(&[
+            ("deploy", "1.0", "ok"),
+            ("deploy", "1.1", "failed"),
+            ("deploy", "1.0", "unchanged"),
+            ("deploy", "1.0", "ok"),
+            ("rollback", "0.9", "failed"),
+            ("deploy", "2.0", "ok"),
+            ("rollback", "0.9", "ok"),
+        ]);
+        // 1.0 reinstalled (force) stays one entry; 0.9 was never deployed: pushed.
+        assert_eq!(stack(&h), ["1.0", "2.0", "0.9"]);
     }
 }

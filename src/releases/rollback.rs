@@ -1,5 +1,6 @@
-//! `rollback`: on each host, reinstall a kept release (the last good one before the current, or
-//! `version=X`) with the env's debconf answers and the downgrade allowed explicitly.
+//! `rollback`: on each host, reinstall a kept release (the one before the current in deploy
+//! order, see [`super::history::stack`], or `version=X`) with the env's debconf answers and the
+//! downgrade allowed explicitly.
 
 use std::sync::Arc;
 
@@ -38,7 +39,9 @@ impl HostAction for Rollback {
             out.push(Shown::new("read", state::read_cmd(p)));
             let file = format!(
                 "<the kept .deb of {}>",
-                self.version.as_deref().unwrap_or("the previous release")
+                self.version
+                    .as_deref()
+                    .unwrap_or("the release before the current one")
             );
             out.push(Shown::new("check", sha_cmd(p, &file)));
             out.extend(ship::describe_install(&self.job, p, &file, true));

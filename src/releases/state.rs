@@ -139,10 +139,9 @@ pub fn to_prune(st: &HostState, keep: usize, current: &str) -> Vec<String> {
         .collect()
 }
 
-/// What rollback installs: `want`, or the most recent other release installed successfully and
-/// still kept. The error names what is kept.
+/// What rollback installs: `want`, or the release below the top of the deploy stack
+/// ([`history::stack`]) that is still kept, skipping pruned ones. The error names what is kept.
 pub fn rollback_target<'a>(st: &'a HostState, want: Option<&str>) -> Result<&'a Kept, String> {
-    let current = st.configured();
     if let Some(v) = want {
         return st.kept.iter().find(|k| k.version == v).ok_or_else(|| {
             format!(
@@ -151,17 +150,31 @@ pub fn rollback_target<'a>(st: &'a HostState, want: Option<&str>) -> Result<&'a 
             )
         });
     }
-    st.history
+    let stack = history::stack(&st.history);
+    let Some((top, below)) = stack.split_last() else {
+        return Err(format!(
+            "no earlier release to roll back to: dfab has installed nothing here \
+             (installed: {}; kept: {})",
+            st.configured().unwrap_or("none"),
+            st.kept_list()
+        ));
+    };
+    let earlier: Vec<&str> = below.iter().rev().copied().filter(|v| v != top).collect();
+    earlier
         .iter()
-        .rev()
-        .filter(|e| {
-            e.outcome == history::Outcome::Ok.as_str() && Some(e.version.as_str()) != current
-        })
-        .find_map(|e| st.kept.iter().find(|k| k.version == e.version))
+        .find_map(|v| st.kept.iter().find(|k| k.version == *v))
         .ok_or_else(|| {
+            let why = if earlier.is_empty() {
+                format!("{top} is the first release in this host's history")
+            } else {
+                format!(
+                    "the releases before {top} ({}) are no longer kept",
+                    earlier.join(", ")
+                )
+            };
             format!(
-                "no earlier release to roll back to (installed: {}; kept: {})",
-                current.unwrap_or("none"),
+                "no earlier release to roll back to: {why} (installed: {}; kept: {})",
+                st.configured().unwrap_or("none"),
                 st.kept_list()
             )
         })
@@ -230,8 +243,92 @@ mod tests {
             "release 9 is not kept on this host (kept: 1, 2, 3, 4)"
         );
         let empty = parse("installed\t1\tii \nkept\t1\tapp_1.deb\n");
-        assert!(rollback_target(&empty, None)
-            .unwrap_err()
-            .starts_with("no earlier release"));
+        assert_eq!(
+            rollback_target(&empty, None).unwrap_err(),
+            "no earlier release to roll back to: dfab has installed nothing here \
+             (installed: 1; kept: 1)"
+        );
+    }
+
+    /// A host with `installed`, the `kept` versions and the history `(action, version, outcome)`.
+    fn host(installed: &str, kept: &[&str], hist: &[(&str, &str, &str)]) -> HostState {
+        let mut out = format!("installed\t{installed}\tii \n");
+        for v in kept {
+            let _ = writeln!(out, "kept\t{v}\tapp_{v}_all.deb");
+        }
+        for (action, v, o) in hist {
+            out.push_str(&line(v, o).replace("\tdeploy\n", &format!("\t{action}\n")));
+        }
+        parse(&out)
+    }
+
+    fn target(st: &HostState) -> Result<String, String> {
+        rollback_target(st, None).map(|k| k.version.clone())
+    }
+
+    /// Reported: after `deploy:revert=yes` put 1.1 back, `rollback` reinstalled the reverted 1.2.
+    #[test]
+    fn rollback_after_a_revert_goes_back_not_forward_to_the_reverted_release() {
+        let st = host(
+            "1.1",
+            &["1.0", "1.1", "1.2"],
+            &[
+                ("deploy", "1.0", "ok"),
+                ("deploy", "1.1", "ok"),
+                ("deploy", "1.2", "ok"),
+                ("rollback", "1.1", "ok"),
+            ],
+        );
+        assert_eq!(target(&st).unwrap(), "1.0");
+    }
+
+    #[test]
+    fn rollback_twice_walks_down_the_deploys_then_refuses() {
+        let kept = ["1.0", "1.1", "1.2"];
+        let mut hist = vec![
+            ("deploy", "1.0", "ok"),
+            ("deploy", "1.1", "ok"),
+            ("deploy", "1.2", "ok"),
+        ];
+        assert_eq!(target(&host("1.2", &kept, &hist)).unwrap(), "1.1");
+        hist.push(("rollback", "1.1", "ok"));
+        assert_eq!(target(&host("1.1", &kept, &hist)).unwrap(), "1.0");
+        hist.push(("rollback", "1.0", "ok"));
+        assert_eq!(
+            target(&host("1.0", &kept, &hist)).unwrap_err(),
+            "no earlier release to roll back to: 1.0 is the first release in this host's \
+             history (installed: 1.0; kept: 1.0, 1.1, 1.2)"
+        );
+    }
+
+    #[test]
+    fn a_deploy_after_a_rollback_rolls_back_to_the_rollback_target() {
+        let st = host(
+            "1.3",
+            &["1.0", "1.1", "1.2", "1.3"],
+            &[
+                ("deploy", "1.0", "ok"),
+                ("deploy", "1.1", "ok"),
+                ("deploy", "1.2", "ok"),
+                ("rollback", "1.1", "ok"),
+                ("deploy", "1.3", "ok"),
+            ],
+        );
+        assert_eq!(target(&st).unwrap(), "1.1");
+    }
+
+    #[test]
+    fn a_pruned_release_is_skipped_and_none_left_kept_is_refused() {
+        let hist = [
+            ("deploy", "1.0", "ok"),
+            ("deploy", "1.1", "ok"),
+            ("deploy", "1.2", "ok"),
+        ];
+        assert_eq!(target(&host("1.2", &["1.0", "1.2"], &hist)).unwrap(), "1.0");
+        assert_eq!(
+            target(&host("1.2", &["1.2"], &hist)).unwrap_err(),
+            "no earlier release to roll back to: the releases before 1.2 (1.1, 1.0) are no \
+             longer kept (installed: 1.2; kept: 1.2)"
+        );
     }
 }

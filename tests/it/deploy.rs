@@ -207,6 +207,56 @@ fn keep_releases_prunes_the_oldest_kept_release_never_the_installed_one() {
             "2.0-1 ok rollback"
         ]
     );
+    // Again: the release before 2.0 in deploy order is 1.0, pruned; never forward to 3.0.
+    let out = app.dfab(&["staging", "rollback"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "no earlier release to roll back to: the releases before 2.0-1 (1.0-1) are no \
+             longer kept (installed: 2.0-1; kept: 2.0-1, 3.0-1)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(installed(&h), "2.0-1 ii");
+}
+
+/// Rollback used to pick the most recent other good release: after a rollback to 2.0, a second
+/// rollback went forward to the 3.0 just rolled back from, instead of back to 1.0.
+#[test]
+fn rollback_twice_goes_back_two_deploys_never_forward_to_the_reverted_release() {
+    let h = TestHost::new();
+    let app = App::new(std::slice::from_ref(&h.ip), "");
+    for v in ["1.0-1", "2.0-1", "3.0-1"] {
+        app.build(v);
+        app.dfab(&["staging", "deb.deploy"]).ok();
+    }
+    for v in ["2.0-1", "1.0-1"] {
+        let out = app.dfab(&["staging", "rollback"]).ok();
+        assert!(
+            out.stdout
+                .contains(&format!("rollback: ok: rolled back to deploy-app {v}")),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(installed(&h), format!("{v} ii"));
+        assert_eq!(
+            h.check("root", "cat /usr/share/deploy-app/VERSION"),
+            format!("{v}\n")
+        );
+    }
+    // 1.0 was the first deploy: nothing is below it, although 2.0 and 3.0 are kept.
+    let out = app.dfab(&["staging", "rollback"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "no earlier release to roll back to: 1.0-1 is the first release in this host's \
+             history (installed: 1.0-1; kept: 1.0-1, 2.0-1, 3.0-1)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(installed(&h), "1.0-1 ii");
 }
 
 #[test]

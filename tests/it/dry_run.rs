@@ -353,3 +353,73 @@ fn a_missing_required_key_points_at_the_key_one_slip_from_it() {
         out.stderr
     );
 }
+
+/// From a fresh checkout (no `dist/`, so no build record) `rollback` refused with "which
+/// packages?" although the env sets `package_name`, which `releases` found on the hosts.
+#[test]
+fn rollback_without_a_build_record_falls_back_to_package_name_and_says_so() {
+    let envs = r"
+environments = {
+    'production': {
+        'hosts': ['root@app1.dfab-test.invalid'],
+        'package_name': 'djdemo',
+        'package_dir': 'dist/',
+    },
+    'both': {
+        'hosts': ['root@app1.dfab-test.invalid'],
+        'package_name': 'djdemo',
+        'deploy_packages': ['djdemo-worker'],
+    },
+    'bare': {'hosts': ['root@app1.dfab-test.invalid']},
+}
+";
+    let dir = project(&[("environments.py", envs)]);
+    let host = "[root@app1.dfab-test.invalid]";
+    for task in ["rollback", "releases"] {
+        let out = dry(dir.path(), &["-y", "-n", "production", task]).ok();
+        assert!(
+            out.stdout.contains(&format!(
+                "{task}: packages: djdemo, from `package_name` (env `production` sets no \
+                 `deploy_packages` and there is no build record in {}/dist/)",
+                dir.path().display()
+            )),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with(host) && l.contains("/var/lib/dfab/djdemo/releases")),
+            "{}",
+            out.stdout
+        );
+    }
+    // `deploy_packages` comes first, and says nothing.
+    let out = dry(dir.path(), &["-y", "-n", "both", "rollback"]).ok();
+    assert!(
+        out.stdout.contains("/var/lib/dfab/djdemo-worker/releases"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("/var/lib/dfab/djdemo/"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("from `package_name`"),
+        "{}",
+        out.stdout
+    );
+    // With none of the three, the refusal names all three.
+    let out = dry(dir.path(), &["-y", "-n", "bare", "rollback"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr.contains(
+            "which packages? env `bare` sets no `deploy_packages` or `package_name` and there \
+             is no build record in"
+        ),
+        "{}",
+        out.stderr
+    );
+}

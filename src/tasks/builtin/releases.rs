@@ -9,14 +9,17 @@ use crate::releases::list::List;
 
 use super::{PlanCtx, Step};
 
-/// Plan the listing: the project's packages, or every package dfab deployed on the host.
+/// Plan the listing: the project's packages (as `rollback` finds them), or every package dfab
+/// deployed on the host.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let job = super::deb_deploy::job(cx, false)?;
-    let packages = super::rollback::packages(cx, &job).unwrap_or_default();
-    Ok(vec![Step::Host {
+    let (packages, note) = super::rollback::packages(cx, &job).unwrap_or_default();
+    let mut steps = super::rollback::note_step(&call.name, note);
+    steps.push(Step::Host {
         task: call.name.clone(),
         hosts: cx.hosts.clone(),
         action: Arc::new(List { packages }),
         warn_only: false,
-    }])
+    });
+    Ok(steps)
 }
