@@ -546,6 +546,13 @@ fn dry_run_prints_every_host_and_connects_nowhere() {
     has(&out.stdout, "app-migrate");
     has(&out.stdout, "maintenance.on");
     has(&out.stdout, ".dfab/state/production.json");
+    // deb.deploy's checks on this machine come before maintenance, as the run does them.
+    let checks = out.stdout.find(".dfab-built.json").expect("the checks");
+    assert!(
+        checks < out.stdout.find("maintenance.on").unwrap(),
+        "{}",
+        out.stdout
+    );
     assert!(
         !dir.path().join(".dfab").exists(),
         "a dry run wrote the journal"
