@@ -1,8 +1,9 @@
 //! What the pipeline reads before it changes anything: the build (its sha256, the same build on
-//! resume), the no-op check, the versions each host had, and `maintenance = 'auto'`'s check.
+//! resume), `deb.deploy`'s checks on this machine, the no-op check, the versions each host had,
+//! and `maintenance = 'auto'`'s check.
 
 use crate::deploy::record;
-use crate::error::{Error, Result};
+use crate::error::{render, Error, Result};
 use crate::invocation::TaskCall;
 use crate::releases::state;
 use crate::tasks::builtin::PlanCtx;
@@ -10,9 +11,9 @@ use crate::tasks::step::{RunCtx, Step};
 use crate::transport::sha256_hex;
 
 use super::held::DpkgState;
-use super::journal::Build;
-use super::run::{Run, Stop};
-use super::{Mode, Pipeline};
+use super::journal::{Build, LOCAL};
+use super::run::{push, Run, Stop};
+use super::{Kind, Mode, Pipeline, Stage};
 
 impl Pipeline {
     /// The build record's shipped packages, with one sha256 over them (none without a record).
@@ -73,6 +74,20 @@ impl Pipeline {
         out
     }
 
+    /// `deb.deploy`'s checks on this machine (its leading [`Step::Here`]: the build record, each
+    /// .deb's sha256, the debconf answers against the packages' templates), with the index of
+    /// their step in the journal.
+    #[must_use]
+    pub fn install_checks(&self) -> Option<(usize, &Stage)> {
+        let si = self.stages.iter().position(|s| s.kind == Kind::Install)?;
+        let stage = &self.stages[si];
+        if !matches!(stage.steps.first(), Some(Step::Here { .. })) {
+            return None;
+        }
+        let base = self.stages[..si].iter().map(|s| s.steps.len()).sum();
+        Some((base, stage))
+    }
+
     /// `deb.deploy` planned again for some of its hosts (a batch, or those left to resume).
     pub(crate) fn replan_install(
         &self,
@@ -94,7 +109,13 @@ impl Pipeline {
 
 impl Run<'_, '_, '_, '_> {
     /// Before the first stage after the build: on resume, the build must be the failed
-    /// deploy's; on a fresh deploy, an unchanged build, debconf and hosts is nothing to do.
+    /// deploy's; then `deb.deploy`'s checks on this machine ([`Run::check_here`]); then, on a
+    /// fresh deploy, an unchanged build, debconf and hosts is nothing to do.
+    ///
+    /// The checks come before the no-op test: a debconf file the env names but that is missing
+    /// or wrong is an error even when nothing would be installed (with no answers file the
+    /// no-op test would see "no debconf, as last time" and say nothing), and a .deb changed
+    /// after its build is caught although its build record is unchanged.
     pub(crate) fn before_first_change(&mut self) -> Result<bool, Stop> {
         let stop = |e: Error| Stop {
             task: "deploy".into(),
@@ -121,6 +142,9 @@ impl Run<'_, '_, '_, '_> {
                     )));
                 }
             }
+        }
+        self.check_here()?;
+        if let Mode::Resume { .. } = self.p.mode {
             return Ok(true);
         }
         let Some(last) = self.j.last_success.clone() else {
@@ -178,6 +202,42 @@ impl Run<'_, '_, '_, '_> {
             &now.sha256[..16]
         ));
         Ok(false)
+    }
+
+    /// `deb.deploy`'s checks on this machine, run once, before the first stage that touches a
+    /// host, so that a bad debconf file or build record stops the deploy before maintenance.
+    /// Their step is then marked done, so its stage does not run it again. Skipped when the
+    /// journal has the install finished on every host (a resume past `deb.deploy`).
+    pub(crate) fn check_here(&mut self) -> Result<(), Stop> {
+        let p = self.p;
+        let Some((base, stage)) = p.install_checks() else {
+            return Ok(());
+        };
+        let last = base + stage.steps.len() - 1;
+        if self.checked_here || self.j.steps[last].finished() {
+            return Ok(());
+        }
+        self.checked_here = true;
+        let (_, r) = self
+            .eng
+            .step(&stage.steps[0], None)
+            .pop()
+            .expect("a step here answers once");
+        let rec = &mut self.j.steps[base];
+        match &r {
+            Ok(()) => {
+                rec.failed.remove(LOCAL);
+                push(&mut rec.done, LOCAL);
+            }
+            Err(e) => {
+                rec.failed.insert(LOCAL.into(), render(e));
+            }
+        }
+        self.save();
+        r.map_err(|error| Stop {
+            task: stage.word.clone(),
+            error,
+        })
     }
 
     /// Record what each host had installed before this deploy touches it.

@@ -99,10 +99,20 @@ pub fn describe(p: &Pipeline) -> Vec<Shown> {
                 .map(|c| Some(c.to_vec()))
                 .collect(),
         };
+        // `deb.deploy`'s checks on this machine run once, before the first stage that touches
+        // a host (see `Run::check_here`).
+        let mut here = p.install_checks().map(|(_, st)| &st.steps[0]);
+        let moved = here.is_some();
         for (bi, batch) in batches.iter().enumerate() {
             for st in &p.stages {
                 if batch.is_some() && bi > 0 && st.kind == Kind::Build {
                     continue;
+                }
+                if st.kind != Kind::Build {
+                    if let Some(step) = here.take() {
+                        step_lines(step, None, &mut out);
+                        out.push(journal_line(p));
+                    }
                 }
                 let only: Option<Vec<String>> = match batch {
                     Some(b) if st.hosts.iter().any(|h| p.rolling_hosts.contains(h)) => {
@@ -123,7 +133,10 @@ pub fn describe(p: &Pipeline) -> Vec<Shown> {
                 if st.kind == Kind::Live && p.settings.maintenance == Maintenance::Never {
                     continue;
                 }
-                for step in &st.steps {
+                for (k, step) in st.steps.iter().enumerate() {
+                    if moved && bi == 0 && k == 0 && st.kind == Kind::Install {
+                        continue;
+                    }
                     step_lines(step, only.as_deref(), &mut out);
                     out.push(journal_line(p));
                 }

@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
+use crate::report::{Reporter, Stream};
 use crate::tasks::exec::{get_dest, run_on};
 use crate::tasks::pool::Pool;
 use crate::tasks::step::{RunCtx, Step};
@@ -103,6 +104,20 @@ impl<'a, 'c> Engine<'a, 'c> {
             .collect()
     }
 
+    /// Run a step on this machine with its messages and warnings held back (a check this run
+    /// has made and reported already); its error, if any, is still returned.
+    pub(crate) fn step_muted(&self, step: &Step) -> Vec<(String, Result<()>)> {
+        let Step::Here { action, .. } = step else {
+            return self.step(step, None);
+        };
+        let muted = Muted(self.cx.rep);
+        let cx = RunCtx {
+            rep: &muted,
+            ..*self.cx
+        };
+        vec![(LOCAL.to_string(), action.run(&cx))]
+    }
+
     /// Run a step on `only` of its hosts (all of them when `None`); a step on this machine
     /// answers as [`LOCAL`]. A failure under `warn_only` is a warning and counts as done.
     pub(crate) fn step(&self, step: &Step, only: Option<&[String]>) -> Vec<(String, Result<()>)> {
@@ -155,4 +170,18 @@ impl<'a, 'c> Engine<'a, 'c> {
         })
         .collect()
     }
+}
+
+/// A reporter that drops messages and warnings and passes on the rest.
+struct Muted<'a>(&'a dyn Reporter);
+
+impl Reporter for Muted<'_> {
+    fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
+        self.0.command(host, verb, cmd);
+    }
+    fn line(&self, host: &str, stream: Stream, line: &str) {
+        self.0.line(host, stream, line);
+    }
+    fn info(&self, _: &str) {}
+    fn warn(&self, _: &str) {}
 }

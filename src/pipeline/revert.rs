@@ -296,8 +296,11 @@ impl Run<'_, '_, '_, '_> {
                 )
             } else if self.j.changed.contains(h) {
                 "changed (no package installed)".into()
-            } else if reached {
+            } else if reached && self.j.status == "done" {
                 "ok, release unchanged".into()
+            } else if reached {
+                // Not "ok": the deploy stopped, maybe before this host's turn.
+                "release unchanged".into()
             } else {
                 "not reached: left on its old release".into()
             };

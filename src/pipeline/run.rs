@@ -1,5 +1,6 @@
 //! Running the pipeline: lock, then each stage's steps (per rolling batch), the journal written
-//! after every step, the no-op check before the first change, and the failure paths.
+//! after every step, the checks and the no-op test before the first change, and the failure
+//! paths.
 
 use std::sync::{Condvar, Mutex};
 
@@ -49,6 +50,7 @@ impl LocalAction for Pipeline {
                 old,
                 at_lock: held.installed.clone(),
                 maintenance_skipped: false,
+                checked_here: false,
                 reverted: Vec::new(),
                 batch: Vec::new(),
             };
@@ -80,6 +82,9 @@ pub(crate) struct Run<'p, 'e, 'a, 'c> {
     /// What dpkg had installed on each host when the lock was taken.
     pub at_lock: held::Installed,
     pub maintenance_skipped: bool,
+    /// Whether `deb.deploy`'s checks on this machine ran in this run (before the first stage
+    /// that touches a host).
+    pub checked_here: bool,
     /// Hosts reverted by this run, for the summary.
     pub reverted: Vec<String>,
     /// The rolling batch in progress.
@@ -246,6 +251,9 @@ impl Run<'_, '_, '_, '_> {
                 .collect()
         };
         let replanned;
+        // A replanned `deb.deploy` runs its checks here again for its own shared state, without
+        // repeating what they said before the first change.
+        let mut muted_checks = false;
         let steps: &[Step] = if stage.kind == Kind::Install {
             let last = self.j.steps[base + stage.steps.len() - 1].clone();
             let todo = left(&last);
@@ -275,6 +283,7 @@ impl Run<'_, '_, '_, '_> {
                         .done
                         .retain(|h| !todo.contains(h) && h != LOCAL);
                 }
+                muted_checks = self.checked_here;
                 &replanned
             }
         } else {
@@ -297,6 +306,8 @@ impl Run<'_, '_, '_, '_> {
             }
             let results = if stage.kind == Kind::MaintenanceOn {
                 self.maintenance_on(step, &todo)
+            } else if muted_checks && k == 0 {
+                self.eng.step_muted(step)
             } else {
                 self.eng.step(step, step.hosts().map(|_| todo.as_slice()))
             };

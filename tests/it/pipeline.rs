@@ -293,6 +293,69 @@ fn a_failure_before_any_host_changed_leaves_the_site_live() {
     assert_eq!(installed(&h), "");
 }
 
+// A misspelt question in the debconf file was found only when `deb.deploy` started: production
+// had gone into maintenance for nothing, and the summary said "ok" next to the error.
+#[test]
+fn a_bad_debconf_file_stops_the_deploy_before_maintenance() {
+    let h = web_host();
+    let seq = "deploy = [\"deb.build\", \"web_mode:maintenance\", \"deb.deploy\", \"test\", \"web_mode:live\"]\nprotected = true";
+    let app = App::new("production", &[&h], seq, "");
+    app.version("1.0-1", true);
+    // Line 7 names a question the package does not ask.
+    fs_err::write(
+        app.path().join("debconf.dat"),
+        format!("{DEBCONF}\n{}", DEBCONF.replace("site_name", "sitename")),
+    )
+    .unwrap();
+    let out = app.run(&["deploy"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    has(
+        &out.stderr,
+        "debconf.dat:7:1: `deploy-app/sitename` is not a question of the packages being deployed",
+    );
+    has(&out.stderr, "did you mean `deploy-app/site_name`?");
+    has(
+        &out.stderr,
+        "deploy failed in deb.deploy before any host changed; nothing to undo",
+    );
+    assert!(
+        !out.stdout.contains("web_mode: maintenance on"),
+        "{}",
+        out.stdout
+    );
+    has(
+        &out.stdout,
+        &format!("[{}] not reached: left on its old release", h.ip),
+    );
+    assert!(
+        !out.stdout.contains("ok, release unchanged"),
+        "{}",
+        out.stdout
+    );
+    assert!(!h
+        .ssh("root", "test -e /srv/app/maintenance.on")
+        .status
+        .success());
+    assert_eq!(status(&h), "200");
+    assert_eq!(installed(&h), "");
+    assert!(app.journal()["maintenance_on"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Fixed, the same deploy goes through, its checks reported once.
+    fs_err::write(app.path().join("debconf.dat"), DEBCONF).unwrap();
+    let out = app.run(&["deploy"]).ok();
+    assert_eq!(
+        out.stdout.matches(" verified)").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(installed(&h), "1.0-1");
+    assert_eq!(status(&h), "200");
+}
+
 #[test]
 fn a_failed_health_check_with_on_failure_revert_restores_every_host_and_goes_live() {
     let (a, b) = (web_host(), web_host());
@@ -404,6 +467,13 @@ fn rolling_over_four_hosts_stops_at_the_failed_batch() {
     let out = app.run(&["deploy"]);
     assert_ne!(out.code, 0, "{}", out.stdout);
     has(&out.stderr, "health check of rolling batch 3");
+    // The checks on this machine run before the first batch and are not repeated per batch.
+    assert_eq!(
+        out.stdout.matches(" verified)").count(),
+        1,
+        "{}",
+        out.stdout
+    );
     assert_eq!(installed(&hosts[0]), "2.0-1");
     assert_eq!(installed(&hosts[1]), "2.0-1");
     assert_eq!(installed(&hosts[2]), "1.0-1", "host 3 reverted");
@@ -490,6 +560,13 @@ fn dry_run_prints_every_host_and_connects_nowhere() {
     has(&out.stdout, "app-migrate");
     has(&out.stdout, "maintenance.on");
     has(&out.stdout, ".dfab/state/production.json");
+    // deb.deploy's checks on this machine come before maintenance, as the run does them.
+    let checks = out.stdout.find(".dfab-built.json").expect("the checks");
+    assert!(
+        checks < out.stdout.find("maintenance.on").unwrap(),
+        "{}",
+        out.stdout
+    );
     assert!(
         !dir.path().join(".dfab").exists(),
         "a dry run wrote the journal"
