@@ -117,21 +117,29 @@ pub fn parse(out: &str) -> HostState {
     st
 }
 
-/// The kept files to delete so that `keep` remain: the most recently installed stay (by the
-/// history), and `current` always stays.
+/// The kept files to delete so that `keep` remain. What stays, in order: `current`, then the
+/// releases a rollback would go back to (the deploy stack, [`history::stack`], from the top
+/// down), then the others by how recently they were installed (a failed or reverted release is
+/// kept only when there is room).
 #[must_use]
 pub fn to_prune(st: &HostState, keep: usize, current: &str) -> Vec<String> {
-    let recency = |k: &Kept| -> usize {
+    let stack = history::stack(&st.history);
+    let rank = |k: &Kept| -> (u8, usize) {
         if k.version == current {
-            return usize::MAX;
+            return (3, 0);
         }
-        st.history
+        if let Some(i) = stack.iter().rposition(|v| *v == k.version) {
+            return (2, i);
+        }
+        let recency = st
+            .history
             .iter()
             .rposition(|e| e.version == k.version)
-            .map_or(0, |i| i + 1)
+            .map_or(0, |i| i + 1);
+        (1, recency)
     };
     let mut ranked: Vec<&Kept> = st.kept.iter().collect();
-    ranked.sort_by_key(|k| std::cmp::Reverse(recency(k)));
+    ranked.sort_by_key(|k| std::cmp::Reverse(rank(k)));
     ranked
         .into_iter()
         .skip(keep.max(1))
@@ -222,9 +230,28 @@ mod tests {
     }
 
     #[test]
-    fn prune_keeps_the_current_and_the_most_recent() {
+    fn a_reverted_release_is_pruned_before_the_one_a_rollback_returns_to() {
+        // Deploy 1.0, 1.1, 1.2; roll back to 1.1; deploy 1.3. With keep 3, 1.2 (reverted) goes,
+        // 1.0 (below 1.1 on the stack) stays.
+        let mut out = String::from("installed\t1.3\tii \n");
+        for v in ["1.0", "1.1", "1.2", "1.3"] {
+            let _ = writeln!(out, "kept\t{v}\tapp_{v}_all.deb");
+        }
+        for v in ["1.0", "1.1", "1.2"] {
+            out.push_str(&line(v, "ok"));
+        }
+        out.push_str(&line("1.1", "ok").replace("\tdeploy\n", "\trollback\n"));
+        out.push_str(&line("1.3", "ok"));
+        let st = parse(&out);
+        assert_eq!(to_prune(&st, 3, "1.3"), ["app_1.2_all.deb"]);
+    }
+
+    #[test]
+    fn prune_keeps_the_current_then_the_rollback_targets_then_the_most_recent() {
         let st = state();
-        assert_eq!(to_prune(&st, 2, "3"), ["app_2_all.deb", "app_1_all.deb"]);
+        // 4 failed: it goes before 2, the release a rollback would return to.
+        assert_eq!(to_prune(&st, 2, "3"), ["app_1_all.deb", "app_4_all.deb"]);
+        assert_eq!(to_prune(&st, 3, "3"), ["app_4_all.deb"]);
         assert!(to_prune(&st, 5, "3").is_empty());
         assert_eq!(to_prune(&st, 1, "1").len(), 3);
     }
