@@ -241,7 +241,8 @@ fn bad_web_input_is_refused_and_changes_nothing() {
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert!(
         out.stderr.starts_with(
-            "error: web_mode: unknown mode `maintenace` (maintenance, live, status or snippet)\nhint: "
+            "error: web_mode: unknown mode `maintenace` (maintenance, live, status or snippet); \
+             did you mean `maintenance`?\nhint: "
         ),
         "{}",
         out.stderr
