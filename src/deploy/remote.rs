@@ -126,10 +126,7 @@ pub fn install(r: &Target<'_>, o: InstallOpts, skip_same: bool, keep: usize, use
             user,
         )
     };
-    let query = format!(
-        "dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}' {} 2>/dev/null || true",
-        quote(r.package)
-    );
+    let query = state::query_shell(r.package);
     let mut s = format!(
         "set -e; d={d}; exec 9>\"$d/lock\"; \
          if ! flock -n 9; then echo \"dfab: another deploy of {p} holds $d/lock\" >&2; exit {LOCKED}; fi; \

@@ -45,13 +45,20 @@ impl HostState {
     }
 }
 
+/// dpkg's `version<TAB>status` of `package` (nothing when dpkg does not know it, exit 0), for
+/// [`parse_installed`]; the shell text every command that reads an installed state uses.
+#[must_use]
+pub fn query_shell(package: &str) -> String {
+    format!(
+        "dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}' {} 2>/dev/null || true",
+        quote(package)
+    )
+}
+
 /// The installed version and status only (`dpkg-query`), to verify an install.
 #[must_use]
 pub fn installed_cmd(package: &str) -> Cmd {
-    Cmd::shell(format!(
-        "dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}\\n' {} 2>/dev/null || true",
-        quote(package)
-    ))
+    Cmd::shell(format!("{}; echo", query_shell(package)))
 }
 
 /// Reads everything [`parse`] needs.
@@ -64,9 +71,9 @@ pub fn read_cmd(package: &str) -> Cmd {
 #[must_use]
 pub fn read_shell(package: &str) -> String {
     format!(
-        "printf 'installed\\t%s\\n' \"$(dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}' {p} 2>/dev/null)\"; {}",
+        "printf 'installed\\t%s\\n' \"$({})\"; {}",
+        query_shell(package),
         listing(package, "[ -e \"$1\" ]", "true"),
-        p = quote(package),
     )
 }
 
