@@ -62,29 +62,33 @@ impl Redactor {
     /// From the secret values themselves (empty and short ones are skipped).
     #[must_use]
     pub fn new<I: IntoIterator<Item = String>>(values: I) -> Self {
-        let mut needles: Vec<String> = Vec::new();
+        let mut r = Redactor::default();
         for v in values {
-            if v.chars().count() < MIN_REDACTED_LEN {
-                continue;
-            }
-            let quoted = crate::transport::cmd::quote(&v);
-            for n in [quoted, v] {
-                if !needles.contains(&n) {
-                    needles.push(n);
-                }
-            }
+            r.push(&v);
         }
-        // Longest first, so a quoted form is replaced whole before its inner value.
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        Redactor { needles }
+        r
     }
 
     /// These secrets and `value`.
     #[must_use]
     pub fn with(&self, value: &str) -> Redactor {
-        let mut values: Vec<String> = self.needles.clone();
-        values.push(value.to_string());
-        Redactor::new(values)
+        let mut r = self.clone();
+        r.push(value);
+        r
+    }
+
+    /// Add `value` as written and shell-quoted, keeping the needles longest first (so a quoted
+    /// form is replaced whole before its inner value).
+    fn push(&mut self, value: &str) {
+        if value.chars().count() < MIN_REDACTED_LEN {
+            return;
+        }
+        for n in [crate::transport::cmd::quote(value), value.to_string()] {
+            if !self.needles.contains(&n) {
+                self.needles.push(n);
+            }
+        }
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
     }
 
     /// The text with every secret replaced.
