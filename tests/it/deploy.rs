@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{project, Dfab, Outcome, Reserved, TestHost, KEY};
+use crate::support::{
+    copy_tree, deploy_app_fixture, project, Dfab, Outcome, Reserved, TestHost, KEY,
+};
 
 const SECRET: &str = "s3cret-pw-XYZ";
 
@@ -27,7 +29,7 @@ impl App {
             list.join(", ")
         );
         let dir = project(&[("dfab.toml", &toml), ("debconf.dat", DEBCONF)]);
-        copy_tree(&fixture(), dir.path());
+        copy_tree(&deploy_app_fixture(), dir.path());
         App { dir }
     }
 
@@ -56,23 +58,6 @@ impl App {
     fn deb(&self, version: &str) -> PathBuf {
         self.path()
             .join(format!("dist/deploy-app_{version}_all.deb"))
-    }
-}
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deploy-app")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in fs_err::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            fs_err::create_dir_all(&dest).unwrap();
-            copy_tree(&e.path(), &dest);
-        } else {
-            fs_err::copy(e.path(), &dest).unwrap();
-        }
     }
 }
 

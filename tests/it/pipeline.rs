@@ -1,11 +1,11 @@
 //! The wrapped `deploy` against real containers: nginx with dfab's maintenance snippet in front,
 //! the deploy-app fixture package installed with apt, the journal, the lock, rolling batches.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{project, Dfab, Outcome, TestHost, KEY};
+use crate::support::{copy_tree, deploy_app_fixture, project, Dfab, Outcome, TestHost, KEY};
 
 const DEBCONF: &str = "Name: deploy-app/site_name\nTemplate: deploy-app/site_name\n\
 Value: shop.example.com\nOwners: deploy-app\nFlags: seen\n";
@@ -52,7 +52,7 @@ impl App {
             list.join(", ")
         );
         let dir = project(&[("dfab.toml", &toml), ("debconf.dat", DEBCONF)]);
-        copy_tree(&fixture(), dir.path());
+        copy_tree(&deploy_app_fixture(), dir.path());
         let app = App {
             dir,
             env: env.to_string(),
@@ -89,23 +89,6 @@ impl App {
     fn journal(&self) -> serde_json::Value {
         let p = self.path().join(format!(".dfab/state/{}.json", self.env));
         serde_json::from_slice(&fs_err::read(p).unwrap()).unwrap()
-    }
-}
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deploy-app")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in fs_err::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            fs_err::create_dir_all(&dest).unwrap();
-            copy_tree(&e.path(), &dest);
-        } else {
-            fs_err::copy(e.path(), &dest).unwrap();
-        }
     }
 }
 

@@ -302,3 +302,22 @@ pub(crate) fn ssh_as(user: &str, ip: &str, command: &str) -> std::process::Outpu
         command,
     ])
 }
+
+/// fixtures/deploy-app: the package `deb.deploy`, `deploy` and the benches ship.
+pub(crate) fn deploy_app_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deploy-app")
+}
+
+/// Copy the tree `from` into `to` (a project made from a fixture).
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
+    for e in fs_err::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            fs_err::create_dir_all(&dest).unwrap();
+            copy_tree(&e.path(), &dest);
+        } else {
+            fs_err::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
