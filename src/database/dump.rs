@@ -150,13 +150,25 @@ fn with_hint(e: Error, db: &DbTarget) -> Error {
 }
 
 /// `database.dump` on one host: stream into `<dest>.tmp` (mode 0600), verify, keep the previous
-/// dump as `.dump.1`, rename into place, write the sidecar.
+/// dump as `.dump.1`, rename into place, write the sidecar. On a recorder (`-n`) the dump is
+/// shown and no file here is touched: `None`.
 pub fn run(
     host: &mut dyn Transport,
     db: &DbTarget,
     dest: &Path,
     rep: &dyn Reporter,
-) -> Result<Dumped> {
+) -> Result<Option<Dumped>> {
+    if host.recording() {
+        stream_into(host, db, &mut std::io::sink())?;
+        rep.command("localhost", "check", &verify_command(&tmp_path(dest)));
+        rep.info(&format!(
+            "[{}] would dump database `{}` into {}",
+            host.host(),
+            db.name,
+            dest.display()
+        ));
+        return Ok(None);
+    }
     let dir = dest.parent().expect("dumps/<env>.dump has a parent");
     fs_err::create_dir_all(dir)?;
     let tmp = tmp_path(dest);
@@ -215,7 +227,7 @@ pub fn run(
         stream::rate(size, elapsed),
         sidecar.tables.len()
     ));
-    Ok(Dumped { sidecar, elapsed })
+    Ok(Some(Dumped { sidecar, elapsed }))
 }
 
 fn shown_current(dest: &Path) -> String {

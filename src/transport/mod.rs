@@ -58,6 +58,12 @@ pub trait Transport: Send {
     /// The user commands run as before any sudo.
     fn login_user(&self) -> &str;
 
+    /// True for a recorder (`-n`): commands are shown, nothing runs, and what a command
+    /// prints is unknown (see `exec::record`).
+    fn recording(&self) -> bool {
+        false
+    }
+
     /// The `ssh` command line that reaches this host through the transport's own connection,
     /// for programs that take a remote shell (`rsync -e`): the same route, host keys and
     /// options as every other command. `None` for transports that are not ssh.
