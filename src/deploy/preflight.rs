@@ -58,9 +58,14 @@ impl LocalAction for LocalChecks {
         if self.templates {
             if cx.dry_run && record::peek(&self.job.package_dir).is_none() {
                 // `-n` before the first build: the run ships what the build step makes.
-                cx.rep.info(
-                    "deb.deploy: would ship the packages the build makes (no build record yet)",
-                );
+                cx.rep.info(&format!(
+                    "deb.deploy: would ship the packages the build makes (no build record yet \
+                     at {})",
+                    self.job
+                        .package_dir
+                        .join(crate::deb::manifest::FILE_NAME)
+                        .display()
+                ));
                 let _ = self.shared.ships.set(Vec::new());
                 let _ = self.shared.debconf.set(db);
                 return Ok(());

@@ -99,6 +99,10 @@ pub fn execute(
             break;
         }
     }
+    if o.dry_run && !tally.any_failed() {
+        // Nothing ran: no summary of outcomes.
+        return Ok(());
+    }
     tally.finish(rep)
 }
 

@@ -532,7 +532,7 @@ fn dry_run_lists_every_command_per_host_and_connects_nowhere() {
     let b = Reserved::new();
     let app = App::new(&[a.ip.clone(), b.ip.clone()], "");
     app.build("1.0-1");
-    let out = app.dfab(&["-n", "staging", "deb.deploy"]).ok();
+    let out = app.dfab(&["-n", "-v", "staging", "deb.deploy"]).ok();
     for ip in [&a.ip, &b.ip] {
         for want in [
             "check: sudo -n -H -- sh -c 'id -u;",

@@ -533,7 +533,7 @@ fn dry_run_prints_every_host_and_connects_nowhere() {
          [tasks.migrate]\nsteps = [{ sudo = \"app-migrate\" }]\n",
     )]);
     let out = Dfab::new(dir.path())
-        .args(["production", "deploy", "-n"])
+        .args(["production", "deploy", "-n", "-v"])
         .run()
         .ok();
     for ip in ["10.0.3.251", "10.0.3.252"] {
