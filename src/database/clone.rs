@@ -87,7 +87,7 @@ pub fn run(
             let (dumped, sent) = std::thread::scope(|s| {
                 let dumping = s.spawn(move || {
                     let mut w = stream::Hashing::new(writer);
-                    let r = dump::stream_into(src.as_mut(), db, &mut w);
+                    let r = dump::stream_into(src.as_mut(), db, &mut w, rep);
                     let (sha, n) = (w.hex(), w.bytes);
                     drop(w);
                     r.map(|(v, t)| (v, t, sha, n))

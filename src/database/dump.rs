@@ -72,8 +72,14 @@ pub fn stream_into(
     host: &mut dyn Transport,
     db: &DbTarget,
     w: &mut (dyn Write + Send),
+    rep: &dyn Reporter,
 ) -> Result<(String, std::collections::BTreeMap<String, u64>)> {
     let cmd = command(db);
+    rep.command(
+        host.host(),
+        "read",
+        &cmd.clone().without_sudo_if_root(host.login_user()),
+    );
     let out = stream::exec_io(host, &cmd, None, Some(w))?;
     let stderr = out.stderr_str();
     let mut version = String::new();
@@ -159,7 +165,7 @@ pub fn run(
     rep: &dyn Reporter,
 ) -> Result<Option<Dumped>> {
     if host.recording() {
-        stream_into(host, db, &mut std::io::sink())?;
+        stream_into(host, db, &mut std::io::sink(), rep)?;
         rep.command("localhost", "check", &verify_command(&tmp_path(dest)));
         rep.info(&format!(
             "[{}] would dump database `{}` into {}",
@@ -182,7 +188,7 @@ pub fn run(
     let result = (|| {
         let file = private_file(&tmp)?;
         let mut w = stream::Hashing::new(std::io::BufWriter::with_capacity(1 << 20, file));
-        let (version, tables) = stream_into(host, db, &mut w)?;
+        let (version, tables) = stream_into(host, db, &mut w, rep)?;
         w.flush()?;
         let sha = w.hex();
         let bytes = w.bytes;

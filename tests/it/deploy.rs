@@ -133,7 +133,11 @@ fn fresh_install_then_the_same_build_again_is_a_no_op() {
     let list_ctime = || h.check("root", "stat -c %Z.%z /var/lib/dpkg/info/deploy-app.list");
     let before = list_ctime();
     let out = app.dfab(&["staging", "deb.deploy"]).ok();
-    assert!(out.stdout.contains("upload skipped"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("already there (same sha256)"),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout
             .contains("deploy-app 1.0-1 is already installed: nothing to do"),
@@ -220,7 +224,7 @@ fn rollback_twice_goes_back_two_deploys_never_forward_to_the_reverted_release() 
         let out = app.dfab(&["staging", "rollback"]).ok();
         assert!(
             out.stdout
-                .contains(&format!("rollback: ok: rolled back to deploy-app {v}")),
+                .contains(&format!("rollback: rolled back to deploy-app {v}")),
             "{}",
             out.stdout
         );
@@ -372,7 +376,7 @@ fn failing_postinst_is_recorded_the_previous_release_kept_and_other_hosts_report
     assert!(all.contains(&format!("[{}] ok", a.ip)), "{all}");
     assert!(
         all.contains(&format!(
-            "[{}] deb.deploy: ok: installed deploy-app 2.0-1",
+            "[{}] deb.deploy: installed deploy-app 2.0-1",
             a.ip
         )),
         "{all}"
@@ -568,7 +572,7 @@ fn deploys_to_eight_containers() {
         assert_eq!(installed(h), "1.0-1 ii", "{}", h.ip);
         assert!(
             out.stdout.contains(&format!(
-                "[{}] deb.deploy: ok: installed deploy-app 1.0-1",
+                "[{}] deb.deploy: installed deploy-app 1.0-1",
                 h.ip
             )),
             "{}",

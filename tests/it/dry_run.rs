@@ -101,9 +101,14 @@ fn dry(dir: &Path, args: &[&str]) -> crate::support::Outcome {
 #[test]
 fn dry_run_lists_every_command_and_connects_nowhere() {
     let dir = dry_project();
-    let out = dry(dir.path(), &["-n", "-v", "prod", "deb.build", "one:x", "auth"]).ok();
+    let out = dry(
+        dir.path(),
+        &["-n", "-v", "prod", "deb.build", "one:x", "auth"],
+    )
+    .ok();
     assert!(
-        out.stdout.contains("deb.build: would build the packages of "),
+        out.stdout
+            .contains("deb.build: would build the packages of "),
         "{}",
         out.stdout
     );
