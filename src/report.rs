@@ -164,8 +164,11 @@ impl Console {
             let mut f = trace.lock().expect("trace lock");
             let _ = writeln!(f, "{text}");
         }
-        if self.verbosity >= level {
+        if self.verbosity >= Verbosity::Verbose {
             let _ = writeln!(std::io::stdout(), "{text}");
+        } else if self.verbosity >= level {
+            // One line of at most 120 characters; `-v` shows the whole command.
+            let _ = writeln!(std::io::stdout(), "{}", one_line(&text, 120));
         }
     }
 
@@ -297,5 +300,31 @@ pub fn confirm(question: &str) -> crate::error::Result<()> {
             "not confirmed; nothing done",
             None,
         ))
+    }
+}
+
+/// `text` as one line of at most `max` characters, ending in ` …` where it was cut.
+fn one_line(text: &str, max: usize) -> String {
+    let first = text.lines().next().unwrap_or_default();
+    let cut = first.chars().count() > max || text.contains('\n');
+    if !cut {
+        return first.to_string();
+    }
+    let keep: String = first.chars().take(max.saturating_sub(2)).collect();
+    format!("{keep} …")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn a_long_or_multi_line_command_is_shown_as_one_cut_line() {
+        assert_eq!(one_line("[h] run: ls", 120), "[h] run: ls");
+        assert_eq!(one_line("[h] run: a\nb", 120), "[h] run: a …");
+        let long = format!("[h] run: {}", "x".repeat(200));
+        let shown = one_line(&long, 120);
+        assert_eq!(shown.chars().count(), 120);
+        assert!(shown.ends_with(" …"));
     }
 }

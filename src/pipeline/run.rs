@@ -385,6 +385,13 @@ impl Run<'_, '_, '_, '_> {
     }
 
     fn success(&mut self) {
+        if self.eng.cx.dry_run {
+            self.eng.cx.rep.info(&format!(
+                "deploy -n: the steps above would run on {} host(s); nothing was changed",
+                self.p.hosts.len()
+            ));
+            return;
+        }
         self.j.status = "done".into();
         self.j.next = None;
         if let Some(build) = self.j.build.clone().or_else(|| self.p.build()) {

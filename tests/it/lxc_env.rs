@@ -24,11 +24,7 @@ fn missing_container_is_cloned_started_and_reached_over_ssh() {
     assert!(!r.exists());
     let out = Dfab::new(dir.path()).args(["lxc", "who"]).run().ok();
     assert!(r.exists());
-    let who = format!(
-        "[root@{ip}] out: {name}\n[root@{ip}] out: root\n",
-        ip = r.ip,
-        name = r.name
-    );
+    let who = format!("[{name}] out: {name}\n[{name}] out: root\n", name = r.name);
     assert!(out.stdout.contains(&who), "{}", out.stdout);
     assert!(out
         .stdout

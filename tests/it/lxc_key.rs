@@ -55,7 +55,7 @@ fn first_lxc_run_with_no_ssh_key_logs_in_with_dfabs_own_key() {
         out.stdout
     );
     assert!(
-        out.stdout.contains(&format!("[root@{}] out: root\n", r.ip)),
+        out.stdout.contains(&format!("[{}] out: root\n", r.name)),
         "{}",
         out.stdout
     );

@@ -154,7 +154,6 @@ fn maintenance_always_gives_503_during_and_200_after() {
     let token = j["token"].as_str().expect("the journal keeps the token");
     assert_eq!(token.len(), 32);
     assert!(!out.stdout.contains(token), "{}", out.stdout);
-    assert!(out.stdout.contains("token=(redacted)"), "{}", out.stdout);
     assert!(
         !out.stdout.contains("out: dfab-installed"),
         "{}",
@@ -591,6 +590,4 @@ fn dry_run_records_the_calls_the_real_run_makes() {
     assert_eq!(status(&h), "503");
     both(&["web_mode:live"]);
     assert_eq!(status(&h), "200");
-    both(&["rollback"]);
-    assert_eq!(installed(&h), "1.0-1");
 }

@@ -102,11 +102,7 @@ fn maintenance_mode_with_real_nginx_gives_503_splash_and_live_gives_the_app_back
         "{}",
         out.stdout
     );
-    assert!(
-        out.stdout.contains("out: nginx reloaded (nginx -s reload)"),
-        "{}",
-        out.stdout
-    );
+    // The reload is proved by the 503 below: init's output is data, not echoed.
     let out = dfab(&["staging", "init"]).ok();
     assert!(
         out.stdout.contains("init: nothing changed"),
@@ -454,11 +450,7 @@ fn maintenance_mode_with_real_apache_gives_503_splash_and_live_gives_the_app_bac
         "{}",
         out.stdout
     );
-    assert!(
-        out.stdout.contains("apache2 reloaded (apachectl graceful)"),
-        "{}",
-        out.stdout
-    );
+    // The reload is proved by the 503 below: init's output is data, not echoed.
     assert_eq!(
         host.check("root", "apache2ctl configtest 2>&1"),
         "Syntax OK\n"
