@@ -7,11 +7,9 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::report::{Reporter, Stream};
 use crate::transport::cmd::Cmd;
-use crate::transport::local::Local;
 use crate::transport::{check, Output, Transport};
 
 use super::pool::Pool;
-use super::record::Recorder;
 use super::step::{RunCtx, Step};
 
 /// What a step on this machine answers as, in place of a host.
@@ -78,11 +76,7 @@ impl<'a, 'c> Engine<'a, 'c> {
         let Some(planned) = step.hosts() else {
             let r = match step {
                 Step::Local { cmd, warn_only, .. } => {
-                    let mut here: Box<dyn Transport> = if cx.dry_run {
-                        Box::new(Recorder::new(LOCAL, &Local::new().login_user().to_owned()))
-                    } else {
-                        Box::new(Local::new())
-                    };
+                    let mut here = cx.local();
                     user_run(here.as_mut(), "local", cmd, *warn_only, cx.rep).map(drop)
                 }
                 Step::Here { action, .. } => action.run(cx),

@@ -343,7 +343,7 @@ pub(crate) fn traced(dir: &Path, args: &[&str]) -> (Outcome, Vec<String>) {
 /// `<placeholder>` in a recorded call stands for what the real run read from the host.
 pub(crate) fn assert_same_calls(dry: &[String], real: &[String]) {
     let by_host = |lines: &[String]| {
-        let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut m = std::collections::BTreeMap::<String, Vec<String>>::new();
         // The hosts' calls; this machine's effects (the journal) are shown, not compared.
         for l in lines.iter().filter(|l| !l.starts_with("[localhost]")) {
             let host = l.split("] ").next().unwrap_or_default().to_string();

@@ -2,6 +2,7 @@
 //! with its owner, the web-server snippet (config-tested, reloaded), `init_commands`. Each part
 //! reports whether it changed anything; a run that changed nothing says so.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::error::Result;
@@ -113,10 +114,11 @@ impl HostAction for Init {
             format!("changed {}", changed.join("; "))
         };
         if self.commands > 0 {
-            what.push_str(&format!(
+            let _ = write!(
+                what,
                 "; ran {} init_commands (dfab cannot tell whether they changed anything)",
                 self.commands
-            ));
+            );
         }
         Ok(what)
     }
