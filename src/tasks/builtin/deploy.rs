@@ -178,9 +178,8 @@ fn migrate_check(cx: &PlanCtx<'_>) -> Result<Cmd> {
 /// else the first of the build record, else the first of debian/control.
 pub fn lock_package(cx: &PlanCtx<'_>) -> Result<String> {
     let env = cx.env;
-    let name = env
-        .str("package_name")
-        .map(String::from)
+    let name = App::from_env(env)?
+        .package
         .or_else(|| {
             let job = super::deb_deploy::job(cx, false).ok()?;
             job.select.names().into_iter().next().or_else(|| {

@@ -55,15 +55,13 @@ pub fn packages(
         }
         return Ok((out, None));
     }
-    if let Some(name) = cx.env.str("package_name") {
-        crate::releases::check_package_name(name)
-            .map_err(|e| cx.env.key_error("package_name", e.to_string(), e.hint()))?;
+    if let Some(name) = crate::settings::App::from_env(cx.env)?.package {
         let note = format!(
             "packages: {name}, from `package_name` (env `{}` sets no `deploy_packages` and there is no build record in {})",
             cx.env.name,
             job.package_dir.display()
         );
-        return Ok((vec![name.to_string()], Some(note)));
+        return Ok((vec![name], Some(note)));
     }
     Err(Error::usage(
         format!(
