@@ -19,7 +19,7 @@ use super::Job;
 pub fn exec(t: &mut dyn Transport, cx: &RunCtx<'_>, verb: &str, cmd: Cmd) -> Result<Output> {
     let cmd = cmd.without_sudo_if_root(t.login_user());
     cx.rep.command(t.host(), verb, &cmd);
-    t.exec(&cmd, None)
+    crate::hostside::exec(t, &cmd, None)
 }
 
 fn shipments<'a>(shared: &'a Shared, job: &Job, host: &str) -> Result<Vec<&'a Shipment>> {

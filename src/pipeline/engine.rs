@@ -83,7 +83,7 @@ impl<'a, 'c> Engine<'a, 'c> {
         let res = self.on_hosts(hosts, &|t: &mut dyn Transport, _h: &str| {
             let c = cmd.clone().without_sudo_if_root(t.login_user());
             rep.command(t.host(), verb, &c);
-            let o = t.exec(&c, echo.then_some(rep))?;
+            let o = crate::hostside::exec(t, &c, echo.then_some(rep))?;
             outs.lock()
                 .expect("outputs")
                 .push((t.host().to_string(), o));

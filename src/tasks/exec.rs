@@ -125,7 +125,9 @@ pub(crate) fn run_on(
     cx: &RunCtx<'_>,
 ) -> Result<()> {
     match step {
-        Step::Run { cmd, warn_only, .. } => t.run(cmd, cx.rep, *warn_only).map(drop),
+        Step::Run { cmd, warn_only, .. } => {
+            crate::hostside::run(t, cmd, cx.rep, *warn_only).map(drop)
+        }
         Step::Put {
             local,
             remote,

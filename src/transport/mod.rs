@@ -76,23 +76,7 @@ pub trait Transport: Send {
 
     /// Run a command, echo it and its output, and fail on a non-zero exit unless `warn_only`.
     fn run(&mut self, cmd: &Cmd, rep: &dyn Reporter, warn_only: bool) -> Result<Output> {
-        let cmd = cmd.clone().without_sudo_if_root(self.login_user());
-        let verb = match (self.is_local(), cmd.sudo.is_some()) {
-            (true, _) => "local",
-            (false, true) => "sudo",
-            (false, false) => "run",
-        };
-        rep.command(self.host(), verb, &cmd);
-        let out = self.exec(&cmd, Some(rep))?;
-        if out.status != 0 && warn_only {
-            rep.warn(&format!(
-                "[{}] exit status {} (warn_only): {cmd}",
-                self.host(),
-                out.status
-            ));
-            return Ok(out);
-        }
-        check(self.host(), &cmd, out)
+        run_with(self, cmd, rep, warn_only, |t, c, r| t.exec(c, Some(r)))
     }
 
     /// Copy a local file to `remote` atomically: streamed into a temp file beside the target,
@@ -211,6 +195,33 @@ pub trait Transport: Send {
     }
 }
 
+/// [`Transport::run`] with the command run by `exec` (`crate::hostside::run` passes its own).
+pub(crate) fn run_with<T: Transport + ?Sized>(
+    t: &mut T,
+    cmd: &Cmd,
+    rep: &dyn Reporter,
+    warn_only: bool,
+    exec: fn(&mut T, &Cmd, &dyn Reporter) -> Result<Output>,
+) -> Result<Output> {
+    let cmd = cmd.clone().without_sudo_if_root(t.login_user());
+    let verb = match (t.is_local(), cmd.sudo.is_some()) {
+        (true, _) => "local",
+        (false, true) => "sudo",
+        (false, false) => "run",
+    };
+    rep.command(t.host(), verb, &cmd);
+    let out = exec(t, &cmd, rep)?;
+    if out.status != 0 && warn_only {
+        rep.warn(&format!(
+            "[{}] exit status {} (warn_only): {cmd}",
+            t.host(),
+            out.status
+        ));
+        return Ok(out);
+    }
+    check(t.host(), &cmd, out)
+}
+
 /// The shell side of `put`: `head -c SIZE` into a temp file, then the sha256 line that follows
 /// the data on stdin, compared before `mv`.
 fn put_command(
@@ -221,13 +232,34 @@ fn put_command(
     sudo: bool,
     dirs: &[String],
 ) -> Cmd {
+    let base = local
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into());
+    let cmd = Cmd::shell(put_script(remote, &base, size, mode, dirs));
+    if sudo {
+        cmd.sudo(None)
+    } else {
+        cmd
+    }
+}
+
+/// The shell text of [`put_command`] (`base` names the file when `remote` is a directory). It
+/// reads exactly the file and its sha256 line from stdin, so a script may go on after it with
+/// the rest of its input (`crate::hostside` installs the host program and runs it in one go).
+pub(crate) fn put_script(
+    remote: &str,
+    base: &str,
+    size: u64,
+    mode: u32,
+    dirs: &[String],
+) -> String {
     let mkdir = if dirs.is_empty() {
         String::new()
     } else {
         let q: Vec<String> = dirs.iter().map(|d| quote(d)).collect();
         format!("install -d -m 0755 {}; ", q.join(" "))
     };
-    let script = format!(
+    format!(
         "set -e; {mkdir}d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
          if [ -d \"$d\" ]; then d=\"$d\"/{base}; fi; \
          t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; head -c {size} > \"$t\"; \
@@ -235,18 +267,8 @@ fn put_command(
          if [ \"$s\" != \"$want\" ]; then echo \"checksum mismatch: got $s, sent $want\" >&2; exit 70; fi; \
          chmod {mode:o} \"$t\"; mv -f \"$t\" \"$d\"; trap - EXIT",
         r = quote(remote),
-        base = quote(
-            &local
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into())
-        ),
-    );
-    let cmd = Cmd::shell(script);
-    if sudo {
-        cmd.sudo(None)
-    } else {
-        cmd
-    }
+        base = quote(base),
+    )
 }
 
 /// Turn a non-zero exit into a `CommandFailed` error carrying host, command and stderr.

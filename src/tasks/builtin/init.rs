@@ -92,7 +92,7 @@ impl HostAction for Init {
         let mut changed = Vec::new();
         let own = self.parts.len() - self.commands;
         for part in &self.parts[..own] {
-            let out = host.run(&part.cmd, cx.rep, false)?.stdout_str();
+            let out = crate::hostside::run(host, &part.cmd, cx.rep, false)?.stdout_str();
             for l in out.lines() {
                 if let Some(what) = l.strip_prefix(CHANGED) {
                     changed.push(what.trim().to_string());
