@@ -21,8 +21,10 @@ pub const PROGRAM: &str = include_str!("../host/dfab-host");
 /// Where hosts keep the program, one file per version.
 pub const BIN_DIR: &str = "/var/lib/dfab/bin";
 
-/// The exit status of a call that found the program missing (with [`missing_line`] on stderr).
-pub const MISSING_STATUS: i32 = 127;
+/// The exit status of a call that found the program missing (with [`missing_line`] on stderr):
+/// `EX_UNAVAILABLE`. Not 127, the shell's "not found", which the ssh transport turns into an
+/// error of its own.
+pub const MISSING_STATUS: i32 = 69;
 
 /// The name calls are shown with.
 const NAME: &str = "dfab-host";
