@@ -121,7 +121,8 @@ impl Cmd {
         self
     }
 
-    /// Show `label` instead of the shell line (see [`Cmd::label`]).
+    /// Show `label` instead of the shell line (see the field `label`). Set it last: the
+    /// arguments added after it are not in it.
     #[must_use]
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
