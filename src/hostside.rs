@@ -57,7 +57,7 @@ fn guard() -> &'static str {
 }
 
 /// A call of the program with `args`, shown as `dfab-host <args>`. It runs as the login user:
-/// add `.sudo(None)` for what needs root. Run it with [`exec`] or [`run`].
+/// add `.sudo(None)` for what needs root. Run it with [`exec`].
 pub fn call<I, S>(args: I) -> Cmd
 where
     I: IntoIterator<Item = S>,
@@ -116,26 +116,10 @@ pub fn exec(t: &mut dyn Transport, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Re
     if !missing(&out) {
         return Ok(out);
     }
-    if let Some(rep) = echo {
-        rep.command(
-            t.host(),
-            "put",
-            &Cmd::new("put", [format!("host/{NAME}"), path().to_string()]),
-        );
-    }
+    // Not shown: the install is part of the call (and `-n`, which never finds the program
+    // missing, shows the same calls as the run).
     let again = installing(cmd, body).without_sudo_if_root(t.login_user());
     t.exec(&again, echo)
-}
-
-/// [`Transport::run`] through [`exec`]: echo the command and its output, and fail on a non-zero
-/// exit unless `warn_only`.
-pub fn run(
-    t: &mut dyn Transport,
-    cmd: &Cmd,
-    rep: &dyn Reporter,
-    warn_only: bool,
-) -> Result<Output> {
-    transport::run_with(t, cmd, rep, warn_only, |t, c, r| exec(t, c, Some(r)))
 }
 
 /// A reporter that passes everything on but the missing program's line (the call is run again
@@ -145,6 +129,9 @@ struct HideMissing<'a>(&'a dyn Reporter);
 impl Reporter for HideMissing<'_> {
     fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
         self.0.command(host, verb, cmd);
+    }
+    fn echo(&self, host: &str, verb: &str, cmd: &Cmd) {
+        self.0.echo(host, verb, cmd);
     }
     fn line(&self, host: &str, stream: Stream, line: &str) {
         if !(stream == Stream::Err && line == missing_line()) {

@@ -6,6 +6,7 @@ pub mod deb;
 pub mod deploy;
 pub mod environments;
 pub mod error;
+pub mod exec;
 pub mod fsutil;
 pub mod hostside;
 pub mod invocation;
@@ -24,7 +25,7 @@ pub mod web_mode;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use error::{Error, Result};
+use error::Result;
 use report::Reporter;
 use tasks::plan::{Plan, Targets};
 
@@ -57,29 +58,14 @@ pub fn activate(plan: &Plan, ctx: &Context, rep: &dyn Reporter) -> Result<Vec<St
 
 /// How to reach the plan's hosts: ssh, or attach for an LXC env with `lxc_transport = 'attach'`.
 #[must_use]
-pub fn connector(plan: &Plan) -> Box<dyn tasks::exec::Connector> {
+pub fn connector(plan: &Plan) -> Box<dyn exec::Connector> {
     match plan.targets {
-        Targets::Lxc { .. } => Box::new(lxc::run::LxcConnector),
-        Targets::Hosts(_) => Box::new(tasks::exec::SshConnector),
+        Targets::Lxc { .. } => Box::new(lxc::run::LiveConnector { lxc: true }),
+        Targets::Hosts(_) => Box::new(lxc::run::LiveConnector { lxc: false }),
     }
 }
 
-/// Ask on the terminal; without one, refuse and point at `-y`.
+/// Ask on the terminal; without one, refuse and point at `-y` (see [`report::confirm`]).
 pub fn confirm(question: &str) -> Result<()> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::usage(
-            format!("{question} (refused: no terminal to ask on)"),
-            Some("pass -y to confirm".into()),
-        ));
-    }
-    print!("{question} [y/N] ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if invocation::parse_bool(answer.trim()) == Some(true) {
-        Ok(())
-    } else {
-        Err(Error::usage("not confirmed; nothing done", None))
-    }
+    report::confirm(question)
 }

@@ -16,8 +16,14 @@ pub enum Stream {
 
 /// Where dfab's output goes. Passed explicitly; tests use [`Capture`].
 pub trait Reporter: Sync {
-    /// A command about to run on `host` (or, under `--dry-run`, that would run).
+    /// The exact command behind a step, about to run on `host` (or, under `--dry-run`, that
+    /// would run): shown with `-v`, and written to the trace (`DFAB_TRACE`).
     fn command(&self, host: &str, verb: &str, cmd: &Cmd);
+    /// A command the user wrote (a user task's `run`, `sudo`, `local`, `put`, `get`): shown by
+    /// default, as Fabric shows it, and traced like [`Reporter::command`].
+    fn echo(&self, host: &str, verb: &str, cmd: &Cmd) {
+        self.command(host, verb, cmd);
+    }
     /// One line a command printed.
     fn line(&self, host: &str, stream: Stream, line: &str);
     /// A progress or status message.
@@ -115,15 +121,27 @@ pub struct Console {
     pub verbosity: Verbosity,
     lock: Mutex<()>,
     redactor: RwLock<Redactor>,
+    /// `DFAB_TRACE=FILE`: every command shown or not, one `[host] verb: cmd` line each, appended
+    /// (redacted as the console is); the tests compare a `-n` run's with a real run's.
+    trace: Option<Mutex<fs_err::File>>,
 }
 
 impl Console {
     #[must_use]
     pub fn new(verbosity: Verbosity) -> Self {
+        let trace = std::env::var_os("DFAB_TRACE").and_then(|p| {
+            fs_err::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+                .map(Mutex::new)
+        });
         Console {
             verbosity,
             lock: Mutex::new(()),
             redactor: RwLock::new(Redactor::default()),
+            trace,
         }
     }
 
@@ -136,6 +154,19 @@ impl Console {
     pub fn add_secret(&self, value: &str) {
         let mut r = self.redactor.write().expect("redactor lock");
         *r = r.with(value);
+    }
+
+    /// Print `[host] verb: cmd` from `level` on, and write it to the trace.
+    fn show(&self, host: &str, verb: &str, cmd: &Cmd, level: Verbosity) {
+        let text = self.redact(&format!("[{host}] {verb}: {cmd}"));
+        let _g = self.lock.lock();
+        if let Some(trace) = &self.trace {
+            let mut f = trace.lock().expect("trace lock");
+            let _ = writeln!(f, "{text}");
+        }
+        if self.verbosity >= level {
+            let _ = writeln!(std::io::stdout(), "{text}");
+        }
     }
 
     /// `text` with the secrets replaced (for the error printed at exit).
@@ -151,11 +182,11 @@ impl Reporter for Console {
     }
 
     fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
-        if self.verbosity >= Verbosity::Normal {
-            let _g = self.lock.lock();
-            let text = self.redact(&format!("[{host}] {verb}: {cmd}"));
-            let _ = writeln!(std::io::stdout(), "{text}");
-        }
+        self.show(host, verb, cmd, Verbosity::Verbose);
+    }
+
+    fn echo(&self, host: &str, verb: &str, cmd: &Cmd) {
+        self.show(host, verb, cmd, Verbosity::Normal);
     }
 
     fn line(&self, host: &str, stream: Stream, line: &str) {
@@ -243,5 +274,28 @@ impl Reporter for Capture {
     }
     fn warn(&self, msg: &str) {
         self.push(format!("warning: {msg}"));
+    }
+}
+
+/// Ask on the terminal; without one, refuse and point at `-y`.
+pub fn confirm(question: &str) -> crate::error::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(crate::error::Error::usage(
+            format!("{question} (refused: no terminal to ask on)"),
+            Some("pass -y to confirm".into()),
+        ));
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if crate::invocation::parse_bool(answer.trim()) == Some(true) {
+        Ok(())
+    } else {
+        Err(crate::error::Error::usage(
+            "not confirmed; nothing done",
+            None,
+        ))
     }
 }

@@ -10,9 +10,9 @@ use clap::{CommandFactory, Parser};
 use crate::cli::Cli;
 use crate::environments::{self, Project};
 use crate::error::{Error, Result};
+use crate::exec::{execute, ExecOptions};
 use crate::invocation::{parse_task, TaskCall};
 use crate::report::{Console, Reporter, Verbosity};
-use crate::tasks::exec::{execute, ExecOptions};
 use crate::tasks::plan::{self, Overrides, Plan, Targets};
 use crate::tasks::registry::{self, BUILTINS};
 
@@ -113,9 +113,15 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         quiet: cli.quiet,
     };
     let hosts = crate::activate(&plan, &ctx, rep)?;
+    let work = crate::exec::Work {
+        steps: &plan.steps,
+        env: &plan.env,
+        project_dir: &plan.project_dir,
+        lxc: matches!(plan.targets, Targets::Lxc { .. }),
+    };
     execute(
         &project,
-        &plan,
+        work,
         &hosts,
         crate::connector(&plan).as_ref(),
         rep,
@@ -134,7 +140,7 @@ fn parallel(cli: &Cli, plan: &Plan) -> Result<usize> {
         return Ok(usize::from(n));
     }
     plan.env
-        .count("parallel", crate::tasks::exec::DEFAULT_PARALLEL, "hosts")
+        .count("parallel", crate::exec::DEFAULT_PARALLEL, "hosts")
 }
 
 /// A key written in the env (or `__all__`) that dfab does not know but that is one slip away from

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use crate::environments::{Env, Project};
 use crate::error::{Error, Result};
+use crate::exec::Connector;
 use crate::report::Reporter;
-use crate::tasks::step::Shown;
 use crate::transport::cmd::Cmd;
 use crate::transport::Transport;
 
@@ -48,32 +48,12 @@ pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
     Ok((env, db))
 }
 
-/// The commands of a clone, for `-n`.
-#[must_use]
-pub fn describe(source: &Source, push: &Push) -> Vec<(String, Shown)> {
-    let mut v = Vec::new();
-    match source {
-        Source::Live { db, .. } => {
-            v.push((db.host.clone(), Shown::new("read", dump::command(db))));
-        }
-        Source::Cached(p) => v.push((
-            "localhost".into(),
-            Shown::new("check", dump::verify_command(p)),
-        )),
-    }
-    v.extend(
-        push.describe()
-            .into_iter()
-            .map(|s| (push.db.host.clone(), s)),
-    );
-    v
-}
-
 /// Carry out the clone into `target` (this env's database host).
 pub fn run(
     source: &Source,
     push: &Push,
     target: &mut dyn Transport,
+    connector: &dyn Connector,
     rep: &dyn Reporter,
 ) -> Result<()> {
     let payload = match source {
@@ -83,7 +63,7 @@ pub fn run(
             db,
             keep: Some(file),
         } => {
-            let mut src = crate::lxc::run::connect_env_host(env, &db.host, rep)?;
+            let mut src = connector.connect_env(env, &db.host, rep)?;
             dump::run(src.as_mut(), db, file, rep)?;
             return super::push_file(push, file, target, rep);
         }
@@ -92,7 +72,7 @@ pub fn run(
             db,
             keep: None,
         } => {
-            let mut src = crate::lxc::run::connect_env_host(env, &db.host, rep)?;
+            let mut src = connector.connect_env(env, &db.host, rep)?;
             rep.info(&format!(
                 "streaming `{}` from {} ({}) to {} ({})",
                 db.name,
@@ -107,7 +87,7 @@ pub fn run(
             let (dumped, sent) = std::thread::scope(|s| {
                 let dumping = s.spawn(move || {
                     let mut w = stream::Hashing::new(writer);
-                    let r = dump::stream_into(src.as_mut(), db, &mut w);
+                    let r = dump::stream_into(src.as_mut(), db, &mut w, rep);
                     let (sha, n) = (w.hex(), w.bytes);
                     drop(w);
                     r.map(|(v, t)| (v, t, sha, n))
@@ -124,11 +104,13 @@ pub fn run(
                 }
             };
             let sent = sent?;
-            rep.info(&format!(
-                "dumped and streamed {}",
-                stream::rate(size, started.elapsed().as_secs_f64())
-            ));
-            if sent != sha256 {
+            if !target.recording() {
+                rep.info(&format!(
+                    "dumped and streamed {}",
+                    stream::rate(size, started.elapsed().as_secs_f64())
+                ));
+            }
+            if sent != sha256 && !target.recording() {
                 return Err(Error::other(
                     "the dump changed between dump and upload",
                     None,

@@ -72,8 +72,14 @@ pub fn stream_into(
     host: &mut dyn Transport,
     db: &DbTarget,
     w: &mut (dyn Write + Send),
+    rep: &dyn Reporter,
 ) -> Result<(String, std::collections::BTreeMap<String, u64>)> {
     let cmd = command(db);
+    rep.command(
+        host.host(),
+        "read",
+        &cmd.clone().without_sudo_if_root(host.login_user()),
+    );
     let out = stream::exec_io(host, &cmd, None, Some(w))?;
     let stderr = out.stderr_str();
     let mut version = String::new();
@@ -150,13 +156,25 @@ fn with_hint(e: Error, db: &DbTarget) -> Error {
 }
 
 /// `database.dump` on one host: stream into `<dest>.tmp` (mode 0600), verify, keep the previous
-/// dump as `.dump.1`, rename into place, write the sidecar.
+/// dump as `.dump.1`, rename into place, write the sidecar. On a recorder (`-n`) the dump is
+/// shown and no file here is touched: `None`.
 pub fn run(
     host: &mut dyn Transport,
     db: &DbTarget,
     dest: &Path,
     rep: &dyn Reporter,
-) -> Result<Dumped> {
+) -> Result<Option<Dumped>> {
+    if host.recording() {
+        stream_into(host, db, &mut std::io::sink(), rep)?;
+        rep.command("localhost", "check", &verify_command(&tmp_path(dest)));
+        rep.info(&format!(
+            "[{}] would dump database `{}` into {}",
+            host.host(),
+            db.name,
+            dest.display()
+        ));
+        return Ok(None);
+    }
     let dir = dest.parent().expect("dumps/<env>.dump has a parent");
     fs_err::create_dir_all(dir)?;
     let tmp = tmp_path(dest);
@@ -170,7 +188,7 @@ pub fn run(
     let result = (|| {
         let file = private_file(&tmp)?;
         let mut w = stream::Hashing::new(std::io::BufWriter::with_capacity(1 << 20, file));
-        let (version, tables) = stream_into(host, db, &mut w)?;
+        let (version, tables) = stream_into(host, db, &mut w, rep)?;
         w.flush()?;
         let sha = w.hex();
         let bytes = w.bytes;
@@ -215,7 +233,7 @@ pub fn run(
         stream::rate(size, elapsed),
         sidecar.tables.len()
     ));
-    Ok(Dumped { sidecar, elapsed })
+    Ok(Some(Dumped { sidecar, elapsed }))
 }
 
 fn shown_current(dest: &Path) -> String {

@@ -26,6 +26,23 @@ pub fn push_file(
     t: &mut dyn Transport,
     rep: &dyn Reporter,
 ) -> Result<()> {
+    if t.recording() && !file.exists() {
+        // `-n`, with the dump made by an earlier step of this run.
+        rep.command(
+            t.host(),
+            "put",
+            &crate::transport::cmd::Cmd::new(
+                "put",
+                [file.display().to_string(), push.remote.clone()],
+            ),
+        );
+        let none = push::Payload {
+            sha256: String::new(),
+            size: 0,
+            sidecar: None,
+        };
+        return push.restore_and_swap(t, &none, rep);
+    }
     dump::verify(file)?;
     let side = sidecar::Sidecar::read(file)?;
     let (sha256, size) = push::file_digest(file)?;

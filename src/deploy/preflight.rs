@@ -3,12 +3,10 @@
 //! refuses the run if any host failed its check.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
-use crate::tasks::step::{HostAction, LocalAction, RunCtx, Shown};
-use crate::transport::cmd::Cmd;
+use crate::exec::step::{HostAction, LocalAction, RunCtx};
 use crate::transport::Transport;
 
 use super::debconf_db::{self, DebconfDb};
@@ -52,44 +50,26 @@ pub struct LocalChecks {
 }
 
 impl LocalAction for LocalChecks {
-    fn describe(&self) -> Vec<Shown> {
-        let mut out = Vec::new();
-        if self.templates {
-            let record = self.job.package_dir.join(crate::deb::manifest::FILE_NAME);
-            out.push(Shown::new(
-                "read",
-                Cmd::new("cat", [record.display().to_string()]),
-            ));
-            match record::peek(&self.job.package_dir) {
-                Some(ships) => {
-                    for s in ships.iter().filter(|s| self.job.select.wants(&s.package)) {
-                        out.push(Shown::new(
-                            "check",
-                            Cmd::new("sha256sum", [s.path.display().to_string()]),
-                        ));
-                    }
-                }
-                None => out.push(Shown::new(
-                    "check",
-                    Cmd::new("sha256sum", ["<each .deb of the build record>"]),
-                )),
-            }
-        }
-        if let Some(d) = &self.job.debconf {
-            out.push(Shown::new(
-                "read",
-                Cmd::new("debconf-db", [d.display().to_string()]),
-            ));
-        }
-        out
-    }
-
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
         let db = match &self.job.debconf {
             Some(p) => Some(debconf_db::load(p, self.job.debconf_key.as_ref())?),
             None => None,
         };
         if self.templates {
+            if cx.dry_run && record::peek(&self.job.package_dir).is_none() {
+                // `-n` before the first build: the run ships what the build step makes.
+                cx.rep.info(&format!(
+                    "deb.deploy: would ship the packages the build makes (no build record yet \
+                     at {})",
+                    self.job
+                        .package_dir
+                        .join(crate::deb::manifest::FILE_NAME)
+                        .display()
+                ));
+                let _ = self.shared.ships.set(Vec::new());
+                let _ = self.shared.debconf.set(db);
+                return Ok(());
+            }
             let all = record::load(&self.job.package_dir)?;
             let ships = self.job.select.pick(all)?;
             let mut tpl = Vec::new();
@@ -129,28 +109,18 @@ impl LocalAction for LocalChecks {
 #[derive(Debug)]
 pub struct HostChecks {
     pub shared: std::sync::Arc<Shared>,
-    /// The release paths the build record names at plan time (for `-n`).
-    pub planned: Vec<String>,
     pub task: &'static str,
 }
 
 impl HostAction for HostChecks {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        // Before the run, the build record as it is now stands for what the local checks load.
-        let paths = match self.shared.ships.get() {
-            Some(_) => self.shared.release_paths(),
-            None => self.planned.clone(),
-        };
-        vec![Shown::new("check", remote::preflight(&paths))]
-    }
-
-    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let cmd =
             remote::preflight(&self.shared.release_paths()).without_sudo_if_root(t.login_user());
         cx.rep.command(t.host(), "check", &cmd);
         let mut there = String::new();
         let problem = match crate::hostside::exec(t, &cmd, None) {
             Err(e) => Some(e.to_string()),
+            Ok(_) if t.recording() => None,
             Ok(o) if o.status != 0 && o.stderr_str().contains("password is required") => {
                 Some(format!(
                     "sudo wants a password for `{}`; dfab runs `sudo -n` and never prompts \
@@ -199,7 +169,11 @@ impl HostAction for HostChecks {
             .expect("lock")
             .insert(host.clone(), remote::parse_there(&there));
         self.shared.passed.lock().expect("lock").push(host);
-        Ok(())
+        Ok(if t.recording() {
+            "would check sudo and the install tools".into()
+        } else {
+            "preflight passed".into()
+        })
     }
 }
 
@@ -212,10 +186,6 @@ pub struct Gate {
 }
 
 impl LocalAction for Gate {
-    fn describe(&self) -> Vec<Shown> {
-        Vec::new()
-    }
-
     fn run(&self, _cx: &RunCtx<'_>) -> Result<()> {
         let passed = self.shared.passed.lock().expect("lock").len();
         if passed >= self.hosts {
@@ -229,22 +199,4 @@ impl LocalAction for Gate {
             Some("the summary above names each host's problem".into()),
         ))
     }
-}
-
-/// The host paths of the releases `job` ships, from the build record as it is now (none
-/// without one).
-#[must_use]
-pub fn planned_releases(job: &super::Job) -> Vec<String> {
-    record::peek(&job.package_dir)
-        .unwrap_or_default()
-        .iter()
-        .filter(|s| job.select.wants(&s.package))
-        .map(|s| remote::release_path(&s.package, &s.file))
-        .collect()
-}
-
-/// The env's debconf file, relative to the project directory.
-#[must_use]
-pub fn debconf_path(project_dir: &std::path::Path, value: &str) -> PathBuf {
-    project_dir.join(value)
 }

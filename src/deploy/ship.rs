@@ -4,22 +4,20 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::exec::step::{HostAction, RunCtx};
 use crate::releases::history::{self, Outcome, Record};
 use crate::releases::state;
-use crate::tasks::step::{HostAction, RunCtx, Shown};
 use crate::transport::cmd::Cmd;
 use crate::transport::{Output, Transport};
 
 use super::preflight::Shared;
-use super::record::{self, Shipment};
+use super::record::Shipment;
 use super::remote::{self, InstallOpts};
 use super::Job;
 
-/// Run one command on the host, showing it first (the same value `-n` prints).
+/// Run one command on the host, showing it first (with `-v`; a recorder only shows it).
 pub fn exec(t: &mut dyn Transport, cx: &RunCtx<'_>, verb: &str, cmd: Cmd) -> Result<Output> {
-    let cmd = cmd.without_sudo_if_root(t.login_user());
-    cx.rep.command(t.host(), verb, &cmd);
-    crate::hostside::exec(t, &cmd, None)
+    crate::exec::record::exec(t, cx.rep, verb, cmd)
 }
 
 fn shipments<'a>(shared: &'a Shared, job: &Job, host: &str) -> Result<Vec<&'a Shipment>> {
@@ -33,22 +31,6 @@ fn shipments<'a>(shared: &'a Shared, job: &Job, host: &str) -> Result<Vec<&'a Sh
         .collect())
 }
 
-/// Placeholders for `-n` when there is no build record yet.
-fn planned(job: &Job) -> Vec<(String, String, String)> {
-    match record::peek(&job.package_dir) {
-        Some(ships) => ships
-            .into_iter()
-            .filter(|s| job.select.wants(&s.package))
-            .map(|s| (s.package, s.file, s.path.display().to_string()))
-            .collect(),
-        None => vec![(
-            "<package>".into(),
-            "<package>_<version>_<arch>.deb".into(),
-            "<the build record's .deb>".into(),
-        )],
-    }
-}
-
 /// Upload every release this host gets.
 #[derive(Debug)]
 pub struct Upload {
@@ -57,24 +39,33 @@ pub struct Upload {
 }
 
 impl HostAction for Upload {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        let mut out = Vec::new();
-        for (p, f, local) in planned(&self.job) {
-            out.push(Shown::new(
-                "put",
-                Cmd::new("put", [local, remote::release_path(&p, &f)]),
-            ));
-        }
-        out
-    }
-
-    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let host = t.host().to_string();
         let there = self.shared.there.lock().expect("lock").get(&host).cloned();
+        let mut sent = Vec::new();
+        let mut had = Vec::new();
         for s in shipments(&self.shared, &self.job, &host)? {
-            upload_one(t, cx, s, there.as_deref())?;
+            if upload_one(t, cx, s, there.as_deref())? {
+                sent.push(s.file.as_str());
+            } else {
+                had.push(s.file.as_str());
+            }
         }
-        Ok(())
+        let verb = if t.recording() {
+            "would upload"
+        } else {
+            "uploaded"
+        };
+        Ok(match (sent.is_empty(), had.is_empty()) {
+            (true, true) => "nothing to upload".into(),
+            (false, true) => format!("{verb} {}", sent.join(", ")),
+            (true, false) => format!("{} already there (same sha256)", had.join(", ")),
+            (false, false) => format!(
+                "{verb} {}; {} already there",
+                sent.join(", "),
+                had.join(", ")
+            ),
+        })
     }
 }
 
@@ -85,7 +76,7 @@ fn upload_one(
     cx: &RunCtx<'_>,
     s: &Shipment,
     there: Option<&[(String, String)]>,
-) -> Result<()> {
+) -> Result<bool> {
     let dest = remote::release_path(&s.package, &s.file);
     let sha = if let Some(there) = there {
         there
@@ -99,18 +90,14 @@ fn upload_one(
         o.stdout_str().split_whitespace().next().map(String::from)
     };
     if sha.as_deref() == Some(s.sha256.as_str()) {
-        cx.rep.info(&format!(
-            "[{}] {}: already on the host with the same sha256; upload skipped",
-            t.host(),
-            s.file
-        ));
-        return Ok(());
+        return Ok(false);
     }
     let dirs = [
         crate::releases::state_dir(&s.package),
         crate::releases::releases_dir(&s.package),
     ];
-    t.put_making(&s.path, &dest, true, &dirs, cx.rep)
+    t.put_making(&s.path, &dest, true, &dirs, cx.rep)?;
+    Ok(true)
 }
 
 /// Install every release this host got.
@@ -121,16 +108,9 @@ pub struct Install {
 }
 
 impl HostAction for Install {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        let mut out = Vec::new();
-        for (p, f, _) in planned(&self.job) {
-            out.extend(describe_install(&self.job, &p, &f, false));
-        }
-        out
-    }
-
-    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let host = t.host().to_string();
+        let mut did = Vec::new();
         for s in shipments(&self.shared, &self.job, &host)? {
             let target = Target {
                 package: &s.package,
@@ -153,52 +133,15 @@ impl HostAction for Install {
                 opts,
                 !self.job.force,
             )? {
-                Done::Unchanged => cx.rep.info(&format!(
-                    "[{host}] deb.deploy: ok: {} {} is already installed: nothing to do \
-                     (deb.deploy:force=yes reinstalls)",
+                Done::Unchanged => did.push(format!(
+                    "{} {} is already installed: nothing to do (deb.deploy:force=yes reinstalls)",
                     s.package, s.version
                 )),
-                Done::Installed(what) => cx.rep.info(&format!("[{host}] deb.deploy: ok: {what}")),
+                Done::Installed(what) => did.push(what),
             }
         }
-        Ok(())
+        Ok(did.join("; "))
     }
-}
-
-/// `-n` lines of one install.
-#[must_use]
-pub fn describe_install(job: &Job, package: &str, file: &str, rollback: bool) -> Vec<Shown> {
-    let opts = InstallOpts {
-        conffiles_new: job.conffiles_new,
-        downgrade: rollback,
-        debconf: job.debconf.is_some(),
-    };
-    let target = Target {
-        package,
-        file,
-        version: "<version>",
-        sha256: "<sha256>",
-        action: if rollback { "rollback" } else { "deploy" },
-    };
-    vec![
-        Shown::new(
-            "sudo",
-            remote::install(
-                &target,
-                opts,
-                !rollback && !job.force,
-                job.keep,
-                &history::local_user(),
-            ),
-        ),
-        Shown::new(
-            "sudo",
-            state::prune_cmd(
-                package,
-                &[format!("<releases beyond the last {}>", job.keep)],
-            ),
-        ),
-    ]
 }
 
 /// The release an install puts on a host.
@@ -297,6 +240,18 @@ pub fn install_release(
         cmd = cmd.stdin(db.text.expose().as_bytes().to_vec());
     }
     let out = exec(t, cx, "sudo", cmd)?;
+    if t.recording() {
+        return Ok(Done::Installed(format!(
+            "would {} {} {}",
+            if r.action == "rollback" {
+                "roll back to"
+            } else {
+                "install"
+            },
+            r.package,
+            r.version
+        )));
+    }
     let rep = remote::parse_install(&out.stdout_str());
     if rep.history_failed {
         cx.rep.warn(&format!(

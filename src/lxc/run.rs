@@ -7,8 +7,8 @@ use super::transport::AttachTransport;
 use crate::environments::value::{Kind, Value};
 use crate::environments::Env;
 use crate::error::Result;
+use crate::exec::{Connector, SshConnector};
 use crate::report::Reporter;
-use crate::tasks::exec::{Connector, SshConnector};
 use crate::transport::Transport;
 
 /// The `[host]` label for LXC management output.
@@ -71,7 +71,7 @@ pub fn activate(
 /// expensive work. When root's login fails and the env names no `key_filename`, dfab authorises
 /// its own key (see [`super::key`]) in the container by attach and tries again.
 fn reach(env: &Env, spec: &super::LxcSpec, host: &str, rep: &dyn Reporter) -> Result<()> {
-    let Err(first) = LxcConnector.connect(host, env) else {
+    let Err(first) = LxcConnector.open(host, host, env) else {
         return Ok(());
     };
     let as_root = env.str("user").is_none_or(|u| u == "root");
@@ -90,7 +90,7 @@ fn reach(env: &Env, spec: &super::LxcSpec, host: &str, rep: &dyn Reporter) -> Re
                 spec.name
             ));
         }
-        match LxcConnector.connect(host, env) {
+        match LxcConnector.open(host, host, env) {
             Ok(_) => return Ok(()),
             Err(e) => e,
         }
@@ -136,20 +136,42 @@ pub fn connect_env_host(env: &Env, host: &str, rep: &dyn Reporter) -> Result<Box
                 None,
             ));
         };
-        return LxcConnector.connect(h, env);
+        return LxcConnector.open(h, container, env);
     }
-    SshConnector.connect(host, env)
+    Ok(Box::new(SshConnector::open(host, host, env)?))
+}
+
+/// The live connector of a run: an LXC env's container (see [`LxcConnector`]) or hosts over
+/// ssh; another env's hosts through [`connect_env_host`].
+pub struct LiveConnector {
+    /// Whether the run's env is an LXC env.
+    pub lxc: bool,
+}
+
+impl Connector for LiveConnector {
+    fn connect(&self, host: &str, label: &str, env: &Env) -> Result<Box<dyn Transport>> {
+        if self.lxc {
+            LxcConnector.open(host, label, env)
+        } else {
+            Ok(Box::new(SshConnector::open(host, label, env)?))
+        }
+    }
+
+    fn connect_env(&self, env: &Env, host: &str, rep: &dyn Reporter) -> Result<Box<dyn Transport>> {
+        connect_env_host(env, host, rep)
+    }
 }
 
 /// Connects to an LXC environment's container by attach when `lxc_transport = 'attach'`, else
 /// over ssh like any host.
 pub struct LxcConnector;
 
-impl Connector for LxcConnector {
-    fn connect(&self, host: &str, env: &Env) -> Result<Box<dyn Transport>> {
+impl LxcConnector {
+    /// Open the container at `host` (its address, or its name for attach), labelled `label`.
+    pub fn open(&self, host: &str, label: &str, env: &Env) -> Result<Box<dyn Transport>> {
         if env.str("lxc_transport") == Some("attach") {
             let spec = super::env::lxc_spec(env, host, false)?;
-            return Ok(Box::new(AttachTransport::new(&spec)?));
+            return Ok(Box::new(AttachTransport::new(&spec)?.labelled(label)));
         }
         // dfab made this container itself, often a moment ago with fresh host keys at a reused
         // address: trust it unless the env says otherwise, and log in as root by default.
@@ -172,7 +194,7 @@ impl Connector for LxcConnector {
                     .or_insert_with(|| Value::new(Kind::Str(v), pos));
             }
         }
-        SshConnector.connect(host, &env)
+        Ok(Box::new(SshConnector::open(host, label, &env)?))
     }
 }
 
@@ -228,11 +250,19 @@ pub fn template_task(env: &Env, dry_run: bool, rep: &dyn Reporter) -> Result<()>
             rep.command(label(env), "lxc.template", cmd);
         }
         write @ super::template::Action::Write { .. } => {
-            rep.info(&format!("[{}] {write}", label(env)));
+            rep.command(label(env), "write", &write.command());
         }
     };
     if dry_run {
-        super::template::plan(&spec)?.iter().for_each(show);
+        // Offline: a dry run reads nothing on an `lxc_host` (its lxc-config, its mirror).
+        let actions = super::template::plan_offline(&spec)?;
+        actions.iter().for_each(show);
+        rep.info(&format!(
+            "[{}] lxc.template: would build template {} ({} actions; -v shows them)",
+            label(env),
+            spec.name,
+            actions.len()
+        ));
         return Ok(());
     }
     super::template::build(&spec, &mut |a| show(a))?;
@@ -246,15 +276,21 @@ pub fn template_task(env: &Env, dry_run: bool, rep: &dyn Reporter) -> Result<()>
 /// `dfab <env> lxc_remove`: stop and destroy the env's container (nothing when it is absent).
 pub fn remove_task(env: &Env, name: &str, dry_run: bool, rep: &dyn Reporter) -> Result<()> {
     let spec = super::env::lxc_spec(env, name, false)?;
-    let backend = backend::for_spec(&spec)?;
-    let lxcpath = backend.lxcpath();
     if dry_run {
-        let steps = super::step::plan_remove(&spec, backend.state(name)?);
+        // The state is not read (a dry run connects nowhere, `lxc_host` included): the most a
+        // removal does, on a running container.
+        let steps = super::step::plan_remove(&spec, super::step::State::Running);
         for step in &steps {
-            rep.command(label(env), "lxc_remove", &step.command(lxcpath.as_deref()));
+            rep.command(label(env), "lxc_remove", &step.command(None));
         }
+        rep.info(&format!(
+            "[{}] lxc_remove: would stop and destroy container {name}",
+            label(env)
+        ));
         return Ok(());
     }
+    let backend = backend::for_spec(&spec)?;
+    let lxcpath = backend.lxcpath();
     let steps = super::remove(&spec, backend.as_ref(), &mut |step| {
         rep.command(label(env), "lxc_remove", &step.command(lxcpath.as_deref()));
     })?;

@@ -27,6 +27,13 @@ impl AttachTransport {
         })
     }
 
+    /// The same transport, labelled `label` in output and errors.
+    #[must_use]
+    pub fn labelled(mut self, label: &str) -> Self {
+        label.clone_into(&mut self.host);
+        self
+    }
+
     /// From an [`Attach`] made some other way, labelled `host`.
     #[must_use]
     pub fn from_attach(attach: Attach, host: &str) -> Self {

@@ -4,10 +4,10 @@
 
 use crate::deploy::record;
 use crate::error::{render, Error, Result};
+use crate::exec::step::{RunCtx, Step};
 use crate::invocation::TaskCall;
 use crate::releases::state;
 use crate::tasks::builtin::PlanCtx;
-use crate::tasks::step::{RunCtx, Step};
 use crate::transport::sha256_hex;
 
 use super::held::DpkgState;
@@ -315,6 +315,12 @@ impl Run<'_, '_, '_, '_> {
             error: e,
         };
         let o = r.map_err(stop)?;
+        if self.eng.cx.dry_run {
+            self.eng.cx.rep.info(
+                "deploy: maintenance = 'auto': would enter maintenance if the check says migrations are pending",
+            );
+            return Ok(true);
+        }
         match o.status {
             0 => {
                 self.eng.cx.rep.info("deploy: maintenance = 'auto': no pending migration; the site stays live");

@@ -6,11 +6,11 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::tasks::step::RunCtx;
+use crate::exec::step::RunCtx;
 use crate::transport::Transport;
 
-use super::engine::Engine;
 use super::lock;
+use crate::exec::engine::Engine;
 
 /// How often the holder touches the lock.
 pub(crate) const REFRESH: Duration = Duration::from_secs(20);
@@ -74,7 +74,7 @@ pub(crate) fn take(
     let mut refused = Vec::new();
     let mut installed = Installed::default();
     // The output is data (dpkg's report, the holder); the user sees the outcome.
-    for (h, r) in eng.cmd_on_with(hosts, "sudo", &cmd, false) {
+    for (h, r) in eng.cmd_on(hosts, "sudo", &cmd) {
         match r {
             Ok(o) if o.status == 0 => {
                 for l in o.stdout_str().lines().filter(|l| l.starts_with("lock: ")) {
@@ -163,7 +163,7 @@ impl Held {
                     h.clone()
                 };
                 if !conns.iter().any(|(x, _)| *x == addr) {
-                    match cx.connector.connect(&addr, cx.env) {
+                    match cx.connector.connect(&addr, h, cx.env) {
                         Ok(t) => conns.push((addr.clone(), t)),
                         Err(e) => {
                             cx.rep

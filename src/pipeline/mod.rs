@@ -8,8 +8,6 @@
 
 mod checks;
 
-pub mod describe;
-mod engine;
 mod held;
 pub mod interrupt;
 pub mod journal;
@@ -24,9 +22,9 @@ pub use held::token_file as held_token_file;
 use std::path::PathBuf;
 
 use crate::deploy::Job;
+use crate::exec::step::Step;
 use crate::invocation::TaskCall;
 use crate::tasks::plan::Targets;
-use crate::tasks::step::Step;
 use crate::transport::cmd::Cmd;
 
 pub use settings::{Maintenance, OnFailure, Settings, Strategy};

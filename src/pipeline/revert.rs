@@ -8,8 +8,8 @@ use std::sync::Arc;
 use crate::deploy::preflight::{Gate, HostChecks, LocalChecks, Shared};
 use crate::deploy::Select;
 use crate::error::{render, Error, Result};
+use crate::exec::step::Step;
 use crate::releases::rollback::Rollback;
-use crate::tasks::step::Step;
 
 use super::journal::LOCAL;
 use super::run::{push, Run, Stop};
@@ -215,7 +215,6 @@ impl Run<'_, '_, '_, '_> {
                 hosts: hosts.to_vec(),
                 action: Arc::new(HostChecks {
                     shared: shared.clone(),
-                    planned: Vec::new(),
                     task: "revert",
                 }),
                 warn_only: false,

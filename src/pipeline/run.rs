@@ -5,22 +5,14 @@
 use std::sync::{Condvar, Mutex};
 
 use crate::error::{render, Error, Result};
-use crate::tasks::step::{LocalAction, RunCtx, Shown, Step};
+use crate::exec::step::{LocalAction, RunCtx, Step};
 
-use super::engine::Engine;
 use super::held;
 use super::journal::{self, Journal, StepRec, LOCAL};
 use super::{interrupt, Kind, Maintenance, Mode, Pipeline, Strategy};
+use crate::exec::engine::Engine;
 
 impl LocalAction for Pipeline {
-    fn describe(&self) -> Vec<Shown> {
-        super::describe::describe(self)
-    }
-
-    fn notes(&self) -> Vec<String> {
-        super::describe::notes(self)
-    }
-
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
         let lxc = matches!(self.targets, crate::tasks::plan::Targets::Lxc { .. });
         let eng = Engine::new(cx, lxc);
@@ -100,6 +92,12 @@ pub(crate) struct Stop {
 impl Run<'_, '_, '_, '_> {
     pub(crate) fn save(&mut self) {
         self.j.updated = journal::now();
+        if self.eng.cx.dry_run {
+            let shown =
+                crate::transport::cmd::Cmd::new("journal", [self.p.journal.display().to_string()]);
+            self.eng.cx.rep.command(LOCAL, "write", &shown);
+            return;
+        }
         if let Err(e) = journal::save(&self.p.journal, &self.j) {
             self.eng
                 .cx

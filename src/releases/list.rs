@@ -1,7 +1,8 @@
 //! `releases`: per host, each package's installed version, its kept releases and its history.
 
 use crate::error::Result;
-use crate::tasks::step::{HostAction, RunCtx, Shown};
+use crate::exec::record::read;
+use crate::exec::step::{HostAction, RunCtx};
 use crate::transport::cmd::Cmd;
 use crate::transport::Transport;
 
@@ -18,23 +19,12 @@ fn all_cmd() -> Cmd {
 }
 
 impl HostAction for List {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        if self.packages.is_empty() {
-            return vec![
-                Shown::new("read", all_cmd()),
-                Shown::new("read", state::read_cmd("<each package>")),
-            ];
-        }
-        self.packages
-            .iter()
-            .map(|p| Shown::new("read", state::read_cmd(p)))
-            .collect()
-    }
-
-    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let host = t.host().to_string();
         let packages = if self.packages.is_empty() {
-            let o = crate::deploy::ship::exec(t, cx, "read", all_cmd())?;
+            let Some(o) = read(t, cx.rep, "read", all_cmd())?.known() else {
+                return Ok("would list the releases of every package dfab deployed here".into());
+            };
             o.stdout_str()
                 .lines()
                 .filter(|p| super::check_package_name(p).is_ok())
@@ -49,7 +39,9 @@ impl HostAction for List {
         }
         for p in &packages {
             let cmd = state::read_cmd(p);
-            let o = crate::deploy::ship::exec(t, cx, "read", cmd.clone())?;
+            let Some(o) = read(t, cx.rep, "read", cmd.clone())?.known() else {
+                continue;
+            };
             let o = crate::transport::check(&host, &cmd, o)?;
             let st = state::parse(&o.stdout_str());
             let installed = match &st.installed {
@@ -73,6 +65,10 @@ impl HostAction for List {
                 ));
             }
         }
-        Ok(())
+        Ok(if t.recording() {
+            format!("would show the releases of {}", packages.join(", "))
+        } else {
+            format!("{} package(s)", packages.len())
+        })
     }
 }

@@ -9,7 +9,8 @@ use crate::deploy::remote::{self, InstallOpts};
 use crate::deploy::ship::{self, exec, Target};
 use crate::deploy::Job;
 use crate::error::{Error, Result};
-use crate::tasks::step::{HostAction, RunCtx, Shown};
+use crate::exec::record::read;
+use crate::exec::step::{HostAction, RunCtx};
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
 
@@ -33,30 +34,41 @@ fn sha_cmd(package: &str, file: &str) -> Cmd {
 }
 
 impl HostAction for Rollback {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        let mut out = Vec::new();
-        for p in &self.packages {
-            out.push(Shown::new("read", state::read_cmd(p)));
-            let file = format!(
-                "<the kept .deb of {}>",
-                self.version
-                    .as_deref()
-                    .unwrap_or("the release before the current one")
-            );
-            out.push(Shown::new("check", sha_cmd(p, &file)));
-            out.extend(ship::describe_install(&self.job, p, &file, true));
-        }
-        out
-    }
-
-    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let host = t.host().to_string();
+        let mut did = Vec::new();
         for p in self
             .packages
             .iter()
             .filter(|p| self.job.select.wants_on(p, &host))
         {
-            let o = exec(t, cx, "read", state::read_cmd(p))?;
+            let Some(o) = read(t, cx.rep, "read", state::read_cmd(p))?.known() else {
+                // `-n`: the target is found in the host's history at run time.
+                let want = self
+                    .version
+                    .as_deref()
+                    .unwrap_or("the release before the current one");
+                let file = format!("<the kept .deb of {want}>");
+                exec(t, cx, "check", sha_cmd(p, &file))?;
+                let target = Target {
+                    package: p,
+                    file: &file,
+                    version: want,
+                    sha256: "<sha256>",
+                    action: "rollback",
+                };
+                let opts = InstallOpts {
+                    conffiles_new: self.job.conffiles_new,
+                    downgrade: true,
+                    debconf: self.job.debconf.is_some(),
+                };
+                if let ship::Done::Installed(what) =
+                    ship::install_release(t, cx, &self.shared, &self.job, &target, opts, false)?
+                {
+                    did.push(what);
+                }
+                continue;
+            };
             let o = crate::transport::check(&host, &state::read_cmd(p), o)?;
             let st = state::parse(&o.stdout_str());
             let kept = state::rollback_target(&st, self.version.as_deref())
@@ -67,8 +79,8 @@ impl HostAction for Rollback {
                 })?
                 .clone();
             if st.configured() == Some(kept.version.as_str()) {
-                cx.rep.info(&format!(
-                    "[{host}] rollback: ok: {p} {} is already installed: nothing to do",
+                did.push(format!(
+                    "{p} {} is already installed: nothing to do",
                     kept.version
                 ));
                 continue;
@@ -90,9 +102,9 @@ impl HostAction for Rollback {
             if let ship::Done::Installed(what) =
                 ship::install_release(t, cx, &self.shared, &self.job, &target, opts, false)?
             {
-                cx.rep.info(&format!("[{host}] rollback: ok: {what}"));
+                did.push(what);
             }
         }
-        Ok(())
+        Ok(did.join("; "))
     }
 }

@@ -14,8 +14,8 @@ use crate::transport::cmd::Cmd;
 
 use super::builtin::PlanCtx;
 use super::registry::{self, Builtin};
-use super::step::Step;
 use super::user::{parse_tasks, Action, UserTask};
+use crate::exec::step::Step;
 
 /// Where the hosts of a run come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::invocation::TaskCall;
 
 use super::builtin::{self, PlanCtx};
-use super::step::Step;
+use crate::exec::step::Step;
 
 /// One argument a built-in takes, by name; positional arguments fill them in this order.
 #[derive(Debug, Clone, Copy)]

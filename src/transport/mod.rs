@@ -58,6 +58,12 @@ pub trait Transport: Send {
     /// The user commands run as before any sudo.
     fn login_user(&self) -> &str;
 
+    /// True for a recorder (`-n`): commands are shown, nothing runs, and what a command
+    /// prints is unknown (see `exec::record`).
+    fn recording(&self) -> bool {
+        false
+    }
+
     /// The `ssh` command line that reaches this host through the transport's own connection,
     /// for programs that take a remote shell (`rsync -e`): the same route, host keys and
     /// options as every other command. `None` for transports that are not ssh.
@@ -76,7 +82,23 @@ pub trait Transport: Send {
 
     /// Run a command, echo it and its output, and fail on a non-zero exit unless `warn_only`.
     fn run(&mut self, cmd: &Cmd, rep: &dyn Reporter, warn_only: bool) -> Result<Output> {
-        run_with(self, cmd, rep, warn_only, |t, c, r| t.exec(c, Some(r)))
+        let cmd = cmd.clone().without_sudo_if_root(self.login_user());
+        let verb = match (self.is_local(), cmd.sudo.is_some()) {
+            (true, _) => "local",
+            (false, true) => "sudo",
+            (false, false) => "run",
+        };
+        rep.command(self.host(), verb, &cmd);
+        let out = self.exec(&cmd, Some(rep))?;
+        if out.status != 0 && warn_only {
+            rep.warn(&format!(
+                "[{}] exit status {} (warn_only): {cmd}",
+                self.host(),
+                out.status
+            ));
+            return Ok(out);
+        }
+        check(self.host(), &cmd, out)
     }
 
     /// Copy a local file to `remote` atomically: streamed into a temp file beside the target,
@@ -193,33 +215,6 @@ pub trait Transport: Send {
         })?;
         Ok(())
     }
-}
-
-/// [`Transport::run`] with the command run by `exec` (`crate::hostside::run` passes its own).
-pub(crate) fn run_with<T: Transport + ?Sized>(
-    t: &mut T,
-    cmd: &Cmd,
-    rep: &dyn Reporter,
-    warn_only: bool,
-    exec: fn(&mut T, &Cmd, &dyn Reporter) -> Result<Output>,
-) -> Result<Output> {
-    let cmd = cmd.clone().without_sudo_if_root(t.login_user());
-    let verb = match (t.is_local(), cmd.sudo.is_some()) {
-        (true, _) => "local",
-        (false, true) => "sudo",
-        (false, false) => "run",
-    };
-    rep.command(t.host(), verb, &cmd);
-    let out = exec(t, &cmd, rep)?;
-    if out.status != 0 && warn_only {
-        rep.warn(&format!(
-            "[{}] exit status {} (warn_only): {cmd}",
-            t.host(),
-            out.status
-        ));
-        return Ok(out);
-    }
-    check(t.host(), &cmd, out)
 }
 
 /// The shell side of `put`: `head -c SIZE` into a temp file, then the sha256 line that follows

@@ -441,7 +441,7 @@ fn the_password_appears_in_no_output_of_any_mode() {
     for args in [
         &["production", "database.dump"][..],
         &["-v", "production", "database.dump"],
-        &["-n", "production", "database.dump"],
+        &["-n", "-v", "production", "database.dump"],
         &["-n", "staging", "database.push"],
         &["-n", "staging", "db_clone"],
         &["-v", "staging", "db_clone"],
@@ -496,9 +496,9 @@ fn db_clone_reads_an_lxc_source_env_through_its_container() {
     let toml = format!("{lxc_env}\n{}", env(&stage, "staging", ""));
     let dir = project(&[("dfab.toml", &toml)]);
     let source = fingerprint(&prod, "app");
-    let dry = dfab(dir.path(), &["-n", "staging", "db_clone"]).ok();
+    let dry = dfab(dir.path(), &["-n", "-v", "staging", "db_clone"]).ok();
     assert!(
-        dry.stdout.contains(&format!("read on {}: ", prod.name)),
+        dry.stdout.contains(&format!("[{}] read: ", prod.name)),
         "{}",
         dry.stdout
     );

@@ -101,9 +101,14 @@ fn dry(dir: &Path, args: &[&str]) -> crate::support::Outcome {
 #[test]
 fn dry_run_lists_every_command_and_connects_nowhere() {
     let dir = dry_project();
-    let out = dry(dir.path(), &["-n", "prod", "deb.build", "one:x", "auth"]).ok();
+    let out = dry(
+        dir.path(),
+        &["-n", "-v", "prod", "deb.build", "one:x", "auth"],
+    )
+    .ok();
     assert!(
-        out.stdout.contains("[localhost] deb.build: deb.build "),
+        out.stdout
+            .contains("deb.build: would build the packages of "),
         "{}",
         out.stdout
     );
@@ -118,7 +123,7 @@ fn dry_run_lists_every_command_and_connects_nowhere() {
         );
     }
     // The LXC env: its container is not looked up, its template build is listed.
-    let out = dry(dir.path(), &["-n", "box", "lxc.template", "one:y"]).ok();
+    let out = dry(dir.path(), &["-n", "-v", "box", "lxc.template", "one:y"]).ok();
     assert!(
         out.stdout
             .contains("[nobody@lxchost.dfab-test.invalid] lxc.template: debootstrap"),
@@ -376,7 +381,7 @@ environments = {
     let dir = project(&[("environments.py", envs)]);
     let host = "[root@app1.dfab-test.invalid]";
     for task in ["rollback", "releases"] {
-        let out = dry(dir.path(), &["-y", "-n", "production", task]).ok();
+        let out = dry(dir.path(), &["-y", "-n", "-v", "production", task]).ok();
         assert!(
             out.stdout.contains(&format!(
                 "{task}: packages: djdemo, from `package_name` (env `production` sets no \
@@ -395,7 +400,7 @@ environments = {
         );
     }
     // `deploy_packages` comes first, and says nothing.
-    let out = dry(dir.path(), &["-y", "-n", "both", "rollback"]).ok();
+    let out = dry(dir.path(), &["-y", "-n", "-v", "both", "rollback"]).ok();
     assert!(
         out.stdout.contains("read: dfab-host state djdemo-worker\n"),
         "{}",

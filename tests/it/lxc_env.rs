@@ -105,7 +105,10 @@ fn attach_transport_runs_puts_and_gets_without_ssh() {
 fn dry_run_creates_nothing() {
     let r = Reserved::new();
     let dir = project(&[("environments.py", &envs(&r, ""))]);
-    let out = Dfab::new(dir.path()).args(["-n", "lxc", "who"]).run().ok();
+    let out = Dfab::new(dir.path())
+        .args(["-n", "-v", "lxc", "who"])
+        .run()
+        .ok();
     assert!(
         out.stdout
             .contains(&format!("lxc-copy -n {BASE} -N {} -s -B overlayfs", r.name)),

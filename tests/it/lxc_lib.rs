@@ -17,7 +17,6 @@ use dfab::lxc::template::{self, TemplateSpec};
 use dfab::lxc::tool::Runner;
 use dfab::lxc::{self, CloneMode, LxcError, LxcSpec, State, Step};
 use dfab::report::Capture;
-use dfab::tasks::exec::Connector as _;
 use dfab::transport::cmd::Cmd;
 
 fn spec(c: &Claimed) -> LxcSpec {
@@ -513,7 +512,7 @@ fn lxc_environment_by_attach_activates_runs_tasks_and_is_removed() {
         &format!("container {} is running at {}", c.name, c.ip)
     );
 
-    let mut t = run::LxcConnector.connect(&hosts[0], &env).unwrap();
+    let mut t = run::LxcConnector.open(&hosts[0], &hosts[0], &env).unwrap();
     let out = t
         .run(
             &Cmd::shell("echo \"hi $X\"; echo warn >&2").env("X", "there"),
@@ -595,7 +594,7 @@ fn lxc_environment_by_ssh_gives_a_host_string_main_can_use() {
     let hosts = run::activate(&env, &c.name, false, false, &rep).unwrap();
     assert_eq!(hosts, [format!("root@{}", c.ip)]);
     assert!(ssh_ok(&c.ip, Duration::from_secs(10)));
-    let mut t = run::LxcConnector.connect(&hosts[0], &env).unwrap();
+    let mut t = run::LxcConnector.open(&hosts[0], &hosts[0], &env).unwrap();
     assert_eq!(
         t.run(&Cmd::new("hostname", Vec::<String>::new()), &rep, false)
             .unwrap()

@@ -161,7 +161,7 @@ fn data_refresh_copies_from_an_lxc_source_env_through_its_container() {
     );
     let dir = project(&[("dfab.toml", &toml)]);
     let dry = Dfab::new(dir.path())
-        .args(["-n", "staging", "data_refresh"])
+        .args(["-n", "-v", "staging", "data_refresh"])
         .run()
         .ok();
     assert!(

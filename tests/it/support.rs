@@ -321,3 +321,91 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Run dfab in `dir` with `args`, recording every command it shows or runs (`DFAB_TRACE`):
+/// the outcome and the `[host] verb: command` lines, in order.
+pub(crate) fn traced(dir: &Path, args: &[&str]) -> (Outcome, Vec<String>) {
+    let trace = dir.join(format!(".trace-{}", SEQ.fetch_add(1, Ordering::SeqCst)));
+    let out = Dfab::new(dir)
+        .env("DFAB_TRACE", &trace.display().to_string())
+        .args(args)
+        .run();
+    let lines = fs_err::read_to_string(&trace)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect();
+    let _ = fs_err::remove_file(&trace);
+    (out, lines)
+}
+
+/// The calls `-n` recorded equal the calls the real run made, host by host and in order; a
+/// `<placeholder>` in a recorded call stands for what the real run read from the host.
+pub(crate) fn assert_same_calls(dry: &[String], real: &[String]) {
+    let by_host = |lines: &[String]| {
+        let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for l in lines {
+            let host = l.split("] ").next().unwrap_or_default().to_string();
+            m.entry(host).or_default().push(l.clone());
+        }
+        m
+    };
+    let (d, r) = (by_host(dry), by_host(real));
+    assert_eq!(
+        d.keys().collect::<Vec<_>>(),
+        r.keys().collect::<Vec<_>>(),
+        "-n and the run reached different hosts:\n-n:\n{}\nrun:\n{}",
+        dry.join("\n"),
+        real.join("\n")
+    );
+    for (host, want) in &d {
+        let got = &r[host];
+        let same =
+            want.len() == got.len() && want.iter().zip(got).all(|(w, g)| placeholder_match(w, g));
+        assert!(
+            same,
+            "{host}: -n recorded\n{}\n\nbut the run made\n{}",
+            want.join("\n"),
+            got.join("\n")
+        );
+    }
+}
+
+/// `want` equals `got`, each `<...>` in `want` matching any text.
+fn placeholder_match(want: &str, got: &str) -> bool {
+    let mut parts = Vec::new();
+    let mut rest = want;
+    // A placeholder is `<` and a letter, then words up to `>` (not a shell redirection).
+    let mut from = 0;
+    while let Some(i) = rest[from..].find('<').map(|i| i + from) {
+        let inner = &rest[i + 1..];
+        let end = inner.find('>');
+        let ok = inner.starts_with(|c: char| c.is_ascii_alphabetic())
+            && end.is_some_and(|j| !inner[..j].contains(['<', '\'', '"', '$', ';', '|', '&']));
+        match (ok, end) {
+            (true, Some(j)) => {
+                parts.push(&rest[..i]);
+                rest = &inner[j + 1..];
+                from = 0;
+            }
+            _ => from = i + 1,
+        }
+    }
+    parts.push(rest);
+    if parts.len() == 1 {
+        return want == got;
+    }
+    let Some(mut g) = got.strip_prefix(parts[0]) else {
+        return false;
+    };
+    for (k, p) in parts.iter().enumerate().skip(1) {
+        if k == parts.len() - 1 {
+            return g.ends_with(p);
+        }
+        match g.find(p) {
+            Some(i) => g = &g[i + p.len()..],
+            None => return false,
+        }
+    }
+    true
+}

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::exec::step::{LocalAction, RunCtx};
 use crate::invocation::TaskCall;
-use crate::tasks::step::{LocalAction, RunCtx, Shown};
 use crate::tasks::user::{parse_step_list, Action};
 use crate::transport::cmd::Cmd;
 use crate::web_mode;
@@ -106,9 +106,6 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
 struct NoSmoke;
 
 impl LocalAction for NoSmoke {
-    fn describe(&self) -> Vec<Shown> {
-        Vec::new()
-    }
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
         cx.rep
             .warn("test: no `health_url` in the env, so no HTTP smoke check was made");

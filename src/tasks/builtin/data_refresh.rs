@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crate::environments::Env;
 use crate::error::{Error, Result};
+use crate::exec::record::exec;
+use crate::exec::step::{HostAction, LocalAction, RunCtx};
 use crate::invocation::TaskCall;
 use crate::media::{self, MediaPath};
-use crate::tasks::step::{HostAction, LocalAction, RunCtx, Shown};
-use crate::transport::local::Local;
 use crate::transport::Transport;
 use crate::web_mode;
 
@@ -106,17 +106,6 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     ])
 }
 
-fn shown_ssh(host: &str) -> Vec<String> {
-    vec![
-        "ssh".into(),
-        "-S".into(),
-        format!("<control socket of {host}>"),
-        "-o".into(),
-        "ControlMaster=no".into(),
-        "-T".into(),
-    ]
-}
-
 fn ssh_route(host: &dyn Transport) -> Result<Vec<String>> {
     host.ssh_command().ok_or_else(|| Error::Transport {
         host: host.host().to_string(),
@@ -133,12 +122,11 @@ struct Check {
 }
 
 impl HostAction for Check {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        vec![Shown::new("check", media::check_on_host(&self.paths))]
-    }
-    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
-        host.run(&media::check_on_host(&self.paths), cx.rep, false)
-            .map(drop)
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
+        let cmd = media::check_on_host(&self.paths);
+        let o = exec(host, cx.rep, "check", cmd.clone())?;
+        crate::transport::check(host.host(), &cmd, o)?;
+        Ok("media paths checked".into())
     }
 }
 
@@ -153,26 +141,17 @@ struct Pull {
 }
 
 impl LocalAction for Pull {
-    fn describe(&self) -> Vec<Shown> {
-        let ssh = shown_ssh(&self.host);
-        let mut out =
-            vec![Shown::new("check", media::check_on_host(&self.paths)).on(Some(&self.host))];
-        for (p, c) in self.paths.iter().zip(&self.caches) {
-            out.push(Shown::new(
-                "local",
-                media::pull(&ssh, "<login user>", &p.path, c, self.delete),
-            ));
-        }
-        out
-    }
-
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
-        let mut src = crate::lxc::run::connect_env_host(&self.source, &self.host, cx.rep)?;
-        src.run(&media::check_on_host(&self.paths), cx.rep, false)?;
+        let mut src = cx.connector.connect_env(&self.source, &self.host, cx.rep)?;
+        let check = media::check_on_host(&self.paths);
+        let o = exec(src.as_mut(), cx.rep, "check", check.clone())?;
+        crate::transport::check(src.host(), &check, o)?;
         let ssh = ssh_route(src.as_ref())?;
-        let mut local = Local::new();
+        let mut local = cx.local();
         for (p, c) in self.paths.iter().zip(&self.caches) {
-            fs_err::create_dir_all(c)?;
+            if !cx.dry_run {
+                fs_err::create_dir_all(c)?;
+            }
             cx.rep.info(&format!(
                 "data_refresh: {}:{} -> {}",
                 self.host,
@@ -199,23 +178,9 @@ struct Push {
 }
 
 impl HostAction for Push {
-    fn describe(&self, host: &str) -> Vec<Shown> {
-        let ssh = shown_ssh(host);
-        self.paths
-            .iter()
-            .zip(&self.caches)
-            .map(|(p, c)| {
-                Shown::new(
-                    "local",
-                    media::push(&ssh, "<login user>", c, &p.path, &self.owner, self.delete),
-                )
-            })
-            .collect()
-    }
-
-    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let ssh = ssh_route(host)?;
-        let mut local = Local::new();
+        let mut local = cx.local();
         for (p, c) in self.paths.iter().zip(&self.caches) {
             cx.rep.info(&format!(
                 "data_refresh: {} -> {}:{}",
@@ -236,6 +201,6 @@ impl HostAction for Push {
                 false,
             )?;
         }
-        Ok(())
+        Ok(format!("media copied to {} path(s)", self.paths.len()))
     }
 }

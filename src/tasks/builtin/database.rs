@@ -9,8 +9,8 @@ use crate::database::push::Push;
 use crate::database::{dump, migrate, DbTarget};
 use crate::environments::Env;
 use crate::error::{Error, Result};
+use crate::exec::step::{HostAction, RunCtx};
 use crate::invocation::TaskCall;
-use crate::tasks::step::{HostAction, RunCtx, Shown};
 use crate::transport::Transport;
 
 use super::{PlanCtx, Step};
@@ -43,14 +43,16 @@ struct DumpAction {
 }
 
 impl HostAction for DumpAction {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        vec![
-            Shown::new("read", dump::command(&self.db)),
-            Shown::new("check", dump::verify_command(&dump::tmp_path(&self.dest))),
-        ]
-    }
-    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
-        dump::run(host, &self.db, &self.dest, cx.rep).map(drop)
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
+        Ok(match dump::run(host, &self.db, &self.dest, cx.rep)? {
+            Some(d) => format!(
+                "dumped `{}` into {} ({} tables)",
+                self.db.name,
+                self.dest.display(),
+                d.sidecar.tables.len()
+            ),
+            None => format!("would dump `{}` into {}", self.db.name, self.dest.display()),
+        })
     }
 }
 
@@ -155,37 +157,42 @@ pub fn plan_push(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let db = target(cx)?;
     let push = push_settings(cx, db, true)?;
     let host = push.db.host.clone();
-    Ok(host_step(
-        call,
-        &host,
-        Arc::new(PushAction { push, file, force }),
-    ))
+    let mut steps = Vec::new();
+    if force {
+        steps.push(Step::Confirm {
+            task: call.name.clone(),
+            question: format!(
+                "Replace database `{}` of env `{}` on {} with {}?",
+                push.db.name,
+                push.db.env,
+                push.db.host,
+                file.display()
+            ),
+        });
+    }
+    steps.extend(host_step(call, &host, Arc::new(PushAction { push, file })));
+    Ok(steps)
 }
 
 #[derive(Debug)]
 struct PushAction {
     push: Push,
     file: PathBuf,
-    force: bool,
 }
 
 impl HostAction for PushAction {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        let mut v = vec![Shown::new("check", dump::verify_command(&self.file))];
-        v.extend(self.push.describe());
-        v
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
+        crate::database::push_file(&self.push, &self.file, host, cx.rep)?;
+        Ok(swapped(host, &self.push))
     }
-    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
-        if self.force && !cx.yes {
-            crate::confirm(&format!(
-                "Replace database `{}` of env `{}` on {} with {}?",
-                self.push.db.name,
-                self.push.db.env,
-                self.push.db.host,
-                self.file.display()
-            ))?;
-        }
-        crate::database::push_file(&self.push, &self.file, host, cx.rep)
+}
+
+/// The step's line after a push or clone.
+fn swapped(host: &dyn Transport, push: &Push) -> String {
+    if host.recording() {
+        format!("would replace database `{}`", push.db.name)
+    } else {
+        format!("replaced database `{}`", push.db.name)
     }
 }
 
@@ -267,19 +274,8 @@ struct CloneAction {
 }
 
 impl HostAction for CloneAction {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        clone::describe(&self.source, &self.push)
-            .into_iter()
-            .map(|(h, s)| {
-                if h == self.push.db.host {
-                    s
-                } else {
-                    Shown::new(format!("{} on {h}", s.verb), s.cmd)
-                }
-            })
-            .collect()
-    }
-    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
-        clone::run(&self.source, &self.push, host, cx.rep)
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
+        clone::run(&self.source, &self.push, host, cx.connector, cx.rep)?;
+        Ok(swapped(host, &self.push))
     }
 }

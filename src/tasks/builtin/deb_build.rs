@@ -7,8 +7,8 @@ use std::sync::Arc;
 use crate::deb::{self, BuildOptions, Compression, WheelMode};
 use crate::environments::Env;
 use crate::error::{Error, Result};
+use crate::exec::step::{LocalAction, RunCtx};
 use crate::invocation::TaskCall;
-use crate::tasks::step::{LocalAction, RunCtx, Shown};
 use crate::transport::cmd::Cmd;
 
 use super::{PlanCtx, Step};
@@ -31,37 +31,35 @@ pub struct DebBuild {
     pub slow: bool,
 }
 
-impl LocalAction for DebBuild {
-    fn describe(&self) -> Vec<Shown> {
+impl DebBuild {
+    /// Under `-n`: what the build would run, as the real run's lines (the build runs in
+    /// process, with no host handle to record it).
+    fn show(&self, cx: &RunCtx<'_>) {
         let dir = self.opts.project_dir.display().to_string();
-        let mut out: Vec<Shown> = self
-            .opts
-            .build_commands
-            .iter()
-            .map(|c| Shown::new("local", Cmd::shell(c.clone()).cwd(&dir)))
-            .collect();
-        out.push(if self.slow {
-            Shown::new(
-                "local",
-                Cmd::new("dpkg-buildpackage", ["-rfakeroot", "-us", "-uc", "-b"]).cwd(&dir),
-            )
+        for c in &self.opts.build_commands {
+            cx.rep
+                .echo("localhost", "local", &Cmd::shell(c.clone()).cwd(&dir));
+        }
+        let how = if self.slow {
+            "dpkg-buildpackage -rfakeroot -us -uc -b"
         } else {
-            Shown::new(
-                "deb.build",
-                Cmd::new(
-                    "deb.build",
-                    [
-                        dir.clone(),
-                        format!("--compression={}", self.opts.compression),
-                        format!("--out={}", self.opts.out_dir.display()),
-                    ],
-                ),
-            )
-        });
-        out
+            "the native builder"
+        };
+        cx.rep.info(&format!(
+            "deb.build: would build the packages of {dir}/debian with {how} ({} compression) \
+             into {}",
+            self.opts.compression,
+            self.opts.out_dir.display()
+        ));
     }
+}
 
+impl LocalAction for DebBuild {
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
+        if cx.dry_run {
+            self.show(cx);
+            return Ok(());
+        }
         let mut opts = self.opts.clone();
         opts.progress = !cx.quiet && std::io::stderr().is_terminal();
         let rep = cx.rep;

@@ -63,12 +63,6 @@ pub(crate) fn preflight(
             hosts: hosts.to_vec(),
             action: Arc::new(HostChecks {
                 shared: shared.clone(),
-                // Only a deploy's preflight (which loads the build record) asks for them.
-                planned: if templates {
-                    crate::deploy::preflight::planned_releases(job)
-                } else {
-                    Vec::new()
-                },
                 task: label,
             }),
             warn_only: false,

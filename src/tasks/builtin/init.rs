@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::exec::record::{exec, read};
+use crate::exec::step::{HostAction, RunCtx};
 use crate::invocation::TaskCall;
-use crate::tasks::step::{HostAction, RunCtx, Shown};
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
 use crate::web_mode::install::{self, CHANGED, UNCHANGED};
@@ -37,32 +38,33 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     }
     if !pkgs.is_empty() {
         let list = pkgs.iter().map(|p| quote(p)).collect::<Vec<_>>().join(" ");
-        parts.push(Shown::new("sudo", Cmd::shell(format!(
+        parts.push(Cmd::shell(format!(
             "missing=''; for p in {list}; do dpkg-query -W -f='${{Status}}' \"$p\" 2>/dev/null | grep -q 'install ok installed' || missing=\"$missing $p\"; done\n\
              if [ -z \"$missing\" ]; then echo \"{UNCHANGED} packages\"; else \
              DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing && echo \"{CHANGED} packages:$missing\"; fi"
-        )).sudo(None)));
+        )).sudo(None));
     }
     let (u, rp) = (quote(&user), quote(&s.remote_path));
-    parts.push(Shown::new("sudo", Cmd::shell(format!(
+    parts.push(Cmd::shell(format!(
         "if id -u {u} >/dev/null 2>&1; then echo \"{UNCHANGED} user {user}\"; else \
          useradd --system --user-group --home-dir {rp} --no-create-home --shell /usr/sbin/nologin {u} \
          && echo \"{CHANGED} user {user}\"; fi"
-    )).sudo(None)));
-    parts.push(Shown::new("sudo", Cmd::shell(format!(
+    )).sudo(None));
+    parts.push(Cmd::shell(format!(
         "set -e; g=$(id -gn {u})\n\
          if [ -d {rp} ] && [ \"$(stat -c %U:%G {rp})\" = {u}:\"$g\" ] && [ \"$(stat -c %a {rp})\" = 755 ]; then \
          echo \"{UNCHANGED} remote_path {path}\"; else \
          mkdir -p {rp} && chown {u}:\"$g\" {rp} && chmod 755 {rp} && echo \"{CHANGED} remote_path {path}\"; fi",
         path = s.remote_path,
-    )).sudo(None)));
-    parts.push(Shown::new(
-        "sudo",
-        install::snippet(s.server, &s.snippet_path, &snippet::render(&s, s.server)),
+    )).sudo(None));
+    parts.push(install::snippet(
+        s.server,
+        &s.snippet_path,
+        &snippet::render(&s, s.server),
     ));
     for (i, c) in env.str_list("init_commands").iter().enumerate() {
         let c = shell(env, &format!("init_commands[{i}]"), c)?;
-        parts.push(Shown::new("sudo", Cmd::shell(c).sudo(None)));
+        parts.push(Cmd::shell(c).sudo(None));
     }
     Ok(vec![Step::Host {
         task: call.name.clone(),
@@ -78,21 +80,20 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
 /// The parts of `init` on one host.
 #[derive(Debug)]
 struct Init {
-    parts: Vec<Shown>,
+    parts: Vec<Cmd>,
     /// How many of the parts (the last ones) are `init_commands`.
     commands: usize,
 }
 
 impl HostAction for Init {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        self.parts.clone()
-    }
-
-    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let mut changed = Vec::new();
         let own = self.parts.len() - self.commands;
         for part in &self.parts[..own] {
-            let out = crate::hostside::run(host, &part.cmd, cx.rep, false)?.stdout_str();
+            let Some(o) = read(host, cx.rep, "sudo", part.clone())?.known() else {
+                continue;
+            };
+            let out = crate::transport::check(host.host(), part, o)?.stdout_str();
             for l in out.lines() {
                 if let Some(what) = l.strip_prefix(CHANGED) {
                     changed.push(what.trim().to_string());
@@ -100,21 +101,22 @@ impl HostAction for Init {
             }
         }
         for part in &self.parts[own..] {
-            host.run(&part.cmd, cx.rep, false)?;
+            let o = exec(host, cx.rep, "sudo", part.clone())?;
+            crate::transport::check(host.host(), part, o)?;
         }
-        let name = host.host().to_string();
-        if changed.is_empty() {
-            cx.rep.info(&format!("[{name}] init: nothing changed"));
+        let mut what = if host.recording() {
+            "would install the packages, user, remote_path and snippet that are missing".into()
+        } else if changed.is_empty() {
+            "nothing changed".to_string()
         } else {
-            cx.rep
-                .info(&format!("[{name}] init: changed {}", changed.join("; ")));
-        }
+            format!("changed {}", changed.join("; "))
+        };
         if self.commands > 0 {
-            cx.rep.info(&format!(
-                "[{name}] init: ran {} init_commands (dfab cannot tell whether they changed anything)",
+            what.push_str(&format!(
+                "; ran {} init_commands (dfab cannot tell whether they changed anything)",
                 self.commands
             ));
         }
-        Ok(())
+        Ok(what)
     }
 }

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::exec::record::read;
+use crate::exec::step::{HostAction, RunCtx};
 use crate::invocation::TaskCall;
 use crate::pipeline::{journal, lock};
-use crate::tasks::step::{HostAction, RunCtx, Shown};
 use crate::transport::Transport;
 
 use super::{PlanCtx, Step};
@@ -78,14 +79,12 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         _ => None,
     };
     if op == Op::Force {
-        steps.push(Step::Here {
+        steps.push(Step::Confirm {
             task: call.name.clone(),
-            action: Arc::new(Confirm {
-                question: format!(
-                    "break the deploy lock of {package} on {}, whoever holds it?",
-                    cx.hosts.join(", ")
-                ),
-            }),
+            question: format!(
+                "break the deploy lock of {package} on {}, whoever holds it?",
+                cx.hosts.join(", ")
+            ),
         });
     }
     let what = match call.kwarg("message") {
@@ -107,27 +106,6 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     Ok(steps)
 }
 
-/// Ask before breaking a lock (`-y` answers yes).
-#[derive(Debug)]
-struct Confirm {
-    question: String,
-}
-
-impl crate::tasks::step::LocalAction for Confirm {
-    fn describe(&self) -> Vec<Shown> {
-        Vec::new()
-    }
-    fn notes(&self) -> Vec<String> {
-        vec![format!("lock: asks: {}", self.question)]
-    }
-    fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
-        if cx.yes {
-            return Ok(());
-        }
-        crate::confirm(&self.question)
-    }
-}
-
 #[derive(Debug)]
 struct LockOp {
     op: Op,
@@ -139,7 +117,7 @@ struct LockOp {
 
 impl LockOp {
     fn cmd(&self) -> crate::transport::cmd::Cmd {
-        let t = self.token.as_deref().unwrap_or("<token>");
+        let t = self.token.as_deref().unwrap_or_default();
         match self.op {
             Op::Status => lock::status(&self.package),
             Op::Acquire => lock::acquire(&self.package, &lock::who(), &self.what, t, &[]),
@@ -150,13 +128,16 @@ impl LockOp {
 }
 
 impl HostAction for LockOp {
-    fn describe(&self, _host: &str) -> Vec<Shown> {
-        vec![Shown::new("sudo", self.cmd())]
-    }
-
-    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()> {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let host = t.host().to_string();
-        let o = crate::deploy::ship::exec(t, cx, "sudo", self.cmd())?;
+        let Some(o) = read(t, cx.rep, "sudo", self.cmd())?.known() else {
+            return Ok(match self.op {
+                Op::Status => format!("would show the deploy lock of {}", self.package),
+                Op::Acquire => format!("would take the deploy lock of {}", self.package),
+                Op::Release => format!("would release the deploy lock of {}", self.package),
+                Op::Force => format!("would break the deploy lock of {}", self.package),
+            });
+        };
         let out = o.stdout_str();
         if o.status == lock::HELD {
             return Err(Error::Transport {
@@ -166,18 +147,16 @@ impl HostAction for LockOp {
             });
         }
         let o = crate::transport::check(&host, &self.cmd(), o)?;
-        match self.op {
-            Op::Status if out.trim() == "free" => cx
-                .rep
-                .info(&format!("[{host}] lock: {} is free", self.package)),
-            Op::Status => cx.rep.info(&format!(
-                "[{host}] lock: {} is held by {} ({} s since the last refresh)",
+        Ok(match self.op {
+            Op::Status if out.trim() == "free" => format!("{} is free", self.package),
+            Op::Status => format!(
+                "{} is held by {} ({} s since the last refresh)",
                 self.package,
                 lock::holder(&out),
                 out.lines()
                     .find_map(|l| l.strip_prefix("age="))
                     .unwrap_or("?")
-            )),
+            ),
             Op::Acquire => {
                 if let Some(t) = &self.token {
                     if let Some(d) = self.token_file.parent() {
@@ -185,13 +164,12 @@ impl HostAction for LockOp {
                     }
                     crate::fsutil::write_atomic(&self.token_file, t.as_bytes())?;
                 }
-                cx.rep.info(&format!("[{host}] {}", o.stdout_str().trim()));
+                o.stdout_str().trim().to_string()
             }
             Op::Release | Op::Force => {
                 let _ = fs_err::remove_file(&self.token_file);
-                cx.rep.info(&format!("[{host}] {}", o.stdout_str().trim()));
+                o.stdout_str().trim().to_string()
             }
-        }
-        Ok(())
+        })
     }
 }

@@ -5,35 +5,21 @@ use std::sync::Arc;
 
 use crate::environments::Env;
 use crate::error::Result;
+use crate::exec::step::{LocalAction, RunCtx};
 use crate::invocation::TaskCall;
 use crate::lxc;
-use crate::lxc::step::{plan_remove as remove_steps, State};
 use crate::tasks::plan::Targets;
-use crate::tasks::step::{LocalAction, RunCtx, Shown};
 
 use super::{PlanCtx, Step};
 
 /// `lxc.template`: build the env's template (`lxc_template`, default `vanilla`).
 pub fn plan_template(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    let (spec, note) =
-        lxc::run::template_with_keys(cx.env, false, &crate::report::Capture::default())?;
-    let shown = lxc::template::plan_offline(&spec)?
-        .iter()
-        .map(|a| match a {
-            lxc::template::Action::Run(cmd) => {
-                Shown::new("lxc.template", cmd.clone()).on(cx.env.str("lxc_host"))
-            }
-            w @ lxc::template::Action::Write { .. } => {
-                Shown::new("write", w.command()).on(cx.env.str("lxc_host"))
-            }
-        })
-        .collect();
+    // Check the settings now, so a bad one is refused before anything runs.
+    lxc::run::template_with_keys(cx.env, false, &crate::report::Capture::default())?;
     Ok(vec![Step::Here {
         task: call.name.clone(),
         action: Arc::new(Template {
             env: cx.env.clone(),
-            shown,
-            note,
         }),
     }])
 }
@@ -41,19 +27,11 @@ pub fn plan_template(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
 #[derive(Debug)]
 struct Template {
     env: Env,
-    shown: Vec<Shown>,
-    note: String,
 }
 
 impl LocalAction for Template {
-    fn describe(&self) -> Vec<Shown> {
-        self.shown.clone()
-    }
-    fn notes(&self) -> Vec<String> {
-        vec![self.note.clone()]
-    }
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
-        lxc::run::template_task(&self.env, false, cx.rep)
+        lxc::run::template_task(&self.env, cx.dry_run, cx.rep)
     }
 }
 
@@ -69,38 +47,30 @@ pub fn plan_remove(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             None,
         ));
     };
-    let spec = lxc::env::lxc_spec(cx.env, name, false)?;
-    // The state is not read while planning (a dry run connects nowhere): show the most a
-    // removal does, on a running container.
-    let shown = remove_steps(&spec, State::Running)
-        .iter()
-        .map(|s| Shown::new("lxc_remove", s.command(None)).on(cx.env.str("lxc_host")))
-        .collect();
-    Ok(vec![Step::Here {
-        task: call.name.clone(),
-        action: Arc::new(Remove {
-            env: cx.env.clone(),
-            name: name.clone(),
-            shown,
-        }),
-    }])
+    lxc::env::lxc_spec(cx.env, name, false)?;
+    Ok(vec![
+        Step::Confirm {
+            task: call.name.clone(),
+            question: format!("Stop and destroy LXC container `{name}`?"),
+        },
+        Step::Here {
+            task: call.name.clone(),
+            action: Arc::new(Remove {
+                env: cx.env.clone(),
+                name: name.clone(),
+            }),
+        },
+    ])
 }
 
 #[derive(Debug)]
 struct Remove {
     env: Env,
     name: String,
-    shown: Vec<Shown>,
 }
 
 impl LocalAction for Remove {
-    fn describe(&self) -> Vec<Shown> {
-        self.shown.clone()
-    }
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
-        if !cx.yes {
-            crate::confirm(&format!("Stop and destroy LXC container `{}`?", self.name))?;
-        }
-        lxc::run::remove_task(&self.env, &self.name, false, cx.rep)
+        lxc::run::remove_task(&self.env, &self.name, cx.dry_run, cx.rep)
     }
 }

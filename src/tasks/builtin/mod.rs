@@ -23,7 +23,7 @@ use crate::environments::{Env, Project};
 use super::plan::Targets;
 
 #[allow(unused_imports)]
-pub(crate) use super::step::Step;
+pub(crate) use crate::exec::step::Step;
 
 /// What a planner sees: the env, the project, and the hosts this call runs on.
 pub struct PlanCtx<'a> {

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use crate::deploy::preflight::Shared;
 use crate::error::{Error, Result};
+use crate::exec::step::{LocalAction, RunCtx};
 use crate::invocation::TaskCall;
 use crate::releases::rollback::Rollback;
-use crate::tasks::step::{LocalAction, RunCtx, Shown};
 
 use super::{PlanCtx, Step};
 
@@ -91,12 +91,6 @@ pub fn note_step(task: &str, note: Option<String>) -> Vec<Step> {
 struct Note(String);
 
 impl LocalAction for Note {
-    fn describe(&self) -> Vec<Shown> {
-        Vec::new()
-    }
-    fn notes(&self) -> Vec<String> {
-        vec![self.0.clone()]
-    }
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
         cx.rep.info(&self.0);
         Ok(())

@@ -5,9 +5,8 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::exec::step::{LocalAction, RunCtx};
 use crate::invocation::TaskCall;
-use crate::tasks::step::{LocalAction, RunCtx, Shown};
-use crate::transport::cmd::Cmd;
 use crate::web_mode::switch::{self, Mode};
 use crate::web_mode::{self, snippet, Server, WebSettings};
 
@@ -93,13 +92,6 @@ struct PrintSnippet {
 impl LocalAction for PrintSnippet {
     fn reaches_hosts(&self) -> bool {
         false
-    }
-
-    fn describe(&self) -> Vec<Shown> {
-        vec![Shown::new(
-            "print",
-            Cmd::new("web_mode:snippet", Vec::<String>::new()),
-        )]
     }
 
     fn run(&self, _cx: &RunCtx<'_>) -> Result<()> {

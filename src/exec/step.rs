@@ -11,7 +11,7 @@ use crate::report::Reporter;
 use crate::transport::cmd::Cmd;
 use crate::transport::Transport;
 
-use super::exec::Connector;
+use super::connect::Connector;
 
 /// One step of a plan, in order. Host-scoped steps run on each of their `hosts` (at most
 /// `parallel` at a time); the others run once, on this machine.
@@ -57,6 +57,9 @@ pub enum Step {
         task: String,
         action: Arc<dyn LocalAction>,
     },
+    /// A question the user answers before anything of the plan runs (`-y` answers yes); under
+    /// `-n` it is shown, not asked.
+    Confirm { task: String, question: String },
 }
 
 impl Step {
@@ -69,7 +72,8 @@ impl Step {
             | Step::Put { task, .. }
             | Step::Get { task, .. }
             | Step::Host { task, .. }
-            | Step::Here { task, .. } => task,
+            | Step::Here { task, .. }
+            | Step::Confirm { task, .. } => task,
         }
     }
 
@@ -99,35 +103,8 @@ impl Step {
             | Step::Put { hosts, .. }
             | Step::Get { hosts, .. }
             | Step::Host { hosts, .. } => Some(hosts),
-            Step::Local { .. } | Step::Here { .. } => None,
+            Step::Local { .. } | Step::Here { .. } | Step::Confirm { .. } => None,
         }
-    }
-}
-
-/// One line of a dry run: a verb (`run`, `sudo`, `put`, `check`, `read`, …) and the command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shown {
-    pub verb: String,
-    pub cmd: Cmd,
-    /// Where a local action's command really runs when not here (an `lxc_host`).
-    pub on: Option<String>,
-}
-
-impl Shown {
-    /// Shorthand.
-    pub fn new(verb: impl Into<String>, cmd: Cmd) -> Self {
-        Shown {
-            verb: verb.into(),
-            cmd,
-            on: None,
-        }
-    }
-
-    /// The command runs on `host`, not on this machine.
-    #[must_use]
-    pub fn on(mut self, host: Option<&str>) -> Self {
-        self.on = host.map(str::to_owned);
-        self
     }
 }
 
@@ -147,25 +124,38 @@ pub struct RunCtx<'a> {
     pub addresses: &'a [String],
     /// Hosts at a time (`--parallel`, else the env's `parallel`, else the default).
     pub parallel: usize,
+    /// `-n`: the connector hands out recorders (see [`super::record`]), and effects on this
+    /// machine are shown, not made. Actions run the same code either way; they look at this
+    /// only where they act on this machine without a host handle (a local file, a build).
+    pub dry_run: bool,
 }
 
-/// A built-in's work on one host. `describe` must list, in order, every command `run` may run
-/// on that host (reads included, as verb `check`/`read`), secrets held in [`crate::secret::Secret`].
-pub trait HostAction: Send + Sync + fmt::Debug {
-    /// The commands, for `--dry-run` and logs. Must not connect anywhere.
-    fn describe(&self, host: &str) -> Vec<Shown>;
-    /// Do the work on `host` through its transport.
-    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<()>;
-}
-
-/// A built-in's work on this machine.
-pub trait LocalAction: Send + Sync + fmt::Debug {
-    /// The commands, for `--dry-run` and logs. Must not connect anywhere or change anything.
-    fn describe(&self) -> Vec<Shown>;
-    /// Lines a dry run prints before the commands (what the step decided while planning).
-    fn notes(&self) -> Vec<String> {
-        Vec::new()
+impl RunCtx<'_> {
+    /// This machine as a host: the local transport, or under `-n` a recorder labelled
+    /// `localhost`.
+    #[must_use]
+    pub fn local(&self) -> Box<dyn Transport> {
+        let live = crate::transport::local::Local::new();
+        if self.dry_run {
+            Box::new(super::record::Recorder::new("localhost", live.login_user()))
+        } else {
+            Box::new(live)
+        }
     }
+}
+
+/// A built-in's work on one host, written once for the real run and `-n`: under `-n` the
+/// transport is a [`super::record::Recorder`], which shows each command and connects nowhere,
+/// and whose reads come back unknown (see [`super::record::read`]).
+pub trait HostAction: Send + Sync + fmt::Debug {
+    /// Do the work on `host`; returns what changed, in a few words, for the step's line
+    /// (`installed djdemo 1.1`), or an empty string for "ok".
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String>;
+}
+
+/// A built-in's work on this machine (it may open hosts through `cx.connector`, which under
+/// `-n` hands out recorders).
+pub trait LocalAction: Send + Sync + fmt::Debug {
     /// Whether it may reach the env's hosts (so an LXC env's container must be up first).
     fn reaches_hosts(&self) -> bool {
         true

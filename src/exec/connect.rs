@@ -4,20 +4,32 @@ use std::path::PathBuf;
 
 use crate::environments::Env;
 use crate::error::Result;
+use crate::report::Reporter;
 use crate::transport::ssh::{Ssh, SshTarget};
 use crate::transport::Transport;
 
-/// Opens a transport to a host of an environment. Tests and LXC attach supply their own.
+/// Opens a transport to a host of an environment: live (ssh, LXC attach) or a recorder for
+/// `-n` (see [`super::record`]).
 pub trait Connector: Sync {
-    fn connect(&self, host: &str, env: &Env) -> Result<Box<dyn Transport>>;
+    /// Open `host` (what to connect to) of the run's env, labelled `label` in all output (the
+    /// host as planned: one name per host everywhere).
+    fn connect(&self, host: &str, label: &str, env: &Env) -> Result<Box<dyn Transport>>;
+    /// Open `host` of another env than the run's (`db_clone`'s and `data_refresh`'s source):
+    /// an LXC env's container is brought up first.
+    fn connect_env(&self, env: &Env, host: &str, rep: &dyn Reporter) -> Result<Box<dyn Transport>>;
 }
 
 /// Hosts over SSH, configured by the env's `user`, `port`, `key_filename`, … keys.
 pub struct SshConnector;
 
-impl Connector for SshConnector {
-    fn connect(&self, host: &str, env: &Env) -> Result<Box<dyn Transport>> {
-        Ok(Box::new(Ssh::connect(&ssh_target(host, env)?)?))
+impl SshConnector {
+    /// Open `host` over ssh, labelled `label`.
+    pub fn open(host: &str, label: &str, env: &Env) -> Result<Ssh> {
+        let mut t = ssh_target(host, env)?;
+        if !label.is_empty() {
+            t.label = label.to_string();
+        }
+        Ssh::connect(&t)
     }
 }
 

@@ -23,29 +23,39 @@ pub(crate) struct Pool<'a> {
     connector: &'a dyn Connector,
     env: &'a Env,
     parallel: usize,
+    /// An LXC env's container address: every planned host of the env is that one container.
+    lxc_address: Option<String>,
     slots: Mutex<HashMap<String, Slot>>,
     starting: (Mutex<usize>, Condvar),
 }
 
 impl<'a> Pool<'a> {
-    pub(crate) fn new(connector: &'a dyn Connector, env: &'a Env, parallel: usize) -> Self {
+    /// A pool for `env`'s hosts; `lxc_address` is an LXC env's container address.
+    pub(crate) fn new(
+        connector: &'a dyn Connector,
+        env: &'a Env,
+        parallel: usize,
+        lxc_address: Option<String>,
+    ) -> Self {
         Pool {
             connector,
             env,
             parallel,
+            lxc_address,
             slots: Mutex::new(HashMap::new()),
             starting: (Mutex::new(0), Condvar::new()),
         }
     }
 
-    /// Run `f` on each host, `parallel` at a time; the results in the order of `hosts`.
-    pub(crate) fn run(
+    /// Run `f` on each host (by its planned name, which labels it everywhere), `parallel` at
+    /// a time; the results in the order of `hosts`.
+    pub(crate) fn run<T: Send>(
         &self,
         hosts: &[String],
-        f: &(dyn Fn(&mut dyn Transport, &str) -> Result<()> + Sync),
-    ) -> Vec<(String, Result<()>)> {
+        f: &(dyn Fn(&mut dyn Transport, &str) -> Result<T> + Sync),
+    ) -> Vec<(String, Result<T>)> {
         let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<Result<()>>>> =
+        let results: Mutex<Vec<Option<Result<T>>>> =
             Mutex::new((0..hosts.len()).map(|_| None).collect());
         let workers = self.parallel.min(hosts.len());
         std::thread::scope(|s| {
@@ -66,11 +76,11 @@ impl<'a> Pool<'a> {
             .collect()
     }
 
-    fn on(
+    fn on<T>(
         &self,
         host: &str,
-        f: &(dyn Fn(&mut dyn Transport, &str) -> Result<()> + Sync),
-    ) -> Result<()> {
+        f: &(dyn Fn(&mut dyn Transport, &str) -> Result<T> + Sync),
+    ) -> Result<T> {
         let slot = self
             .slots
             .lock()
@@ -94,7 +104,8 @@ impl<'a> Pool<'a> {
             }
             *n += 1;
         }
-        let r = self.connector.connect(host, self.env);
+        let addr = self.lxc_address.as_deref().unwrap_or(host);
+        let r = self.connector.connect(addr, host, self.env);
         *count.lock().expect("start lock") -= 1;
         cv.notify_one();
         r

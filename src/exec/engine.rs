@@ -1,0 +1,287 @@
+//! The one engine: running a step on some of its hosts through the run's connection pool, each
+//! host labelled by its planned name, with one line per host saying what the step did and how
+//! long it took. The executor (a plan, step by step) and the wrapped deploy both run on it.
+
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::report::{Reporter, Stream};
+use crate::transport::cmd::Cmd;
+use crate::transport::local::Local;
+use crate::transport::{check, Output, Transport};
+
+use super::pool::Pool;
+use super::record::Recorder;
+use super::step::{RunCtx, Step};
+
+/// What a step on this machine answers as, in place of a host.
+pub const LOCAL: &str = "localhost";
+
+/// The run's hands: its pool of hosts and its context.
+pub struct Engine<'a, 'c> {
+    pub cx: &'a RunCtx<'c>,
+    pool: Pool<'a>,
+}
+
+impl<'a, 'c> Engine<'a, 'c> {
+    /// The engine of a run; `lxc`: the env is an LXC env, whose every planned host is its one
+    /// container at `cx.addresses[0]`.
+    #[must_use]
+    pub fn new(cx: &'a RunCtx<'c>, lxc: bool) -> Self {
+        let addr = if lxc {
+            cx.addresses.first().cloned()
+        } else {
+            None
+        };
+        Engine {
+            cx,
+            pool: Pool::new(cx.connector, cx.env, cx.parallel.max(1), addr),
+        }
+    }
+
+    /// Run `f` on each of `hosts` (planned names), at most `parallel` at a time.
+    pub fn on_hosts<T: Send>(
+        &self,
+        hosts: &[String],
+        f: &(dyn Fn(&mut dyn Transport, &str) -> Result<T> + Sync),
+    ) -> Vec<(String, Result<T>)> {
+        self.pool.run(hosts, f)
+    }
+
+    /// Run one command on each of `hosts`, shown as `verb` (with `-v`); each host's output
+    /// whatever its exit status (under `-n`, an empty success).
+    pub fn cmd_on(&self, hosts: &[String], verb: &str, cmd: &Cmd) -> Vec<(String, Result<Output>)> {
+        let rep = self.cx.rep;
+        self.on_hosts(hosts, &|t: &mut dyn Transport, _h: &str| {
+            super::record::exec(t, rep, verb, cmd.clone())
+        })
+    }
+
+    /// Run a step on this machine with its messages and warnings held back (a check this run
+    /// has made and reported already); its error, if any, is still returned.
+    pub fn step_muted(&self, step: &Step) -> Vec<(String, Result<()>)> {
+        let Step::Here { action, .. } = step else {
+            return self.step(step, None);
+        };
+        let muted = Muted(self.cx.rep);
+        let cx = RunCtx {
+            rep: &muted,
+            ..*self.cx
+        };
+        vec![(LOCAL.to_string(), action.run(&cx))]
+    }
+
+    /// Run a step on `only` of its hosts (all of them when `None`); a step on this machine
+    /// answers as [`LOCAL`]. A failure under `warn_only` is a warning and counts as done.
+    pub fn step(&self, step: &Step, only: Option<&[String]>) -> Vec<(String, Result<()>)> {
+        let cx = self.cx;
+        let Some(planned) = step.hosts() else {
+            let r = match step {
+                Step::Local { cmd, warn_only, .. } => {
+                    let mut here: Box<dyn Transport> = if cx.dry_run {
+                        Box::new(Recorder::new(LOCAL, &Local::new().login_user().to_owned()))
+                    } else {
+                        Box::new(Local::new())
+                    };
+                    user_run(here.as_mut(), "local", cmd, *warn_only, cx.rep).map(drop)
+                }
+                Step::Here { action, .. } => action.run(cx),
+                Step::Confirm { question, .. } => ask(question, cx),
+                _ => unreachable!("host-scoped steps have hosts"),
+            };
+            return vec![(LOCAL.to_string(), r)];
+        };
+        let hosts: Vec<String> = planned
+            .iter()
+            .filter(|h| only.is_none_or(|o| o.contains(h)))
+            .cloned()
+            .collect();
+        if hosts.is_empty() {
+            return Vec::new();
+        }
+        if let Step::Put { local, .. } = step {
+            if !local.is_file() {
+                let e = || {
+                    Error::other(
+                        format!("put: no such local file {}", local.display()),
+                        Some(
+                            "paths are relative to the project directory (or the step's `lcd`)"
+                                .into(),
+                        ),
+                    )
+                };
+                return hosts.into_iter().map(|h| (h, Err(e()))).collect();
+            }
+        }
+        let many = planned.len() > 1;
+        let warn_only = step.warn_only();
+        self.on_hosts(&hosts, &|t: &mut dyn Transport, h: &str| {
+            run_on(step, t, h, many, cx)
+        })
+        .into_iter()
+        .map(|(h, r)| match r {
+            Err(e) if warn_only => {
+                cx.rep.warn(&format!("[{h}] {e} (warn_only)"));
+                (h, Ok(()))
+            }
+            r => (h, r),
+        })
+        .collect()
+    }
+}
+
+/// One host-scoped step on one host: a user's command, put or get shown as Fabric shows it
+/// (`[web1] run: uname -a`, then its output); a built-in's work as one line saying what it did
+/// and how long it took (`[web1] deb.deploy: installed djdemo 1.1 (0.9 s)`).
+pub fn run_on(
+    step: &Step,
+    t: &mut dyn Transport,
+    host: &str,
+    many: bool,
+    cx: &RunCtx<'_>,
+) -> Result<()> {
+    let echo = Echoing(cx.rep);
+    match step {
+        Step::Run { cmd, warn_only, .. } => {
+            let verb = if cmd
+                .clone()
+                .without_sudo_if_root(t.login_user())
+                .sudo
+                .is_some()
+            {
+                "sudo"
+            } else {
+                "run"
+            };
+            user_run(t, verb, cmd, *warn_only, cx.rep).map(drop)
+        }
+        Step::Put {
+            local,
+            remote,
+            sudo,
+            ..
+        } => t.put(local, remote, *sudo, &echo),
+        Step::Get { remote, local, .. } => {
+            let dest = if t.recording() {
+                if many {
+                    local.join(host)
+                } else {
+                    local.clone()
+                }
+            } else {
+                get_dest(local, host, many)?
+            };
+            t.get(remote, &dest, &echo)
+        }
+        Step::Host { task, action, .. } => {
+            let start = Instant::now();
+            let what = action.run(t, cx)?;
+            let what = if what.is_empty() { "ok" } else { what.as_str() };
+            if t.recording() {
+                cx.rep.info(&format!("[{host}] {task}: {what}"));
+            } else {
+                cx.rep.info(&format!(
+                    "[{host}] {task}: {what} ({:.1} s)",
+                    start.elapsed().as_secs_f64()
+                ));
+            }
+            Ok(())
+        }
+        Step::Local { .. } | Step::Here { .. } | Step::Confirm { .. } => {
+            unreachable!("not host-scoped")
+        }
+    }
+}
+
+/// A question of the plan: `-y` answers yes; under `-n` it is shown, not asked.
+pub fn ask(question: &str, cx: &RunCtx<'_>) -> Result<()> {
+    if cx.dry_run {
+        cx.rep.info(&format!("would ask: {question}"));
+        return Ok(());
+    }
+    if cx.yes {
+        return Ok(());
+    }
+    crate::report::confirm(question)
+}
+
+/// A command the user wrote: shown as the user wrote it (no sudo wrapper when logged in as
+/// root), its output as it comes; a non-zero exit fails unless `warn_only`.
+fn user_run(
+    t: &mut dyn Transport,
+    verb: &str,
+    cmd: &Cmd,
+    warn_only: bool,
+    rep: &dyn Reporter,
+) -> Result<Output> {
+    let cmd = cmd.clone().without_sudo_if_root(t.login_user());
+    rep.echo(t.host(), verb, &cmd);
+    let out = crate::hostside::exec(t, &cmd, Some(rep))?;
+    if out.status != 0 && warn_only {
+        rep.warn(&format!(
+            "[{}] exit status {} (warn_only): {cmd}",
+            t.host(),
+            out.status
+        ));
+        return Ok(out);
+    }
+    check(t.host(), &cmd, out)
+}
+
+/// Where a `get` from `host` lands: `<local>/<host>/` when the step has several hosts.
+pub fn get_dest(l: &std::path::Path, host: &str, many: bool) -> Result<std::path::PathBuf> {
+    let dest = if many { l.join(host) } else { l.to_path_buf() };
+    let dir = if many || l.to_string_lossy().ends_with('/') {
+        dest.clone()
+    } else {
+        dest.parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    };
+    if !dir.as_os_str().is_empty() {
+        fs_err::create_dir_all(&dir)?;
+    }
+    Ok(dest)
+}
+
+/// A reporter that shows the commands it is told of as the user's own (by default, not only
+/// with `-v`): for a user's `put` and `get`.
+struct Echoing<'a>(&'a dyn Reporter);
+
+impl Reporter for Echoing<'_> {
+    fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
+        self.0.echo(host, verb, cmd);
+    }
+    fn line(&self, host: &str, stream: Stream, line: &str) {
+        self.0.line(host, stream, line);
+    }
+    fn info(&self, msg: &str) {
+        self.0.info(msg);
+    }
+    fn warn(&self, msg: &str) {
+        self.0.warn(msg);
+    }
+    fn secret(&self, value: &str) {
+        self.0.secret(value);
+    }
+    fn transfer(&self, host: &str, what: &str, total: u64) -> Box<dyn crate::report::Meter> {
+        self.0.transfer(host, what, total)
+    }
+}
+
+/// A reporter that drops messages and warnings and passes on the rest.
+struct Muted<'a>(&'a dyn Reporter);
+
+impl Reporter for Muted<'_> {
+    fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
+        self.0.command(host, verb, cmd);
+    }
+    fn echo(&self, host: &str, verb: &str, cmd: &Cmd) {
+        self.0.echo(host, verb, cmd);
+    }
+    fn line(&self, host: &str, stream: Stream, line: &str) {
+        self.0.line(host, stream, line);
+    }
+    fn info(&self, _: &str) {}
+    fn warn(&self, _: &str) {}
+}
