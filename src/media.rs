@@ -7,8 +7,9 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::environments::Env;
 use crate::error::Result;
+use crate::settings::text;
 use crate::transport::cmd::{quote, Cmd};
-use crate::web_mode::{interp, remote_path};
+use crate::web_mode::remote_path;
 
 /// One media path of an env, checked: absolute, normalised, a directory, inside a root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub fn media_paths(env: &Env) -> Result<Vec<MediaPath>> {
         strict: true,
     }];
     for r in env.str_list("media_roots") {
-        let r = interp(env, "media_roots", &r)?;
+        let r = text::plain(env, "media_roots", &r)?;
         if let Err(why) = normal(&r) {
             return Err(env.key_error("media_roots", format!("`{r}`: {why}"), None));
         }
@@ -66,7 +67,7 @@ pub fn media_paths(env: &Env) -> Result<Vec<MediaPath>> {
     }
     let mut out = Vec::new();
     for t in templates {
-        let p = interp(env, "media_paths", &t)?;
+        let p = text::plain(env, "media_paths", &t)?;
         check(&p, &roots).map_err(|why| {
             env.key_error(
                 "media_paths",

@@ -7,6 +7,7 @@ use crate::environments::{Env, Project};
 use crate::error::{Error, Result};
 use crate::exec::Connector;
 use crate::report::Reporter;
+use crate::settings::Roles;
 use crate::transport::cmd::Cmd;
 use crate::transport::Transport;
 
@@ -35,14 +36,10 @@ pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
         let db = DbTarget::from_env(&env, Some(container))?;
         return Ok((env, db));
     }
-    let role = env
-        .vars
-        .get("roledefs")
-        .and_then(|d| d.get("db"))
-        .and_then(crate::environments::value::Value::as_seq)
-        .and_then(|s| s.first())
-        .and_then(crate::environments::value::Value::as_str)
-        .map(String::from);
+    let role = Roles::from_env(&env)
+        .get("db")
+        .and_then(|h| h.first())
+        .cloned();
     let host = role.or_else(|| env.str_list("hosts").into_iter().next());
     let db = DbTarget::from_env(&env, host.as_deref())?;
     Ok((env, db))

@@ -2,31 +2,16 @@
 
 use crate::environments::Env;
 use crate::error::Result;
-use crate::transport::cmd::Cmd;
+use crate::settings::{text, App};
+use crate::transport::cmd::{quote, Cmd};
 
-/// `migrate_command` (default `{venv_path}/bin/python manage.py migrate --noinput`), run in
-/// `app_dir` (default: the directory above `venv_path`) as `app_user` (default: the login user).
-/// `venv_path` defaults to `/opt/<package_name>/venv`, as for `deb.build` and `test`.
-pub fn command(env: &Env) -> Result<Cmd> {
-    // Values may name other keys (`{package_name}`), as web_restart_command's do.
-    let key = |k: &str| -> Result<Option<String>> {
-        env.str(k)
-            .filter(|s| !s.is_empty())
-            .map(|v| crate::web_mode::interp(env, k, v))
-            .transpose()
-    };
-    let venv = key("venv_path")?.or_else(|| {
-        env.str("package_name")
-            .filter(|s| !s.is_empty())
-            .map(|p| format!("/opt/{p}/venv"))
-    });
-    let venv = venv.as_deref();
-    let script = match (key("migrate_command")?, venv) {
-        (Some(c), _) => c,
-        (None, Some(v)) => format!(
-            "{}/bin/python manage.py migrate --noinput",
-            crate::transport::cmd::quote(v.trim_end_matches('/'))
-        ),
+/// `migrate_command` (default `{venv_path}/bin/python manage.py migrate --noinput`, its `{name}`s
+/// shell-quoted), run in the app's directory as the app's user: [`App`]'s defaults, which `test`
+/// and `deploy`'s migration check share.
+pub fn command(env: &Env, app: &App) -> Result<Cmd> {
+    let script = match (env.str("migrate_command"), &app.venv) {
+        (Some(c), _) => text::shell(env, "migrate_command", c)?,
+        (None, Some(v)) => format!("{}/bin/python manage.py migrate --noinput", quote(v)),
         (None, None) => {
             return Err(env.key_error(
                 "migrate_command",
@@ -38,24 +23,15 @@ pub fn command(env: &Env) -> Result<Cmd> {
             ))
         }
     };
-    let dir = match (key("app_dir")?, venv) {
-        (Some(d), _) => d,
-        (None, Some(v)) => std::path::Path::new(v.trim_end_matches('/'))
-            .parent()
-            .map_or_else(|| "/".into(), |p| p.display().to_string()),
-        (None, None) => {
-            return Err(env.key_error(
-                "app_dir",
-                "the app directory is unknown",
-                Some("set `app_dir` (where manage.py is), `venv_path` or `package_name`".into()),
-            ))
-        }
+    let Some(dir) = &app.app_dir else {
+        return Err(env.key_error(
+            "app_dir",
+            "the app directory is unknown",
+            Some("set `app_dir` (where manage.py is), `venv_path` or `package_name`".into()),
+        ));
     };
-    let mut cmd = Cmd::shell(script).cwd(dir);
-    if let Some(u) = key("app_user")? {
-        cmd = cmd.sudo(Some(u));
-    }
-    Ok(cmd)
+    let user = app.require_user(env)?;
+    Ok(Cmd::shell(script).cwd(dir).sudo(Some(user.to_string())))
 }
 
 #[cfg(test)]
@@ -65,6 +41,11 @@ mod tests {
     use super::command;
     use crate::environments::value::{Kind, Pos, Value};
     use crate::environments::Env;
+    use crate::settings::App;
+
+    fn migrate(env: &Env) -> crate::error::Result<crate::transport::cmd::Cmd> {
+        command(env, &App::from_env(env)?)
+    }
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         let vars: BTreeMap<String, Value> = pairs
@@ -85,7 +66,7 @@ mod tests {
 
     #[test]
     fn venv_path_defaults_to_the_packages_venv() {
-        let shown = command(&env(&[("package_name", "myapp")]))
+        let shown = migrate(&env(&[("package_name", "myapp")]))
             .unwrap()
             .to_string();
         assert!(
@@ -97,7 +78,7 @@ mod tests {
 
     #[test]
     fn venv_path_wins_over_the_default() {
-        let shown = command(&env(&[("package_name", "myapp"), ("venv_path", "/srv/v/")]))
+        let shown = migrate(&env(&[("package_name", "myapp"), ("venv_path", "/srv/v/")]))
             .unwrap()
             .to_string();
         assert!(
@@ -107,16 +88,36 @@ mod tests {
         assert!(shown.contains("cd /srv"), "{shown}");
     }
 
+    // db_migrate ran as the login user (root, on most hosts) when `app_user` was unset, while
+    // `test` and the migration check ran as `package_name`: one rule now, the package's user.
+    #[test]
+    fn migrations_run_as_the_package_user_unless_app_user_names_another() {
+        let shown = migrate(&env(&[("package_name", "myapp")]))
+            .unwrap()
+            .to_string();
+        assert!(
+            shown.starts_with("sudo -n -H -u myapp -- sh -c "),
+            "{shown}"
+        );
+        let shown = migrate(&env(&[("package_name", "myapp"), ("app_user", "www")]))
+            .unwrap()
+            .to_string();
+        assert!(shown.starts_with("sudo -n -H -u www -- sh -c "), "{shown}");
+        let e = migrate(&env(&[("venv_path", "/srv/v")])).unwrap_err();
+        assert_eq!(e.code(), 2);
+        assert!(e.to_string().contains("production.app_user"), "{e}");
+    }
+
     #[test]
     fn without_venv_path_or_package_name_it_is_a_key_error() {
-        let e = command(&env(&[])).unwrap_err();
+        let e = migrate(&env(&[])).unwrap_err();
         assert_eq!(e.code(), 2);
         assert!(e.to_string().contains("production.migrate_command"), "{e}");
     }
 
     #[test]
     fn migrate_command_names_other_keys_and_an_unknown_one_is_a_key_error() {
-        let shown = command(&env(&[
+        let shown = migrate(&env(&[
             ("package_name", "myapp"),
             ("db_name", "shop"),
             (
@@ -130,7 +131,7 @@ mod tests {
             shown.contains("myapp-manage migrate --database shop"),
             "{shown}"
         );
-        let e = command(&env(&[
+        let e = migrate(&env(&[
             ("package_name", "myapp"),
             ("migrate_command", "manage migrate {db_nme}"),
         ]))

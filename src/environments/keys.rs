@@ -290,7 +290,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     (
         "app_user",
         Shape::Str,
-        "the user the app runs as: owns `remote_path` and media (default `package_name`); migrations run as it when set",
+        "the user the app runs as (default `package_name`): owns `remote_path` and media; migrations and Django's checks run as it",
     ),
     (
         "init_packages",

@@ -100,7 +100,8 @@ impl<'a, 'c> Engine<'a, 'c> {
             return Vec::new();
         }
         if let Step::Put { local, .. } = step {
-            if !local.is_file() {
+            // Under `-n` an earlier step of the plan may still make the file.
+            if !local.is_file() && !cx.dry_run {
                 let e = || {
                     Error::other(
                         format!("put: no such local file {}", local.display()),

@@ -92,10 +92,10 @@ pub(crate) struct Stop {
 impl Run<'_, '_, '_, '_> {
     pub(crate) fn save(&mut self) {
         self.j.updated = journal::now();
+        let shown =
+            crate::transport::cmd::Cmd::new("journal", [self.p.journal.display().to_string()]);
+        self.eng.cx.rep.command(LOCAL, "write", &shown);
         if self.eng.cx.dry_run {
-            let shown =
-                crate::transport::cmd::Cmd::new("journal", [self.p.journal.display().to_string()]);
-            self.eng.cx.rep.command(LOCAL, "write", &shown);
             return;
         }
         if let Err(e) = journal::save(&self.p.journal, &self.j) {

@@ -4,6 +4,7 @@
 use crate::environments::Env;
 use crate::error::Result;
 use crate::invocation::{parse_task, TaskCall};
+use crate::settings::Protection;
 
 /// The sequence of a production or `protected` env when it sets no `deploy`.
 pub const PROTECTED_SEQUENCE: &[&str] = &[
@@ -60,15 +61,9 @@ pub struct Settings {
     pub strategy: Strategy,
 }
 
-/// Whether the env is production or `protected = True`.
-#[must_use]
-pub fn protected(env: &Env) -> bool {
-    env.name == "production" || env.bool("protected") == Some(true)
-}
-
 /// Read and check the settings; a bad value names its key.
 pub fn read(env: &Env) -> Result<Settings> {
-    let prot = protected(env);
+    let prot = Protection::of(env).is_protected();
     let words: Vec<String> = if env.vars.contains_key("deploy") {
         let list = env.str_list("deploy");
         let is_list = env

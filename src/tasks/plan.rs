@@ -9,6 +9,7 @@ use crate::environments::value::{Kind, Value};
 use crate::environments::{Env, Project};
 use crate::error::{Error, Result};
 use crate::invocation::TaskCall;
+use crate::settings::Roles;
 use crate::suggestion;
 use crate::transport::cmd::Cmd;
 
@@ -73,11 +74,13 @@ pub fn resolve(
     let project_dir = env
         .str("local_dir")
         .map_or_else(|| project.dir(), |d| project.dir().join(d));
+    let roles = Roles::from_env(&env);
     let mut r = Resolver {
         project,
         targets: &targets,
         activation: false,
         env: &env,
+        roles: &roles,
         user_tasks: &user_tasks,
         all_hosts: &all_hosts,
         project_dir: &project_dir,
@@ -133,6 +136,7 @@ struct Resolver<'a> {
     targets: &'a Targets,
     activation: bool,
     env: &'a Env,
+    roles: &'a Roles,
     user_tasks: &'a [UserTask],
     all_hosts: &'a [String],
     project_dir: &'a PathBuf,
@@ -341,20 +345,10 @@ impl Resolver<'_> {
         Ok(())
     }
 
-    /// The hosts of the first of `roles` the env defines, else every host (a one-host env has
-    /// every role).
+    /// The hosts of the `roles` the env defines, else every host (a one-host env has every
+    /// role).
     fn role_hosts(&self, roles: &[&str]) -> Vec<String> {
-        let defs = self.env.vars.get("roledefs");
-        let mut hosts: Vec<String> = Vec::new();
-        for role in roles {
-            if let Some(list) = defs.and_then(|d| d.get(role)).and_then(Value::as_seq) {
-                for h in list.iter().filter_map(Value::as_str) {
-                    if !hosts.iter().any(|x| x == h) {
-                        hosts.push(h.to_string());
-                    }
-                }
-            }
-        }
+        let hosts = self.roles.hosts_of_defined(roles);
         if hosts.is_empty() {
             self.all_hosts.to_vec()
         } else {
@@ -414,25 +408,18 @@ impl Resolver<'_> {
                 hosts.push(h);
             }
         }
-        let defs = self.env.vars.get("roledefs");
-        for role in &roles {
-            let Some(list) = defs.and_then(|d| d.get(role)).and_then(Value::as_seq) else {
-                let known: Vec<&str> = defs
-                    .and_then(Value::as_dict)
-                    .map(|d| d.iter().filter_map(|(k, _)| k.as_str()).collect())
-                    .unwrap_or_default();
-                return Err(Error::usage(
-                    format!(
-                        "task `{}`: role `{role}` is not in the `roledefs` of environment `{}`",
-                        call.name, self.env.name
-                    ),
-                    suggestion::hint(role, known.iter().copied(), "roles"),
-                ));
-            };
-            for h in list.iter().filter_map(Value::as_str) {
-                if !hosts.iter().any(|x| x == h) {
-                    hosts.push(h.to_string());
-                }
+        let by_role = self.roles.hosts(&roles).map_err(|e| {
+            Error::usage(
+                format!(
+                    "task `{}`: role `{}` is not in the `roledefs` of environment `{}`",
+                    call.name, e.role, self.env.name
+                ),
+                e.hint(),
+            )
+        })?;
+        for h in by_role {
+            if !hosts.contains(&h) {
+                hosts.push(h);
             }
         }
         hosts.retain(|h| !exclude.contains(h));
@@ -454,29 +441,14 @@ impl Resolver<'_> {
         if roles.is_empty() {
             return Ok(self.all_hosts.to_vec());
         }
-        let defs = self.env.vars.get("roledefs");
-        let mut hosts = Vec::new();
-        for role in roles {
-            let Some(list) = defs.and_then(|d| d.get(role)).and_then(Value::as_seq) else {
-                let known: Vec<&str> = defs
-                    .and_then(Value::as_dict)
-                    .map(|d| d.iter().filter_map(|(k, _)| k.as_str()).collect())
-                    .unwrap_or_default();
-                return Err(self
-                    .step_error(
-                        task,
-                        pos,
-                        format!("role `{role}` is not in the env's `roledefs`"),
-                    )
-                    .with_hint(suggestion::hint(role, known.iter().copied(), "roles")));
-            };
-            for h in list.iter().filter_map(Value::as_str) {
-                if !hosts.iter().any(|x: &String| x == h) {
-                    hosts.push(h.to_string());
-                }
-            }
-        }
-        Ok(hosts)
+        self.roles.hosts(roles).map_err(|e| {
+            self.step_error(
+                task,
+                pos,
+                format!("role `{}` is not in the env's `roledefs`", e.role),
+            )
+            .with_hint(e.hint())
+        })
     }
 
     fn step_error(
@@ -555,6 +527,7 @@ pub(crate) fn resolve_calls(
         None => Vec::new(),
     };
     let project_dir = cx.project_dir.to_path_buf();
+    let roles = Roles::from_env(cx.env);
     let mut out = Vec::new();
     for call in calls {
         let base = call.name.strip_prefix("dfab.").unwrap_or(&call.name);
@@ -569,6 +542,7 @@ pub(crate) fn resolve_calls(
             targets: cx.targets,
             activation: false,
             env: cx.env,
+            roles: &roles,
             user_tasks: &user_tasks,
             all_hosts: cx.all_hosts,
             project_dir: &project_dir,

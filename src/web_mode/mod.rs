@@ -9,9 +9,9 @@ pub mod switch;
 
 use std::net::IpAddr;
 
-use crate::environments::interpolate::{interpolate, Mode};
 use crate::environments::Env;
 use crate::error::{Error, Result};
+use crate::settings::text;
 
 /// The web server in front of the app (`web_server`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,51 +72,9 @@ pub fn remote_path(env: &Env) -> Result<String> {
             Some("set it in the env or `__all__`, e.g. 'remote_path': '/srv/app/'".into()),
         ));
     };
-    let p = interp(env, "remote_path", p)?;
+    let p = text::plain(env, "remote_path", p)?;
     conf_path(env, "remote_path", &p)?;
     Ok(p)
-}
-
-/// A string key with `{name}` filled in from the env, or the default template filled in.
-pub fn interp(env: &Env, key: &str, template: &str) -> Result<String> {
-    interpolate(template, &env.vars, Mode::Plain)
-        .map_err(|p| env.key_error(key, format!("cannot fill in `{template}`: {p:?}"), None))
-}
-
-/// A string key, interpolated, or `default` (a template) when unset.
-pub fn key_or(env: &Env, key: &str, default: &str) -> Result<String> {
-    interp(env, key, env.str(key).unwrap_or(default))
-}
-
-/// The user the app runs as (`app_user`, else `package_name`).
-pub fn app_user(env: &Env) -> Result<String> {
-    let user = env
-        .str("app_user")
-        .or_else(|| env.str("package_name"))
-        .ok_or_else(|| {
-            env.key_error(
-                "app_user",
-                format!("environment `{}` names no app user", env.name),
-                Some(
-                    "set `app_user` (or `package_name`, its default), e.g. 'app_user': 'myapp'"
-                        .into(),
-                ),
-            )
-        })?;
-    let ok = !user.is_empty()
-        && user.len() <= 32
-        && user
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b))
-        && !user.starts_with('-');
-    if !ok {
-        return Err(env.key_error(
-            "app_user",
-            format!("`{user}` is not a valid user name"),
-            Some("lower-case letters, digits, `_` and `-`".into()),
-        ));
-    }
-    Ok(user.to_string())
 }
 
 /// A path that goes into a web-server config unquoted: absolute, no `..`, and only characters
@@ -141,7 +99,7 @@ impl WebSettings {
     /// Read and check the web settings of `env`.
     pub fn from_env(env: &Env) -> Result<WebSettings> {
         let remote_path = remote_path(env)?;
-        let flag = key_or(env, "maintenance_file", "{remote_path}maintenance.on")?;
+        let flag = text::plain_or(env, "maintenance_file", "{remote_path}maintenance.on")?;
         conf_path(env, "maintenance_file", &flag)?;
         if flag.ends_with('/') {
             return Err(env.key_error(
@@ -189,7 +147,7 @@ impl WebSettings {
             Server::Nginx => "/etc/nginx/snippets/dfab-maintenance.conf",
             Server::Apache => "/etc/apache2/dfab-maintenance.conf",
         };
-        let snippet_path = key_or(env, "web_snippet_path", default_snippet)?;
+        let snippet_path = text::plain_or(env, "web_snippet_path", default_snippet)?;
         conf_path(env, "web_snippet_path", &snippet_path)?;
         Ok(WebSettings {
             env_name: env.name.clone(),

@@ -86,7 +86,7 @@ fn keys_read_in_source() -> BTreeSet<String> {
             ".str(\"",
             ".bool(\"",
             ".str_list(\"",
-            "key_or(env, \"",
+            "plain_or(env, \"",
             "setting(env, \"",
         ] {
             keys.extend(

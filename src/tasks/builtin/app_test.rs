@@ -6,9 +6,9 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::exec::step::{LocalAction, RunCtx};
 use crate::invocation::TaskCall;
+use crate::settings::{text, App};
 use crate::tasks::user::{parse_step_list, Action};
 use crate::transport::cmd::Cmd;
-use crate::web_mode;
 
 use super::web_restart::{health, shell};
 use super::{PlanCtx, Step};
@@ -27,7 +27,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             let cd = st
                 .cd
                 .as_deref()
-                .map(|d| web_mode::interp(env, &key, d))
+                .map(|d| text::plain(env, &key, d))
                 .transpose()?;
             let with_cd = |c: Cmd| match &cd {
                 Some(d) => c.cwd(d),
@@ -70,24 +70,19 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             });
         }
     } else {
-        let Some(pkg) = env.str("package_name") else {
-            return Err(env.key_error(
-                "test_commands",
-                "no `test_commands`, and no `package_name` to find the Django app's venv",
-                Some("set test_commands = [{'run': '...'}], or package_name for the default `manage.py check --deploy`".into()),
-            ));
-        };
-        let venv = web_mode::key_or(env, "venv_path", &format!("/opt/{pkg}/venv"))?;
-        let manage = web_mode::key_or(env, "manage_py", &format!("/opt/{pkg}/manage.py"))?;
-        let user = web_mode::app_user(env)?;
+        let cmd = App::from_env(env)?
+            .manage(env, &["check", "--deploy"])?
+            .ok_or_else(|| {
+                env.key_error(
+                    "test_commands",
+                    "no `test_commands`, and no `package_name` to find the Django app's venv",
+                    Some("set test_commands = [{'run': '...'}], or package_name for the default `manage.py check --deploy`".into()),
+                )
+            })?;
         steps.push(Step::Run {
             task: task.clone(),
             hosts: cx.hosts.clone(),
-            cmd: Cmd::new(
-                format!("{}/bin/python", venv.trim_end_matches('/')),
-                [manage.as_str(), "check", "--deploy"],
-            )
-            .sudo(Some(user)),
+            cmd,
             warn_only: false,
         });
     }

@@ -11,8 +11,8 @@ use crate::exec::record::exec;
 use crate::exec::step::{HostAction, LocalAction, RunCtx};
 use crate::invocation::TaskCall;
 use crate::media::{self, MediaPath};
+use crate::settings::{App, Protection};
 use crate::transport::Transport;
-use crate::web_mode;
 
 use super::{PlanCtx, Step};
 
@@ -20,12 +20,13 @@ use super::{PlanCtx, Step};
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let env = cx.env;
     let force = call.flag("force")?;
-    if !force && (env.name == "production" || env.bool("protected") == Some(true)) {
+    let protection = Protection::of(env);
+    if !force && protection.is_protected() {
         return Err(Error::usage(
             format!(
                 "data_refresh would overwrite the media of `{}`, a {} environment; nothing was copied",
                 env.name,
-                if env.name == "production" { "production" } else { "protected" }
+                protection.label()
             ),
             Some(format!("if you mean it: dfab {} data_refresh:force=yes", env.name)),
         ));
@@ -68,7 +69,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             Some("the lists pair up in order".into()),
         ));
     }
-    let owner = web_mode::app_user(env)?;
+    let owner = App::from_env(env)?.require_user(env)?.to_string();
     let delete = env.bool("media_delete") == Some(true);
     let caches: Vec<PathBuf> = dst
         .iter()

@@ -11,6 +11,7 @@ use crate::environments::Env;
 use crate::error::{Error, Result};
 use crate::exec::step::{HostAction, RunCtx};
 use crate::invocation::TaskCall;
+use crate::settings::{App, Protection};
 use crate::transport::Transport;
 
 use super::{PlanCtx, Step};
@@ -58,14 +59,14 @@ impl HostAction for DumpAction {
 
 /// `push` refuses `production` and `protected = True`; `force_push` asks instead.
 fn guard(env: &Env, task: &str) -> Result<()> {
-    if env.name == "production" || env.bool("protected") == Some(true) {
-        let why = if env.name == "production" {
-            "it is production".to_string()
-        } else {
-            "it has `protected = True`".to_string()
-        };
+    let protection = Protection::of(env);
+    if protection.is_protected() {
         return Err(Error::usage(
-            format!("{task} refuses to replace the database of env `{}`: {why}", env.name),
+            format!(
+                "{task} refuses to replace the database of env `{}`: {}",
+                env.name,
+                protection.reason()
+            ),
             Some(format!(
                 "to replace it anyway: `dfab {} database.force_push` (asks for confirmation; -y answers)",
                 env.name
@@ -198,7 +199,7 @@ fn swapped(host: &dyn Transport, push: &Push) -> String {
 
 /// `database.migrate` / `db_migrate`: one command on the first db host, output streamed.
 pub fn plan_migrate(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    let cmd = migrate::command(cx.env)?;
+    let cmd = migrate::command(cx.env, &App::from_env(cx.env)?)?;
     let Some(host) = cx.hosts.first() else {
         return Err(cx.env.key_error(
             "hosts",

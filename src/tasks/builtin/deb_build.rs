@@ -1,7 +1,7 @@
 //! `deb.build`: the build options an env and the call ask for, planned as one local step.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::deb::{self, BuildOptions, Compression, WheelMode};
@@ -86,7 +86,7 @@ impl LocalAction for DebBuild {
 
 /// The build options an env and `deb.build:version=…,compression=…` ask for.
 pub fn build_options(call: &TaskCall, env: &Env, project: &Path) -> Result<BuildOptions> {
-    let out_dir = package_dir(env, project);
+    let out_dir = crate::settings::shipping::package_dir(env, project);
     let project = project.to_path_buf();
     let compression = match call.kwarg("compression").or(env.str("deb_compression")) {
         Some(c) => c
@@ -128,20 +128,6 @@ pub fn build_options(call: &TaskCall, env: &Env, project: &Path) -> Result<Build
         wheelhouse_path: env.str("wheelhouse_path").map(String::from),
         progress: false,
     })
-}
-
-/// Where the .debs and the build record go (`package_dir`; dragonfab's default: next to the
-/// project, where dpkg-buildpackage leaves packages).
-#[must_use]
-pub fn package_dir(env: &Env, project: &Path) -> PathBuf {
-    match env.str("package_dir") {
-        Some(d) => project.join(d),
-        None => project
-            .canonicalize()
-            .unwrap_or_else(|_| project.to_path_buf())
-            .parent()
-            .map_or_else(|| project.to_path_buf(), PathBuf::from),
-    }
 }
 
 /// `deb_builder`: dfab's own (default) or `dpkg-buildpackage` (the slow path, for custom rules).

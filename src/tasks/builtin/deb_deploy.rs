@@ -10,7 +10,7 @@ use crate::environments::value::{Kind, Value};
 use crate::environments::Env;
 use crate::error::Result;
 use crate::invocation::TaskCall;
-use crate::releases::DEFAULT_KEEP;
+use crate::settings::{Roles, Shipping};
 
 use super::{PlanCtx, Step};
 
@@ -78,40 +78,18 @@ pub(crate) fn preflight(
     ]
 }
 
-/// The deploy settings of the env: `package_dir`, `debconf`, `deploy_packages`,
-/// `deb_conffiles`, `keep_releases`.
+/// The deploy settings of the env ([`Shipping`]) and `deploy_packages`.
 pub fn job(cx: &PlanCtx<'_>, force: bool) -> Result<Job> {
-    let env = cx.env;
-    let conffiles_new = match env.str("deb_conffiles") {
-        None | Some("old") => false,
-        Some("new") => true,
-        Some(other) => {
-            return Err(env.key_error(
-                "deb_conffiles",
-                format!("unknown value `{other}`"),
-                Some("'old' (default: keep local changes) or 'new' (install the package's)".into()),
-            ))
-        }
-    };
-    let keep = env.count("keep_releases", DEFAULT_KEEP, "releases")?;
+    let s = Shipping::from_env(cx.env, cx.project_dir)?;
+    let (debconf, debconf_key) = s.debconf.unzip();
     Ok(Job {
-        package_dir: super::deb_build::package_dir(env, cx.project_dir),
-        debconf: env.str("debconf").map(|d| cx.project_dir.join(d)),
-        debconf_key: env
-            .str("debconf")
-            .map(|_| crate::deploy::debconf_db::KeyAt {
-                file: env.file.clone(),
-                pos: env
-                    .vars
-                    .get("debconf")
-                    .map(|v| v.pos)
-                    .filter(|p| p.line > 0),
-                key: format!("{}.debconf", env.name),
-            }),
+        package_dir: s.package_dir,
+        debconf,
+        debconf_key,
         select: select(cx)?,
-        conffiles_new,
+        conffiles_new: s.conffiles_new,
         force,
-        keep,
+        keep: s.keep,
     })
 }
 
@@ -166,31 +144,14 @@ fn select(cx: &PlanCtx<'_>) -> Result<Select> {
 }
 
 fn role_hosts(env: &Env, package: &str, roles: &[String]) -> Result<Vec<String>> {
-    let defs = env.vars.get("roledefs");
-    let mut hosts = Vec::new();
-    for role in roles {
-        let Some(list) = defs.and_then(|d| d.get(role)).and_then(Value::as_seq) else {
-            let known: Vec<String> = defs
-                .and_then(Value::as_dict)
-                .map(|d| {
-                    d.iter()
-                        .filter_map(|(k, _)| k.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            return Err(env.key_error(
-                "deploy_packages",
-                format!(
-                    "package `{package}` names role `{role}`, which `roledefs` does not define"
-                ),
-                crate::suggestion::hint(role, known.iter().map(String::as_str), "roles"),
-            ));
-        };
-        for h in list.iter().filter_map(Value::as_str) {
-            if !hosts.iter().any(|x| x == h) {
-                hosts.push(h.to_string());
-            }
-        }
-    }
-    Ok(hosts)
+    Roles::from_env(env).hosts(roles).map_err(|e| {
+        env.key_error(
+            "deploy_packages",
+            format!(
+                "package `{package}` names role `{}`, which `roledefs` does not define",
+                e.role
+            ),
+            e.hint(),
+        )
+    })
 }

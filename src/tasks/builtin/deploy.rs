@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::invocation::TaskCall;
 use crate::pipeline::{journal, settings, Kind, Maintenance, Mode, Pipeline, Stage};
+use crate::settings::App;
 use crate::tasks::plan;
 use crate::transport::cmd::Cmd;
 use crate::web_mode;
@@ -162,20 +163,15 @@ fn migrate_check(cx: &PlanCtx<'_>) -> Result<Cmd> {
             c,
         )?));
     }
-    let Some(pkg) = env.str("package_name") else {
-        return Err(env.key_error(
-            "migrate_check_command",
-            "maintenance = 'auto' needs a migration check: no `migrate_check_command`, and no `package_name` for Django's default",
-            Some("set migrate_check_command (exit 0: nothing pending, 1: pending), or maintenance = 'always'".into()),
-        ));
-    };
-    let venv = web_mode::key_or(env, "venv_path", &format!("/opt/{pkg}/venv"))?;
-    let manage = web_mode::key_or(env, "manage_py", &format!("/opt/{pkg}/manage.py"))?;
-    Ok(Cmd::new(
-        format!("{}/bin/python", venv.trim_end_matches('/')),
-        [manage.as_str(), "migrate", "--check"],
-    )
-    .sudo(Some(web_mode::app_user(env)?)))
+    App::from_env(env)?
+        .manage(env, &["migrate", "--check"])?
+        .ok_or_else(|| {
+            env.key_error(
+                "migrate_check_command",
+                "maintenance = 'auto' needs a migration check: no `migrate_check_command`, and no `package_name` for Django's default",
+                Some("set migrate_check_command (exit 0: nothing pending, 1: pending), or maintenance = 'always'".into()),
+            )
+        })
 }
 
 /// The package whose deploy lock is taken: `package_name`, else the first of `deploy_packages`,

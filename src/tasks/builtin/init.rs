@@ -8,10 +8,11 @@ use crate::error::Result;
 use crate::exec::record::{exec, read};
 use crate::exec::step::{HostAction, RunCtx};
 use crate::invocation::TaskCall;
+use crate::settings::App;
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
 use crate::web_mode::install::{self, CHANGED, UNCHANGED};
-use crate::web_mode::{self, snippet, WebSettings};
+use crate::web_mode::{snippet, WebSettings};
 
 use super::web_restart::shell;
 use super::{PlanCtx, Step};
@@ -20,7 +21,7 @@ use super::{PlanCtx, Step};
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let env = cx.env;
     let s = WebSettings::from_env(env)?;
-    let user = web_mode::app_user(env)?;
+    let user = App::from_env(env)?.require_user(env)?.to_string();
     let mut parts = Vec::new();
     let pkgs = env.str_list("init_packages");
     for p in &pkgs {

@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::invocation::TaskCall;
+use crate::settings::{text, App};
 use crate::transport::cmd::Cmd;
 use crate::web_mode::{self, restart};
 
@@ -13,7 +14,10 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let env = cx.env;
     let cmd = match env.str("web_restart_command") {
         Some(c) => Cmd::shell(shell(env, "web_restart_command", c)?).sudo(None),
-        None => restart::default_restart(env.str("package_name"), web_mode::server(env)?),
+        None => restart::default_restart(
+            App::from_env(env)?.package.as_deref(),
+            web_mode::server(env)?,
+        ),
     };
     let mut steps = vec![Step::Run {
         task: call.name.clone(),
@@ -33,7 +37,7 @@ pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
     let Some(url) = env.str("health_url") else {
         return Ok(None);
     };
-    let url = web_mode::interp(env, "health_url", url)?;
+    let url = text::plain(env, "health_url", url)?;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(env.key_error(
             "health_url",
@@ -60,11 +64,4 @@ pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
 }
 
 /// A command template from the env, with `{name}` values shell-quoted.
-pub fn shell(env: &crate::environments::Env, key: &str, t: &str) -> Result<String> {
-    crate::environments::interpolate::interpolate(
-        t,
-        &env.vars,
-        crate::environments::interpolate::Mode::Shell,
-    )
-    .map_err(|p| env.key_error(key, format!("cannot fill in `{t}`: {p:?}"), None))
-}
+pub use crate::settings::text::shell;
