@@ -28,6 +28,7 @@ test: setup
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	shellcheck host/dfab-host
 
 fuzz:
 	bash scripts/fuzz

@@ -118,7 +118,7 @@ impl HostAction for HostChecks {
             remote::preflight(&self.shared.release_paths()).without_sudo_if_root(t.login_user());
         cx.rep.command(t.host(), "check", &cmd);
         let mut there = String::new();
-        let problem = match t.exec(&cmd, None) {
+        let problem = match crate::hostside::exec(t, &cmd, None) {
             Err(e) => Some(e.to_string()),
             Ok(_) if t.recording() => None,
             Ok(o) if o.status != 0 && o.stderr_str().contains("password is required") => {

@@ -1,43 +1,21 @@
 //! The commands `deb.deploy` and `rollback` run on a host, as values, and what their output says.
 
-use crate::releases::history::{self, Outcome, Record};
+use crate::hostside;
+use crate::releases::history;
+use crate::releases::releases_dir;
 use crate::releases::state::{self, HostState};
-use crate::releases::{releases_dir, state_dir};
-use crate::transport::cmd::{quote, Cmd};
+use crate::transport::cmd::Cmd;
 
 use super::ship::Target;
 
-/// Tools the install needs on the host.
-const TOOLS: &[&str] = &[
-    "apt-get",
-    "dpkg-query",
-    "dpkg-deb",
-    "flock",
-    "sha256sum",
-    "mktemp",
-];
-
-/// Preflight on a host: root through `sudo -n` (never prompting), the tools present, and the
-/// sha256 of each of `releases` (paths on the host) that is there already, as
-/// `there<TAB>sha256<TAB>path` lines, so the upload can skip it without another command.
+/// Preflight on a host: root through `sudo -n` (never prompting), the tools the install needs
+/// (a `missing <tool>` line each), and the sha256 of each of `releases` (paths on the host)
+/// that is there already, as `there<TAB>sha256<TAB>path` lines, so the upload can skip it
+/// without another command.
 #[must_use]
 pub fn preflight(releases: &[String]) -> Cmd {
-    let mut s = format!(
-        "id -u; for t in {}; do command -v \"$t\" >/dev/null || echo \"missing $t\"; done",
-        TOOLS.join(" ")
-    );
-    if !releases.is_empty() {
-        let q: Vec<String> = releases.iter().map(|r| quote(r)).collect();
-        let _ = std::fmt::Write::write_fmt(
-            &mut s,
-            format_args!(
-                "; for f in {}; do if [ -f \"$f\" ]; then \
-                 printf 'there\\t%s\\t%s\\n' \"$(sha256sum < \"$f\" | cut -d' ' -f1)\" \"$f\"; fi; done",
-                q.join(" ")
-            ),
-        );
-    }
-    Cmd::shell(s).sudo(None)
+    hostside::call(std::iter::once("preflight").chain(releases.iter().map(String::as_str)))
+        .sudo(None)
 }
 
 /// The `(path, sha256)` pairs of [`preflight`]'s output.
@@ -53,13 +31,7 @@ pub fn parse_there(out: &str) -> Vec<(String, String)> {
 /// Make the package's directories and print the sha256 of the release already there, if any.
 #[must_use]
 pub fn upload_check(package: &str, file: &str) -> Cmd {
-    Cmd::shell(format!(
-        "install -d -m 0755 {d} {r} && {{ sha256sum {f} 2>/dev/null || true; }}",
-        d = quote(&state_dir(package)),
-        r = quote(&releases_dir(package)),
-        f = quote(&format!("{}/{file}", releases_dir(package))),
-    ))
-    .sudo(None)
+    hostside::call(["upload-check", package, file]).sudo(None)
 }
 
 /// Where a release lives on the host.
@@ -79,11 +51,7 @@ pub struct InstallOpts {
     pub debconf: bool,
 }
 
-/// apt options for a plan from the installed packages alone: no sources, no cache written.
-const NO_SOURCES: &str = "-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=/dev/null \
-     -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=";
-
-/// Exit status of the install script when another deploy holds the package's lock.
+/// Exit status of the install when another deploy holds the package's lock.
 pub const LOCKED: i32 = 75;
 
 /// The line before the install: the state dpkg had (`version<TAB>status`, empty when none).
@@ -91,20 +59,20 @@ const BEFORE: &str = "dfab-before\t";
 /// Printed instead of installing when the release is installed already (and `skip_same`).
 const UNCHANGED: &str = "dfab-unchanged";
 /// The line after the install: its exit status, then dpkg's state as in [`BEFORE`]. The kept
-/// releases and the history (as `state::kept_shell` prints them) follow.
+/// releases and the history (as `dfab-host state <package> <keep>` prints them) follow.
 const AFTER: &str = "dfab-after\t";
 /// Printed when the history line could not be appended.
 const NO_HISTORY: &str = "dfab-history-failed";
 
-/// Install the uploaded release `r` non-interactively, under the package's lock, in one
-/// command: dpkg's state before, the install, dpkg's state after, the history line that fits
-/// (`ok` only when the install exited 0 and dpkg has `r.version` installed and configured,
-/// else `failed`), and, when more than `keep` releases are kept, the kept releases and the
-/// history for pruning. With `skip_same`, a release already
-/// installed and configured is not reinstalled: an `unchanged` line is written and nothing
-/// else happens; without it, the same version is reinstalled (`--reinstall`). With `debconf`,
-/// the database is read from stdin into a root-only temp directory that is removed on exit,
-/// whatever happens. [`parse_install`] reads what it prints.
+/// `dfab-host install`: install the uploaded release `r` non-interactively, under the
+/// package's lock, in one command: dpkg's state before, the install, dpkg's state after, the
+/// history line that fits (`ok` only when the install exited 0 and dpkg has `r.version`
+/// installed and configured, else `failed`), and, when more than `keep` releases are kept, the
+/// kept releases and the history for pruning. With `skip_same`, a release already installed and
+/// configured is not reinstalled: an `unchanged` line is written and nothing else happens;
+/// without it, the same version is reinstalled (`--reinstall`). With `debconf`, the database is
+/// read from stdin into a root-only temp directory that is removed on exit, whatever happens.
+/// [`parse_install`] reads what it prints.
 ///
 /// `apt-get install` of a local .deb re-reads the host's package lists and rewrites its caches
 /// (about a second per host, six times `dpkg -i`). So apt first plans the install with no sources
@@ -113,82 +81,31 @@ const NO_HISTORY: &str = "dfab-history-failed";
 /// options; otherwise `apt-get install` resolves Depends from the host's sources, as always.
 #[must_use]
 pub fn install(r: &Target<'_>, o: InstallOpts, skip_same: bool, keep: usize, user: &str) -> Cmd {
-    let d = quote(&state_dir(r.package));
-    let line = |outcome| {
-        history::append_shell(
-            &Record {
-                package: r.package,
-                version: r.version,
-                sha256: r.sha256,
-                outcome,
-                action: r.action,
-            },
-            user,
-        )
-    };
-    let query = state::query_shell(r.package);
-    let mut s = format!(
-        "set -e; d={d}; exec 9>\"$d/lock\"; \
-         if ! flock -n 9; then echo \"dfab: another deploy of {p} holds $d/lock\" >&2; exit {LOCKED}; fi; \
-         want={want}; now=$({query}); printf '{BEFORE}%s\\n' \"$now\"; ",
-        p = quote(r.package),
-        want = quote(&format!("{}\tii ", r.version)),
-    );
-    if skip_same {
-        let _ = std::fmt::Write::write_fmt(
-            &mut s,
-            format_args!(
-                "if [ \"$now\" = \"$want\" ]; then {{ {} ; }} || echo {NO_HISTORY}; echo {UNCHANGED}; exit 0; fi; ",
-                line(Outcome::Unchanged)
-            ),
-        );
+    let mut args = vec!["install".to_string()];
+    for (on, flag) in [
+        (skip_same, "--skip-same"),
+        (o.downgrade, "--downgrade"),
+        (o.conffiles_new, "--conffiles-new"),
+        (o.debconf, "--debconf"),
+    ] {
+        if on {
+            args.push(flag.into());
+        }
     }
-    s.push_str("r=; if [ \"$now\" = \"$want\" ]; then r=' --reinstall'; fi; rm -rf \"$d\"/debconf.*; umask 077; ");
-    let mut env = "DEBIAN_FRONTEND=noninteractive".to_string();
-    if o.debconf {
-        // A root-only directory, removed whole: debconf also writes `<file>-old` beside it.
-        s.push_str(
-            "t=$(mktemp -d \"$d/debconf.XXXXXXXX\"); trap 'rm -rf \"$t\"' EXIT; cat > \"$t/db\"; ",
-        );
-        env.push_str(" DEBCONF_DB_OVERRIDE=\"File{$t/db}\"");
-    }
-    let conf = if o.conffiles_new {
-        "force-confnew"
-    } else {
-        "force-confold"
-    };
-    let flags = format!(
-        "{}$r",
-        if o.downgrade {
-            " --allow-downgrades"
-        } else {
-            ""
-        },
-    );
-    let _ = std::fmt::Write::write_fmt(
-        &mut s,
-        format_args!(
-            "umask 022; f={f}; \
-             plan=$(apt-get -s -q {NO_SOURCES}{flags} install \"$f\" 2>&1) && \
-             printf '%s\\n' \"$plan\" | grep -qE '^Inst {re} ' && \
-             ! printf '%s\\n' \"$plan\" | grep -E '^(Inst|Remv|Purg|Conf) ' | grep -qvE '^(Inst|Conf) {re} ' && \
-             fast=1 || fast=0; \
-             set +e; \
-             if [ $fast = 1 ]; then echo 'dfab: every dependency is installed: dpkg -i'; \
-             {env} dpkg -i --force-confdef --{conf} \"$f\" </dev/null 2>&1; \
-             else {env} apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--{conf}{flags} \"$f\" </dev/null 2>&1; fi; \
-             rc=$?; after=$({query}); printf '{AFTER}%s\\t%s\\n' \"$rc\" \"$after\"; \
-             if [ $rc = 0 ] && [ \"$after\" = \"$want\" ]; then {{ {ok} ; }} || echo {NO_HISTORY}; \
-             else {{ {failed} ; }} || echo {NO_HISTORY}; fi; \
-             {listing}; exit $rc",
-            f = quote(&release_path(r.package, r.file)),
-            re = ere_literal(r.package),
-            ok = line(Outcome::Ok),
-            failed = line(Outcome::Failed),
-            listing = state::kept_shell(r.package, keep),
-        ),
-    );
-    Cmd::shell(s).sudo(None)
+    args.extend([
+        "--keep".into(),
+        keep.to_string(),
+        "--user".into(),
+        history::field(user),
+        "--dfab".into(),
+        env!("CARGO_PKG_VERSION").into(),
+        r.package.into(),
+        r.file.into(),
+        history::field(r.version),
+        history::field(r.sha256),
+        history::field(r.action),
+    ]);
+    hostside::call(args).sudo(None)
 }
 
 /// What the install script said.
@@ -240,19 +157,6 @@ pub fn parse_install(out: &str) -> InstallReport {
     rep
 }
 
-/// A checked package name (`[a-z0-9][a-z0-9.+-]*`) as an extended regex matching itself, safe
-/// inside single quotes.
-fn ere_literal(package: &str) -> String {
-    let mut out = String::with_capacity(package.len() + 4);
-    for c in package.chars() {
-        if matches!(c, '.' | '+') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The conffiles dpkg kept (`--force-confold`), from the install's output.
 #[must_use]
 pub fn kept_conffiles(output: &str) -> Vec<String> {
@@ -292,29 +196,22 @@ mod tests {
     }
 
     #[test]
-    fn the_install_script_quotes_and_cleans_up() {
+    fn the_install_is_one_call_with_its_switches_and_the_history_fields() {
         let opts = InstallOpts {
             conffiles_new: false,
             downgrade: true,
             debconf: true,
         };
-        let c = install(&target("app", "app_1.0_all.deb"), opts, true, 5, "ann");
-        let s = c.to_shell();
-        assert!(s.starts_with("sudo -n -H -- sh -c "), "{s}");
-        assert!(s.contains("trap"), "{s}");
-        assert!(s.contains("--force-confold"), "{s}");
-        assert!(s.contains("--allow-downgrades"), "{s}");
-        assert!(s.contains(UNCHANGED), "{s}");
-        assert!(
-            s.contains("/var/lib/dfab/app/releases/app_1.0_all.deb"),
-            "{s}"
+        let c = install(&target("app", "app_1.0_all.deb"), opts, true, 5, "ann b");
+        assert_eq!(
+            c.to_string(),
+            format!(
+                "dfab-host install --skip-same --downgrade --debconf --keep 5 --user ann_b \
+                 --dfab {} app app_1.0_all.deb 1.0 abc deploy",
+                env!("CARGO_PKG_VERSION")
+            )
         );
-        let s = install(&target("app", "app_1.0_all.deb"), opts, false, 5, "ann").to_shell();
-        assert!(!s.contains(UNCHANGED), "{s}");
-    }
-
-    #[test]
-    fn the_dpkg_fast_path_is_planned_by_apt_without_sources() {
+        assert!(c.sudo.is_some());
         let opts = InstallOpts {
             conffiles_new: true,
             downgrade: false,
@@ -324,16 +221,14 @@ mod tests {
             &target("g++-app", "g++-app_1.0_all.deb"),
             opts,
             false,
-            5,
+            3,
             "ann",
         )
-        .to_shell();
-        assert!(s.contains("Dir::Etc::SourceList=/dev/null"), "{s}");
-        assert!(s.contains("apt-get -s -q"), "{s}");
-        assert!(s.contains("g\\+\\+-app "), "{s}");
-        assert!(s.contains("dpkg -i --force-confdef --force-confnew"), "{s}");
-        assert!(s.contains("--force-confnew$r"), "{s}");
-        assert_eq!(ere_literal("a.b+c-d"), "a\\.b\\+c-d");
+        .to_string();
+        assert!(
+            s.starts_with("dfab-host install --conffiles-new --keep 3 --user ann "),
+            "{s}"
+        );
     }
 
     #[test]

@@ -211,7 +211,7 @@ fn user_run(
 ) -> Result<Output> {
     let cmd = cmd.clone().without_sudo_if_root(t.login_user());
     rep.echo(t.host(), verb, &cmd);
-    let out = t.exec(&cmd, Some(rep))?;
+    let out = crate::hostside::exec(t, &cmd, Some(rep))?;
     if out.status != 0 && warn_only {
         rep.warn(&format!(
             "[{}] exit status {} (warn_only): {cmd}",

@@ -153,7 +153,7 @@ impl Reading {
 pub fn read(t: &mut dyn Transport, rep: &dyn Reporter, verb: &str, cmd: Cmd) -> Result<Reading> {
     let cmd = cmd.without_sudo_if_root(t.login_user());
     rep.command(t.host(), verb, &cmd);
-    let out = t.exec(&cmd, None)?;
+    let out = crate::hostside::exec(t, &cmd, None)?;
     Ok(if t.recording() {
         Reading::Unknown
     } else {
@@ -166,5 +166,5 @@ pub fn read(t: &mut dyn Transport, rep: &dyn Reporter, verb: &str, cmd: Cmd) -> 
 pub fn exec(t: &mut dyn Transport, rep: &dyn Reporter, verb: &str, cmd: Cmd) -> Result<Output> {
     let cmd = cmd.without_sudo_if_root(t.login_user());
     rep.command(t.host(), verb, &cmd);
-    t.exec(&cmd, None)
+    crate::hostside::exec(t, &cmd, None)
 }

@@ -174,7 +174,7 @@ impl Held {
                 }
                 let t = &mut conns.iter_mut().find(|(x, _)| *x == addr).expect("above").1;
                 let c = cmd.clone().without_sudo_if_root(t.login_user());
-                match t.exec(&c, None) {
+                match crate::hostside::exec(t.as_mut(), &c, None) {
                     Ok(o) if o.status == 0 => {}
                     Ok(o) => cx.rep.warn(&format!(
                         "[{h}] could not refresh the deploy lock: {}",

@@ -7,8 +7,9 @@
 use std::io::Read as _;
 
 use crate::error::Result;
+use crate::hostside;
 use crate::releases::state_dir;
-use crate::transport::cmd::{quote, Cmd};
+use crate::transport::cmd::Cmd;
 
 /// Exit status of a lock command when someone else holds the lock.
 pub const HELD: i32 = 75;
@@ -22,55 +23,26 @@ pub fn lock_path(package: &str) -> String {
 /// The line a refusal starts with; the holder's lines (no token) follow.
 pub const HELD_MARK: &str = "dfab-lock-held";
 
-fn guarded(package: &str, body: &str) -> Cmd {
-    Cmd::shell(format!(
-        "set -e; d={d}; l={l}; install -d -m 0755 \"$d\"; exec 8>\"$l.guard\"; \
-         flock -w 30 8 || {{ echo \"dfab: cannot take $l.guard\" >&2; exit 1; }}\n{body}",
-        d = quote(&state_dir(package)),
-        l = quote(&lock_path(package)),
-    ))
-    .sudo(None)
+/// `dfab-host lock <op> <package> [args...]`, as root, with the token on stdin when given.
+fn lock_cmd(op: &str, package: &str, args: &[&str], token: Option<&str>) -> Cmd {
+    let cmd = hostside::call(["lock", op, package].iter().chain(args)).sudo(None);
+    match token {
+        Some(t) => cmd.stdin(format!("{t}\n").into_bytes()),
+        None => cmd,
+    }
 }
 
-fn ours(token: &str) -> String {
-    format!("grep -qx {} \"$l\"", quote(&format!("token={token}")))
-}
-
-const SHOW_HOLDER: &str = "echo dfab-lock-held; grep -v '^token=' \"$l\" || true; \
-     echo \"refreshed=$(date -u -r \"$l\" +%Y-%m-%dT%H:%M:%SZ)\"";
-
-/// Take the lock: `who`, `what` and the token arrive on stdin, the host adds `when`. Exits
-/// [`HELD`] with the holder printed when another token holds it; already ours is fine. Once it
-/// holds the lock, it reports what dpkg has installed of each of `report` (see
-/// [`parse_installed`]), so the deploy needs no other command to know the hosts' releases.
+/// `dfab-host lock take`: take the lock, `who` and `what` as arguments and the token on stdin;
+/// the host adds `when`. Exits [`HELD`] with the holder printed when another token holds it;
+/// already ours is fine. Once it holds the lock, it reports what dpkg has installed of each of
+/// `report` (see [`parse_installed`]), so the deploy needs no other command to know the hosts'
+/// releases.
 #[must_use]
 pub fn acquire(package: &str, who: &str, what: &str, token: &str, report: &[String]) -> Cmd {
-    let info = format!(
-        "who={}\nwhat={}\ntoken={token}\n",
-        one_line(who),
-        one_line(what)
-    );
-    // One dpkg-query for them all; a package dpkg does not know is left out of its output.
-    let installed = if report.is_empty() {
-        String::new()
-    } else {
-        let q: Vec<String> = report.iter().map(|p| quote(p)).collect();
-        format!(
-            "dpkg-query -W -f='{INSTALLED}${{Package}}\\t${{Version}}\\t${{db:Status-Abbrev}}\\n' {} 2>/dev/null || true; ",
-            q.join(" ")
-        )
-    };
-    guarded(
-        package,
-        &format!(
-            "if [ -e \"$l\" ]; then if {ours}; then cat >/dev/null; touch \"$l\"; echo 'lock: already held by this deploy'; {installed}exit 0; fi; \
-             cat >/dev/null; {SHOW_HOLDER}; exit {HELD}; fi\n\
-             t=$(mktemp \"$l.XXXXXX\"); {{ cat; echo \"when=$(date -u +%Y-%m-%dT%H:%M:%SZ)\"; }} > \"$t\"; chmod 600 \"$t\"\n\
-             if ln \"$t\" \"$l\" 2>/dev/null; then rm -f \"$t\"; echo \"lock: acquired $l\"; {installed}else rm -f \"$t\"; {SHOW_HOLDER}; exit {HELD}; fi",
-            ours = ours(token)
-        ),
-    )
-    .stdin(info.into_bytes())
+    let (who, what) = (one_line(who), one_line(what));
+    let mut args = vec![who.as_str(), what.as_str()];
+    args.extend(report.iter().map(String::as_str));
+    lock_cmd("take", package, &args, Some(token))
 }
 
 /// The line [`acquire`] reports a package's state on.
@@ -97,50 +69,30 @@ pub fn parse_installed(out: &str, report: &[String]) -> Vec<(String, Option<(Str
         .collect()
 }
 
-/// Touch the lock if the token still holds it (the refresh while a deploy runs).
+/// `dfab-host lock refresh`: touch the lock if the token still holds it (the refresh while a
+/// deploy runs).
 #[must_use]
 pub fn refresh(package: &str, token: &str) -> Cmd {
-    guarded(
-        package,
-        &format!(
-            "if [ -e \"$l\" ] && {}; then touch \"$l\"; else echo \"dfab: $l is no longer held by this deploy\" >&2; exit {HELD}; fi",
-            ours(token)
-        ),
-    )
+    lock_cmd("refresh", package, &[], Some(token))
 }
 
-/// Release the lock if the token holds it; exits [`HELD`] naming the holder otherwise.
+/// `dfab-host lock release`: release the lock if the token holds it; exits [`HELD`] naming the
+/// holder otherwise.
 #[must_use]
 pub fn release(package: &str, token: &str) -> Cmd {
-    guarded(
-        package,
-        &format!(
-            "if [ ! -e \"$l\" ]; then echo 'lock: not held'; exit 0; fi\n\
-             if {}; then rm -f \"$l\"; echo \"lock: released $l\"; else {SHOW_HOLDER}; exit {HELD}; fi",
-            ours(token)
-        ),
-    )
+    lock_cmd("release", package, &[], Some(token))
 }
 
-/// Break the lock whoever holds it, printing the holder.
+/// `dfab-host lock force-release`: break the lock whoever holds it, printing the holder.
 #[must_use]
 pub fn force_release(package: &str) -> Cmd {
-    guarded(
-        package,
-        "if [ ! -e \"$l\" ]; then echo 'lock: not held'; exit 0; fi\n\
-         grep -v '^token=' \"$l\" | sed 's/^/lock: broken: /'; rm -f \"$l\"; echo \"lock: broke $l\"",
-    )
+    lock_cmd("force-release", package, &[], None)
 }
 
-/// Print `free`, or the holder and when it last refreshed the lock.
+/// `dfab-host lock status`: print `free`, or the holder and when it last refreshed the lock.
 #[must_use]
 pub fn status(package: &str) -> Cmd {
-    Cmd::shell(format!(
-        "l={l}; if [ -e \"$l\" ]; then {SHOW_HOLDER}; \
-         echo \"age=$(( $(date +%s) - $(date +%s -r \"$l\") ))\"; else echo free; fi",
-        l = quote(&lock_path(package))
-    ))
-    .sudo(None)
+    lock_cmd("status", package, &[], None)
 }
 
 /// The holder, from a refusal's or status's output: `who … (what …, since …, refreshed …)`.
@@ -191,20 +143,10 @@ mod tests {
     use super::*;
 
     fn sh(cmd: &Cmd, dir: &std::path::Path) -> std::process::Output {
-        let script = match &cmd.program {
-            crate::transport::cmd::Program::Shell(s) => s.clone(),
-            crate::transport::cmd::Program::Argv(_) => unreachable!(),
-        };
-        let script = script.replace("/var/lib/dfab/app", &dir.display().to_string());
-        let mut c = std::process::Command::new("sh");
-        c.arg("-c").arg(&script);
-        c.stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let input = cmd.stdin_bytes().unwrap_or_default();
-        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &input).unwrap();
-        drop(child.stdin.take());
-        child.wait_with_output().unwrap()
+        // The package directory is `<dir>` itself, as `/var/lib/dfab/app` is on a host.
+        let root = dir.parent().unwrap();
+        assert_eq!(dir.file_name().unwrap(), "app");
+        hostside::run_here(cmd, root)
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The append-only `history` of a package on a host: one tab-separated line per install attempt
 //! (time, version, sha256, local user, dfab version, outcome, action).
 
-use crate::transport::cmd::{quote, Cmd};
+use crate::hostside;
+use crate::transport::cmd::Cmd;
 
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +60,7 @@ pub fn local_user() -> String {
             // SAFETY: getuid has no preconditions and cannot fail.
             format!("uid{}", unsafe { libc::getuid() })
         });
-    clean(&u)
+    field(&u)
 }
 
 /// The name of the real user in the password database (as `id -un` prints it).
@@ -79,7 +80,9 @@ fn passwd_name() -> Option<String> {
     }
 }
 
-fn clean(s: &str) -> String {
+/// A value as a field of the history: whitespace and control characters become `_`.
+#[must_use]
+pub fn field(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_whitespace() || c.is_control() {
@@ -91,15 +94,10 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
-/// The command that appends one line (the time is the host's clock, UTC).
+/// `dfab-host history append`: the command that appends one line (the time is the host's
+/// clock, UTC).
 #[must_use]
 pub fn append(r: &Record<'_>, user: &str) -> Cmd {
-    Cmd::shell(append_shell(r, user)).sudo(None)
-}
-
-/// The shell text of [`append`], for a script that decides on the host which line to write.
-#[must_use]
-pub fn append_shell(r: &Record<'_>, user: &str) -> String {
     let fields = [
         r.version,
         r.sha256,
@@ -108,12 +106,12 @@ pub fn append_shell(r: &Record<'_>, user: &str) -> String {
         r.outcome.as_str(),
         r.action,
     ];
-    let args: Vec<String> = fields.iter().map(|f| quote(&clean(f))).collect();
-    format!(
-        "printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" {} >> {}",
-        args.join(" "),
-        quote(&format!("{}/history", super::state_dir(r.package)))
+    hostside::call(
+        ["history".to_string(), "append".into(), r.package.into()]
+            .into_iter()
+            .chain(fields.iter().map(|f| field(f))),
     )
+    .sudo(None)
 }
 
 /// Parse history lines; a line that is not ours is skipped (the file is the admin's too).
@@ -161,7 +159,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_line_round_trips_through_the_shell() {
+    fn a_line_round_trips_through_the_host_program() {
         let r = Record {
             package: "app",
             version: "1.0-1",
@@ -170,22 +168,15 @@ mod tests {
             action: "deploy",
         };
         let cmd = append(&r, "my user");
-        let script = match &cmd.program {
-            crate::transport::cmd::Program::Shell(s) => s.clone(),
-            crate::transport::cmd::Program::Argv(_) => unreachable!(),
-        };
         let dir = tempfile::tempdir().unwrap();
-        let script = script.replace("/var/lib/dfab/app", &dir.path().display().to_string());
-        let st = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let text = fs_err::read_to_string(dir.path().join("history")).unwrap();
+        fs_err::create_dir(dir.path().join("app")).unwrap();
+        let o = hostside::run_here(&cmd, dir.path());
+        assert!(o.status.success(), "{o:?}");
+        let text = fs_err::read_to_string(dir.path().join("app/history")).unwrap();
         let e = parse_line(text.trim_end()).unwrap();
         assert_eq!(e.version, "1.0-1");
         assert_eq!(e.user, "my_user");
+        assert_eq!(e.dfab, env!("CARGO_PKG_VERSION"));
         assert_eq!(e.outcome, "failed");
         assert_eq!(e.action, "deploy");
         assert_eq!(e.time.len(), 20, "{}", e.time);

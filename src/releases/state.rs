@@ -1,7 +1,8 @@
 //! What a host holds for a package, read in one command: the installed version, the kept .debs
 //! and the history; and the choices made from it (what to prune, what rollback installs).
 
-use crate::transport::cmd::{quote, Cmd};
+use crate::hostside;
+use crate::transport::cmd::Cmd;
 
 use super::history::{self, Entry};
 
@@ -45,55 +46,18 @@ impl HostState {
     }
 }
 
-/// dpkg's `version<TAB>status` of `package` (nothing when dpkg does not know it, exit 0), for
-/// [`parse_installed`]; the shell text every command that reads an installed state uses.
-#[must_use]
-pub fn query_shell(package: &str) -> String {
-    format!(
-        "dpkg-query -W -f='${{Version}}\\t${{db:Status-Abbrev}}' {} 2>/dev/null || true",
-        quote(package)
-    )
-}
-
-/// The installed version and status only (`dpkg-query`), to verify an install.
+/// `dfab-host installed`: the installed version and status only (`dpkg-query`), to verify an
+/// install; [`parse_installed`] reads it.
 #[must_use]
 pub fn installed_cmd(package: &str) -> Cmd {
-    Cmd::shell(format!("{}; echo", query_shell(package)))
+    hostside::call(["installed", package])
 }
 
-/// Reads everything [`parse`] needs.
+/// `dfab-host state`: everything [`parse`] needs (the installed state, the kept releases, the
+/// history).
 #[must_use]
 pub fn read_cmd(package: &str) -> Cmd {
-    Cmd::shell(read_shell(package)).sudo(None)
-}
-
-/// The shell text of [`read_cmd`], for a script that ends by reporting the state.
-#[must_use]
-pub fn read_shell(package: &str) -> String {
-    format!(
-        "printf 'installed\\t%s\\n' \"$({})\"; {}",
-        query_shell(package),
-        listing(package, "[ -e \"$1\" ]", "true"),
-    )
-}
-
-/// The kept releases and the history (as [`read_shell`] prints them), only when more than
-/// `beyond` releases are kept: all a prune needs, and nothing when there is nothing to prune.
-#[must_use]
-pub fn kept_shell(package: &str, beyond: usize) -> String {
-    let more = format!("[ -e \"$1\" ] && [ $# -gt {beyond} ]");
-    listing(package, &more, &more)
-}
-
-/// `kept` lines when `kept_if` holds, `history` lines when `history_if` does (shell tests
-/// over `$@`, the kept files).
-fn listing(package: &str, kept_if: &str, history_if: &str) -> String {
-    let d = quote(&super::state_dir(package));
-    format!(
-        "set -- {d}/releases/*.deb; if {kept_if}; then \
-         for f in \"$@\"; do printf 'kept\\t%s\\t%s\\n' \"$(dpkg-deb -f \"$f\" Version)\" \"${{f##*/}}\"; done; fi; \
-         if {history_if} && [ -r {d}/history ]; then sed 's/^/history\\t/' {d}/history; fi",
-    )
+    hostside::call(["state", package]).sudo(None)
 }
 
 /// Parse the output of [`installed_cmd`]: `(version, status)`.
@@ -195,16 +159,15 @@ pub fn rollback_target<'a>(st: &'a HostState, want: Option<&str>) -> Result<&'a 
         })
 }
 
-/// Delete kept files (names from [`to_prune`]).
+/// `dfab-host prune`: delete kept files (names from [`to_prune`]).
 #[must_use]
 pub fn prune_cmd(package: &str, files: &[String]) -> Cmd {
-    Cmd::new("rm", ["-f", "--"])
-        .args(
-            files
-                .iter()
-                .map(|f| format!("{}/{f}", super::releases_dir(package))),
-        )
-        .sudo(None)
+    hostside::call(
+        ["prune", package]
+            .into_iter()
+            .chain(files.iter().map(String::as_str)),
+    )
+    .sudo(None)
 }
 
 #[cfg(test)]
@@ -234,6 +197,48 @@ mod tests {
         assert_eq!(st.kept.len(), 4);
         assert_eq!(st.history.len(), 4);
         assert_eq!(parse("installed\t\n").installed, None);
+    }
+
+    /// The host program's `state` and `prune` against a state directory here: what `parse`
+    /// reads is what is on disk, and a prune deletes exactly the files named.
+    #[test]
+    fn the_host_program_reads_the_state_and_prunes_what_it_is_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = parse(&String::from_utf8_lossy(
+            &crate::hostside::run_here(&read_cmd("no-such-package-dfab"), dir.path()).stdout,
+        ));
+        assert_eq!(st, HostState::default());
+        let releases = dir.path().join("no-such-package-dfab/releases");
+        fs_err::create_dir_all(&releases).unwrap();
+        fs_err::write(releases.join("a.deb"), "x").unwrap();
+        fs_err::write(releases.join("b.deb"), "x").unwrap();
+        fs_err::write(
+            dir.path().join("no-such-package-dfab/history"),
+            line("1", "ok").trim_start_matches("history\t"),
+        )
+        .unwrap();
+        let o = crate::hostside::run_here(&read_cmd("no-such-package-dfab"), dir.path());
+        let st = parse(&String::from_utf8_lossy(&o.stdout));
+        // Not .debs dpkg-deb can read: their versions are empty, their names are there.
+        let files: Vec<&str> = st.kept.iter().map(|k| k.file.as_str()).collect();
+        assert_eq!(files, ["a.deb", "b.deb"]);
+        assert_eq!(st.history.len(), 1);
+        let prune = prune_cmd("no-such-package-dfab", &["a.deb".into()]);
+        assert_eq!(
+            prune.to_string(),
+            "dfab-host prune no-such-package-dfab a.deb"
+        );
+        assert!(crate::hostside::run_here(&prune, dir.path())
+            .status
+            .success());
+        assert!(!releases.join("a.deb").exists() && releases.join("b.deb").exists());
+        // A name with a slash is refused (exit 2), and nothing goes.
+        let bad = prune_cmd("no-such-package-dfab", &["../history".into()]);
+        assert_eq!(
+            crate::hostside::run_here(&bad, dir.path()).status.code(),
+            Some(2)
+        );
+        assert!(dir.path().join("no-such-package-dfab/history").exists());
     }
 
     #[test]

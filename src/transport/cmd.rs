@@ -33,6 +33,10 @@ pub struct Cmd {
     pub sudo: Option<Sudo>,
     /// Bytes to feed on standard input.
     pub stdin: Option<Vec<u8>>,
+    /// What [`Display`](fmt::Display) shows instead of the shell line: one readable line for a
+    /// command whose shell text is plumbing (a host-program call, see `crate::hostside`).
+    /// [`Cmd::to_shell`] is always the real line.
+    pub label: Option<String>,
 }
 
 impl Cmd {
@@ -64,6 +68,7 @@ impl Cmd {
             cwd: None,
             sudo: None,
             stdin: None,
+            label: None,
         }
     }
 
@@ -113,6 +118,14 @@ impl Cmd {
     #[must_use]
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Show `label` instead of the shell line (see the field `label`). Set it last: the
+    /// arguments added after it are not in it.
+    #[must_use]
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
         self
     }
 
@@ -202,10 +215,14 @@ impl Cmd {
     }
 }
 
-/// Prints the shell line; secrets are never in it (they travel on stdin).
+/// Prints the shell line, or the label when the command has one; secrets are never in it (they
+/// travel on stdin).
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render())?;
+        match &self.label {
+            Some(l) => f.write_str(l)?,
+            None => f.write_str(&self.render())?,
+        }
         for (k, v) in &self.env {
             if let EnvValue::Secret(s) = v {
                 write!(f, "  # {k}={s} on stdin")?;
@@ -272,6 +289,18 @@ mod tests {
         assert!(!c.to_string().contains("s3cr3t"));
         assert!(c.to_string().contains("PGPASSWORD=(redacted)"));
         assert_eq!(c.stdin_bytes().unwrap(), b"s3cr3t\n");
+    }
+
+    #[test]
+    fn a_label_is_what_is_shown_and_the_shell_line_is_what_runs() {
+        let c = Cmd::shell("exec sh /opt/x 'a b'")
+            .sudo(None)
+            .label("x 'a b'");
+        assert_eq!(c.to_string(), "x 'a b'");
+        assert_eq!(
+            c.to_shell(),
+            r"sudo -n -H -- sh -c 'exec sh /opt/x '\''a b'\'''"
+        );
     }
 
     #[test]

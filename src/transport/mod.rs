@@ -227,13 +227,34 @@ fn put_command(
     sudo: bool,
     dirs: &[String],
 ) -> Cmd {
+    let base = local
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into());
+    let cmd = Cmd::shell(put_script(remote, &base, size, mode, dirs));
+    if sudo {
+        cmd.sudo(None)
+    } else {
+        cmd
+    }
+}
+
+/// The shell text of [`put_command`] (`base` names the file when `remote` is a directory). It
+/// reads exactly the file and its sha256 line from stdin, so a script may go on after it with
+/// the rest of its input (`crate::hostside` installs the host program and runs it in one go).
+pub(crate) fn put_script(
+    remote: &str,
+    base: &str,
+    size: u64,
+    mode: u32,
+    dirs: &[String],
+) -> String {
     let mkdir = if dirs.is_empty() {
         String::new()
     } else {
         let q: Vec<String> = dirs.iter().map(|d| quote(d)).collect();
         format!("install -d -m 0755 {}; ", q.join(" "))
     };
-    let script = format!(
+    format!(
         "set -e; {mkdir}d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
          if [ -d \"$d\" ]; then d=\"$d\"/{base}; fi; \
          t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; head -c {size} > \"$t\"; \
@@ -241,18 +262,8 @@ fn put_command(
          if [ \"$s\" != \"$want\" ]; then echo \"checksum mismatch: got $s, sent $want\" >&2; exit 70; fi; \
          chmod {mode:o} \"$t\"; mv -f \"$t\" \"$d\"; trap - EXIT",
         r = quote(remote),
-        base = quote(
-            &local
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into())
-        ),
-    );
-    let cmd = Cmd::shell(script);
-    if sudo {
-        cmd.sudo(None)
-    } else {
-        cmd
-    }
+        base = quote(base),
+    )
 }
 
 /// Turn a non-zero exit into a `CommandFailed` error carrying host, command and stderr.

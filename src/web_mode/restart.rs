@@ -1,28 +1,16 @@
 //! `web_restart` and the health check: restart the app's unit (or reload the web server), then
 //! wait for `health_url` to answer 2xx, asking with curl on the host itself.
 
+use crate::hostside;
 use crate::transport::cmd::{quote, Cmd};
 
-use super::install::reload_script;
 use super::Server;
 
-/// The default restart: the package's own systemd unit when it ships one and systemd runs,
-/// else a graceful reload of the web server (and it says which).
+/// `dfab-host web restart`: the default restart: the package's own systemd unit when it ships
+/// one and systemd runs, else a graceful reload of the web server (and it says which).
 #[must_use]
 pub fn default_restart(package: Option<&str>, server: Server) -> Cmd {
-    let unit = match package {
-        Some(p) => format!(
-            "p={p}\n\
-             if dpkg-query -L \"$p\" 2>/dev/null | grep -qE \"/systemd/system/$p\\.service\\$\"; then\n\
-             if [ -d /run/systemd/system ]; then systemctl restart \"$p\"; \
-             echo \"web_restart: restarted $p.service\"; exit 0; fi\n\
-             echo \"web_restart: $p ships $p.service but systemd is not running on this host; reloading the web server instead\" >&2\n\
-             fi\n",
-            p = quote(p)
-        ),
-        None => String::new(),
-    };
-    Cmd::shell(format!("set -e\n{unit}{}", reload_script(server))).sudo(None)
+    hostside::call(["web", "restart", server.name()].into_iter().chain(package)).sudo(None)
 }
 
 /// Poll `url` with curl on the host until it answers 2xx, or fail after `timeout` seconds

@@ -1,7 +1,8 @@
 //! `web_mode:maintenance|live|status`: the commands that flip and read the flag file on a host,
 //! and the splash page they upload. Switching to the current mode changes nothing and says so.
 
-use crate::transport::cmd::{quote, Cmd};
+use crate::hostside;
+use crate::transport::cmd::Cmd;
 
 use super::WebSettings;
 
@@ -59,71 +60,35 @@ pub fn page(template: &str, message: Option<&str>) -> String {
     )
 }
 
-fn since(var: &str) -> String {
-    format!("$(date -u -r \"${var}\" +%Y-%m-%dT%H:%M:%SZ)")
-}
-
-/// Upload the page (on stdin, written beside it and renamed into place), then create the flag;
-/// a no-op when the flag exists. The flag is an empty file whose presence is all the web server
-/// tests, so it is created in place (shell builtins, as few processes as a deploy to many hosts
-/// can afford).
+/// `dfab-host web maintenance`: upload the page (on stdin, written beside it and renamed into
+/// place), then create the flag; a no-op when the flag exists. The flag is an empty file whose
+/// presence is all the web server tests, so it is created in place. Warns when no snippet is at
+/// `web_snippet_path`.
 #[must_use]
 pub fn maintenance(s: &WebSettings, page: &str) -> Cmd {
-    let script = format!(
-        "set -e; f={f}; p={p}; s={snip}; e={env}\n\
-         if [ -e \"$f\" ]; then \
-         echo \"web_mode: already in maintenance since {since}; nothing changed\"; exit 0; fi\n\
-         for x in \"${{p%/*}}\" \"${{f%/*}}\"; do [ -d \"$x\" ] || mkdir -p \"$x\"; done\n\
-         t=$(mktemp \"$p.dfab-XXXXXX\"); cat > \"$t\"; chmod 644 \"$t\"; mv -f \"$t\" \"$p\"\n\
-         umask 022; : > \"$f\"\n\
-         echo \"web_mode: maintenance on (flag $f)\"\n\
-         if [ ! -e \"$s\" ]; then echo \"web_mode: warning: no maintenance snippet at $s \
-         (web_snippet_path): unless the web server tests $f another way, the site is still \
-         live; 'dfab $e init' installs it\" >&2; fi",
-        f = quote(&s.flag),
-        p = quote(&s.page),
-        since = since("f"),
-        snip = quote(&s.snippet_path),
-        env = quote(&s.env_name),
-    );
-    Cmd::shell(script)
-        .sudo(None)
-        .stdin(page.as_bytes().to_vec())
+    hostside::call([
+        "web",
+        "maintenance",
+        &s.flag,
+        &s.page,
+        &s.snippet_path,
+        &s.env_name,
+    ])
+    .sudo(None)
+    .stdin(page.as_bytes().to_vec())
 }
 
-/// Remove the flag and record when (the mtime of the state file); a no-op when the flag is
-/// absent.
+/// `dfab-host web live`: remove the flag and record when (the mtime of the state file); a no-op
+/// when the flag is absent.
 #[must_use]
 pub fn live(s: &WebSettings) -> Cmd {
-    let script = format!(
-        "set -e; f={f}; s={s}\n\
-         if [ ! -e \"$f\" ]; then \
-         if [ -e \"$s\" ]; then w=\" since {since}\"; else w=\"\"; fi; \
-         echo \"web_mode: already live$w; nothing changed\"; exit 0; fi\n\
-         umask 022; echo live > \"$s\"\n\
-         rm -f \"$f\"\n\
-         echo \"web_mode: live (flag $f removed)\"",
-        f = quote(&s.flag),
-        s = quote(&s.state),
-        since = since("s"),
-    );
-    Cmd::shell(script).sudo(None)
+    hostside::call(["web", "live", &s.flag, &s.state]).sudo(None)
 }
 
-/// Print the host's mode and since when.
+/// `dfab-host web status`: print the host's mode and since when.
 #[must_use]
 pub fn status(s: &WebSettings) -> Cmd {
-    let script = format!(
-        "f={f}; s={s}\n\
-         if [ -e \"$f\" ]; then echo \"web_mode: maintenance since {fsince}\"; \
-         elif [ -e \"$s\" ]; then echo \"web_mode: live since {ssince}\"; \
-         else echo \"web_mode: live (no switch recorded by dfab)\"; fi",
-        f = quote(&s.flag),
-        s = quote(&s.state),
-        fsince = since("f"),
-        ssince = since("s"),
-    );
-    Cmd::shell(script).sudo(None)
+    hostside::call(["web", "status", &s.flag, &s.state]).sudo(None)
 }
 
 #[cfg(test)]

@@ -394,7 +394,7 @@ environments = {
         assert!(
             out.stdout
                 .lines()
-                .any(|l| l.starts_with(host) && l.contains("/var/lib/dfab/djdemo/releases")),
+                .any(|l| l.starts_with(host) && l.contains("read: dfab-host state djdemo")),
             "{}",
             out.stdout
         );
@@ -402,12 +402,13 @@ environments = {
     // `deploy_packages` comes first, and says nothing.
     let out = dry(dir.path(), &["-y", "-n", "-v", "both", "rollback"]).ok();
     assert!(
-        out.stdout.contains("/var/lib/dfab/djdemo-worker/releases"),
+        out.stdout.contains("read: dfab-host state djdemo-worker\n"),
         "{}",
         out.stdout
     );
     assert!(
-        !out.stdout.contains("/var/lib/dfab/djdemo/"),
+        !out.stdout.contains("/var/lib/dfab/djdemo/")
+            && !out.stdout.contains("dfab-host state djdemo\n"),
         "{}",
         out.stdout
     );

@@ -18,6 +18,7 @@ mod dry_run;
 mod env_values;
 mod executor;
 mod formats;
+mod host_script;
 mod hosts;
 mod lxc_env;
 mod lxc_key;

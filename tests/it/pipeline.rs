@@ -150,7 +150,8 @@ fn maintenance_always_gives_503_during_and_200_after() {
     let j = app.journal();
     assert_eq!(j["status"], "done");
     assert_eq!(j["build"]["sha256"].as_str().unwrap().len(), 64);
-    // The lock's token (its release key) is shown redacted; its dpkg report is not echoed.
+    // The lock's token (its release key) travels on stdin, never shown; its dpkg report is not
+    // echoed.
     let token = j["token"].as_str().expect("the journal keeps the token");
     assert_eq!(token.len(), 32);
     assert!(!out.stdout.contains(token), "{}", out.stdout);
@@ -540,7 +541,7 @@ fn dry_run_prints_every_host_and_connects_nowhere() {
     for ip in ["10.0.3.251", "10.0.3.252"] {
         has(&out.stdout, &format!("[{ip}] sudo: "));
     }
-    has(&out.stdout, "deploy.lock");
+    has(&out.stdout, "sudo: dfab-host lock take app ");
     has(&out.stdout, "app-migrate");
     has(&out.stdout, "maintenance.on");
     has(&out.stdout, ".dfab/state/production.json");
