@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::environments::value::Pos;
+use crate::transport::Exit;
 
 /// Every way dfab can fail.
 #[derive(Debug, thiserror::Error)]
@@ -23,12 +24,12 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
-    /// A remote or local command exited non-zero.
-    #[error("[{host}] command failed (exit status {status}): {cmd}")]
+    /// A remote or local command exited non-zero, or was killed by a signal.
+    #[error("[{host}] command failed ({exit}): {cmd}")]
     CommandFailed {
         host: String,
         cmd: String,
-        status: i32,
+        exit: Exit,
         stderr: String,
         hint: Option<String>,
     },
@@ -138,3 +139,37 @@ pub fn render(err: &Error) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::{render, Error};
+    use crate::transport::Exit;
+
+    #[test]
+    fn a_failed_command_renders_its_exit_the_tail_of_stderr_and_the_hint() {
+        let e = Error::CommandFailed {
+            host: "web1".into(),
+            cmd: "dpkg -i app.deb".into(),
+            exit: Exit::Code(1),
+            stderr: "line 1\nline 2\n".into(),
+            hint: Some("look at dpkg".into()),
+        };
+        assert_eq!(e.code(), 1);
+        assert_eq!(
+            render(&e),
+            "error: [web1] command failed (exit status 1): dpkg -i app.deb\n  | line 1\n  | line 2\n\
+             hint: look at dpkg\n"
+        );
+        let e = Error::CommandFailed {
+            host: "web1".into(),
+            cmd: "migrate".into(),
+            exit: Exit::Signal(15),
+            stderr: String::new(),
+            hint: None,
+        };
+        assert_eq!(
+            render(&e),
+            "error: [web1] command failed (killed by signal 15 (SIGTERM)): migrate\n"
+        );
+    }
+}

@@ -114,7 +114,7 @@ fn with_hint(e: Error, db: &DbTarget) -> Error {
     let Error::CommandFailed {
         host,
         cmd,
-        status,
+        exit,
         stderr,
         ..
     } = e
@@ -143,7 +143,7 @@ fn with_hint(e: Error, db: &DbTarget) -> Error {
     Error::CommandFailed {
         host,
         cmd,
-        status,
+        exit,
         stderr,
         hint,
     }

@@ -127,7 +127,7 @@ echo added"#;
         super::attach::Input::Null,
     )?;
     let said = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
+    if !out.exit().success() {
         return Err(Error::other(
             format!(
                 "cannot add dfab's ssh key to root's authorized_keys in container {}: {}",

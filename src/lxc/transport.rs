@@ -1,11 +1,9 @@
 //! `lxc_transport = 'attach'`: main's [`Transport`] over [`Attach`], so tasks reach a container
 //! with no sshd and no address.
 
-use std::os::unix::process::ExitStatusExt as _;
-
 use super::attach::{Attach, Input};
 use super::spec::LxcSpec;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::{Reporter, Stream};
 use crate::transport::cmd::Cmd;
 use crate::transport::{Io, Output, Transport};
@@ -62,27 +60,14 @@ impl Transport for AttachTransport {
                 rep.line(host, stream, line);
             }
         };
-        let out = self
-            .attach
+        // The attached program's own wait status, a signal included.
+        self.attach
             .run_io(
                 &["sh", "-c", &script],
                 input,
                 io.stdout,
                 echo.map(|_| &sink as _),
             )
-            .map_err(|e| Error::Transport {
-                host: self.host.clone(),
-                hint: e.hint(),
-                message: e.to_string(),
-            })?;
-        let status = out
-            .status
-            .code()
-            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
-        Ok(Output {
-            status,
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+            .map_err(|e| e.at_host(&self.host))
     }
 }
