@@ -51,6 +51,41 @@ mod tests {
         );
     }
 
+    // Regression: the runner recorded a failed command's status as text ("exit status: 137"),
+    // parsed back into a number further up, so a signal read as a code.
+    #[test]
+    fn a_command_killed_by_a_signal_fails_as_that_signal() {
+        use crate::transport::Exit;
+        let err = Cmd::new("sh", ["-c", "echo dying >&2; kill -9 $$"])
+            .output()
+            .unwrap_err();
+        let DebError::Command { exit, stderr, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!((*exit, stderr.as_str()), (Exit::Signal(9), "dying\n"));
+        assert_eq!(
+            err.to_string(),
+            "command failed (killed by signal 9 (SIGKILL)): sh -c 'echo dying >&2; kill -9 $$'\n\
+             dying"
+        );
+        let top = crate::error::Error::from(err);
+        assert!(
+            matches!(
+                top,
+                crate::error::Error::CommandFailed {
+                    exit: Exit::Signal(9),
+                    ..
+                }
+            ),
+            "{top:?}"
+        );
+        assert_eq!(
+            crate::error::render(&top),
+            "error: [localhost] command failed (killed by signal 9 (SIGKILL)): \
+             sh -c 'echo dying >&2; kill -9 $$'\n  | dying\n"
+        );
+    }
+
     #[test]
     fn a_command_that_cannot_start_keeps_the_reason() {
         // Only a missing `sh` (or no room for a process) fails a start here: built by hand.

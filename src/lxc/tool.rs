@@ -111,4 +111,25 @@ mod tests {
             "`echo oops >&2; exit 3` failed (exit status 3): oops"
         );
     }
+
+    // Regression: the runner rebuilt a wait status from the shell's `$?`, so a tool killed by a
+    // signal read as "exit status: 137".
+    #[test]
+    fn a_tool_killed_by_a_signal_fails_as_that_signal() {
+        use crate::lxc::error::LxcError;
+        use crate::transport::Exit;
+        let cmd = Cmd::new("sh", ["-c", "kill -9 $$"]);
+        assert_eq!(Runner::Local.output(&cmd).unwrap().exit(), Exit::Signal(9));
+        let err = Runner::Local.run(&cmd).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LxcError::Tool {
+                    exit: Exit::Signal(9),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
 }

@@ -48,7 +48,7 @@ impl Transport for AttachTransport {
         // Logged in as root already: no sudo wrapper (a minimal host may lack sudo, and each
         // `sudo -n` costs a few milliseconds on every command of a deploy).
         let cmd = &cmd.clone().without_sudo_if_root(self.login_user());
-        let script = cmd.to_shell();
+        let script = cmd.to_shell_exec();
         let stdin = cmd.stdin_bytes();
         let input = match io.stdin {
             Some(reader) => Input::Reader(stdin.as_deref(), reader),

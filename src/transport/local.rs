@@ -76,7 +76,7 @@ impl Transport for Local {
         // `sudo -n` costs a few milliseconds on every command of a deploy).
         let cmd = &cmd.clone().without_sudo_if_root(self.login_user());
         let mut c = Command::new("sh");
-        c.arg("-c").arg(cmd.to_shell());
+        c.arg("-c").arg(cmd.to_shell_exec());
         process::run_io(c, cmd.stdin_bytes(), io, "localhost", echo)
     }
 }
@@ -109,6 +109,12 @@ mod tests {
         let out = Local::new().exec(&cmd, None).unwrap();
         assert_eq!(out.exit(), Exit::Signal(9), "{out:?}");
         assert_eq!((out.status, out.stdout_str()), (137, "before\n".to_owned()));
+        // The same as a program of its own under the local `sh -c`.
+        let own = Cmd::new("sh", ["-c", "kill -9 $$"]);
+        assert_eq!(
+            Local::new().exec(&own, None).unwrap().exit(),
+            Exit::Signal(9)
+        );
 
         let err = Local::new()
             .run(&cmd, &Capture::default(), false)

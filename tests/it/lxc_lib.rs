@@ -572,6 +572,20 @@ fn lxc_environment_by_attach_activates_runs_tasks_and_is_removed() {
         ),
         "{err:?}"
     );
+    // A program killed by a signal in the container: reported as the signal, not as 137.
+    let err = t
+        .run(&Cmd::new("sh", ["-c", "kill -9 $$"]), &rep, false)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            dfab::error::Error::CommandFailed {
+                exit: dfab::transport::Exit::Signal(9),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let up = dir.path().join("up.txt");
