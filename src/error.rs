@@ -49,6 +49,16 @@ pub enum Error {
         source: std::io::Error,
         hint: Option<String>,
     },
+    /// A file operation on a path dfab chose (a temp file, a rename into place) failed;
+    /// `source` is the OS's reason.
+    #[error("cannot {action} {}", path.display())]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+        hint: Option<String>,
+    },
     /// Some hosts of a run failed; each was reported in the run's summary.
     #[error("{failed} of {total} hosts failed")]
     HostsFailed { failed: usize, total: usize },
@@ -108,6 +118,7 @@ impl Error {
             | Error::CommandFailed { hint, .. }
             | Error::Transport { hint, .. }
             | Error::Spawn { hint, .. }
+            | Error::File { hint, .. }
             | Error::Other { hint, .. } => hint.clone(),
             Error::HostsFailed { .. } => {
                 Some("each host's outcome and error is in the summary above".into())
@@ -170,6 +181,26 @@ mod tests {
         assert_eq!(
             render(&e),
             "error: [web1] command failed (killed by signal 15 (SIGTERM)): migrate\n"
+        );
+    }
+
+    #[test]
+    fn render_walks_the_sources() {
+        let inner = fs_err::canonicalize("/nonexistent/dfab-test").unwrap_err();
+        let e = Error::File {
+            action: "resolve the directory of",
+            path: "/nonexistent/dfab-test/environments.py".into(),
+            source: inner,
+            hint: Some("run dfab from an existing directory".into()),
+        };
+        assert_eq!(e.code(), 1);
+        // The source (fs-err's, which names the path and the OS's reason) on its own line.
+        assert_eq!(
+            render(&e),
+            "error: cannot resolve the directory of /nonexistent/dfab-test/environments.py\n  \
+             caused by: failed to canonicalize path `/nonexistent/dfab-test`: \
+             No such file or directory (os error 2)\n\
+             hint: run dfab from an existing directory\n"
         );
     }
 }

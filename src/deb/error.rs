@@ -34,6 +34,10 @@ pub enum DebError {
         #[source]
         source: std::io::Error,
     },
+    /// An input file changed while the build read it, so what was hashed or packed is not what
+    /// is there now.
+    #[error("{}: changed while {during}; build again", path.display())]
+    Changed { path: PathBuf, during: &'static str },
     /// The manifest of built files could not be encoded or decoded.
     #[error("{}: {source}", path.display())]
     Manifest {
@@ -131,7 +135,7 @@ impl From<DebError> for crate::error::Error {
                 hint: None,
             },
             DebError::Io(io) => Self::Io(io),
-            m @ DebError::Manifest { .. } => Self::Other {
+            m @ (DebError::Manifest { .. } | DebError::Changed { .. }) => Self::Other {
                 message: m.to_string(),
                 hint: None,
             },

@@ -181,11 +181,11 @@ pub trait Transport: Send {
         let tmp = tempfile::Builder::new()
             .prefix(".dfab-get-")
             .tempfile_in(dir)
-            .map_err(|e| {
-                Error::other(
-                    format!("get: cannot create a temp file in {}: {e}", dir.display()),
-                    None,
-                )
+            .map_err(|source| Error::File {
+                action: "create a temp file in",
+                path: dir.to_path_buf(),
+                source,
+                hint: None,
             })?;
         // The size first (one short command), so the meter knows its total.
         let size = self
@@ -227,11 +227,11 @@ pub trait Transport: Send {
         }
         let tmp = writer.into_inner().map_err(|e| Error::Io(e.into_error()))?;
         tmp.as_file().sync_all()?;
-        tmp.persist(&dest).map_err(|e| {
-            Error::other(
-                format!("get: cannot rename into {}: {}", dest.display(), e.error),
-                None,
-            )
+        tmp.persist(&dest).map_err(|e| Error::File {
+            action: "rename the fetched file into",
+            path: dest.clone(),
+            source: e.error,
+            hint: None,
         })?;
         Ok(())
     }
