@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::environments::value::Pos;
+use crate::transport::Exit;
 
 /// Every way dfab can fail.
 #[derive(Debug, thiserror::Error)]
@@ -23,12 +24,12 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
-    /// A remote or local command exited non-zero.
-    #[error("[{host}] command failed (exit status {status}): {cmd}")]
+    /// A remote or local command exited non-zero, or was killed by a signal.
+    #[error("[{host}] command failed ({exit}): {cmd}")]
     CommandFailed {
         host: String,
         cmd: String,
-        status: i32,
+        exit: Exit,
         stderr: String,
         hint: Option<String>,
     },
@@ -44,6 +45,16 @@ pub enum Error {
     Spawn {
         host: String,
         program: String,
+        #[source]
+        source: std::io::Error,
+        hint: Option<String>,
+    },
+    /// A file operation on a path dfab chose (a temp file, a rename into place) failed;
+    /// `source` is the OS's reason.
+    #[error("cannot {action} {}", path.display())]
+    File {
+        action: &'static str,
+        path: PathBuf,
         #[source]
         source: std::io::Error,
         hint: Option<String>,
@@ -107,6 +118,7 @@ impl Error {
             | Error::CommandFailed { hint, .. }
             | Error::Transport { hint, .. }
             | Error::Spawn { hint, .. }
+            | Error::File { hint, .. }
             | Error::Other { hint, .. } => hint.clone(),
             Error::HostsFailed { .. } => {
                 Some("each host's outcome and error is in the summary above".into())
@@ -138,3 +150,57 @@ pub fn render(err: &Error) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::{render, Error};
+    use crate::transport::Exit;
+
+    #[test]
+    fn a_failed_command_renders_its_exit_the_tail_of_stderr_and_the_hint() {
+        let e = Error::CommandFailed {
+            host: "web1".into(),
+            cmd: "dpkg -i app.deb".into(),
+            exit: Exit::Code(1),
+            stderr: "line 1\nline 2\n".into(),
+            hint: Some("look at dpkg".into()),
+        };
+        assert_eq!(e.code(), 1);
+        assert_eq!(
+            render(&e),
+            "error: [web1] command failed (exit status 1): dpkg -i app.deb\n  | line 1\n  | line 2\n\
+             hint: look at dpkg\n"
+        );
+        let e = Error::CommandFailed {
+            host: "web1".into(),
+            cmd: "migrate".into(),
+            exit: Exit::Signal(15),
+            stderr: String::new(),
+            hint: None,
+        };
+        assert_eq!(
+            render(&e),
+            "error: [web1] command failed (killed by signal 15 (SIGTERM)): migrate\n"
+        );
+    }
+
+    #[test]
+    fn render_walks_the_sources() {
+        let inner = fs_err::canonicalize("/nonexistent/dfab-test").unwrap_err();
+        let e = Error::File {
+            action: "resolve the directory of",
+            path: "/nonexistent/dfab-test/environments.py".into(),
+            source: inner,
+            hint: Some("run dfab from an existing directory".into()),
+        };
+        assert_eq!(e.code(), 1);
+        // The source (fs-err's, which names the path and the OS's reason) on its own line.
+        assert_eq!(
+            render(&e),
+            "error: cannot resolve the directory of /nonexistent/dfab-test/environments.py\n  \
+             caused by: failed to canonicalize path `/nonexistent/dfab-test`: \
+             No such file or directory (os error 2)\n\
+             hint: run dfab from an existing directory\n"
+        );
+    }
+}

@@ -120,7 +120,7 @@ fn with_hint(e: Error, db: &DbTarget) -> Error {
     let Error::CommandFailed {
         host,
         cmd,
-        status,
+        exit,
         stderr,
         ..
     } = e
@@ -149,7 +149,7 @@ fn with_hint(e: Error, db: &DbTarget) -> Error {
     Error::CommandFailed {
         host,
         cmd,
-        status,
+        exit,
         stderr,
         hint,
     }

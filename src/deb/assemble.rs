@@ -171,10 +171,10 @@ fn md5sums(plan: &PackagePlan, digests: &DigestMap) -> Result<String, DebError> 
 fn open_unchanged(path: &Path, stat: &Stat) -> Result<fs_err::File, DebError> {
     let file = fs_err::File::open(path)?;
     if !Stat::of(&file.metadata()?).same_content_as(stat) {
-        return Err(DebError::Io(io::Error::other(format!(
-            "{}: changed while being packaged; build again",
-            path.display()
-        ))));
+        return Err(DebError::Changed {
+            path: path.to_owned(),
+            during: "being packaged",
+        });
     }
     Ok(file)
 }

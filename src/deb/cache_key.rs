@@ -94,9 +94,12 @@ pub(crate) fn compute(opts: &BuildOptions, host_arch: &str) -> Result<Inputs, De
             h.update(link.as_bytes());
         } else if e.meta.is_file() {
             let path = opts.project_dir.join(&e.rel);
-            let d = digests.current(&path, &e.meta).ok_or_else(|| {
-                std::io::Error::other(format!("{}: changed while hashing", path.display()))
-            })?;
+            let d = digests
+                .current(&path, &e.meta)
+                .ok_or_else(|| DebError::Changed {
+                    path: path.clone(),
+                    during: "hashing",
+                })?;
             h.update(d.sha256);
         }
         h.update([0]);

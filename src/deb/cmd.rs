@@ -2,7 +2,7 @@
 
 pub use crate::transport::cmd::Cmd;
 use crate::transport::local::Local;
-use crate::transport::{Output, Transport as _};
+use crate::transport::Output;
 
 use super::DebError;
 
@@ -14,18 +14,18 @@ pub trait RunLocal {
 impl RunLocal for Cmd {
     fn output(&self) -> Result<Output, DebError> {
         let out = Local::new()
-            .exec(self, None)
-            .map_err(|e| DebError::Command {
+            .output(self)
+            .map_err(|source| DebError::Spawn {
                 cmd: self.to_string(),
-                status: format!("could not start: {e}"),
-                stderr: String::new(),
+                source,
             })?;
-        if out.status == 0 {
+        let exit = out.exit();
+        if exit.success() {
             Ok(out)
         } else {
             Err(DebError::Command {
                 cmd: self.to_string(),
-                status: format!("exit status: {}", out.status),
+                exit,
                 stderr: out.stderr_str(),
             })
         }
@@ -46,8 +46,62 @@ mod tests {
         let err = Cmd::of("false").output().unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("command failed (exit status: 1): false"),
+                .starts_with("command failed (exit status 1): false"),
             "{err}"
+        );
+    }
+
+    // Regression: the runner recorded a failed command's status as text ("exit status: 137"),
+    // parsed back into a number further up, so a signal read as a code.
+    #[test]
+    fn a_command_killed_by_a_signal_fails_as_that_signal() {
+        use crate::transport::Exit;
+        let err = Cmd::new("sh", ["-c", "echo dying >&2; kill -9 $$"])
+            .output()
+            .unwrap_err();
+        let DebError::Command { exit, stderr, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!((*exit, stderr.as_str()), (Exit::Signal(9), "dying\n"));
+        assert_eq!(
+            err.to_string(),
+            "command failed (killed by signal 9 (SIGKILL)): sh -c 'echo dying >&2; kill -9 $$'\n\
+             dying"
+        );
+        let top = crate::error::Error::from(err);
+        assert!(
+            matches!(
+                top,
+                crate::error::Error::CommandFailed {
+                    exit: Exit::Signal(9),
+                    ..
+                }
+            ),
+            "{top:?}"
+        );
+        assert_eq!(
+            crate::error::render(&top),
+            "error: [localhost] command failed (killed by signal 9 (SIGKILL)): \
+             sh -c 'echo dying >&2; kill -9 $$'\n  | dying\n"
+        );
+    }
+
+    #[test]
+    fn a_command_that_cannot_start_keeps_the_reason() {
+        // Only a missing `sh` (or no room for a process) fails a start here: built by hand.
+        let err = DebError::Spawn {
+            cmd: "dpkg-deb --build x".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(err.to_string(), "cannot start: dpkg-deb --build x");
+        assert_eq!(
+            std::error::Error::source(&err).map(ToString::to_string),
+            Some("entity not found".to_owned())
+        );
+        let top = crate::error::Error::from(err);
+        assert_eq!(
+            crate::error::render(&top),
+            "error: [localhost] cannot start `dpkg-deb --build x`\n  caused by: entity not found\n"
         );
     }
 }

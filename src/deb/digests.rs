@@ -142,9 +142,10 @@ fn hash_all<'a>(
             .collect();
         let mut out = Vec::with_capacity(todo.len());
         for h in handles {
+            // A panic is a bug, not an error of the input: carry it on as one.
             out.extend(
                 h.join()
-                    .map_err(|_| std::io::Error::other("hashing thread panicked"))??,
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
             );
         }
         Ok(out)

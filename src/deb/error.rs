@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::transport::Exit;
+
 /// Everything that can go wrong while building a package.
 #[derive(Debug, thiserror::Error)]
 pub enum DebError {
@@ -18,13 +20,24 @@ pub enum DebError {
     /// Reading or writing a file failed; `fs-err` puts the path in the message.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// An external command failed.
-    #[error("command failed ({status}): {cmd}{}", stderr_suffix(.stderr))]
+    /// An external command exited non-zero or was killed by a signal.
+    #[error("command failed ({exit}): {cmd}{}", stderr_suffix(.stderr))]
     Command {
         cmd: String,
-        status: String,
+        exit: Exit,
         stderr: String,
     },
+    /// An external command could not be started at all; `source` is the OS's reason.
+    #[error("cannot start: {cmd}")]
+    Spawn {
+        cmd: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An input file changed while the build read it, so what was hashed or packed is not what
+    /// is there now.
+    #[error("{}: changed while {during}; build again", path.display())]
+    Changed { path: PathBuf, during: &'static str },
     /// The manifest of built files could not be encoded or decoded.
     #[error("{}: {source}", path.display())]
     Manifest {
@@ -98,19 +111,17 @@ impl From<DebError> for crate::error::Error {
                 message,
                 hint: None,
             },
-            DebError::Command {
-                cmd,
-                status,
-                stderr,
-            } => Self::CommandFailed {
+            DebError::Command { cmd, exit, stderr } => Self::CommandFailed {
                 host: "localhost".into(),
                 cmd,
-                status: status
-                    .rsplit(' ')
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(1),
+                exit,
                 stderr,
+                hint: None,
+            },
+            DebError::Spawn { cmd, source } => Self::Spawn {
+                host: "localhost".into(),
+                program: cmd,
+                source,
                 hint: None,
             },
             DebError::Unsupported { reason, hint } => Self::Other {
@@ -124,7 +135,7 @@ impl From<DebError> for crate::error::Error {
                 hint: None,
             },
             DebError::Io(io) => Self::Io(io),
-            m @ DebError::Manifest { .. } => Self::Other {
+            m @ (DebError::Manifest { .. } | DebError::Changed { .. }) => Self::Other {
                 message: m.to_string(),
                 hint: None,
             },

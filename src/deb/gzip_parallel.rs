@@ -45,9 +45,10 @@ impl<W: Write> ParallelGzip<W> {
 
     fn write_oldest(&mut self) -> io::Result<()> {
         if let Some(handle) = self.in_flight.pop_front() {
+            // A panic is a bug, not an I/O error: carry it on as one.
             let bytes = handle
                 .join()
-                .map_err(|_| io::Error::other("gzip worker panicked"))??;
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             self.out.write_all(&bytes)?;
         }
         Ok(())

@@ -109,10 +109,12 @@ fn add_entry(
             },
         );
     } else {
-        return Err(DebError::Io(std::io::Error::other(format!(
-            "{}: not a regular file, directory or symlink",
-            src.display()
-        ))));
+        // A fifo, socket or device: a .deb's data holds none of them.
+        return Err(DebError::at(
+            src,
+            0,
+            "not a regular file, directory or symlink, so it cannot go in a package",
+        ));
     }
     Ok(())
 }
@@ -242,5 +244,29 @@ mod tests {
         );
         assert_eq!(link_target("opt/app/bin/x", "usr/bin/x"), "/opt/app/bin/x");
         assert_eq!(link_target("usr/lib/a", "usr/lib/b"), "a");
+    }
+
+    #[test]
+    fn a_fifo_in_the_sources_is_bad_input_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("queue");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = add_path(&mut Tree::default(), dir.path(), "srv/app").unwrap_err();
+        assert!(
+            matches!(&err, DebError::Input { file, line: 0, .. } if *file == fifo),
+            "{err:?}"
+        );
+        let top = crate::error::Error::from(err);
+        assert_eq!(top.code(), 2);
+        assert!(
+            top.to_string().ends_with(
+                "queue: not a regular file, directory or symlink, so it cannot go in a package"
+            ),
+            "{top}"
+        );
     }
 }

@@ -12,7 +12,7 @@ use super::digests::{DigestMap, Stat};
 use super::tree::{Content, Node, Tree};
 use super::DebError;
 use crate::transport::local::Local;
-use crate::transport::Transport as _;
+use crate::transport::Exit;
 
 /// How many leading bytes [`sniff`] looks at (`is_javadoc_file` reads 1 KiB).
 pub(crate) const SNIFF_LEN: usize = 1024;
@@ -138,25 +138,24 @@ pub(crate) fn apply(
         .args(copies.iter().map(|(_, c)| c.display().to_string()))
         .cwd(project_dir);
     let out = Local::new()
-        .exec(&cmd, None)
-        .map_err(|e| DebError::Command {
+        .output(&cmd)
+        .map_err(|source| DebError::Spawn {
             cmd: cmd.to_string(),
-            status: format!("could not start: {e}"),
-            stderr: String::new(),
+            source,
         })?;
-    match out.status {
-        0 => {}
-        3 => {
+    match out.exit() {
+        Exit::Code(0) => {}
+        Exit::Code(3) => {
             return Ok(Some(format!(
                 "dh_strip_nondeterminism on /{} (File::StripNondeterminism is not installed: \
                  apt-get install dh-strip-nondeterminism)",
                 picked[0]
             )))
         }
-        status => {
+        exit => {
             return Err(DebError::Command {
                 cmd: "perl -we <dh_strip_nondeterminism's loop> ...".into(),
-                status: format!("exit status: {status}"),
+                exit,
                 stderr: out.stderr_str(),
             })
         }

@@ -176,11 +176,11 @@ impl Project {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| Path::new("."));
         // The directory exists (the file was just read from it): resolve `.` and `..` too.
-        fs_err::canonicalize(parent).map_err(|e| {
-            Error::other(
-                format!("cannot resolve the directory of {}: {e}", file.display()),
-                Some("run dfab from an existing directory, or pass -f an absolute path".into()),
-            )
+        fs_err::canonicalize(parent).map_err(|source| Error::File {
+            action: "resolve the directory of",
+            path: file.to_path_buf(),
+            source,
+            hint: Some("run dfab from an existing directory, or pass -f an absolute path".into()),
         })
     }
 

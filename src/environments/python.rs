@@ -34,11 +34,11 @@ pub(super) fn evaluate(file: &Path) -> Result<Vec<(String, Value)>> {
         .args(["-c", HELPER])
         .arg(file)
         .output()
-        .map_err(|e| {
-            Error::other(
-                format!("--python: cannot run {python}: {e}"),
-                Some("apt-get install python3".into()),
-            )
+        .map_err(|source| Error::Spawn {
+            host: "localhost".into(),
+            program: python.into(),
+            source,
+            hint: Some("--python evaluates the file with it: apt-get install python3".into()),
         })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -58,13 +58,14 @@ pub(super) fn evaluate(file: &Path) -> Result<Vec<(String, Value)>> {
     let mut top = Vec::new();
     for pair in json.as_array().into_iter().flatten() {
         if let (Some(name), Some(v)) = (pair.get(0).and_then(|n| n.as_str()), pair.get(1)) {
-            top.push((name.to_string(), untag(v)?));
+            top.push((name.to_string(), untag(v, file)?));
         }
     }
     Ok(top)
 }
 
-fn untag(j: &serde_json::Value) -> Result<Value> {
+/// One value of the helper's tagged JSON (`file` names the environments file in errors).
+fn untag(j: &serde_json::Value, file: &Path) -> Result<Value> {
     use serde_json::Value as J;
     let bad = || Error::other("--python: unexpected value from the helper", None);
     let kind = match j {
@@ -78,15 +79,18 @@ fn untag(j: &serde_json::Value) -> Result<Value> {
                     .as_array()
                     .ok_or_else(bad)?
                     .iter()
-                    .map(untag)
+                    .map(|v| untag(v, file))
                     .collect()
             };
             match tag.as_str() {
                 "i" => Kind::Int(inner.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                    Error::other(
-                        "--python: an integer is too large for dfab (over 128 bits)",
-                        None,
-                    )
+                    Error::Config {
+                        file: file.to_path_buf(),
+                        pos: None,
+                        key: None,
+                        message: "an integer is too large for dfab (over 128 bits)".into(),
+                        hint: Some("the file was run with python3 because of --python".into()),
+                    }
                 })?),
                 "f" => Kind::Float(
                     inner
@@ -112,8 +116,8 @@ fn untag(j: &serde_json::Value) -> Result<Value> {
                         .iter()
                         .map(|p| {
                             Ok((
-                                untag(p.get(0).ok_or_else(bad)?)?,
-                                untag(p.get(1).ok_or_else(bad)?)?,
+                                untag(p.get(0).ok_or_else(bad)?, file)?,
+                                untag(p.get(1).ok_or_else(bad)?, file)?,
                             ))
                         })
                         .collect::<Result<_>>()?,

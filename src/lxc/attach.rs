@@ -15,24 +15,16 @@
 #[cfg(feature = "liblxc")]
 use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::ExitStatus;
 
 use super::error::{LxcError, Result};
 use super::spec::LxcSpec;
 use super::tool::Runner;
 use crate::report::Stream;
 use crate::transport::cmd::Cmd;
+pub use crate::transport::Output;
 
 /// Environment of every attached program, beyond liblxc's `PATH` and `container=lxc`.
 pub const ENV: &[&str] = &["HOME=/root", "LANG=C.UTF-8"];
-
-/// What a finished program printed, and how it exited.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Output {
-    pub status: ExitStatus,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-}
 
 /// How attach is carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,11 +150,7 @@ impl Attach {
                             .for_each(|l| echo(stream, l));
                     }
                 }
-                Ok(Output {
-                    status: out.status,
-                    stdout: out.stdout,
-                    stderr: out.stderr,
-                })
+                Ok(out)
             }
         }
     }
@@ -197,12 +185,13 @@ impl Attach {
     }
 
     fn check(&self, argv: &[&str], out: &Output) -> Result<()> {
-        if out.status.success() {
+        let exit = out.exit();
+        if exit.success() {
             return Ok(());
         }
         Err(LxcError::Tool {
             command: self.command(argv).to_string(),
-            status: out.status.to_string(),
+            exit,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         })
     }
@@ -283,11 +272,7 @@ impl Attach {
             drop((out_write, err_write, stdin_fd));
             let stdout = stdout.join().expect("stdout reader does not panic")?;
             let stderr = stderr.join().expect("stderr reader does not panic")?;
-            Ok(Output {
-                status: status?,
-                stdout,
-                stderr,
-            })
+            Ok(Output::new(status?.into(), stdout, stderr))
         })
     }
 }

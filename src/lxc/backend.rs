@@ -174,11 +174,11 @@ impl Tools {
 }
 
 /// `lxc-info -sH` prints the state; an undefined container fails with "doesn't exist".
-pub(crate) fn parse_state(output: &std::process::Output) -> State {
+pub(crate) fn parse_state(output: &crate::transport::Output) -> State {
     let stdout = String::from_utf8_lossy(&output.stdout);
     match stdout.trim() {
         "RUNNING" => State::Running,
-        _ if !output.status.success() => State::Absent,
+        _ if !output.exit().success() => State::Absent,
         _ => State::Stopped,
     }
 }
@@ -256,20 +256,14 @@ impl Backend for Tools {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::process::ExitStatusExt;
-    use std::process::{ExitStatus, Output};
-
     use super::{check_root, parse_config_item, parse_ipv4, parse_state, Tools};
     use crate::lxc::error::LxcError;
     use crate::lxc::step::State;
     use crate::lxc::tool::Runner;
+    use crate::transport::{Exit, Output};
 
     fn output(code: i32, stdout: &str) -> Output {
-        Output {
-            status: ExitStatus::from_raw(code << 8),
-            stdout: stdout.into(),
-            stderr: vec![],
-        }
+        Output::new(Exit::Code(code), stdout.into(), vec![])
     }
 
     #[test]

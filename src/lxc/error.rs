@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::transport::Exit;
+
 /// Everything that can go wrong while managing a container.
 #[derive(Debug, thiserror::Error)]
 pub enum LxcError {
@@ -48,10 +50,10 @@ pub enum LxcError {
     },
 
     /// One of the hand-run tools (`lxc-copy`, …) failed, locally or on `lxc_host`.
-    #[error("`{command}` failed with {status}{}", stderr_tail(stderr))]
+    #[error("`{command}` failed ({exit}){}", stderr_tail(stderr))]
     Tool {
         command: String,
-        status: String,
+        exit: Exit,
         stderr: String,
     },
 
@@ -154,36 +156,146 @@ impl LxcError {
 /// The LXC layer's result.
 pub type Result<T, E = LxcError> = std::result::Result<T, E>;
 
-/// Into dfab's top-level error: a bad name is bad input (exit 2), the rest failures (exit 1),
-/// each with its hint.
-impl From<LxcError> for crate::error::Error {
-    fn from(e: LxcError) -> Self {
-        let hint = e.hint();
-        match e {
-            LxcError::Io(io) => Self::Io(io),
-            LxcError::BadName { .. } => Self::Usage {
-                message: e.to_string(),
+impl LxcError {
+    /// Into dfab's top-level error for work on `host` (a container reached by attach): as
+    /// [`From`] does, except that the failures without a variant of their own read as the
+    /// host's, `[host] …`.
+    #[must_use]
+    pub fn at_host(self, host: &str) -> crate::error::Error {
+        self.into_error(Some(host))
+    }
+
+    /// A bad name is bad input (exit 2); a failed tool keeps its exit and a failed spawn its
+    /// cause; the rest fail while running (exit 1). Each keeps its hint.
+    fn into_error(self, host: Option<&str>) -> crate::error::Error {
+        use crate::error::Error;
+        let hint = self.hint();
+        let label = host.unwrap_or("localhost").to_owned();
+        match self {
+            // Through attach, the host's label matters more than the I/O error's type.
+            LxcError::Io(io) if host.is_none() => Error::Io(io),
+            LxcError::BadName { .. } => Error::Usage {
+                message: self.to_string(),
                 hint,
             },
             LxcError::Tool {
                 command,
-                status,
+                exit,
                 stderr,
-            } => Self::CommandFailed {
-                host: "localhost".to_owned(),
-                status: status
-                    .rsplit(' ')
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(1),
+            } => Error::CommandFailed {
+                host: label,
+                exit,
                 cmd: command,
                 stderr,
                 hint,
             },
-            other => Self::Other {
-                message: other.to_string(),
+            LxcError::Spawn { program, source } => Error::Spawn {
+                host: label,
+                program,
+                source,
                 hint,
             },
+            other => match host {
+                Some(_) => Error::Transport {
+                    host: label,
+                    message: other.to_string(),
+                    hint,
+                },
+                None => Error::Other {
+                    message: other.to_string(),
+                    hint,
+                },
+            },
         }
+    }
+}
+
+/// Into dfab's top-level error, as work on this machine: a bad name is bad input (exit 2); a
+/// failed tool keeps its exit and a failed spawn its cause; the rest fail while running (exit 1).
+impl From<LxcError> for crate::error::Error {
+    fn from(e: LxcError) -> Self {
+        e.into_error(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LxcError;
+    use crate::error::{render, Error};
+    use crate::transport::Exit;
+
+    fn tool(exit: Exit) -> LxcError {
+        LxcError::Tool {
+            command: "lxc-copy -n base -N app".into(),
+            exit,
+            stderr: "lxc-copy: first\nlxc-copy: last\n".into(),
+        }
+    }
+
+    #[test]
+    fn a_failed_tool_keeps_its_exit_to_the_top() {
+        assert_eq!(
+            tool(Exit::Code(1)).to_string(),
+            "`lxc-copy -n base -N app` failed (exit status 1): lxc-copy: last"
+        );
+        assert_eq!(
+            tool(Exit::Signal(9)).to_string(),
+            "`lxc-copy -n base -N app` failed (killed by signal 9 (SIGKILL)): lxc-copy: last"
+        );
+        let top = Error::from(tool(Exit::Signal(9)));
+        assert!(
+            matches!(&top, Error::CommandFailed { host, exit: Exit::Signal(9), .. } if host == "localhost"),
+            "{top:?}"
+        );
+        assert_eq!(top.code(), 1);
+        assert_eq!(
+            render(&top),
+            "error: [localhost] command failed (killed by signal 9 (SIGKILL)): \
+             lxc-copy -n base -N app\n  | lxc-copy: first\n  | lxc-copy: last\n"
+        );
+        // Through attach, the container is the host.
+        let top = tool(Exit::Code(3)).at_host("app");
+        assert!(
+            matches!(&top, Error::CommandFailed { host, exit: Exit::Code(3), .. } if host == "app"),
+            "{top:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_spawn_keeps_its_cause_to_the_top() {
+        let spawn = || LxcError::Spawn {
+            program: "sh".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(
+            std::error::Error::source(&spawn()).map(ToString::to_string),
+            Some("entity not found".to_owned())
+        );
+        let top = Error::from(spawn());
+        assert_eq!(
+            render(&top),
+            "error: [localhost] cannot start `sh`\n  caused by: entity not found\n"
+        );
+        assert!(matches!(spawn().at_host("app"), Error::Spawn { host, .. } if host == "app"));
+    }
+
+    #[test]
+    fn the_rest_reads_as_the_host_s_through_attach_and_keeps_bad_input_as_usage() {
+        let missing = || LxcError::Missing { name: "app".into() };
+        let top = missing().at_host("app");
+        assert_eq!(
+            render(&top),
+            "error: [app] LXC container \"app\" does not exist\n\
+             hint: create it with `dfab <env> lxc`\n"
+        );
+        assert!(matches!(Error::from(missing()), Error::Other { .. }));
+        let io = || LxcError::Io(std::io::ErrorKind::BrokenPipe.into());
+        assert!(matches!(Error::from(io()), Error::Io(_)));
+        assert_eq!(render(&io().at_host("app")), "error: [app] broken pipe\n");
+        let bad = LxcError::BadName {
+            name: "-x".into(),
+            reason: "starts with `-`",
+        };
+        assert_eq!(Error::from(bad).code(), 2);
     }
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::{Error, Result};
+use crate::transport::cmd::Cmd;
+use crate::transport::Exit;
 
 /// The private key's file name inside [`dir`].
 const PRIVATE: &str = "id_ed25519";
@@ -69,25 +71,29 @@ pub fn ensure() -> Result<(DfabKey, bool)> {
     fs_err::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700))?;
     let private = tmp.path().join(PRIVATE);
     let comment = format!("dfab-lxc@{}", hostname());
+    let args = ["-q", "-t", "ed25519", "-N", "", "-C", &comment, "-f"];
     let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", &comment, "-f"])
+        .args(args)
         .arg(&private)
         .output()
-        .map_err(|e| {
-            Error::other(
-                format!("cannot run ssh-keygen to create dfab's LXC key: {e}"),
-                Some("apt-get install openssh-client".into()),
-            )
-        })?;
-    if !out.status.success() {
-        return Err(Error::other(
-            format!(
-                "ssh-keygen failed creating {}: {}",
-                private.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
+        .map_err(|source| Error::Spawn {
+            host: "localhost".into(),
+            program: "ssh-keygen".into(),
+            source,
+            hint: Some(
+                "dfab creates its LXC ssh key with it: apt-get install openssh-client".into(),
             ),
-            None,
-        ));
+        })?;
+    let exit = Exit::from(out.status);
+    if !exit.success() {
+        let shown = Cmd::new("ssh-keygen", args).arg(private.display().to_string());
+        return Err(Error::CommandFailed {
+            host: "localhost".into(),
+            cmd: shown.to_string(),
+            exit,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            hint: None,
+        });
     }
     fs_err::set_permissions(&private, std::fs::Permissions::from_mode(0o600))?;
     // One rename publishes the whole pair; if another dfab won the race, use its pair.
@@ -101,10 +107,12 @@ pub fn ensure() -> Result<(DfabKey, bool)> {
             let _ = fs_err::remove_dir_all(&staged);
             match read(&dir)? {
                 Some(k) => Ok((k, false)),
-                None => Err(Error::other(
-                    format!("cannot move dfab's LXC key into place: {e}"),
-                    None,
-                )),
+                None => Err(Error::File {
+                    action: "move dfab's new LXC ssh key into",
+                    path: dir,
+                    source: e,
+                    hint: None,
+                }),
             }
         }
     }
@@ -127,18 +135,18 @@ echo added"#;
         super::attach::Input::Null,
     )?;
     let said = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(Error::other(
-            format!(
-                "cannot add dfab's ssh key to root's authorized_keys in container {}: {}",
-                spec.name,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            Some(
+    let exit = out.exit();
+    if !exit.success() {
+        return Err(Error::CommandFailed {
+            host: spec.name.clone(),
+            cmd: "add dfab's ssh key to /root/.ssh/authorized_keys".into(),
+            exit,
+            stderr: out.stderr_str(),
+            hint: Some(
                 "set `key_filename` to a key the container accepts, or lxc_transport = 'attach'"
                     .into(),
             ),
-        ));
+        });
     }
     Ok(said.trim() == "added")
 }

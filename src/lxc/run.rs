@@ -131,10 +131,11 @@ pub fn connect_env_host(env: &Env, host: &str, rep: &dyn Reporter) -> Result<Box
     if let Some(container) = env.str("lxc") {
         let hosts = activate(env, container, false, false, rep)?;
         let Some(h) = hosts.first() else {
-            return Err(crate::error::Error::other(
-                format!("container `{container}` of `{}` gave no address", env.name),
-                None,
-            ));
+            return Err(crate::error::Error::Transport {
+                host: container.to_owned(),
+                message: format!("the container of env `{}` gave no address", env.name),
+                hint: None,
+            });
         };
         return LxcConnector.open(h, container, env);
     }
@@ -310,9 +311,14 @@ fn wait_for_sshd(env: &Env, name: &str, ip: &str, timeout: std::time::Duration) 
         .get("port")
         .and_then(|p| p.to_plain_string().parse().ok())
         .unwrap_or(22);
-    let addr: std::net::SocketAddr = format!("{ip}:{port}").parse().map_err(|_| {
-        crate::error::Error::other(format!("container {name}: bad address {ip}"), None)
-    })?;
+    let addr: std::net::SocketAddr =
+        format!("{ip}:{port}")
+            .parse()
+            .map_err(|_| crate::error::Error::Transport {
+                host: name.to_owned(),
+                message: format!("bad address {ip}"),
+                hint: None,
+            })?;
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let step = std::time::Duration::from_millis(200);
@@ -320,18 +326,19 @@ fn wait_for_sshd(env: &Env, name: &str, ip: &str, timeout: std::time::Duration) 
             return Ok(());
         }
         if std::time::Instant::now() >= deadline {
-            return Err(crate::error::Error::other(
-                format!(
-                    "container {name} is running at {ip}, but nothing accepted ssh on port {port} \
+            return Err(crate::error::Error::Transport {
+                host: name.to_owned(),
+                message: format!(
+                    "the container is running at {ip}, but nothing accepted ssh on port {port} \
                      within {}s",
                     timeout.as_secs()
                 ),
-                Some(
+                hint: Some(
                     "does its template run sshd? `dfab <env> lxc.template` builds one that does; \
                      or set lxc_transport = 'attach' to need no sshd"
                         .into(),
                 ),
-            ));
+            });
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

@@ -1,12 +1,10 @@
 //! Where hand-run commands (`lxc-copy`, `lxc-start`, …, as [`Cmd`] values) run: here, or on
 //! `lxc_host` over ssh.
 
-use std::process::Output;
-
 use super::error::{LxcError, Result};
 use crate::transport::cmd::Cmd;
 use crate::transport::local::Local;
-use crate::transport::Transport as _;
+use crate::transport::Output;
 
 /// Where tool commands run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,33 +49,27 @@ impl Runner {
     }
 
     /// Run `cmd` through main's local transport (`sh -c`, stdin fed from its own thread) and
-    /// collect its output whatever the exit status.
+    /// collect its output whatever the exit status (a signal kept as one: see [`Output::exit`]).
     pub fn output(&self, cmd: &Cmd) -> Result<Output> {
-        use std::os::unix::process::ExitStatusExt as _;
-        let out = Local::new()
-            .exec(&self.command(cmd), None)
-            .map_err(|e| LxcError::Spawn {
+        Local::new()
+            .output(&self.command(cmd))
+            .map_err(|source| LxcError::Spawn {
                 program: "sh".to_owned(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
-        Ok(Output {
-            // A wait status as `waitpid` reports an exit code (a signal shows as 128 + n).
-            status: std::process::ExitStatus::from_raw((out.status & 0xff) << 8),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+                source,
+            })
     }
 
     /// Run `cmd` and fail with its stderr unless it exits 0; returns stdout.
     pub fn run(&self, cmd: &Cmd) -> Result<String> {
         let output = self.output(cmd)?;
-        if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        let exit = output.exit();
+        if exit.success() {
+            Ok(output.stdout_str())
         } else {
             Err(LxcError::Tool {
                 command: self.command(cmd).to_string(),
-                status: output.status.to_string(),
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+                exit,
+                stderr: output.stderr_str(),
             })
         }
     }
@@ -116,7 +108,28 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "`echo oops >&2; exit 3` failed with exit status: 3: oops"
+            "`echo oops >&2; exit 3` failed (exit status 3): oops"
+        );
+    }
+
+    // Regression: the runner rebuilt a wait status from the shell's `$?`, so a tool killed by a
+    // signal read as "exit status: 137".
+    #[test]
+    fn a_tool_killed_by_a_signal_fails_as_that_signal() {
+        use crate::lxc::error::LxcError;
+        use crate::transport::Exit;
+        let cmd = Cmd::new("sh", ["-c", "kill -9 $$"]);
+        assert_eq!(Runner::Local.output(&cmd).unwrap().exit(), Exit::Signal(9));
+        let err = Runner::Local.run(&cmd).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LxcError::Tool {
+                    exit: Exit::Signal(9),
+                    ..
+                }
+            ),
+            "{err:?}"
         );
     }
 }

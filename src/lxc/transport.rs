@@ -1,11 +1,9 @@
 //! `lxc_transport = 'attach'`: main's [`Transport`] over [`Attach`], so tasks reach a container
 //! with no sshd and no address.
 
-use std::os::unix::process::ExitStatusExt as _;
-
 use super::attach::{Attach, Input};
 use super::spec::LxcSpec;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::{Reporter, Stream};
 use crate::transport::cmd::Cmd;
 use crate::transport::{Io, Output, Transport};
@@ -57,7 +55,7 @@ impl Transport for AttachTransport {
         // Logged in as root already: no sudo wrapper (a minimal host may lack sudo, and each
         // `sudo -n` costs a few milliseconds on every command of a deploy).
         let cmd = &cmd.clone().without_sudo_if_root(self.login_user());
-        let script = cmd.to_shell();
+        let script = cmd.to_shell_exec();
         let stdin = cmd.stdin_bytes();
         let input = match io.stdin {
             Some(reader) => Input::Reader(stdin.as_deref(), reader),
@@ -69,27 +67,14 @@ impl Transport for AttachTransport {
                 rep.line(host, stream, line);
             }
         };
-        let out = self
-            .attach
+        // The attached program's own wait status, a signal included.
+        self.attach
             .run_io(
                 &["sh", "-c", &script],
                 input,
                 io.stdout,
                 echo.map(|_| &sink as _),
             )
-            .map_err(|e| Error::Transport {
-                host: self.host.clone(),
-                hint: e.hint(),
-                message: e.to_string(),
-            })?;
-        let status = out
-            .status
-            .code()
-            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
-        Ok(Output {
-            status,
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+            .map_err(|e| e.at_host(&self.host))
     }
 }

@@ -142,7 +142,16 @@ impl Cmd {
     /// [`Cmd::stdin_bytes`]), so they never appear on a command line or in `ps`.
     #[must_use]
     pub fn to_shell(&self) -> String {
-        self.render()
+        self.render(false)
+    }
+
+    /// [`Cmd::to_shell`] for a transport's own `sh -c`: the final program is `exec`ed, so the
+    /// shell's exit is the program's own and a signal that kills it is reported as that signal
+    /// (a shell in between turns it into the code 128 + n). A [`Cmd::shell`] script with no
+    /// `env` or sudo runs as it is: the transport's shell is its shell.
+    #[must_use]
+    pub fn to_shell_exec(&self) -> String {
+        self.render(true)
     }
 
     /// Bytes for standard input: each secret on its own line, then the command's own stdin.
@@ -164,7 +173,7 @@ impl Cmd {
         }
     }
 
-    fn render(&self) -> String {
+    fn render(&self, exec: bool) -> String {
         let mut inner = String::new();
         for (k, v) in &self.env {
             if let EnvValue::Secret(_) = v {
@@ -183,9 +192,11 @@ impl Cmd {
                 EnvValue::Secret(_) => None,
             })
             .collect();
+        let raw_script =
+            matches!(self.program, Program::Shell(_)) && plain.is_empty() && self.sudo.is_none();
         let body = match &self.program {
             Program::Argv(argv) => argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
-            Program::Shell(s) if plain.is_empty() && self.sudo.is_none() => s.clone(),
+            Program::Shell(s) if raw_script => s.clone(),
             Program::Shell(s) => format!("sh -c {}", quote(s)),
         };
         let body = if plain.is_empty() {
@@ -193,6 +204,8 @@ impl Cmd {
         } else {
             format!("env {} {body}", plain.join(" "))
         };
+        // One simple command from here on (a raw script aside): `exec` may replace the shell.
+        let exec = if exec && !raw_script { "exec " } else { "" };
         let needs_sh = inner.contains("&&");
         let body = match &self.sudo {
             None => body,
@@ -203,7 +216,7 @@ impl Cmd {
                     .unwrap_or_default();
                 if needs_sh {
                     // sudo must run the whole chain, cd and secrets included.
-                    let chain = format!("{inner}{body}");
+                    let chain = format!("{inner}{exec}{body}");
                     inner.clear();
                     format!("sudo -n -H {u}-- sh -c {}", quote(&chain))
                 } else {
@@ -211,7 +224,7 @@ impl Cmd {
                 }
             }
         };
-        format!("{inner}{body}")
+        format!("{inner}{exec}{body}")
     }
 }
 
@@ -221,7 +234,7 @@ impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.label {
             Some(l) => f.write_str(l)?,
-            None => f.write_str(&self.render())?,
+            None => f.write_str(&self.render(false))?,
         }
         for (k, v) in &self.env {
             if let EnvValue::Secret(s) = v {
@@ -301,6 +314,27 @@ mod tests {
             c.to_shell(),
             r"sudo -n -H -- sh -c 'exec sh /opt/x '\''a b'\'''"
         );
+    }
+
+    #[test]
+    fn a_transport_execs_the_final_program_and_prints_none_of_it() {
+        let c = Cmd::new("ls", ["-l"]).cwd("/srv/app");
+        assert_eq!(c.to_shell_exec(), "cd /srv/app && exec ls -l");
+        assert_eq!(c.to_string(), "cd /srv/app && ls -l");
+        let c = Cmd::new("ls", ["-l"]).cwd("/srv/app").sudo(None);
+        assert_eq!(
+            c.to_shell_exec(),
+            "exec sudo -n -H -- sh -c 'cd /srv/app && exec ls -l'"
+        );
+        let c = Cmd::new("psql", ["-l"]).secret_env("PGPASSWORD", Secret::new("pw"));
+        assert_eq!(
+            c.to_shell_exec(),
+            "IFS= read -r PGPASSWORD && export PGPASSWORD && exec psql -l"
+        );
+        let c = Cmd::shell("a; b").env("X", "1");
+        assert_eq!(c.to_shell_exec(), "exec env X=1 sh -c 'a; b'");
+        // A script is the transport's shell's own: nothing to exec.
+        assert_eq!(Cmd::shell("a; b").to_shell_exec(), "a; b");
     }
 
     #[test]

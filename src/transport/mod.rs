@@ -1,6 +1,7 @@
 //! Transports: how a `Cmd` reaches a host (local, ssh; lxc attach lives in `lxc`).
 
 pub mod cmd;
+pub mod exit;
 pub mod local;
 mod process;
 pub mod ssh;
@@ -15,16 +16,41 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::report::Reporter;
 use cmd::{quote, Cmd};
+pub use exit::Exit;
 
 /// What a finished command left behind.
 #[derive(Debug, Clone, Default)]
 pub struct Output {
+    /// The exit code, or 128 plus the signal that killed it (as a shell's `$?`); read
+    /// [`Output::exit`] to tell the two apart.
     pub status: i32,
+    /// The signal that killed the command, when one did and the transport knows it.
+    pub signal: Option<i32>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
 }
 
 impl Output {
+    /// The output of a command that ended as `exit` said.
+    #[must_use]
+    pub fn new(exit: Exit, stdout: Vec<u8>, stderr: Vec<u8>) -> Self {
+        Output {
+            status: exit.shell_status(),
+            signal: exit.signal(),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// How the command ended: its exit code, or the signal that killed it.
+    #[must_use]
+    pub fn exit(&self) -> Exit {
+        match self.signal {
+            Some(s) => Exit::Signal(s),
+            None => Exit::Code(self.status),
+        }
+    }
+
     #[must_use]
     pub fn stdout_str(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
@@ -90,11 +116,11 @@ pub trait Transport: Send {
         };
         rep.command(self.host(), verb, &cmd);
         let out = self.exec(&cmd, Some(rep))?;
-        if out.status != 0 && warn_only {
+        if !out.exit().success() && warn_only {
             rep.warn(&format!(
-                "[{}] exit status {} (warn_only): {cmd}",
+                "[{}] {} (warn_only): {cmd}",
                 self.host(),
-                out.status
+                out.exit()
             ));
             return Ok(out);
         }
@@ -161,11 +187,11 @@ pub trait Transport: Send {
         let tmp = tempfile::Builder::new()
             .prefix(".dfab-get-")
             .tempfile_in(dir)
-            .map_err(|e| {
-                Error::other(
-                    format!("get: cannot create a temp file in {}: {e}", dir.display()),
-                    None,
-                )
+            .map_err(|source| Error::File {
+                action: "create a temp file in",
+                path: dir.to_path_buf(),
+                source,
+                hint: None,
             })?;
         // The size first (one short command), so the meter knows its total.
         let size = self
@@ -207,11 +233,11 @@ pub trait Transport: Send {
         }
         let tmp = writer.into_inner().map_err(|e| Error::Io(e.into_error()))?;
         tmp.as_file().sync_all()?;
-        tmp.persist(&dest).map_err(|e| {
-            Error::other(
-                format!("get: cannot rename into {}: {}", dest.display(), e.error),
-                None,
-            )
+        tmp.persist(&dest).map_err(|e| Error::File {
+            action: "rename the fetched file into",
+            path: dest.clone(),
+            source: e.error,
+            hint: None,
         })?;
         Ok(())
     }
@@ -268,7 +294,8 @@ pub(crate) fn put_script(
 
 /// Turn a non-zero exit into a `CommandFailed` error carrying host, command and stderr.
 pub fn check(host: &str, cmd: &Cmd, out: Output) -> Result<Output> {
-    if out.status == 0 {
+    let exit = out.exit();
+    if exit.success() {
         return Ok(out);
     }
     let stderr = out.stderr_str();
@@ -286,7 +313,7 @@ pub fn check(host: &str, cmd: &Cmd, out: Output) -> Result<Output> {
     Err(Error::CommandFailed {
         host: host.to_string(),
         cmd: cmd.to_string(),
-        status: out.status,
+        exit,
         stderr,
         hint,
     })

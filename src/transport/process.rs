@@ -38,15 +38,7 @@ pub(crate) fn run_io(
     let (stdout, stderr, copied) = drive(child_in, out, err, stdin, io, host, echo);
     let status = child.wait()?;
     copied?;
-    let status = status.code().unwrap_or_else(|| {
-        use std::os::unix::process::ExitStatusExt;
-        128 + status.signal().unwrap_or(0)
-    });
-    Ok(Output {
-        status,
-        stdout,
-        stderr,
-    })
+    Ok(Output::new(status.into(), stdout, stderr))
 }
 
 /// Feed a started command's stdin (`stdin` bytes, then `io.stdin`) and read its stdout (into

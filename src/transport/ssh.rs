@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::report::Reporter;
 
 use super::cmd::Cmd;
-use super::{process, Io, Output, Transport};
+use super::{process, Exit, Io, Output, Transport};
 
 /// Where and how to connect; every field but `host` may be left to `~/.ssh/config`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -218,23 +218,35 @@ impl Transport for Ssh {
         let child = child.map_err(|e| lost("session", &describe(&e)))?;
         let (stdout, stderr, copied) =
             process::drive(in_w, out_r, err_r, stdin, io, &self.label, echo);
-        let status = self
-            .runtime
-            .block_on(child.wait())
-            .map_err(|e| lost("session", &describe(&e)))?;
+        let waited = self.runtime.block_on(child.wait());
         copied?;
-        // No exit status: the remote command was killed by a signal, or the master went away.
-        let status = status.code().ok_or_else(|| {
-            lost(
-                "session",
-                &"the remote command ended without an exit status (killed by a signal?)",
-            )
-        })?;
-        Ok(Output {
-            status,
-            stdout,
-            stderr,
-        })
+        let exit = match waited {
+            Ok(status) => Exit::from(status),
+            // openssh reports exit code 127 as an error of its own; it is the command's code
+            // (the remote shell found no such program), not a broken connection.
+            Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Exit::Code(127)
+            }
+            // The mux protocol carries no signal number: a command killed by a signal and a
+            // dropped connection look alike, so ask the master which it was. Either way no
+            // code is made up.
+            Err(openssh::Error::RemoteProcessTerminated) => {
+                let alive = self.runtime.block_on(session.check()).is_ok();
+                return Err(Error::Transport {
+                    host: label.clone(),
+                    message: if alive {
+                        "the remote command was killed by a signal (ssh does not say which)"
+                            .to_owned()
+                    } else {
+                        "the connection dropped before the remote command reported its exit"
+                            .to_owned()
+                    },
+                    hint: (!alive).then(|| "run again".to_owned()),
+                });
+            }
+            Err(e) => return Err(lost("session", &describe(&e))),
+        };
+        Ok(Output::new(exit, stdout, stderr))
     }
 }
 

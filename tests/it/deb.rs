@@ -257,7 +257,7 @@ fn build_commands_run_before_packaging() {
     opts.out_dir = fx.out.join("failed");
     let err = deb::build(&opts).unwrap_err().to_string();
     assert!(
-        err.starts_with("command failed (exit status: 3): cd "),
+        err.starts_with("command failed (exit status 3): cd "),
         "{err}"
     );
     assert!(err.ends_with(" sh -c 'exit 3'"), "{err}");

@@ -137,6 +137,38 @@ fn failing_step_stops_the_task_unless_warn_only() {
     assert!(!host.ssh("root", "test -e /tmp/after").status.success());
 }
 
+// Regression: openssh reports a remote exit 127 as an error of its own, which dfab turned into
+// "ssh session failed: remote command not found" with the hint that the connection dropped.
+#[test]
+fn over_ssh_exit_127_is_the_command_s_code_and_a_signal_is_not_a_code() {
+    let host = TestHost::new();
+    let toml = format!(
+        "[tasks.t]\nsteps = [{{ run = \"no-such-program-dfab\", warn_only = true }}, {{ run = \"kill -9 $$\" }}]\n{}",
+        host.env_toml("staging", "deploy")
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    let out = Dfab::new(dir.path()).args(["staging", "t"]).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "[{}] exit status 127 (warn_only): no-such-program-dfab",
+            host.ip
+        )),
+        "{}",
+        out.stderr
+    );
+    // ssh's mux protocol carries no signal number: named as a signal, with no code made up.
+    assert!(
+        out.stderr.contains(&format!(
+            "[{}] the remote command was killed by a signal (ssh does not say which)",
+            host.ip
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("exit status 137"), "{}", out.stderr);
+}
+
 #[test]
 fn unreachable_host_names_the_host() {
     // 10.0.3.99 is in the bridge's DHCP range, and no test container uses it.

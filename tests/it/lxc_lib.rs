@@ -257,15 +257,17 @@ fn attach_runs_with_output_status_and_a_clean_environment() {
     let c = Claimed::new();
     let spec = spec(&c);
     ensure(&spec).0.unwrap();
+    let mut killed = Vec::new();
     for attach in [
         Attach::new(&spec).unwrap(),
         Attach::with_tool(&spec, Runner::Local),
     ] {
         let out = attach.run("echo out; echo err >&2; exit 3").unwrap();
         assert_eq!(
-            (out.status.code(), &out.stdout[..], &out.stderr[..]),
+            (out.exit().code(), &out.stdout[..], &out.stderr[..]),
             (Some(3), &b"out\n"[..], &b"err\n"[..])
         );
+        killed.push(attach.run("kill -9 $$").unwrap().exit());
         let env = String::from_utf8(attach.run("env").unwrap().stdout).unwrap();
         assert!(
             env.contains("HOME=/root") && env.contains("PATH=/usr/local/sbin:"),
@@ -285,6 +287,15 @@ fn attach_runs_with_output_status_and_a_clean_environment() {
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "300000");
     }
+    // liblxc hands over the program's own wait status; `lxc-attach` exits 128 + n for a
+    // program a signal killed, and that is the code its runner sees.
+    assert_eq!(
+        killed,
+        [
+            dfab::transport::Exit::Signal(9),
+            dfab::transport::Exit::Code(137)
+        ]
+    );
 }
 
 #[test]
@@ -551,7 +562,27 @@ fn lxc_environment_by_attach_activates_runs_tasks_and_is_removed() {
     );
     let err = t.run(&Cmd::shell("exit 4"), &rep, false).unwrap_err();
     assert!(
-        matches!(err, dfab::error::Error::CommandFailed { status: 4, .. }),
+        matches!(
+            err,
+            dfab::error::Error::CommandFailed {
+                exit: dfab::transport::Exit::Code(4),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A program killed by a signal in the container: reported as the signal, not as 137.
+    let err = t
+        .run(&Cmd::new("sh", ["-c", "kill -9 $$"]), &rep, false)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            dfab::error::Error::CommandFailed {
+                exit: dfab::transport::Exit::Signal(9),
+                ..
+            }
+        ),
         "{err:?}"
     );
 
@@ -623,7 +654,7 @@ fn lxc_host_over_ssh_runs_the_lifecycle_and_attach_with_the_tools() {
     let attach = Attach::new(&spec).unwrap();
     let out = attach.run("hostname; echo err >&2; exit 2").unwrap();
     assert_eq!(
-        (out.status.code(), out.stdout, out.stderr),
+        (out.exit().code(), out.stdout, out.stderr),
         (
             Some(2),
             format!("{}\n", c.name).into_bytes(),

@@ -312,9 +312,9 @@ pub fn actions(spec: &TemplateSpec, lxcpath: &Path, mirror: &str, cached: bool) 
 fn query(runner: &Runner, cmd: &Cmd) -> Result<Option<String>> {
     let out = runner.output(cmd)?;
     Ok(out
-        .status
+        .exit()
         .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()))
+        .then(|| out.stdout_str().trim().to_owned()))
 }
 
 /// The LXC path, mirror and cache state on the building machine (only reads).
@@ -403,13 +403,14 @@ pub fn build(spec: &TemplateSpec, on_action: &mut dyn FnMut(&Action)) -> Result<
         .try_for_each(|action| {
             on_action(action);
             let out = spec.runner.output(&action.command())?;
-            if out.status.success() {
+            let exit = out.exit();
+            if exit.success() {
                 Ok(())
             } else {
                 Err(LxcError::Tool {
                     command: action.to_string(),
-                    status: out.status.to_string(),
-                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                    exit,
+                    stderr: out.stderr_str(),
                 })
             }
         });
