@@ -68,6 +68,9 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// `deb.deploy` and `rollback`.
+    #[error(transparent)]
+    Deploy(#[from] crate::deploy::Error),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -120,6 +123,7 @@ impl Error {
             | Error::Spawn { hint, .. }
             | Error::File { hint, .. }
             | Error::Other { hint, .. } => hint.clone(),
+            Error::Deploy(e) => e.hint(),
             Error::HostsFailed { .. } => {
                 Some("each host's outcome and error is in the summary above".into())
             }

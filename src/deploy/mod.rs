@@ -1,16 +1,23 @@
-//! `deb.deploy`: which .debs ship (the build record) and where (`deploy_packages`), the debconf
-//! answers and their check against the packages' templates, upload, install and verify.
+//! `deb.deploy` and `rollback`: which .debs ship (the build record, loaded once into a
+//! [`Release`]) and where (`deploy_packages`), the debconf answers and their check against the
+//! packages' templates, then each host's preflight, upload, install and verify ([`fleet`]).
 
 pub mod debconf_db;
-pub mod preflight;
+mod error;
+pub mod fleet;
 pub mod record;
+mod release;
 pub mod remote;
+pub mod rollback;
 pub mod ship;
 pub mod templates;
 
+pub use error::{Error, Preflight};
+pub use release::Release;
+
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 use record::Shipment;
 
@@ -61,11 +68,11 @@ impl Select {
     pub fn pick(&self, all: Vec<Shipment>) -> Result<Vec<Shipment>> {
         for name in self.names() {
             if !all.iter().any(|s| s.package == name) {
-                let built: Vec<&str> = all.iter().map(|s| s.package.as_str()).collect();
-                return Err(Error::other(
-                    format!("deploy_packages names `{name}`, which the last build did not make"),
-                    crate::suggestion::hint(&name, built.iter().copied(), "built packages"),
-                ));
+                return Err(Error::NotBuilt {
+                    name,
+                    built: all.iter().map(|s| s.package.clone()).collect(),
+                }
+                .into());
             }
         }
         Ok(all.into_iter().filter(|s| self.wants(&s.package)).collect())

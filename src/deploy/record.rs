@@ -1,14 +1,17 @@
 //! Which .debs ship: exactly the packages of the last build record (`.dfab-built.json`), each
-//! re-hashed here before anything leaves this machine.
+//! re-hashed here before anything leaves this machine. This is the one place the record is read
+//! from disk; a run reads it once, into a [`super::Release`].
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use crate::deb::manifest::{Manifest, FILE_NAME};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// One package to ship.
+use super::Error;
+
+/// One built package to ship.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shipment {
     pub path: PathBuf,
@@ -16,63 +19,66 @@ pub struct Shipment {
     pub file: String,
     pub package: String,
     pub version: String,
+    /// Lowercase hex.
     pub sha256: String,
+    /// Bytes.
     pub size: u64,
 }
 
-/// The packages of the build record in `dir` (not yet verified).
-pub fn load(dir: &Path) -> Result<Vec<Shipment>> {
+/// The packages of the build record in `dir` (not yet verified); `None` when there is no
+/// record.
+pub fn read(dir: &Path) -> Result<Option<Vec<Shipment>>> {
     let Some(m) = Manifest::load(dir)? else {
-        return Err(Error::other(
-            format!(
-                "no build record: {} does not exist",
-                dir.join(FILE_NAME).display()
-            ),
-            Some(
-                "build first: `dfab <env> deb.build` (deb.deploy ships what that build wrote)"
-                    .into(),
-            ),
-        ));
+        return Ok(None);
     };
-    Ok(m.packages
-        .into_iter()
-        .map(|e| Shipment {
-            path: dir.join(&e.file),
-            file: e.file,
-            package: e.package,
-            version: e.version,
-            sha256: e.sha256,
-            size: e.size,
-        })
-        .collect())
+    Ok(Some(
+        m.packages
+            .into_iter()
+            .map(|e| Shipment {
+                path: dir.join(&e.file),
+                file: e.file,
+                package: e.package,
+                version: e.version,
+                sha256: e.sha256,
+                size: e.size,
+            })
+            .collect(),
+    ))
 }
 
-/// The build record's packages if it can be read, for `--dry-run` (never an error).
+/// The packages of the build record in `dir`; no record is an error.
+pub fn load(dir: &Path) -> Result<Vec<Shipment>> {
+    read(dir)?.ok_or_else(|| {
+        Error::NoBuildRecord {
+            path: dir.join(FILE_NAME),
+        }
+        .into()
+    })
+}
+
+/// The build record's package names, if there is a readable record (never an error): for
+/// decisions made before this run's build step may write a new record (which package's lock).
 #[must_use]
-pub fn peek(dir: &Path) -> Option<Vec<Shipment>> {
-    load(dir).ok()
+pub fn package_names(dir: &Path) -> Option<Vec<String>> {
+    read(dir)
+        .ok()
+        .flatten()
+        .map(|s| s.into_iter().map(|s| s.package).collect())
 }
 
 /// Hash the file again; it must be the one the build wrote.
 pub fn verify(s: &Shipment) -> Result<()> {
-    let got = sha256_file(&s.path).map_err(|e| {
-        Error::other(
-            format!(
-                "{}: listed in the build record but unreadable: {e}",
-                s.path.display()
-            ),
-            Some("rebuild with `dfab <env> deb.build`".into()),
-        )
+    let got = sha256_file(&s.path).map_err(|source| Error::Unreadable {
+        path: s.path.clone(),
+        source,
     })?;
     if got != s.sha256 {
-        return Err(Error::other(
-            format!(
-                "{}: checksum mismatch: the build record says sha256 {}, the file has {got}",
-                s.path.display(),
-                s.sha256
-            ),
-            Some("the file changed after it was built; rebuild with `dfab <env> deb.build`".into()),
-        ));
+        return Err(Error::Checksum {
+            path: s.path.clone(),
+            want: s.sha256.clone(),
+            got,
+        }
+        .into());
     }
     Ok(())
 }

@@ -1,95 +1,164 @@
-//! Upload each release to its hosts (skipped when the host holds the same sha256), then install
-//! it with the debconf answers, verify it with `dpkg-query`, record it in the history and prune.
+//! One host's part of a deploy, as one routine whose phases hand their results on as values:
+//! [`preflight`] (root through `sudo -n`, the install tools, the releases the host holds) gives
+//! [`HostFacts`], which [`ship`] takes to upload what the host lacks (skipped when it holds the
+//! same sha256) and install it with the debconf answers, verified with `dpkg-query`, recorded in
+//! the history and pruned.
 
-use std::sync::Arc;
-
-use crate::error::{Error, Result};
-use crate::exec::step::{HostAction, RunCtx};
+use crate::error::Result;
+use crate::exec::step::RunCtx;
 use crate::releases::history::{self, Outcome, Record};
 use crate::releases::state;
 use crate::transport::cmd::Cmd;
-use crate::transport::{Output, Transport};
+use crate::transport::{Exit, Output, Transport};
 
-use super::preflight::Shared;
+use super::debconf_db::DebconfDb;
+use super::error::{Error, Preflight};
 use super::record::Shipment;
 use super::remote::{self, InstallOpts};
-use super::Job;
+use super::{Job, Release};
 
 /// Run one command on the host, showing it first (with `-v`; a recorder only shows it).
 pub fn exec(t: &mut dyn Transport, cx: &RunCtx<'_>, verb: &str, cmd: Cmd) -> Result<Output> {
     crate::exec::record::exec(t, cx.rep, verb, cmd)
 }
 
-fn shipments<'a>(shared: &'a Shared, job: &Job, host: &str) -> Result<Vec<&'a Shipment>> {
-    let ships = shared
-        .ships
-        .get()
-        .ok_or_else(|| Error::other("deb.deploy: the preflight did not run", None))?;
-    Ok(ships
+/// What a host's preflight found: the releases it holds already, as `(path, sha256)`.
+#[derive(Debug, Clone, Default)]
+pub struct HostFacts {
+    pub there: Vec<(String, String)>,
+}
+
+/// On one host: root through `sudo -n` (never prompting), the tools the install needs, and the
+/// sha256 of each release of `release` the host holds, in one command. `task` names who stops.
+pub fn preflight(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    release: &Release,
+    task: &'static str,
+) -> Result<HostFacts> {
+    let paths: Vec<String> = release
+        .packages
         .iter()
-        .filter(|s| job.select.wants_on(&s.package, host))
-        .collect())
-}
-
-/// Upload every release this host gets.
-#[derive(Debug)]
-pub struct Upload {
-    pub job: Job,
-    pub shared: Arc<Shared>,
-}
-
-impl HostAction for Upload {
-    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
-        let host = t.host().to_string();
-        let there = self.shared.there.lock().expect("lock").get(&host).cloned();
-        let mut sent = Vec::new();
-        let mut had = Vec::new();
-        for s in shipments(&self.shared, &self.job, &host)? {
-            if upload_one(t, cx, s, there.as_deref())? {
-                sent.push(s.file.as_str());
+        .map(|s| remote::release_path(&s.package, &s.file))
+        .collect();
+    let cmd = remote::preflight(&paths).without_sudo_if_root(t.login_user());
+    cx.rep.command(t.host(), "check", &cmd);
+    let problem = match crate::hostside::exec(t, &cmd, None) {
+        Err(e) => Err(Preflight::Unreachable(e.to_string())),
+        Ok(_) if t.recording() => Ok(HostFacts::default()),
+        Ok(o) if o.status != 0 && o.stderr_str().contains("password is required") => {
+            Err(Preflight::SudoNeedsPassword {
+                user: t.login_user().to_string(),
+            })
+        }
+        Ok(o) if o.status != 0 => Err(Preflight::Failed {
+            exit: o.exit(),
+            tail: remote::tail(&o.stderr_str(), 3),
+        }),
+        Ok(o) => {
+            let text = o.stdout_str();
+            let missing: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("missing "))
+                .map(String::from)
+                .collect();
+            if text.lines().next() != Some("0") {
+                Err(Preflight::NotRoot {
+                    said: text.lines().next().map(String::from),
+                })
+            } else if !missing.is_empty() {
+                Err(Preflight::Missing(missing))
             } else {
-                had.push(s.file.as_str());
+                Ok(HostFacts {
+                    there: remote::parse_there(&text),
+                })
             }
         }
+    };
+    problem.map_err(|problem| {
+        Error::Preflight {
+            host: t.host().to_string(),
+            problem,
+            task,
+        }
+        .into()
+    })
+}
+
+/// Upload and install every package of `release` this host gets; what it did, in a few words.
+pub fn ship(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    release: &Release,
+    job: &Job,
+    facts: &HostFacts,
+) -> Result<String> {
+    let host = t.host().to_string();
+    let mut sent = Vec::new();
+    let mut did = Vec::new();
+    for s in release.for_host(job, &host) {
+        if upload_one(t, cx, s, facts)? {
+            sent.push(s.file.as_str());
+        }
+    }
+    for s in release.for_host(job, &host) {
+        let target = Target {
+            package: &s.package,
+            file: &s.file,
+            version: &s.version,
+            sha256: &s.sha256,
+            action: "deploy",
+        };
+        let opts = InstallOpts {
+            conffiles_new: job.conffiles_new,
+            downgrade: false,
+            debconf: release.debconf.is_some(),
+        };
+        match install_release(
+            t,
+            cx,
+            release.debconf.as_ref(),
+            job,
+            &target,
+            opts,
+            !job.force,
+        )? {
+            Done::Unchanged => did.push(format!(
+                "{} {} is already installed: nothing to do (deb.deploy:force=yes reinstalls)",
+                s.package, s.version
+            )),
+            Done::Installed(what) => did.push(what),
+        }
+    }
+    if release.planned {
+        return Ok("would upload and install the packages the build makes".into());
+    }
+    let mut what = String::new();
+    if !sent.is_empty() {
         let verb = if t.recording() {
             "would upload"
         } else {
             "uploaded"
         };
-        Ok(match (sent.is_empty(), had.is_empty()) {
-            (true, true) => "nothing to upload".into(),
-            (false, true) => format!("{verb} {}", sent.join(", ")),
-            (true, false) => format!("{} already there (same sha256)", had.join(", ")),
-            (false, false) => format!(
-                "{verb} {}; {} already there",
-                sent.join(", "),
-                had.join(", ")
-            ),
-        })
+        what = format!("{verb} {}; ", sent.join(", "));
+    } else if !did.is_empty() && !t.recording() {
+        what = "already there (same sha256); ".into();
     }
+    what.push_str(&did.join("; "));
+    Ok(what)
 }
 
-/// Upload one release unless the host holds it with the same sha256: `there` is what the
-/// preflight found on the host (asked again when there is no preflight's word on it).
+/// Upload one release unless the host holds it with the same sha256 (`facts`, from the
+/// preflight); whether it was sent.
 fn upload_one(
     t: &mut dyn Transport,
     cx: &RunCtx<'_>,
     s: &Shipment,
-    there: Option<&[(String, String)]>,
+    facts: &HostFacts,
 ) -> Result<bool> {
     let dest = remote::release_path(&s.package, &s.file);
-    let sha = if let Some(there) = there {
-        there
-            .iter()
-            .find(|(p, _)| *p == dest)
-            .map(|(_, sha)| sha.clone())
-    } else {
-        let check = remote::upload_check(&s.package, &s.file);
-        let o = exec(t, cx, "check", check.clone())?;
-        let o = crate::transport::check(t.host(), &check, o)?;
-        o.stdout_str().split_whitespace().next().map(String::from)
-    };
-    if sha.as_deref() == Some(s.sha256.as_str()) {
+    let there = facts.there.iter().find(|(p, _)| *p == dest);
+    if there.is_some_and(|(_, sha)| *sha == s.sha256) {
         return Ok(false);
     }
     let dirs = [
@@ -98,50 +167,6 @@ fn upload_one(
     ];
     t.put_making(&s.path, &dest, true, &dirs, cx.rep)?;
     Ok(true)
-}
-
-/// Install every release this host got.
-#[derive(Debug)]
-pub struct Install {
-    pub job: Job,
-    pub shared: Arc<Shared>,
-}
-
-impl HostAction for Install {
-    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
-        let host = t.host().to_string();
-        let mut did = Vec::new();
-        for s in shipments(&self.shared, &self.job, &host)? {
-            let target = Target {
-                package: &s.package,
-                file: &s.file,
-                version: &s.version,
-                sha256: &s.sha256,
-                action: "deploy",
-            };
-            let opts = InstallOpts {
-                conffiles_new: self.job.conffiles_new,
-                downgrade: false,
-                debconf: self.job.debconf.is_some(),
-            };
-            match install_release(
-                t,
-                cx,
-                &self.shared,
-                &self.job,
-                &target,
-                opts,
-                !self.job.force,
-            )? {
-                Done::Unchanged => did.push(format!(
-                    "{} {} is already installed: nothing to do (deb.deploy:force=yes reinstalls)",
-                    s.package, s.version
-                )),
-                Done::Installed(what) => did.push(what),
-            }
-        }
-        Ok(did.join("; "))
-    }
 }
 
 /// The release an install puts on a host.
@@ -181,29 +206,6 @@ fn record(t: &mut dyn Transport, cx: &RunCtx<'_>, r: &Target<'_>, outcome: Outco
     }
 }
 
-/// A failed install of `r`: recorded in the history, then the host's error.
-fn failed_install(
-    t: &mut dyn Transport,
-    cx: &RunCtx<'_>,
-    r: &Target<'_>,
-    message: String,
-) -> Error {
-    record(t, cx, r, Outcome::Failed);
-    failed(t, message)
-}
-
-/// A failure of one host, for the executor's summary.
-fn failed(t: &dyn Transport, message: String) -> Error {
-    Error::Transport {
-        host: t.host().to_string(),
-        message,
-        hint: Some(
-            "the host keeps its kept releases and its history; `dfab <env> releases` shows them"
-                .into(),
-        ),
-    }
-}
-
 /// What [`install_release`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Done {
@@ -219,24 +221,14 @@ pub enum Done {
 pub fn install_release(
     t: &mut dyn Transport,
     cx: &RunCtx<'_>,
-    shared: &Shared,
+    debconf: Option<&DebconfDb>,
     job: &Job,
     r: &Target<'_>,
     opts: InstallOpts,
     skip_same: bool,
 ) -> Result<Done> {
     let mut cmd = remote::install(r, opts, skip_same, job.keep, &history::local_user());
-    if opts.debconf {
-        let db = shared
-            .debconf
-            .get()
-            .and_then(Option::as_ref)
-            .ok_or_else(|| {
-                Error::other(
-                    "deb.deploy: the debconf file was not read by the preflight",
-                    None,
-                )
-            })?;
+    if let Some(db) = debconf.filter(|_| opts.debconf) {
         cmd = cmd.stdin(db.text.expose().as_bytes().to_vec());
     }
     let out = exec(t, cx, "sudo", cmd)?;
@@ -264,47 +256,37 @@ pub fn install_release(
         return Ok(Done::Unchanged);
     }
     let text = format!("{}{}", rep.output, out.stderr_str());
+    let install_failed = |exit: Exit| Error::Install {
+        host: t.host().to_string(),
+        package: r.package.to_string(),
+        version: r.version.to_string(),
+        exit,
+        tail: remote::tail(&text, 15),
+    };
     let Some((status, now)) = rep.after else {
         // The script stopped before the install ended (or never started it).
-        let message = format!(
-            "installing {} {} failed (exit status {}); the last lines of apt/dpkg:\n{}",
-            r.package,
-            r.version,
-            out.status,
-            remote::tail(&text, 15)
-        );
+        let e = install_failed(out.exit());
         // A held lock means another deploy is installing: nothing of ours happened to record.
-        if out.status == remote::LOCKED && rep.before.is_none() {
-            return Err(failed(t, message));
+        if !(out.status == remote::LOCKED && rep.before.is_none()) {
+            record(t, cx, r, Outcome::Failed);
         }
-        return Err(failed_install(t, cx, r, message));
+        return Err(e.into());
     };
     if status != 0 {
-        return Err(failed(
-            t,
-            format!(
-                "installing {} {} failed (exit status {status}); the last lines of apt/dpkg:\n{}",
-                r.package,
-                r.version,
-                remote::tail(&text, 15)
-            ),
-        ));
+        return Err(install_failed(Exit::Code(status)).into());
     }
     if !now
         .as_ref()
         .is_some_and(|(v, st)| v == r.version && st.starts_with("ii"))
     {
-        return Err(failed(
-            t,
-            format!(
-                "after the install dpkg reports {} as {:?}, not {} installed and configured; \
-                 the last lines of apt/dpkg:\n{}",
-                r.package,
-                now,
-                r.version,
-                remote::tail(&text, 15)
-            ),
-        ));
+        return Err(Error::NotInstalled {
+            host: t.host().to_string(),
+            package: r.package.to_string(),
+            version: r.version.to_string(),
+            state: format!("{now:?}"),
+            tail: remote::tail(&text, 15),
+        }
+        .into());
     }
     for f in remote::kept_conffiles(&text) {
         cx.rep.info(&format!(

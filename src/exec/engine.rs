@@ -55,6 +55,20 @@ impl<'a, 'c> Engine<'a, 'c> {
         })
     }
 
+    /// The line of a host's step: `[web1] deb.deploy: installed djdemo 1.1 (0.9 s)` (no time
+    /// under `-n`, "ok" when nothing is said).
+    pub fn said(&self, host: &str, task: &str, what: &str, secs: Option<f64>) {
+        let what = if what.is_empty() { "ok" } else { what };
+        match secs {
+            Some(s) if !self.cx.dry_run => {
+                self.cx
+                    .rep
+                    .info(&format!("[{host}] {task}: {what} ({s:.1} s)"));
+            }
+            _ => self.cx.rep.info(&format!("[{host}] {task}: {what}")),
+        }
+    }
+
     /// Run a step on this machine with its messages and warnings held back (a check this run
     /// has made and reported already); its error, if any, is still returned.
     pub fn step_muted(&self, step: &Step) -> Vec<(String, Result<()>)> {
@@ -107,6 +121,13 @@ impl<'a, 'c> Engine<'a, 'c> {
                 };
                 return hosts.into_iter().map(|h| (h, Err(e()))).collect();
             }
+        }
+        if let Step::Fleet { action, .. } = step {
+            // The fleet prints each host's line itself, with its time.
+            return match action.run(self, &hosts) {
+                Err(e) => vec![(LOCAL.to_string(), Err(e))],
+                Ok(results) => results.into_iter().map(|(h, r)| (h, r.map(drop))).collect(),
+            };
         }
         let many = planned.len() > 1;
         let warn_only = step.warn_only();
@@ -182,8 +203,8 @@ pub fn run_on(
             }
             Ok(())
         }
-        Step::Local { .. } | Step::Here { .. } | Step::Confirm { .. } => {
-            unreachable!("not host-scoped")
+        Step::Local { .. } | Step::Here { .. } | Step::Confirm { .. } | Step::Fleet { .. } => {
+            unreachable!("not a single host's step")
         }
     }
 }

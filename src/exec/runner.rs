@@ -93,7 +93,11 @@ pub fn execute(
             .cloned()
             .collect();
         for (host, r) in eng.step(step, Some(&live)) {
-            tally.record(&host, step.task(), r, false, rep);
+            match r {
+                // A fleet step that stopped before any host changed.
+                Err(e) if host == super::engine::LOCAL => return tally.finish_with(rep, e),
+                r => tally.record(&host, step.task(), r, false, rep),
+            }
         }
         if tally.any_failed() {
             break;

@@ -57,6 +57,14 @@ pub enum Step {
         task: String,
         action: Arc<dyn LocalAction>,
     },
+    /// Work that spans its hosts as one routine (`deb.deploy`, `rollback`): checks here, a
+    /// preflight on every host, a gate, then each host's change, with values handed from one
+    /// phase to the next rather than through shared state.
+    Fleet {
+        task: String,
+        hosts: Vec<String>,
+        action: Arc<dyn FleetAction>,
+    },
     /// A question the user answers before anything of the plan runs (`-y` answers yes); under
     /// `-n` it is shown, not asked.
     Confirm { task: String, question: String },
@@ -73,6 +81,7 @@ impl Step {
             | Step::Get { task, .. }
             | Step::Host { task, .. }
             | Step::Here { task, .. }
+            | Step::Fleet { task, .. }
             | Step::Confirm { task, .. } => task,
         }
     }
@@ -102,7 +111,8 @@ impl Step {
             Step::Run { hosts, .. }
             | Step::Put { hosts, .. }
             | Step::Get { hosts, .. }
-            | Step::Host { hosts, .. } => Some(hosts),
+            | Step::Host { hosts, .. }
+            | Step::Fleet { hosts, .. } => Some(hosts),
             Step::Local { .. } | Step::Here { .. } | Step::Confirm { .. } => None,
         }
     }
@@ -162,4 +172,16 @@ pub trait LocalAction: Send + Sync + fmt::Debug {
     }
     /// Do the work.
     fn run(&self, cx: &RunCtx<'_>) -> Result<()>;
+}
+
+/// Work over several hosts as one routine: see [`Step::Fleet`].
+pub trait FleetAction: Send + Sync + fmt::Debug {
+    /// Do the work on `hosts` through the engine. `Err`: it stopped before any host changed
+    /// (its checks on this machine failed). Otherwise each host's outcome: what changed, in a
+    /// few words, or why that host failed.
+    fn run(
+        &self,
+        eng: &super::engine::Engine<'_, '_>,
+        hosts: &[String],
+    ) -> Result<Vec<(String, Result<String>)>>;
 }

@@ -2,49 +2,52 @@
 //! resume), `deb.deploy`'s checks on this machine, the no-op check, the versions each host had,
 //! and `maintenance = 'auto'`'s check.
 
-use crate::deploy::record;
-use crate::error::{render, Error, Result};
-use crate::exec::step::{RunCtx, Step};
-use crate::invocation::TaskCall;
+use crate::deploy::{record, Release};
+use crate::error::Error;
 use crate::releases::state;
-use crate::tasks::builtin::PlanCtx;
 use crate::transport::sha256_hex;
 
 use super::held::DpkgState;
-use super::journal::{Build, LOCAL};
-use super::run::{push, Run, Stop};
-use super::{Kind, Mode, Pipeline, Stage};
+use super::journal::Build;
+use super::run::{Run, Stop};
+use super::{Kind, Mode, Pipeline};
 
 impl Pipeline {
-    /// The build record's shipped packages, with one sha256 over them (none without a record).
+    /// The release this deploy ships, if this run has loaded it ([`Run::check_here`]).
     #[must_use]
-    pub fn build(&self) -> Option<Build> {
-        let job = self.job.as_ref()?;
-        let ships = record::peek(&job.package_dir)?;
-        let mut packages: Vec<String> = ships
-            .iter()
-            .filter(|s| job.select.wants(&s.package))
-            .map(|s| format!("{} {} {}", s.package, s.version, s.sha256))
-            .collect();
-        packages.sort();
-        Some(Build {
-            sha256: sha256_hex(packages.join("\n").as_bytes()),
-            packages,
-        })
+    pub fn release(&self) -> Option<&Release> {
+        self.deploy.as_ref()?.loaded()
     }
 
-    /// The packages of the build record this deploy ships (none without a record).
+    /// The shipped packages, with one sha256 over them: of the release this run loaded (none
+    /// before it is loaded, or under `-n` before the first build).
+    #[must_use]
+    pub fn build(&self) -> Option<Build> {
+        let r = self.release().filter(|r| !r.planned)?;
+        let (sha256, packages) = r.build_id();
+        Some(Build { sha256, packages })
+    }
+
+    /// The packages whose dpkg state the lock reports: of the build record as it is before this
+    /// run's build step may write a new one (none without a record).
     #[must_use]
     pub fn packages(&self) -> Vec<String> {
         let Some(job) = &self.job else {
             return Vec::new();
         };
-        record::peek(&job.package_dir)
+        record::package_names(&job.package_dir)
             .unwrap_or_default()
             .into_iter()
-            .filter(|s| job.select.wants(&s.package))
-            .map(|s| s.package)
+            .filter(|p| job.select.wants(p))
             .collect()
+    }
+
+    /// The packages this deploy ships: the loaded release's, else those of the record.
+    fn shipped_packages(&self) -> Vec<String> {
+        match self.release() {
+            Some(r) => r.packages.iter().map(|s| s.package.clone()).collect(),
+            None => self.packages(),
+        }
     }
 
     /// sha256 of the debconf answers file, if the env has one.
@@ -57,53 +60,21 @@ impl Pipeline {
     /// `host package=version` for every package each install host gets.
     #[must_use]
     pub fn expected_installed(&self) -> Vec<String> {
-        let (Some(job), Some(install)) = (
+        let (Some(job), Some(release), Some(install)) = (
             &self.job,
+            self.release(),
             self.stages.iter().find(|s| s.kind == super::Kind::Install),
         ) else {
             return Vec::new();
         };
-        let ships = record::peek(&job.package_dir).unwrap_or_default();
         let mut out = Vec::new();
         for h in &install.hosts {
-            for s in ships.iter().filter(|s| job.select.wants_on(&s.package, h)) {
+            for s in release.for_host(job, h) {
                 out.push(format!("{h} {}={}", s.package, s.version));
             }
         }
         out.sort();
         out
-    }
-
-    /// `deb.deploy`'s checks on this machine (its leading [`Step::Here`]: the build record, each
-    /// .deb's sha256, the debconf answers against the packages' templates), with the index of
-    /// their step in the journal.
-    #[must_use]
-    pub fn install_checks(&self) -> Option<(usize, &Stage)> {
-        let si = self.stages.iter().position(|s| s.kind == Kind::Install)?;
-        let stage = &self.stages[si];
-        if !matches!(stage.steps.first(), Some(Step::Here { .. })) {
-            return None;
-        }
-        let base = self.stages[..si].iter().map(|s| s.steps.len()).sum();
-        Some((base, stage))
-    }
-
-    /// `deb.deploy` planned again for some of its hosts (a batch, or those left to resume).
-    pub(crate) fn replan_install(
-        &self,
-        cx: &RunCtx<'_>,
-        call: &TaskCall,
-        hosts: &[String],
-    ) -> Result<Vec<Step>> {
-        let pcx = PlanCtx {
-            project: cx.project,
-            env: cx.env,
-            targets: &self.targets,
-            project_dir: cx.project_dir,
-            hosts: hosts.to_vec(),
-            all_hosts: &self.all_hosts,
-        };
-        crate::tasks::builtin::deb_deploy::plan(&pcx, call)
     }
 }
 
@@ -121,6 +92,7 @@ impl Run<'_, '_, '_, '_> {
             task: "deploy".into(),
             error: e,
         };
+        self.check_here()?;
         let now = self.p.build();
         if self.j.build.is_none() {
             self.j.build.clone_from(&now);
@@ -143,7 +115,6 @@ impl Run<'_, '_, '_, '_> {
                 }
             }
         }
-        self.check_here()?;
         if let Mode::Resume { .. } = self.p.mode {
             return Ok(true);
         }
@@ -204,38 +175,20 @@ impl Run<'_, '_, '_, '_> {
         Ok(false)
     }
 
-    /// `deb.deploy`'s checks on this machine, run once, before the first stage that touches a
-    /// host, so that a bad debconf file or build record stops the deploy before maintenance.
-    /// Their step is then marked done, so its stage does not run it again. Skipped when the
-    /// journal has the install finished on every host (a resume past `deb.deploy`).
+    /// `deb.deploy`'s checks on this machine, made once, before the first stage that touches a
+    /// host, so that a bad debconf file or build record stops the deploy before maintenance:
+    /// the release is loaded here, and the install stage ships this same value.
     pub(crate) fn check_here(&mut self) -> Result<(), Stop> {
-        let p = self.p;
-        let Some((base, stage)) = p.install_checks() else {
+        let Some(deploy) = &self.p.deploy else {
             return Ok(());
         };
-        let last = base + stage.steps.len() - 1;
-        if self.checked_here || self.j.steps[last].finished() {
-            return Ok(());
-        }
-        self.checked_here = true;
-        let (_, r) = self
-            .eng
-            .step(&stage.steps[0], None)
-            .pop()
-            .expect("a step here answers once");
-        let rec = &mut self.j.steps[base];
-        match &r {
-            Ok(()) => {
-                rec.failed.remove(LOCAL);
-                push(&mut rec.done, LOCAL);
-            }
-            Err(e) => {
-                rec.failed.insert(LOCAL.into(), render(e));
-            }
-        }
-        self.save();
-        r.map_err(|error| Stop {
-            task: stage.word.clone(),
+        deploy.release(self.eng.cx).map(drop).map_err(|error| Stop {
+            task: self
+                .p
+                .stages
+                .iter()
+                .find(|s| s.kind == Kind::Install)
+                .map_or_else(|| "deb.deploy".into(), |s| s.word.clone()),
             error,
         })
     }
@@ -243,12 +196,7 @@ impl Run<'_, '_, '_, '_> {
     /// Record what each host had installed before this deploy touches it.
     pub(crate) fn snapshot(&mut self, hosts: &[String]) {
         let Some(job) = &self.p.job else { return };
-        let packages: Vec<String> = record::peek(&job.package_dir)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|s| job.select.wants(&s.package))
-            .map(|s| s.package)
-            .collect();
+        let packages = self.p.shipped_packages();
         let from_lock = self.j.changed.is_empty();
         for (h, p, st) in self.dpkg_states(hosts, &packages, from_lock) {
             if !job.select.wants_on(&p, &h) {

@@ -21,11 +21,13 @@ pub use held::token_file as held_token_file;
 
 use std::path::PathBuf;
 
+use crate::deploy::fleet::Deploy;
 use crate::deploy::Job;
 use crate::exec::step::Step;
 use crate::invocation::TaskCall;
 use crate::tasks::plan::Targets;
 use crate::transport::cmd::Cmd;
+use std::sync::Arc;
 
 pub use settings::{Maintenance, OnFailure, Settings, Strategy};
 
@@ -38,7 +40,7 @@ pub enum Kind {
     MaintenanceOn,
     /// `web_mode:live`.
     Live,
-    /// `deb.deploy`: its last step (the install) changes hosts; preflight and upload do not.
+    /// `deb.deploy`: one fleet step that changes the hosts it installs on.
     Install,
     /// `db_migrate`, `database.migrate`: changes the database.
     Migrate,
@@ -86,8 +88,7 @@ impl Stage {
     #[must_use]
     pub fn changes(&self, i: usize) -> bool {
         match self.kind {
-            Kind::Install => i + 1 == self.steps.len(),
-            Kind::Migrate | Kind::Other => self.steps[i].hosts().is_some(),
+            Kind::Install | Kind::Migrate | Kind::Other => self.steps[i].hosts().is_some(),
             _ => false,
         }
     }
@@ -121,6 +122,8 @@ pub struct Pipeline {
     pub rolling_hosts: Vec<String>,
     /// `deb.deploy`'s settings (build record, debconf, packages).
     pub job: Option<Job>,
+    /// `deb.deploy` itself: its install stage's one step, and the release it loads once.
+    pub deploy: Option<Arc<Deploy>>,
     pub journal: PathBuf,
     /// `migrate_check_command` (or Django's) and the host it runs on, for `maintenance = 'auto'`.
     pub migrate_check: Option<(Cmd, String)>,

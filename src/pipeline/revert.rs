@@ -5,11 +5,10 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::deploy::preflight::{Gate, HostChecks, LocalChecks, Shared};
+use crate::deploy::fleet::Rollback;
 use crate::deploy::Select;
 use crate::error::{render, Error, Result};
 use crate::exec::step::Step;
-use crate::releases::rollback::Rollback;
 
 use super::journal::LOCAL;
 use super::run::{push, Run, Stop};
@@ -192,6 +191,8 @@ impl Run<'_, '_, '_, '_> {
         }
     }
 
+    /// The rollback of `package` to `version` on `hosts`, as one fleet step (preflight, gate,
+    /// each host's install of its kept release).
     fn rollback_steps(&self, package: &str, version: &str, hosts: &[String]) -> Vec<Step> {
         let Some(job) = &self.p.job else {
             return Vec::new();
@@ -199,46 +200,16 @@ impl Run<'_, '_, '_, '_> {
         let mut job = job.clone();
         job.select = Select::Names(vec![package.to_string()]);
         job.force = false;
-        let shared = Arc::new(Shared::default());
-        let task = "deploy (revert)".to_string();
-        vec![
-            Step::Here {
-                task: task.clone(),
-                action: Arc::new(LocalChecks {
-                    job: job.clone(),
-                    shared: shared.clone(),
-                    templates: false,
-                }),
-            },
-            Step::Host {
-                task: task.clone(),
-                hosts: hosts.to_vec(),
-                action: Arc::new(HostChecks {
-                    shared: shared.clone(),
-                    task: "revert",
-                }),
-                warn_only: false,
-            },
-            Step::Here {
-                task: task.clone(),
-                action: Arc::new(Gate {
-                    shared: shared.clone(),
-                    hosts: hosts.len(),
-                    task: "revert",
-                }),
-            },
-            Step::Host {
-                task,
-                hosts: hosts.to_vec(),
-                action: Arc::new(Rollback {
-                    job,
-                    packages: vec![package.to_string()],
-                    version: Some(version.to_string()),
-                    shared,
-                }),
-                warn_only: false,
-            },
-        ]
+        vec![Step::Fleet {
+            task: "deploy (revert)".to_string(),
+            hosts: hosts.to_vec(),
+            action: Arc::new(Rollback {
+                job,
+                packages: vec![package.to_string()],
+                version: Some(version.to_string()),
+                task: "revert",
+            }),
+        }]
     }
 
     /// Take maintenance off on `hosts`.

@@ -42,7 +42,6 @@ impl LocalAction for Pipeline {
                 old,
                 at_lock: held.installed.clone(),
                 maintenance_skipped: false,
-                checked_here: false,
                 reverted: Vec::new(),
                 batch: Vec::new(),
             };
@@ -74,9 +73,6 @@ pub(crate) struct Run<'p, 'e, 'a, 'c> {
     /// What dpkg had installed on each host when the lock was taken.
     pub at_lock: held::Installed,
     pub maintenance_skipped: bool,
-    /// Whether `deb.deploy`'s checks on this machine ran in this run (before the first stage
-    /// that touches a host).
-    pub checked_here: bool,
     /// Hosts reverted by this run, for the summary.
     pub reverted: Vec<String>,
     /// The rolling batch in progress.
@@ -248,16 +244,10 @@ impl Run<'_, '_, '_, '_> {
                 .cloned()
                 .collect()
         };
-        let replanned;
-        // A replanned `deb.deploy` runs its checks here again for its own shared state, without
-        // repeating what they said before the first change.
-        let mut muted_checks = false;
-        let steps: &[Step] = if stage.kind == Kind::Install {
-            let last = self.j.steps[base + stage.steps.len() - 1].clone();
-            let todo = left(&last);
-            if todo.is_empty() {
-                return Ok(());
-            }
+        if stage.kind == Kind::Install {
+            // Record what the hosts left to install have before this deploy touches them; the
+            // install itself runs on just those hosts (a batch, or those left to resume).
+            let todo = left(&self.j.steps[base]);
             let unknown: Vec<String> = todo
                 .iter()
                 .filter(|h| !self.j.previous.contains_key(*h))
@@ -266,27 +256,8 @@ impl Run<'_, '_, '_, '_> {
             if !unknown.is_empty() {
                 self.snapshot(&unknown);
             }
-            if todo == last.hosts {
-                &stage.steps
-            } else {
-                replanned = self
-                    .p
-                    .replan_install(self.eng.cx, &stage.call, &todo)
-                    .map_err(|e| Stop {
-                        task: stage.word.clone(),
-                        error: e,
-                    })?;
-                for k in 0..stage.steps.len() {
-                    self.j.steps[base + k]
-                        .done
-                        .retain(|h| !todo.contains(h) && h != LOCAL);
-                }
-                muted_checks = self.checked_here;
-                &replanned
-            }
-        } else {
-            &stage.steps
-        };
+        }
+        let steps: &[Step] = &stage.steps;
         for (k, step) in steps.iter().enumerate() {
             if interrupt::requested() {
                 return Err(Stop {
@@ -304,8 +275,6 @@ impl Run<'_, '_, '_, '_> {
             }
             let results = if stage.kind == Kind::MaintenanceOn {
                 self.maintenance_on(step, &todo)
-            } else if muted_checks && k == 0 {
-                self.eng.step_muted(step)
             } else {
                 self.eng.step(step, step.hosts().map(|_| todo.as_slice()))
             };

@@ -3,7 +3,6 @@
 
 pub mod history;
 pub mod list;
-pub mod rollback;
 pub mod state;
 
 use crate::error::{Error, Result};

@@ -1,10 +1,10 @@
-//! `deb.deploy`: the env's deploy settings read into a [`Job`], planned as preflight (here and on
-//! every host), a gate, upload and install; the executor's summary reports each host.
+//! `deb.deploy`: the env's deploy settings read into a [`Job`], planned as one fleet step (the
+//! checks here, every host's preflight, a gate, each host's upload and install); the executor's
+//! summary reports each host.
 
 use std::sync::Arc;
 
-use crate::deploy::preflight::{Gate, HostChecks, LocalChecks, Shared};
-use crate::deploy::ship::{Install, Upload};
+use crate::deploy::fleet::Deploy;
 use crate::deploy::{Job, Select};
 use crate::environments::value::{Kind, Value};
 use crate::environments::Env;
@@ -17,65 +17,11 @@ use super::{PlanCtx, Step};
 /// Plan a deploy of the last build.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let job = job(cx, call.flag("force")?)?;
-    let shared = Arc::new(Shared::default());
-    let hosts = cx.hosts.clone();
-    let mut steps = preflight(&call.name, "deb.deploy", &job, &shared, &hosts, true);
-    steps.push(Step::Host {
+    Ok(vec![Step::Fleet {
         task: call.name.clone(),
-        hosts: hosts.clone(),
-        action: Arc::new(Upload {
-            job: job.clone(),
-            shared: shared.clone(),
-        }),
-        warn_only: false,
-    });
-    steps.push(Step::Host {
-        task: call.name.clone(),
-        hosts,
-        action: Arc::new(Install { job, shared }),
-        warn_only: false,
-    });
-    Ok(steps)
-}
-
-/// The checks before any host changes, shared by `deb.deploy` and `rollback`: the build record
-/// and debconf answers here (with the packages' templates when `templates`), every host, then a
-/// gate that refuses unless every host passed.
-pub(crate) fn preflight(
-    task: &str,
-    label: &'static str,
-    job: &Job,
-    shared: &Arc<Shared>,
-    hosts: &[String],
-    templates: bool,
-) -> Vec<Step> {
-    vec![
-        Step::Here {
-            task: task.to_string(),
-            action: Arc::new(LocalChecks {
-                job: job.clone(),
-                shared: shared.clone(),
-                templates,
-            }),
-        },
-        Step::Host {
-            task: task.to_string(),
-            hosts: hosts.to_vec(),
-            action: Arc::new(HostChecks {
-                shared: shared.clone(),
-                task: label,
-            }),
-            warn_only: false,
-        },
-        Step::Here {
-            task: task.to_string(),
-            action: Arc::new(Gate {
-                shared: shared.clone(),
-                hosts: hosts.len(),
-                task: label,
-            }),
-        },
-    ]
+        hosts: cx.hosts.clone(),
+        action: Arc::new(Deploy::new(job)),
+    }])
 }
 
 /// The deploy settings of the env ([`Shipping`]) and `deploy_packages`.

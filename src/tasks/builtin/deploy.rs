@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
+use crate::deploy::fleet::Deploy;
 use crate::error::{Error, Result};
 use crate::invocation::TaskCall;
 use crate::pipeline::{journal, settings, Kind, Maintenance, Mode, Pipeline, Stage};
@@ -87,11 +88,22 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             hosts,
         });
     }
+    // `deb.deploy` is one fleet step whose release the pipeline loads before maintenance.
+    let mut deploy = None;
+    for s in stages.iter_mut().filter(|s| s.kind == Kind::Install) {
+        let d = Arc::new(Deploy::new(super::deb_deploy::job(
+            cx,
+            s.call.flag("force")?,
+        )?));
+        s.steps = vec![Step::Fleet {
+            task: s.call.name.clone(),
+            hosts: s.hosts.clone(),
+            action: d.clone(),
+        }];
+        deploy.get_or_insert(d);
+    }
+    let job = deploy.as_ref().map(|d| d.job.clone());
     let install = stages.iter().find(|s| s.kind == Kind::Install);
-    let job = match install {
-        Some(_) => Some(super::deb_deploy::job(cx, false)?),
-        None => None,
-    };
     let mut hosts: Vec<String> = Vec::new();
     for h in stages.iter().flat_map(|s| s.hosts.iter()) {
         if !hosts.contains(h) {
@@ -139,6 +151,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         hosts,
         rolling_hosts,
         job,
+        deploy,
         journal: journal::path(cx.project_dir, &env.name),
         migrate_check,
         health,
@@ -183,10 +196,9 @@ pub fn lock_package(cx: &PlanCtx<'_>) -> Result<String> {
         .or_else(|| {
             let job = super::deb_deploy::job(cx, false).ok()?;
             job.select.names().into_iter().next().or_else(|| {
-                crate::deploy::record::peek(&job.package_dir)?
+                crate::deploy::record::package_names(&job.package_dir)?
                     .into_iter()
                     .next()
-                    .map(|s| s.package)
             })
         })
         .or_else(|| {

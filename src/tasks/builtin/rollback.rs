@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::deploy::preflight::Shared;
+use crate::deploy::fleet::Rollback;
 use crate::error::{Error, Result};
 use crate::exec::step::{LocalAction, RunCtx};
 use crate::invocation::TaskCall;
-use crate::releases::rollback::Rollback;
 
 use super::{PlanCtx, Step};
 
@@ -15,22 +14,16 @@ use super::{PlanCtx, Step};
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let job = super::deb_deploy::job(cx, false)?;
     let (packages, note) = packages(cx, &job)?;
-    let shared = Arc::new(Shared::default());
-    let hosts = cx.hosts.clone();
     let mut steps = note_step(&call.name, note);
-    steps.extend(super::deb_deploy::preflight(
-        &call.name, "rollback", &job, &shared, &hosts, false,
-    ));
-    steps.push(Step::Host {
+    steps.push(Step::Fleet {
         task: call.name.clone(),
-        hosts,
+        hosts: cx.hosts.clone(),
         action: Arc::new(Rollback {
             job,
             packages,
             version: call.kwarg("version").map(String::from),
-            shared,
+            task: "rollback",
         }),
-        warn_only: false,
     });
     Ok(steps)
 }
@@ -46,11 +39,11 @@ pub fn packages(
     if !names.is_empty() {
         return Ok((names, None));
     }
-    if let Some(ships) = crate::deploy::record::peek(&job.package_dir) {
+    if let Some(names) = crate::deploy::record::package_names(&job.package_dir) {
         let mut out: Vec<String> = Vec::new();
-        for s in ships {
-            if !out.contains(&s.package) {
-                out.push(s.package);
+        for n in names {
+            if !out.contains(&n) {
+                out.push(n);
             }
         }
         return Ok((out, None));

@@ -1,0 +1,121 @@
+//! What goes wrong in `deb.deploy` and `rollback`, as values: each carries its host, package,
+//! version and exit status as fields; the text is made once, where it is printed.
+
+use std::path::PathBuf;
+
+use crate::transport::Exit;
+
+/// A failure of `deb.deploy` or `rollback`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A host failed its preflight; no host has been changed.
+    #[error("[{host}] preflight: {problem}")]
+    Preflight {
+        host: String,
+        problem: Preflight,
+        /// The task that stops (`deb.deploy`, `rollback`, `revert`).
+        task: &'static str,
+    },
+    /// The install command ended before the package was installed, or failed.
+    #[error(
+        "[{host}] installing {package} {version} failed ({exit}); the last lines of apt/dpkg:\n{tail}"
+    )]
+    Install {
+        host: String,
+        package: String,
+        version: String,
+        exit: Exit,
+        tail: String,
+    },
+    /// The install said it succeeded, but dpkg disagrees.
+    #[error(
+        "[{host}] after the install dpkg reports {package} as {state}, not {version} installed \
+         and configured; the last lines of apt/dpkg:\n{tail}"
+    )]
+    NotInstalled {
+        host: String,
+        package: String,
+        version: String,
+        state: String,
+        tail: String,
+    },
+    /// No kept release to go back to (or not the one asked for).
+    #[error("[{host}] rollback of {package}: {why}")]
+    NoRollbackTarget {
+        host: String,
+        package: String,
+        why: String,
+    },
+    /// `deb.deploy` ships the last build, and there is none.
+    #[error("no build record: {} does not exist", path.display())]
+    NoBuildRecord { path: PathBuf },
+    /// A .deb differs from what its build wrote.
+    #[error("{}: checksum mismatch: the build record says sha256 {want}, the file has {got}", path.display())]
+    Checksum {
+        path: PathBuf,
+        want: String,
+        got: String,
+    },
+    /// A .deb of the build record cannot be read.
+    #[error("{}: listed in the build record but unreadable", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `deploy_packages` names a package the build did not make.
+    #[error("deploy_packages names `{name}`, which the last build did not make")]
+    NotBuilt { name: String, built: Vec<String> },
+}
+
+/// Why a host failed its preflight.
+#[derive(Debug, thiserror::Error)]
+pub enum Preflight {
+    #[error(
+        "sudo wants a password for `{user}`; dfab runs `sudo -n` and never prompts (allow it \
+         NOPASSWD in /etc/sudoers.d, or log in as root)"
+    )]
+    SudoNeedsPassword { user: String },
+    #[error("sudo did not give root (id -u said {said:?})")]
+    NotRoot { said: Option<String> },
+    #[error("missing on the host: {}", .0.join(", "))]
+    Missing(Vec<String>),
+    #[error("preflight command failed ({exit}): {tail}")]
+    Failed { exit: Exit, tail: String },
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+impl Error {
+    /// What to do about it.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::Preflight { task, .. } => {
+                format!("{task} stops after the preflight, before any host is changed")
+            }
+            Error::Install { .. } | Error::NotInstalled { .. } => {
+                "the host keeps its kept releases and its history; `dfab <env> releases` shows them"
+                    .into()
+            }
+            Error::NoRollbackTarget { .. } => {
+                "`rollback:version=X` picks one of the kept releases".into()
+            }
+            Error::NoBuildRecord { .. } => {
+                "build first: `dfab <env> deb.build` (deb.deploy ships what that build wrote)"
+                    .into()
+            }
+            Error::Checksum { .. } => {
+                "the file changed after it was built; rebuild with `dfab <env> deb.build`".into()
+            }
+            Error::Unreadable { .. } => "rebuild with `dfab <env> deb.build`".into(),
+            Error::NotBuilt { name, built } => {
+                return crate::suggestion::hint(
+                    name,
+                    built.iter().map(String::as_str),
+                    "built packages",
+                )
+            }
+        })
+    }
+}

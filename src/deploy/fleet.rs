@@ -1,0 +1,139 @@
+//! `deb.deploy` and `rollback` over their hosts, as colmena runs a deployment: the checks here
+//! once (a [`Release`]), then every host's preflight, a gate (no host changes unless every host
+//! passed), then each host's change. Each phase hands its values to the next; a batch or the
+//! hosts left to resume are just a shorter list of hosts.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::exec::engine::Engine;
+use crate::exec::step::{FleetAction, RunCtx};
+use crate::transport::Transport;
+
+use super::ship::{self, HostFacts};
+use super::{Job, Release};
+
+/// What a fleet step gives back: each host and what happened there.
+pub type Outcomes = Vec<(String, Result<String>)>;
+
+/// `deb.deploy`: the last build to its hosts.
+#[derive(Debug)]
+pub struct Deploy {
+    pub job: Job,
+    /// The release, loaded the first time it is needed and never again in this run.
+    release: OnceLock<Release>,
+}
+
+impl Deploy {
+    /// A deploy of `job`'s build.
+    #[must_use]
+    pub fn new(job: Job) -> Self {
+        Deploy {
+            job,
+            release: OnceLock::new(),
+        }
+    }
+
+    /// The release this deploy ships: loaded and checked here on the first call (the build
+    /// record, each .deb's sha256, the debconf answers against the templates), then the same
+    /// value for the rest of the run. The wrapped deploy calls it before maintenance.
+    pub fn release(&self, cx: &RunCtx<'_>) -> Result<&Release> {
+        if let Some(r) = self.release.get() {
+            return Ok(r);
+        }
+        let r = Release::load(&self.job, cx.dry_run, cx.rep)?;
+        Ok(self.release.get_or_init(|| r))
+    }
+
+    /// The release, if this run has loaded it.
+    #[must_use]
+    pub fn loaded(&self) -> Option<&Release> {
+        self.release.get()
+    }
+}
+
+impl FleetAction for Deploy {
+    fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Outcomes> {
+        let release = self.release(eng.cx)?;
+        Ok(to_hosts(
+            eng,
+            "deb.deploy",
+            release,
+            hosts,
+            |t, cx, facts| ship::ship(t, cx, release, &self.job, facts),
+        ))
+    }
+}
+
+/// `rollback`: each host back to a kept release.
+#[derive(Debug)]
+pub struct Rollback {
+    pub job: Job,
+    pub packages: Vec<String>,
+    /// `version=X`, else the release before the current one.
+    pub version: Option<String>,
+    /// The task named in errors (`rollback`, or the wrapped deploy's `revert`).
+    pub task: &'static str,
+}
+
+impl FleetAction for Rollback {
+    fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Outcomes> {
+        let release = Release::answers_only(&self.job)?;
+        Ok(to_hosts(eng, self.task, &release, hosts, |t, cx, _| {
+            super::rollback::roll_back(
+                t,
+                cx,
+                &release,
+                &self.job,
+                &self.packages,
+                self.version.as_deref(),
+            )
+        }))
+    }
+}
+
+/// Preflight `release` on every host; unless every host passed, change none (a host that
+/// passed says it was left unchanged); then `change` each host with what its preflight found,
+/// each host's line printed with its time.
+pub fn to_hosts(
+    eng: &Engine<'_, '_>,
+    task: &'static str,
+    release: &Release,
+    hosts: &[String],
+    change: impl Fn(&mut dyn Transport, &RunCtx<'_>, &HostFacts) -> Result<String> + Sync,
+) -> Outcomes {
+    let cx = eng.cx;
+    let checked = eng.on_hosts(hosts, &|t: &mut dyn Transport, _h: &str| {
+        let start = Instant::now();
+        ship::preflight(t, cx, release, task).map(|f| (f, start))
+    });
+    if checked.iter().any(|(_, r)| r.is_err()) {
+        return checked
+            .into_iter()
+            .map(|(h, r)| {
+                let r = r.map(|_| {
+                    "preflight passed; left unchanged (another host failed its preflight)"
+                        .to_string()
+                });
+                if let Ok(what) = &r {
+                    eng.said(&h, task, what, None);
+                }
+                (h, r)
+            })
+            .collect();
+    }
+    let checked: Vec<(String, HostFacts, Instant)> = checked
+        .into_iter()
+        .filter_map(|(h, r)| r.ok().map(|(f, start)| (h, f, start)))
+        .collect();
+    eng.on_hosts(hosts, &|t: &mut dyn Transport, h: &str| {
+        let (_, facts, start) = checked
+            .iter()
+            .find(|(x, _, _)| x == h)
+            .expect("every host passed its preflight");
+        let what = change(t, cx, facts)?;
+        eng.said(h, task, &what, Some(start.elapsed().as_secs_f64()));
+        Ok(what)
+    })
+}

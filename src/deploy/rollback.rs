@@ -1,0 +1,76 @@
+//! One host's part of a `rollback`: reinstall a kept release (the one before the current in
+//! deploy order, see [`crate::releases::history::stack`], or `version=X`) with the env's debconf
+//! answers and the downgrade allowed explicitly. The host's state is read once; the install
+//! takes the kept file's sha256 on the host.
+
+use crate::error::Result;
+use crate::exec::record::read;
+use crate::exec::step::RunCtx;
+use crate::releases::state;
+use crate::transport::Transport;
+
+use super::error::Error;
+use super::remote::InstallOpts;
+use super::ship::{install_release, Done, Target};
+use super::{Job, Release};
+
+/// Roll each of `packages` that `host` gets back to `version` (or the release before the
+/// current one); what it did, in a few words.
+pub fn roll_back(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    release: &Release,
+    job: &Job,
+    packages: &[String],
+    version: Option<&str>,
+) -> Result<String> {
+    let host = t.host().to_string();
+    let mut did = Vec::new();
+    let opts = InstallOpts {
+        conffiles_new: job.conffiles_new,
+        downgrade: true,
+        debconf: release.debconf.is_some(),
+    };
+    for p in packages.iter().filter(|p| job.select.wants_on(p, &host)) {
+        let cmd = state::read_cmd(p);
+        let (file, version) = match read(t, cx.rep, "read", cmd.clone())?.known() {
+            // `-n`: the target is found in the host's history at run time.
+            None => (
+                "<kept-deb>".to_string(),
+                version.unwrap_or("<previous-version>").to_string(),
+            ),
+            Some(o) => {
+                let o = crate::transport::check(&host, &cmd, o)?;
+                let st = state::parse(&o.stdout_str());
+                let kept = state::rollback_target(&st, version).map_err(|why| {
+                    Error::NoRollbackTarget {
+                        host: host.clone(),
+                        package: p.clone(),
+                        why,
+                    }
+                })?;
+                if st.configured() == Some(kept.version.as_str()) {
+                    did.push(format!(
+                        "{p} {} is already installed: nothing to do",
+                        kept.version
+                    ));
+                    continue;
+                }
+                (kept.file.clone(), kept.version.clone())
+            }
+        };
+        let target = Target {
+            package: p,
+            file: &file,
+            version: &version,
+            sha256: "-",
+            action: "rollback",
+        };
+        if let Done::Installed(what) =
+            install_release(t, cx, release.debconf.as_ref(), job, &target, opts, false)?
+        {
+            did.push(what);
+        }
+    }
+    Ok(did.join("; "))
+}
