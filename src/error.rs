@@ -71,6 +71,9 @@ pub enum Error {
     /// `deb.deploy` and `rollback`.
     #[error(transparent)]
     Deploy(#[from] crate::deploy::Error),
+    /// The wrapped `deploy`.
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::Error),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -124,6 +127,7 @@ impl Error {
             | Error::File { hint, .. }
             | Error::Other { hint, .. } => hint.clone(),
             Error::Deploy(e) => e.hint(),
+            Error::Pipeline(e) => e.hint(),
             Error::HostsFailed { .. } => {
                 Some("each host's outcome and error is in the summary above".into())
             }

@@ -122,6 +122,26 @@ pub fn exec(t: &mut dyn Transport, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Re
     t.exec(&again, echo)
 }
 
+/// Run a [`call`] whose standard input is streamed (`io`, after the call's own input): a
+/// stream cannot be sent twice, so the program must be on the host already (an earlier call of
+/// the run, the preflight, put it there); missing, it is an error.
+pub fn exec_io(
+    t: &mut dyn Transport,
+    cmd: &Cmd,
+    io: crate::transport::Io<'_>,
+    echo: Option<&dyn Reporter>,
+) -> Result<Output> {
+    let out = t.exec_io(cmd, io, echo)?;
+    if missing(&out) {
+        return Err(crate::error::Error::Transport {
+            host: t.host().to_string(),
+            message: format!("the host program {} is missing", path()),
+            hint: Some("it is put on the host by the preflight; run the task again".into()),
+        });
+    }
+    Ok(out)
+}
+
 /// A reporter that passes everything on but the missing program's line (the call is run again
 /// once the program is there).
 struct HideMissing<'a>(&'a dyn Reporter);

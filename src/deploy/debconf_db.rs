@@ -70,7 +70,12 @@ pub fn load(file: &Path, key: Option<&KeyAt>) -> Result<DebconfDb> {
                 message: format!("the debconf file {} does not exist", file.display()),
                 hint,
             },
-            _ => Error::other(format!("cannot read the env's debconf file: {e}"), hint),
+            _ => Error::File {
+                action: "read the env's debconf file",
+                path: file.to_path_buf(),
+                source: e,
+                hint,
+            },
         }
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {

@@ -63,6 +63,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A .deb (or its `templates`) is not what dpkg-deb writes.
+    #[error("{}: {what}", path.display())]
+    BadDeb { path: PathBuf, what: String },
     /// `deploy_packages` names a package the build did not make.
     #[error("deploy_packages names `{name}`, which the last build did not make")]
     NotBuilt { name: String, built: Vec<String> },
@@ -108,7 +111,9 @@ impl Error {
             Error::Checksum { .. } => {
                 "the file changed after it was built; rebuild with `dfab <env> deb.build`".into()
             }
-            Error::Unreadable { .. } => "rebuild with `dfab <env> deb.build`".into(),
+            Error::Unreadable { .. } | Error::BadDeb { .. } => {
+                "rebuild with `dfab <env> deb.build`".into()
+            }
             Error::NotBuilt { name, built } => {
                 return crate::suggestion::hint(
                     name,

@@ -49,6 +49,9 @@ pub struct InstallOpts {
     pub downgrade: bool,
     /// The debconf database arrives on stdin.
     pub debconf: bool,
+    /// The .deb arrives on stdin first, this many bytes (the host lacks it): the upload and the
+    /// install are one session.
+    pub upload: Option<u64>,
 }
 
 /// Exit status of the install when another deploy holds the package's lock.
@@ -91,6 +94,9 @@ pub fn install(r: &Target<'_>, o: InstallOpts, skip_same: bool, keep: usize, use
         if on {
             args.push(flag.into());
         }
+    }
+    if let Some(n) = o.upload {
+        args.extend(["--deb-size".into(), n.to_string()]);
     }
     args.extend([
         "--keep".into(),
@@ -201,6 +207,7 @@ mod tests {
             conffiles_new: false,
             downgrade: true,
             debconf: true,
+            upload: None,
         };
         let c = install(&target("app", "app_1.0_all.deb"), opts, true, 5, "ann b");
         assert_eq!(
@@ -216,6 +223,7 @@ mod tests {
             conffiles_new: true,
             downgrade: false,
             debconf: false,
+            upload: None,
         };
         let s = install(
             &target("g++-app", "g++-app_1.0_all.deb"),

@@ -30,6 +30,7 @@ pub fn roll_back(
         conffiles_new: job.conffiles_new,
         downgrade: true,
         debconf: release.debconf.is_some(),
+        upload: None,
     };
     for p in packages.iter().filter(|p| job.select.wants_on(p, &host)) {
         let cmd = state::read_cmd(p);
@@ -67,7 +68,7 @@ pub fn roll_back(
             action: "rollback",
         };
         if let Done::Installed(what) =
-            install_release(t, cx, release.debconf.as_ref(), job, &target, opts, false)?
+            install_release(t, cx, release.debconf.as_ref(), job, &target, None, opts, false)?
         {
             did.push(what);
         }

@@ -4,16 +4,18 @@
 //! same sha256) and install it with the debconf answers, verified with `dpkg-query`, recorded in
 //! the history and pruned.
 
+use std::path::Path;
+
 use crate::error::Result;
 use crate::exec::step::RunCtx;
 use crate::releases::history::{self, Outcome, Record};
 use crate::releases::state;
 use crate::transport::cmd::Cmd;
-use crate::transport::{Exit, Output, Transport};
+use crate::transport::transfer::Metered;
+use crate::transport::{Exit, Io, Output, Transport};
 
 use super::debconf_db::DebconfDb;
 use super::error::{Error, Preflight};
-use super::record::Shipment;
 use super::remote::{self, InstallOpts};
 use super::{Job, Release};
 
@@ -85,7 +87,8 @@ pub fn preflight(
     })
 }
 
-/// Upload and install every package of `release` this host gets; what it did, in a few words.
+/// Upload (when the host lacks it: the .deb streams into the install's own session) and
+/// install every package of `release` this host gets; what it did, in a few words.
 pub fn ship(
     t: &mut dyn Transport,
     cx: &RunCtx<'_>,
@@ -93,15 +96,18 @@ pub fn ship(
     job: &Job,
     facts: &HostFacts,
 ) -> Result<String> {
+    if release.planned {
+        // `-n` before the first build: what the build makes is not known yet.
+        return Ok("would upload and install the packages the build makes".into());
+    }
     let host = t.host().to_string();
-    let mut sent = Vec::new();
     let mut did = Vec::new();
     for s in release.for_host(job, &host) {
-        if upload_one(t, cx, s, facts)? {
-            sent.push(s.file.as_str());
-        }
-    }
-    for s in release.for_host(job, &host) {
+        let dest = remote::release_path(&s.package, &s.file);
+        let there = facts
+            .there
+            .iter()
+            .any(|(p, sha)| *p == dest && *sha == s.sha256);
         let target = Target {
             package: &s.package,
             file: &s.file,
@@ -113,60 +119,33 @@ pub fn ship(
             conffiles_new: job.conffiles_new,
             downgrade: false,
             debconf: release.debconf.is_some(),
+            upload: (!there).then_some(s.size),
         };
-        match install_release(
+        let deb = (!there).then_some(s.path.as_path());
+        let done = install_release(
             t,
             cx,
             release.debconf.as_ref(),
             job,
             &target,
+            deb,
             opts,
             !job.force,
-        )? {
-            Done::Unchanged => did.push(format!(
-                "{} {} is already installed: nothing to do (deb.deploy:force=yes reinstalls)",
-                s.package, s.version
-            )),
-            Done::Installed(what) => did.push(what),
-        }
-    }
-    if release.planned {
-        return Ok("would upload and install the packages the build makes".into());
-    }
-    let mut what = String::new();
-    if !sent.is_empty() {
-        let verb = if t.recording() {
-            "would upload"
-        } else {
-            "uploaded"
+        )?;
+        let sent = match (deb.is_some(), t.recording()) {
+            (true, true) => " (would upload it)",
+            (true, false) => " (uploaded)",
+            (false, _) => "",
         };
-        what = format!("{verb} {}; ", sent.join(", "));
-    } else if !did.is_empty() && !t.recording() {
-        what = "already there (same sha256); ".into();
+        did.push(match done {
+            Done::Unchanged => format!(
+                "{} {} is already installed: nothing to do (deb.deploy:force=yes reinstalls){sent}",
+                s.package, s.version
+            ),
+            Done::Installed(what) => format!("{what}{sent}"),
+        });
     }
-    what.push_str(&did.join("; "));
-    Ok(what)
-}
-
-/// Upload one release unless the host holds it with the same sha256 (`facts`, from the
-/// preflight); whether it was sent.
-fn upload_one(
-    t: &mut dyn Transport,
-    cx: &RunCtx<'_>,
-    s: &Shipment,
-    facts: &HostFacts,
-) -> Result<bool> {
-    let dest = remote::release_path(&s.package, &s.file);
-    let there = facts.there.iter().find(|(p, _)| *p == dest);
-    if there.is_some_and(|(_, sha)| *sha == s.sha256) {
-        return Ok(false);
-    }
-    let dirs = [
-        crate::releases::state_dir(&s.package),
-        crate::releases::releases_dir(&s.package),
-    ];
-    t.put_making(&s.path, &dest, true, &dirs, cx.rep)?;
-    Ok(true)
+    Ok(did.join("; "))
 }
 
 /// The release an install puts on a host.
@@ -215,23 +194,52 @@ pub enum Done {
     Installed(String),
 }
 
-/// Install a release already on the host, verify it, record it and prune after success, in one
-/// remote command (plus one to prune when releases beyond `keep_releases` are kept); says what
-/// it did. With `skip_same`, a release already installed is left alone.
+/// Install a release, verify it, record it and prune after success, in one remote command
+/// (plus one to prune when releases beyond `keep_releases` are kept); says what it did. `deb`:
+/// the host lacks the release, and the local file streams into the same command first (its
+/// size in `opts.upload`), checked by sha256 on the host before use. With `skip_same`, a
+/// release already installed is left alone.
+#[allow(clippy::too_many_arguments)] // one install's inputs, each used once
 pub fn install_release(
     t: &mut dyn Transport,
     cx: &RunCtx<'_>,
     debconf: Option<&DebconfDb>,
     job: &Job,
     r: &Target<'_>,
+    deb: Option<&Path>,
     opts: InstallOpts,
     skip_same: bool,
 ) -> Result<Done> {
-    let mut cmd = remote::install(r, opts, skip_same, job.keep, &history::local_user());
-    if let Some(db) = debconf.filter(|_| opts.debconf) {
-        cmd = cmd.stdin(db.text.expose().as_bytes().to_vec());
-    }
-    let out = exec(t, cx, "sudo", cmd)?;
+    let cmd = remote::install(r, opts, skip_same, job.keep, &history::local_user())
+        .without_sudo_if_root(t.login_user());
+    let answers: &[u8] = match debconf.filter(|_| opts.debconf) {
+        Some(db) => db.text.expose().as_bytes(),
+        None => &[],
+    };
+    cx.rep.command(t.host(), "sudo", &cmd);
+    let out = match deb {
+        // The .deb first, then the answers, as one stream: the upload is the install's session.
+        Some(path) if !t.recording() => {
+            let file = fs_err::File::open(path)?;
+            let size = file.metadata()?.len();
+            let meter = cx
+                .rep
+                .transfer(t.host(), &format!("put {}", path.display()), size);
+            let mut stream = std::io::Read::chain(Metered { inner: file, meter }, answers);
+            let out = crate::hostside::exec_io(
+                t,
+                &cmd,
+                Io {
+                    stdin: Some(&mut stream),
+                    stdout: None,
+                },
+                None,
+            );
+            stream.get_mut().0.meter.done();
+            out?
+        }
+        _ => crate::hostside::exec(t, &cmd.stdin(answers.to_vec()), None)?,
+    };
     if t.recording() {
         return Ok(Done::Installed(format!(
             "would {} {} {}",

@@ -25,10 +25,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<Template>> {
     let mut out = Vec::new();
     for p in deb822::parse(file, text)? {
         let Some(name) = p.get("Template") else {
-            return Err(Error::other(
-                format!("{}:{}: stanza without `Template`", file.display(), p.line),
-                None,
-            ));
+            return Err(super::Error::BadDeb {
+                path: file.to_path_buf(),
+                what: format!("line {}: a templates stanza without `Template`", p.line),
+            }
+            .into());
         };
         out.push(Template {
             name: name.to_string(),
@@ -41,11 +42,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<Template>> {
 
 /// The `templates` member of a .deb's control archive (empty when it has none).
 pub fn from_deb(deb: &Path) -> Result<Vec<Template>> {
-    let bad = |what: &str| {
-        Error::other(
-            format!("{}: {what}", deb.display()),
-            Some("rebuild it with `deb.build`".into()),
-        )
+    let bad = |what: &str| -> crate::error::Error {
+        super::Error::BadDeb {
+            path: deb.to_path_buf(),
+            what: what.to_string(),
+        }
+        .into()
     };
     let data = fs_err::read(deb)?;
     let Some(rest) = data.strip_prefix(b"!<arch>\n") else {

@@ -31,9 +31,11 @@ impl<'a, 'c> Engine<'a, 'c> {
         } else {
             None
         };
+        // Under `-n` nothing waits on a host: one at a time, so the lines come in plan order.
+        let parallel = if cx.dry_run { 1 } else { cx.parallel.max(1) };
         Engine {
             cx,
-            pool: Pool::new(cx.connector, cx.env, cx.parallel.max(1), addr),
+            pool: Pool::new(cx.connector, cx.env, parallel, addr),
         }
     }
 

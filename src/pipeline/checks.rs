@@ -101,17 +101,14 @@ impl Run<'_, '_, '_, '_> {
             let was = self.old.as_ref().and_then(|o| o.build.clone());
             if let (Some(was), Some(now)) = (&was, &now) {
                 if was.sha256 != now.sha256 && !force {
-                    return Err(stop(Error::other(
-                        format!(
-                            "the build changed since the failed deploy (sha256 {} then, {} now): resume refused",
-                            &was.sha256[..16],
-                            &now.sha256[..16]
-                        ),
-                        Some(format!(
-                            "`dfab {e} deploy:resume=yes,force=yes` continues with the new build; `dfab {e} deploy:revert=yes` goes back",
-                            e = self.p.env
-                        )),
-                    )));
+                    return Err(stop(
+                        super::Error::BuildChanged {
+                            env: self.p.env.clone(),
+                            was: was.sha256.clone(),
+                            now: now.sha256.clone(),
+                        }
+                        .into(),
+                    ));
                 }
             }
         }
@@ -288,13 +285,14 @@ impl Run<'_, '_, '_, '_> {
                 ));
                 Ok(true)
             }
-            s => Err(stop(Error::other(
-                format!(
-                    "[{host}] the migration check failed (exit status {s}, expected 0: none pending, or 1: pending): {}",
-                    o.stderr_str().trim()
-                ),
-                Some("fix `migrate_check_command`, or set maintenance = 'always'".into()),
-            ))),
+            _ => Err(stop(
+                super::Error::MigrateCheck {
+                    host: host.clone(),
+                    exit: o.exit(),
+                    stderr: o.stderr_str().trim().to_string(),
+                }
+                .into(),
+            )),
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exec::step::RunCtx;
 use crate::transport::Transport;
 
@@ -107,18 +107,12 @@ pub(crate) fn take(
         return Ok(held);
     }
     held.release(eng);
-    Err(Error::other(
-        format!(
-            "deploy refused, nothing done: the deploy lock of {package} ({}) is taken:\n{}",
-            lock::lock_path(package),
-            refused.join("\n")
-        ),
-        Some(
-            "wait for that deploy to finish (`dfab <env> lock:status` shows the holder); if it is \
-             stale (its `refreshed` time stands still), `dfab <env> lock:release,force=yes` breaks it"
-                .into(),
-        ),
-    ))
+    Err(super::Error::LockTaken {
+        package: package.to_string(),
+        path: lock::lock_path(package),
+        refused,
+    }
+    .into())
 }
 
 impl Held {

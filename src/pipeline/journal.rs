@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The packages a deploy ships, with one sha256 over all of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -109,10 +109,11 @@ pub fn load(path: &Path) -> Result<Option<Journal>> {
     }
     let text = fs_err::read(path)?;
     serde_json::from_slice(&text).map(Some).map_err(|e| {
-        Error::other(
-            format!("{}: not a dfab deploy journal: {e}", path.display()),
-            Some("move it away; the next deploy starts a new one".into()),
-        )
+        super::Error::BadJournal {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+        .into()
     })
 }
 
@@ -121,7 +122,8 @@ pub fn save(path: &Path, j: &Journal) -> Result<()> {
     if let Some(dir) = path.parent() {
         fs_err::create_dir_all(dir)?;
     }
-    let mut text = serde_json::to_vec_pretty(j).map_err(|e| Error::other(e.to_string(), None))?;
+    // A journal is plain strings and numbers: serialising it cannot fail.
+    let mut text = serde_json::to_vec_pretty(j).expect("a journal serialises");
     text.push(b'\n');
     crate::fsutil::write_atomic(path, &text)
 }

@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 mod checks;
+mod error;
 
 mod held;
 pub mod interrupt;
@@ -29,6 +30,7 @@ use crate::tasks::plan::Targets;
 use crate::transport::cmd::Cmd;
 use std::sync::Arc;
 
+pub use error::Error;
 pub use settings::{Maintenance, OnFailure, Settings, Strategy};
 
 /// What a task of the sequence is to the pipeline.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::deploy::fleet::Rollback;
 use crate::deploy::Select;
-use crate::error::{render, Error, Result};
+use crate::error::{render, Result};
 use crate::exec::step::Step;
 
 use super::journal::LOCAL;
@@ -65,51 +65,40 @@ impl Run<'_, '_, '_, '_> {
             let r = self.revert(&targets);
             rep.info(&self.summary());
             r?;
-            return Err(Error::other(
-                format!("deploy failed in {} and was reverted: {}", stop.task, render(&stop.error).trim_end()),
-                Some("the failed release's .deb stays in /var/lib/dfab/<package>/releases/ on the hosts for debugging".into()),
-            ));
+            return Err(super::Error::Reverted {
+                task: stop.task,
+                cause: render(&stop.error).trim_end().to_string(),
+            }
+            .into());
         }
-        let maint = if self.j.maintenance_on.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " The site stays in maintenance on {}.",
-                self.j.maintenance_on.join(", ")
-            )
-        };
         let next = self
             .j
             .next
             .and_then(|i| self.j.steps.get(i))
             .map_or_else(|| stop.task.clone(), |s| s.task.clone());
         rep.info(&self.summary());
-        Err(Error::other(
-            format!(
-                "deploy failed in {}: {}\nthese hosts were changed: {}.{maint}",
-                stop.task,
-                render(&stop.error).trim_end(),
-                self.j.changed.join(", ")
-            ),
-            Some(format!(
-                "two ways on: fix the cause and `dfab {env} deploy:resume=yes` (continues from {next} on the hosts that did not finish), or `dfab {env} deploy:revert=yes` (reinstalls the previous release on {}, then goes live). The journal is {}; the failed release's .deb stays on the hosts for debugging",
-                if self.j.installed.is_empty() { "no host".to_string() } else { self.j.installed.join(", ") },
-                self.p.journal.display()
-            )),
-        ))
+        Err(super::Error::Failed {
+            task: stop.task,
+            cause: render(&stop.error).trim_end().to_string(),
+            env: env.clone(),
+            changed: self.j.changed.clone(),
+            maintenance: (!self.j.maintenance_on.is_empty())
+                .then(|| self.j.maintenance_on.join(", ")),
+            next,
+            installed: self.j.installed.clone(),
+            journal: self.p.journal.clone(),
+        }
+        .into())
     }
 
     /// `deploy:revert=yes`.
     pub(crate) fn revert_command(&mut self) -> Result<()> {
         let hosts = self.j.installed.clone();
         if hosts.is_empty() && self.j.maintenance_on.is_empty() {
-            return Err(Error::other(
-                format!(
-                    "the last deploy of `{}` installed nothing: nothing to revert",
-                    self.p.env
-                ),
-                None,
-            ));
+            return Err(super::Error::NothingToRevert {
+                env: self.p.env.clone(),
+            }
+            .into());
         }
         let r = self.revert(&hosts);
         self.eng.cx.rep.info(&self.summary());
@@ -184,10 +173,7 @@ impl Run<'_, '_, '_, '_> {
             ));
             Ok(())
         } else {
-            Err(Error::other(
-                format!("the revert did not finish:\n{}", problems.join("\n")),
-                Some("`dfab <env> releases` shows each host's kept releases; `rollback:version=X` installs one".into()),
-            ))
+            Err(super::Error::RevertIncomplete { problems }.into())
         }
     }
 

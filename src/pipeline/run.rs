@@ -186,10 +186,7 @@ impl Run<'_, '_, '_, '_> {
                 if !bad.is_empty() {
                     return Err(Stop {
                         task: format!("health check of rolling batch {}", i + 1),
-                        error: Error::other(
-                            format!("the health check failed:\n{}", bad.join("\n")),
-                            None,
-                        ),
+                        error: super::Error::Health { hosts: bad }.into(),
                     });
                 }
             }
@@ -262,7 +259,7 @@ impl Run<'_, '_, '_, '_> {
             if interrupt::requested() {
                 return Err(Stop {
                     task: stage.word.clone(),
-                    error: Error::other("interrupted (Ctrl-C)", None),
+                    error: super::Error::Interrupted.into(),
                 });
             }
             let rec = &self.j.steps[base + k];
@@ -307,21 +304,20 @@ impl Run<'_, '_, '_, '_> {
             if failed.is_empty() && interrupt::requested() {
                 return Err(Stop {
                     task: stage.word.clone(),
-                    error: Error::other("interrupted (Ctrl-C)", None),
+                    error: super::Error::Interrupted.into(),
                 });
             }
             if !failed.is_empty() {
                 let error = if failed.len() == 1 {
                     failed.pop().expect("one").1
                 } else {
-                    Error::other(
-                        failed
+                    super::Error::Hosts {
+                        failures: failed
                             .iter()
-                            .map(|(h, e)| format!("[{h}] {}", render(e).trim_end()))
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                        None,
-                    )
+                            .map(|(h, e)| (h.clone(), render(e).trim_end().to_string()))
+                            .collect(),
+                    }
+                    .into()
                 };
                 return Err(Stop {
                     task: stage.word.clone(),

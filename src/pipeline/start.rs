@@ -1,7 +1,7 @@
 //! The journal a deploy starts from: a new one listing every step, or the failed deploy's, to
 //! resume (only with the same sequence) or revert.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 use super::journal::{self, Journal, StepRec};
 use super::{Mode, Pipeline};
@@ -9,7 +9,6 @@ use super::{Mode, Pipeline};
 impl Pipeline {
     /// The journal this run starts from: new, or the failed one to resume or revert.
     pub(crate) fn start_journal(&self, old: Option<&Journal>) -> Result<Journal> {
-        let hint = Some(format!("run `dfab {} deploy` for a new deploy", self.env));
         match (&self.mode, old) {
             (Mode::Fresh, _) => {
                 let mut j = Journal {
@@ -37,20 +36,18 @@ impl Pipeline {
                 }
                 Ok(j)
             }
-            (Mode::Resume { .. } | Mode::Revert, None) => Err(Error::other(
-                format!(
-                    "no deploy journal {}: nothing to resume or revert",
-                    self.journal.display()
-                ),
-                hint,
-            )),
-            (Mode::Resume { .. }, Some(o)) if o.next.is_none() => Err(Error::other(
-                format!(
-                    "the last deploy of `{}` did not stop part-way (status: {}): nothing to resume",
-                    self.env, o.status
-                ),
-                hint,
-            )),
+            (Mode::Resume { .. } | Mode::Revert, None) => Err(super::Error::NoJournal {
+                env: self.env.clone(),
+                path: self.journal.clone(),
+            }
+            .into()),
+            (Mode::Resume { .. }, Some(o)) if o.next.is_none() => {
+                Err(super::Error::NothingToResume {
+                    env: self.env.clone(),
+                    status: o.status.clone(),
+                }
+                .into())
+            }
             (Mode::Resume { .. }, Some(o)) => {
                 let now: Vec<String> = self
                     .settings
@@ -60,10 +57,12 @@ impl Pipeline {
                     .collect();
                 let steps: usize = self.stages.iter().map(|s| s.steps.len()).sum();
                 if o.sequence != now || o.steps.len() != steps {
-                    return Err(Error::other(
-                        format!("the deploy sequence changed since the failed deploy (was {:?}, now {now:?}): cannot resume", o.sequence),
-                        Some(format!("put it back, or `dfab {} deploy:revert=yes`", self.env)),
-                    ));
+                    return Err(super::Error::SequenceChanged {
+                        env: self.env.clone(),
+                        was: o.sequence.clone(),
+                        now,
+                    }
+                    .into());
                 }
                 let mut j = o.clone();
                 j.status = "running".into();

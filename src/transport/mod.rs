@@ -5,7 +5,7 @@ pub mod exit;
 pub mod local;
 mod process;
 pub mod ssh;
-mod transfer;
+pub(crate) mod transfer;
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};

@@ -133,6 +133,7 @@ const PLAIN: InstallOpts = InstallOpts {
     conffiles_new: false,
     downgrade: false,
     debconf: false,
+    upload: None,
 };
 
 #[test]
@@ -538,4 +539,88 @@ fn lock_web_mode_and_a_bad_call() {
         );
     }
     assert!(h.ssh("root", "test -e /etc/passwd").status.success());
+}
+
+// The upload and the install were two sessions (a put, then the install); now the .deb streams
+// into the install (`--deb-size`), checked by sha256 on the host before it is used; a rollback
+// passes `-` and the host takes the kept file's sha256 for the history.
+#[test]
+fn the_deb_streams_into_the_install_and_a_wrong_sum_installs_nothing() {
+    let h = TestHost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let debs = [deb(dir.path(), "2.0", false), deb(dir.path(), "2.1", false)];
+    let mut t = connect(&h, "root");
+    // The program goes on the host with the first call, as the preflight does in a deploy.
+    call(&mut t, &remote::preflight(&[]));
+    let files: Vec<String> = debs.iter().map(|d| file_of(d)).collect();
+    let shas: Vec<String> = debs.iter().map(|d| sha(d)).collect();
+    let streamed = |t: &mut Counting, i: usize, sha256: &str| {
+        let target = Target {
+            package: PKG,
+            file: &files[i],
+            version: if i == 0 { "2.0" } else { "2.1" },
+            sha256,
+            action: "deploy",
+        };
+        let size = fs_err::metadata(&debs[i]).unwrap().len();
+        let opts = InstallOpts {
+            upload: Some(size),
+            ..PLAIN
+        };
+        let cmd = remote::install(&target, opts, true, 5, "tester");
+        let mut f = fs_err::File::open(&debs[i]).unwrap();
+        let io = Io {
+            stdin: Some(&mut f),
+            stdout: None,
+        };
+        hostside::exec_io(t, &cmd, io, None).unwrap()
+    };
+    // A wrong sum: refused before use, nothing left in releases/, nothing installed.
+    let before = t.sessions;
+    let o = streamed(&mut t, 0, &shas[1]);
+    assert_eq!(o.status, 70, "{o:?}");
+    assert!(o.stderr_str().contains("checksum mismatch"), "{o:?}");
+    assert_eq!(t.sessions, before + 1);
+    assert_eq!(
+        h.check("root", &format!("ls -A /var/lib/dfab/{PKG}/releases")),
+        ""
+    );
+    assert_eq!(dpkg(&h), "");
+    // The right one: received, installed, recorded, in one session.
+    let before = t.sessions;
+    let o = streamed(&mut t, 0, &shas[0]);
+    assert_eq!(t.sessions, before + 1);
+    let got = remote::parse_install(&o.stdout_str());
+    assert_eq!(
+        got.after,
+        Some((0, Some(("2.0".into(), "ii ".into())))),
+        "{o:?}"
+    );
+    assert!(o.stdout_str().contains("dfab-received"), "{o:?}");
+    assert_eq!(
+        h.check("root", &format!("sha256sum < /var/lib/dfab/{PKG}/releases/{}", files[0]))
+            .split_whitespace()
+            .next(),
+        Some(shas[0].as_str())
+    );
+    streamed(&mut t, 1, &shas[1]);
+    // Back to 2.0 with `-`: the history line carries 2.0's real sha256, taken on the host.
+    let back = Target {
+        package: PKG,
+        file: &files[0],
+        version: "2.0",
+        sha256: "-",
+        action: "rollback",
+    };
+    let opts = InstallOpts {
+        downgrade: true,
+        ..PLAIN
+    };
+    let o = call(&mut t, &remote::install(&back, opts, false, 5, "tester"));
+    assert_eq!(o.status, 0, "{o:?}");
+    let last = history_lines(&h).pop().unwrap();
+    assert_eq!(
+        [last.version.as_str(), last.sha256.as_str(), last.action.as_str()],
+        ["2.0", shas[0].as_str(), "rollback"]
+    );
 }

@@ -1,0 +1,140 @@
+//! What stops the wrapped `deploy`, as values: the hosts, tasks, statuses and the cause are
+//! fields (the cause kept as the error's source), the text and the hint made where it is printed.
+
+use std::path::PathBuf;
+
+use crate::transport::Exit;
+
+/// A failure of the wrapped `deploy`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Another deploy (or a hand-taken lock) holds the deploy lock on some hosts.
+    #[error("deploy refused, nothing done: the deploy lock of {package} ({path}) is taken:\n{}", .refused.join("\n"))]
+    LockTaken {
+        package: String,
+        path: String,
+        /// `[host] held by …` lines.
+        refused: Vec<String>,
+    },
+    /// `deploy:resume=yes` with a build other than the failed deploy's.
+    #[error("the build changed since the failed deploy (sha256 {} then, {} now): resume refused", &.was[..16], &.now[..16])]
+    BuildChanged { env: String, was: String, now: String },
+    /// Resume or revert with no journal to read.
+    #[error("no deploy journal {}: nothing to resume or revert", .path.display())]
+    NoJournal { env: String, path: PathBuf },
+    /// Resume after a deploy that did not stop part-way.
+    #[error("the last deploy of `{env}` did not stop part-way (status: {status}): nothing to resume")]
+    NothingToResume { env: String, status: String },
+    /// Resume with another sequence than the failed deploy's.
+    #[error("the deploy sequence changed since the failed deploy (was {was:?}, now {now:?}): cannot resume")]
+    SequenceChanged {
+        env: String,
+        was: Vec<String>,
+        now: Vec<String>,
+    },
+    /// The journal file is not one.
+    #[error("{}: not a dfab deploy journal: {reason}", .path.display())]
+    BadJournal { path: PathBuf, reason: String },
+    /// `deploy:revert=yes` after a deploy that changed nothing.
+    #[error("the last deploy of `{env}` installed nothing: nothing to revert")]
+    NothingToRevert { env: String },
+    /// Some hosts could not be reverted.
+    #[error("the revert did not finish:\n{}", .problems.join("\n"))]
+    RevertIncomplete { problems: Vec<String> },
+    /// `maintenance = 'auto'`'s check answered neither 0 nor 1.
+    #[error("[{host}] the migration check failed ({exit}, expected 0: none pending, or 1: pending): {stderr}")]
+    MigrateCheck {
+        host: String,
+        exit: Exit,
+        stderr: String,
+    },
+    /// A rolling batch's health check failed on some hosts (`[host] why` lines).
+    #[error("the health check failed:\n{}", .hosts.join("\n"))]
+    Health { hosts: Vec<String> },
+    /// Ctrl-C.
+    #[error("interrupted (Ctrl-C)")]
+    Interrupted,
+    /// A step failed on several hosts: each host's rendered error.
+    #[error("{}", .failures.iter().map(|(h, e)| format!("[{h}] {e}")).collect::<Vec<_>>().join("\n"))]
+    Hosts { failures: Vec<(String, String)> },
+    /// The deploy failed and `on_failure = 'revert'` put the previous release back.
+    #[error("deploy failed in {task} and was reverted: {cause}")]
+    Reverted { task: String, cause: String },
+    /// The deploy failed after changing hosts; it can be resumed or reverted.
+    #[error("deploy failed in {task}: {cause}\nthese hosts were changed: {}.{}", .changed.join(", "), .maintenance.as_ref().map(|m| format!(" The site stays in maintenance on {m}.")).unwrap_or_default())]
+    Failed {
+        task: String,
+        cause: String,
+        env: String,
+        changed: Vec<String>,
+        /// Hosts still in maintenance, joined.
+        maintenance: Option<String>,
+        /// The step a resume continues from.
+        next: String,
+        installed: Vec<String>,
+        journal: PathBuf,
+    },
+}
+
+impl Error {
+    /// What to do about it.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::LockTaken { .. } => Some(
+                "wait for that deploy to finish (`dfab <env> lock:status` shows the holder); if it \
+                 is stale (its `refreshed` time stands still), `dfab <env> lock:release,force=yes` \
+                 breaks it"
+                    .into(),
+            ),
+            Error::BuildChanged { env, .. } => Some(format!(
+                "`dfab {env} deploy:resume=yes,force=yes` continues with the new build; `dfab {env} \
+                 deploy:revert=yes` goes back"
+            )),
+            Error::NoJournal { env, .. } | Error::NothingToResume { env, .. } => {
+                Some(format!("run `dfab {env} deploy` for a new deploy"))
+            }
+            Error::SequenceChanged { env, .. } => {
+                Some(format!("put it back, or `dfab {env} deploy:revert=yes`"))
+            }
+            Error::BadJournal { .. } => {
+                Some("move it away; the next deploy starts a new one".into())
+            }
+            Error::RevertIncomplete { .. } => Some(
+                "`dfab <env> releases` shows each host's kept releases; `rollback:version=X` \
+                 installs one"
+                    .into(),
+            ),
+            Error::MigrateCheck { .. } => {
+                Some("fix `migrate_check_command`, or set maintenance = 'always'".into())
+            }
+            Error::Reverted { .. } => Some(
+                "the failed release's .deb stays in /var/lib/dfab/<package>/releases/ on the hosts \
+                 for debugging"
+                    .into(),
+            ),
+            Error::Failed {
+                env,
+                next,
+                installed,
+                journal,
+                ..
+            } => Some(format!(
+                "two ways on: fix the cause and `dfab {env} deploy:resume=yes` (continues from \
+                 {next} on the hosts that did not finish), or `dfab {env} deploy:revert=yes` \
+                 (reinstalls the previous release on {}, then goes live). The journal is {}; the \
+                 failed release's .deb stays on the hosts for debugging",
+                if installed.is_empty() {
+                    "no host".to_string()
+                } else {
+                    installed.join(", ")
+                },
+                journal.display()
+            )),
+            Error::NothingToRevert { .. }
+            | Error::Health { .. }
+            | Error::Interrupted
+            | Error::Hosts { .. } => None,
+        }
+    }
+}
