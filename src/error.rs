@@ -59,6 +59,9 @@ pub enum Error {
         source: std::io::Error,
         hint: Option<String>,
     },
+    /// A dump, push or clone failed in a way of its own (a command failing is `CommandFailed`).
+    #[error(transparent)]
+    Database(#[from] crate::database::DbError),
     /// Some hosts of a run failed; each was reported in the run's summary.
     #[error("{failed} of {total} hosts failed")]
     HostsFailed { failed: usize, total: usize },
@@ -120,6 +123,7 @@ impl Error {
             | Error::Spawn { hint, .. }
             | Error::File { hint, .. }
             | Error::Other { hint, .. } => hint.clone(),
+            Error::Database(e) => e.hint(),
             Error::HostsFailed { .. } => {
                 Some("each host's outcome and error is in the summary above".into())
             }
