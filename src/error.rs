@@ -59,6 +59,19 @@ pub enum Error {
         source: std::io::Error,
         hint: Option<String>,
     },
+    /// Another holder has the package's deploy lock on a host.
+    #[error("[{host}] the deploy lock of {package} is held by {holder}")]
+    LockHeld {
+        host: String,
+        package: String,
+        holder: String,
+    },
+    /// A dump, push or clone failed in a way of its own (a command failing is `CommandFailed`).
+    #[error(transparent)]
+    Database(#[from] crate::database::DbError),
+    /// The media copy cannot reach a host the way it needs.
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
     /// Some hosts of a run failed; each was reported in the run's summary.
     #[error("{failed} of {total} hosts failed")]
     HostsFailed { failed: usize, total: usize },
@@ -128,6 +141,13 @@ impl Error {
             | Error::Other { hint, .. } => hint.clone(),
             Error::Deploy(e) => e.hint(),
             Error::Pipeline(e) => e.hint(),
+            Error::LockHeld { .. } => Some(
+                "only its holder releases it; `lock:release,force=yes` breaks it after \
+                 confirmation"
+                    .into(),
+            ),
+            Error::Database(e) => e.hint(),
+            Error::Media(e) => Some(e.hint()),
             Error::HostsFailed { .. } => {
                 Some("each host's outcome and error is in the summary above".into())
             }
@@ -189,6 +209,22 @@ mod tests {
         assert_eq!(
             render(&e),
             "error: [web1] command failed (killed by signal 15 (SIGTERM)): migrate\n"
+        );
+    }
+
+    #[test]
+    fn a_held_lock_names_the_host_package_and_holder_and_says_who_releases_it() {
+        let e = Error::LockHeld {
+            host: "web1".into(),
+            package: "djdemo".into(),
+            holder: "ann@laptop (hotfix, since 2026-12-07 10:00)".into(),
+        };
+        assert_eq!(e.code(), 1);
+        assert_eq!(
+            render(&e),
+            "error: [web1] the deploy lock of djdemo is held by ann@laptop (hotfix, since \
+             2026-12-07 10:00)\nhint: only its holder releases it; `lock:release,force=yes` \
+             breaks it after confirmation\n"
         );
     }
 

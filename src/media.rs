@@ -9,7 +9,39 @@ use crate::environments::Env;
 use crate::error::Result;
 use crate::settings::text;
 use crate::transport::cmd::{quote, Cmd};
+use crate::transport::Transport;
 use crate::web_mode::remote_path;
+
+/// What the media copy cannot do (a path outside its roots is a `Config` error on the env's key;
+/// a failed rsync or check is `CommandFailed`).
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// rsync goes over the transport's own ssh connection, and this host is reached otherwise
+    /// (LXC attach).
+    #[error(
+        "[{host}] data_refresh copies with rsync over ssh, and this host is not reached over ssh"
+    )]
+    NotOverSsh { host: String },
+}
+
+impl MediaError {
+    /// What the user can do about it.
+    #[must_use]
+    pub fn hint(&self) -> String {
+        match self {
+            MediaError::NotOverSsh { .. } => {
+                "use lxc_transport = 'ssh' (the default) for this environment".into()
+            }
+        }
+    }
+}
+
+/// The `rsync -e` route to `host`: its transport's ssh command.
+pub fn ssh_route(host: &dyn Transport) -> std::result::Result<Vec<String>, MediaError> {
+    host.ssh_command().ok_or_else(|| MediaError::NotOverSsh {
+        host: host.host().to_string(),
+    })
+}
 
 /// One media path of an env, checked: absolute, normalised, a directory, inside a root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,6 +285,20 @@ mod tests {
             "a directory ends in /"
         );
         assert!(check("/etc/", &roots()).is_err());
+    }
+
+    #[test]
+    fn a_host_not_reached_over_ssh_has_no_rsync_route() {
+        let e = ssh_route(&crate::transport::local::Local::new()).unwrap_err();
+        let top = crate::error::Error::from(e);
+        assert_eq!(top.code(), 1);
+        assert_eq!(
+            crate::error::render(&top),
+            "error: [localhost] data_refresh copies with rsync over ssh, and this host is not \
+             reached over ssh\nhint: use lxc_transport = 'ssh' (the default) for this environment\n"
+        );
+        let recorder = crate::exec::record::Recorder::new("web1", "root");
+        assert!(ssh_route(&recorder).is_ok());
     }
 
     #[test]

@@ -4,16 +4,15 @@
 use std::path::PathBuf;
 
 use crate::environments::{Env, Project};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exec::Connector;
 use crate::report::Reporter;
 use crate::settings::Roles;
 use crate::transport::cmd::Cmd;
 use crate::transport::Transport;
 
-use super::push::{Payload, Push};
-use super::sidecar::{self, Sidecar};
-use super::{dump, stream, DbTarget};
+use super::push::{Counts, Payload, Push};
+use super::{dump, stream, DbError, DbTarget};
 
 /// Where the copy comes from.
 #[derive(Debug, Clone)]
@@ -87,13 +86,13 @@ pub fn run(
                     let r = dump::stream_into(src.as_mut(), db, &mut w, rep);
                     let (sha, n) = (w.hex(), w.bytes);
                     drop(w);
-                    r.map(|(v, t)| (v, t, sha, n))
+                    r.map(|(_version, t)| (t, sha, n))
                 });
                 let sent = push.upload(target, &mut reader, rep);
                 drop(reader);
                 (dumping.join().expect("dump thread"), sent)
             });
-            let (server_version, tables, sha256, size) = match dumped {
+            let (tables, sha256, size) = match dumped {
                 Ok(d) => d,
                 Err(e) => {
                     let _ = target.run(&push.remove_cmd(), rep, true);
@@ -108,27 +107,16 @@ pub fn run(
                 ));
             }
             if sent != sha256 && !target.recording() {
-                return Err(Error::other(
-                    "the dump changed between dump and upload",
-                    None,
-                ));
+                return Err(DbError::DumpChanged {
+                    host: target.host().to_string(),
+                    dumped: sha256,
+                    sent,
+                }
+                .into());
             }
             Payload {
-                sha256: sha256.clone(),
                 size,
-                sidecar: Some(Sidecar {
-                    source_env: db.env.clone(),
-                    database: db.name.clone(),
-                    time: sidecar::rfc3339(
-                        std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_secs()),
-                    ),
-                    server_version,
-                    sha256,
-                    size,
-                    tables,
-                }),
+                counts: Counts::Known(tables),
             }
         }
     };

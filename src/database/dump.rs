@@ -14,7 +14,7 @@ use crate::transport::{check, Transport};
 use super::sidecar::{self, Sidecar};
 use super::sql::{self, MARK_COUNT, MARK_VERSION};
 use super::stream;
-use super::DbTarget;
+use super::{DbError, DbTarget};
 
 /// `dumps/<env>.dump` under the project.
 #[must_use]
@@ -38,26 +38,22 @@ pub fn verify_command(file: &Path) -> Cmd {
     ))
 }
 
-/// Run the verification; a refusal names the file.
-pub fn verify(file: &Path) -> Result<()> {
+/// Run the verification (shown as `[localhost] check: ...`); a refusal names the file and keeps
+/// the exit.
+pub fn verify(file: &Path, rep: &dyn Reporter) -> Result<()> {
     let cmd = verify_command(file);
+    rep.command("localhost", "check", &cmd);
     let out = Local::new().exec(&cmd, None)?;
-    if out.status == 0 {
+    let exit = out.exit();
+    if exit.success() {
         return Ok(());
     }
-    let hint = if out.status == 127 {
-        "install the PostgreSQL client tools on this machine: apt-get install postgresql-client"
-    } else {
-        "the file is not a complete custom-format dump (pg_dump -Fc)"
-    };
-    Err(Error::other(
-        format!(
-            "{}: pg_restore --list rejects it: {}",
-            file.display(),
-            out.stderr_str().trim()
-        ),
-        Some(hint.into()),
-    ))
+    Err(DbError::NotADump {
+        file: file.to_path_buf(),
+        exit,
+        stderr: out.stderr_str(),
+    }
+    .into())
 }
 
 /// What one dump produced.
@@ -166,6 +162,7 @@ pub fn run(
 ) -> Result<Option<Dumped>> {
     if host.recording() {
         stream_into(host, db, &mut std::io::sink(), rep)?;
+        // The check `verify` shows; there is no file to check here.
         rep.command("localhost", "check", &verify_command(&tmp_path(dest)));
         rep.info(&format!(
             "[{}] would dump database `{}` into {}",
@@ -196,7 +193,7 @@ pub fn run(
             .into_inner()
             .map_err(std::io::IntoInnerError::into_error)?
             .sync_all()?;
-        verify(&tmp)?;
+        verify(&tmp, rep)?;
         Ok::<_, Error>((version, tables, sha, bytes))
     })();
     let (server_version, tables, sha256, size) = match result {

@@ -3,6 +3,7 @@
 
 pub mod clone;
 pub mod dump;
+mod error;
 pub mod migrate;
 pub mod push;
 pub mod sidecar;
@@ -10,70 +11,63 @@ pub mod sql;
 pub mod stream;
 mod target;
 
+pub use error::{CountDiff, DbError};
 pub use target::DbTarget;
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::Reporter;
 use crate::transport::Transport;
 
 /// Push a local dump file: verify it (`pg_restore --list`, and the sidecar's checksum), upload
-/// it unless the host holds the same bytes, then restore and swap.
+/// it unless the host holds the same bytes, then restore and swap. Under `-n` the file may not
+/// exist yet (the dump of an earlier step of this run): the same calls are made, with nothing
+/// read here and nothing sent.
 pub fn push_file(
     push: &push::Push,
     file: &Path,
     t: &mut dyn Transport,
     rep: &dyn Reporter,
 ) -> Result<()> {
-    if t.recording() && !file.exists() {
-        // `-n`, with the dump made by an earlier step of this run.
-        rep.command(
-            t.host(),
-            "put",
-            &crate::transport::cmd::Cmd::new(
-                "put",
-                [file.display().to_string(), push.remote.clone()],
-            ),
-        );
-        let none = push::Payload {
-            sha256: String::new(),
-            size: 0,
-            sidecar: None,
-        };
-        return push.restore_and_swap(t, &none, rep);
-    }
-    dump::verify(file)?;
-    let side = sidecar::Sidecar::read(file)?;
-    let (sha256, size) = push::file_digest(file)?;
-    if let Some(s) = side.as_ref().filter(|s| s.sha256 != sha256) {
-        return Err(Error::other(
-            format!(
-                "{} does not match its sidecar: sha256 {sha256}, the sidecar says {}",
-                file.display(),
-                s.sha256
-            ),
-            Some("the file changed or is damaged since it was dumped; dump again".into()),
-        ));
-    }
-    if push.host_has(t, &sha256)? {
+    let made_later = t.recording() && !file.exists();
+    let (sha256, payload) = if made_later {
+        let counts = push::Counts::Pending;
+        (String::new(), push::Payload { size: 0, counts })
+    } else {
+        checked(file, rep)?
+    };
+    if push.host_has(t, &sha256, rep)? {
         rep.info(&format!(
             "[{}] {} already holds this dump (sha256 {}): upload skipped",
             t.host(),
             push.remote,
             &sha256[..16]
         ));
+    } else if made_later {
+        push.upload(t, &mut std::io::empty(), rep)?;
     } else {
-        let mut f = fs_err::File::open(file)?;
-        push.upload(t, &mut f, rep)?;
+        push.upload(t, &mut fs_err::File::open(file)?, rep)?;
     }
-    push.restore_and_swap(
-        t,
-        &push::Payload {
-            sha256,
-            size,
-            sidecar: side,
-        },
-        rep,
-    )
+    push.restore_and_swap(t, &payload, rep)
+}
+
+/// Verify a local dump and read its sha256, size and the counts of its sidecar.
+fn checked(file: &Path, rep: &dyn Reporter) -> Result<(String, push::Payload)> {
+    dump::verify(file, rep)?;
+    let side = sidecar::Sidecar::read(file)?;
+    let (sha256, size) = push::file_digest(file)?;
+    let counts = match side {
+        Some(s) if s.sha256 != sha256 => {
+            return Err(DbError::NotTheSidecars {
+                file: file.to_path_buf(),
+                got: sha256,
+                want: s.sha256,
+            }
+            .into())
+        }
+        Some(s) => push::Counts::Known(s.tables),
+        None => push::Counts::Absent,
+    };
+    Ok((sha256, push::Payload { size, counts }))
 }

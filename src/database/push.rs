@@ -2,20 +2,22 @@
 //! its sidecar's row counts, sanitised, then swapped in; the live database is touched only by the
 //! swap.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::exec::record::read;
 use crate::report::Reporter;
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
 
-use super::sidecar::{self, Sidecar};
+use super::sidecar;
 use super::sql;
 use super::stream;
 use super::target::Role;
-use super::DbTarget;
+use super::{CountDiff, DbError, DbTarget};
 
 /// Everything a push does, decided from the env before anything runs.
 #[derive(Debug, Clone)]
@@ -31,12 +33,24 @@ pub struct Push {
     pub keep_remote: bool,
 }
 
-/// What the host is given: the dump's checksum, and its sidecar if there is one.
+/// What was sent to the host, as the restore needs it.
 #[derive(Debug, Clone)]
 pub struct Payload {
-    pub sha256: String,
+    /// Bytes, for the restore's rate.
     pub size: u64,
-    pub sidecar: Option<Sidecar>,
+    /// What the restored copy's row counts are checked against.
+    pub counts: Counts,
+}
+
+/// The row counts a restored copy must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Counts {
+    /// `schema.table` to rows, read in the dump's own snapshot (its sidecar, or the stream).
+    Known(BTreeMap<String, u64>),
+    /// `-n`, for a dump an earlier step of the run makes (with its sidecar): read, not compared.
+    Pending,
+    /// The dump has no sidecar: not checked.
+    Absent,
 }
 
 impl Push {
@@ -194,10 +208,17 @@ impl Push {
         Cmd::new("rm", ["-f", self.remote.as_str()]).sudo(None)
     }
 
-    /// Does the host already hold this dump?
-    pub fn host_has(&self, t: &mut dyn Transport, sha256: &str) -> Result<bool> {
-        let out = t.exec(&self.check_cmd().without_sudo_if_root(t.login_user()), None)?;
-        Ok(out.stdout_str().trim() == sha256)
+    /// Does the host already hold this dump? Under `-n` the answer is unknown, and the push
+    /// uploads.
+    pub fn host_has(
+        &self,
+        t: &mut dyn Transport,
+        sha256: &str,
+        rep: &dyn Reporter,
+    ) -> Result<bool> {
+        Ok(read(t, rep, "read", self.check_cmd())?
+            .known()
+            .is_some_and(|o| o.stdout_str().trim() == sha256))
     }
 
     /// Send the dump from `input` to the host file, verifying the checksum the host computes
@@ -229,13 +250,12 @@ impl Push {
         let sent = crate::transport::hex(&sha2::Digest::finalize(counting.sha.clone()));
         let got = out.stdout_str().trim().to_string();
         if got != sent {
-            return Err(Error::Transport {
+            return Err(DbError::ChecksumMismatch {
                 host: t.host().to_string(),
-                message: format!(
-                    "checksum mismatch uploading the dump: sent {sent}, host has {got}"
-                ),
-                hint: Some("the transfer was damaged; run again".into()),
-            });
+                sent,
+                got,
+            }
+            .into());
         }
         rep.info(&format!(
             "[{}] uploaded {}",
@@ -314,18 +334,21 @@ impl Push {
         payload: &Payload,
         rep: &dyn Reporter,
     ) -> Result<()> {
-        if t.recording() {
-            // `-n`: the counts are read, and compared with the dump's in the real run.
-            t.run(&self.counts_cmd(), &Quiet(rep), false)?;
-            return Ok(());
-        }
-        let Some(side) = &payload.sidecar else {
-            rep.warn("the dump has no sidecar: row counts not checked");
-            return Ok(());
+        let want = match &payload.counts {
+            Counts::Absent => {
+                rep.warn("the dump has no sidecar: row counts not checked");
+                return Ok(());
+            }
+            Counts::Pending => None,
+            Counts::Known(c) => Some(c),
         };
         let out = t.run(&self.counts_cmd(), &Quiet(rep), false)?;
+        // `-n`: the counts are read, and compared with the dump's in the real run.
+        let Some(want) = want.filter(|_| !t.recording()) else {
+            return Ok(());
+        };
         let got = sidecar::parse_counts(&out.stdout_str());
-        if got == side.tables {
+        if got == *want {
             rep.info(&format!(
                 "[{}] row counts match the dump's ({} tables)",
                 t.host(),
@@ -333,29 +356,29 @@ impl Push {
             ));
             return Ok(());
         }
-        let diff: Vec<String> = side
-            .tables
+        let diff = want
             .iter()
             .filter(|(k, v)| got.get(*k) != Some(v))
-            .map(|(k, v)| {
-                format!(
-                    "{k}: dump {v}, restored {}",
-                    got.get(k).map_or("none".into(), u64::to_string)
-                )
+            .map(|(k, v)| CountDiff {
+                table: k.clone(),
+                dump: Some(*v),
+                restored: got.get(k).copied(),
             })
             .chain(
-                got.keys()
-                    .filter(|k| !side.tables.contains_key(*k))
-                    .map(|k| format!("{k}: not in the dump")),
+                got.iter()
+                    .filter(|(k, _)| !want.contains_key(*k))
+                    .map(|(k, v)| CountDiff {
+                        table: k.clone(),
+                        dump: None,
+                        restored: Some(*v),
+                    }),
             )
             .collect();
-        Err(Error::other(
-            format!(
-                "row counts of the restored copy differ from the dump's: {}",
-                diff.join("; ")
-            ),
-            Some("the dump or the restore is incomplete; dump again".into()),
-        ))
+        Err(DbError::CountsDiffer {
+            host: t.host().to_string(),
+            diff,
+        }
+        .into())
     }
 }
 

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+
+use super::DbError;
 
 /// What dfab knows about a dump file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,12 +40,9 @@ impl Sidecar {
             return Ok(None);
         }
         let text = fs_err::read_to_string(&p)?;
-        serde_json::from_str(&text).map(Some).map_err(|e| {
-            Error::other(
-                format!("{}: not a dfab dump sidecar: {e}", p.display()),
-                Some("remove it to push the dump without checking row counts".into()),
-            )
-        })
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|source| DbError::BadSidecar { path: p, source }.into())
     }
 
     /// Write it atomically beside `dump`, mode 0600.

@@ -112,16 +112,10 @@ impl<'a, 'c> Engine<'a, 'c> {
         if let Step::Put { local, .. } = step {
             // Under `-n` an earlier step of the plan may still make the file.
             if !local.is_file() && !cx.dry_run {
-                let e = || {
-                    Error::other(
-                        format!("put: no such local file {}", local.display()),
-                        Some(
-                            "paths are relative to the project directory (or the step's `lcd`)"
-                                .into(),
-                        ),
-                    )
-                };
-                return hosts.into_iter().map(|h| (h, Err(e()))).collect();
+                return hosts
+                    .into_iter()
+                    .map(|h| (h, Err(not_a_file(local))))
+                    .collect();
             }
         }
         if let Step::Fleet { action, .. } = step {
@@ -145,6 +139,20 @@ impl<'a, 'c> Engine<'a, 'c> {
             r => (h, r),
         })
         .collect()
+    }
+}
+
+/// A `put` whose local file is not there (or is not a file): the OS's reason kept as the cause.
+fn not_a_file(local: &std::path::Path) -> Error {
+    let source = match fs_err::metadata(local) {
+        Err(e) => e,
+        Ok(_) => std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+    };
+    Error::File {
+        action: "put",
+        path: local.to_path_buf(),
+        source,
+        hint: Some("paths are relative to the project directory (or the step's `lcd`)".into()),
     }
 }
 
@@ -302,4 +310,23 @@ impl Reporter for Muted<'_> {
     }
     fn info(&self, _: &str) {}
     fn warn(&self, _: &str) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_a_file;
+    use crate::error::render;
+
+    #[test]
+    fn a_put_of_a_missing_file_keeps_the_os_reason_and_names_the_path() {
+        let e = not_a_file(std::path::Path::new("/nonexistent/dfab-test/app.conf"));
+        assert_eq!(e.code(), 1);
+        assert_eq!(
+            render(&e),
+            "error: cannot put /nonexistent/dfab-test/app.conf\n  caused by: failed to query \
+             resolved metadata `/nonexistent/dfab-test/app.conf`: No such file or directory (os \
+             error 2)\nhint: paths are relative to the project directory (or the step's `lcd`)\n"
+        );
+        assert!(render(&not_a_file(std::path::Path::new("/"))).contains("not a regular file"));
+    }
 }

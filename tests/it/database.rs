@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::support::{project, Dfab, Outcome, TestHost};
+use crate::support::{assert_same_calls, project, traced, Dfab, Outcome, TestHost};
 
 const PASSWORD: &str = "Pw-3xq7Zr9-never-print";
 
@@ -506,4 +506,63 @@ fn db_clone_reads_an_lxc_source_env_through_its_container() {
     assert_no_password(&out);
     assert_eq!(fingerprint(&stage, "app"), source);
     assert!(!dir.path().join("dumps").exists());
+}
+
+// Issue 18: `-n` runs the same code as the real run against recorders, so the calls it records
+// on each host are the calls the run makes, in order (a `<placeholder>` for what a host answers).
+#[test]
+fn dry_run_records_the_calls_db_clone_push_and_dump_make() {
+    let (prod, stage) = (pg_host(true), pg_host(false));
+    let toml = format!(
+        "{}{}",
+        env(&prod, "production", ""),
+        env(
+            &stage,
+            "staging",
+            "db_sanitize = [\"DELETE FROM pgbench_history\"]"
+        )
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    let both = |args: &[&str]| {
+        let mut dry = vec!["-n"];
+        dry.extend_from_slice(args);
+        let (d, dry_calls) = traced(dir.path(), &dry);
+        d.ok();
+        let (r, real_calls) = traced(dir.path(), args);
+        r.ok();
+        assert!(!real_calls.is_empty(), "the run made no call");
+        assert_same_calls(&dry_calls, &real_calls);
+        real_calls
+    };
+    let source = fingerprint(&prod, "app");
+    // Streamed: the source's dump and the target's restore, nothing on this machine.
+    let calls = both(&["staging", "db_clone"]);
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains(&prod.ip) && c.contains("] read: ")),
+        "{calls:#?}"
+    );
+    assert_eq!(fingerprint(&stage, "app"), source);
+    // Through a kept dump (which -n does not write).
+    both(&["staging", "db_clone:keep=yes"]);
+    assert!(dir.path().join("dumps/production.dump").exists());
+    both(&["staging", "db_clone:cached=yes"]);
+    both(&["production", "database.dump"]);
+    let calls = both(&["staging", "database.push"]);
+    // Whether the host holds the dump already is asked, and recorded, in both.
+    assert!(
+        calls.iter().any(|c| c.contains("read: sha256sum")),
+        "{calls:#?}"
+    );
+    assert_eq!(fingerprint(&stage, "app"), source);
+    // A dump without a sidecar: its row counts are not read under -n either.
+    fs_err::copy(
+        dir.path().join("dumps/production.dump"),
+        dir.path().join("plain.dump"),
+    )
+    .unwrap();
+    // (The host keeps the pushed file, and then skips the upload, which -n cannot know.)
+    stage.check("root", "rm /var/tmp/dfab-staging-app.dump");
+    both(&["staging", "database.push:file=plain.dump"]);
 }

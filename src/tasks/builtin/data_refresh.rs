@@ -107,15 +107,6 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     ])
 }
 
-fn ssh_route(host: &dyn Transport) -> Result<Vec<String>> {
-    host.ssh_command().ok_or_else(|| Error::Transport {
-        host: host.host().to_string(),
-        message: "data_refresh copies with rsync over ssh, and this host is not reached over ssh"
-            .into(),
-        hint: Some("use lxc_transport = 'ssh' (the default) for this environment".into()),
-    })
-}
-
 /// The target's paths, symlinks resolved on the host, inside their roots.
 #[derive(Debug)]
 struct Check {
@@ -147,7 +138,7 @@ impl LocalAction for Pull {
         let check = media::check_on_host(&self.paths);
         let o = exec(src.as_mut(), cx.rep, "check", check.clone())?;
         crate::transport::check(src.host(), &check, o)?;
-        let ssh = ssh_route(src.as_ref())?;
+        let ssh = media::ssh_route(src.as_ref())?;
         let mut local = cx.local();
         for (p, c) in self.paths.iter().zip(&self.caches) {
             if !cx.dry_run {
@@ -180,7 +171,7 @@ struct Push {
 
 impl HostAction for Push {
     fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
-        let ssh = ssh_route(host)?;
+        let ssh = media::ssh_route(host)?;
         let mut local = cx.local();
         for (p, c) in self.paths.iter().zip(&self.caches) {
             cx.rep.info(&format!(

@@ -140,10 +140,10 @@ impl HostAction for LockOp {
         };
         let out = o.stdout_str();
         if o.status == lock::HELD {
-            return Err(Error::Transport {
+            return Err(Error::LockHeld {
                 host,
-                message: format!("the deploy lock of {} is held by {}", self.package, lock::holder(&out)),
-                hint: Some("only its holder releases it; `lock:release,force=yes` breaks it after confirmation".into()),
+                package: self.package.clone(),
+                holder: lock::holder(&out),
             });
         }
         let o = crate::transport::check(&host, &self.cmd(), o)?;

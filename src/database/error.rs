@@ -1,0 +1,180 @@
+//! Errors of the database tasks: each names the dump file or the host it is about, keeps its
+//! cause, and knows a hint. A pg tool that fails is [`crate::error::Error::CommandFailed`].
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::transport::Exit;
+
+/// What can go wrong in a dump, push or clone besides a command failing.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// `pg_restore --list` on this machine does not read the file as a whole custom-format dump.
+    #[error("{}: pg_restore --list rejects it ({exit}): {}", file.display(), stderr.trim())]
+    NotADump {
+        file: PathBuf,
+        exit: Exit,
+        stderr: String,
+    },
+
+    /// The JSON beside a dump is not a sidecar dfab wrote.
+    #[error("{}: not a dfab dump sidecar", path.display())]
+    BadSidecar {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A dump's bytes are not the ones its sidecar recorded.
+    #[error("{}: does not match its sidecar: sha256 {got}, the sidecar says {want}", file.display())]
+    NotTheSidecars {
+        file: PathBuf,
+        got: String,
+        want: String,
+    },
+
+    /// The host's copy of an upload has another checksum than the bytes sent.
+    #[error("[{host}] checksum mismatch uploading the dump: sent {sent}, host has {got}")]
+    ChecksumMismatch {
+        host: String,
+        sent: String,
+        got: String,
+    },
+
+    /// `db_clone`: the bytes the source dumped are not the bytes sent to the target.
+    #[error(
+        "[{host}] the dump changed between dump and upload: dumped sha256 {dumped}, sent {sent}"
+    )]
+    DumpChanged {
+        host: String,
+        dumped: String,
+        sent: String,
+    },
+
+    /// The restored copy's row counts are not the ones read in the dump's snapshot.
+    #[error(
+        "[{host}] row counts of the restored copy differ from the dump's: {}",
+        diff.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    CountsDiffer { host: String, diff: Vec<CountDiff> },
+}
+
+/// One table whose row count differs between the dump and the restored copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountDiff {
+    /// `schema.table`.
+    pub table: String,
+    /// Its rows in the dump; `None`: the table is not in the dump.
+    pub dump: Option<u64>,
+    /// Its rows in the restored copy; `None`: the table is not there.
+    pub restored: Option<u64>,
+}
+
+impl fmt::Display for CountDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.dump, self.restored) {
+            (None, _) => write!(f, "{}: not in the dump", self.table),
+            (Some(d), Some(r)) => write!(f, "{}: dump {d}, restored {r}", self.table),
+            (Some(d), None) => write!(f, "{}: dump {d}, restored none", self.table),
+        }
+    }
+}
+
+impl DbError {
+    /// What the user can do about it, shown under the error.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            DbError::NotADump {
+                exit: Exit::Code(127),
+                ..
+            } => "install the PostgreSQL client tools on this machine: \
+                  apt-get install postgresql-client"
+                .into(),
+            DbError::NotADump { .. } => {
+                "the file is not a complete custom-format dump (pg_dump -Fc)".into()
+            }
+            DbError::BadSidecar { .. } => {
+                "remove it to push the dump without checking row counts".into()
+            }
+            DbError::NotTheSidecars { .. } => {
+                "the file changed or is damaged since it was dumped; dump again".into()
+            }
+            DbError::ChecksumMismatch { .. } | DbError::DumpChanged { .. } => {
+                "the transfer was damaged; run again".into()
+            }
+            DbError::CountsDiffer { .. } => {
+                "the dump or the restore is incomplete; dump again".into()
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CountDiff, DbError};
+    use crate::error::{render, Error};
+    use crate::transport::Exit;
+
+    #[test]
+    fn a_count_difference_names_each_table_and_renders_with_its_host_and_hint() {
+        let diff = |table: &str, dump, restored| CountDiff {
+            table: table.into(),
+            dump,
+            restored,
+        };
+        let e = Error::from(DbError::CountsDiffer {
+            host: "db1".into(),
+            diff: vec![
+                diff("public.a", Some(2), Some(1)),
+                diff("public.b", Some(3), None),
+                diff("public.c", None, Some(4)),
+            ],
+        });
+        assert_eq!(e.code(), 1);
+        assert_eq!(
+            render(&e),
+            "error: [db1] row counts of the restored copy differ from the dump's: \
+             public.a: dump 2, restored 1; public.b: dump 3, restored none; \
+             public.c: not in the dump\n\
+             hint: the dump or the restore is incomplete; dump again\n"
+        );
+    }
+
+    #[test]
+    fn a_rejected_dump_keeps_its_exit_and_a_missing_tool_says_what_to_install() {
+        let rejected = |exit| DbError::NotADump {
+            file: "dumps/x.dump".into(),
+            exit,
+            stderr: "pg_restore: error: input file is too short\n".into(),
+        };
+        assert_eq!(
+            rejected(Exit::Code(1)).to_string(),
+            "dumps/x.dump: pg_restore --list rejects it (exit status 1): \
+             pg_restore: error: input file is too short"
+        );
+        assert!(rejected(Exit::Code(127))
+            .hint()
+            .unwrap()
+            .contains("postgresql-client"));
+        assert!(rejected(Exit::Code(1))
+            .hint()
+            .unwrap()
+            .contains("pg_dump -Fc"));
+    }
+
+    #[test]
+    fn a_bad_sidecar_keeps_the_json_error_as_its_cause() {
+        let source = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let e = Error::from(DbError::BadSidecar {
+            path: "dumps/x.dump.json".into(),
+            source,
+        });
+        assert_eq!(
+            render(&e),
+            "error: dumps/x.dump.json: not a dfab dump sidecar\n  \
+             caused by: EOF while parsing an object at line 1 column 1\n\
+             hint: remove it to push the dump without checking row counts\n"
+        );
+    }
+}
