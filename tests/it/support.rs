@@ -1,6 +1,7 @@
 //! Test support: a builder that runs the dfab binary and checks its status, stdout and stderr
 //! together, and real LXC test hosts with sshd.
 
+use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -177,7 +178,7 @@ fn compare_status(report: &mut String, want: i32, got: i32) -> bool {
     if want == got {
         return false;
     }
-    report.push_str(&format!("bad status: expected {want}, got {got}\n"));
+    writeln!(report, "bad status: expected {want}, got {got}").unwrap();
     true
 }
 
@@ -187,18 +188,18 @@ fn compare(name: &str, wants: &[Want], got: &str, report: &mut String) -> bool {
     for want in wants {
         match want {
             Want::Is(text) if text != got => {
-                report.push_str(&format!(
+                write!(
+                    report,
                     "bad {name} (- expected, + got):\n{}",
                     diff(text, got)
-                ));
+                )
+                .unwrap();
             }
             Want::Has(text) if !got.contains(text.as_str()) => {
-                report.push_str(&format!("bad {name}: it lacks {text:?}\n"));
+                writeln!(report, "bad {name}: it lacks {text:?}").unwrap();
             }
             Want::Lacks(text) if got.contains(text.as_str()) => {
-                report.push_str(&format!(
-                    "bad {name}: it holds {text:?}, which it must not\n"
-                ));
+                writeln!(report, "bad {name}: it holds {text:?}, which it must not").unwrap();
             }
             _ => continue,
         }
