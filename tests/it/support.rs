@@ -57,6 +57,7 @@ enum Want {
 }
 
 impl Dfab {
+    /// dfab to be run in `dir`, with no `DFAB_ENVIRONMENTS` from the caller's environment.
     pub(crate) fn new(dir: &Path) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dfab"));
         cmd.current_dir(dir).env_remove("DFAB_ENVIRONMENTS");
@@ -69,6 +70,7 @@ impl Dfab {
         }
     }
 
+    /// Adds command-line arguments.
     pub(crate) fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(
         mut self,
         a: I,
@@ -80,6 +82,7 @@ impl Dfab {
         self
     }
 
+    /// Sets an environment variable for the run.
     pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
         self
