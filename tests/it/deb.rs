@@ -47,16 +47,17 @@ impl Fixture {
         fs_err::write(self.project.join(rel), text).unwrap();
     }
 
-    /// Builds, expecting `message` and no file in `out`.
+    /// Builds, expecting the error to be exactly `message` (with the project's path left out of
+    /// paths within it, and written `<project>` where it stands alone) and no file in `out`.
+    #[track_caller]
     pub(crate) fn build_fails(&self, message: &str) -> DebError {
         let err = deb::build(&self.opts()).expect_err("build should fail");
+        let project = self.project.display().to_string();
         let shown = err
             .to_string()
-            .replace(&format!("{}/", self.project.display()), "");
-        assert!(
-            shown.contains(message),
-            "error `{shown}` should contain `{message}`"
-        );
+            .replace(&format!("{project}/"), "")
+            .replace(&project, "<project>");
+        assert_eq!(shown, message, "the build's error");
         let leftovers: Vec<_> = fs_err::read_dir(&self.out)
             .map(Iterator::collect)
             .unwrap_or_default();
@@ -599,7 +600,7 @@ pub(crate) fn lintian(deb: &Path) -> Vec<String> {
 fn error_missing_control() {
     let fx = fixture("minimal");
     fs_err::remove_file(fx.project.join("debian/control")).unwrap();
-    fx.build_fails("debian/control: missing");
+    fx.build_fails("debian/control: missing (needed to build the package)");
 }
 
 #[test]
@@ -629,7 +630,7 @@ fn error_install_line_matches_nothing() {
         "debian/install",
         "data/hello.txt usr/share/minimal\ndata/missing-*.txt usr/share/minimal\n",
     );
-    fx.build_fails("debian/install:2: `data/missing-*.txt` matches no file");
+    fx.build_fails("debian/install:2: `data/missing-*.txt` matches no file in <project>");
 }
 
 #[test]
@@ -662,7 +663,7 @@ fn error_unreadable_file() {
     // Running as root, permissions cannot make a file unreadable; a directory in its place can.
     fs_err::remove_file(fx.project.join("debian/control")).unwrap();
     fs_err::create_dir(fx.project.join("debian/control")).unwrap();
-    fx.build_fails("debian/control");
+    fx.build_fails("failed to read from file `debian/control`: Is a directory (os error 21)");
 }
 
 /// Differences from dpkg-buildpackage (debhelper 13) that are expected, with the reason.
@@ -854,5 +855,8 @@ fn error_file_name_with_newline() {
     let fx = fixture("minimal");
     fx.write("data/two\nlines.txt", "x\n");
     fx.write("debian/install", "data/* usr/share/minimal\n");
-    fx.build_fails("minimal: file name \"usr/share/minimal/two\\nlines.txt\" contains a newline");
+    fx.build_fails(
+        "minimal: file name \"usr/share/minimal/two\\nlines.txt\" contains a newline, which dpkg \
+         cannot install",
+    );
 }

@@ -393,6 +393,6 @@ fn error_arch_restriction_in_arch_all_package() {
     );
     fx.build_fails(
         "debian/control:20: Enhances of package `relations`: `zeta [amd64]` is restricted to \
-         architectures, but the package is `Architecture: all`",
+         architectures, but the package is `Architecture: all` (dpkg-gencontrol refuses it too)",
     );
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{project, Dfab};
+use crate::support::{project, Dfab, Outcome};
 
 /// A directory of stand-ins for every program that would reach a host; each records its
 /// call in `calls` and fails.
@@ -84,10 +84,12 @@ fn dry_project() -> tempfile::TempDir {
     dir
 }
 
-fn dry(dir: &Path, args: &[&str]) -> crate::support::Outcome {
+/// Runs dfab in `dir` with the tripwires first on PATH and checks it as `want` says (see
+/// `Dfab::run_checked`), then that nothing reached for a host.
+fn dry(dir: &Path, args: &[&str], want: impl FnOnce(Dfab) -> Dfab) -> Outcome {
     let bin = tripwires(dir);
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let out = Dfab::new(dir).env("PATH", &path).args(args).run();
+    let out = want(Dfab::new(dir).env("PATH", &path).args(args)).run_checked();
     let calls = dir.join("calls");
     assert!(
         !calls.exists(),
@@ -101,42 +103,27 @@ fn dry(dir: &Path, args: &[&str]) -> crate::support::Outcome {
 #[test]
 fn dry_run_lists_every_command_and_connects_nowhere() {
     let dir = dry_project();
-    let out = dry(
+    dry(
         dir.path(),
         &["-n", "-v", "prod", "deb.build", "one:x", "auth"],
-    )
-    .ok();
-    assert!(
-        out.stdout
-            .contains("deb.build: would build the packages of "),
-        "{}",
-        out.stdout
+        |d| {
+            d.stdout_has("deb.build: would build the packages of ")
+                .stdout_has("[root@app1.dfab-test.invalid] run: echo x")
+                .stdout_has("[deploy@app2.dfab-test.invalid:2222] run: echo x")
+                .stderr_is("")
+        },
     );
-    for h in [
-        "root@app1.dfab-test.invalid",
-        "deploy@app2.dfab-test.invalid:2222",
-    ] {
-        assert!(
-            out.stdout.contains(&format!("[{h}] run: echo x")),
-            "{}",
-            out.stdout
-        );
-    }
     // The LXC env: its container is not looked up, its template build is listed.
-    let out = dry(dir.path(), &["-n", "-v", "box", "lxc.template", "one:y"]).ok();
-    assert!(
-        out.stdout
-            .contains("[nobody@lxchost.dfab-test.invalid] lxc.template: debootstrap"),
-        "{}",
-        out.stdout
+    dry(
+        dir.path(),
+        &["-n", "-v", "box", "lxc.template", "one:y"],
+        |d| {
+            d.stdout_has("[nobody@lxchost.dfab-test.invalid] lxc.template: debootstrap")
+                .stdout_has("lxc: lxc-copy -n dfab-dry-tpl -N dfab-dry-box")
+                .stdout_has("run: echo y")
+                .stderr_is("")
+        },
     );
-    assert!(
-        out.stdout
-            .contains("lxc: lxc-copy -n dfab-dry-tpl -N dfab-dry-box"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("run: echo y"), "{}", out.stdout);
 }
 
 // A secret used by a task was echoed in clear by `[host] run:` lines and by errors.
@@ -150,24 +137,26 @@ fn secrets_are_redacted_in_every_output_mode() {
         vec!["-n", "-v", "prod", "auth"],
         vec!["prod", "-l"],
         vec!["-l"],
-        // A real failing run: the local step runs, then the host is unreachable.
+        // A real failing run: the host is unreachable, so nothing runs.
         vec!["prod", "auth:hosts=root@127.0.0.1:1"],
     ] {
-        let out = Dfab::new(dir.path()).args(&args).run();
-        if args[0] == "-n" {
-            // The task really was planned: its command is there, the token in it redacted.
-            assert_eq!(out.code, 0, "{}", out.stderr);
-            assert!(
-                out.stdout
-                    .contains(r#"run: echo "Authorization: (redacted)" | wc -c"#)
-                    || out
-                        .stdout
-                        .contains("run: echo 'Authorization: (redacted)' | wc -c")
-                    || out.stdout.contains("Authorization: (redacted)"),
-                "{}",
-                out.stdout
-            );
+        let mut dfab = Dfab::new(dir.path()).args(&args);
+        for s in secrets {
+            dfab = dfab.stdout_lacks(s).stderr_lacks(s);
         }
+        dfab = match args.as_slice() {
+            // The task really was planned: its command is there, the token in it redacted.
+            ["-n", ..] => dfab.stdout_has("Authorization: (redacted)").stderr_is(""),
+            ["prod", "-l"] => dfab
+                .stdout_has("    api_token = (redacted)\n")
+                .stdout_has("    db_password = (redacted)\n"),
+            ["-l"] => dfab,
+            _ => dfab
+                .status(1)
+                .no_stdout()
+                .stderr_has("error: [root@127.0.0.1:1] cannot connect over ssh"),
+        };
+        let out = dfab.run_checked();
         seen.push_str(&out.stdout);
         seen.push_str(&out.stderr);
     }
@@ -177,10 +166,13 @@ fn secrets_are_redacted_in_every_output_mode() {
         "environments = {'dev': {'db_password': 'pw-s3cr3t-value'}}\n\
          tasks = {'boom': {'doc': '', 'steps': [{'local': 'echo {db_password}; false {db_password}'}]}}\n",
     )]);
-    let out = Dfab::new(fail.path()).args(["dev", "boom"]).run();
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("command failed"), "{}", out.stderr);
-    assert!(out.stdout.contains("(redacted)"), "{}", out.stdout);
+    let out = Dfab::new(fail.path())
+        .args(["dev", "boom"])
+        .status(1)
+        .stdout_has("(redacted)")
+        .stderr_has("] command failed (exit status 1): ")
+        .stderr_has("false (redacted)")
+        .run_checked();
     seen.push_str(&out.stdout);
     seen.push_str(&out.stderr);
     for s in secrets {
@@ -189,36 +181,34 @@ fn secrets_are_redacted_in_every_output_mode() {
     assert!(seen.contains("(redacted)"));
 }
 
+/// The `run: echo x` lines of a plan.
+fn echo_x_lines(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.contains("run: echo x"))
+        .collect()
+}
+
 // `one:x,hosts=h1;h2` planned the command on the env's hosts instead of h1 and h2.
 #[test]
 fn fabric_host_keywords_pick_the_exact_hosts() {
     let dir = dry_project();
-    let out = dry(dir.path(), &["-n", "prod", "one:x,hosts=h1;h2"]).ok();
-    let runs: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter(|l| l.contains("run: echo x"))
-        .collect();
+    let quiet = |d: Dfab| d.stderr_is("");
+    let out = dry(dir.path(), &["-n", "prod", "one:x,hosts=h1;h2"], quiet);
     assert_eq!(
-        runs,
+        echo_x_lines(&out.stdout),
         ["[h1] run: echo x", "[h2] run: echo x"],
         "{}",
         out.stdout
     );
-    let out = dry(dir.path(), &["-n", "prod", "one:x,host=h9"]).ok();
-    assert!(
-        out.stdout.contains("[h9] run: echo x") && !out.stdout.contains("invalid] run"),
-        "{}",
-        out.stdout
-    );
-    let out = dry(dir.path(), &["-n", "prod", "one:x,role=db"]).ok();
-    let runs: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter(|l| l.contains("run: echo x"))
-        .collect();
+    dry(dir.path(), &["-n", "prod", "one:x,host=h9"], |d| {
+        d.stdout_has("[h9] run: echo x")
+            .stdout_lacks("invalid] run")
+            .stderr_is("")
+    });
+    let out = dry(dir.path(), &["-n", "prod", "one:x,role=db"], quiet);
     assert_eq!(
-        runs,
+        echo_x_lines(&out.stdout),
         ["[deploy@app2.dfab-test.invalid:2222] run: echo x"],
         "{}",
         out.stdout
@@ -230,74 +220,65 @@ fn fabric_host_keywords_pick_the_exact_hosts() {
             "prod",
             "one:x,exclude_hosts=root@app1.dfab-test.invalid",
         ],
-    )
-    .ok();
-    let runs: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter(|l| l.contains("run: echo x"))
-        .collect();
+        quiet,
+    );
     assert_eq!(
-        runs,
+        echo_x_lines(&out.stdout),
         ["[deploy@app2.dfab-test.invalid:2222] run: echo x"],
         "{}",
         out.stdout
     );
-    let out = dry(dir.path(), &["-n", "prod", "one:x,role=wbe"]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("role `wbe` is not in the `roledefs`"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("`web`"), "{}", out.stderr);
+    dry(dir.path(), &["-n", "prod", "one:x,role=wbe"], |d| {
+        d.status(2).no_stdout().stderr_is(
+            "error: task `one`: role `wbe` is not in the `roledefs` of environment `prod`\n\
+             hint: did you mean `web`?\n",
+        )
+    });
 }
 
 // `one:aa=typo` exited 0 and used the env's `a`.
 #[test]
 fn an_unknown_keyword_argument_is_refused_with_the_tasks_arguments() {
     let dir = dry_project();
-    let out = dry(dir.path(), &["-n", "prod", "one:aa=typo"]);
-    assert_eq!(out.code, 2, "{}", out.stdout);
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert!(
-        out.stderr
-            .contains("error: task `one` has no argument `aa`"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("did you mean `a`?"), "{}", out.stderr);
-    let out = dry(dir.path(), &["-n", "prod", "deb.build:compresion=xz"]);
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("did you mean `compression`?"),
-        "{}",
-        out.stderr
+    dry(dir.path(), &["-n", "prod", "one:aa=typo"], |d| {
+        d.status(2).no_stdout().stderr_is(
+            "error: task `one` has no argument `aa`\nhint: did you mean `a`? `one` takes: a\n",
+        )
+    });
+    dry(
+        dir.path(),
+        &["-n", "prod", "deb.build:compresion=xz"],
+        |d| {
+            d.status(2).no_stdout().stderr_is(
+                "error: task `deb.build` has no argument `compresion`\n\
+             hint: did you mean `compression`? `deb.build` takes: version, compression\n",
+            )
+        },
     );
     // Escapes as Fabric 1 parses them: `\,` and `\=` are literal.
-    let out = dry(dir.path(), &["-n", "prod", r"one:a\,b\=c,hosts=h1"]).ok();
-    assert!(
-        out.stdout.contains("[h1] run: echo a,b=c"),
-        "{}",
-        out.stdout
-    );
+    dry(dir.path(), &["-n", "prod", r"one:a\,b\=c,hosts=h1"], |d| {
+        d.stdout_has("[h1] run: echo a,b=c").stderr_is("")
+    });
 }
 
 // Porting a fabfile's own `test`/`init`/`deploy` into tasks = {...} was refused as a built-in.
 #[test]
 fn a_project_task_replaces_the_builtin_which_stays_reachable_as_dfab_prefixed() {
     let dir = dry_project();
-    let out = Dfab::new(dir.path()).args(["prod", "noop"]).run().ok();
-    assert!(out.stdout.contains("project-noop"), "{}", out.stdout);
-    let out = Dfab::new(dir.path()).args(["-l"]).run().ok();
-    assert!(
-        out.stdout.contains("[project task, replaces the built-in]"),
-        "{}",
-        out.stdout
-    );
+    Dfab::new(dir.path())
+        .args(["prod", "noop"])
+        .stdout_has("project-noop")
+        .stderr_is("")
+        .run_checked();
+    Dfab::new(dir.path())
+        .args(["-l"])
+        .stdout_has("[project task, replaces the built-in]")
+        .stderr_is("")
+        .run_checked();
     // The built-in itself: activation only, so on the LXC-less env it does nothing at all.
-    let out = dry(dir.path(), &["-n", "prod", "dfab.noop"]).ok();
-    assert!(!out.stdout.contains("project-noop"), "{}", out.stdout);
+    dry(dir.path(), &["-n", "prod", "dfab.noop"], |d| {
+        d.stdout_lacks("project-noop").stderr_is("")
+    });
 }
 
 // `'debcof': 'x.dat'` was silently a task variable, so deb.deploy would have run without the
@@ -309,14 +290,14 @@ fn a_misspelt_key_is_named_with_the_key_it_is_one_slip_from() {
         "environments = {'dev': {'hosts': ['h1'], 'debcof': 'x.dat', 'my_var': 'ok'}}\n\
          tasks = {'one': {'doc': '', 'steps': [{'run': 'echo {my_var}'}]}}\n",
     )]);
-    let out = dry(dir.path(), &["-n", "dev", "one"]).ok();
-    assert!(
-        out.stderr
-            .contains("`debcof` is not a key dfab reads (did you mean `debconf`?)"),
-        "{}",
-        out.stderr
-    );
-    assert!(!out.stderr.contains("my_var"), "{}", out.stderr);
+    // One warning, and none for `my_var`.
+    dry(dir.path(), &["-n", "dev", "one"], |d| {
+        d.stdout_has("[h1] run: echo ok\n").stderr_is(format!(
+            "warning: {}: `debcof` is not a key dfab reads (did you mean `debconf`?); unknown \
+             keys are only variables for tasks\n",
+            dir.path().join("environments.py").display()
+        ))
+    });
 }
 
 // `web_mode:snippet=nginx` on an LXC env cloned and started the container to print text.
@@ -324,19 +305,18 @@ fn a_misspelt_key_is_named_with_the_key_it_is_one_slip_from() {
 fn printing_the_snippet_reaches_no_host_and_starts_no_container() {
     let dir = dry_project();
     // Not a dry run: the tripwires fail the test if any ssh or lxc-* tool is called.
-    let out = dry(dir.path(), &["box", "web_mode:snippet=nginx"]).ok();
-    assert!(
-        out.stdout.contains("if (-f /srv/app/maintenance.on) {"),
-        "{}",
-        out.stdout
-    );
-    let out = dry(dir.path(), &["box", "web_mode:maintanance"]);
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("did you mean `maintenance`?"),
-        "{}",
-        out.stderr
-    );
+    dry(dir.path(), &["box", "web_mode:snippet=nginx"], |d| {
+        d.stdout_has("if (-f /srv/app/maintenance.on) {")
+            .stderr_is("")
+    });
+    dry(dir.path(), &["box", "web_mode:maintanance"], |d| {
+        d.status(2).no_stdout().stderr_is(
+            "error: web_mode: unknown mode `maintanance` (maintenance, live, status or snippet); \
+             did you mean `maintenance`?\n\
+             hint: web_mode:maintenance[,message=...], web_mode:live, web_mode:status or \
+             web_mode:snippet=nginx|apache\n",
+        )
+    });
 }
 
 // A misspelt required key got "has no remote_path" with no line and no hint at the typo.
@@ -346,17 +326,14 @@ fn a_missing_required_key_points_at_the_key_one_slip_from_it() {
         "environments = {\n    '__all__': {\n        'remote_pth': '/srv/app/',\n    },\n    \
                 'prod': {'hosts': ['root@app1.dfab-test.invalid']},\n}\n";
     let dir = project(&[("environments.py", envs)]);
-    let out = dry(dir.path(), &["-n", "prod", "web_mode:maintenance"]);
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("environments.py:3:")
-            && out.stderr.contains("key `prod.remote_path`")
-            && out
-                .stderr
-                .contains("`remote_pth` is set here: did you mean `remote_path`?"),
-        "{}",
-        out.stderr
-    );
+    dry(dir.path(), &["-n", "prod", "web_mode:maintenance"], |d| {
+        d.status(2).no_stdout().stderr_is(format!(
+            "error: {}:3:23: key `prod.remote_path`: environment `prod` has no `remote_path`\n\
+             hint: `remote_pth` is set here: did you mean `remote_path`? (set it in the env or \
+             `__all__`, e.g. 'remote_path': '/srv/app/')\n",
+            dir.path().join("environments.py").display()
+        ))
+    });
 }
 
 /// From a fresh checkout (no `dist/`, so no build record) `rollback` refused with "which
@@ -381,16 +358,14 @@ environments = {
     let dir = project(&[("environments.py", envs)]);
     let host = "[root@app1.dfab-test.invalid]";
     for task in ["rollback", "releases"] {
-        let out = dry(dir.path(), &["-y", "-n", "-v", "production", task]).ok();
-        assert!(
-            out.stdout.contains(&format!(
+        let out = dry(dir.path(), &["-y", "-n", "-v", "production", task], |d| {
+            d.stdout_has(format!(
                 "{task}: packages: djdemo, from `package_name` (env `production` sets no \
                  `deploy_packages` and there is no build record in {}/dist/)",
                 dir.path().display()
-            )),
-            "{}",
-            out.stdout
-        );
+            ))
+            .stderr_is("")
+        });
         assert!(
             out.stdout
                 .lines()
@@ -400,32 +375,21 @@ environments = {
         );
     }
     // `deploy_packages` comes first, and says nothing.
-    let out = dry(dir.path(), &["-y", "-n", "-v", "both", "rollback"]).ok();
-    assert!(
-        out.stdout.contains("read: dfab-host state djdemo-worker\n"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        !out.stdout.contains("/var/lib/dfab/djdemo/")
-            && !out.stdout.contains("dfab-host state djdemo\n"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        !out.stdout.contains("from `package_name`"),
-        "{}",
-        out.stdout
-    );
+    dry(dir.path(), &["-y", "-n", "-v", "both", "rollback"], |d| {
+        d.stdout_has("read: dfab-host state djdemo-worker\n")
+            .stdout_lacks("/var/lib/dfab/djdemo/")
+            .stdout_lacks("dfab-host state djdemo\n")
+            .stdout_lacks("from `package_name`")
+            .stderr_is("")
+    });
     // With none of the three, the refusal names all three.
-    let out = dry(dir.path(), &["-y", "-n", "bare", "rollback"]);
-    assert_ne!(out.code, 0, "{}", out.stdout);
-    assert!(
-        out.stderr.contains(
-            "which packages? env `bare` sets no `deploy_packages` or `package_name` and there \
-             is no build record in"
-        ),
-        "{}",
-        out.stderr
-    );
+    dry(dir.path(), &["-y", "-n", "bare", "rollback"], |d| {
+        d.status(2).no_stdout().stderr_is(format!(
+            "error: which packages? env `bare` sets no `deploy_packages` or `package_name` and \
+             there is no build record in {}\n\
+             hint: set 'package_name': '<package>' (or 'deploy_packages': ['<package>', ...]) in \
+             the env\n",
+            dir.path().parent().unwrap().display()
+        ))
+    });
 }

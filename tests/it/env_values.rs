@@ -15,26 +15,30 @@ const EMPTY_PORT: &str = "environments = {
 #[test]
 fn empty_db_port_means_unset_and_leaves_the_file_usable() {
     let dir = project(&[("environments.py", EMPTY_PORT)]);
-    let out = Dfab::new(dir.path())
+    // No warnings for an empty value.
+    Dfab::new(dir.path())
         .args(["-f", "environments.py", "-l"])
-        .run()
-        .ok();
-    assert_eq!(out.stderr, "", "no warnings for an empty value");
+        .stdout_has("    production    Activate production environment (hosts: app1).\n")
+        .stderr_is("")
+        .run_checked();
     // '' overrides __all__'s value and means "not set", as dragonfab's `env.update` + truthiness.
-    let out = Dfab::new(dir.path())
+    Dfab::new(dir.path())
         .args(["-f", "environments.py", "production", "-l"])
-        .run()
-        .ok();
-    assert!(!out.stdout.contains("db_port"), "{}", out.stdout);
-    let out = Dfab::new(dir.path())
+        .stdout_is(
+            "Environment production (from environments.py):\n    env_name = 'production'\n    \
+             hosts = ['app1']\nTargets: hosts: app1\n",
+        )
+        .stdout_lacks("db_port")
+        .stderr_is("")
+        .run_checked();
+    Dfab::new(dir.path())
         .args(["-f", "environments.py", "staging", "-l"])
-        .run()
-        .ok();
-    assert!(
-        out.stdout.contains("db_port = '5433'    (from __all__)"),
-        "{}",
-        out.stdout
-    );
+        .stdout_is(
+            "Environment staging (from environments.py):\n    db_port = '5433'    (from __all__)\n    \
+             env_name = 'staging'\n    hosts = ['stage1']\nTargets: hosts: stage1\n",
+        )
+        .stderr_is("")
+        .run_checked();
 }
 
 // `'db_port': None` read "expected a port number (1-65535), got None None".
@@ -44,10 +48,17 @@ fn none_in_an_optional_key_means_unset() {
         "environments.py",
         "environments = {'p': {'hosts': ['h'], 'db_port': None, 'wheel': None, 'user': None}}\n",
     )]);
-    let out = Dfab::new(dir.path()).args(["p", "-l"]).run().ok();
+    let mut dfab = Dfab::new(dir.path())
+        .args(["p", "-l"])
+        .stdout_is(format!(
+            "Environment p (from {}):\n    env_name = 'p'\n    hosts = ['h']\nTargets: hosts: h\n",
+            dir.path().join("environments.py").display()
+        ))
+        .stderr_is("");
     for key in ["db_port", "wheel", "user"] {
-        assert!(!out.stdout.contains(key), "{key} shown: {}", out.stdout);
+        dfab = dfab.stdout_lacks(key);
     }
+    dfab.run_checked();
 }
 
 const ONE_BAD: &str = "environments = {
@@ -61,21 +72,21 @@ const ONE_BAD: &str = "environments = {
 fn bad_value_in_one_env_refuses_only_that_env() {
     let dir = project(&[("environments.py", ONE_BAD)]);
     let file = dir.path().join("environments.py");
-    let out = Dfab::new(dir.path()).args(["-n", "staging", "noop"]).run();
-    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
-    let out = Dfab::new(dir.path())
+    Dfab::new(dir.path())
+        .args(["-n", "staging", "noop"])
+        .stderr_is("")
+        .run_checked();
+    // Nothing was acted on.
+    Dfab::new(dir.path())
         .args(["-n", "production", "noop"])
-        .run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert_eq!(
-        out.stderr,
-        format!(
+        .status(2)
+        .no_stdout()
+        .stderr_is(format!(
             "error: {}:2:50: key `production.db_port`: expected a port number (1-65535), got the \
              string 'fivefourthreetwo'\nhint: for example 'db_port': 5432\n",
             file.display()
-        )
-    );
-    assert_eq!(out.stdout, "", "nothing was acted on");
+        ))
+        .run_checked();
 }
 
 // `dfab -l` without an env listed nothing when one env had a bad key.
@@ -83,24 +94,19 @@ fn bad_value_in_one_env_refuses_only_that_env() {
 fn list_without_env_warns_about_other_envs_problems() {
     let dir = project(&[("environments.py", ONE_BAD)]);
     let file = dir.path().join("environments.py");
-    let out = Dfab::new(dir.path()).args(["-l"]).run().ok();
-    assert_eq!(
-        out.stderr,
-        format!(
+    Dfab::new(dir.path())
+        .args(["-l"])
+        .stderr_is(format!(
             "warning: environment `production`: {}:2:50: key `production.db_port`: expected a \
              port number (1-65535), got the string 'fivefourthreetwo' (for example 'db_port': \
              5432)\n",
             file.display()
+        ))
+        .stdout_has("    staging ")
+        .stdout_has(
+            "    production    Activate production environment (not usable: see the warning).",
         )
-    );
-    assert!(out.stdout.contains("    staging "), "{}", out.stdout);
-    assert!(
-        out.stdout.contains(
-            "    production    Activate production environment (not usable: see the warning)."
-        ),
-        "{}",
-        out.stdout
-    );
+        .run_checked();
 }
 
 // Messages named a value's type and then its repr ("got None None", "got str ''").
@@ -110,19 +116,25 @@ fn type_errors_word_the_value() {
         "environments.py",
         "environments = {'p': {'wheel': 'yes', 'hosts': 'h1'}, 'q': {'port': 70000}}\n",
     )]);
-    let out = Dfab::new(dir.path()).args(["p", "-l"]).run();
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .contains("key `p.hosts`: expected a list of strings, got the string 'h1'"),
-        "{}",
-        out.stderr
-    );
-    let out = Dfab::new(dir.path()).args(["q", "-l"]).run();
-    assert!(
-        out.stderr
-            .contains("key `q.port`: expected a port number (1-65535), got the int 70000"),
-        "{}",
-        out.stderr
-    );
+    let file = dir.path().join("environments.py");
+    Dfab::new(dir.path())
+        .args(["p", "-l"])
+        .status(2)
+        .no_stdout()
+        .stderr_is(format!(
+            "error: {}:1:48: key `p.hosts`: expected a list of strings, got the string 'h1'\n\
+             hint: for example 'hosts': ['app1.example.com']\n",
+            file.display()
+        ))
+        .run_checked();
+    Dfab::new(dir.path())
+        .args(["q", "-l"])
+        .status(2)
+        .no_stdout()
+        .stderr_is(format!(
+            "error: {}:1:69: key `q.port`: expected a port number (1-65535), got the int 70000\n\
+             hint: for example 'port': 5432\n",
+            file.display()
+        ))
+        .run_checked();
 }

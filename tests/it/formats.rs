@@ -10,15 +10,16 @@ fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// Run dfab on one of the two files, with its path blanked so outputs compare.
+/// Run dfab on one of the two files (it must succeed with no warning), with its path blanked so
+/// outputs compare.
 fn both(args: &[&str]) -> [String; 2] {
     ["formats/environments.py", "formats/dfab.toml"].map(|f| {
         let file = fixture(f);
         let out = Dfab::new(&fixture("formats"))
             .args(["-f".as_ref(), file.as_os_str()])
             .args(args)
-            .run()
-            .ok();
+            .stderr_is("")
+            .run_checked();
         out.stdout.replace(&file.display().to_string(), "FILE")
     })
 }
@@ -73,7 +74,11 @@ fn dragonfab_template_lists_and_merges() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("environments.py-compat/ok/dragonfab_template.py");
     let dfab = || Dfab::new(file.parent().unwrap()).args(["-f".as_ref(), file.as_os_str()]);
-    let out = dfab().args(["-l"]).run().ok();
+    let out = dfab()
+        .args(["-l"])
+        .stdout_has("\nTasks:\n    deb.build ")
+        .stderr_is("")
+        .run_checked();
     let envs: Vec<&str> = out
         .stdout
         .lines()
@@ -88,61 +93,60 @@ fn dragonfab_template_lists_and_merges() {
             "    lxc           Activate lxc environment (lxc: 'example-lxc').",
         ]
     );
-    assert!(
-        out.stdout.contains("\nTasks:\n    deb.build "),
-        "{}",
-        out.stdout
-    );
-    let out = dfab().args(["production", "-l"]).run().ok();
-    assert_eq!(
-        out.stdout,
-        format!(
+    dfab()
+        .args(["production", "-l"])
+        .stdout_is(format!(
             "Environment production (from {}):\n    dba = 'dba'    (from __all__)\n    \
              debconf = 'debconf.dat'\n    env_name = 'production'\n    hosts = ['example.com']\n\
              Targets: hosts: example.com\n",
             file.display()
-        )
-    );
+        ))
+        .stderr_is("")
+        .run_checked();
 }
 
 #[test]
 fn non_literal_file_is_refused_at_its_position_unless_python() {
     let src = "import os\nenvironments = {'a': {'hosts': [os.environ['DFAB_IT_HOST']]}}\n";
     let dir = project(&[("environments.py", src)]);
-    let out = Dfab::new(dir.path()).args(["a", "-l"]).run();
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.starts_with(&format!(
-            "error: {}:1:1: `import` statement is not a literal assignment\nhint: ",
-            dir.path().join("environments.py").display()
-        )),
-        "{}",
-        out.stderr
-    );
-    let out = Dfab::new(dir.path())
+    let file = dir.path().join("environments.py");
+    Dfab::new(dir.path())
+        .args(["a", "-l"])
+        .status(2)
+        .no_stdout()
+        .stderr_is(format!(
+            "error: {}:1:1: `import` statement is not a literal assignment\n\
+             hint: dfab reads environments.py without running Python; write the value out \
+             literally, or pass --python to evaluate the file with python3\n",
+            file.display()
+        ))
+        .run_checked();
+    // --python must say so.
+    Dfab::new(dir.path())
         .env("DFAB_IT_HOST", "h1")
         .args(["--python", "a", "-l"])
-        .run()
-        .ok();
-    assert!(out.stdout.contains("    hosts = ['h1']"), "{}", out.stdout);
-    assert!(
-        out.stderr.contains("evaluated"),
-        "--python must say so: {}",
-        out.stderr
-    );
+        .stdout_is(format!(
+            "Environment a (from {}):\n    env_name = 'a'\n    hosts = ['h1']\nTargets: hosts: h1\n",
+            file.display()
+        ))
+        .stderr_is(format!(
+            "warning: evaluated {} with python3 (--python)\n",
+            file.display()
+        ))
+        .run_checked();
 }
 
 #[test]
 fn a_value_error_points_into_environments_py() {
     let src = "environments = {\n    'p': {\n        'remote_path': '/srv/app',\n    },\n}\n";
     let dir = project(&[("environments.py", src)]);
-    let out = Dfab::new(dir.path()).args(["p", "-l"]).run();
-    assert_eq!(out.code, 2);
-    assert_eq!(
-        out.stderr,
-        format!(
+    Dfab::new(dir.path())
+        .args(["p", "-l"])
+        .status(2)
+        .no_stdout()
+        .stderr_is(format!(
             "error: {}:3:24: key `p.remote_path`: must end in `/`, got '/srv/app'\nhint: write '/srv/app/'\n",
             dir.path().join("environments.py").display()
-        )
-    );
+        ))
+        .run_checked();
 }

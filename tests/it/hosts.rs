@@ -28,20 +28,14 @@ fn user_task_runs_on_a_real_container_over_ssh() {
     let host = TestHost::new();
     let toml = format!("{TASKS}\n{}", host.env_toml("staging", "deploy"));
     let dir = project(&[("dfab.toml", &toml), ("payload.txt", "hello from dfab\n")]);
-    let out = Dfab::new(dir.path()).args(["staging", "ship"]).run().ok();
-
     // Every line of command output is prefixed with the host.
     let prefix = format!("[{}] out: ", host.ip);
-    assert!(
-        out.stdout.contains(&format!("{prefix}payload.txt")),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains(&format!("{prefix}sums.txt")),
-        "{}",
-        out.stdout
-    );
+    let out = Dfab::new(dir.path())
+        .args(["staging", "ship"])
+        .stdout_has(format!("{prefix}payload.txt"))
+        .stdout_has(format!("{prefix}sums.txt"))
+        .stderr_is("")
+        .run_checked();
     for line in out.stdout.lines().filter(|l| l.contains(" out: ")) {
         assert!(line.starts_with(&prefix), "unprefixed output line: {line}");
     }
@@ -73,12 +67,11 @@ fn hostile_value_arrives_as_one_literal_argument() {
     let host = TestHost::new();
     let toml = format!("{TASKS}\n{}", host.env_toml("staging", "deploy"));
     let dir = project(&[("dfab.toml", &toml)]);
-    let out = Dfab::new(dir.path()).args(["staging", "quote"]).run().ok();
-    assert!(
-        out.stdout.contains("args=x\n") || out.stdout.contains("args=x"),
-        "{}",
-        out.stdout
-    );
+    Dfab::new(dir.path())
+        .args(["staging", "quote"])
+        .stdout_has(format!("[{}] out: args=x\n", host.ip))
+        .stderr_is("")
+        .run_checked();
     assert_eq!(
         host.check("deploy", "cat /tmp/arg.txt"),
         "'; touch /tmp/pwned #\n"
@@ -97,20 +90,15 @@ fn sudo_needing_a_password_is_a_clear_error() {
         host.env_toml("staging", "nosudo")
     );
     let dir = project(&[("dfab.toml", &toml)]);
-    let out = Dfab::new(dir.path()).args(["staging", "t"]).run();
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("command failed (exit status 1): sudo -n -H -- sh -c true"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains("hint: sudo wants a password on this host"),
-        "{}",
-        out.stderr
-    );
+    Dfab::new(dir.path())
+        .args(["staging", "t"])
+        .status(1)
+        .stderr_has(format!(
+            "error: [{}] command failed (exit status 1): sudo -n -H -- sh -c true\n",
+            host.ip
+        ))
+        .stderr_has("\nhint: sudo wants a password on this host")
+        .run_checked();
 }
 
 #[test]
@@ -121,19 +109,15 @@ fn failing_step_stops_the_task_unless_warn_only() {
         host.env_toml("staging", "deploy")
     );
     let dir = project(&[("dfab.toml", &toml)]);
-    let out = Dfab::new(dir.path()).args(["staging", "t"]).run();
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr.contains("exit status 1 (warn_only)"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains("command failed (exit status 7): exit 7"),
-        "{}",
-        out.stderr
-    );
+    Dfab::new(dir.path())
+        .args(["staging", "t"])
+        .status(1)
+        .stderr_is(format!(
+            "warning: [{ip}] exit status 1 (warn_only): false\n\
+             error: [{ip}] command failed (exit status 7): exit 7\n",
+            ip = host.ip
+        ))
+        .run_checked();
     assert!(!host.ssh("root", "test -e /tmp/after").status.success());
 }
 
@@ -147,26 +131,20 @@ fn over_ssh_exit_127_is_the_command_s_code_and_a_signal_is_not_a_code() {
         host.env_toml("staging", "deploy")
     );
     let dir = project(&[("dfab.toml", &toml)]);
-    let out = Dfab::new(dir.path()).args(["staging", "t"]).run();
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr.contains(&format!(
-            "[{}] exit status 127 (warn_only): no-such-program-dfab",
-            host.ip
-        )),
-        "{}",
-        out.stderr
-    );
     // ssh's mux protocol carries no signal number: named as a signal, with no code made up.
-    assert!(
-        out.stderr.contains(&format!(
-            "[{}] the remote command was killed by a signal (ssh does not say which)",
+    Dfab::new(dir.path())
+        .args(["staging", "t"])
+        .status(1)
+        .stderr_has(format!(
+            "warning: [{}] exit status 127 (warn_only): no-such-program-dfab\n",
             host.ip
-        )),
-        "{}",
-        out.stderr
-    );
-    assert!(!out.stderr.contains("exit status 137"), "{}", out.stderr);
+        ))
+        .stderr_has(format!(
+            "error: [{}] the remote command was killed by a signal (ssh does not say which)\n",
+            host.ip
+        ))
+        .stderr_lacks("exit status 137")
+        .run_checked();
 }
 
 #[test]
@@ -177,12 +155,11 @@ fn unreachable_host_names_the_host() {
         "[environments.x]\nhosts = [\"root@10.0.3.99\"]\ntimeout = 2\nhost_key_checking = \"accept\"\n[tasks.t]\nsteps = [{ run = \"true\" }]\n",
     )]);
     crate::support::require_host_setup();
-    let out = Dfab::new(dir.path()).args(["x", "t"]).run();
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("error: [root@10.0.3.99] cannot connect over ssh"),
-        "{}",
-        out.stderr
-    );
+    // Nothing runs, nothing is echoed.
+    Dfab::new(dir.path())
+        .args(["x", "t"])
+        .status(1)
+        .no_stdout()
+        .stderr_has("error: [root@10.0.3.99] cannot connect over ssh: ")
+        .run_checked();
 }

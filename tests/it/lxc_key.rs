@@ -33,32 +33,20 @@ fn first_lxc_run_with_no_ssh_key_logs_in_with_dfabs_own_key() {
     let r = Reserved::new();
     let home = tempfile::tempdir().unwrap();
     let dir = project(&[("environments.py", &envs(&r, ""))]);
-    let out = dfab(dir.path(), home.path())
-        .args(["lxc", "who"])
-        .run()
-        .ok();
     let key = home.path().join(".local/share/dfab/lxc-key/id_ed25519");
-    assert!(
-        out.stdout.contains(&format!(
+    dfab(dir.path(), home.path())
+        .args(["lxc", "who"])
+        .stdout_has(format!(
             "created dfab's ssh key for LXC containers: {}",
             key.display()
-        )),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains(&format!(
+        ))
+        .stdout_has(format!(
             "container {}: added dfab's ssh key to root's authorized_keys",
             r.name
-        )),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains(&format!("[{}] out: root\n", r.name)),
-        "{}",
-        out.stdout
-    );
+        ))
+        .stdout_has(format!("[{}] out: root\n", r.name))
+        .stderr_is("")
+        .run_checked();
     let mode = fs_err::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let public = fs_err::read_to_string(key.with_extension("pub")).unwrap();
@@ -72,21 +60,13 @@ fn first_lxc_run_with_no_ssh_key_logs_in_with_dfabs_own_key() {
     );
 
     // Again: the same key, nothing added twice.
-    let out = dfab(dir.path(), home.path())
+    dfab(dir.path(), home.path())
         .args(["lxc", "who"])
-        .run()
-        .ok();
-    assert!(
-        !out.stdout.contains("created dfab's ssh key"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        !out.stdout.contains("added dfab's ssh key"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("out: root\n"), "{}", out.stdout);
+        .stdout_lacks("created dfab's ssh key")
+        .stdout_lacks("added dfab's ssh key")
+        .stdout_has(format!("[{}] out: root\n", r.name))
+        .stderr_is("")
+        .run_checked();
     assert_eq!(
         fs_err::read_to_string(key.with_extension("pub")).unwrap(),
         public
@@ -110,24 +90,19 @@ fn unreachable_container_says_why_before_any_task_runs() {
         "environments.py",
         &envs(&r, &format!("'key_filename': '{}'", stray.display())),
     )]);
-    let out = dfab(dir.path(), home.path()).args(["lxc", "both"]).run();
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr.contains(&format!(
+    dfab(dir.path(), home.path())
+        .args(["lxc", "both"])
+        .status(1)
+        .stderr_has(format!(
             "container {} is running, but dfab cannot log in to it over ssh (nothing was run)",
             r.name
-        )) && out.stderr.contains("Permission denied"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains(&format!(
-            "hint: the container does not accept `key_filename` ({})",
+        ))
+        .stderr_has("Permission denied")
+        .stderr_has(format!(
+            "\nhint: the container does not accept `key_filename` ({})",
             stray.display()
-        )),
-        "{}",
-        out.stderr
-    );
+        ))
+        .run_checked();
     assert!(!dir.path().join("ran").exists(), "a task ran first");
     // dfab did not put its own key in when the env named one.
     assert!(!home.path().join(".local/share/dfab").exists());
@@ -144,19 +119,15 @@ fn template_authorizes_dfabs_key_and_says_so() {
     )]);
     let key = home.path().join(".local/share/dfab/lxc-key/id_ed25519");
     // Dry run, no key yet: says where it will be, creates nothing.
-    let out = dfab(dir.path(), home.path())
+    dfab(dir.path(), home.path())
         .args(["-n", "lxc", "lxc.template"])
-        .run()
-        .ok();
-    assert!(
-        out.stdout.contains(&format!(
+        .stdout_has(format!(
             "[localhost] root's authorized_keys in dfab-it-tpl-never: dfab's key, created at {} \
              when this runs for real",
             key.display()
-        )),
-        "{}",
-        out.stdout
-    );
+        ))
+        .stderr_is("")
+        .run_checked();
     assert!(!key.exists());
     // With the key in place (as a first real run leaves it), the template authorises it.
     fs_err::create_dir_all(key.parent().unwrap()).unwrap();
@@ -166,16 +137,12 @@ fn template_authorizes_dfabs_key_and_says_so() {
         .status()
         .expect("ssh-keygen: apt-get install openssh-client");
     assert!(ok.success());
-    let out = dfab(dir.path(), home.path())
+    dfab(dir.path(), home.path())
         .args(["-n", "lxc", "lxc.template"])
-        .run()
-        .ok();
-    assert!(
-        out.stdout.contains(&format!(
+        .stdout_has(format!(
             "[localhost] root's authorized_keys in dfab-it-tpl-never: dfab's key ({})",
             key.display()
-        )),
-        "{}",
-        out.stdout
-    );
+        ))
+        .stderr_is("")
+        .run_checked();
 }

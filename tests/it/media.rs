@@ -33,16 +33,13 @@ fn data_refresh_copies_media_through_the_local_cache_and_then_only_changes() {
     dst.check("root", "useradd --system --user-group app");
     let dir = project(&[("dfab.toml", &envs(&src, &dst, ""))]);
 
+    // Progress names each file.
     let out = Dfab::new(dir.path())
         .args(["staging", "data_refresh"])
-        .run()
-        .ok();
+        .stdout_has(" out: sub/c.txt")
+        .stderr_is("")
+        .run_checked();
     assert_eq!(transferred(&out.stdout), [3, 3], "{}", out.stdout);
-    assert!(
-        out.stdout.contains(" out: sub/c.txt"),
-        "progress names each file: {}",
-        out.stdout
-    );
     assert_eq!(
         dst.check(
             "root",
@@ -60,8 +57,8 @@ fn data_refresh_copies_media_through_the_local_cache_and_then_only_changes() {
     src.check("root", "echo two, changed >> /srv/app/media/b.txt");
     let out = Dfab::new(dir.path())
         .args(["staging", "data_refresh"])
-        .run()
-        .ok();
+        .stderr_is("")
+        .run_checked();
     assert_eq!(transferred(&out.stdout), [1, 1], "{}", out.stdout);
     assert_eq!(
         dst.check("root", "cat /srv/app/media/b.txt"),
@@ -95,27 +92,42 @@ fn data_refresh_refuses_production_and_escaping_paths_before_copying() {
     let dir = project(&[("dfab.toml", &toml)]);
 
     // Into production, unforced.
-    let out = Dfab::new(dir.path())
+    Dfab::new(dir.path())
         .args(["production", "data_refresh"])
-        .run();
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert_eq!(
-        out.stderr,
-        "error: data_refresh would overwrite the media of `production`, a production environment; \
-         nothing was copied\nhint: if you mean it: dfab production data_refresh:force=yes\n"
-    );
+        .status(2)
+        .no_stdout()
+        .stderr_is(
+            "error: data_refresh would overwrite the media of `production`, a production \
+             environment; nothing was copied\nhint: if you mean it: dfab production \
+             data_refresh:force=yes\n",
+        )
+        .run_checked();
 
     // `..` and paths outside remote_path/media_roots: refused at plan time.
-    for env in ["escape", "escape2"] {
-        let out = Dfab::new(dir.path()).args([env, "data_refresh"]).run();
-        assert_eq!(out.code, 2, "{}", out.stderr);
-        assert!(out.stdout.is_empty(), "{}", out.stdout);
-        assert!(
-            out.stderr.contains(&format!("key `{env}.media_paths`")),
-            "{}",
-            out.stderr
-        );
+    let file = dir.path().join("dfab.toml");
+    for (env, at, why) in [
+        (
+            "escape",
+            21,
+            "`/srv/app/../etc/` has `.`, `..` or `//` in it",
+        ),
+        (
+            "escape2",
+            25,
+            "`/etc/` is outside remote_path and media_roots",
+        ),
+    ] {
+        Dfab::new(dir.path())
+            .args([env, "data_refresh"])
+            .status(2)
+            .no_stdout()
+            .stderr_is(format!(
+                "error: {}:{at}:15: key `{env}.media_paths`: {why}\n\
+                 hint: media paths are absolute directories ending in `/`, inside remote_path or \
+                 media_roots (/srv/app/)\n",
+                file.display()
+            ))
+            .run_checked();
     }
 
     // A symlink on the target that leads out of remote_path: refused on the host, nothing copied.
@@ -123,17 +135,14 @@ fn data_refresh_refuses_production_and_escaping_paths_before_copying() {
         "dfab.toml",
         &envs(&src, &dst, "media_paths = [\"{remote_path}media2/\"]\n"),
     )]);
-    let out = Dfab::new(sym.path())
+    Dfab::new(sym.path())
         .args(["staging", "data_refresh"])
-        .run();
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains(
-            "data_refresh: media path /srv/app/media2/ resolves to /etc, outside /srv/app/; nothing copied"
-        ),
-        "{}",
-        out.stderr
-    );
+        .status(1)
+        .stderr_has(format!("error: [{}] command failed (exit status 1): ", dst.ip))
+        .stderr_has(
+            "data_refresh: media path /srv/app/media2/ resolves to /etc, outside /srv/app/; nothing copied",
+        )
+        .run_checked();
     assert!(!sym.path().join("media").exists(), "the cache was filled");
     assert!(dst.ssh("root", "test ! -e /etc/a.txt").status.success());
 }
@@ -160,19 +169,15 @@ fn data_refresh_copies_from_an_lxc_source_env_through_its_container() {
         dst = dst.env_toml("staging", "deploy"),
     );
     let dir = project(&[("dfab.toml", &toml)]);
-    let dry = Dfab::new(dir.path())
+    Dfab::new(dir.path())
         .args(["-n", "-v", "staging", "data_refresh"])
-        .run()
-        .ok();
-    assert!(
-        dry.stdout.contains(&format!("[{}] check: ", src.name)),
-        "{}",
-        dry.stdout
-    );
+        .stdout_has(format!("[{}] check: ", src.name))
+        .stderr_is("")
+        .run_checked();
     Dfab::new(dir.path())
         .args(["staging", "data_refresh"])
-        .run()
-        .ok();
+        .stderr_is("")
+        .run_checked();
     assert_eq!(
         dst.check(
             "root",

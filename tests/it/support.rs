@@ -1,5 +1,7 @@
-//! Test support: a builder that runs the dfab binary, and real LXC test hosts with sshd.
+//! Test support: a builder that runs the dfab binary and checks its status, stdout and stderr
+//! together, and real LXC test hosts with sshd.
 
+use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,31 +20,122 @@ pub(crate) struct Outcome {
     pub stderr: String,
 }
 
-/// `Dfab::new(dir).args([...]).run()`: runs the built binary in a project directory.
+/// Runs the built binary in a project directory, and checks what it printed.
+///
+/// `.run()` only runs it and hands back the [`Outcome`]. `.run_checked()` also checks, in one
+/// go, the exit status and what was asked of stdout and stderr, and on any mismatch fails with
+/// every mismatch at once (an exact text as a line diff), as casey/just's `tests/test.rs` does:
+///
+/// ```ignore
+/// Dfab::new(dir.path())
+///     .args(["prod", "helo"])
+///     .status(2)                                   // the default is 0
+///     .no_stdout()                                 // = .stdout_is("")
+///     .stderr_is("error: unknown task `helo`\nhint: did you mean `hello`?\n")
+///     .run_checked();
+/// ```
+///
+/// Matchers, each callable any number of times: `stdout_is`/`stderr_is` (the exact text),
+/// `stdout_has`/`stderr_has` (a substring), `stdout_lacks`/`stderr_lacks` (a substring that
+/// must not be there). A stream with no matcher is not checked. An error-path check (a status
+/// other than 0) must say what stderr holds, so that it cannot pass on the exit code alone.
+#[must_use = "nothing runs until .run() or .run_checked()"]
 pub(crate) struct Dfab {
     cmd: Command,
+    /// The arguments as given, for the failure message.
+    shown: Vec<String>,
+    status: i32,
+    stdout: Vec<Want>,
+    stderr: Vec<Want>,
+}
+
+/// One thing a stream must (or must not) hold.
+enum Want {
+    Is(String),
+    Has(String),
+    Lacks(String),
 }
 
 impl Dfab {
+    /// dfab to be run in `dir`, with no `DFAB_ENVIRONMENTS` from the caller's environment.
     pub(crate) fn new(dir: &Path) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dfab"));
         cmd.current_dir(dir).env_remove("DFAB_ENVIRONMENTS");
-        Dfab { cmd }
+        Dfab {
+            cmd,
+            shown: Vec::new(),
+            status: 0,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
     }
 
+    /// Adds command-line arguments.
     pub(crate) fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(
         mut self,
         a: I,
     ) -> Self {
-        self.cmd.args(a);
+        for arg in a {
+            self.shown.push(arg.as_ref().to_string_lossy().into_owned());
+            self.cmd.arg(arg);
+        }
         self
     }
 
+    /// Sets an environment variable for the run.
     pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
         self
     }
 
+    /// The exit status `run_checked` expects (0 unless set).
+    pub(crate) fn status(mut self, code: i32) -> Self {
+        self.status = code;
+        self
+    }
+
+    /// stdout is exactly `text`.
+    pub(crate) fn stdout_is(mut self, text: impl Into<String>) -> Self {
+        self.stdout.push(Want::Is(text.into()));
+        self
+    }
+
+    /// stdout holds `text`.
+    pub(crate) fn stdout_has(mut self, text: impl Into<String>) -> Self {
+        self.stdout.push(Want::Has(text.into()));
+        self
+    }
+
+    /// stdout does not hold `text`.
+    pub(crate) fn stdout_lacks(mut self, text: impl Into<String>) -> Self {
+        self.stdout.push(Want::Lacks(text.into()));
+        self
+    }
+
+    /// Nothing on stdout: nothing was run or reported.
+    pub(crate) fn no_stdout(self) -> Self {
+        self.stdout_is("")
+    }
+
+    /// stderr is exactly `text`.
+    pub(crate) fn stderr_is(mut self, text: impl Into<String>) -> Self {
+        self.stderr.push(Want::Is(text.into()));
+        self
+    }
+
+    /// stderr holds `text`.
+    pub(crate) fn stderr_has(mut self, text: impl Into<String>) -> Self {
+        self.stderr.push(Want::Has(text.into()));
+        self
+    }
+
+    /// stderr does not hold `text`.
+    pub(crate) fn stderr_lacks(mut self, text: impl Into<String>) -> Self {
+        self.stderr.push(Want::Lacks(text.into()));
+        self
+    }
+
+    /// Run, without checking anything.
     pub(crate) fn run(mut self) -> Outcome {
         let out = self.cmd.output().expect("run dfab");
         Outcome {
@@ -51,6 +144,112 @@ impl Dfab {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+
+    /// Run and check the status, stdout and stderr together; fail listing every mismatch.
+    #[track_caller]
+    pub(crate) fn run_checked(mut self) -> Outcome {
+        assert!(
+            self.status == 0 || self.stderr.iter().any(|w| !matches!(w, Want::Lacks(_))),
+            "dfab {}: expecting status {} without saying what stderr holds \
+             (stderr_is or stderr_has): the check would pass on the exit code alone",
+            self.shown.join(" "),
+            self.status
+        );
+        let shown = std::mem::take(&mut self.shown).join(" ");
+        let (status, stdout, stderr) = (
+            self.status,
+            std::mem::take(&mut self.stdout),
+            std::mem::take(&mut self.stderr),
+        );
+        let out = self.run();
+        let mut report = String::new();
+        // Not `||`: every comparison runs and reports, so one failure shows all that differs.
+        let bad = compare_status(&mut report, status, out.code)
+            | compare("stdout", &stdout, &out.stdout, &mut report)
+            | compare("stderr", &stderr, &out.stderr, &mut report);
+        assert!(
+            !bad,
+            "dfab {shown}: output mismatch\n{report}\n--- stdout\n{}--- stderr\n{}--- end",
+            out.stdout, out.stderr
+        );
+        out
+    }
+}
+
+/// Reports a wrong exit status; true if it was wrong.
+fn compare_status(report: &mut String, want: i32, got: i32) -> bool {
+    if want == got {
+        return false;
+    }
+    writeln!(report, "bad status: expected {want}, got {got}").unwrap();
+    true
+}
+
+/// Checks one stream against its matchers, reporting each miss; true if any missed.
+fn compare(name: &str, wants: &[Want], got: &str, report: &mut String) -> bool {
+    let mut bad = false;
+    for want in wants {
+        match want {
+            Want::Is(text) if text != got => {
+                write!(
+                    report,
+                    "bad {name} (- expected, + got):\n{}",
+                    diff(text, got)
+                )
+                .unwrap();
+            }
+            Want::Has(text) if !got.contains(text.as_str()) => {
+                writeln!(report, "bad {name}: it lacks {text:?}").unwrap();
+            }
+            Want::Lacks(text) if got.contains(text.as_str()) => {
+                writeln!(report, "bad {name}: it holds {text:?}, which it must not").unwrap();
+            }
+            _ => continue,
+        }
+        bad = true;
+    }
+    bad
+}
+
+/// A line diff of `want` against `got`: `-` for lines only expected, `+` for lines only got,
+/// two spaces for lines in both (a longest common subsequence, fine for test-sized output).
+fn diff(want: &str, got: &str) -> String {
+    let a: Vec<&str> = want.split_inclusive('\n').collect();
+    let b: Vec<&str> = got.split_inclusive('\n').collect();
+    let line = |mark: char, l: &str| match l.strip_suffix('\n') {
+        Some(l) => format!("{mark} {l}\n"),
+        None => format!("{mark} {l}\n\\ no newline at end\n"),
+    };
+    if a.len() * b.len() > 4_000_000 {
+        let mut out: String = a.iter().map(|l| line('-', l)).collect();
+        out.extend(b.iter().map(|l| line('+', l)));
+        return out;
+    }
+    // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&line(' ', a[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if j == b.len() || (i < a.len() && lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push_str(&line('-', a[i]));
+            i += 1;
+        } else {
+            out.push_str(&line('+', b[j]));
+            j += 1;
+        }
+    }
+    out
 }
 
 impl Outcome {
@@ -409,4 +608,74 @@ fn placeholder_match(want: &str, got: &str) -> bool {
         }
     }
     true
+}
+
+/// The builder's own checks: a mismatch can fail, and all of them show at once.
+mod checks {
+    use super::{diff, project, Dfab};
+
+    /// The message `f` panics with.
+    fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+        let err = std::panic::catch_unwind(f).expect_err("the check should have failed");
+        err.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn run_checked_reports_every_mismatch_at_once() {
+        let dir = project(&[]);
+        let path = dir.path().to_path_buf();
+        let msg = panic_message(move || {
+            Dfab::new(&path)
+                .args(["p", "t"])
+                .stdout_is("planned\n")
+                .stderr_has("no such text")
+                .stderr_lacks("error: ")
+                .run_checked();
+        });
+        for part in [
+            "dfab p t: output mismatch\n",
+            "bad status: expected 0, got 2\n",
+            "bad stdout (- expected, + got):\n- planned\n",
+            "bad stderr: it lacks \"no such text\"\n",
+            "bad stderr: it holds \"error: \", which it must not\n",
+            "--- stderr\nerror: no environments.py or dfab.toml in",
+        ] {
+            assert!(msg.contains(part), "{part:?} not in:\n{msg}");
+        }
+        // What matched passes, and the outcome comes back.
+        let out = Dfab::new(dir.path())
+            .args(["p", "t"])
+            .status(2)
+            .no_stdout()
+            .stderr_has("no environments.py or dfab.toml in")
+            .stderr_lacks("warning")
+            .run_checked();
+        assert_eq!(out.code, 2);
+    }
+
+    #[test]
+    fn an_error_status_alone_is_not_a_check() {
+        let dir = project(&[]);
+        let path = dir.path().to_path_buf();
+        let msg = panic_message(move || {
+            Dfab::new(&path)
+                .args(["p", "t"])
+                .status(2)
+                .no_stdout()
+                .run_checked();
+        });
+        assert!(msg.contains("without saying what stderr holds"), "{msg}");
+    }
+
+    #[test]
+    fn diff_marks_each_line_and_a_missing_last_newline() {
+        assert_eq!(
+            diff("a\nb\nc\n", "a\nx\nc"),
+            "  a\n- b\n- c\n+ x\n+ c\n\\ no newline at end\n"
+        );
+        assert_eq!(diff("", "x\n"), "+ x\n");
+    }
 }

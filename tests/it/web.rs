@@ -91,29 +91,20 @@ fn maintenance_mode_with_real_nginx_gives_503_splash_and_live_gives_the_app_back
     let host = web_host();
     let dir = project(&[("dfab.toml", &env_toml(&host, ""))]);
     let ip = host.ip.as_str();
-    let dfab = |args: &[&str]| Dfab::new(dir.path()).args(args).run();
+    // A run that succeeds with nothing on stderr.
+    let dfab = |args: &[&str]| Dfab::new(dir.path()).args(args).stderr_is("");
 
     // init: user, remote_path, snippet (nginx -t, reload); the second run changes nothing.
-    let out = dfab(&["staging", "init"]).ok();
-    assert!(
-        out.stdout.contains(
-            "init: changed user app; remote_path /srv/app/; snippet /etc/nginx/snippets/dfab-maintenance.conf"
-        ),
-        "{}",
-        out.stdout
-    );
+    dfab(&["staging", "init"])
+        .stdout_has(
+            "init: changed user app; remote_path /srv/app/; snippet /etc/nginx/snippets/dfab-maintenance.conf",
+        )
+        .run_checked();
     // The reload is proved by the 503 below: init's output is data, not echoed.
-    let out = dfab(&["staging", "init"]).ok();
-    assert!(
-        out.stdout.contains("init: nothing changed"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        !out.stdout.contains("out: nginx reloaded"),
-        "{}",
-        out.stdout
-    );
+    dfab(&["staging", "init"])
+        .stdout_has("init: nothing changed")
+        .stdout_lacks("out: nginx reloaded")
+        .run_checked();
     assert_eq!(
         host.check("root", "stat -c %U:%G:%a /srv/app"),
         "app:app:755\n"
@@ -121,66 +112,48 @@ fn maintenance_mode_with_real_nginx_gives_503_splash_and_live_gives_the_app_back
 
     let (code, _, body) = get(ip, "/").unwrap();
     assert_eq!((code, body.as_str()), (200, "app-ok\n"));
-    let out = dfab(&["staging", "web_mode:status"]).ok();
-    assert!(
-        out.stdout
-            .contains("web_mode: live (no switch recorded by dfab)"),
-        "{}",
-        out.stdout
-    );
+    dfab(&["staging", "web_mode:status"])
+        .stdout_has("web_mode: live (no switch recorded by dfab)")
+        .run_checked();
 
     dfab(&[
         "staging",
         "web_mode:maintenance,message=Back at 14:00 <UTC>",
     ])
-    .ok();
+    .stdout_has("web_mode: maintenance on (flag /srv/app/maintenance.on)")
+    .run_checked();
     in_maintenance(&host, "Back at 14:00 &lt;UTC&gt;");
 
-    let out = dfab(&["staging", "web_mode:maintenance"]).ok();
-    assert!(
-        out.stdout
-            .contains("web_mode: already in maintenance since 20"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("nothing changed"), "{}", out.stdout);
+    dfab(&["staging", "web_mode:maintenance"])
+        .stdout_has("web_mode: already in maintenance since 20")
+        .stdout_has("nothing changed")
+        .run_checked();
     // The no-op kept the page with its message.
     assert!(get(ip, "/").unwrap().2.contains("Back at 14:00"));
-    let out = dfab(&["staging", "web_mode:status"]).ok();
-    assert!(
-        out.stdout.contains("web_mode: maintenance since 20"),
-        "{}",
-        out.stdout
-    );
+    dfab(&["staging", "web_mode:status"])
+        .stdout_has("web_mode: maintenance since 20")
+        .run_checked();
 
-    let out = dfab(&["staging", "web_mode:live"]).ok();
-    assert!(
-        out.stdout
-            .contains("web_mode: live (flag /srv/app/maintenance.on removed)"),
-        "{}",
-        out.stdout
-    );
+    dfab(&["staging", "web_mode:live"])
+        .stdout_has("web_mode: live (flag /srv/app/maintenance.on removed)")
+        .run_checked();
     let (code, _, body) = get(ip, "/").unwrap();
     assert_eq!((code, body.as_str()), (200, "app-ok\n"));
-    let out = dfab(&["staging", "web_mode:live"]).ok();
-    assert!(
-        out.stdout.contains("web_mode: already live since 20"),
-        "{}",
-        out.stdout
-    );
-    let out = dfab(&["staging", "web_mode:status"]).ok();
-    assert!(
-        out.stdout.contains("web_mode: live since 20"),
-        "{}",
-        out.stdout
-    );
+    dfab(&["staging", "web_mode:live"])
+        .stdout_has("web_mode: already live since 20")
+        .run_checked();
+    dfab(&["staging", "web_mode:status"])
+        .stdout_has("web_mode: live since 20")
+        .run_checked();
 }
 
 #[test]
 fn switching_ten_times_under_load_drops_no_request() {
     let host = web_host();
     let dir = project(&[("dfab.toml", &env_toml(&host, ""))]);
-    Dfab::new(dir.path()).args(["staging", "init"]).run().ok();
+    Dfab::new(dir.path())
+        .args(["staging", "init"])
+        .run_checked();
     let ip = host.ip.clone();
     // 50 requests/s for 10 s from this process, to the container only.
     let load = std::thread::spawn(move || {
@@ -204,8 +177,8 @@ fn switching_ten_times_under_load_drops_no_request() {
     for mode in ["maintenance", "live"].iter().cycle().take(10) {
         Dfab::new(dir.path())
             .args(["staging", &format!("web_mode:{mode}")])
-            .run()
-            .ok();
+            .stderr_is("")
+            .run_checked();
         switches += 1;
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -229,28 +202,23 @@ fn switching_ten_times_under_load_drops_no_request() {
 fn bad_web_input_is_refused_and_changes_nothing() {
     let host = web_host();
     let dir = project(&[("dfab.toml", &env_toml(&host, ""))]);
-    let dfab = |args: &[&str]| Dfab::new(dir.path()).args(args).run();
+    // Refused at plan time, nothing run.
+    let refused = |args: &[&str]| Dfab::new(dir.path()).args(args).status(2).no_stdout();
 
-    // An unknown web_mode argument: refused at plan time, nothing run.
-    let out = dfab(&["staging", "web_mode:maintenace"]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert!(
-        out.stderr.starts_with(
+    // An unknown web_mode argument.
+    refused(&["staging", "web_mode:maintenace"])
+        .stderr_is(
             "error: web_mode: unknown mode `maintenace` (maintenance, live, status or snippet); \
-             did you mean `maintenance`?\nhint: "
-        ),
-        "{}",
-        out.stderr
-    );
-    let out = dfab(&["staging", "web_mode:maintenance,colour=red"]);
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .starts_with("error: task `web_mode` has no argument `colour`"),
-        "{}",
-        out.stderr
-    );
+             did you mean `maintenance`?\nhint: web_mode:maintenance[,message=...], web_mode:live, \
+             web_mode:status or web_mode:snippet=nginx|apache\n",
+        )
+        .run_checked();
+    refused(&["staging", "web_mode:maintenance,colour=red"])
+        .stderr_is(
+            "error: task `web_mode` has no argument `colour`\n\
+             hint: `web_mode` takes: mode, message, snippet\n",
+        )
+        .run_checked();
     assert!(host
         .ssh("root", "test ! -e /srv/app/maintenance.on")
         .status
@@ -258,17 +226,16 @@ fn bad_web_input_is_refused_and_changes_nothing() {
 
     // A missing remote_path: named, with the file, nothing run.
     let bare = project(&[("dfab.toml", &host.env_toml("staging", "deploy"))]);
-    let out = Dfab::new(bare.path())
+    Dfab::new(bare.path())
         .args(["staging", "web_mode:maintenance"])
-        .run();
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert!(
-        out.stderr
-            .contains("key `staging.remote_path`: environment `staging` has no `remote_path`"),
-        "{}",
-        out.stderr
-    );
+        .status(2)
+        .no_stdout()
+        .stderr_is(format!(
+            "error: {}: key `staging.remote_path`: environment `staging` has no `remote_path`\n\
+             hint: set it in the env or `__all__`, e.g. 'remote_path': '/srv/app/'\n",
+            bare.path().join("dfab.toml").display()
+        ))
+        .run_checked();
     assert!(host.ssh("root", "test ! -e /srv/app").status.success());
 
     // A snippet that fails the config test (included at http level, where `if` is not
@@ -284,26 +251,21 @@ fn bad_web_input_is_refused_and_changes_nothing() {
             "web_snippet_path = \"/etc/nginx/conf.d/dfab-maintenance.conf\"\n",
         ),
     )]);
-    let out = Dfab::new(wrong.path()).args(["staging", "init"]).run();
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains("\"set\" directive is not allowed here"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains(
+    Dfab::new(wrong.path())
+        .args(["staging", "init"])
+        .status(1)
+        .stderr_has(format!(
+            "error: [{}] command failed (exit status 1): dfab-host web snippet nginx \
+             /etc/nginx/conf.d/dfab-maintenance.conf\n",
+            host.ip
+        ))
+        .stderr_has("\"set\" directive is not allowed here")
+        .stderr_has(
             "nginx -t failed with the new snippet /etc/nginx/conf.d/dfab-maintenance.conf; \
-             the old config is back in place and nothing was reloaded"
-        ),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        !out.stdout.contains("out: nginx reloaded"),
-        "{}",
-        out.stdout
-    );
+             the old config is back in place and nothing was reloaded",
+        )
+        .stdout_lacks("out: nginx reloaded")
+        .run_checked();
     assert_eq!(
         host.check("root", "cat /etc/nginx/conf.d/dfab-maintenance.conf"),
         "# the old config\n"
@@ -323,36 +285,27 @@ fn snippet_prints_with_the_envs_paths() {
         "dfab.toml",
         "[environments.production]\nhosts = [\"127.0.0.1\"]\nremote_path = \"/srv/shop/\"\n",
     )]);
-    let out = Dfab::new(dir.path())
+    Dfab::new(dir.path())
         .args(["production", "web_mode:snippet=nginx"])
-        .run()
-        .ok();
-    assert!(
-        out.stdout.contains("if (-f /srv/shop/maintenance.on) {"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("root /srv/shop/;"), "{}", out.stdout);
-    let out = Dfab::new(dir.path())
+        .stdout_has("if (-f /srv/shop/maintenance.on) {")
+        .stdout_has("root /srv/shop/;")
+        .stderr_is("")
+        .run_checked();
+    Dfab::new(dir.path())
         .args(["production", "web_mode:snippet=apache"])
-        .run()
-        .ok();
-    assert!(
-        out.stdout
-            .contains("RewriteCond /srv/shop/maintenance.on -f"),
-        "{}",
-        out.stdout
-    );
-    let out = Dfab::new(dir.path())
+        .stdout_has("RewriteCond /srv/shop/maintenance.on -f")
+        .stderr_is("")
+        .run_checked();
+    Dfab::new(dir.path())
         .args(["production", "web_mode:snippet=caddy"])
-        .run();
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .starts_with("error: web_mode: unknown web server `caddy`"),
-        "{}",
-        out.stderr
-    );
+        .status(2)
+        .no_stdout()
+        .stderr_is(
+            "error: web_mode: unknown web server `caddy` for snippet=\n\
+             hint: web_mode:maintenance[,message=...], web_mode:live, web_mode:status or \
+             web_mode:snippet=nginx|apache\n",
+        )
+        .run_checked();
 }
 
 #[test]
@@ -364,26 +317,22 @@ fn web_restart_and_test_wait_for_health_url_and_fail_with_the_last_response() {
          test_commands = [{ run = \"test -f index.html\", cd = \"/srv/www\" }, { sudo = \"id -un\", user = \"app\" }]\n",
     );
     let dir = project(&[("dfab.toml", &good)]);
-    Dfab::new(dir.path()).args(["staging", "init"]).run().ok();
+    Dfab::new(dir.path())
+        .args(["staging", "init"])
+        .run_checked();
 
-    let out = Dfab::new(dir.path())
+    // nginx's notice about the reload signal comes back on stderr.
+    Dfab::new(dir.path())
         .args(["staging", "web_restart"])
-        .run()
-        .ok();
-    assert!(
-        out.stdout.contains("out: nginx reloaded (nginx -s reload)"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("out: health: http://127.0.0.1/health answered 200"),
-        "{}",
-        out.stdout
-    );
-    let out = Dfab::new(dir.path()).args(["staging", "test"]).run().ok();
-    assert!(out.stdout.contains(" out: app\n"), "{}", out.stdout);
-    assert!(out.stdout.contains("answered 200"), "{}", out.stdout);
+        .stdout_has("out: nginx reloaded (nginx -s reload)")
+        .stdout_has("out: health: http://127.0.0.1/health answered 200")
+        .run_checked();
+    Dfab::new(dir.path())
+        .args(["staging", "test"])
+        .stdout_has(" out: app\n")
+        .stdout_has("answered 200")
+        .stderr_is("")
+        .run_checked();
 
     let bad = env_toml(
         &host,
@@ -391,22 +340,25 @@ fn web_restart_and_test_wait_for_health_url_and_fail_with_the_last_response() {
          test_commands = [{ run = \"test -f nothing-here\", cd = \"/srv/www\" }]\n",
     );
     let dir = project(&[("dfab.toml", &bad)]);
-    let out = Dfab::new(dir.path()).args(["staging", "web_restart"]).run();
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains(
-            "health: http://127.0.0.1/missing did not answer 2xx within 2 s; last response: 404"
-        ),
-        "{}",
-        out.stderr
-    );
-    let out = Dfab::new(dir.path()).args(["staging", "test"]).run();
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains("command failed (exit status 1)"),
-        "{}",
-        out.stderr
-    );
+    Dfab::new(dir.path())
+        .args(["staging", "web_restart"])
+        .status(1)
+        .stderr_has(format!(
+            "error: [{}] command failed (exit status 1): ",
+            host.ip
+        ))
+        .stderr_has(
+            "health: http://127.0.0.1/missing did not answer 2xx within 2 s; last response: 404",
+        )
+        .run_checked();
+    Dfab::new(dir.path())
+        .args(["staging", "test"])
+        .status(1)
+        .stderr_is(format!(
+            "error: [{}] command failed (exit status 1): cd /srv/www && test -f nothing-here\n",
+            host.ip
+        ))
+        .run_checked();
 }
 
 /// A container with the same tiny app behind Apache on :80 (`mod_rewrite`, `mod_headers` and
@@ -440,16 +392,13 @@ fn maintenance_mode_with_real_apache_gives_503_splash_and_live_gives_the_app_bac
     let host = apache_host();
     let dir = project(&[("dfab.toml", &env_toml(&host, "web_server = \"apache\"\n"))]);
     let ip = host.ip.as_str();
-    let dfab = |args: &[&str]| Dfab::new(dir.path()).args(args).run();
+    // A run that succeeds with nothing on stderr.
+    let dfab = |args: &[&str]| Dfab::new(dir.path()).args(args).stderr_is("");
 
     // init installs the snippet, Apache's own config test passes, the server reloads.
-    let out = dfab(&["staging", "init"]).ok();
-    assert!(
-        out.stdout
-            .contains("snippet /etc/apache2/dfab-maintenance.conf"),
-        "{}",
-        out.stdout
-    );
+    dfab(&["staging", "init"])
+        .stdout_has("snippet /etc/apache2/dfab-maintenance.conf")
+        .run_checked();
     // The reload is proved by the 503 below: init's output is data, not echoed.
     assert_eq!(
         host.check("root", "apache2ctl configtest 2>&1"),
@@ -462,10 +411,13 @@ fn maintenance_mode_with_real_apache_gives_503_splash_and_live_gives_the_app_bac
         "staging",
         "web_mode:maintenance,message=Back at 14:00 <UTC>",
     ])
-    .ok();
+    .stdout_has("web_mode: maintenance on (flag /srv/app/maintenance.on)")
+    .run_checked();
     in_maintenance(&host, "Back at 14:00 &lt;UTC&gt;");
 
-    dfab(&["staging", "web_mode:live"]).ok();
+    dfab(&["staging", "web_mode:live"])
+        .stdout_has("web_mode: live (flag /srv/app/maintenance.on removed)")
+        .run_checked();
     let (code, head, body) = get(ip, "/").unwrap();
     assert_eq!((code, body.as_str()), (200, "app-ok\n"), "{head}");
     assert!(!head.contains("Retry-After"), "{head}");
