@@ -68,7 +68,7 @@ pub enum Error {
     },
     /// A dump, push or clone failed in a way of its own (a command failing is `CommandFailed`).
     #[error(transparent)]
-    Database(#[from] crate::database::DbError),
+    Database(Box<crate::database::DbError>),
     /// The media copy cannot reach a host the way it needs.
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
@@ -83,10 +83,10 @@ pub enum Error {
     },
     /// `deb.deploy` and `rollback`.
     #[error(transparent)]
-    Deploy(#[from] crate::deploy::Error),
+    Deploy(Box<crate::deploy::Error>),
     /// The wrapped `deploy`.
     #[error(transparent)]
-    Pipeline(#[from] crate::pipeline::Error),
+    Pipeline(Box<crate::pipeline::Error>),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -178,6 +178,24 @@ pub fn render(err: &Error) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+// The domain errors are boxed: they carry their context as fields, and an `Error` stays small
+// on the paths that return it.
+macro_rules! boxed_from {
+    ($($variant:ident($ty:ty)),*) => {$(
+        impl From<$ty> for Error {
+            fn from(e: $ty) -> Self {
+                Error::$variant(Box::new(e))
+            }
+        }
+    )*};
+}
+
+boxed_from!(
+    Database(crate::database::DbError),
+    Deploy(crate::deploy::Error),
+    Pipeline(crate::pipeline::Error)
+);
 
 #[cfg(test)]
 mod tests {
