@@ -46,6 +46,21 @@ impl Deploy {
         Ok(self.release.get_or_init(|| r))
     }
 
+    /// For the wrapped deploy, whose hosts passed this preflight in the session that took the
+    /// deploy lock: each host's change only, the .deb sent whole (the lock's preflight does not
+    /// ask which releases a host holds).
+    pub fn run_locked(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Outcomes> {
+        let release = self.release(eng.cx)?;
+        let none = HostFacts::default();
+        Ok(change_all(
+            eng,
+            "deb.deploy",
+            hosts,
+            Instant::now(),
+            &|t, cx, _h| ship::ship(t, cx, release, &self.job, &none),
+        ))
+    }
+
     /// The release, if this run has loaded it.
     #[must_use]
     pub fn loaded(&self) -> Option<&Release> {
@@ -127,12 +142,27 @@ pub fn to_hosts(
         .into_iter()
         .filter_map(|(h, r)| r.ok().map(|(f, start)| (h, f, start)))
         .collect();
-    eng.on_hosts(hosts, &|t: &mut dyn Transport, h: &str| {
-        let (_, facts, start) = checked
+    let start = Instant::now();
+    change_all(eng, task, hosts, start, &|t, cx, h| {
+        let (_, facts, _) = checked
             .iter()
             .find(|(x, _, _)| x == h)
             .expect("every host passed its preflight");
-        let what = change(t, cx, facts)?;
+        change(t, cx, facts)
+    })
+}
+
+/// `change` on each host, each host's line printed with the time since `start`.
+fn change_all(
+    eng: &Engine<'_, '_>,
+    task: &str,
+    hosts: &[String],
+    start: Instant,
+    change: &(dyn Fn(&mut dyn Transport, &RunCtx<'_>, &str) -> Result<String> + Sync),
+) -> Outcomes {
+    let cx = eng.cx;
+    eng.on_hosts(hosts, &|t: &mut dyn Transport, h: &str| {
+        let what = change(t, cx, h)?;
         eng.said(h, task, &what, Some(start.elapsed().as_secs_f64()));
         Ok(what)
     })

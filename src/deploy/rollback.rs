@@ -67,9 +67,16 @@ pub fn roll_back(
             sha256: "-",
             action: "rollback",
         };
-        if let Done::Installed(what) =
-            install_release(t, cx, release.debconf.as_ref(), job, &target, None, opts, false)?
-        {
+        if let Done::Installed(what) = install_release(
+            t,
+            cx,
+            release.debconf.as_ref(),
+            job,
+            &target,
+            None,
+            opts,
+            false,
+        )? {
             did.push(what);
         }
     }

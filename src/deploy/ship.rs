@@ -48,34 +48,7 @@ pub fn preflight(
     let problem = match crate::hostside::exec(t, &cmd, None) {
         Err(e) => Err(Preflight::Unreachable(e.to_string())),
         Ok(_) if t.recording() => Ok(HostFacts::default()),
-        Ok(o) if o.status != 0 && o.stderr_str().contains("password is required") => {
-            Err(Preflight::SudoNeedsPassword {
-                user: t.login_user().to_string(),
-            })
-        }
-        Ok(o) if o.status != 0 => Err(Preflight::Failed {
-            exit: o.exit(),
-            tail: remote::tail(&o.stderr_str(), 3),
-        }),
-        Ok(o) => {
-            let text = o.stdout_str();
-            let missing: Vec<String> = text
-                .lines()
-                .filter_map(|l| l.strip_prefix("missing "))
-                .map(String::from)
-                .collect();
-            if text.lines().next() != Some("0") {
-                Err(Preflight::NotRoot {
-                    said: text.lines().next().map(String::from),
-                })
-            } else if !missing.is_empty() {
-                Err(Preflight::Missing(missing))
-            } else {
-                Ok(HostFacts {
-                    there: remote::parse_there(&text),
-                })
-            }
-        }
+        Ok(o) => checked(&o, t.login_user()),
     };
     problem.map_err(|problem| {
         Error::Preflight {
@@ -85,6 +58,44 @@ pub fn preflight(
         }
         .into()
     })
+}
+
+/// What a preflight's output says: the host fit to install (and what it holds), or why not.
+/// The lock's preflight (`dfab-host lock take --preflight`) prints the same lines.
+pub fn checked(o: &Output, login_user: &str) -> std::result::Result<HostFacts, Preflight> {
+    if o.stderr_str().contains("password is required") {
+        return Err(Preflight::SudoNeedsPassword {
+            user: login_user.to_string(),
+        });
+    }
+    let text = o.stdout_str();
+    let missing: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("missing "))
+        .map(String::from)
+        .collect();
+    if !missing.is_empty() {
+        Err(Preflight::Missing(missing))
+    } else if text.lines().next() != Some("0") {
+        if o.status != 0 {
+            return Err(Preflight::Failed {
+                exit: o.exit(),
+                tail: remote::tail(&o.stderr_str(), 3),
+            });
+        }
+        Err(Preflight::NotRoot {
+            said: text.lines().next().map(String::from),
+        })
+    } else if o.status != 0 {
+        Err(Preflight::Failed {
+            exit: o.exit(),
+            tail: remote::tail(&o.stderr_str(), 3),
+        })
+    } else {
+        Ok(HostFacts {
+            there: remote::parse_there(&text),
+        })
+    }
 }
 
 /// Upload (when the host lacks it: the .deb streams into the install's own session) and

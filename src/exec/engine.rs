@@ -60,15 +60,7 @@ impl<'a, 'c> Engine<'a, 'c> {
     /// The line of a host's step: `[web1] deb.deploy: installed djdemo 1.1 (0.9 s)` (no time
     /// under `-n`, "ok" when nothing is said).
     pub fn said(&self, host: &str, task: &str, what: &str, secs: Option<f64>) {
-        let what = if what.is_empty() { "ok" } else { what };
-        match secs {
-            Some(s) if !self.cx.dry_run => {
-                self.cx
-                    .rep
-                    .info(&format!("[{host}] {task}: {what} ({s:.1} s)"));
-            }
-            _ => self.cx.rep.info(&format!("[{host}] {task}: {what}")),
-        }
+        said(self.cx, host, task, what, secs.filter(|_| !self.cx.dry_run));
     }
 
     /// Run a step on this machine with its messages and warnings held back (a check this run
@@ -168,6 +160,30 @@ pub fn run_on(
 ) -> Result<()> {
     let echo = Echoing(cx.rep);
     match step {
+        Step::Run {
+            task,
+            cmd,
+            warn_only,
+            builtin: true,
+            ..
+        } => {
+            let start = Instant::now();
+            let out = super::record::exec(t, cx.rep, "sudo", cmd.clone())?;
+            let shown = cmd.clone().without_sudo_if_root(t.login_user());
+            let what = if t.recording() {
+                format!("would run {}", first_word(&shown))
+            } else if out.status != 0 && *warn_only {
+                cx.rep
+                    .warn(&format!("[{host}] {} (warn_only): {shown}", out.exit()));
+                format!("failed ({}), a warning only", out.exit())
+            } else {
+                let out = check(t.host(), &shown, out)?;
+                last_line(&out.stdout_str()).unwrap_or("ok").to_string()
+            };
+            let secs = (!t.recording()).then(|| start.elapsed().as_secs_f64());
+            said(cx, host, task, &what, secs);
+            Ok(())
+        }
         Step::Run { cmd, warn_only, .. } => {
             let verb = if cmd
                 .clone()
@@ -202,20 +218,34 @@ pub fn run_on(
         Step::Host { task, action, .. } => {
             let start = Instant::now();
             let what = action.run(t, cx)?;
-            let what = if what.is_empty() { "ok" } else { what.as_str() };
-            if t.recording() {
-                cx.rep.info(&format!("[{host}] {task}: {what}"));
-            } else {
-                cx.rep.info(&format!(
-                    "[{host}] {task}: {what} ({:.1} s)",
-                    start.elapsed().as_secs_f64()
-                ));
-            }
+            let secs = (!t.recording()).then(|| start.elapsed().as_secs_f64());
+            said(cx, host, task, &what, secs);
             Ok(())
         }
         Step::Local { .. } | Step::Here { .. } | Step::Confirm { .. } | Step::Fleet { .. } => {
             unreachable!("not a single host's step")
         }
+    }
+}
+
+/// The last non-empty line a command printed: how a built-in's script says it ended.
+fn last_line(out: &str) -> Option<&str> {
+    out.lines().rev().map(str::trim).find(|l| !l.is_empty())
+}
+
+/// A command's first words as shown (`dfab-host web live`), for `-n`'s line.
+fn first_word(cmd: &Cmd) -> String {
+    let shown = cmd.to_string();
+    let words: Vec<&str> = shown.split_whitespace().take(3).collect();
+    words.join(" ")
+}
+
+/// The line of a host's step, as [`Engine::said`] prints it.
+fn said(cx: &RunCtx<'_>, host: &str, task: &str, what: &str, secs: Option<f64>) {
+    let what = if what.is_empty() { "ok" } else { what };
+    match secs {
+        Some(s) => cx.rep.info(&format!("[{host}] {task}: {what} ({s:.1} s)")),
+        None => cx.rep.info(&format!("[{host}] {task}: {what}")),
     }
 }
 

@@ -268,11 +268,15 @@ impl Run<'_, '_, '_, '_> {
         }
         match o.status {
             0 => {
-                self.eng.cx.rep.info("deploy: maintenance = 'auto': no pending migration; the site stays live");
+                self.eng.cx.rep.info(
+                    "deploy: maintenance = 'auto': no pending migration; the site stays live",
+                );
                 Ok(false)
             }
             1 if o.stderr_str().trim().is_empty() => {
-                self.eng.cx.rep.info("deploy: maintenance = 'auto': migrations are pending; entering maintenance");
+                self.eng.cx.rep.info(
+                    "deploy: maintenance = 'auto': migrations are pending; entering maintenance",
+                );
                 Ok(true)
             }
             // Exit 1 with errors is also a Python traceback or `sudo: unknown user`: not a

@@ -18,12 +18,18 @@ pub enum Error {
     },
     /// `deploy:resume=yes` with a build other than the failed deploy's.
     #[error("the build changed since the failed deploy (sha256 {} then, {} now): resume refused", &.was[..16], &.now[..16])]
-    BuildChanged { env: String, was: String, now: String },
+    BuildChanged {
+        env: String,
+        was: String,
+        now: String,
+    },
     /// Resume or revert with no journal to read.
     #[error("no deploy journal {}: nothing to resume or revert", .path.display())]
     NoJournal { env: String, path: PathBuf },
     /// Resume after a deploy that did not stop part-way.
-    #[error("the last deploy of `{env}` did not stop part-way (status: {status}): nothing to resume")]
+    #[error(
+        "the last deploy of `{env}` did not stop part-way (status: {status}): nothing to resume"
+    )]
     NothingToResume { env: String, status: String },
     /// Resume with another sequence than the failed deploy's.
     #[error("the deploy sequence changed since the failed deploy (was {was:?}, now {now:?}): cannot resume")]

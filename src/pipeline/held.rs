@@ -5,6 +5,7 @@
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+use crate::deploy::Preflight;
 use crate::error::Result;
 use crate::exec::step::RunCtx;
 use crate::transport::Transport;
@@ -54,7 +55,10 @@ pub fn token_file(journal: &std::path::Path) -> std::path::PathBuf {
     journal.with_extension("lock")
 }
 
-/// Take the lock on `hosts`, or refuse naming each holder (releasing what was taken).
+/// Take the lock on `hosts`, or refuse naming each holder (releasing what was taken). With
+/// `preflight`, the deploy's preflight comes first in the same session: a host that cannot
+/// install (no root, sudo wanting a password, a tool missing) refuses the whole deploy before
+/// anything is changed.
 pub(crate) fn take(
     eng: &Engine<'_, '_>,
     package: &str,
@@ -62,6 +66,7 @@ pub(crate) fn take(
     what: &str,
     journal: &std::path::Path,
     report: &[String],
+    preflight: bool,
 ) -> Result<Held> {
     let (token, manual) = match fs_err::read_to_string(token_file(journal)) {
         Ok(t) if !t.trim().is_empty() => (t.trim().to_string(), true),
@@ -69,13 +74,42 @@ pub(crate) fn take(
     };
     // Whoever holds the token can release the lock: it is shown as a secret is.
     eng.cx.rep.secret(&token);
-    let cmd = lock::acquire(package, &lock::who(), what, &token, report);
+    let cmd = if preflight {
+        lock::acquire_checked(package, &lock::who(), what, &token, report)
+    } else {
+        lock::acquire(package, &lock::who(), what, &token, report)
+    };
     let mut got = Vec::new();
     let mut refused = Vec::new();
+    let mut unfit = Vec::new();
     let mut installed = Installed::default();
     // The output is data (dpkg's report, the holder); the user sees the outcome.
-    for (h, r) in eng.cmd_on(hosts, "sudo", &cmd) {
+    let rep = eng.cx.rep;
+    let taken = eng.on_hosts(hosts, &|t: &mut dyn crate::transport::Transport,
+                                      _h: &str| {
+        let o = crate::exec::record::exec(t, rep, "sudo", cmd.clone())?;
+        Ok((o, t.login_user().to_string()))
+    });
+    for (h, r) in taken {
+        let (r, user) = match r {
+            Ok((o, user)) => (Ok(o), user),
+            Err(e) => (Err(e), String::new()),
+        };
         match r {
+            Ok(o) if preflight && !eng.cx.dry_run && o.status != lock::HELD => {
+                match checked(&o, &user) {
+                    Ok(()) => {
+                        for l in o.stdout_str().lines().filter(|l| l.starts_with("lock: ")) {
+                            eng.cx.rep.line(&h, crate::report::Stream::Out, l);
+                        }
+                        installed
+                            .hosts
+                            .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));
+                        got.push(h);
+                    }
+                    Err(problem) => unfit.push((h, problem)),
+                }
+            }
             Ok(o) if o.status == 0 => {
                 for l in o.stdout_str().lines().filter(|l| l.starts_with("lock: ")) {
                     eng.cx.rep.line(&h, crate::report::Stream::Out, l);
@@ -103,10 +137,25 @@ pub(crate) fn take(
         manual,
         installed,
     };
-    if refused.is_empty() {
+    if refused.is_empty() && unfit.is_empty() {
         return Ok(held);
     }
     held.release(eng);
+    if let Some((host, problem)) = unfit.pop() {
+        // The first host's problem is the error; every host's is in its line.
+        for (h, p) in &unfit {
+            eng.cx.rep.warn(&format!("[{h}] preflight: {p}"));
+        }
+        for r in &refused {
+            eng.cx.rep.warn(r);
+        }
+        return Err(crate::deploy::Error::Preflight {
+            host,
+            problem,
+            task: "deploy",
+        }
+        .into());
+    }
     Err(super::Error::LockTaken {
         package: package.to_string(),
         path: lock::lock_path(package),
@@ -180,5 +229,18 @@ impl Held {
                 }
             }
         }
+    }
+}
+
+/// A lock take with the preflight (`login_user`: who sudo ran for): fit to install, or why not. Taking the lock can still have
+/// failed for another reason (the exit status), which is a preflight failure too.
+fn checked(o: &crate::transport::Output, login_user: &str) -> std::result::Result<(), Preflight> {
+    match crate::deploy::ship::checked(o, login_user) {
+        Ok(_) if o.status == 0 => Ok(()),
+        Ok(_) => Err(Preflight::Failed {
+            exit: o.exit(),
+            tail: crate::deploy::remote::tail(&o.stderr_str(), 3),
+        }),
+        Err(p) => Err(p),
     }
 }

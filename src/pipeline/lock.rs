@@ -14,6 +14,9 @@ use crate::transport::cmd::Cmd;
 /// Exit status of a lock command when someone else holds the lock.
 pub const HELD: i32 = 75;
 
+/// Exit status of [`acquire_checked`] on a host that cannot install (not root, a tool missing).
+pub const UNFIT: i32 = 78;
+
 /// The lock file of `package`.
 #[must_use]
 pub fn lock_path(package: &str) -> String {
@@ -43,6 +46,24 @@ pub fn acquire(package: &str, who: &str, what: &str, token: &str, report: &[Stri
     let mut args = vec![who.as_str(), what.as_str()];
     args.extend(report.iter().map(String::as_str));
     lock_cmd("take", package, &args, Some(token))
+}
+
+/// [`acquire`], after the deploy's preflight in the same session (root, the install's tools, as
+/// `dfab-host preflight` prints them): a host that cannot install exits [`UNFIT`] and takes no
+/// lock.
+#[must_use]
+pub fn acquire_checked(
+    package: &str,
+    who: &str,
+    what: &str,
+    token: &str,
+    report: &[String],
+) -> Cmd {
+    let (who, what) = (one_line(who), one_line(what));
+    let mut args = vec!["--preflight", package, who.as_str(), what.as_str()];
+    args.extend(report.iter().map(String::as_str));
+    let cmd = hostside::call(["lock", "take"].iter().chain(&args)).sudo(None);
+    cmd.stdin(format!("{token}\n").into_bytes())
 }
 
 /// The line [`acquire`] reports a package's state on.

@@ -31,6 +31,7 @@ impl LocalAction for Pipeline {
             &what,
             &self.journal,
             &self.packages(),
+            self.deploy.is_some(),
         )?;
         let stop = (Mutex::new(false), Condvar::new());
         let r = std::thread::scope(|s| {
@@ -272,6 +273,12 @@ impl Run<'_, '_, '_, '_> {
             }
             let results = if stage.kind == Kind::MaintenanceOn {
                 self.maintenance_on(step, &todo)
+            } else if let (Kind::Install, Some(deploy)) = (stage.kind, &self.p.deploy) {
+                // Its hosts passed the preflight when the lock was taken.
+                match deploy.run_locked(self.eng, &todo) {
+                    Err(e) => vec![(LOCAL.to_string(), Err(e))],
+                    Ok(v) => v.into_iter().map(|(h, r)| (h, r.map(drop))).collect(),
+                }
             } else {
                 self.eng.step(step, step.hosts().map(|_| todo.as_slice()))
             };

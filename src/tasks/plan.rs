@@ -243,6 +243,7 @@ impl Resolver<'_> {
                     hosts,
                     cmd: with_cd(Cmd::shell(shell(c)?), cd.clone()),
                     warn_only: step.warn_only,
+                    builtin: false,
                 },
                 Action::Sudo { command, user } => Step::Run {
                     task: name,
@@ -250,6 +251,7 @@ impl Resolver<'_> {
                     cmd: with_cd(Cmd::shell(shell(command)?), cd.clone())
                         .sudo(user.as_ref().map(|u| plain(u)).transpose()?),
                     warn_only: step.warn_only,
+                    builtin: false,
                 },
                 Action::Local(c) => Step::Local {
                     task: name,

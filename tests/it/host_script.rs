@@ -534,7 +534,7 @@ fn lock_web_mode_and_a_bad_call() {
         let err = o.stderr_str();
         assert_eq!(err.lines().next(), Some(why), "{err}");
         assert!(
-            err.contains("\n  lock take <package> <who> <what> [report-package...]"),
+            err.contains("\n  lock take [--preflight] <package> <who> <what> [report-package...]"),
             "{err}"
         );
     }
@@ -598,9 +598,12 @@ fn the_deb_streams_into_the_install_and_a_wrong_sum_installs_nothing() {
     );
     assert!(o.stdout_str().contains("dfab-received"), "{o:?}");
     assert_eq!(
-        h.check("root", &format!("sha256sum < /var/lib/dfab/{PKG}/releases/{}", files[0]))
-            .split_whitespace()
-            .next(),
+        h.check(
+            "root",
+            &format!("sha256sum < /var/lib/dfab/{PKG}/releases/{}", files[0])
+        )
+        .split_whitespace()
+        .next(),
         Some(shas[0].as_str())
     );
     streamed(&mut t, 1, &shas[1]);
@@ -620,7 +623,11 @@ fn the_deb_streams_into_the_install_and_a_wrong_sum_installs_nothing() {
     assert_eq!(o.status, 0, "{o:?}");
     let last = history_lines(&h).pop().unwrap();
     assert_eq!(
-        [last.version.as_str(), last.sha256.as_str(), last.action.as_str()],
+        [
+            last.version.as_str(),
+            last.sha256.as_str(),
+            last.action.as_str()
+        ],
         ["2.0", shas[0].as_str(), "rollback"]
     );
 }

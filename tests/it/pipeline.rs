@@ -541,7 +541,7 @@ fn dry_run_prints_every_host_and_connects_nowhere() {
     for ip in ["10.0.3.251", "10.0.3.252"] {
         has(&out.stdout, &format!("[{ip}] sudo: "));
     }
-    has(&out.stdout, "sudo: dfab-host lock take app ");
+    has(&out.stdout, "sudo: dfab-host lock take --preflight app ");
     has(&out.stdout, "app-migrate");
     has(&out.stdout, "maintenance.on");
     has(&out.stdout, ".dfab/state/production.json");
@@ -577,15 +577,28 @@ fn dry_run_records_the_calls_the_real_run_makes() {
         r.ok();
         assert!(!real_calls.is_empty(), "the run made no call");
         assert_same_calls(&dry_calls, &real_calls);
+        real_calls
     };
     app.version("1.0-1", true);
     // The build record exists before -n, as it does for a deploy of what was built.
     app.run(&["deb.build"]).ok();
-    both(&["deploy"]);
+    let calls = both(&["deploy"]);
+    // Remote sessions per host (every call is one): the lock with the preflight, maintenance,
+    // the install with its upload, `test`'s command (`true`, this env's test_commands) and its
+    // health check, live, the lock's release. Without test_commands (the bench's env), 6.
+    let on_host = |calls: &[String]| {
+        calls
+            .iter()
+            .filter(|l| l.starts_with(&format!("[{}]", h.ip)))
+            .count()
+    };
+    assert_eq!(on_host(&calls), 7, "{}", calls.join("\n"));
     assert_eq!(installed(&h), "1.0-1");
     app.version("1.1-1", true);
     app.run(&["deb.build"]).ok();
-    both(&["deb.deploy"]);
+    let calls = both(&["deb.deploy"]);
+    // deb.deploy alone: the preflight, then the install with its upload.
+    assert_eq!(on_host(&calls), 2, "{}", calls.join("\n"));
     assert_eq!(installed(&h), "1.1-1");
     both(&["web_mode:maintenance"]);
     assert_eq!(status(&h), "503");

@@ -39,12 +39,14 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
                     hosts: cx.hosts.clone(),
                     cmd: with_cd(Cmd::shell(shell(env, &key, c)?)),
                     warn_only: st.warn_only,
+                    builtin: false,
                 },
                 Action::Sudo { command, user } => Step::Run {
                     task: task.clone(),
                     hosts: cx.hosts.clone(),
                     cmd: with_cd(Cmd::shell(shell(env, &key, command)?)).sudo(user.clone()),
                     warn_only: st.warn_only,
+                    builtin: false,
                 },
                 Action::Local(c) => {
                     let dir = st
@@ -84,6 +86,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             hosts: cx.hosts.clone(),
             cmd,
             warn_only: false,
+            builtin: true,
         });
     }
     match health(cx, call)? {

@@ -80,6 +80,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         hosts: cx.hosts.clone(),
         cmd,
         warn_only: false,
+        builtin: true,
     }])
 }
 
