@@ -10,7 +10,7 @@ use crate::settings::{text, App};
 use crate::tasks::user::{parse_step_list, Action};
 use crate::transport::cmd::Cmd;
 
-use super::web_restart::{health, shell};
+use super::web_restart::health;
 use super::{PlanCtx, Step};
 
 /// The checks, then the smoke check (or a warning that there is none).
@@ -37,14 +37,14 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
                 Action::Run(c) => Step::Run {
                     task: task.clone(),
                     hosts: cx.hosts.clone(),
-                    cmd: with_cd(Cmd::shell(shell(env, &key, c)?)),
+                    cmd: with_cd(Cmd::shell(text::shell(env, &key, c)?)),
                     warn_only: st.warn_only,
                     builtin: false,
                 },
                 Action::Sudo { command, user } => Step::Run {
                     task: task.clone(),
                     hosts: cx.hosts.clone(),
-                    cmd: with_cd(Cmd::shell(shell(env, &key, command)?)).sudo(user.clone()),
+                    cmd: with_cd(Cmd::shell(text::shell(env, &key, command)?)).sudo(user.clone()),
                     warn_only: st.warn_only,
                     builtin: false,
                 },
@@ -55,7 +55,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
                         .map_or_else(|| cx.project_dir.to_path_buf(), |d| cx.project_dir.join(d));
                     Step::Local {
                         task: task.clone(),
-                        cmd: Cmd::shell(shell(env, &key, c)?).cwd(&dir),
+                        cmd: Cmd::shell(text::shell(env, &key, c)?).cwd(&dir),
                         warn_only: st.warn_only,
                     }
                 }

@@ -170,7 +170,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
 fn migrate_check(cx: &PlanCtx<'_>) -> Result<Cmd> {
     let env = cx.env;
     if let Some(c) = env.str("migrate_check_command") {
-        return Ok(Cmd::shell(super::web_restart::shell(
+        return Ok(Cmd::shell(crate::settings::text::shell(
             env,
             "migrate_check_command",
             c,

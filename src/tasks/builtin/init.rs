@@ -9,13 +9,12 @@ use crate::error::Result;
 use crate::exec::record::{exec, read};
 use crate::exec::step::{HostAction, RunCtx};
 use crate::invocation::TaskCall;
-use crate::settings::App;
+use crate::settings::{text, App};
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
 use crate::web_mode::install::{self, CHANGED, UNCHANGED};
 use crate::web_mode::{snippet, WebSettings};
 
-use super::web_restart::shell;
 use super::{PlanCtx, Step};
 
 /// One host action with every part's command.
@@ -65,7 +64,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         &snippet::render(&s, s.server),
     ));
     for (i, c) in env.str_list("init_commands").iter().enumerate() {
-        let c = shell(env, &format!("init_commands[{i}]"), c)?;
+        let c = text::shell(env, &format!("init_commands[{i}]"), c)?;
         parts.push(Cmd::shell(c).sudo(None));
     }
     Ok(vec![Step::Host {

@@ -13,7 +13,7 @@ use super::{PlanCtx, Step};
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let env = cx.env;
     let cmd = match env.str("web_restart_command") {
-        Some(c) => Cmd::shell(shell(env, "web_restart_command", c)?).sudo(None),
+        Some(c) => Cmd::shell(text::shell(env, "web_restart_command", c)?).sudo(None),
         None => restart::default_restart(
             App::from_env(env)?.package.as_deref(),
             web_mode::server(env)?,
@@ -64,6 +64,3 @@ pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
         builtin: true,
     }))
 }
-
-/// A command template from the env, with `{name}` values shell-quoted.
-pub use crate::settings::text::shell;
