@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::environments::value::Pos;
-use crate::transport::Exit;
+use crate::transport::exit::Exit;
 
 /// Every way dfab can fail.
 #[derive(Debug, thiserror::Error)]
@@ -66,12 +66,6 @@ pub enum Error {
         package: String,
         holder: String,
     },
-    /// A dump, push or clone failed in a way of its own (a command failing is `CommandFailed`).
-    #[error(transparent)]
-    Database(Box<crate::database::DbError>),
-    /// The media copy cannot reach a host the way it needs.
-    #[error(transparent)]
-    Media(#[from] crate::media::MediaError),
     /// Some hosts of a run failed; each was reported in the run's summary.
     #[error("{failed} of {total} hosts failed")]
     HostsFailed { failed: usize, total: usize },
@@ -81,12 +75,10 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
-    /// `deb.deploy` and `rollback`.
-    #[error(transparent)]
-    Deploy(Box<crate::deploy::Error>),
-    /// The wrapped `deploy`.
-    #[error(transparent)]
-    Pipeline(Box<crate::pipeline::Error>),
+    /// A domain's own failure (`deploy`, `pipeline`, `database`, `media`): its text, causes
+    /// and hint are its own; it is wrapped here by its `From`, so this room imports no domain.
+    #[error("{0}")]
+    Domain(Box<dyn DomainError>),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -139,15 +131,12 @@ impl Error {
             | Error::Spawn { hint, .. }
             | Error::File { hint, .. }
             | Error::Other { hint, .. } => hint.clone(),
-            Error::Deploy(e) => e.hint(),
-            Error::Pipeline(e) => e.hint(),
+            Error::Domain(e) => e.hint(),
             Error::LockHeld { .. } => Some(
                 "only its holder releases it; `lock:release,force=yes` breaks it after \
                  confirmation"
                     .into(),
             ),
-            Error::Database(e) => e.hint(),
-            Error::Media(e) => Some(e.hint()),
             Error::HostsFailed { .. } => {
                 Some("each host's outcome and error is in the summary above".into())
             }
@@ -160,7 +149,10 @@ impl Error {
 #[must_use]
 pub fn render(err: &Error) -> String {
     let mut out = format!("error: {err}\n");
-    let mut source = std::error::Error::source(err);
+    let mut source = match err {
+        Error::Domain(d) => d.source(),
+        _ => std::error::Error::source(err),
+    };
     while let Some(s) = source {
         let _ = writeln!(out, "  caused by: {s}");
         source = s.source();
@@ -179,23 +171,25 @@ pub fn render(err: &Error) -> String {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-// The domain errors are boxed: they carry their context as fields, and an `Error` stays small
-// on the paths that return it.
-macro_rules! boxed_from {
-    ($($variant:ident($ty:ty)),*) => {$(
-        impl From<$ty> for Error {
-            fn from(e: $ty) -> Self {
-                Error::$variant(Box::new(e))
-            }
-        }
-    )*};
+/// An error of a domain room, wrapped as [`Error::Domain`]: a typed enum with its context as
+/// fields (its `source()` the cause), and the hint that goes with it (uv's `Hint` trait).
+pub trait DomainError: std::error::Error + Send + Sync + 'static {
+    /// A suggestion for the user, if there is one.
+    fn hint(&self) -> Option<String>;
 }
 
-boxed_from!(
-    Database(crate::database::DbError),
-    Deploy(crate::deploy::Error),
-    Pipeline(crate::pipeline::Error)
-);
+/// `impl From<$ty> for Error` for domain errors, boxed (an `Error` stays small where it is
+/// returned); the domain room writes the line, so `error.rs` imports none of them.
+#[macro_export]
+macro_rules! domain_error {
+    ($ty:ty) => {
+        impl From<$ty> for $crate::error::Error {
+            fn from(e: $ty) -> Self {
+                $crate::error::Error::Domain(Box::new(e))
+            }
+        }
+    };
+}
 
 #[cfg(test)]
 mod tests {

@@ -247,6 +247,14 @@ pub fn push(
         .args([format!("{}/", src.display()), format!("none:{dest}")])
 }
 
+impl crate::error::DomainError for MediaError {
+    fn hint(&self) -> Option<String> {
+        Some(MediaError::hint(self))
+    }
+}
+
+crate::domain_error!(MediaError);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,6 +110,14 @@ impl DbError {
     }
 }
 
+impl crate::error::DomainError for DbError {
+    fn hint(&self) -> Option<String> {
+        DbError::hint(self)
+    }
+}
+
+crate::domain_error!(DbError);
+
 #[cfg(test)]
 mod tests {
     use super::{CountDiff, DbError};

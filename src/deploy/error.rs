@@ -124,3 +124,11 @@ impl Error {
         })
     }
 }
+
+impl crate::error::DomainError for Error {
+    fn hint(&self) -> Option<String> {
+        Error::hint(self)
+    }
+}
+
+crate::domain_error!(Error);

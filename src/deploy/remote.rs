@@ -6,8 +6,6 @@ use crate::releases::releases_dir;
 use crate::releases::state::{self, HostState};
 use crate::transport::cmd::Cmd;
 
-use super::ship::Target;
-
 /// Preflight on a host: root through `sudo -n` (never prompting), the tools the install needs
 /// (a `missing <tool>` line each), and the sha256 of each of `releases` (paths on the host)
 /// that is there already, as `there<TAB>sha256<TAB>path` lines, so the upload can skip it
@@ -38,6 +36,17 @@ pub fn upload_check(package: &str, file: &str) -> Cmd {
 #[must_use]
 pub fn release_path(package: &str, file: &str) -> String {
     format!("{}/{file}", releases_dir(package))
+}
+
+/// The release an install puts on a host (`dfab-host install`'s arguments).
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub package: &'a str,
+    pub file: &'a str,
+    pub version: &'a str,
+    pub sha256: &'a str,
+    /// `deploy` or `rollback`, for the history.
+    pub action: &'a str,
 }
 
 /// How to install. Three independent switches, as apt-get's options are.

@@ -16,6 +16,7 @@ use crate::transport::{Exit, Io, Output, Transport};
 
 use super::debconf_db::DebconfDb;
 use super::error::{Error, Preflight};
+pub use super::remote::Target;
 use super::remote::{self, InstallOpts};
 use super::{Job, Release};
 
@@ -157,17 +158,6 @@ pub fn ship(
         });
     }
     Ok(did.join("; "))
-}
-
-/// The release an install puts on a host.
-#[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
-    pub package: &'a str,
-    pub file: &'a str,
-    pub version: &'a str,
-    pub sha256: &'a str,
-    /// `deploy` or `rollback`, for the history.
-    pub action: &'a str,
 }
 
 /// Append a history line (when the install script did not get to write it); a failure to

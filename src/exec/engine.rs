@@ -178,7 +178,15 @@ pub fn run_on(
                 format!("failed ({}), a warning only", out.exit())
             } else {
                 let out = check(t.host(), &shown, out)?;
-                last_line(&out.stdout_str()).unwrap_or("ok").to_string()
+                // Its warnings are dfab's own (a maintenance switch with no snippet to read it):
+                // shown whatever the verbosity.
+                for l in out.stderr_str().lines().filter(|l| l.contains("warning")) {
+                    cx.rep.warn(&format!("[{host}] {}", l.trim()));
+                }
+                let last = last_line(&out.stdout_str()).unwrap_or("ok").to_string();
+                // `web_mode: live (…)` under the task `web_mode` reads `live (…)`.
+                last.strip_prefix(&format!("{task}: "))
+                    .map_or(last.clone(), String::from)
             };
             let secs = (!t.recording()).then(|| start.elapsed().as_secs_f64());
             said(cx, host, task, &what, secs);

@@ -26,7 +26,6 @@ use crate::deploy::fleet::Deploy;
 use crate::deploy::Job;
 use crate::exec::step::Step;
 use crate::invocation::TaskCall;
-use crate::tasks::plan::Targets;
 use crate::transport::cmd::Cmd;
 use std::sync::Arc;
 
@@ -133,7 +132,8 @@ pub struct Pipeline {
     pub health: Option<Cmd>,
     /// Live switch, for taking maintenance off again.
     pub live: Option<Cmd>,
-    pub targets: Targets,
+    /// An LXC env: every host is its one container, at the activated address.
+    pub lxc: bool,
     pub all_hosts: Vec<String>,
     /// The env's `-H`-less hosts left out of this run, for the summary.
     pub left_out: Vec<String>,

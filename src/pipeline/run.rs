@@ -14,7 +14,7 @@ use crate::exec::engine::Engine;
 
 impl LocalAction for Pipeline {
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
-        let lxc = matches!(self.targets, crate::tasks::plan::Targets::Lxc { .. });
+        let lxc = self.lxc;
         let eng = Engine::new(cx, lxc);
         let old = journal::load(&self.journal)?;
         let j = self.start_journal(old.as_ref())?;

@@ -103,7 +103,7 @@ fn maintenance_mode_with_real_nginx_gives_503_splash_and_live_gives_the_app_back
     // The reload is proved by the 503 below: init's output is data, not echoed.
     dfab(&["staging", "init"])
         .stdout_has("init: nothing changed")
-        .stdout_lacks("out: nginx reloaded")
+        .stdout_lacks("nginx reloaded")
         .run_checked();
     assert_eq!(
         host.check("root", "stat -c %U:%G:%a /srv/app"),
@@ -264,7 +264,7 @@ fn bad_web_input_is_refused_and_changes_nothing() {
             "nginx -t failed with the new snippet /etc/nginx/conf.d/dfab-maintenance.conf; \
              the old config is back in place and nothing was reloaded",
         )
-        .stdout_lacks("out: nginx reloaded")
+        .stdout_lacks("nginx reloaded")
         .run_checked();
     assert_eq!(
         host.check("root", "cat /etc/nginx/conf.d/dfab-maintenance.conf"),
@@ -324,8 +324,8 @@ fn web_restart_and_test_wait_for_health_url_and_fail_with_the_last_response() {
     // nginx's notice about the reload signal comes back on stderr.
     Dfab::new(dir.path())
         .args(["staging", "web_restart"])
-        .stdout_has("out: nginx reloaded (nginx -s reload)")
-        .stdout_has("out: health: http://127.0.0.1/health answered 200")
+        .stdout_has("web_restart: nginx reloaded (nginx -s reload)")
+        .stdout_has("web_restart: health: http://127.0.0.1/health answered 200")
         .run_checked();
     Dfab::new(dir.path())
         .args(["staging", "test"])

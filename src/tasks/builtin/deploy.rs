@@ -156,7 +156,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         migrate_check,
         health,
         live,
-        targets: cx.targets.clone(),
+        lxc: matches!(cx.targets, plan::Targets::Lxc { .. }),
         all_hosts: cx.all_hosts.to_vec(),
         left_out,
     };
