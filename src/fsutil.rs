@@ -30,3 +30,14 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     })?;
     Ok(())
 }
+
+/// `path` as a person reads it: relative to `base` (the project directory) when it is below
+/// it (`dist/`), else whole.
+#[must_use]
+pub fn shown(path: &std::path::Path, base: &std::path::Path) -> String {
+    match path.strip_prefix(base) {
+        Ok(r) if r.as_os_str().is_empty() => ".".into(),
+        Ok(r) => r.display().to_string(),
+        Err(_) => path.display().to_string(),
+    }
+}

@@ -303,8 +303,10 @@ pub fn confirm(question: &str) -> crate::error::Result<()> {
     }
 }
 
-/// `text` as one line of at most `max` characters, ending in ` …` where it was cut.
-fn one_line(text: &str, max: usize) -> String {
+/// `text` as one line of at most `max` characters, ending in ` …` where it was cut (the first
+/// line only).
+#[must_use]
+pub fn one_line(text: &str, max: usize) -> String {
     let first = text.lines().next().unwrap_or_default();
     let cut = first.chars().count() > max || text.contains('\n');
     if !cut {

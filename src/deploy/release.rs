@@ -34,8 +34,8 @@ impl Release {
         let Some(all) = record::read(&job.package_dir)? else {
             if dry_run {
                 rep.info(&format!(
-                    "deb.deploy: would ship the packages the build makes (no build record yet at {})",
-                    job.package_dir.join(crate::deb::manifest::FILE_NAME).display()
+                    "deb.deploy: would ship what the build makes (no build record yet in {})",
+                    job.package_dir.display()
                 ));
                 return Ok(Release {
                     packages: Vec::new(),

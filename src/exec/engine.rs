@@ -171,7 +171,7 @@ pub fn run_on(
             let out = super::record::exec(t, cx.rep, "sudo", cmd.clone())?;
             let shown = cmd.clone().without_sudo_if_root(t.login_user());
             let what = if t.recording() {
-                format!("would run {}", first_word(&shown))
+                format!("would run: {}", first_word(&shown))
             } else if out.status != 0 && *warn_only {
                 cx.rep
                     .warn(&format!("[{host}] {} (warn_only): {shown}", out.exit()));
@@ -241,11 +241,13 @@ fn last_line(out: &str) -> Option<&str> {
     out.lines().rev().map(str::trim).find(|l| !l.is_empty())
 }
 
-/// A command's first words as shown (`dfab-host web live`), for `-n`'s line.
+/// What a command does, in one short line for `-n` (no sudo wrapper; `-v` shows it whole).
 fn first_word(cmd: &Cmd) -> String {
-    let shown = cmd.to_string();
-    let words: Vec<&str> = shown.split_whitespace().take(3).collect();
-    words.join(" ")
+    let bare = Cmd {
+        sudo: None,
+        ..cmd.clone()
+    };
+    crate::report::one_line(&bare.to_string(), 70)
 }
 
 /// The line of a host's step, as [`Engine::said`] prints it.

@@ -99,9 +99,7 @@ pub(crate) fn take(
             Ok(o) if preflight && !eng.cx.dry_run && o.status != lock::HELD => {
                 match checked(&o, &user) {
                     Ok(()) => {
-                        for l in o.stdout_str().lines().filter(|l| l.starts_with("lock: ")) {
-                            eng.cx.rep.line(&h, crate::report::Stream::Out, l);
-                        }
+                        said_lock(eng, &h, &o);
                         installed
                             .hosts
                             .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));
@@ -111,9 +109,7 @@ pub(crate) fn take(
                 }
             }
             Ok(o) if o.status == 0 => {
-                for l in o.stdout_str().lines().filter(|l| l.starts_with("lock: ")) {
-                    eng.cx.rep.line(&h, crate::report::Stream::Out, l);
-                }
+                said_lock(eng, &h, &o);
                 installed
                     .hosts
                     .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));
@@ -243,4 +239,15 @@ fn checked(o: &crate::transport::Output, login_user: &str) -> std::result::Resul
         }),
         Err(p) => Err(p),
     }
+}
+
+/// The lock's line for `host`: what the host said (`lock: acquired …`), or under `-n` what
+/// would happen.
+fn said_lock(eng: &Engine<'_, '_>, host: &str, o: &crate::transport::Output) {
+    let out = o.stdout_str();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("lock: "))
+        .unwrap_or("would take the deploy lock");
+    eng.said(host, "deploy", line, None);
 }

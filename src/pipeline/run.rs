@@ -341,11 +341,26 @@ impl Run<'_, '_, '_, '_> {
             return self.eng.step(step, Some(todo));
         };
         let mut out = Vec::new();
+        let start = std::time::Instant::now();
+        let task = step.task().to_string();
         for (h, r) in self.eng.cmd_on(todo, "sudo", cmd) {
             match r {
+                Ok(_) if self.eng.cx.dry_run => {
+                    push(&mut self.j.maintenance_on, &h);
+                    self.eng.said(&h, &task, "would turn maintenance on", None);
+                    out.push((h, Ok(())));
+                }
                 Ok(o) if o.status == 0 => {
-                    if !o.stdout_str().contains("already in maintenance") {
+                    let said = o.stdout_str();
+                    if !said.contains("already in maintenance") {
                         push(&mut self.j.maintenance_on, &h);
+                    }
+                    let last = said.lines().last().unwrap_or("maintenance on").trim();
+                    let last = last.strip_prefix("web_mode: ").unwrap_or(last);
+                    self.eng
+                        .said(&h, &task, last, Some(start.elapsed().as_secs_f64()));
+                    for l in o.stderr_str().lines().filter(|l| l.contains("warning")) {
+                        self.eng.cx.rep.warn(&format!("[{h}] {}", l.trim()));
                     }
                     out.push((h, Ok(())));
                 }

@@ -107,7 +107,7 @@ fn dry_run_lists_every_command_and_connects_nowhere() {
         dir.path(),
         &["-n", "-v", "prod", "deb.build", "one:x", "auth"],
         |d| {
-            d.stdout_has("deb.build: would build the packages of ")
+            d.stdout_has("deb.build: would build debian with ")
                 .stdout_has("[root@app1.dfab-test.invalid] run: echo x")
                 .stdout_has("[deploy@app2.dfab-test.invalid:2222] run: echo x")
                 .stderr_is("")

@@ -1,7 +1,7 @@
 //! LXC environments from the command line: `dfab <lxc-env> <task>` clones, starts and reaches the
 //! container; `force_new`, `lxc_remove` and the attach transport.
 
-use crate::support::{project, Dfab, Reserved, BASE, KEY};
+use crate::support::{copy_tree, deploy_app_fixture, project, Dfab, Reserved, BASE, KEY};
 
 fn envs(r: &Reserved, extra: &str) -> String {
     format!(
@@ -145,4 +145,55 @@ fn a_changed_lxc_ipv4_is_applied_to_the_existing_container() {
         String::from_utf8_lossy(&cfg.stdout).trim(),
         format!("lxc.net.0.ipv4.address = {}/24", other.ip)
     );
+}
+
+// A new user's first deploy printed the 2 KB install script for the host, and the host appeared
+// under two names. Now: one line per step and host, none over 120 characters, the scripts behind
+// -v; here with the container created on the way.
+#[test]
+fn a_deb_deploy_to_a_new_container_prints_a_few_short_lines() {
+    let r = Reserved::new();
+    let debconf = "Name: deploy-app/site_name\nTemplate: deploy-app/site_name\n\
+Value: shop.example.com\nOwners: deploy-app\nFlags: seen\n\n\
+Name: deploy-app/admin_password\nTemplate: deploy-app/admin_password\n\
+Value: pw-not-shown\nOwners: deploy-app\nFlags: seen\n";
+    let extra = "        'package_dir': 'dist/',\n        'debconf': 'debconf.dat',\n";
+    let dir = project(&[
+        ("environments.py", &envs(&r, extra)),
+        ("debconf.dat", debconf),
+    ]);
+    copy_tree(&deploy_app_fixture(), dir.path());
+    Dfab::new(dir.path()).args(["lxc", "deb.build"]).run().ok();
+    assert!(!r.exists());
+    let out = Dfab::new(dir.path())
+        .args(["lxc", "deb.deploy"])
+        .run_checked();
+    assert!(r.exists());
+    let all = format!("{}{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = all.lines().collect();
+    assert!(lines.len() <= 12, "{} lines:\n{all}", lines.len());
+    assert!(lines.iter().all(|l| l.chars().count() <= 120), "{all}");
+    assert!(!all.contains("pw-not-shown"), "{all}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("[{}] deb.deploy: installed deploy-app ", r.name))),
+        "{all}"
+    );
+    // The container's dpkg agrees (the oracle, over plain ssh).
+    let o = crate::support::ssh_as(
+        "root",
+        &r.ip,
+        "dpkg-query -W -f='${Version} ${db:Status-Abbrev}' deploy-app",
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).ends_with(" ii "),
+        "{o:?}"
+    );
+    // -v shows every script: the host program's calls are there.
+    let v = Dfab::new(dir.path())
+        .args(["-v", "lxc", "deb.deploy"])
+        .run_checked();
+    assert!(v.stdout.contains("dfab-host preflight"), "{}", v.stdout);
+    assert!(v.stdout.contains("dfab-host install"), "{}", v.stdout);
 }

@@ -87,7 +87,7 @@ fn relative_and_absolute_f_derive_the_same_paths() {
     ];
     let app = proj.join("app");
     let expected = format!(
-        "deb.build: would build the packages of {app}//debian with the native builder (gzip:6 compression) into {app}/dist/\n\
+        "deb.build: would build debian with the native builder (gzip:6 compression) into dist\n\
          [localhost] local: cd {app}/sub && pwd\n\
          [h1] put: put {app}/up.txt /tmp/\n\
          [h1] get: get /tmp/down.txt {app}/got/\n",

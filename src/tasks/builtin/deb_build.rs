@@ -46,10 +46,13 @@ impl DebBuild {
             "the native builder"
         };
         cx.rep.info(&format!(
-            "deb.build: would build the packages of {dir}/debian with {how} ({} compression) \
-             into {}",
+            "deb.build: would build {} with {how} ({} compression) into {}",
+            crate::fsutil::shown(
+                &self.opts.project_dir.join("debian"),
+                &self.opts.project_dir
+            ),
             self.opts.compression,
-            self.opts.out_dir.display()
+            crate::fsutil::shown(&self.opts.out_dir, &self.opts.project_dir)
         ));
     }
 }
