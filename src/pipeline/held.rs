@@ -169,7 +169,10 @@ impl Held {
         let cmd = lock::release(&self.package, &self.token);
         for (h, r) in eng.cmd_on(&self.hosts, "sudo", &cmd) {
             match r {
-                Ok(o) if o.status == 0 => {}
+                Ok(_) if eng.cx.dry_run => {
+                    eng.said(&h, "deploy", "would release the deploy lock", None)
+                }
+                Ok(o) if o.status == 0 => eng.said(&h, "deploy", "released the deploy lock", None),
                 Ok(o) => eng.cx.rep.warn(&format!(
                     "[{h}] the deploy lock was not released: {}{}",
                     o.stdout_str().trim(),
