@@ -392,7 +392,7 @@ pub fn is_unset(v: &Value) -> bool {
 }
 
 /// A value as a message names it: `None`, `the string 'x'`, `the int 70000`, `a list ['a', 1]`.
-fn describe(v: &Value) -> String {
+fn value_shape(v: &Value) -> String {
     match &v.kind {
         Kind::None => "None".to_owned(),
         Kind::Bool(_) => v.to_string(),
@@ -474,7 +474,7 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
         ),
     };
     Err((
-        format!("expected {want}, got {}", describe(v)),
+        format!("expected {want}, got {}", value_shape(v)),
         format!("for example {example}"),
     ))
 }

@@ -119,7 +119,7 @@ impl Ssh {
                 .block_on(b.connect_mux(&target.host))
                 .map_err(|e| Error::Transport {
                     host: label.clone(),
-                    message: format!("cannot connect over ssh: {}", describe(&e)),
+                    message: format!("cannot connect over ssh: {}", ssh_reason(&e)),
                     hint: Some(
                         "check that `ssh <host>` works by hand with the same user, port and key \
                      (env keys `user`, `port`, `key_filename`, `ssh_config`)"
@@ -140,7 +140,7 @@ impl Ssh {
     }
 }
 
-fn describe(e: &openssh::Error) -> String {
+fn ssh_reason(e: &openssh::Error) -> String {
     let mut s = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(inner) = src {
@@ -215,7 +215,7 @@ impl Transport for Ssh {
             // holds them now, so the pipes end when the remote command does.
             c.spawn().await
         });
-        let child = child.map_err(|e| lost("session", &describe(&e)))?;
+        let child = child.map_err(|e| lost("session", &ssh_reason(&e)))?;
         let (stdout, stderr, copied) =
             process::drive(in_w, out_r, err_r, stdin, io, &self.label, echo);
         let waited = self.runtime.block_on(child.wait());
@@ -244,7 +244,7 @@ impl Transport for Ssh {
                     hint: (!alive).then(|| "run again".to_owned()),
                 });
             }
-            Err(e) => return Err(lost("session", &describe(&e))),
+            Err(e) => return Err(lost("session", &ssh_reason(&e))),
         };
         Ok(Output::new(exit, stdout, stderr))
     }

@@ -153,7 +153,7 @@ impl Parser {
                 not_literal(pos, format!("`{k}` expression is not a literal"))
             }
             other => {
-                let found = describe(other);
+                let found = token_text(other);
                 syntax(pos, format!("unexpected {found}, expected {expected}"))
             }
         }
@@ -173,7 +173,7 @@ impl Parser {
     }
 }
 
-fn describe(tok: &Tok) -> String {
+fn token_text(tok: &Tok) -> String {
     match tok {
         Tok::Name(n) => format!("name `{n}`"),
         Tok::Int(_) | Tok::Float(_) | Tok::Imag(_) => "number".into(),
