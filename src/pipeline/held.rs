@@ -170,7 +170,7 @@ impl Held {
         for (h, r) in eng.cmd_on(&self.hosts, "sudo", &cmd) {
             match r {
                 Ok(_) if eng.cx.dry_run => {
-                    eng.said(&h, "deploy", "would release the deploy lock", None)
+                    eng.said(&h, "deploy", "would release the deploy lock", None);
                 }
                 Ok(o) if o.status == 0 => eng.said(&h, "deploy", "released the deploy lock", None),
                 Ok(o) => eng.cx.rep.warn(&format!(
