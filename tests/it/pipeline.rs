@@ -604,4 +604,7 @@ fn dry_run_records_the_calls_the_real_run_makes() {
     assert_eq!(status(&h), "503");
     both(&["web_mode:live"]);
     assert_eq!(status(&h), "200");
+    // The rollback reads the host's history at run time: -n shows placeholders there.
+    both(&["rollback"]);
+    assert_eq!(installed(&h), "1.0-1");
 }

@@ -571,8 +571,11 @@ pub(crate) fn assert_same_calls(dry: &[String], real: &[String]) {
     }
 }
 
-/// `want` equals `got`, each `<...>` in `want` matching any text.
+/// `want` equals `got`, each `<...>` in `want` matching any text (a placeholder quoted as one
+/// shell word, `'<kept-deb>'`, matches the real word quoted or not).
 fn placeholder_match(want: &str, got: &str) -> bool {
+    let unquoted = unquote_placeholders(want);
+    let want = unquoted.as_str();
     let mut parts = Vec::new();
     let mut rest = want;
     // A placeholder is `<` and a letter, then words up to `>` (not a shell redirection).
@@ -621,6 +624,21 @@ mod checks {
             .cloned()
             .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_default()
+    }
+
+    // The -n/run comparison: a placeholder stands for what the run read, quoted or not; the
+    // rest must be equal, and a shell redirection is not a placeholder.
+    #[test]
+    fn a_placeholder_matches_the_value_the_run_read() {
+        use super::placeholder_match as m;
+        assert!(m(
+            "[h] sudo: install '<kept-deb>' '<v>' -",
+            "[h] sudo: install a_1.0_all.deb 1.0 -"
+        ));
+        assert!(m("[h] read: x <sha256> y", "[h] read: x 0123abcd y"));
+        assert!(!m("[h] read: x <sha256> y", "[h] read: x 0123abcd z"));
+        assert!(!m("[h] run: sort < a > b", "[h] run: sort < c > b"));
+        assert!(m("[h] run: sort < a > b", "[h] run: sort < a > b"));
     }
 
     #[test]
@@ -678,4 +696,26 @@ mod checks {
         );
         assert_eq!(diff("", "x\n"), "+ x\n");
     }
+}
+
+/// `'<word>'` as `<word>`: the shell quotes a placeholder, not the plain word it stands for.
+fn unquote_placeholders(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("'<") {
+        let inner = &rest[i + 1..];
+        match inner.find(">'") {
+            Some(j) if !inner[..j].contains('\'') => {
+                out.push_str(&rest[..i]);
+                out.push_str(&inner[..=j]);
+                rest = &inner[j + 2..];
+            }
+            _ => {
+                out.push_str(&rest[..i + 2]);
+                rest = &rest[i + 2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
