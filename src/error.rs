@@ -116,6 +116,7 @@ impl Error {
     pub fn code(&self) -> u8 {
         match self {
             Error::Config { .. } | Error::Usage { .. } => 2,
+            Error::Domain(e) => e.code(),
             _ => 1,
         }
     }
@@ -176,6 +177,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub trait DomainError: std::error::Error + Send + Sync + 'static {
     /// A suggestion for the user, if there is one.
     fn hint(&self) -> Option<String>;
+    /// The process exit code: 2 for bad input found before anything changed, else 1.
+    fn code(&self) -> u8 {
+        1
+    }
 }
 
 /// `impl From<$ty> for Error` for domain errors, boxed (an `Error` stays small where it is

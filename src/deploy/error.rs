@@ -27,6 +27,21 @@ pub enum Error {
         exit: Exit,
         tail: String,
     },
+    /// The version is installed already, from another build: dpkg compares versions, not
+    /// contents, so installing this build would change nothing and call it done.
+    #[error(
+        "[{host}] {package} {version} is installed from another build (sha256 {}), not this one \
+         ({}): same version, other contents; nothing was installed",
+        &installed[..16.min(installed.len())],
+        &sha256[..16.min(sha256.len())]
+    )]
+    OtherBuild {
+        host: String,
+        package: String,
+        version: String,
+        installed: String,
+        sha256: String,
+    },
     /// The install said it succeeded, but dpkg disagrees.
     #[error(
         "[{host}] after the install dpkg reports {package} as {state}, not {version} installed \
@@ -101,6 +116,11 @@ impl Error {
                 "the host keeps its kept releases and its history; `dfab <env> releases` shows them"
                     .into()
             }
+            Error::OtherBuild { .. } => {
+                "give the new build a new version (debian/changelog), or `deb.deploy:force=yes` \
+                 reinstalls this build over it"
+                    .into()
+            }
             Error::NoRollbackTarget { .. } => {
                 "`rollback:version=X` picks one of the kept releases".into()
             }
@@ -128,6 +148,19 @@ impl Error {
 impl crate::error::DomainError for Error {
     fn hint(&self) -> Option<String> {
         Error::hint(self)
+    }
+
+    /// The build record and its files are input, read before any host changes (README: exit
+    /// codes): their problems are bad input, 2.
+    fn code(&self) -> u8 {
+        match self {
+            Error::NoBuildRecord { .. }
+            | Error::Checksum { .. }
+            | Error::Unreadable { .. }
+            | Error::NotBuilt { .. }
+            | Error::BadDeb { .. } => 2,
+            _ => 1,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! passed), then each host's change. Each phase hands its values to the next; a batch or the
 //! hosts left to resume are just a shorter list of hosts.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -11,11 +12,16 @@ use crate::exec::engine::Engine;
 use crate::exec::step::{FleetAction, RunCtx};
 use crate::transport::Transport;
 
-use super::ship::{self, HostFacts};
+use super::ship::{self, Change, HostFacts};
 use super::{Job, Release};
 
-/// What a fleet step gives back: each host and what happened there.
-pub type Outcomes = Vec<(String, Result<String>)>;
+/// What a fleet gives back: each host and what happened there.
+pub type Outcomes = Vec<(String, Result<Change>)>;
+
+/// The engine's view of [`Outcomes`]: each host's line.
+fn lines(o: Outcomes) -> Vec<(String, Result<String>)> {
+    o.into_iter().map(|(h, r)| (h, r.map(|c| c.what))).collect()
+}
 
 /// `deb.deploy`: the last build to its hosts.
 #[derive(Debug)]
@@ -47,9 +53,13 @@ impl Deploy {
     }
 
     /// For the wrapped deploy, whose hosts passed this preflight in the session that took the
-    /// deploy lock: each host's change only, the .deb sent whole (the lock's preflight does not
-    /// ask which releases a host holds).
-    pub fn run_locked(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Outcomes> {
+    /// deploy lock (`facts`: what it found on each host): each host's change only.
+    pub fn run_locked(
+        &self,
+        eng: &Engine<'_, '_>,
+        hosts: &[String],
+        facts: &HashMap<String, HostFacts>,
+    ) -> Result<Outcomes> {
         let release = self.release(eng.cx)?;
         let none = HostFacts::default();
         Ok(change_all(
@@ -57,7 +67,7 @@ impl Deploy {
             "deb.deploy",
             hosts,
             Instant::now(),
-            &|t, cx, _h| ship::ship(t, cx, release, &self.job, &none),
+            &|t, cx, h| ship::ship(t, cx, release, &self.job, facts.get(h).unwrap_or(&none)),
         ))
     }
 
@@ -69,15 +79,15 @@ impl Deploy {
 }
 
 impl FleetAction for Deploy {
-    fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Outcomes> {
+    fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Vec<(String, Result<String>)>> {
         let release = self.release(eng.cx)?;
-        Ok(to_hosts(
+        Ok(lines(to_hosts(
             eng,
             "deb.deploy",
             release,
             hosts,
             |t, cx, facts| ship::ship(t, cx, release, &self.job, facts),
-        ))
+        )))
     }
 }
 
@@ -93,18 +103,24 @@ pub struct Rollback {
 }
 
 impl FleetAction for Rollback {
-    fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Outcomes> {
+    fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Vec<(String, Result<String>)>> {
         let release = Release::answers_only(&self.job)?;
-        Ok(to_hosts(eng, self.task, &release, hosts, |t, cx, _| {
-            super::rollback::roll_back(
-                t,
-                cx,
-                &release,
-                &self.job,
-                &self.packages,
-                self.version.as_deref(),
-            )
-        }))
+        Ok(lines(to_hosts(
+            eng,
+            self.task,
+            &release,
+            hosts,
+            |t, cx, _| {
+                super::rollback::roll_back(
+                    t,
+                    cx,
+                    &release,
+                    &self.job,
+                    &self.packages,
+                    self.version.as_deref(),
+                )
+            },
+        )))
     }
 }
 
@@ -116,7 +132,7 @@ pub fn to_hosts(
     task: &'static str,
     release: &Release,
     hosts: &[String],
-    change: impl Fn(&mut dyn Transport, &RunCtx<'_>, &HostFacts) -> Result<String> + Sync,
+    change: impl Fn(&mut dyn Transport, &RunCtx<'_>, &HostFacts) -> Result<Change> + Sync,
 ) -> Outcomes {
     let cx = eng.cx;
     let checked = eng.on_hosts(hosts, &|t: &mut dyn Transport, _h: &str| {
@@ -127,12 +143,13 @@ pub fn to_hosts(
         return checked
             .into_iter()
             .map(|(h, r)| {
-                let r = r.map(|_| {
-                    "preflight passed; left unchanged (another host failed its preflight)"
-                        .to_string()
+                let r = r.map(|_| Change {
+                    what: "preflight passed; left unchanged (another host failed its preflight)"
+                        .to_string(),
+                    changed: false,
                 });
-                if let Ok(what) = &r {
-                    eng.said(&h, task, what, None);
+                if let Ok(c) = &r {
+                    eng.said(&h, task, &c.what, None);
                 }
                 (h, r)
             })
@@ -158,12 +175,12 @@ fn change_all(
     task: &str,
     hosts: &[String],
     start: Instant,
-    change: &(dyn Fn(&mut dyn Transport, &RunCtx<'_>, &str) -> Result<String> + Sync),
+    change: &(dyn Fn(&mut dyn Transport, &RunCtx<'_>, &str) -> Result<Change> + Sync),
 ) -> Outcomes {
     let cx = eng.cx;
     eng.on_hosts(hosts, &|t: &mut dyn Transport, h: &str| {
-        let what = change(t, cx, h)?;
-        eng.said(h, task, &what, Some(start.elapsed().as_secs_f64()));
-        Ok(what)
+        let c = change(t, cx, h)?;
+        eng.said(h, task, &c.what, Some(start.elapsed().as_secs_f64()));
+        Ok(c)
     })
 }

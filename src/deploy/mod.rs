@@ -95,4 +95,7 @@ pub struct Job {
     pub force: bool,
     /// `keep_releases`.
     pub keep: usize,
+    /// A build step of the same run comes first: under `-n`, a missing build record is the
+    /// build that step makes, not an error.
+    pub after_build: bool,
 }

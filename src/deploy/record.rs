@@ -56,14 +56,21 @@ pub fn load(dir: &Path) -> Result<Vec<Shipment>> {
     })
 }
 
-/// The build record's package names, if there is a readable record (never an error): for
-/// decisions made before this run's build step may write a new record (which package's lock).
+/// The build record's `(package, file)` pairs, if there is a readable record (never an error):
+/// for decisions made before this run's build step may write a new record (which package's
+/// lock, which releases a host may hold already).
 #[must_use]
-pub fn package_names(dir: &Path) -> Option<Vec<String>> {
+pub fn peek_files(dir: &Path) -> Option<Vec<(String, String)>> {
     read(dir)
         .ok()
         .flatten()
-        .map(|s| s.into_iter().map(|s| s.package).collect())
+        .map(|s| s.into_iter().map(|s| (s.package, s.file)).collect())
+}
+
+/// The build record's package names, as [`peek_files`] reads them.
+#[must_use]
+pub fn package_names(dir: &Path) -> Option<Vec<String>> {
+    peek_files(dir).map(|f| f.into_iter().map(|(p, _)| p).collect())
 }
 
 /// Hash the file again; it must be the one the build wrote.

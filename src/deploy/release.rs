@@ -32,7 +32,7 @@ impl Release {
     pub fn load(job: &Job, dry_run: bool, rep: &dyn Reporter) -> Result<Release> {
         let debconf = Self::answers(job)?;
         let Some(all) = record::read(&job.package_dir)? else {
-            if dry_run {
+            if dry_run && job.after_build {
                 rep.info(&format!(
                     "deb.deploy: would ship what the build makes (no build record yet in {})",
                     job.package_dir.display()

@@ -63,6 +63,13 @@ pub struct InstallOpts {
     pub upload: Option<u64>,
 }
 
+/// Exit status of `install --skip-same` when the version installed came from another build:
+/// the same version, other contents (dpkg would call it installed).
+pub const OTHER_BUILD: i32 = 65;
+
+/// The line that names the installed build's sha256 when [`OTHER_BUILD`].
+pub const OTHER_BUILD_MARK: &str = "dfab-other-build\t";
+
 /// Exit status of the install when another deploy holds the package's lock.
 pub const LOCKED: i32 = 75;
 

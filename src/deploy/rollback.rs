@@ -11,7 +11,7 @@ use crate::transport::Transport;
 
 use super::error::Error;
 use super::remote::InstallOpts;
-use super::ship::{install_release, Done, Target};
+use super::ship::{install_release, Change, Done, Target};
 use super::{Job, Release};
 
 /// Roll each of `packages` that `host` gets back to `version` (or the release before the
@@ -23,9 +23,10 @@ pub fn roll_back(
     job: &Job,
     packages: &[String],
     version: Option<&str>,
-) -> Result<String> {
+) -> Result<Change> {
     let host = t.host().to_string();
     let mut did = Vec::new();
+    let mut changed = false;
     let opts = InstallOpts {
         conffiles_new: job.conffiles_new,
         downgrade: true,
@@ -77,8 +78,12 @@ pub fn roll_back(
             opts,
             false,
         )? {
+            changed = true;
             did.push(what);
         }
     }
-    Ok(did.join("; "))
+    Ok(Change {
+        what: did.join("; "),
+        changed,
+    })
 }

@@ -99,19 +99,31 @@ pub fn checked(o: &Output, login_user: &str) -> std::result::Result<HostFacts, P
     }
 }
 
+/// What one host's routine did: in a few words, and whether it changed the host (an install
+/// that found the release installed already did not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub what: String,
+    pub changed: bool,
+}
+
 /// Upload (when the host lacks it: the .deb streams into the install's own session) and
-/// install every package of `release` this host gets; what it did, in a few words.
+/// install every package of `release` this host gets.
 pub fn ship(
     t: &mut dyn Transport,
     cx: &RunCtx<'_>,
     release: &Release,
     job: &Job,
     facts: &HostFacts,
-) -> Result<String> {
+) -> Result<Change> {
     if release.planned {
         // `-n` before the first build: what the build makes is not known yet.
-        return Ok("would upload and install the packages the build makes".into());
+        return Ok(Change {
+            what: "would upload and install the packages the build makes".into(),
+            changed: true,
+        });
     }
+    let mut changed = false;
     let host = t.host().to_string();
     let mut did = Vec::new();
     for s in release.for_host(job, &host) {
@@ -149,6 +161,7 @@ pub fn ship(
             (true, false) => " (uploaded)",
             (false, _) => "",
         };
+        changed |= done != Done::Unchanged;
         did.push(match done {
             Done::Unchanged => format!(
                 "{} {} is already installed: nothing to do (deb.deploy:force=yes reinstalls){sent}",
@@ -157,7 +170,10 @@ pub fn ship(
             Done::Installed(what) => format!("{what}{sent}"),
         });
     }
-    Ok(did.join("; "))
+    Ok(Change {
+        what: did.join("; "),
+        changed,
+    })
 }
 
 /// Append a history line (when the install script did not get to write it); a failure to
@@ -226,7 +242,12 @@ pub fn install_release(
             let meter = cx
                 .rep
                 .transfer(t.host(), &format!("put {}", path.display()), size);
-            let mut stream = std::io::Read::chain(Metered { inner: file, meter }, answers);
+            // The meter ends when the file does (its rate is the upload's, not the install's).
+            let sent = UntilEof {
+                inner: Metered { inner: file, meter },
+                ended: false,
+            };
+            let mut stream = std::io::Read::chain(sent, answers);
             let out = crate::hostside::exec_io(
                 t,
                 &cmd,
@@ -236,7 +257,7 @@ pub fn install_release(
                 },
                 None,
             );
-            stream.get_mut().0.meter.done();
+            stream.get_mut().0.end();
             out?
         }
         _ => crate::hostside::exec(t, &cmd.stdin(answers.to_vec()), None)?,
@@ -252,6 +273,22 @@ pub fn install_release(
             r.package,
             r.version
         )));
+    }
+    if out.status == remote::OTHER_BUILD {
+        if let Some(built) = out
+            .stdout_str()
+            .lines()
+            .find_map(|l| l.strip_prefix(remote::OTHER_BUILD_MARK))
+        {
+            return Err(Error::OtherBuild {
+                host: t.host().to_string(),
+                package: r.package.to_string(),
+                version: r.version.to_string(),
+                installed: built.trim().to_string(),
+                sha256: r.sha256.to_string(),
+            }
+            .into());
+        }
     }
     let rep = remote::parse_install(&out.stdout_str());
     if rep.history_failed {
@@ -323,4 +360,29 @@ pub fn install_release(
         "{verb} {} {}",
         r.package, r.version
     )))
+}
+
+/// A metered reader that ends its meter at the end of its data.
+struct UntilEof<R> {
+    inner: Metered<R>,
+    ended: bool,
+}
+
+impl<R> UntilEof<R> {
+    fn end(&mut self) {
+        if !self.ended {
+            self.ended = true;
+            self.inner.meter.done();
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for UntilEof<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.end();
+        }
+        Ok(n)
+    }
 }

@@ -181,7 +181,8 @@ pub fn run_on(
                 // Its warnings are dfab's own (a maintenance switch with no snippet to read it):
                 // shown whatever the verbosity.
                 for l in out.stderr_str().lines().filter(|l| l.contains("warning")) {
-                    cx.rep.warn(&format!("[{host}] {}", l.trim()));
+                    cx.rep
+                        .warn(&format!("[{host}] {task}: {}", bare_warning(l, task)));
                 }
                 let last = last_line(&out.stdout_str()).unwrap_or("ok").to_string();
                 // `web_mode: live (…)` under the task `web_mode` reads `live (…)`.
@@ -234,6 +235,15 @@ pub fn run_on(
             unreachable!("not a single host's step")
         }
     }
+}
+
+/// A warning line of a host program without its own `task: warning:` prefix (the console adds
+/// `warning: [host] task:`).
+#[must_use]
+pub fn bare_warning<'a>(line: &'a str, task: &str) -> &'a str {
+    let l = line.trim();
+    let l = l.strip_prefix(&format!("{task}: ")).unwrap_or(l);
+    l.strip_prefix("warning: ").unwrap_or(l)
 }
 
 /// The last non-empty line a command printed: how a built-in's script says it ended.

@@ -42,6 +42,22 @@ impl Pipeline {
             .collect()
     }
 
+    /// Where the releases of the build record as it is before this run's build live on a host:
+    /// the lock's preflight asks which of them a host holds (a build that keeps its version and
+    /// bytes, a deploy after a rollback, is then not sent again).
+    #[must_use]
+    pub fn release_paths(&self) -> Vec<String> {
+        let Some(job) = &self.job else {
+            return Vec::new();
+        };
+        record::peek_files(&job.package_dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(p, _)| job.select.wants(p))
+            .map(|(p, f)| crate::deploy::remote::release_path(&p, &f))
+            .collect()
+    }
+
     /// The packages this deploy ships: the loaded release's, else those of the record.
     fn shipped_packages(&self) -> Vec<String> {
         match self.release() {
@@ -164,10 +180,8 @@ impl Run<'_, '_, '_, '_> {
         self.j.next = None;
         self.save();
         self.eng.cx.rep.info(&format!(
-            "deploy: nothing to deploy: the build (sha256 {}), its packages and the debconf answers \
-             are those of the last successful deploy, and every host has them installed; \
-             no install, no restart (`deb.deploy:force=yes` reinstalls)",
-            &now.sha256[..16]
+            "deploy: nothing to deploy: every host has this build (sha256 {}) and its answers",
+            &now.sha256[..12]
         ));
         Ok(false)
     }

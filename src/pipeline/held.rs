@@ -25,6 +25,8 @@ pub(crate) struct Held {
     pub manual: bool,
     /// What dpkg had installed of `packages` on each host when the lock was taken.
     pub installed: Installed,
+    /// What each host's preflight found (the releases it holds), when it rode with the lock.
+    pub facts: std::collections::HashMap<String, crate::deploy::ship::HostFacts>,
 }
 
 /// dpkg's `(version, status)` of a package, `None` when dpkg does not know it.
@@ -66,7 +68,7 @@ pub(crate) fn take(
     what: &str,
     journal: &std::path::Path,
     report: &[String],
-    preflight: bool,
+    preflight: Option<&[String]>,
 ) -> Result<Held> {
     let (token, manual) = match fs_err::read_to_string(token_file(journal)) {
         Ok(t) if !t.trim().is_empty() => (t.trim().to_string(), true),
@@ -74,14 +76,15 @@ pub(crate) fn take(
     };
     // Whoever holds the token can release the lock: it is shown as a secret is.
     eng.cx.rep.secret(&token);
-    let cmd = if preflight {
-        lock::acquire_checked(package, &lock::who(), what, &token, report)
+    let cmd = if let Some(there) = preflight {
+        lock::acquire_checked(package, &lock::who(), what, &token, report, there)
     } else {
         lock::acquire(package, &lock::who(), what, &token, report)
     };
     let mut got = Vec::new();
     let mut refused = Vec::new();
     let mut unfit = Vec::new();
+    let mut facts = std::collections::HashMap::new();
     let mut installed = Installed::default();
     // The output is data (dpkg's report, the holder); the user sees the outcome.
     let rep = eng.cx.rep;
@@ -96,10 +99,11 @@ pub(crate) fn take(
             Err(e) => (Err(e), String::new()),
         };
         match r {
-            Ok(o) if preflight && !eng.cx.dry_run && o.status != lock::HELD => {
+            Ok(o) if preflight.is_some() && !eng.cx.dry_run && o.status != lock::HELD => {
                 match checked(&o, &user) {
-                    Ok(()) => {
-                        said_lock(eng, &h, &o);
+                    Ok(found) => {
+                        facts.insert(h.clone(), found);
+                        said_lock(eng, &h, &o, manual);
                         installed
                             .hosts
                             .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));
@@ -109,7 +113,7 @@ pub(crate) fn take(
                 }
             }
             Ok(o) if o.status == 0 => {
-                said_lock(eng, &h, &o);
+                said_lock(eng, &h, &o, manual);
                 installed
                     .hosts
                     .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));
@@ -132,6 +136,7 @@ pub(crate) fn take(
         hosts: got,
         manual,
         installed,
+        facts,
     };
     if refused.is_empty() && unfit.is_empty() {
         return Ok(held);
@@ -233,9 +238,12 @@ impl Held {
 
 /// A lock take with the preflight (`login_user`: who sudo ran for): fit to install, or why not. Taking the lock can still have
 /// failed for another reason (the exit status), which is a preflight failure too.
-fn checked(o: &crate::transport::Output, login_user: &str) -> std::result::Result<(), Preflight> {
+fn checked(
+    o: &crate::transport::Output,
+    login_user: &str,
+) -> std::result::Result<crate::deploy::ship::HostFacts, Preflight> {
     match crate::deploy::ship::checked(o, login_user) {
-        Ok(_) if o.status == 0 => Ok(()),
+        Ok(found) if o.status == 0 => Ok(found),
         Ok(_) => Err(Preflight::Failed {
             exit: o.exit(),
             tail: crate::deploy::remote::tail(&o.stderr_str(), 3),
@@ -244,13 +252,17 @@ fn checked(o: &crate::transport::Output, login_user: &str) -> std::result::Resul
     }
 }
 
-/// The lock's line for `host`: what the host said (`lock: acquired …`), or under `-n` what
-/// would happen.
-fn said_lock(eng: &Engine<'_, '_>, host: &str, o: &crate::transport::Output) {
+/// The lock's line for `host`: what the host said (`lock acquired …`), or under `-n` what
+/// would happen; `manual`: the token is a hand-taken lock's.
+fn said_lock(eng: &Engine<'_, '_>, host: &str, o: &crate::transport::Output, manual: bool) {
     let out = o.stdout_str();
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("lock: "))
-        .unwrap_or("would take the deploy lock");
-    eng.said(host, "deploy", line, None);
+    let line = match out.lines().find_map(|l| l.strip_prefix("lock: ")) {
+        None => "would take the deploy lock".to_string(),
+        // `already held by this deploy`: the token is this project's, taken by `lock:acquire`.
+        Some(l) if manual && l.starts_with("already held") => {
+            "the deploy lock taken by hand (`lock:acquire`) covers this deploy".to_string()
+        }
+        Some(l) => format!("lock {l}"),
+    };
+    eng.said(host, "deploy", &line, None);
 }

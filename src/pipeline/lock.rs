@@ -58,9 +58,14 @@ pub fn acquire_checked(
     what: &str,
     token: &str,
     report: &[String],
+    there: &[String],
 ) -> Cmd {
     let (who, what) = (one_line(who), one_line(what));
-    let mut args = vec!["--preflight", package, who.as_str(), what.as_str()];
+    let mut args = vec!["--preflight"];
+    for p in there {
+        args.extend(["--there", p.as_str()]);
+    }
+    args.extend([package, who.as_str(), what.as_str()]);
     args.extend(report.iter().map(String::as_str));
     let cmd = hostside::call(["lock", "take"].iter().chain(&args)).sudo(None);
     cmd.stdin(format!("{token}\n").into_bytes())

@@ -246,10 +246,19 @@ impl Run<'_, '_, '_, '_> {
             } else if let Some((s, e)) = failed {
                 format!("FAILED in {}: {}", s.task, e.lines().next().unwrap_or(""))
             } else if self.j.installed.contains(h) {
-                format!(
-                    "upgraded (was: {})",
-                    prev.unwrap_or_else(|| "unknown".into())
-                )
+                let first = self
+                    .j
+                    .previous
+                    .get(h)
+                    .is_some_and(|m| !m.is_empty() && m.values().all(Option::is_none));
+                if first {
+                    "installed (nothing of it was installed before)".to_string()
+                } else {
+                    format!(
+                        "upgraded (was: {})",
+                        prev.unwrap_or_else(|| "unknown".into())
+                    )
+                }
             } else if self.j.changed.contains(h) {
                 "changed (no package installed)".into()
             } else if reached && self.j.status == "done" {

@@ -31,7 +31,9 @@ impl LocalAction for Pipeline {
             &what,
             &self.journal,
             &self.packages(),
-            self.deploy.is_some(),
+            self.deploy
+                .is_some()
+                .then_some(self.release_paths().as_slice()),
         )?;
         let stop = (Mutex::new(false), Condvar::new());
         let r = std::thread::scope(|s| {
@@ -42,6 +44,7 @@ impl LocalAction for Pipeline {
                 j,
                 old,
                 at_lock: held.installed.clone(),
+                facts: held.facts.clone(),
                 maintenance_skipped: false,
                 reverted: Vec::new(),
                 batch: Vec::new(),
@@ -53,6 +56,12 @@ impl LocalAction for Pipeline {
             r
         });
         held.release(&eng);
+        if cx.dry_run && r.is_ok() {
+            cx.rep.info(&format!(
+                "deploy -n: the steps above would run on {}; nothing was changed",
+                hosts_word(self.hosts.len())
+            ));
+        }
         r
     }
 }
@@ -73,6 +82,8 @@ pub(crate) struct Run<'p, 'e, 'a, 'c> {
     pub old: Option<Journal>,
     /// What dpkg had installed on each host when the lock was taken.
     pub at_lock: held::Installed,
+    /// What each host's preflight (with the lock) found: the releases it holds.
+    pub facts: std::collections::HashMap<String, crate::deploy::ship::HostFacts>,
     pub maintenance_skipped: bool,
     /// Hosts reverted by this run, for the summary.
     pub reverted: Vec<String>,
@@ -271,13 +282,23 @@ impl Run<'_, '_, '_, '_> {
             if step.hosts().is_some() && todo.is_empty() {
                 continue;
             }
+            // Hosts the install found with the release installed already: not changed.
+            let mut unchanged: Vec<String> = Vec::new();
             let results = if stage.kind == Kind::MaintenanceOn {
                 self.maintenance_on(step, &todo)
             } else if let (Kind::Install, Some(deploy)) = (stage.kind, &self.p.deploy) {
                 // Its hosts passed the preflight when the lock was taken.
-                match deploy.run_locked(self.eng, &todo) {
+                match deploy.run_locked(self.eng, &todo, &self.facts) {
                     Err(e) => vec![(LOCAL.to_string(), Err(e))],
-                    Ok(v) => v.into_iter().map(|(h, r)| (h, r.map(drop))).collect(),
+                    Ok(v) => v
+                        .into_iter()
+                        .map(|(h, r)| {
+                            if matches!(&r, Ok(c) if !c.changed) {
+                                unchanged.push(h.clone());
+                            }
+                            (h, r.map(drop))
+                        })
+                        .collect(),
                 }
             } else {
                 self.eng.step(step, step.hosts().map(|_| todo.as_slice()))
@@ -285,7 +306,7 @@ impl Run<'_, '_, '_, '_> {
             let changes = stage.changes(k);
             let mut failed = Vec::new();
             for (h, r) in results {
-                if changes && h != LOCAL {
+                if changes && h != LOCAL && !unchanged.contains(&h) {
                     push(&mut self.j.changed, &h);
                     if stage.kind == Kind::Install {
                         push(&mut self.j.installed, &h);
@@ -360,7 +381,8 @@ impl Run<'_, '_, '_, '_> {
                     self.eng
                         .said(&h, &task, last, Some(start.elapsed().as_secs_f64()));
                     for l in o.stderr_str().lines().filter(|l| l.contains("warning")) {
-                        self.eng.cx.rep.warn(&format!("[{h}] {}", l.trim()));
+                        let l = crate::exec::engine::bare_warning(l, "web_mode");
+                        self.eng.cx.rep.warn(&format!("[{h}] {task}: {l}"));
                     }
                     out.push((h, Ok(())));
                 }
@@ -373,10 +395,6 @@ impl Run<'_, '_, '_, '_> {
 
     fn success(&mut self) {
         if self.eng.cx.dry_run {
-            self.eng.cx.rep.info(&format!(
-                "deploy -n: the steps above would run on {} host(s); nothing was changed",
-                self.p.hosts.len()
-            ));
             return;
         }
         self.j.status = "done".into();
@@ -390,15 +408,24 @@ impl Run<'_, '_, '_, '_> {
         }
         self.save();
         self.eng.cx.rep.info(&self.summary());
-        self.eng
-            .cx
-            .rep
-            .info(&format!("deploy: done ({} hosts)", self.p.hosts.len()));
+        self.eng.cx.rep.info(&format!(
+            "deploy: done ({})",
+            hosts_word(self.p.hosts.len())
+        ));
     }
 }
 
 pub(crate) fn push(v: &mut Vec<String>, h: &str) {
     if !v.iter().any(|x| x == h) {
         v.push(h.to_string());
+    }
+}
+
+/// `1 host`, `3 hosts`.
+pub(crate) fn hosts_word(n: usize) -> String {
+    if n == 1 {
+        "1 host".into()
+    } else {
+        format!("{n} hosts")
     }
 }

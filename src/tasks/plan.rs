@@ -86,6 +86,7 @@ pub fn resolve(
         project_dir: &project_dir,
         steps: Vec::new(),
         stack: Vec::new(),
+        built: false,
     };
     for call in calls {
         r.call(call)?;
@@ -142,6 +143,8 @@ struct Resolver<'a> {
     project_dir: &'a PathBuf,
     steps: Vec<Step>,
     stack: Vec<String>,
+    /// An earlier call of this plan builds the packages (`deb.build`).
+    built: bool,
 }
 
 impl Resolver<'_> {
@@ -335,8 +338,12 @@ impl Resolver<'_> {
             project_dir: self.project_dir,
             hosts,
             all_hosts: self.all_hosts,
+            built: self.built,
         };
         let steps = (b.plan)(&cx, &checked)?;
+        if b.name == "deb.build" {
+            self.built = true;
+        }
         // A call that only prints (web_mode:snippet) needs no host up.
         let reaches = steps.iter().any(|s| match s {
             Step::Here { action, .. } => action.reaches_hosts(),
@@ -531,6 +538,7 @@ pub(crate) fn resolve_calls(
     let project_dir = cx.project_dir.to_path_buf();
     let roles = Roles::from_env(cx.env);
     let mut out = Vec::new();
+    let mut built = cx.built;
     for call in calls {
         let base = call.name.strip_prefix("dfab.").unwrap_or(&call.name);
         if base == within && !user_tasks.iter().any(|t| t.name == call.name) {
@@ -550,8 +558,10 @@ pub(crate) fn resolve_calls(
             project_dir: &project_dir,
             steps: Vec::new(),
             stack: vec![within.to_string()],
+            built,
         };
         r.call(call)?;
+        built = r.built;
         out.push(r.steps);
     }
     Ok(out)

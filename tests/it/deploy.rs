@@ -492,7 +492,8 @@ fn refused_before_any_host_changes() {
     bytes[n - 1] ^= 0xff;
     fs_err::write(&deb, &bytes).unwrap();
     let out = app.dfab(&["staging", "deb.deploy"]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    // Bad input found before any host changed: exit 2, as a bad debconf file.
+    assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr
             .contains("checksum mismatch: the build record says sha256"),
@@ -578,4 +579,52 @@ fn deploys_to_eight_containers() {
             out.stdout
         );
     }
+}
+
+// A rebuild with other contents but the same version was reported installed ("already
+// installed: nothing to do", and the wrapped deploy's summary said "upgraded") while the host
+// kept the old bytes, and the kept .deb was overwritten, so a later rollback to that version
+// would have installed another package. dpkg compares versions, not contents: dfab refuses.
+#[test]
+fn another_build_under_the_installed_version_is_refused_and_the_kept_release_stays() {
+    let h = TestHost::new();
+    let app = App::new(std::slice::from_ref(&h.ip), "");
+    app.build("1.0-1");
+    app.dfab(&["staging", "deb.deploy"]).ok();
+    let kept = || {
+        h.check(
+            "root",
+            "sha256sum /var/lib/dfab/deploy-app/releases/deploy-app_1.0-1_all.deb",
+        )
+    };
+    let before = kept();
+    // The same version, other bytes.
+    fs_err::write(app.path().join("share/VERSION"), "1.0-1, patched\n").unwrap();
+    app.dfab(&["staging", "deb.build:version=1.0-1"]).ok();
+    let out = app.dfab(&["staging", "deb.deploy"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("deploy-app 1.0-1 is installed from another build"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("give the new build a new version"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("nothing to do"), "{}", out.stdout);
+    // The host is as it was: the old bytes installed and kept.
+    assert_eq!(
+        h.check("root", "cat /usr/share/deploy-app/VERSION"),
+        "1.0-1\n"
+    );
+    assert_eq!(kept(), before);
+    // force=yes installs this build over it, as asked.
+    app.dfab(&["staging", "deb.deploy:force=yes"]).ok();
+    assert_eq!(
+        h.check("root", "cat /usr/share/deploy-app/VERSION"),
+        "1.0-1, patched\n"
+    );
 }

@@ -142,7 +142,7 @@ fn djdemo_demo_flow_deploy_maintenance_db_clone_upgrade_rollback() {
     let out = dfab(&project, &["staging", "web_mode:maintenance"]);
     assert!(
         out.contains(
-            "warning: no maintenance snippet at /etc/djdemo/nginx.d/maintenance.conf \
+            "web_mode: no maintenance snippet at /etc/djdemo/nginx.d/maintenance.conf \
              (web_snippet_path)"
         ),
         "{out}"

@@ -393,3 +393,31 @@ environments = {
         ))
     });
 }
+
+// `-n deb.deploy` with no build record said "would upload and install the packages the build
+// makes" and exited 0, while the real run refuses: a dry run must not promise what the run will
+// not do. With `deb.build` before it in the same plan, the record is the one the build makes.
+#[test]
+fn a_dry_deploy_without_a_build_refuses_as_the_run_does_unless_the_plan_builds() {
+    let dir = dry_project();
+    let out = dry(dir.path(), &["-n", "prod", "deb.deploy"], |d| {
+        d.status(2)
+            .stderr_has("error: no build record: ")
+            .stderr_has("hint: build first")
+    });
+    assert!(!out.stdout.contains("would upload"), "{}", out.stdout);
+    // The real run says the same, with the same exit code (nothing is reached: the record is
+    // read before any host).
+    let real = Dfab::new(dir.path()).args(["prod", "deb.deploy"]).run();
+    assert_eq!(real.code, 2, "{}", real.stderr);
+    assert!(
+        real.stderr.contains("error: no build record: "),
+        "{}",
+        real.stderr
+    );
+    dry(
+        dir.path(),
+        &["-n", "prod", "deb.build", "deb.deploy"],
+        |d| d.stdout_has("deb.deploy: would ship what the build makes (no build record yet in "),
+    );
+}

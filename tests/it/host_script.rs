@@ -534,7 +534,7 @@ fn lock_web_mode_and_a_bad_call() {
         let err = o.stderr_str();
         assert_eq!(err.lines().next(), Some(why), "{err}");
         assert!(
-            err.contains("\n  lock take [--preflight] <package> <who> <what> [report-package...]"),
+            err.contains("\n  lock take [--preflight] [--there PATH]... <package> <who> <what>"),
             "{err}"
         );
     }

@@ -162,7 +162,7 @@ fn maintenance_always_gives_503_during_and_200_after() {
     );
     has(
         &out.stdout,
-        "deploy: lock: acquired /var/lib/dfab/deploy-app/deploy.lock",
+        "deploy: lock acquired /var/lib/dfab/deploy-app/deploy.lock",
     );
     // The lock is released.
     assert!(!h
@@ -531,9 +531,11 @@ fn dry_run_prints_every_host_and_connects_nowhere() {
         "dfab.toml",
         "[environments.production]\nhosts = [\"10.0.3.251\", \"10.0.3.252\"]\nuser = \"deploy\"\ntimeout = 1\n\
          package_name = \"app\"\nremote_path = \"/srv/app/\"\napp_user = \"app\"\n\
-         deploy = [\"web_mode:maintenance\", \"deb.deploy\", \"migrate\", \"web_mode:live\"]\n\
+         deploy = [\"deb.build\", \"web_mode:maintenance\", \"deb.deploy\", \"migrate\", \"web_mode:live\"]\n\
          [tasks.migrate]\nsteps = [{ sudo = \"app-migrate\" }]\n",
     )]);
+    // A project with a debian/ tree, never built: the record is the one `deb.build` makes.
+    copy_tree(&deploy_app_fixture(), dir.path());
     let out = Dfab::new(dir.path())
         .args(["production", "deploy", "-n", "-v"])
         .run()
@@ -567,7 +569,8 @@ fn dry_run_records_the_calls_the_real_run_makes() {
     let app = App::new("production", &[&h], seq, "");
     let env = app.env.clone();
     let both = |args: &[&str]| {
-        let mut all = vec![env.as_str()];
+        // `-y`: a rollback of a protected env (production) asks first.
+        let mut all = vec!["-y", env.as_str()];
         all.extend_from_slice(args);
         let mut dry = vec!["-n"];
         dry.extend_from_slice(&all);

@@ -36,6 +36,7 @@ pub fn job(cx: &PlanCtx<'_>, force: bool) -> Result<Job> {
         conffiles_new: s.conffiles_new,
         force,
         keep: s.keep,
+        after_build: cx.built,
     })
 }
 

@@ -90,11 +90,16 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     }
     // `deb.deploy` is one fleet step whose release the pipeline loads before maintenance.
     let mut deploy = None;
-    for s in stages.iter_mut().filter(|s| s.kind == Kind::Install) {
-        let d = Arc::new(Deploy::new(super::deb_deploy::job(
-            cx,
-            s.call.flag("force")?,
-        )?));
+    let mut built = false;
+    for s in &mut stages {
+        built |= s.kind == Kind::Build;
+        if s.kind != Kind::Install {
+            continue;
+        }
+        let mut job = super::deb_deploy::job(cx, s.call.flag("force")?)?;
+        // A build stage before it: under `-n` its record may not exist yet.
+        job.after_build = built;
+        let d = Arc::new(Deploy::new(job));
         s.steps = vec![Step::Fleet {
             task: s.call.name.clone(),
             hosts: s.hosts.clone(),

@@ -164,12 +164,18 @@ impl HostAction for LockOp {
                     }
                     crate::fsutil::write_atomic(&self.token_file, t.as_bytes())?;
                 }
-                o.stdout_str().trim().to_string()
+                unprefixed(&o.stdout_str())
             }
             Op::Release | Op::Force => {
                 let _ = fs_err::remove_file(&self.token_file);
-                o.stdout_str().trim().to_string()
+                unprefixed(&o.stdout_str())
             }
         })
     }
+}
+
+/// The host program's `lock: …` line without its prefix (the step's line names the task).
+fn unprefixed(out: &str) -> String {
+    let t = out.trim();
+    t.strip_prefix("lock: ").unwrap_or(t).to_string()
 }

@@ -37,4 +37,7 @@ pub struct PlanCtx<'a> {
     pub hosts: Vec<String>,
     /// Every host of the env.
     pub all_hosts: &'a [String],
+    /// An earlier call of this plan builds the packages (`deb.build`): under `-n` there may be
+    /// no build record yet, and that is not an error.
+    pub built: bool,
 }

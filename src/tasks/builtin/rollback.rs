@@ -15,6 +15,20 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let job = super::deb_deploy::job(cx, false)?;
     let (packages, note) = packages(cx, &job)?;
     let mut steps = note_step(&call.name, note);
+    let protection = crate::settings::Protection::of(cx.env);
+    if protection.is_protected() {
+        // Production's releases change only when someone says so (`-y` answers).
+        steps.push(Step::Confirm {
+            task: call.name.clone(),
+            question: format!(
+                "Roll back {} on {} of the {} env `{}`?",
+                packages.join(", "),
+                cx.hosts.join(", "),
+                protection.label(),
+                cx.env.name,
+            ),
+        });
+    }
     steps.push(Step::Fleet {
         task: call.name.clone(),
         hosts: cx.hosts.clone(),
