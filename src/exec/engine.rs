@@ -164,14 +164,14 @@ pub fn run_on(
             task,
             cmd,
             warn_only,
-            builtin: true,
+            builtin: Some(phrase),
             ..
         } => {
             let start = Instant::now();
             let out = super::record::exec(t, cx.rep, "sudo", cmd.clone())?;
             let shown = cmd.clone().without_sudo_if_root(t.login_user());
             let what = if t.recording() {
-                format!("would run: {}", first_word(&shown))
+                format!("would {phrase}")
             } else if out.status != 0 && *warn_only {
                 cx.rep
                     .warn(&format!("[{host}] {} (warn_only): {shown}", out.exit()));
@@ -249,15 +249,6 @@ pub fn bare_warning<'a>(line: &'a str, task: &str) -> &'a str {
 /// The last non-empty line a command printed: how a built-in's script says it ended.
 fn last_line(out: &str) -> Option<&str> {
     out.lines().rev().map(str::trim).find(|l| !l.is_empty())
-}
-
-/// What a command does, in one short line for `-n` (no sudo wrapper; `-v` shows it whole).
-fn first_word(cmd: &Cmd) -> String {
-    let bare = Cmd {
-        sudo: None,
-        ..cmd.clone()
-    };
-    crate::report::one_line(&bare.to_string(), 70)
 }
 
 /// The line of a host's step, as [`Engine::said`] prints it.

@@ -23,10 +23,11 @@ pub enum Step {
         hosts: Vec<String>,
         cmd: Cmd,
         warn_only: bool,
-        /// A built-in's own command (a script of dfab's, a host-program call): shown with `-v`,
-        /// its output kept, and one line per host saying how it ended. A user's command (false)
-        /// is shown as Fabric shows it, with its output as it comes.
-        builtin: bool,
+        /// A built-in's own command (a script of dfab's, a host-program call), with what it does
+        /// in a few words for `-n` (`take maintenance off`): shown with `-v`, its output kept,
+        /// and one line per host saying how it ended. A user's command (`None`) is shown as
+        /// Fabric shows it, with its output as it comes.
+        builtin: Option<String>,
     },
     /// A command on this machine, once (`local`).
     Local {

@@ -246,7 +246,7 @@ impl Resolver<'_> {
                     hosts,
                     cmd: with_cd(Cmd::shell(shell(c)?), cd.clone()),
                     warn_only: step.warn_only,
-                    builtin: false,
+                    builtin: None,
                 },
                 Action::Sudo { command, user } => Step::Run {
                     task: name,
@@ -254,7 +254,7 @@ impl Resolver<'_> {
                     cmd: with_cd(Cmd::shell(shell(command)?), cd.clone())
                         .sudo(user.as_ref().map(|u| plain(u)).transpose()?),
                     warn_only: step.warn_only,
-                    builtin: false,
+                    builtin: None,
                 },
                 Action::Local(c) => Step::Local {
                     task: name,

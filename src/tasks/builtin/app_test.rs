@@ -39,14 +39,14 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
                     hosts: cx.hosts.clone(),
                     cmd: with_cd(Cmd::shell(text::shell(env, &key, c)?)),
                     warn_only: st.warn_only,
-                    builtin: false,
+                    builtin: None,
                 },
                 Action::Sudo { command, user } => Step::Run {
                     task: task.clone(),
                     hosts: cx.hosts.clone(),
                     cmd: with_cd(Cmd::shell(text::shell(env, &key, command)?)).sudo(user.clone()),
                     warn_only: st.warn_only,
-                    builtin: false,
+                    builtin: None,
                 },
                 Action::Local(c) => {
                     let dir = st
@@ -86,7 +86,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             hosts: cx.hosts.clone(),
             cmd,
             warn_only: false,
-            builtin: true,
+            builtin: Some("run Django's `check --deploy`".into()),
         });
     }
     match health(cx, call)? {

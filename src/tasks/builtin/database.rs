@@ -212,7 +212,7 @@ pub fn plan_migrate(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         hosts: vec![host.clone()],
         cmd,
         warn_only: false,
-        builtin: true,
+        builtin: Some("run the migrations".into()),
     }])
 }
 

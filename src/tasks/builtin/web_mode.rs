@@ -75,12 +75,17 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         Mode::Live => switch::live(&s),
         Mode::Status => switch::status(&s),
     };
+    let what = match mode {
+        Mode::Maintenance => "turn maintenance on",
+        Mode::Live => "take maintenance off",
+        Mode::Status => "show whether maintenance is on",
+    };
     Ok(vec![Step::Run {
         task: call.name.clone(),
         hosts: cx.hosts.clone(),
         cmd,
         warn_only: false,
-        builtin: true,
+        builtin: Some(what.into()),
     }])
 }
 

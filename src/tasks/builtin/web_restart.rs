@@ -24,7 +24,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         hosts: cx.hosts.clone(),
         cmd,
         warn_only: false,
-        builtin: true,
+        builtin: Some("restart the app".into()),
     }];
     if let Some(h) = health(cx, call)? {
         steps.push(h);
@@ -61,6 +61,6 @@ pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
         hosts: cx.hosts.clone(),
         cmd: restart::wait_healthy(&url, timeout),
         warn_only: false,
-        builtin: true,
+        builtin: Some(format!("wait for {url} to answer 2xx")),
     }))
 }
