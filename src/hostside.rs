@@ -164,6 +164,9 @@ impl Reporter for HideMissing<'_> {
     fn warn(&self, msg: &str) {
         self.0.warn(msg);
     }
+    fn verbose(&self) -> bool {
+        self.0.verbose()
+    }
     fn secret(&self, value: &str) {
         self.0.secret(value);
     }

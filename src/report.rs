@@ -30,6 +30,11 @@ pub trait Reporter: Sync {
     fn info(&self, msg: &str);
     /// A warning, always shown.
     fn warn(&self, msg: &str);
+    /// Is the remote output of successful commands wanted (`-v`)? Built-ins that run their
+    /// commands without echo pass the output to [`Reporter::line`] only then.
+    fn verbose(&self) -> bool {
+        false
+    }
     /// From now on, print `value` as a secret is printed (redacted). A value made at run time,
     /// such as the deploy lock's token.
     fn secret(&self, _value: &str) {}
@@ -218,6 +223,10 @@ impl Reporter for Console {
         let _ = writeln!(std::io::stderr(), "warning: {msg}");
     }
 
+    fn verbose(&self) -> bool {
+        self.verbosity >= Verbosity::Verbose
+    }
+
     fn transfer(&self, host: &str, what: &str, total: u64) -> Box<dyn Meter> {
         use std::io::IsTerminal;
         if self.verbosity == Verbosity::Quiet || total < METER_MIN_BYTES {
@@ -277,6 +286,10 @@ impl Reporter for Capture {
     }
     fn warn(&self, msg: &str) {
         self.push(format!("warning: {msg}"));
+    }
+    /// Everything is collected, the output lines of quiet commands too.
+    fn verbose(&self) -> bool {
+        true
     }
 }
 

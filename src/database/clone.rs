@@ -1,7 +1,7 @@
 //! `db_clone`: the source env's database streamed from its host through dfab to this env's host,
 //! then restored and swapped in as `database.push` does.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::environments::{Env, Project};
 use crate::error::Result;
@@ -12,7 +12,7 @@ use crate::transport::cmd::Cmd;
 use crate::transport::Transport;
 
 use super::push::{Counts, Payload, Push};
-use super::{dump, stream, DbError, DbTarget};
+use super::{dump, quiet, stream, DbError, DbTarget};
 
 /// Where the copy comes from.
 #[derive(Debug, Clone)]
@@ -44,24 +44,35 @@ pub fn source_target(project: &Project, name: &str) -> Result<(Env, DbTarget)> {
     Ok((env, db))
 }
 
-/// Carry out the clone into `target` (this env's database host).
+/// Carry out the clone into `target` (this env's database host); local paths are shown from
+/// `base`, the project directory.
 pub fn run(
     source: &Source,
     push: &Push,
     target: &mut dyn Transport,
     connector: &dyn Connector,
+    base: &Path,
     rep: &dyn Reporter,
 ) -> Result<()> {
     let payload = match source {
-        Source::Cached(file) => return super::push_file(push, file, target, rep),
+        Source::Cached(file) => return super::push_file(push, file, base, target, rep),
         Source::Live {
             env,
             db,
             keep: Some(file),
         } => {
             let mut src = connector.connect_env(env, &db.host, rep)?;
-            dump::run(src.as_mut(), db, file, rep)?;
-            return super::push_file(push, file, target, rep);
+            let shown = crate::fsutil::shown(file, base);
+            rep.info(&match dump::run(src.as_mut(), db, file, base, rep)? {
+                Some(d) => format!(
+                    "[{}] dumped `{}` into {shown}: {}",
+                    src.host(),
+                    db.name,
+                    d.contents_and_rate()
+                ),
+                None => format!("[{}] would dump `{}` into {shown}", src.host(), db.name),
+            });
+            return super::push_file(push, file, base, target, rep);
         }
         Source::Live {
             env,
@@ -69,14 +80,6 @@ pub fn run(
             keep: None,
         } => {
             let mut src = connector.connect_env(env, &db.host, rep)?;
-            rep.info(&format!(
-                "streaming `{}` from {} ({}) to {} ({})",
-                db.name,
-                db.host,
-                db.env,
-                target.host(),
-                push.db.env
-            ));
             let started = std::time::Instant::now();
             // Source stdout -> pipe -> target stdin: nothing lands on this machine.
             let (mut reader, writer) = stream::pipe();
@@ -95,24 +98,28 @@ pub fn run(
             let (tables, sha256, size) = match dumped {
                 Ok(d) => d,
                 Err(e) => {
-                    let _ = target.run(&push.remove_cmd(), rep, true);
+                    quiet::tidy(target, &push.remove_cmd(), rep);
                     return Err(e);
                 }
             };
             let sent = sent?;
-            if !target.recording() {
-                rep.info(&format!(
-                    "dumped and streamed {}",
-                    stream::rate(size, started.elapsed().as_secs_f64())
-                ));
-            }
-            if sent != sha256 && !target.recording() {
+            let from = format!("`{}` from {} ({})", db.name, db.host, db.env);
+            if target.recording() {
+                rep.info(&format!("[{}] would stream {from}", target.host()));
+            } else if sent.sha256 != sha256 {
                 return Err(DbError::DumpChanged {
                     host: target.host().to_string(),
                     dumped: sha256,
-                    sent,
+                    sent: sent.sha256,
                 }
                 .into());
+            } else {
+                // The dump and the upload are one stream: it ended when both had.
+                rep.info(&format!(
+                    "[{}] streamed {from}: {}",
+                    target.host(),
+                    stream::rate(size, started.elapsed().as_secs_f64())
+                ));
             }
             Payload {
                 size,
@@ -120,7 +127,7 @@ pub fn run(
             }
         }
     };
-    target.run(&push.verify_remote_cmd(), rep, false)?;
+    quiet::run(target, &push.verify_remote_cmd(), rep)?;
     push.restore_and_swap(target, &payload, rep)
 }
 

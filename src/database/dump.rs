@@ -63,6 +63,28 @@ pub struct Dumped {
     pub elapsed: f64,
 }
 
+impl Dumped {
+    /// `4 tables, 3.8 MiB`.
+    #[must_use]
+    pub fn contents(&self) -> String {
+        format!(
+            "{} tables, {}",
+            self.sidecar.tables.len(),
+            stream::size(self.sidecar.size)
+        )
+    }
+
+    /// `4 tables, 3.8 MiB in 1.2 s (3.2 MiB/s)` (the rate only where it says something).
+    #[must_use]
+    pub fn contents_and_rate(&self) -> String {
+        format!(
+            "{} tables, {}",
+            self.sidecar.tables.len(),
+            stream::rate(self.sidecar.size, self.elapsed)
+        )
+    }
+}
+
 /// Stream the dump of `db` from `host` into `w`, returning the sidecar data read alongside.
 pub fn stream_into(
     host: &mut dyn Transport,
@@ -153,34 +175,24 @@ fn with_hint(e: Error, db: &DbTarget) -> Error {
 
 /// `database.dump` on one host: stream into `<dest>.tmp` (mode 0600), verify, keep the previous
 /// dump as `.dump.1`, rename into place, write the sidecar. On a recorder (`-n`) the dump is
-/// shown and no file here is touched: `None`.
+/// shown and no file here is touched: `None`. The caller says what was done (a failure is
+/// warned of here, `dest` shown from `base`, the project directory).
 pub fn run(
     host: &mut dyn Transport,
     db: &DbTarget,
     dest: &Path,
+    base: &Path,
     rep: &dyn Reporter,
 ) -> Result<Option<Dumped>> {
     if host.recording() {
         stream_into(host, db, &mut std::io::sink(), rep)?;
         // The check `verify` shows; there is no file to check here.
         rep.command("localhost", "check", &verify_command(&tmp_path(dest)));
-        rep.info(&format!(
-            "[{}] would dump database `{}` into {}",
-            host.host(),
-            db.name,
-            dest.display()
-        ));
         return Ok(None);
     }
     let dir = dest.parent().expect("dumps/<env>.dump has a parent");
     fs_err::create_dir_all(dir)?;
     let tmp = tmp_path(dest);
-    rep.info(&format!(
-        "[{}] dumping database `{}` into {}",
-        host.host(),
-        db.name,
-        dest.display()
-    ));
     let started = Instant::now();
     let result = (|| {
         let file = private_file(&tmp)?;
@@ -201,8 +213,9 @@ pub fn run(
         Err(e) => {
             let _ = fs_err::remove_file(&tmp);
             rep.warn(&format!(
-                "the dump failed; {} is unchanged",
-                shown_current(dest)
+                "[{}] the dump failed; {} is unchanged",
+                host.host(),
+                shown_current(dest, base)
             ));
             return Err(e);
         }
@@ -224,20 +237,15 @@ pub fn run(
         tables,
     };
     sidecar.write(dest)?;
-    rep.info(&format!(
-        "dumped {} ({}, {} tables)",
-        dest.display(),
-        stream::rate(size, elapsed),
-        sidecar.tables.len()
-    ));
     Ok(Some(Dumped { sidecar, elapsed }))
 }
 
-fn shown_current(dest: &Path) -> String {
+fn shown_current(dest: &Path, base: &Path) -> String {
+    let shown = crate::fsutil::shown(dest, base);
     if dest.exists() {
-        format!("the current dump {}", dest.display())
+        format!("the current dump {shown}")
     } else {
-        format!("no dump was written to {}", dest.display())
+        format!("no dump was written to {shown}")
     }
 }
 

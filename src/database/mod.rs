@@ -6,6 +6,7 @@ pub mod dump;
 mod error;
 pub mod migrate;
 pub mod push;
+mod quiet;
 pub mod sidecar;
 pub mod sql;
 pub mod stream;
@@ -23,10 +24,11 @@ use crate::transport::Transport;
 /// Push a local dump file: verify it (`pg_restore --list`, and the sidecar's checksum), upload
 /// it unless the host holds the same bytes, then restore and swap. Under `-n` the file may not
 /// exist yet (the dump of an earlier step of this run): the same calls are made, with nothing
-/// read here and nothing sent.
+/// read here and nothing sent. `base` is the project directory, that paths are shown from.
 pub fn push_file(
     push: &push::Push,
     file: &Path,
+    base: &Path,
     t: &mut dyn Transport,
     rep: &dyn Reporter,
 ) -> Result<()> {
@@ -37,17 +39,29 @@ pub fn push_file(
     } else {
         checked(file, rep)?
     };
+    let host = t.host().to_string();
     if push.host_has(t, &sha256, rep)? {
         rep.info(&format!(
-            "[{}] {} already holds this dump (sha256 {}): upload skipped",
-            t.host(),
+            "[{host}] upload skipped: {} holds this dump (sha256 {})",
             push.remote,
             &sha256[..16]
         ));
-    } else if made_later {
+    } else if t.recording() {
+        // The recorder reads nothing (and the file may be an earlier step's, not made yet).
         push.upload(t, &mut std::io::empty(), rep)?;
+        rep.info(&format!(
+            "[{host}] would upload {} to {}",
+            crate::fsutil::shown(file, base),
+            push.remote
+        ));
     } else {
-        push.upload(t, &mut fs_err::File::open(file)?, rep)?;
+        let started = std::time::Instant::now();
+        let sent = push.upload(t, &mut fs_err::File::open(file)?, rep)?;
+        rep.info(&format!(
+            "[{host}] uploaded {} to {}",
+            stream::rate(sent.bytes, started.elapsed().as_secs_f64()),
+            push.remote
+        ));
     }
     push.restore_and_swap(t, &payload, rep)
 }

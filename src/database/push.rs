@@ -13,6 +13,7 @@ use crate::report::Reporter;
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
 
+use super::quiet;
 use super::sidecar;
 use super::sql;
 use super::stream;
@@ -40,6 +41,15 @@ pub struct Payload {
     pub size: u64,
     /// What the restored copy's row counts are checked against.
     pub counts: Counts,
+}
+
+/// What an upload sent.
+#[derive(Debug, Clone, Default)]
+pub struct Sent {
+    /// The SHA-256 of what passed through, as the host computed it too (empty under `-n`).
+    pub sha256: String,
+    /// Bytes sent.
+    pub bytes: u64,
 }
 
 /// The row counts a restored copy must match.
@@ -222,20 +232,19 @@ impl Push {
     }
 
     /// Send the dump from `input` to the host file, verifying the checksum the host computes
-    /// against `want` (given) or what passed through (returned).
+    /// against what passed through (returned, with the size; the caller says what was sent).
     pub fn upload(
         &self,
         t: &mut dyn Transport,
         input: &mut (dyn Read + Send),
         rep: &dyn Reporter,
-    ) -> Result<String> {
+    ) -> Result<Sent> {
         let cmd = self.receive_cmd();
         rep.command(
             t.host(),
             "put",
             &Cmd::new("put", ["(dump)", self.remote.as_str()]),
         );
-        let started = Instant::now();
         let mut counting = Counting {
             inner: input,
             sha: sha2::Digest::new(),
@@ -244,7 +253,7 @@ impl Push {
         let out = stream::exec_io(t, &cmd, Some(&mut counting), None)?;
         if t.recording() {
             // `-n`: nothing was sent, so no sum to compare.
-            return Ok(String::new());
+            return Ok(Sent::default());
         }
         let out = crate::transport::check(t.host(), &cmd, out)?;
         let sent = crate::transport::hex(&sha2::Digest::finalize(counting.sha.clone()));
@@ -257,16 +266,15 @@ impl Push {
             }
             .into());
         }
-        rep.info(&format!(
-            "[{}] uploaded {}",
-            t.host(),
-            stream::rate(counting.bytes, started.elapsed().as_secs_f64())
-        ));
-        Ok(sent)
+        Ok(Sent {
+            sha256: sent,
+            bytes: counting.bytes,
+        })
     }
 
     /// Restore, check, sanitise and swap; on any failure before the swap, drop the temporary
-    /// database and say that the live one is untouched.
+    /// database and say that the live one is untouched. Under `-n` every line says what would
+    /// be done, with no figures.
     pub fn restore_and_swap(
         &self,
         t: &mut dyn Transport,
@@ -274,57 +282,67 @@ impl Push {
         rep: &dyn Reporter,
     ) -> Result<()> {
         let host = t.host().to_string();
+        let dry = t.recording();
+        let (new, live) = (self.new_db(), &self.db.name);
         let result = (|| {
-            t.run(&self.create_cmd(), rep, false)?;
+            quiet::run(t, &self.create_cmd(), rep)?;
             let started = Instant::now();
-            t.run(&self.restore_cmd(), rep, false)?;
-            rep.info(&format!(
-                "[{host}] restored {} into `{}` with {} jobs ({})",
-                self.remote,
-                self.new_db(),
-                self.jobs,
-                stream::rate(payload.size, started.elapsed().as_secs_f64())
-            ));
+            quiet::run(t, &self.restore_cmd(), rep)?;
+            rep.info(&if dry {
+                format!(
+                    "[{host}] would restore {} into `{new}` with {} jobs",
+                    self.remote, self.jobs
+                )
+            } else {
+                format!(
+                    "[{host}] restored into `{new}` with {} jobs: {}",
+                    self.jobs,
+                    stream::rate(payload.size, started.elapsed().as_secs_f64())
+                )
+            });
             self.check_counts(t, payload, rep)?;
             if let Some(c) = self.sanitize_cmd() {
-                rep.info(&format!(
-                    "[{host}] db_sanitize: running in `{}`",
-                    self.new_db()
-                ));
-                t.run(&c, rep, false)?;
+                quiet::run(t, &c, rep)?;
+                rep.info(&if dry {
+                    format!("[{host}] would run db_sanitize in `{new}`")
+                } else {
+                    format!("[{host}] db_sanitize ran in `{new}`")
+                });
             }
             Ok::<_, Error>(())
         })();
         if let Err(e) = result {
-            let _ = t.run(&self.discard_cmd(), rep, true);
+            quiet::tidy(t, &self.discard_cmd(), rep);
             self.cleanup(t, rep);
             rep.warn(&format!(
-                "[{host}] push failed before the swap: the live database `{}` is untouched (the temporary `{}` was dropped)",
-                self.db.name,
-                self.new_db()
+                "[{host}] push failed before the swap: the live database `{live}` is untouched (the temporary `{new}` was dropped)",
             ));
             return Err(e);
         }
-        rep.info(&format!(
-            "[{host}] swapping `{}` in: connections to `{}` are terminated",
-            self.new_db(),
-            self.db.name
-        ));
-        let swapped = t.run(&self.swap_cmd(), rep, false);
+        let swapped = quiet::run(t, &self.swap_cmd(), rep);
         self.cleanup(t, rep);
-        if swapped.is_err() {
-            let _ = t.run(&self.discard_cmd(), rep, true);
-            rep.warn(&format!(
-                "[{host}] the swap failed and was rolled back: the live database `{}` is untouched",
-                self.db.name
-            ));
+        match swapped {
+            Ok(_) if dry => rep.info(&format!(
+                "[{host}] would swap `{new}` in as `{live}`, terminating its connections"
+            )),
+            Ok(out) => rep.info(&format!(
+                "[{host}] swapped `{new}` in as `{live}`{}",
+                terminated(&out.stdout_str())
+            )),
+            Err(e) => {
+                quiet::tidy(t, &self.discard_cmd(), rep);
+                rep.warn(&format!(
+                    "[{host}] the swap failed and was rolled back: the live database `{live}` is untouched"
+                ));
+                return Err(e);
+            }
         }
-        swapped.map(drop)
+        Ok(())
     }
 
     fn cleanup(&self, t: &mut dyn Transport, rep: &dyn Reporter) {
         if !self.keep_remote {
-            let _ = t.run(&self.remove_cmd(), rep, true);
+            quiet::tidy(t, &self.remove_cmd(), rep);
         }
     }
 
@@ -336,13 +354,16 @@ impl Push {
     ) -> Result<()> {
         let want = match &payload.counts {
             Counts::Absent => {
-                rep.warn("the dump has no sidecar: row counts not checked");
+                let (host, not) = (t.host(), if t.recording() { "would not be" } else { "not" });
+                rep.warn(&format!(
+                    "[{host}] the dump has no sidecar: its row counts {not} checked"
+                ));
                 return Ok(());
             }
             Counts::Pending => None,
             Counts::Known(c) => Some(c),
         };
-        let out = t.run(&self.counts_cmd(), &Quiet(rep), false)?;
+        let out = quiet::read(t, &self.counts_cmd(), rep)?;
         // `-n`: the counts are read, and compared with the dump's in the real run.
         let Some(want) = want.filter(|_| !t.recording()) else {
             return Ok(());
@@ -405,18 +426,36 @@ impl Read for Counting<'_> {
     }
 }
 
-/// Echo the command but not its (long) output.
-struct Quiet<'a>(&'a dyn Reporter);
+/// `: N connection(s) terminated`, from the swap's `terminated N connection(s) to …` line
+/// (nothing when the line is missing).
+fn terminated(out: &str) -> String {
+    let n = out.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("terminated ")?
+            .split_once(' ')?
+            .0
+            .parse::<u64>()
+            .ok()
+    });
+    match n {
+        Some(1) => ": 1 connection terminated".into(),
+        Some(n) => format!(": {n} connections terminated"),
+        None => String::new(),
+    }
+}
 
-impl Reporter for Quiet<'_> {
-    fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
-        self.0.command(host, verb, cmd);
-    }
-    fn line(&self, _: &str, _: crate::report::Stream, _: &str) {}
-    fn info(&self, msg: &str) {
-        self.0.info(msg);
-    }
-    fn warn(&self, msg: &str) {
-        self.0.warn(msg);
+#[cfg(test)]
+mod tests {
+    use super::terminated;
+
+    #[test]
+    fn the_swap_line_counts_the_connections_it_terminated() {
+        let out = "terminated 2 connection(s) to app\ndatabase app swapped in\n";
+        assert_eq!(terminated(out), ": 2 connections terminated");
+        assert_eq!(
+            terminated("terminated 1 connection(s) to app"),
+            ": 1 connection terminated"
+        );
+        assert_eq!(terminated("database app swapped in"), "");
     }
 }

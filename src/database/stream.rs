@@ -62,15 +62,36 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// `N bytes in T s (R MB/s)`.
+/// Bytes in a MiB.
+const MIB: f64 = 1_048_576.0;
+
+/// A size as people read it, in the binary units transfers use: `3955 bytes`, `3.9 KiB`,
+/// `3.8 MiB`, `1.2 GiB`.
+#[must_use]
+pub fn size(bytes: u64) -> String {
+    #[allow(clippy::cast_precision_loss)] // a display figure
+    let b = bytes as f64;
+    if bytes < 1 << 10 {
+        format!("{bytes} bytes")
+    } else if bytes < 1 << 20 {
+        format!("{:.1} KiB", b / 1024.0)
+    } else if bytes < 1 << 30 {
+        format!("{:.1} MiB", b / MIB)
+    } else {
+        format!("{:.1} GiB", b / MIB / 1024.0)
+    }
+}
+
+/// `3.8 MiB in 1.2 s (3.2 MiB/s)`, as transfers say it; the size alone under 1 MiB or 0.1 s,
+/// where a rate says nothing.
 #[must_use]
 pub fn rate(bytes: u64, secs: f64) -> String {
+    if bytes < 1 << 20 || secs < 0.1 {
+        return size(bytes);
+    }
     #[allow(clippy::cast_precision_loss)] // a display figure
-    let mb = bytes as f64 / 1e6;
-    format!(
-        "{bytes} bytes in {secs:.1} s ({:.1} MB/s)",
-        mb / secs.max(1e-3)
-    )
+    let mib = bytes as f64 / MIB;
+    format!("{} in {secs:.1} s ({:.1} MiB/s)", size(bytes), mib / secs)
 }
 
 /// A bounded in-memory pipe (a few chunks in flight): one thread writes a command's output, the
@@ -131,5 +152,21 @@ impl Write for PipeWriter {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{rate, size};
+
+    // The dumps' rates read `(0.0 MB/s)` for a few KB, and in MB/s where transfers say MiB/s.
+    #[test]
+    fn rates_are_in_mib_and_only_for_a_mib_over_a_tenth_of_a_second() {
+        assert_eq!(size(3955), "3.9 KiB");
+        assert_eq!(size(1000), "1000 bytes");
+        assert_eq!(size(3 << 30), "3.0 GiB");
+        assert_eq!(rate(3955, 2.0), "3.9 KiB");
+        assert_eq!(rate(8 << 20, 0.05), "8.0 MiB");
+        assert_eq!(rate(8 << 20, 2.0), "8.0 MiB in 2.0 s (4.0 MiB/s)");
     }
 }

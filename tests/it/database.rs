@@ -63,6 +63,35 @@ fn dfab(dir: &Path, args: &[&str]) -> Outcome {
     Dfab::new(dir).args(args).run()
 }
 
+/// What the database tasks print by default (and with `-q`): one line per step and host,
+/// each under 120 characters, in one unit; no remote output (psql's NOTICEs) unless `-v`.
+#[track_caller]
+fn assert_plain(o: &Outcome) {
+    let all = format!("{}{}", o.stdout, o.stderr);
+    for l in all.lines() {
+        assert!(
+            l.chars().count() < 120,
+            "a line of {} characters: {l}",
+            l.len()
+        );
+        assert!(
+            !l.contains("] out: ") && !l.contains("] err: "),
+            "remote output: {l}"
+        );
+    }
+    assert!(!all.contains("NOTICE"), "{all}");
+    assert!(!all.contains("MB/s") && !all.contains(" 0.0 s"), "{all}");
+}
+
+/// The line of `o`'s stdout that holds `what`, by position (to check the order of events).
+#[track_caller]
+fn line_of(o: &Outcome, what: &str) -> usize {
+    o.stdout
+        .lines()
+        .position(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no line holds `{what}`:\n{}", o.stdout))
+}
+
 #[track_caller]
 fn assert_no_password(o: &Outcome) {
     assert!(
@@ -448,6 +477,7 @@ fn the_password_appears_in_no_output_of_any_mode() {
         &["-v", "staging", "database.push"],
         &["-n", "-y", "production", "database.force_push"],
         &["-l"],
+        &["-q", "staging", "db_clone"],
     ] {
         runs.push((args, dfab(dir.path(), args)));
     }
@@ -476,6 +506,20 @@ fn the_password_appears_in_no_output_of_any_mode() {
     );
     assert!(!dir.path().join("dumps/production.dump.tmp").exists());
     assert!(runs[5].1.code == 0, "{:?}", runs[5].1);
+    // -v shows the remote output of the steps (the swap's own line); -q and the default do
+    // not, nor psql's NOTICE that the temporary database did not exist.
+    assert!(
+        runs[5]
+            .1
+            .stdout
+            .contains("] out: terminated 0 connection(s) to app"),
+        "{}",
+        runs[5].1.stdout
+    );
+    let quiet = &runs[9].1;
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert_plain(quiet);
+    assert_eq!(quiet.stdout, "", "{quiet:?}");
 }
 
 // db_clone refused a source env that is an LXC container ("cannot reach ... yet"), which is how
@@ -523,20 +567,50 @@ fn dry_run_records_the_calls_db_clone_push_and_dump_make() {
         )
     );
     let dir = project(&[("dfab.toml", &toml)]);
-    let both = |args: &[&str]| {
+    // What -n says, pinned: every line says what would be done, with no figures.
+    let (s, p) = (&stage.ip, &prod.ip);
+    let push_lines = |upload: &str, task: &str| {
+        format!(
+            "{upload}[{s}] would restore /var/tmp/dfab-staging-app.dump into `app_dfab_new` with 2 jobs\n\
+             [{s}] would run db_sanitize in `app_dfab_new`\n\
+             [{s}] would swap `app_dfab_new` in as `app`, terminating its connections\n\
+             [{s}] {task}: would replace database `app`\n"
+        )
+    };
+    let upload =
+        format!("[{s}] would upload dumps/production.dump to /var/tmp/dfab-staging-app.dump\n");
+    let both = |args: &[&str], said: &str| {
         let mut dry = vec!["-n"];
         dry.extend_from_slice(args);
         let (d, dry_calls) = traced(dir.path(), &dry);
-        d.ok();
+        let d = d.ok();
+        assert_eq!(d.stdout, said, "-n {args:?}");
+        assert_plain(&d);
         let (r, real_calls) = traced(dir.path(), args);
-        r.ok();
+        let r = r.ok();
+        assert_plain(&r);
         assert!(!real_calls.is_empty(), "the run made no call");
         assert_same_calls(&dry_calls, &real_calls);
-        real_calls
+        (d, r, real_calls)
     };
     let source = fingerprint(&prod, "app");
     // Streamed: the source's dump and the target's restore, nothing on this machine.
-    let calls = both(&["staging", "db_clone"]);
+    let streamed = format!("[{s}] would stream `app` from {p} (production)\n");
+    let (_, out, calls) = both(&["staging", "db_clone"], &push_lines(&streamed, "db_clone"));
+    // What happened, in order: the stream ended, then the restore, the check, the swap.
+    let order = [
+        "] streamed `app` from",
+        "] restored into `app_dfab_new` with 2 jobs: ",
+        "] row counts match the dump's",
+        "] db_sanitize ran in `app_dfab_new`",
+        "] swapped `app_dfab_new` in as `app`: 0 connections terminated",
+        "] db_clone: replaced database `app`",
+    ];
+    let at: Vec<usize> = order.iter().map(|w| line_of(&out, w)).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{}", out.stdout);
+    // pgbench -s 1 dumps to a few hundred KiB: sizes in binary units, no rate below 1 MiB.
+    let streamed = &out.stdout.lines().nth(at[0]).unwrap_or_default();
+    assert!(streamed.ends_with(" KiB"), "{streamed}");
     assert!(
         calls
             .iter()
@@ -545,11 +619,40 @@ fn dry_run_records_the_calls_db_clone_push_and_dump_make() {
     );
     assert_eq!(fingerprint(&stage, "app"), source);
     // Through a kept dump (which -n does not write).
-    both(&["staging", "db_clone:keep=yes"]);
+    let dumped = format!("[{p}] would dump `app` into dumps/production.dump\n{upload}");
+    let (_, out, _) = both(
+        &["staging", "db_clone:keep=yes"],
+        &push_lines(&dumped, "db_clone"),
+    );
     assert!(dir.path().join("dumps/production.dump").exists());
-    both(&["staging", "db_clone:cached=yes"]);
-    both(&["production", "database.dump"]);
-    let calls = both(&["staging", "database.push"]);
+    let at = [
+        line_of(
+            &out,
+            &format!("[{p}] dumped `app` into dumps/production.dump: "),
+        ),
+        line_of(&out, &format!("[{s}] uploaded ")),
+        line_of(&out, "] restored into"),
+    ];
+    assert!(at[0] < at[1] && at[1] < at[2], "{}", out.stdout);
+    both(
+        &["staging", "db_clone:cached=yes"],
+        &push_lines(&upload, "db_clone"),
+    );
+    let (_, out, _) = both(
+        &["production", "database.dump"],
+        &format!("[{p}] database.dump: would dump `app` into dumps/production.dump\n"),
+    );
+    assert!(
+        out.stdout.starts_with(&format!(
+            "[{p}] database.dump: dumped `app` into dumps/production.dump: 4 tables, "
+        )),
+        "{}",
+        out.stdout
+    );
+    let (_, _, calls) = both(
+        &["staging", "database.push"],
+        &push_lines(&upload, "database.push"),
+    );
     // Whether the host holds the dump already is asked, and recorded, in both.
     assert!(
         calls.iter().any(|c| c.contains("read: sha256sum")),
@@ -564,5 +667,20 @@ fn dry_run_records_the_calls_db_clone_push_and_dump_make() {
     .unwrap();
     // (The host keeps the pushed file, and then skips the upload, which -n cannot know.)
     stage.check("root", "rm /var/tmp/dfab-staging-app.dump");
-    both(&["staging", "database.push:file=plain.dump"]);
+    let plain = format!("[{s}] would upload plain.dump to /var/tmp/dfab-staging-app.dump\n");
+    let (dry, out, _) = both(
+        &["staging", "database.push:file=plain.dump"],
+        &push_lines(&plain, "database.push"),
+    );
+    assert_eq!(
+        dry.stderr,
+        format!("warning: [{s}] the dump has no sidecar: its row counts would not be checked\n")
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: [{s}] the dump has no sidecar: its row counts not checked"
+        )),
+        "{}",
+        out.stderr
+    );
 }

@@ -45,15 +45,13 @@ struct DumpAction {
 
 impl HostAction for DumpAction {
     fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
-        Ok(match dump::run(host, &self.db, &self.dest, cx.rep)? {
-            Some(d) => format!(
-                "dumped `{}` into {} ({} tables)",
-                self.db.name,
-                self.dest.display(),
-                d.sidecar.tables.len()
-            ),
-            None => format!("would dump `{}` into {}", self.db.name, self.dest.display()),
-        })
+        let shown = crate::fsutil::shown(&self.dest, cx.project_dir);
+        Ok(
+            match dump::run(host, &self.db, &self.dest, cx.project_dir, cx.rep)? {
+                Some(d) => format!("dumped `{}` into {shown}: {}", self.db.name, d.contents()),
+                None => format!("would dump `{}` into {shown}", self.db.name),
+            },
+        )
     }
 }
 
@@ -183,7 +181,7 @@ struct PushAction {
 
 impl HostAction for PushAction {
     fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
-        crate::database::push_file(&self.push, &self.file, host, cx.rep)?;
+        crate::database::push_file(&self.push, &self.file, cx.project_dir, host, cx.rep)?;
         Ok(swapped(host, &self.push))
     }
 }
@@ -277,7 +275,14 @@ struct CloneAction {
 
 impl HostAction for CloneAction {
     fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
-        clone::run(&self.source, &self.push, host, cx.connector, cx.rep)?;
+        clone::run(
+            &self.source,
+            &self.push,
+            host,
+            cx.connector,
+            cx.project_dir,
+            cx.rep,
+        )?;
         Ok(swapped(host, &self.push))
     }
 }
