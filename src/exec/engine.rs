@@ -319,6 +319,9 @@ impl Reporter for Echoing<'_> {
     fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
         self.0.echo(host, verb, cmd);
     }
+    fn verbose(&self) -> bool {
+        self.0.verbose()
+    }
     fn line(&self, host: &str, stream: Stream, line: &str) {
         self.0.line(host, stream, line);
     }
@@ -345,6 +348,9 @@ impl Reporter for Muted<'_> {
     }
     fn echo(&self, host: &str, verb: &str, cmd: &Cmd) {
         self.0.echo(host, verb, cmd);
+    }
+    fn verbose(&self) -> bool {
+        self.0.verbose()
     }
     fn line(&self, host: &str, stream: Stream, line: &str) {
         self.0.line(host, stream, line);
