@@ -393,3 +393,57 @@ environments = {
         ))
     });
 }
+
+// With `'db_pasword': 'prod-s3cret'` in an env, `dfab production -l` warned "did you mean
+// `db_password`?" and then listed the value in clear: a misspelt secret key is still a secret.
+#[test]
+fn a_misspelt_secret_key_is_redacted_in_every_output_mode() {
+    let dir = project(&[(
+        "environments.py",
+        "environments = {'dev': {\n    'hosts': ['root@127.0.0.1:1'],\n    \
+         'db_pasword': 'prod-s3cret-one',\n    'smtp_pasword': 'mail-s3cret-two',\n    \
+         'broken': 'shown-in-clear',\n}}\n\
+         tasks = {\n    'use': {'doc': '', 'steps': [{'run': 'echo {db_pasword} {smtp_pasword}'}]},\n    \
+         'boom': {'doc': '', 'steps': [{'local': 'echo {db_pasword} {smtp_pasword}; false {db_pasword}'}]},\n}\n",
+    )]);
+    let secrets = ["prod-s3cret-one", "mail-s3cret-two"];
+    let warning = "`db_pasword` is not a key dfab reads (did you mean `db_password`?)";
+    let mut seen = String::new();
+    for args in [
+        vec!["dev", "-l"],
+        vec!["-l"],
+        vec!["-n", "dev", "use"],
+        vec!["-n", "-v", "dev", "use"],
+        vec!["-v", "dev", "use"],
+        vec!["-v", "dev", "boom"],
+    ] {
+        let mut d = Dfab::new(dir.path()).args(&args);
+        for s in secrets {
+            d = d.stdout_lacks(s).stderr_lacks(s);
+        }
+        d = match args.as_slice() {
+            ["dev", "-l"] => d
+                .stdout_has("    db_pasword = (redacted)\n")
+                .stdout_has("    smtp_pasword = (redacted)\n")
+                .stdout_has("    broken = 'shown-in-clear'\n")
+                .stderr_has(warning),
+            ["-l"] => d.stderr_is(""),
+            ["-n", ..] => d
+                .stdout_has("run: echo (redacted) (redacted)")
+                .stderr_has(warning),
+            [_, _, "use"] => d
+                .status(1)
+                .stderr_has("error: [root@127.0.0.1:1] cannot connect over ssh"),
+            _ => d
+                .status(1)
+                .stdout_has("(redacted) (redacted)")
+                .stderr_has("false (redacted)"),
+        };
+        let out = d.run_checked();
+        seen.push_str(&out.stdout);
+        seen.push_str(&out.stderr);
+    }
+    for s in secrets {
+        assert!(!seen.contains(s), "secret {s} printed:\n{seen}");
+    }
+}
