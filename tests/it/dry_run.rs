@@ -290,12 +290,33 @@ fn a_misspelt_key_is_named_with_the_key_it_is_one_slip_from() {
         "environments = {'dev': {'hosts': ['h1'], 'debcof': 'x.dat', 'my_var': 'ok'}}\n\
          tasks = {'one': {'doc': '', 'steps': [{'run': 'echo {my_var}'}]}}\n",
     )]);
-    // One warning, and none for `my_var`.
+    // One warning, at the line and column of the value as errors give them, and none for
+    // `my_var`.
     dry(dir.path(), &["-n", "dev", "one"], |d| {
         d.stdout_has("[h1] run: echo ok\n").stderr_is(format!(
-            "warning: {}: `debcof` is not a key dfab reads (did you mean `debconf`?); unknown \
-             keys are only variables for tasks\n",
+            "warning: {}:1:52: `debcof` is not a key dfab reads (did you mean `debconf`?); \
+             unknown keys are only variables for tasks\n",
             dir.path().join("environments.py").display()
+        ))
+    });
+}
+
+// `helath_url` was warned about as `/tmp/x/environments.py: ...`, with no line to look at.
+#[test]
+fn a_misspelt_key_warning_gives_its_line_in_dfab_toml_and_all() {
+    let dir = project(&[(
+        "dfab.toml",
+        "[environments.__all__]\nhelath_url = \"http://x\"\n\n\
+         [environments.dev]\nhosts = [\"h1\"]\ndebcof = \"x.dat\"\n",
+    )]);
+    let file = dir.path().join("dfab.toml");
+    dry(dir.path(), &["-n", "dev", "noop"], |d| {
+        d.stderr_is(format!(
+            "warning: {f}:2:14: `helath_url` is not a key dfab reads (did you mean \
+             `health_url`?); unknown keys are only variables for tasks\n\
+             warning: {f}:6:10: `debcof` is not a key dfab reads (did you mean `debconf`?); \
+             unknown keys are only variables for tasks\n",
+            f = file.display()
         ))
     });
 }
