@@ -83,9 +83,11 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-fn location(file: &std::path::Path, pos: Option<Pos>, key: Option<&str>) -> String {
+/// Where in a configuration file: `file:line:col`, then the key if given. A position with no
+/// line (a value `--python` evaluated, or one made by dfab) is left out.
+pub(crate) fn location(file: &std::path::Path, pos: Option<Pos>, key: Option<&str>) -> String {
     let mut s = file.display().to_string();
-    if let Some(p) = pos {
+    if let Some(p) = pos.filter(|p| p.line > 0) {
         let _ = write!(s, ":{p}");
     }
     if let Some(k) = key {

@@ -172,8 +172,8 @@ impl Console {
         if self.verbosity >= Verbosity::Verbose {
             let _ = writeln!(std::io::stdout(), "{text}");
         } else if self.verbosity >= level {
-            // One line of at most 120 characters; `-v` shows the whole command.
-            let _ = writeln!(std::io::stdout(), "{}", one_line(&text, 120));
+            // A script's first line; `-v` shows the whole command.
+            let _ = writeln!(std::io::stdout(), "{}", one_line(&text, usize::MAX));
         }
     }
 

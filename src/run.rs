@@ -153,15 +153,12 @@ fn warn_near_miss_keys(project: &Project, env: &str, rep: &dyn Reporter) {
         .iter()
         .filter(|e| e.name == env)
         .flat_map(|e| e.vars.iter());
-    for (k, _) in project.defaults.iter().chain(own) {
-        if k.chars().count() < 4 || known().any(|n| n == k) {
-            continue;
-        }
-        if let Some(n) = crate::suggestion::nearest(k, known()) {
+    for (k, v) in project.defaults.iter().chain(own) {
+        if let Some(n) = crate::suggestion::near_miss(k, known()) {
             rep.warn(&format!(
                 "{}: `{k}` is not a key dfab reads (did you mean `{n}`?); unknown keys are only \
                  variables for tasks",
-                project.file.display()
+                crate::error::location(&project.file, Some(v.pos), None)
             ));
         }
     }

@@ -31,20 +31,41 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Keys whose values are secrets wherever they appear in an environment.
+/// The words that make a key secret wherever they appear in it.
+const SECRET_WORDS: [&str; 6] = [
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "private_key",
+];
+
+/// Keys whose values are secrets wherever they appear in an environment: a key holding one of
+/// the secret words, or a slip of one. A slip is a key that `dfab -l` answers with "did you
+/// mean `db_password`?" (one of the known keys that is secret), or one holding a word one edit
+/// from `password` or `secret` (`smtp_pasword`): a misspelt key is still the user's secret.
 #[must_use]
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "api_key",
-        "private_key",
-    ]
-    .iter()
-    .any(|s| k.contains(s))
+    SECRET_WORDS.iter().any(|s| k.contains(s)) || is_near_secret(&k)
+}
+
+/// `key` (lower case) is a near miss of a secret: of a secret key dfab knows, by the rule of
+/// the did-you-mean warning (`crate::suggestion::near_miss`), or of a long secret word.
+fn is_near_secret(key: &str) -> bool {
+    let known = crate::environments::keys::KEYS.iter().map(|(k, _, _)| *k);
+    if crate::suggestion::near_miss(key, known)
+        .is_some_and(|n| SECRET_WORDS.iter().any(|s| n.contains(s)))
+    {
+        return true;
+    }
+    // Only the long words, and only one edit away: `token` two edits away is `broken`.
+    key.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        ["password", "secret"]
+            .iter()
+            .any(|s| crate::suggestion::distance(w, s) == 1)
+    })
 }
 
 /// Secrets shorter than this are not searched for in output (a one-character "password" would
@@ -169,5 +190,30 @@ mod tests {
         assert!(is_secret_key("db_password"));
         assert!(is_secret_key("AWS_SECRET"));
         assert!(!is_secret_key("db_user"));
+    }
+
+    // `db_pasword` drew "did you mean `db_password`?" and was then printed in clear.
+    #[test]
+    fn a_slip_of_a_secret_key_is_secret() {
+        for k in [
+            "db_pasword",
+            "db_passwrod",
+            "DB_PASWORD",
+            "smtp_pasword",
+            "api_secrt",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        // Near misses of keys that are no secret, and words two edits from one, stay shown.
+        for k in [
+            "db_uesr",
+            "hots",
+            "broken",
+            "secure_cookies",
+            "taken",
+            "passed",
+        ] {
+            assert!(!is_secret_key(k), "{k}");
+        }
     }
 }

@@ -14,6 +14,18 @@ where
         .map(|(_, c)| c)
 }
 
+/// The known name that `key` is a slip of: the rule of the "did you mean" warning for env keys.
+/// A key that is itself known, or shorter than 4 characters, is no slip.
+pub fn near_miss<'a, I>(key: &str, known: I) -> Option<&'a str>
+where
+    I: IntoIterator<Item = &'a str> + Clone,
+{
+    if key.chars().count() < 4 || known.clone().into_iter().any(|n| n == key) {
+        return None;
+    }
+    nearest(key, known)
+}
+
 /// A hint line for an unknown name, or a list of what is known.
 pub fn hint<'a, I>(name: &str, candidates: I, what: &str) -> Option<String>
 where
@@ -27,7 +39,7 @@ where
 }
 
 /// Levenshtein distance over characters.
-fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

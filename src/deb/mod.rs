@@ -57,7 +57,7 @@ pub mod wheels;
 use std::path::Path;
 
 pub use error::DebError;
-pub use options::{BuildOptions, BuiltPackage, Compression, WheelMode};
+pub use options::{Build, BuildOptions, BuiltPackage, Compression, WheelMode};
 
 use cmd::{Cmd, RunLocal as _};
 use manifest::Manifest;
@@ -76,6 +76,12 @@ pub fn build_with(
     opts: &BuildOptions,
     warn: &mut dyn FnMut(&str),
 ) -> Result<Vec<BuiltPackage>, DebError> {
+    build_or_reuse(opts, warn).map(|b| b.packages)
+}
+
+/// [`build_with`], saying whether the packages were written or the last build's were reused
+/// (its inputs identical and its files intact: nothing was written).
+pub fn build_or_reuse(opts: &BuildOptions, warn: &mut dyn FnMut(&str)) -> Result<Build, DebError> {
     let mut phases = phases::Phases::start();
     let debian_dir = opts.project_dir.join("debian");
     let control = control::Control::load(&debian_dir)?;
@@ -84,7 +90,7 @@ pub fn build_with(
         warn(w);
     }
     if let Some(reason) = &verdict.fallback {
-        return fall_back(opts, reason, warn);
+        return fall_back(opts, reason, warn).map(Build::written);
     }
     run_build_commands(opts)?;
     let changelog_path = debian_dir.join("changelog");
@@ -118,7 +124,11 @@ pub fn build_with(
         );
     }
     if let Some(cached) = reusable(&opts.out_dir, &inputs.key)? {
-        return Ok(cached);
+        phases.mark("reuse (cache hit)");
+        return Ok(Build {
+            packages: cached,
+            reused: true,
+        });
     }
 
     let wheels = wheels::prepare(opts)?;
@@ -140,7 +150,9 @@ pub fn build_with(
         match arch::resolve(field, &host) {
             Some(arch) => match plan::plan_package(&ctx, index, &arch, &mut warnings) {
                 Ok(plan) => plans.push(plan),
-                Err(DebError::Fallback(reason)) => return fall_back(opts, &reason, warn),
+                Err(DebError::Fallback(reason)) => {
+                    return fall_back(opts, &reason, warn).map(Build::written)
+                }
                 Err(e) => return Err(e),
             },
             None => warnings.push(format!(
@@ -163,7 +175,7 @@ pub fn build_with(
     let built = write_all(opts, &plans, mtime, &inputs.digests, &mut phases)?;
     Manifest::new(inputs.key, &built).write(&opts.out_dir)?;
     phases.mark("manifest");
-    Ok(built)
+    Ok(Build::written(built))
 }
 
 /// Builds with dpkg-buildpackage because of `reason`, saying so in one line; refuses with a hint

@@ -52,6 +52,25 @@ pub struct BuiltPackage {
     pub files: usize,
 }
 
+/// What a build gave: its packages, and whether they are the last build's, reused unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub packages: Vec<BuiltPackage>,
+    /// The inputs were those of the last build and its files intact: nothing was written.
+    pub reused: bool,
+}
+
+impl Build {
+    /// Packages this build wrote.
+    #[must_use]
+    pub fn written(packages: Vec<BuiltPackage>) -> Self {
+        Build {
+            packages,
+            reused: false,
+        }
+    }
+}
+
 /// Whether to vendor Python wheels.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum WheelMode {

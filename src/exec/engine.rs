@@ -282,7 +282,21 @@ fn user_run(
     rep: &dyn Reporter,
 ) -> Result<Output> {
     let cmd = cmd.clone().without_sudo_if_root(t.login_user());
-    rep.echo(t.host(), verb, &cmd);
+    // Shown as the user wrote it, as Fabric shows `sudo: <command>`: the sudo wrapper is the
+    // verb (`-v` and the trace show the same line; the command run is `cmd` whole).
+    let (verb, shown) = match &cmd.sudo {
+        Some(s) => (
+            s.user
+                .as_ref()
+                .map_or_else(|| "sudo".to_string(), |u| format!("sudo -u {u}")),
+            Cmd {
+                sudo: None,
+                ..cmd.clone()
+            },
+        ),
+        None => (verb.to_string(), cmd.clone()),
+    };
+    rep.echo(t.host(), &verb, &shown);
     let out = crate::hostside::exec(t, &cmd, Some(rep))?;
     if out.status != 0 && warn_only {
         rep.warn(&format!(

@@ -18,6 +18,16 @@ fn all_cmd() -> Cmd {
     Cmd::shell("ls /var/lib/dfab 2>/dev/null || true")
 }
 
+/// What dpkg says of a package, as the start of a `releases` line: `installed 1.1`,
+/// `not installed`, or a version dpkg holds in another state.
+fn installed(dpkg: Option<&(String, String)>) -> String {
+    match dpkg {
+        Some((v, s)) if s.starts_with("ii") => format!("installed {v}"),
+        Some((v, s)) => format!("{v} not fully installed (dpkg status `{}`)", s.trim()),
+        None => "not installed".into(),
+    }
+}
+
 impl HostAction for List {
     fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let host = t.host().to_string();
@@ -44,12 +54,10 @@ impl HostAction for List {
             };
             let o = crate::transport::check(&host, &cmd, o)?;
             let st = state::parse(&o.stdout_str());
-            let installed = match &st.installed {
-                Some((v, s)) if s.starts_with("ii") => v.clone(),
-                Some((v, s)) => format!("{v} (dpkg status `{}`)", s.trim()),
-                None => "not installed".into(),
-            };
-            cx.rep.info(&format!("[{host}] {p}: installed {installed}"));
+            cx.rep.info(&format!(
+                "[{host}] {p}: {}",
+                installed(st.installed.as_ref())
+            ));
             cx.rep
                 .info(&format!("[{host}] {p}: kept releases: {}", st.kept_list()));
             for e in &st.history {
@@ -70,5 +78,22 @@ impl HostAction for List {
         } else {
             format!("{} package(s)", packages.len())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::installed;
+
+    // A package dpkg did not know was listed as `djdemo: installed not installed`.
+    #[test]
+    fn each_dpkg_state_reads_as_one_phrase() {
+        let st = |v: &str, s: &str| Some((v.to_string(), s.to_string()));
+        assert_eq!(installed(None), "not installed");
+        assert_eq!(installed(st("1.1", "ii ").as_ref()), "installed 1.1");
+        assert_eq!(
+            installed(st("1.0", "rc ").as_ref()),
+            "1.0 not fully installed (dpkg status `rc`)"
+        );
     }
 }

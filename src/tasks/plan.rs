@@ -115,6 +115,14 @@ fn targets(env: &Env, env_call: &TaskCall, o: &Overrides) -> Result<Targets> {
                 ));
             }
         }
+        if let Some(h) = o.hosts.as_ref().filter(|h| h.iter().any(|h| h != name)) {
+            return Err(not_the_container(
+                &format!("`-H {}`", h.join(",")),
+                &env.name,
+                name,
+                &format!("drop -H, or pass `-H {name}`"),
+            ));
+        }
         return Ok(Targets::Lxc {
             name: name.to_string(),
             force_new: env_call.flag("force_new")?,
@@ -398,13 +406,30 @@ impl Resolver<'_> {
         if !any && exclude.is_empty() {
             return Ok((rest, None));
         }
-        if let Targets::Lxc { .. } = self.targets {
-            return Err(Error::usage(
-                format!(
-                    "task `{}`: host keywords do not apply to environment `{}`, an LXC container",
-                    call.name, self.env.name
+        if let Targets::Lxc { name, .. } = self.targets {
+            // Naming the container itself is naming the one host there is.
+            if roles.is_empty() && exclude.is_empty() && named.iter().all(|h| h == name) {
+                return Ok((rest, Some(vec![name.clone()])));
+            }
+            let written: Vec<String> = call
+                .kwargs
+                .iter()
+                .filter(|(k, _)| {
+                    matches!(
+                        k.as_str(),
+                        "host" | "hosts" | "role" | "roles" | "exclude_hosts"
+                    )
+                })
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            return Err(not_the_container(
+                &format!("task `{}`: `{}`", call.name, written.join(",")),
+                &self.env.name,
+                name,
+                &format!(
+                    "drop the host keywords, or write `{}:host={name}`",
+                    call.name
                 ),
-                Some("an LXC environment has one host, its container".into()),
             ));
         }
         let mut hosts = if any {
@@ -504,6 +529,20 @@ fn unknown_argument<'a>(
         None => Some(format!("`{task}` takes: {}", list.join(", "))),
     };
     Error::usage(format!("task `{task}` has no argument `{key}`"), hint)
+}
+
+/// A host choice (`-H`, a task's host keywords) that is not an LXC env's container: refused
+/// before anything runs, since the run would act on the container all the same.
+fn not_the_container(what: &str, env: &str, container: &str, hint: &str) -> Error {
+    Error::usage(
+        format!(
+            "{what} does not apply to environment `{env}`: an LXC environment has one host, \
+             its container `{container}`"
+        ),
+        Some(format!(
+            "{hint}; to act on other hosts, use an environment that lists them in `hosts`"
+        )),
+    )
 }
 
 fn with_cd(cmd: Cmd, cd: Option<String>) -> Cmd {

@@ -105,8 +105,8 @@ fn dry_run_prints_each_command_per_host_and_connects_nowhere() {
     let want = format!(
         "[app1.example.com] run: cd /srv && echo hello world\n\
          [app2.example.com] run: cd /srv && echo hello world\n\
-         [app1.example.com] sudo: sudo -n -H -- sh -c 'systemctl restart app'\n\
-         [app2.example.com] sudo: sudo -n -H -- sh -c 'systemctl restart app'\n\
+         [app1.example.com] sudo: systemctl restart app\n\
+         [app2.example.com] sudo: systemctl restart app\n\
          [localhost] local: cd {} && echo built\n",
         dir.path().display()
     );

@@ -488,6 +488,42 @@ fn unchanged_rebuild_reuses_the_package() {
     assert_ne!(third[0].sha256, first[0].sha256);
 }
 
+// A second `deb.build` of an unchanged tree said "built …" although it reused the package and
+// wrote nothing.
+#[test]
+fn deb_build_says_unchanged_when_it_reuses_the_package() {
+    let fx = fixture("minimal");
+    fs_err::write(
+        fx.project.join("environments.py"),
+        "environments = {'dev': {'hosts': ['h1'], 'package_dir': 'dist'}}\n",
+    )
+    .unwrap();
+    let build = || {
+        crate::support::Dfab::new(&fx.project)
+            .args(["dev", "deb.build"])
+            .stderr_is("")
+            .run_checked()
+            .stdout
+    };
+    let first = build();
+    assert!(
+        first.starts_with("built dist/minimal_1.0-1_all.deb (minimal 1.0-1 all, "),
+        "{first}"
+    );
+    let sha = &first[first.find("sha256 ").unwrap() + 7..][..16];
+    let second = build();
+    assert_eq!(
+        second,
+        format!("unchanged: dist/minimal_1.0-1_all.deb (reused, sha256 {sha})\n")
+    );
+    for line in first.lines().chain(second.lines()) {
+        assert!(line.chars().count() <= 120, "{line}");
+    }
+    // A change is built again.
+    fx.write("data/hello.txt", "changed\n");
+    assert!(build().starts_with("built dist/"));
+}
+
 // Reuse trusts a package's recorded stat data instead of re-hashing it: a package changed
 // behind dfab's back must still be noticed and rebuilt.
 #[test]

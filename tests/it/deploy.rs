@@ -628,3 +628,20 @@ fn another_build_under_the_installed_version_is_refused_and_the_kept_release_sta
         "1.0-1, patched\n"
     );
 }
+
+// `releases` on a host without the package printed `djdemo: installed not installed`.
+#[test]
+fn releases_of_a_package_never_installed_says_not_installed() {
+    let h = TestHost::new();
+    let toml = format!(
+        "[environments.__all__]\npackage_name = \"dfab-never-installed\"\n\n{}",
+        h.env_toml("staging", "root")
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    Dfab::new(dir.path())
+        .args(["staging", "releases"])
+        .stdout_has(format!("[{}] dfab-never-installed: not installed\n", h.ip))
+        .stdout_lacks("installed not installed")
+        .stderr_lacks("error")
+        .run_checked();
+}

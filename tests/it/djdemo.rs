@@ -267,12 +267,13 @@ fn djdemo_documented_commands_plan() {
     let dir = tempfile::tempdir().unwrap();
     copy_fixture(dir.path());
     for args in [
-        ["production", "deploy"],
-        ["production", "test"],
-        ["production", "db_migrate"],
-        ["staging", "deb.deploy"],
-        ["staging", "db_clone"],
-        ["staging", "deploy"],
+        &["production", "deploy"][..],
+        &["production", "test"],
+        &["production", "db_migrate"],
+        // A fresh checkout has no build: `-n deb.deploy` alone refuses as the run does.
+        &["staging", "deb.build", "deb.deploy"],
+        &["staging", "db_clone"],
+        &["staging", "deploy"],
     ] {
         let out = Dfab::new(dir.path()).args(["-n"]).args(args).run();
         assert_eq!(

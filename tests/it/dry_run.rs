@@ -290,12 +290,33 @@ fn a_misspelt_key_is_named_with_the_key_it_is_one_slip_from() {
         "environments = {'dev': {'hosts': ['h1'], 'debcof': 'x.dat', 'my_var': 'ok'}}\n\
          tasks = {'one': {'doc': '', 'steps': [{'run': 'echo {my_var}'}]}}\n",
     )]);
-    // One warning, and none for `my_var`.
+    // One warning, at the line and column of the value as errors give them, and none for
+    // `my_var`.
     dry(dir.path(), &["-n", "dev", "one"], |d| {
         d.stdout_has("[h1] run: echo ok\n").stderr_is(format!(
-            "warning: {}: `debcof` is not a key dfab reads (did you mean `debconf`?); unknown \
-             keys are only variables for tasks\n",
+            "warning: {}:1:52: `debcof` is not a key dfab reads (did you mean `debconf`?); \
+             unknown keys are only variables for tasks\n",
             dir.path().join("environments.py").display()
+        ))
+    });
+}
+
+// `helath_url` was warned about as `/tmp/x/environments.py: ...`, with no line to look at.
+#[test]
+fn a_misspelt_key_warning_gives_its_line_in_dfab_toml_and_all() {
+    let dir = project(&[(
+        "dfab.toml",
+        "[environments.__all__]\nhelath_url = \"http://x\"\n\n\
+         [environments.dev]\nhosts = [\"h1\"]\ndebcof = \"x.dat\"\n",
+    )]);
+    let file = dir.path().join("dfab.toml");
+    dry(dir.path(), &["-n", "dev", "noop"], |d| {
+        d.stderr_is(format!(
+            "warning: {f}:2:14: `helath_url` is not a key dfab reads (did you mean \
+             `health_url`?); unknown keys are only variables for tasks\n\
+             warning: {f}:6:10: `debcof` is not a key dfab reads (did you mean `debconf`?); \
+             unknown keys are only variables for tasks\n",
+            f = file.display()
         ))
     });
 }
@@ -420,4 +441,58 @@ fn a_dry_deploy_without_a_build_refuses_as_the_run_does_unless_the_plan_builds()
         &["-n", "prod", "deb.build", "deb.deploy"],
         |d| d.stdout_has("deb.deploy: would ship what the build makes (no build record yet in "),
     );
+}
+
+// With `'db_pasword': 'prod-s3cret'` in an env, `dfab production -l` warned "did you mean
+// `db_password`?" and then listed the value in clear: a misspelt secret key is still a secret.
+#[test]
+fn a_misspelt_secret_key_is_redacted_in_every_output_mode() {
+    let dir = project(&[(
+        "environments.py",
+        "environments = {'dev': {\n    'hosts': ['root@127.0.0.1:1'],\n    \
+         'db_pasword': 'prod-s3cret-one',\n    'smtp_pasword': 'mail-s3cret-two',\n    \
+         'broken': 'shown-in-clear',\n}}\n\
+         tasks = {\n    'use': {'doc': '', 'steps': [{'run': 'echo {db_pasword} {smtp_pasword}'}]},\n    \
+         'boom': {'doc': '', 'steps': [{'local': 'echo {db_pasword} {smtp_pasword}; false {db_pasword}'}]},\n}\n",
+    )]);
+    let secrets = ["prod-s3cret-one", "mail-s3cret-two"];
+    let warning = "`db_pasword` is not a key dfab reads (did you mean `db_password`?)";
+    let mut seen = String::new();
+    for args in [
+        vec!["dev", "-l"],
+        vec!["-l"],
+        vec!["-n", "dev", "use"],
+        vec!["-n", "-v", "dev", "use"],
+        vec!["-v", "dev", "use"],
+        vec!["-v", "dev", "boom"],
+    ] {
+        let mut d = Dfab::new(dir.path()).args(&args);
+        for s in secrets {
+            d = d.stdout_lacks(s).stderr_lacks(s);
+        }
+        d = match args.as_slice() {
+            ["dev", "-l"] => d
+                .stdout_has("    db_pasword = (redacted)\n")
+                .stdout_has("    smtp_pasword = (redacted)\n")
+                .stdout_has("    broken = 'shown-in-clear'\n")
+                .stderr_has(warning),
+            ["-l"] => d.stderr_is(""),
+            ["-n", ..] => d
+                .stdout_has("run: echo (redacted) (redacted)")
+                .stderr_has(warning),
+            [_, _, "use"] => d
+                .status(1)
+                .stderr_has("error: [root@127.0.0.1:1] cannot connect over ssh"),
+            _ => d
+                .status(1)
+                .stdout_has("(redacted) (redacted)")
+                .stderr_has("false (redacted)"),
+        };
+        let out = d.run_checked();
+        seen.push_str(&out.stdout);
+        seen.push_str(&out.stderr);
+    }
+    for s in secrets {
+        assert!(!seen.contains(s), "secret {s} printed:\n{seen}");
+    }
 }

@@ -54,8 +54,8 @@ fn both_formats_plan_the_same_commands() {
     let want = format!(
         "[app1.example.com] run: cd /srv/app/ && echo hello world from production\n\
          [deploy@app2.example.com:2222] run: cd /srv/app/ && echo hello world from production\n\
-         [app1.example.com] sudo: sudo -n -H -- sh -c 'systemctl restart app'\n\
-         [deploy@app2.example.com:2222] sudo: sudo -n -H -u postgres -- sh -c 'psql -p 5432 -c \"select 1\"'\n\
+         [app1.example.com] sudo: systemctl restart app\n\
+         [deploy@app2.example.com:2222] sudo -u postgres: psql -p 5432 -c \"select 1\"\n\
          [localhost] local: cd {d} && echo built\n\
          [app1.example.com] put: put {d}/notes.txt /srv/app/\n\
          [deploy@app2.example.com:2222] put: put {d}/notes.txt /srv/app/\n\

@@ -197,3 +197,63 @@ Value: pw-not-shown\nOwners: deploy-app\nFlags: seen\n";
     assert!(v.stdout.contains("dfab-host preflight"), "{}", v.stdout);
     assert!(v.stdout.contains("dfab-host install"), "{}", v.stdout);
 }
+
+// `dfab -H nosuchhost.invalid production web_mode:maintenance` on an LXC env ignored -H and put
+// the real container into maintenance, exit 0; a task's `host=` was refused even for the container.
+#[test]
+fn hosts_other_than_the_container_are_refused_before_anything_runs() {
+    let r = Reserved::new();
+    let dir = project(&[("environments.py", &envs(&r, ""))]);
+    let refused = |args: &[&str], what: &str, hint: &str| {
+        Dfab::new(dir.path())
+            .args(args)
+            .status(2)
+            .no_stdout()
+            .stderr_is(format!(
+                "error: {what} does not apply to environment `lxc`: an LXC environment has one \
+                 host, its container `{name}`\nhint: {hint}; to act on other hosts, use an \
+                 environment that lists them in `hosts`\n",
+                name = r.name
+            ))
+            .run_checked();
+        assert!(!r.exists(), "{args:?} created the container");
+    };
+    let drop_h = format!("drop -H, or pass `-H {}`", r.name);
+    refused(
+        &["-H", "nosuchhost.invalid", "lxc", "mark"],
+        "`-H nosuchhost.invalid`",
+        &drop_h,
+    );
+    let both = format!("{},other.invalid", r.name);
+    refused(
+        &["-H", &both, "lxc", "mark"],
+        &format!("`-H {both}`"),
+        &drop_h,
+    );
+    let drop_kw = format!("drop the host keywords, or write `mark:host={}`", r.name);
+    for kw in [
+        "host=other.invalid",
+        "hosts=a;b",
+        "role=web",
+        "exclude_hosts=x",
+    ] {
+        refused(
+            &["lxc", &format!("mark:{kw}")],
+            &format!("task `mark`: `{kw}`"),
+            &drop_kw,
+        );
+    }
+    // Naming the container is naming the one host there is.
+    let own = format!("[{}] run: hostname; id -un\n", r.name);
+    Dfab::new(dir.path())
+        .args(["-n", "-H", &r.name, "lxc", "who"])
+        .stdout_has(own.as_str())
+        .stderr_is("")
+        .run_checked();
+    Dfab::new(dir.path())
+        .args(["-n", "lxc", &format!("who:host={}", r.name)])
+        .stdout_has(own.as_str())
+        .stderr_is("")
+        .run_checked();
+    assert!(!r.exists());
+}

@@ -94,16 +94,27 @@ fn maintenance_mode_with_real_nginx_gives_503_splash_and_live_gives_the_app_back
     // A run that succeeds with nothing on stderr.
     let dfab = |args: &[&str]| Dfab::new(dir.path()).args(args).stderr_is("");
 
-    // init: user, remote_path, snippet (nginx -t, reload); the second run changes nothing.
+    // init: user, remote_path, snippet (nginx -t, reload); the second run changes nothing. It
+    // said `changed user app` of a user it created: the words say what happened.
     dfab(&["staging", "init"])
         .stdout_has(
-            "init: changed user app; remote_path /srv/app/; snippet /etc/nginx/snippets/dfab-maintenance.conf",
+            "init: created user app, remote_path /srv/app/; installed snippet \
+             /etc/nginx/snippets/dfab-maintenance.conf",
         )
         .run_checked();
     // The reload is proved by the 503 below: init's output is data, not echoed.
     dfab(&["staging", "init"])
         .stdout_has("init: nothing changed")
         .stdout_lacks("nginx reloaded")
+        .run_checked();
+    assert_eq!(
+        host.check("root", "stat -c %U:%G:%a /srv/app"),
+        "app:app:755\n"
+    );
+    // A remote_path that exists with another owner and mode is set, not created.
+    host.check("root", "chown root:root /srv/app && chmod 700 /srv/app");
+    dfab(&["staging", "init"])
+        .stdout_has("init: set remote_path /srv/app/ to app:app 755")
         .run_checked();
     assert_eq!(
         host.check("root", "stat -c %U:%G:%a /srv/app"),

@@ -66,25 +66,37 @@ impl LocalAction for DebBuild {
         let mut opts = self.opts.clone();
         opts.progress = !cx.quiet && std::io::stderr().is_terminal();
         let rep = cx.rep;
-        let built = if self.slow {
-            deb::dpkg_buildpackage::build(&opts)?
+        let build = if self.slow {
+            deb::Build::written(deb::dpkg_buildpackage::build(&opts)?)
         } else {
-            deb::build_with(&opts, &mut |w| rep.warn(w))?
+            deb::build_or_reuse(&opts, &mut |w| rep.warn(w))?
         };
-        for p in &built {
-            rep.info(&format!(
-                "built {} ({} {} {}, {} entries, {} bytes, sha256 {})",
-                p.path.display(),
-                p.package,
-                p.version,
-                p.arch,
-                p.files,
-                p.size,
-                &p.sha256[..16]
-            ));
+        for line in built_lines(&build, &opts.project_dir) {
+            rep.info(&line);
         }
         Ok(())
     }
+}
+
+/// One line per package: `built <path> (...)`, or `unchanged: <path> (reused, ...)` when the
+/// last build's package was reused; the path relative to the project directory.
+fn built_lines(build: &deb::Build, project_dir: &Path) -> Vec<String> {
+    build
+        .packages
+        .iter()
+        .map(|p| {
+            let path = crate::fsutil::shown(&p.path, project_dir);
+            let sha = p.sha256.get(..16).unwrap_or(&p.sha256);
+            if build.reused {
+                format!("unchanged: {path} (reused, sha256 {sha})")
+            } else {
+                format!(
+                    "built {path} ({} {} {}, {} entries, {} bytes, sha256 {sha})",
+                    p.package, p.version, p.arch, p.files, p.size
+                )
+            }
+        })
+        .collect()
 }
 
 /// The build options an env and `deb.build:version=…,compression=…` ask for.

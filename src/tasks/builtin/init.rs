@@ -42,21 +42,22 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         parts.push(Cmd::shell(format!(
             "missing=''; for p in {list}; do dpkg-query -W -f='${{Status}}' \"$p\" 2>/dev/null | grep -q 'install ok installed' || missing=\"$missing $p\"; done\n\
              if [ -z \"$missing\" ]; then echo \"{UNCHANGED} packages\"; else \
-             DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing && echo \"{CHANGED} packages:$missing\"; fi"
+             DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing && echo \"{CHANGED} installed packages:$missing\"; fi"
         )).sudo(None));
     }
     let (u, rp) = (quote(&user), quote(&s.remote_path));
     parts.push(Cmd::shell(format!(
-        "if id -u {u} >/dev/null 2>&1; then echo \"{UNCHANGED} user {user}\"; else \
+        "if id -u {u} >/dev/null 2>&1; then echo \"{UNCHANGED} user \"{u}; else \
          useradd --system --user-group --home-dir {rp} --no-create-home --shell /usr/sbin/nologin {u} \
-         && echo \"{CHANGED} user {user}\"; fi"
+         && echo \"{CHANGED} created user \"{u}; fi"
     )).sudo(None));
     parts.push(Cmd::shell(format!(
         "set -e; g=$(id -gn {u})\n\
          if [ -d {rp} ] && [ \"$(stat -c %U:%G {rp})\" = {u}:\"$g\" ] && [ \"$(stat -c %a {rp})\" = 755 ]; then \
-         echo \"{UNCHANGED} remote_path {path}\"; else \
-         mkdir -p {rp} && chown {u}:\"$g\" {rp} && chmod 755 {rp} && echo \"{CHANGED} remote_path {path}\"; fi",
-        path = s.remote_path,
+         echo \"{UNCHANGED} remote_path \"{rp}; \
+         elif [ -d {rp} ]; then chown {u}:\"$g\" {rp} && chmod 755 {rp} && \
+         echo \"{CHANGED} set remote_path \"{rp}\" to \"{u}\":$g 755\"; else \
+         mkdir -p {rp} && chown {u}:\"$g\" {rp} && chmod 755 {rp} && echo \"{CHANGED} created remote_path \"{rp}; fi",
     )).sudo(None));
     parts.push(install::snippet(
         s.server,
@@ -95,11 +96,11 @@ impl HostAction for Init {
                 continue;
             };
             let out = crate::transport::check(host.host(), part, o)?.stdout_str();
-            for l in out.lines() {
-                if let Some(what) = l.strip_prefix(CHANGED) {
-                    changed.push(what.trim().to_string());
-                }
-            }
+            changed.extend(
+                out.lines()
+                    .filter_map(|l| l.strip_prefix(CHANGED))
+                    .map(change),
+            );
         }
         for part in &self.parts[own..] {
             let o = exec(host, cx.rep, "sudo", part.clone())?;
@@ -110,7 +111,7 @@ impl HostAction for Init {
         } else if changed.is_empty() {
             "nothing changed".to_string()
         } else {
-            format!("changed {}", changed.join("; "))
+            said(&changed)
         };
         if self.commands > 0 {
             let _ = write!(
@@ -120,5 +121,59 @@ impl HostAction for Init {
             );
         }
         Ok(what)
+    }
+}
+
+/// A part's `dfab:changed` line as `(verb, what)`: dfab's own parts say their verb (`created
+/// user app`, `installed packages: curl`, `set remote_path …`); the host side's `snippet <path>`
+/// means it installed the snippet (new or replacing the old one) and reloaded the server.
+fn change(line: &str) -> (String, String) {
+    let line = line.trim();
+    match line.split_once(' ') {
+        Some(("snippet", _)) | None => ("installed".into(), line.into()),
+        Some((verb, what)) => (verb.into(), what.into()),
+    }
+}
+
+/// The changes in one line, in the order they happened, a verb said once for a run of changes
+/// that share it: `created user app, remote_path /srv/app/; installed snippet …`.
+fn said(changes: &[(String, String)]) -> String {
+    let mut verbs: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (verb, what) in changes {
+        match verbs.last_mut() {
+            Some((v, list)) if v == verb => list.push(what),
+            _ => verbs.push((verb, vec![what])),
+        }
+    }
+    verbs
+        .iter()
+        .map(|(v, list)| format!("{v} {}", list.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{change, said};
+
+    // `init: changed user djdemo` when the user was created: the words now say what happened.
+    #[test]
+    fn changes_read_as_what_happened() {
+        let lines = [
+            " installed packages: curl nginx-light",
+            " created user app",
+            " created remote_path /srv/app/",
+            " snippet /etc/nginx/snippets/dfab-maintenance.conf",
+        ];
+        let changes: Vec<_> = lines.iter().map(|l| change(l)).collect();
+        assert_eq!(
+            said(&changes),
+            "installed packages: curl nginx-light; created user app, remote_path /srv/app/; \
+             installed snippet /etc/nginx/snippets/dfab-maintenance.conf"
+        );
+        assert_eq!(
+            said(&[change(" set remote_path /srv/app/ to app:app 755")]),
+            "set remote_path /srv/app/ to app:app 755"
+        );
     }
 }
