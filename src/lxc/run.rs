@@ -31,8 +31,10 @@ pub fn activate(
         // A dry run connects nowhere, so the container's state is not read (no `lxc-info`, no
         // ssh to `lxc_host`): show what activation does for a container that is not there yet.
         rep.info(&format!(
-            "[{}] (dry run: container `{name}` not looked up; if it is missing, activation runs:)",
-            label(env)
+            "[{}] lxc: container `{name}` not looked up under -n; if it is missing, it would be \
+             cloned from `{}` and started (-v shows how)",
+            label(env),
+            spec.template
         ));
         super::validate(&spec)?;
         let steps = super::step::plan_ensure(

@@ -23,6 +23,33 @@ impl LocalAction for Pipeline {
                 "deploy: Ctrl-C cannot be caught ({e}); it would leave the deploy lock"
             ));
         }
+        if cx.dry_run {
+            // The plan in two lines before its steps (what `-n` is asked for).
+            let seq: Vec<&str> = self
+                .settings
+                .sequence
+                .iter()
+                .map(|(w, _)| w.as_str())
+                .collect();
+            cx.rep.info(&format!("deploy: {}", seq.join(", ")));
+            cx.rep.info(&format!(
+                "deploy: maintenance {}; {}; on failure {}; {}",
+                match self.settings.maintenance {
+                    Maintenance::Always => "always",
+                    Maintenance::Auto => "if migrations are pending",
+                    Maintenance::Never => "never",
+                },
+                match self.settings.strategy {
+                    Strategy::Parallel => "all hosts at once".to_string(),
+                    Strategy::Rolling(n) => format!("rolling, {n} at a time"),
+                },
+                match self.settings.on_failure {
+                    super::OnFailure::Stop => "stop",
+                    super::OnFailure::Revert => "revert",
+                },
+                mode_word(&self.mode)
+            ));
+        }
         let what = format!("deploy {} ({})", self.env, mode_word(&self.mode));
         let held = held::take(
             &eng,
