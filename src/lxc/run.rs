@@ -31,8 +31,7 @@ pub fn activate(
         // A dry run connects nowhere, so the container's state is not read (no `lxc-info`, no
         // ssh to `lxc_host`): show what activation does for a container that is not there yet.
         rep.info(&format!(
-            "[{}] lxc: container `{name}` not looked up under -n; if it is missing, it would be \
-             cloned from `{}` and started (-v shows how)",
+            "[{}] lxc: `{name}` not looked up (-n); if missing, it would be cloned from `{}`",
             label(env),
             spec.template
         ));
