@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::deb::manifest::{Manifest, FILE_NAME};
+use crate::deb::manifest::Manifest;
 use crate::error::Result;
 
 use super::Error;
@@ -44,16 +44,6 @@ pub fn read(dir: &Path) -> Result<Option<Vec<Shipment>>> {
             })
             .collect(),
     ))
-}
-
-/// The packages of the build record in `dir`; no record is an error.
-pub fn load(dir: &Path) -> Result<Vec<Shipment>> {
-    read(dir)?.ok_or_else(|| {
-        Error::NoBuildRecord {
-            path: dir.join(FILE_NAME),
-        }
-        .into()
-    })
 }
 
 /// The build record's `(package, file)` pairs, if there is a readable record (never an error):

@@ -7,10 +7,10 @@
 use std::path::Path;
 
 use crate::error::Result;
+use crate::exec::record;
 use crate::exec::step::RunCtx;
 use crate::releases::history::{self, Outcome, Record};
 use crate::releases::state;
-use crate::transport::cmd::Cmd;
 use crate::transport::transfer::Metered;
 use crate::transport::{Exit, Io, Output, Transport};
 
@@ -19,11 +19,6 @@ use super::error::{Error, Preflight};
 pub use super::remote::Target;
 use super::remote::{self, InstallOpts};
 use super::{Job, Release};
-
-/// Run one command on the host, showing it first (with `-v`; a recorder only shows it).
-pub fn exec(t: &mut dyn Transport, cx: &RunCtx<'_>, verb: &str, cmd: Cmd) -> Result<Output> {
-    crate::exec::record::exec(t, cx.rep, verb, cmd)
-}
 
 /// What a host's preflight found: the releases it holds already, as `(path, sha256)`.
 #[derive(Debug, Clone, Default)]
@@ -187,7 +182,7 @@ fn record(t: &mut dyn Transport, cx: &RunCtx<'_>, r: &Target<'_>, outcome: Outco
         action: r.action,
     };
     let cmd = history::append(&line, &history::local_user());
-    match exec(t, cx, "sudo", cmd) {
+    match record::exec(t, cx.rep, "sudo", cmd) {
         Ok(o) if o.status == 0 => {}
         Ok(o) => cx.rep.warn(&format!(
             "[{}] could not append to the history of {}: {}",
@@ -342,7 +337,7 @@ pub fn install_release(
     }
     let old = state::to_prune(&rep.state, job.keep, r.version);
     if !old.is_empty() {
-        let o = exec(t, cx, "sudo", state::prune_cmd(r.package, &old))?;
+        let o = record::exec(t, cx.rep, "sudo", state::prune_cmd(r.package, &old))?;
         if o.status != 0 {
             cx.rep.warn(&format!(
                 "[{}] pruning old releases failed: {}",

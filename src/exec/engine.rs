@@ -63,20 +63,6 @@ impl<'a, 'c> Engine<'a, 'c> {
         said(self.cx, host, task, what, secs.filter(|_| !self.cx.dry_run));
     }
 
-    /// Run a step on this machine with its messages and warnings held back (a check this run
-    /// has made and reported already); its error, if any, is still returned.
-    pub fn step_muted(&self, step: &Step) -> Vec<(String, Result<()>)> {
-        let Step::Here { action, .. } = step else {
-            return self.step(step, None);
-        };
-        let muted = Muted(self.cx.rep);
-        let cx = RunCtx {
-            rep: &muted,
-            ..*self.cx
-        };
-        vec![(LOCAL.to_string(), action.run(&cx))]
-    }
-
     /// Run a step on `only` of its hosts (all of them when `None`); a step on this machine
     /// answers as [`LOCAL`]. A failure under `warn_only` is a warning and counts as done.
     pub fn step(&self, step: &Step, only: Option<&[String]>) -> Vec<(String, Result<()>)> {
@@ -351,26 +337,6 @@ impl Reporter for Echoing<'_> {
     fn transfer(&self, host: &str, what: &str, total: u64) -> Box<dyn crate::report::Meter> {
         self.0.transfer(host, what, total)
     }
-}
-
-/// A reporter that drops messages and warnings and passes on the rest.
-struct Muted<'a>(&'a dyn Reporter);
-
-impl Reporter for Muted<'_> {
-    fn command(&self, host: &str, verb: &str, cmd: &Cmd) {
-        self.0.command(host, verb, cmd);
-    }
-    fn echo(&self, host: &str, verb: &str, cmd: &Cmd) {
-        self.0.echo(host, verb, cmd);
-    }
-    fn verbose(&self) -> bool {
-        self.0.verbose()
-    }
-    fn line(&self, host: &str, stream: Stream, line: &str) {
-        self.0.line(host, stream, line);
-    }
-    fn info(&self, _: &str) {}
-    fn warn(&self, _: &str) {}
 }
 
 #[cfg(test)]
