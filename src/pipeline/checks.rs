@@ -28,25 +28,13 @@ impl Pipeline {
         Some(Build { sha256, packages })
     }
 
-    /// The packages whose dpkg state the lock reports: of the build record as it is before this
-    /// run's build step may write a new one (none without a record).
+    /// The `(package, file)` pairs this deploy selects from the build record as it is before
+    /// this run's build step may write a new one (none without a record), read once: the lock
+    /// reports the packages' dpkg state, and its preflight asks which of the files a host holds
+    /// (a build that keeps its version and bytes, a deploy after a rollback, is then not sent
+    /// again).
     #[must_use]
-    pub fn packages(&self) -> Vec<String> {
-        let Some(job) = &self.job else {
-            return Vec::new();
-        };
-        record::package_names(&job.package_dir)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|p| job.select.wants(p))
-            .collect()
-    }
-
-    /// Where the releases of the build record as it is before this run's build live on a host:
-    /// the lock's preflight asks which of them a host holds (a build that keeps its version and
-    /// bytes, a deploy after a rollback, is then not sent again).
-    #[must_use]
-    pub fn release_paths(&self) -> Vec<String> {
+    pub fn recorded(&self) -> Vec<(String, String)> {
         let Some(job) = &self.job else {
             return Vec::new();
         };
@@ -54,7 +42,6 @@ impl Pipeline {
             .unwrap_or_default()
             .into_iter()
             .filter(|(p, _)| job.select.wants(p))
-            .map(|(p, f)| crate::deploy::remote::release_path(&p, &f))
             .collect()
     }
 
@@ -62,7 +49,7 @@ impl Pipeline {
     fn shipped_packages(&self) -> Vec<String> {
         match self.release() {
             Some(r) => r.packages.iter().map(|s| s.package.clone()).collect(),
-            None => self.packages(),
+            None => self.recorded().into_iter().map(|(p, _)| p).collect(),
         }
     }
 

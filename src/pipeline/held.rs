@@ -5,7 +5,6 @@
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use crate::deploy::Preflight;
 use crate::error::Result;
 use crate::exec::step::RunCtx;
 use crate::transport::Transport;
@@ -100,7 +99,7 @@ pub(crate) fn take(
         };
         match r {
             Ok(o) if preflight.is_some() && !eng.cx.dry_run && o.status != lock::HELD => {
-                match checked(&o, &user) {
+                match crate::deploy::ship::checked(&o, &user) {
                     Ok(found) => {
                         facts.insert(h.clone(), found);
                         said_lock(eng, &h, &o, manual);
@@ -233,22 +232,6 @@ impl Held {
                 }
             }
         }
-    }
-}
-
-/// A lock take with the preflight (`login_user`: who sudo ran for): fit to install, or why not. Taking the lock can still have
-/// failed for another reason (the exit status), which is a preflight failure too.
-fn checked(
-    o: &crate::transport::Output,
-    login_user: &str,
-) -> std::result::Result<crate::deploy::ship::HostFacts, Preflight> {
-    match crate::deploy::ship::checked(o, login_user) {
-        Ok(found) if o.status == 0 => Ok(found),
-        Ok(_) => Err(Preflight::Failed {
-            exit: o.exit(),
-            tail: crate::deploy::remote::tail(&o.stderr_str(), 3),
-        }),
-        Err(p) => Err(p),
     }
 }
 

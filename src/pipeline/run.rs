@@ -51,16 +51,20 @@ impl LocalAction for Pipeline {
             ));
         }
         let what = format!("deploy {} ({})", self.env, mode_word(&self.mode));
+        let recorded = self.recorded();
+        let packages: Vec<String> = recorded.iter().map(|(p, _)| p.clone()).collect();
+        let paths: Vec<String> = recorded
+            .iter()
+            .map(|(p, f)| crate::deploy::remote::release_path(p, f))
+            .collect();
         let held = held::take(
             &eng,
             &self.lock_package,
             &self.hosts,
             &what,
             &self.journal,
-            &self.packages(),
-            self.deploy
-                .is_some()
-                .then_some(self.release_paths().as_slice()),
+            &packages,
+            self.deploy.is_some().then_some(paths.as_slice()),
         )?;
         let stop = (Mutex::new(false), Condvar::new());
         let r = std::thread::scope(|s| {
