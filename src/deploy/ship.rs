@@ -39,9 +39,7 @@ pub fn preflight(
         .iter()
         .map(|s| remote::release_path(&s.package, &s.file))
         .collect();
-    let cmd = remote::preflight(&paths).without_sudo_if_root(t.login_user());
-    cx.rep.command(t.host(), "check", &cmd);
-    let problem = match crate::hostside::exec(t, &cmd, None) {
+    let problem = match record::exec(t, cx.rep, "check", remote::preflight(&paths)) {
         Err(e) => Err(Preflight::Unreachable(e.to_string())),
         Ok(_) if t.recording() => Ok(HostFacts::default()),
         Ok(o) => checked(&o, t.login_user()),
