@@ -17,6 +17,7 @@ mod docs;
 mod dry_run;
 mod env_values;
 mod executor;
+mod faults;
 mod formats;
 mod host_script;
 mod hosts;
