@@ -1,5 +1,5 @@
 //! The fault suite (issue 19): one test per kind of fault a real deploy meets, on real
-//! containers, sshd, PostgreSQL and nginx. Each test pins the right behaviour of a whole kind,
+//! containers, sshd, postgres and nginx. Each test pins the right behaviour of a whole kind,
 //! named by its number in the issue; the install tests run once per [`Strategy`].
 
 mod database;
