@@ -1,4 +1,236 @@
-//! Fault kinds of issue 19: web.
+//! Fault kinds of issue 19 in the web tier: the maintenance switch is judged by what real nginx
+//! answers, a deploy leaves maintenance as it found it, health checks reach the app through
+//! dfab's own 503, and every HTTP method gets the splash.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{installed, App, Strategy};
+use crate::support::{Outcome, TestHost};
+
+/// The site every test here puts in front of the app: nginx on :80 proxying to a tiny app
+/// (python's http.server on 127.0.0.1:8000), with dfab's snippet included.
+const SITE: &str = "server {
+    listen 80 default_server;
+    include /etc/nginx/snippets/dfab-*.conf;
+    location / { proxy_pass http://127.0.0.1:8000; }
+}
+";
+
+/// A container running nginx (as Debian configures it: workers as www-data) and the app.
+fn web_host() -> TestHost {
+    let h = TestHost::new();
+    h.check(
+        "root",
+        &format!(
+            "set -e; mkdir -p /srv/www; echo app-ok > /srv/www/index.html
+cat > /etc/nginx/sites-enabled/default <<'SITE'\n{SITE}SITE
+setsid nohup python3 -m http.server 8000 --bind 127.0.0.1 --directory /srv/www >/tmp/app.log 2>&1 </dev/null &
+nginx
+for i in $(seq 50); do curl -sf http://127.0.0.1:8000/ >/dev/null && exit 0; sleep 0.1; done
+exit 1"
+        ),
+    );
+    h
+}
+
+/// `curl -X method` on the host itself (no bypass is configured in these tests): the status,
+/// the response headers and the body, as one text.
+fn request(h: &TestHost, method: &str, path: &str) -> String {
+    let how = if method == "HEAD" {
+        "-I".to_string()
+    } else {
+        format!("-X {method} --data-binary x")
+    };
+    h.check(
+        "root",
+        &format!("curl -s -D - {how} -w 'status=%{{http_code}}' http://127.0.0.1{path}"),
+    )
+}
+
+/// The status of a GET of `/` from the host itself.
+fn status(h: &TestHost) -> String {
+    h.check(
+        "root",
+        "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/",
+    )
+}
+
+#[track_caller]
+fn ok(o: &Outcome, what: &str) {
+    assert_eq!(o.code, 0, "{what}:\n{}\n{}", o.stdout, o.stderr);
+}
+
+// Kind 11: an admin's `web_mode:maintenance,message=DB work until 14:00`, then `deploy`: the site
+// went live at the end. A deploy leaves maintenance as it found it (the admin's page and message
+// too), and says so; where it turned maintenance on itself, it takes it off.
+#[test]
+fn k11_a_deploy_leaves_maintenance_as_it_found_it() {
+    for &s in Strategy::ALL {
+        let h = web_host();
+        let app = App::new(
+            s,
+            std::slice::from_ref(&h.ip),
+            "remote_path = \"/srv/app/\"\napp_user = \"app\"\nmaintenance = \"always\"\n\
+             deploy = [\"web_mode:maintenance\", \"deb.deploy\", \"web_mode:live\"]\n",
+        );
+        ok(&app.dfab(&["staging", "init"]), "init");
+        app.build("1.0-1", "a");
+        ok(
+            &app.dfab(&["staging", "web_mode:maintenance,message=DB work until 14:00"]),
+            "the admin's maintenance",
+        );
+        let out = app.dfab(&["staging", "deploy"]);
+        ok(&out, "deploy");
+        assert_eq!(installed(&h), "1.0-1 ii", "{s:?}");
+        assert!(
+            out.stdout.contains("left in maintenance as found"),
+            "{s:?}: {}",
+            out.stdout
+        );
+        let page = request(&h, "GET", "/");
+        assert!(page.ends_with("status=503"), "{s:?}: {page}");
+        assert!(page.contains("DB work until 14:00"), "{s:?}: {page}");
+
+        // Found live, the deploy's own maintenance is taken off at the end.
+        ok(&app.dfab(&["staging", "web_mode:live"]), "live");
+        app.build("1.1-1", "b");
+        ok(&app.dfab(&["staging", "deploy"]), "second deploy");
+        assert_eq!(installed(&h), "1.1-1 ii", "{s:?}");
+        assert_eq!(status(&h), "200", "{s:?}");
+    }
+}
+
+// Kind 12: with remote_path under a 0700 home, nginx's workers cannot see the flag:
+// `web_mode:maintenance` printed "maintenance on" and the site answered 200. The switch is judged
+// by asking nginx; init and web_mode refuse, naming the directory, when the two disagree.
+#[test]
+fn k12_maintenance_on_is_what_the_web_server_answers() {
+    let h = web_host();
+    h.check("root", "mkdir -p /home/keep && chmod 700 /home/keep");
+    let app = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        "remote_path = \"/home/keep/app/\"\napp_user = \"app\"\n",
+    );
+    let out = app.dfab(&["staging", "init"]);
+    assert_ne!(out.code, 0, "init: {}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("/home/keep") && out.stderr.contains("www-data"),
+        "init: {}",
+        out.stderr
+    );
+    let out = app.dfab(&["staging", "web_mode:maintenance"]);
+    assert_ne!(out.code, 0, "web_mode: {}\n{}", out.stdout, out.stderr);
+    assert!(
+        !out.stdout.contains("maintenance on"),
+        "web_mode: {}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("/home/keep") && out.stderr.contains("www-data"),
+        "web_mode: {}",
+        out.stderr
+    );
+    // Nothing claims maintenance: no flag left behind, the site is live.
+    assert!(h
+        .ssh("root", "test ! -e /home/keep/app/maintenance.on")
+        .status
+        .success());
+    assert_eq!(status(&h), "200");
+
+    // With the path open to nginx, both agree with the switch.
+    h.check("root", "chmod 711 /home/keep");
+    ok(&app.dfab(&["staging", "init"]), "init");
+    ok(&app.dfab(&["staging", "web_mode:maintenance"]), "maintenance");
+    assert_eq!(status(&h), "503");
+    ok(&app.dfab(&["staging", "web_mode:live"]), "live");
+    assert_eq!(status(&h), "200");
+}
+
+// Kind 13: with `health_url` on the public path and no bypass, the deploy failed its own health
+// check (dfab's 503) and left the site in maintenance. dfab's health checks pass the switch with
+// a per-host secret the public does not have; a host whose snippet cannot let them through
+// is refused before maintenance goes on.
+#[test]
+fn k13_health_checks_reach_the_app_during_maintenance() {
+    for &s in Strategy::ALL {
+        let h = web_host();
+        let app = App::new(
+            s,
+            std::slice::from_ref(&h.ip),
+            "remote_path = \"/srv/app/\"\napp_user = \"app\"\nmaintenance = \"always\"\n\
+             health_url = \"http://127.0.0.1/\"\nhealth_timeout = 3\n\
+             test_commands = [{ run = \"true\" }]\n\
+             deploy = [\"web_mode:maintenance\", \"deb.deploy\", \"test\", \"web_mode:live\"]\n",
+        );
+        ok(&app.dfab(&["staging", "init"]), "init");
+        app.build("1.0-1", "a");
+        let out = app.dfab(&["staging", "deploy"]);
+        ok(&out, "deploy");
+        assert!(
+            out.stdout.contains("answered 200"),
+            "{s:?}: {}",
+            out.stdout
+        );
+        assert_eq!(installed(&h), "1.0-1 ii", "{s:?}");
+        assert_eq!(status(&h), "200", "{s:?}");
+
+        // The public cannot use the bypass: a guessed token gets the splash.
+        ok(&app.dfab(&["staging", "web_mode:maintenance"]), "maintenance");
+        let guessed = h.check(
+            "root",
+            "curl -s -o /dev/null -w '%{http_code}' -H 'X-Dfab-Health: guess' http://127.0.0.1/",
+        );
+        assert_eq!(guessed, "503");
+        ok(&app.dfab(&["staging", "web_mode:live"]), "live");
+
+        // A snippet that does not let the health check through (an older one, here): the plan
+        // cannot work, and the deploy says so before the site goes into maintenance.
+        h.check(
+            "root",
+            "printf 'if (-f /srv/app/maintenance.on) {\\n    return 503;\\n}\\n' \
+             > /etc/nginx/snippets/dfab-maintenance.conf && nginx -s reload && sleep 0.5",
+        );
+        app.build("1.1-1", "b");
+        let out = app.dfab(&["staging", "deploy"]);
+        assert_ne!(out.code, 0, "{s:?}: {}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains("health_url") && out.stderr.contains("maintenance"),
+            "{s:?}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stdout.contains("maintenance on"),
+            "{s:?}: {}",
+            out.stdout
+        );
+        assert_eq!(installed(&h), "1.0-1 ii", "{s:?}");
+        assert_eq!(status(&h), "200", "{s:?}");
+    }
+}
+
+// Kind 21: in maintenance, GET and HEAD got the 503 splash but POST and PUT nginx's bare
+// `405 Not Allowed` (the splash was served by the static handler). Every method gets 503 with
+// Retry-After, and the splash wherever a body is sent.
+#[test]
+fn k21_every_method_gets_the_503_splash() {
+    let h = web_host();
+    let app = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        "remote_path = \"/srv/app/\"\napp_user = \"app\"\nmaintenance_retry_after = 90\n",
+    );
+    ok(&app.dfab(&["staging", "init"]), "init");
+    ok(
+        &app.dfab(&["staging", "web_mode:maintenance,message=Back at noon"]),
+        "maintenance",
+    );
+    for method in ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"] {
+        let r = request(&h, method, "/api/items");
+        assert!(r.starts_with("HTTP/1.1 503"), "{method}: {r}");
+        assert!(r.contains("\r\nRetry-After: 90\r\n"), "{method}: {r}");
+        if method != "HEAD" {
+            assert!(r.contains("<p>Back at noon</p>"), "{method}: {r}");
+        }
+    }
+    ok(&app.dfab(&["staging", "web_mode:live"]), "live");
+    assert!(request(&h, "POST", "/").ends_with("status=501"));
+}
