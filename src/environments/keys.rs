@@ -253,6 +253,11 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "`Retry-After` of the 503 during maintenance, in seconds (default 300)",
     ),
     (
+        "maintenance_check_url",
+        Shape::Str,
+        "URL on each web host that `web_mode` and `init` ask to check the switch (default http://127.0.0.1/; '' checks nothing)",
+    ),
+    (
         "web_server",
         Shape::Str,
         "`nginx` (default) or `apache`: the snippet `init` installs and the server reloaded",

@@ -80,6 +80,9 @@ pub struct Journal {
     pub previous: BTreeMap<String, BTreeMap<String, Option<String>>>,
     /// Hosts this deploy put into maintenance.
     pub maintenance_on: Vec<String>,
+    /// Hosts this deploy found in maintenance (set by someone else): it leaves them so.
+    #[serde(default)]
+    pub maintenance_found: Vec<String>,
     pub error: Option<String>,
     /// The lock token of the deploy (its owner releases with it).
     pub token: Option<String>,

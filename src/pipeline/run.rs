@@ -315,6 +315,14 @@ impl Run<'_, '_, '_, '_> {
             }
             // Hosts the install found with the release installed already: not changed.
             let mut unchanged: Vec<String> = Vec::new();
+            let todo = if stage.kind == Kind::Live {
+                self.leave_as_found(&stage.word, base + k, todo)
+            } else {
+                todo
+            };
+            if step.hosts().is_some() && todo.is_empty() {
+                continue;
+            }
             let results = if stage.kind == Kind::MaintenanceOn {
                 self.maintenance_on(step, &todo)
             } else if let (Kind::Install, Some(deploy)) = (stage.kind, &self.p.deploy) {
@@ -404,7 +412,11 @@ impl Run<'_, '_, '_, '_> {
                 }
                 Ok(o) if o.status == 0 => {
                     let said = o.stdout_str();
-                    if !said.contains("already in maintenance") {
+                    if said.contains("already in maintenance") {
+                        if !self.j.maintenance_on.contains(&h) {
+                            push(&mut self.j.maintenance_found, &h);
+                        }
+                    } else {
                         push(&mut self.j.maintenance_on, &h);
                     }
                     let last = said.lines().last().unwrap_or("maintenance on").trim();
@@ -424,6 +436,28 @@ impl Run<'_, '_, '_, '_> {
         out
     }
 
+    /// `web_mode:live` in the sequence takes off only the maintenance this deploy turned on:
+    /// the other hosts of `todo` are left as found, said per host and marked done. The hosts
+    /// left to switch.
+    fn leave_as_found(&mut self, word: &str, rec: usize, todo: Vec<String>) -> Vec<String> {
+        let (ours, others): (Vec<String>, Vec<String>) = todo
+            .into_iter()
+            .partition(|h| self.j.maintenance_on.contains(h));
+        for h in &others {
+            let why = if self.j.maintenance_found.contains(h) {
+                "left in maintenance as found (it was on before this deploy;                  `web_mode:live` takes it off)"
+            } else {
+                "left as found (this deploy did not turn maintenance on here)"
+            };
+            self.eng.said(h, word, why, None);
+            push(&mut self.j.steps[rec].done, h);
+        }
+        if !others.is_empty() {
+            self.save();
+        }
+        ours
+    }
+
     fn success(&mut self) {
         if self.eng.cx.dry_run {
             return;
@@ -439,6 +473,12 @@ impl Run<'_, '_, '_, '_> {
         }
         self.save();
         self.eng.cx.rep.info(&self.summary());
+        if !self.j.maintenance_found.is_empty() {
+            self.eng.cx.rep.info(&format!(
+                "deploy: maintenance was on before this deploy on {}: left in maintenance as found",
+                self.j.maintenance_found.join(", ")
+            ));
+        }
         self.eng.cx.rep.info(&format!(
             "deploy: done ({})",
             hosts_word(self.p.hosts.len())

@@ -61,6 +61,9 @@ pub struct WebSettings {
     pub server: Server,
     /// `web_snippet_path`: where `init` installs the snippet.
     pub snippet_path: String,
+    /// `maintenance_check_url`: what `web_mode` and `init` ask on each host to check that the
+    /// web server answers the switch (`None`: not checked).
+    pub check_url: Option<String>,
 }
 
 /// The env's `remote_path`, which the web tier and media need.
@@ -149,6 +152,7 @@ impl WebSettings {
         };
         let snippet_path = text::plain_or(env, "web_snippet_path", default_snippet)?;
         conf_path(env, "web_snippet_path", &snippet_path)?;
+        let check_url = check_url(env)?;
         Ok(WebSettings {
             env_name: env.name.clone(),
             page: format!("{remote_path}maintenance.html"),
@@ -160,7 +164,32 @@ impl WebSettings {
             retry_after,
             server,
             snippet_path,
+            check_url,
         })
+    }
+}
+
+/// `maintenance_check_url` (default `http://127.0.0.1/`; empty: the switch is not checked).
+fn check_url(env: &Env) -> Result<Option<String>> {
+    let url = text::plain_or(env, "maintenance_check_url", "http://127.0.0.1/")?;
+    if url.is_empty() {
+        return Ok(None);
+    }
+    http_url(env, "maintenance_check_url", &url)?;
+    Ok(Some(url))
+}
+
+/// An `http(s)://` URL that curl asks on a host: checked, so that it cannot be taken for an
+/// option.
+pub fn http_url(env: &Env, key: &str, url: &str) -> Result<()> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(env.key_error(
+            key,
+            format!("`{url}` is not an http(s) URL"),
+            Some("e.g. 'http://127.0.0.1/health' (curl asks it on each web host)".into()),
+        ))
     }
 }
 

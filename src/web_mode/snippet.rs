@@ -5,12 +5,20 @@ use std::fmt::Write as _;
 
 use super::{Server, WebSettings};
 
-/// The snippet for `server`, with the env's paths filled in.
+/// Where the host side writes the host's health-check secret into the snippet (`init`).
+pub const HEALTH_TOKEN: &str = "@DFAB_HEALTH_TOKEN@";
+
+/// The path the splash page is served under (internal to the web server).
+pub const SPLASH_URI: &str = "/.dfab-maintenance.html";
+
+/// The snippet for `server`, with the env's paths filled in; `health`: with the line that lets
+/// dfab's health checks through (its secret, [`HEALTH_TOKEN`], filled in by `init` on each
+/// host), else without (a snippet printed for a person).
 #[must_use]
-pub fn render(s: &WebSettings, server: Server) -> String {
+pub fn render(s: &WebSettings, server: Server, health: bool) -> String {
     match server {
-        Server::Nginx => nginx(s),
-        Server::Apache => apache(s),
+        Server::Nginx => nginx(s, health),
+        Server::Apache => apache(s, health),
     }
 }
 
@@ -25,8 +33,13 @@ fn split_page(page: &str) -> (&str, &str) {
 }
 
 /// For inclusion inside the site's `server { }` block.
+///
+/// Every method gets the splash: `error_page` to a URI turns the request into a GET (a named
+/// location would keep POST, which the static handler answers with 405). dfab's probes
+/// (`X-Dfab-Probe`) see the switch as the public does, or a check file beside the flag in its
+/// place, and its health checks pass with the host's secret (`X-Dfab-Health`).
 #[must_use]
-pub fn nginx(s: &WebSettings) -> String {
+pub fn nginx(s: &WebSettings, health: bool) -> String {
     let mut o = String::new();
     let (dir, file) = split_page(&s.page);
     let _ = writeln!(
@@ -37,8 +50,16 @@ pub fn nginx(s: &WebSettings) -> String {
          # Switching needs no reload.",
         s.env_name, s.snippet_path, s.flag
     );
-    o.push_str("set $dfab_maintenance 0;\n");
-    let _ = writeln!(o, "if (-f {}) {{\n    set $dfab_maintenance 1;\n}}", s.flag);
+    o.push_str("set $dfab_flag 0;\n");
+    let _ = writeln!(o, "if (-f {}) {{\n    set $dfab_flag 1;\n}}", s.flag);
+    o.push_str("# dfab's checks (init, web_mode): a check file stands for the flag when asked.\n");
+    let _ = writeln!(
+        o,
+        "set $dfab_check {f};\nif ($http_x_dfab_probe ~ ^check) {{\n    set $dfab_check {f}.check;\n}}\n\
+         if (-f $dfab_check) {{\n    set $dfab_flag 1;\n}}",
+        f = s.flag
+    );
+    o.push_str("set $dfab_maintenance $dfab_flag;\n");
     for a in &s.allow {
         let _ = writeln!(
             o,
@@ -52,12 +73,25 @@ pub fn nginx(s: &WebSettings) -> String {
             "if ($remote_addr = {b}) {{\n    set $dfab_maintenance 0;\n}}"
         );
     }
-    o.push_str("if ($dfab_maintenance) {\n    return 503;\n}\n");
-    o.push_str("error_page 503 @dfab_maintenance;\n");
+    if health {
+        o.push_str("# dfab's health checks, with this host's secret.\n");
+        let _ = writeln!(
+            o,
+            "if ($http_x_dfab_health = \"{HEALTH_TOKEN}\") {{\n    set $dfab_maintenance 0;\n}}"
+        );
+    }
+    o.push_str("if ($http_x_dfab_probe ~ public$) {\n    set $dfab_maintenance $dfab_flag;\n}\n");
     let _ = writeln!(
         o,
-        "location @dfab_maintenance {{\n    root {dir};\n    try_files /{file} =503;\n    \
-         add_header Retry-After {} always;\n    add_header Cache-Control no-store always;\n}}",
+        "if ($uri = {SPLASH_URI}) {{\n    set $dfab_maintenance 0;\n}}"
+    );
+    o.push_str("if ($dfab_maintenance) {\n    return 503;\n}\n");
+    let _ = writeln!(o, "error_page 503 {SPLASH_URI};");
+    let _ = writeln!(
+        o,
+        "location = {SPLASH_URI} {{\n    internal;\n    root {dir};\n    try_files /{file} =503;\n    \
+         add_header Retry-After {} always;\n    add_header Cache-Control no-store always;\n    \
+         add_header X-Dfab-Maintenance on always;\n}}",
         s.retry_after
     );
     o
@@ -65,7 +99,7 @@ pub fn nginx(s: &WebSettings) -> String {
 
 /// For inclusion inside the site's `<VirtualHost>`; needs `mod_rewrite` and `mod_headers`.
 #[must_use]
-pub fn apache(s: &WebSettings) -> String {
+pub fn apache(s: &WebSettings, health: bool) -> String {
     let mut o = String::new();
     let (dir, file) = split_page(&s.page);
     let _ = writeln!(
@@ -87,7 +121,23 @@ pub fn apache(s: &WebSettings) -> String {
     );
     o.push_str("ErrorDocument 503 /dfab-maintenance.html\n");
     o.push_str("RewriteEngine On\n");
-    let _ = writeln!(o, "RewriteCond {} -f", s.flag);
+    // dfab's checks (init, web_mode): a check file stands for the flag when asked.
+    let _ = writeln!(
+        o,
+        "RewriteCond %{{HTTP:X-Dfab-Probe}} ^check\nRewriteCond {}.check -f\nRewriteRule ^ - [E=DFAB_FLAG:1]",
+        s.flag
+    );
+    let _ = writeln!(
+        o,
+        "RewriteCond {} -f\nRewriteRule ^ - [E=DFAB_FLAG:1]",
+        s.flag
+    );
+    // The switch as the public sees it, for dfab's probes.
+    o.push_str(
+        "RewriteCond %{HTTP:X-Dfab-Probe} public$\nRewriteCond %{ENV:DFAB_FLAG} =1\n\
+         RewriteCond %{REQUEST_URI} !=/dfab-maintenance.html\nRewriteRule ^ - [R=503,L]\n",
+    );
+    o.push_str("RewriteCond %{ENV:DFAB_FLAG} =1\n");
     o.push_str("RewriteCond %{REQUEST_URI} !=/dfab-maintenance.html\n");
     for a in &s.allow {
         let _ = writeln!(o, "RewriteCond %{{REQUEST_URI}} !^{}", regex_prefix(a));
@@ -95,12 +145,16 @@ pub fn apache(s: &WebSettings) -> String {
     for b in &s.bypass {
         let _ = writeln!(o, "RewriteCond %{{REMOTE_ADDR}} !={b}");
     }
+    if health {
+        let _ = writeln!(o, "RewriteCond %{{HTTP:X-Dfab-Health}} !={HEALTH_TOKEN}");
+    }
     o.push_str("RewriteRule ^ - [R=503,L]\n");
     let _ = writeln!(
         o,
         "Header always set Retry-After \"{}\" \"expr=%{{REQUEST_STATUS}} == 503\"",
         s.retry_after
     );
+    o.push_str("Header always set X-Dfab-Maintenance on \"expr=%{REQUEST_STATUS} == 503\"\n");
     o
 }
 
@@ -120,24 +174,35 @@ mod tests {
             retry_after: 120,
             server: Server::Nginx,
             snippet_path: "/etc/nginx/snippets/dfab.conf".into(),
+            check_url: Some("http://127.0.0.1/".into()),
         }
     }
 
     #[test]
     fn nginx_snippet_tests_the_flag_and_lets_allowed_prefixes_through() {
-        let n = nginx(&settings());
+        let n = nginx(&settings(), true);
         assert!(n.contains("if (-f /srv/app/maintenance.on) {"), "{n}");
         assert!(n.contains("if ($uri ~ ^/static/) {"), "{n}");
         assert!(n.contains("if ($uri ~ ^/health\\.txt) {"), "{n}");
         assert!(n.contains("if ($remote_addr = 10.0.3.1) {"), "{n}");
         assert!(n.contains("root /srv/app/;\n    try_files /maintenance.html =503;"));
+        // A URI, not a named location: the redirect makes every method a GET (no 405).
+        assert!(
+            n.contains("error_page 503 /.dfab-maintenance.html;\n"),
+            "{n}"
+        );
+        assert!(
+            n.contains("if ($http_x_dfab_health = \"@DFAB_HEALTH_TOKEN@\") {"),
+            "{n}"
+        );
+        assert!(!nginx(&settings(), false).contains("x_dfab_health"));
         assert!(n.contains("add_header Retry-After 120 always;"));
         assert_eq!(n.matches('{').count(), n.matches('}').count());
     }
 
     #[test]
     fn apache_snippet_rewrites_to_503_unless_allowed() {
-        let a = apache(&settings());
+        let a = apache(&settings(), true);
         assert!(
             a.contains("RewriteCond /srv/app/maintenance.on -f\n"),
             "{a}"

@@ -62,27 +62,69 @@ pub fn page(template: &str, message: Option<&str>) -> String {
 
 /// `dfab-host web maintenance`: upload the page (on stdin, written beside it and renamed into
 /// place), then create the flag; a no-op when the flag exists. The flag is an empty file whose
-/// presence is all the web server tests, so it is created in place. Warns when no snippet is at
-/// `web_snippet_path`.
+/// presence is all the web server tests, so it is created in place. With `maintenance_check_url`
+/// the switch is checked with the web server first (a check file in the flag's place), and the
+/// result after: the web server's 503 is the truth, and a flag it does not answer is removed
+/// again, the command failing with the cause.
 #[must_use]
 pub fn maintenance(s: &WebSettings, page: &str) -> Cmd {
-    hostside::call([
-        "web",
-        "maintenance",
-        &s.flag,
-        &s.page,
-        &s.snippet_path,
-        &s.env_name,
-    ])
+    maintenance_with(s, page, None)
+}
+
+/// [`maintenance`] for a deploy whose health checks run during maintenance: the check also
+/// asks `health_url` as those checks will, and refuses (before the flag) when dfab's own 503
+/// would answer it.
+#[must_use]
+pub fn maintenance_with(s: &WebSettings, page: &str, health_url: Option<&str>) -> Cmd {
+    hostside::call(
+        [
+            "web",
+            "maintenance",
+            &s.flag,
+            &s.page,
+            &s.snippet_path,
+            &s.env_name,
+            s.server.name(),
+            s.check_url.as_deref().unwrap_or("-"),
+        ]
+        .into_iter()
+        .chain(health_url.filter(|_| s.check_url.is_some())),
+    )
     .sudo(None)
     .stdin(page.as_bytes().to_vec())
 }
 
 /// `dfab-host web live`: remove the flag and record when (the mtime of the state file); a no-op
-/// when the flag is absent.
+/// when the flag is absent. With `maintenance_check_url`, the web server must then answer
+/// without dfab's 503.
 #[must_use]
 pub fn live(s: &WebSettings) -> Cmd {
-    hostside::call(["web", "live", &s.flag, &s.state]).sudo(None)
+    hostside::call(
+        ["web", "live", &s.flag, &s.state]
+            .into_iter()
+            .chain(s.check_url.as_deref()),
+    )
+    .sudo(None)
+}
+
+/// `dfab-host web check`: check the switch with the web server without taking the site down (a
+/// check file beside the flag, asked for by dfab's probe header); `None` when
+/// `maintenance_check_url` is empty.
+#[must_use]
+pub fn check(s: &WebSettings) -> Option<Cmd> {
+    let url = s.check_url.as_deref()?;
+    Some(
+        hostside::call([
+            "web",
+            "check",
+            s.server.name(),
+            &s.flag,
+            url,
+            &s.snippet_path,
+            &s.env_name,
+        ])
+        .sudo(None),
+    )
 }
 
 /// `dfab-host web status`: print the host's mode and since when.

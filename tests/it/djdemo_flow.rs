@@ -138,12 +138,15 @@ fn djdemo_demo_flow_deploy_maintenance_db_clone_upgrade_rollback() {
 
     // 3. Staging: its own answers, an empty database, then production's rows.
     // Regression: before `init` installs the snippet, maintenance said "on" and the site stayed
-    // live without a word; now it says so.
-    let out = dfab(&project, &["staging", "web_mode:maintenance"]);
+    // live without a word; now it is refused, saying why (issue 19, kind 12).
+    let refused = Dfab::new(&project)
+        .args(["staging", "web_mode:maintenance"])
+        .run();
+    assert_ne!(refused.code, 0, "{refused:?}");
+    let out = refused.stdout + &refused.stderr;
     assert!(
         out.contains(
-            "web_mode: no maintenance snippet at /etc/djdemo/nginx.d/maintenance.conf \
-             (web_snippet_path)"
+            "no maintenance snippet at /etc/djdemo/nginx.d/maintenance.conf (web_snippet_path)"
         ),
         "{out}"
     );

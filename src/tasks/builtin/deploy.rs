@@ -20,6 +20,12 @@ thread_local! {
     static PLANNING: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Whether a `deploy` is planning its sequence (its tasks plan for a deploy).
+#[must_use]
+pub fn planning() -> bool {
+    PLANNING.with(Cell::get)
+}
+
 /// Plan the whole deploy.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     if PLANNING.with(Cell::get) {

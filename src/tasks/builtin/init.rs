@@ -13,7 +13,7 @@ use crate::settings::{text, App};
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
 use crate::web_mode::install::{self, CHANGED, UNCHANGED};
-use crate::web_mode::{snippet, WebSettings};
+use crate::web_mode::{snippet, switch, WebSettings};
 
 use super::{PlanCtx, Step};
 
@@ -62,8 +62,10 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     parts.push(install::snippet(
         s.server,
         &s.snippet_path,
-        &snippet::render(&s, s.server),
+        &snippet::render(&s, s.server, true),
     ));
+    // The switch checked with the web server (a check file, the site stays up).
+    parts.extend(switch::check(&s));
     for (i, c) in env.str_list("init_commands").iter().enumerate() {
         let c = text::shell(env, &format!("init_commands[{i}]"), c)?;
         parts.push(Cmd::shell(c).sudo(None));

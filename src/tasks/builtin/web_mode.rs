@@ -33,7 +33,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         return Ok(vec![Step::Here {
             task: call.name.clone(),
             action: Arc::new(PrintSnippet {
-                text: snippet::render(&settings, server),
+                text: snippet::render(&settings, server, false),
             }),
         }]);
     }
@@ -70,7 +70,14 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
                 }
                 None => switch::SPLASH.to_string(),
             };
-            switch::maintenance(&s, &switch::page(&template, message))
+            let page = switch::page(&template, message);
+            // In a deploy, the health checks that follow must get through maintenance.
+            let health = if super::deploy::planning() {
+                super::web_restart::health_url(cx.env)?
+            } else {
+                None
+            };
+            switch::maintenance_with(&s, &page, health.as_deref())
         }
         Mode::Live => switch::live(&s),
         Mode::Status => switch::status(&s),

@@ -32,20 +32,22 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     Ok(steps)
 }
 
-/// The health wait on each host, when `health_url` is set.
-pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
-    let env = cx.env;
+/// `health_url`, checked, when the env sets it.
+pub fn health_url(env: &crate::environments::Env) -> Result<Option<String>> {
     let Some(url) = env.str("health_url") else {
         return Ok(None);
     };
     let url = text::plain(env, "health_url", url)?;
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(env.key_error(
-            "health_url",
-            format!("`{url}` is not an http(s) URL"),
-            Some("e.g. 'http://127.0.0.1/health' (curl asks it on each web host)".into()),
-        ));
-    }
+    web_mode::http_url(env, "health_url", &url)?;
+    Ok(Some(url))
+}
+
+/// The health wait on each host, when `health_url` is set.
+pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
+    let env = cx.env;
+    let Some(url) = health_url(env)? else {
+        return Ok(None);
+    };
     let timeout = match env.vars.get("health_timeout") {
         None => 30,
         Some(v) => v.to_plain_string().parse::<u64>().map_err(|_| {

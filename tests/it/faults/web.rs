@@ -74,7 +74,10 @@ fn k11_a_deploy_leaves_maintenance_as_it_found_it() {
         ok(&app.dfab(&["staging", "init"]), "init");
         app.build("1.0-1", "a");
         ok(
-            &app.dfab(&["staging", "web_mode:maintenance,message=DB work until 14:00"]),
+            &app.dfab(&[
+                "staging",
+                "web_mode:maintenance,message=DB work until 14:00",
+            ]),
             "the admin's maintenance",
         );
         let out = app.dfab(&["staging", "deploy"]);
@@ -139,7 +142,10 @@ fn k12_maintenance_on_is_what_the_web_server_answers() {
     // With the path open to nginx, both agree with the switch.
     h.check("root", "chmod 711 /home/keep");
     ok(&app.dfab(&["staging", "init"]), "init");
-    ok(&app.dfab(&["staging", "web_mode:maintenance"]), "maintenance");
+    ok(
+        &app.dfab(&["staging", "web_mode:maintenance"]),
+        "maintenance",
+    );
     assert_eq!(status(&h), "503");
     ok(&app.dfab(&["staging", "web_mode:live"]), "live");
     assert_eq!(status(&h), "200");
@@ -165,16 +171,15 @@ fn k13_health_checks_reach_the_app_during_maintenance() {
         app.build("1.0-1", "a");
         let out = app.dfab(&["staging", "deploy"]);
         ok(&out, "deploy");
-        assert!(
-            out.stdout.contains("answered 200"),
-            "{s:?}: {}",
-            out.stdout
-        );
+        assert!(out.stdout.contains("answered 200"), "{s:?}: {}", out.stdout);
         assert_eq!(installed(&h), "1.0-1 ii", "{s:?}");
         assert_eq!(status(&h), "200", "{s:?}");
 
         // The public cannot use the bypass: a guessed token gets the splash.
-        ok(&app.dfab(&["staging", "web_mode:maintenance"]), "maintenance");
+        ok(
+            &app.dfab(&["staging", "web_mode:maintenance"]),
+            "maintenance",
+        );
         let guessed = h.check(
             "root",
             "curl -s -o /dev/null -w '%{http_code}' -H 'X-Dfab-Health: guess' http://127.0.0.1/",
@@ -182,12 +187,14 @@ fn k13_health_checks_reach_the_app_during_maintenance() {
         assert_eq!(guessed, "503");
         ok(&app.dfab(&["staging", "web_mode:live"]), "live");
 
-        // A snippet that does not let the health check through (an older one, here): the plan
-        // cannot work, and the deploy says so before the site goes into maintenance.
+        // A snippet that does not let the health check through (as `web_mode:snippet` prints
+        // it, here): the plan cannot work, and the deploy says so before the site goes into
+        // maintenance.
         h.check(
             "root",
-            "printf 'if (-f /srv/app/maintenance.on) {\\n    return 503;\\n}\\n' \
-             > /etc/nginx/snippets/dfab-maintenance.conf && nginx -s reload && sleep 0.5",
+            "sed -i '/x_dfab_health/,/^}/d' /etc/nginx/snippets/dfab-maintenance.conf \
+             && ! grep -q x_dfab_health /etc/nginx/snippets/dfab-maintenance.conf \
+             && nginx -s reload && sleep 0.5",
         );
         app.build("1.1-1", "b");
         let out = app.dfab(&["staging", "deploy"]);
