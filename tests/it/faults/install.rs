@@ -238,3 +238,20 @@ fn k20_deb_conffiles_new_installs_the_packages_conffile_and_old_keeps_the_admins
         }
     }
 }
+
+// Kind 20, found beside it: `host_key_checking = 'yes'` (or 'no', or a typo) fell through to
+// ssh's accept-new, silently another policy than the one written. An unknown value is refused
+// before anything connects.
+#[test]
+fn k20_an_unknown_host_key_checking_is_refused_not_read_as_accept_new() {
+    let dir = crate::support::project(&[(
+        "dfab.toml",
+        "[environments.s]\nhosts = [\"10.0.3.250\"]\nhost_key_checking = \"yes\"\n",
+    )]);
+    crate::support::Dfab::new(dir.path())
+        .args(["s", "releases"])
+        .status(2)
+        .stderr_has("key `s.host_key_checking`: unknown value `yes`")
+        .stderr_has("'strict' (StrictHostKeyChecking=yes)")
+        .run_checked();
+}
