@@ -123,6 +123,18 @@ impl Error {
         }
     }
 
+    /// The failure is known to have changed nothing on its host (see
+    /// [`DomainError::left_host_unchanged`]); another deploy holding the lock changed nothing
+    /// of ours either. Anything else may have changed something.
+    #[must_use]
+    pub fn left_host_unchanged(&self) -> bool {
+        match self {
+            Error::Domain(e) => e.left_host_unchanged(),
+            Error::LockHeld { .. } => true,
+            _ => false,
+        }
+    }
+
     /// A suggestion for the user, if we have one.
     #[must_use]
     pub fn hint(&self) -> Option<String> {
@@ -182,6 +194,11 @@ pub trait DomainError: std::error::Error + Send + Sync + 'static {
     /// The process exit code: 2 for bad input found before anything changed, else 1.
     fn code(&self) -> u8 {
         1
+    }
+    /// The failure is known to have left its host as it was (judged by the host's state, as
+    /// dpkg's before and after an install); `false` when it changed something or nobody knows.
+    fn left_host_unchanged(&self) -> bool {
+        false
     }
 }
 

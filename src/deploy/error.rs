@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use crate::transport::Exit;
 
+use super::remote::Refusal;
+
 /// A failure of `deb.deploy` or `rollback`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -18,7 +20,8 @@ pub enum Error {
     },
     /// The install command ended before the package was installed, or failed.
     #[error(
-        "[{host}] installing {package} {version} failed ({exit}); the last lines of apt/dpkg:\n{tail}"
+        "[{host}] installing {package} {version} failed ({exit}){}; the last lines of apt/dpkg:\n{tail}",
+        unchanged_words(.unchanged.as_ref())
     )]
     Install {
         host: String,
@@ -26,6 +29,31 @@ pub enum Error {
         version: String,
         exit: Exit,
         tail: String,
+        /// dpkg's state of the package after is what it was before (`version status`, or
+        /// `not installed`; empty: the install did not start): the failure changed nothing.
+        /// `None`: it changed, or nobody knows.
+        unchanged: Option<String>,
+    },
+    /// A rule apt keeps refused the install, on whichever path would have installed it.
+    #[error(
+        "[{host}] {}; nothing was installed",
+        refused_words(package, version, refusal)
+    )]
+    Refused {
+        host: String,
+        package: String,
+        version: String,
+        refusal: Refusal,
+        /// `deploy` or `rollback`, for the hint.
+        action: String,
+    },
+    /// A host failed after another package of the same host was installed: the host changed.
+    #[error("{failed}\n[{host}] before that: {done}")]
+    AfterChanges {
+        host: String,
+        /// What was done on the host before the failure.
+        done: String,
+        failed: Box<crate::error::Error>,
     },
     /// The version is installed already, from another build: dpkg compares versions, not
     /// contents, so installing this build would change nothing and call it done.
@@ -45,7 +73,8 @@ pub enum Error {
     /// The install said it succeeded, but dpkg disagrees.
     #[error(
         "[{host}] after the install dpkg reports {package} as {state}, not {version} installed \
-         and configured; the last lines of apt/dpkg:\n{tail}"
+         and configured{}; the last lines of apt/dpkg:\n{tail}",
+        unchanged_words(.unchanged.as_ref())
     )]
     NotInstalled {
         host: String,
@@ -53,6 +82,8 @@ pub enum Error {
         version: String,
         state: String,
         tail: String,
+        /// As in [`Error::Install`].
+        unchanged: Option<String>,
     },
     /// No kept release to go back to (or not the one asked for).
     #[error("[{host}] rollback of {package}: {why}")]
@@ -86,6 +117,33 @@ pub enum Error {
     NotBuilt { name: String, built: Vec<String> },
 }
 
+/// `; dpkg's state is as before (X): the host is unchanged`, when it is (`X` empty: the
+/// install did not start).
+fn unchanged_words(unchanged: Option<&String>) -> String {
+    match unchanged.map(String::as_str) {
+        None => String::new(),
+        Some("") => "; the install did not start: the host is unchanged".into(),
+        Some(was) => format!("; dpkg's state is as before ({was}): the host is unchanged"),
+    }
+}
+
+/// Why a rule refused `package` `version`.
+fn refused_words(package: &str, version: &str, r: &Refusal) -> String {
+    match r {
+        Refusal::Held { installed } => {
+            format!(
+            "{package} is on hold (apt-mark hold; installed: {}): apt refuses to change a held \
+             package, and so does dfab (on the dpkg -i path too)",
+            if installed.is_empty() { "none" } else { installed }
+        )
+        }
+        Refusal::Downgrade { installed } => format!(
+            "{package} {version} is lower than the installed {installed}: a downgrade, refused \
+             (apt refuses one; so does dfab on the dpkg -i path)"
+        ),
+    }
+}
+
 /// Why a host failed its preflight.
 #[derive(Debug, thiserror::Error)]
 pub enum Preflight {
@@ -116,6 +174,23 @@ impl Error {
                 "the host keeps its kept releases and its history; `dfab <env> releases` shows them"
                     .into()
             }
+            Error::Refused {
+                refusal: Refusal::Held { .. },
+                host,
+                package,
+                ..
+            } => format!(
+                "if the hold is no longer wanted, `apt-mark unhold {package}` on {host}, then run again"
+            ),
+            Error::Refused { action, .. } if action == "rollback" => {
+                "a rollback allows downgrades; this should not happen: report it".into()
+            }
+            Error::Refused { .. } => {
+                "`deb.deploy:allow_downgrade=yes` (or `allow_downgrade = True` in the env) installs \
+                 the lower version; `dfab <env> rollback` goes back to a kept release"
+                    .into()
+            }
+            Error::AfterChanges { failed, .. } => return failed.hint(),
             Error::OtherBuild { .. } => {
                 "give the new build a new version (debian/changelog), or `deb.deploy:force=yes` \
                  reinstalls this build over it"
@@ -148,6 +223,26 @@ impl Error {
 impl crate::error::DomainError for Error {
     fn hint(&self) -> Option<String> {
         Error::hint(self)
+    }
+
+    /// Judged by dpkg's state (before and after) where the install ran; the checks before it
+    /// change nothing.
+    fn left_host_unchanged(&self) -> bool {
+        match self {
+            Error::Install { unchanged, .. } | Error::NotInstalled { unchanged, .. } => {
+                unchanged.is_some()
+            }
+            Error::AfterChanges { .. } => false,
+            Error::Preflight { .. }
+            | Error::Refused { .. }
+            | Error::OtherBuild { .. }
+            | Error::NoRollbackTarget { .. }
+            | Error::NoBuildRecord { .. }
+            | Error::Checksum { .. }
+            | Error::Unreadable { .. }
+            | Error::BadDeb { .. }
+            | Error::NotBuilt { .. } => true,
+        }
     }
 
     /// The build record and its files are input, read before any host changes (README: exit

@@ -80,6 +80,7 @@ impl Select {
 }
 
 /// One `deb.deploy` or `rollback` as planned from the env and the call.
+#[allow(clippy::struct_excessive_bools)] // independent switches, as apt-get's options are
 #[derive(Debug, Clone)]
 pub struct Job {
     /// Where the build record and the .debs are (`package_dir`).
@@ -93,6 +94,10 @@ pub struct Job {
     pub conffiles_new: bool,
     /// `force=yes`: reinstall an identical version.
     pub force: bool,
+    /// `allow_downgrade=yes` (or the env's `allow_downgrade`): install a lower version than the
+    /// host has. Without it a downgrade is refused on both install paths, as apt refuses one;
+    /// `rollback` always allows it.
+    pub allow_downgrade: bool,
     /// `keep_releases`.
     pub keep: usize,
     /// A build step of the same run comes first: under `-n`, a missing build record is the

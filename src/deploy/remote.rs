@@ -54,7 +54,8 @@ pub struct Target<'a> {
 pub struct InstallOpts {
     /// `deb_conffiles = 'new'`: the package's conffiles replace local changes.
     pub conffiles_new: bool,
-    /// Rollback: a lower version is expected.
+    /// A lower version than the host has is allowed (rollback, `allow_downgrade`); without it
+    /// the install is refused ([`REFUSED`]) on both paths, `dpkg -i` and apt.
     pub downgrade: bool,
     /// The debconf database arrives on stdin.
     pub debconf: bool,
@@ -72,6 +73,37 @@ pub const OTHER_BUILD_MARK: &str = "dfab-other-build\t";
 
 /// Exit status of the install when another deploy holds the package's lock.
 pub const LOCKED: i32 = 75;
+
+/// Exit status of the install when a rule apt keeps refuses it (whichever path would install):
+/// the package is on hold, or the version is lower than the host's and downgrades are not
+/// allowed. Nothing was done.
+pub const REFUSED: i32 = 77;
+
+/// The line that says which rule refused the install, and dpkg's version on the host:
+/// `dfab-refused<TAB>held|downgrade<TAB>version`.
+pub const REFUSED_MARK: &str = "dfab-refused\t";
+
+/// A rule apt keeps that refused an install, with dpkg's version on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The package is on hold (`apt-mark hold`): `dpkg -i` ignores holds, apt refuses.
+    Held { installed: String },
+    /// A lower version than the installed one, and downgrades were not allowed.
+    Downgrade { installed: String },
+}
+
+/// The [`Refusal`] in an install's output, if any.
+#[must_use]
+pub fn refusal(out: &str) -> Option<Refusal> {
+    let rest = out.lines().find_map(|l| l.strip_prefix(REFUSED_MARK))?;
+    let (rule, installed) = rest.split_once('\t').unwrap_or((rest, ""));
+    let installed = installed.to_string();
+    match rule {
+        "held" => Some(Refusal::Held { installed }),
+        "downgrade" => Some(Refusal::Downgrade { installed }),
+        _ => None,
+    }
+}
 
 /// The line before the install: the state dpkg had (`version<TAB>status`, empty when none).
 const BEFORE: &str = "dfab-before\t";
@@ -179,21 +211,33 @@ pub fn parse_install(out: &str) -> InstallReport {
     rep
 }
 
+/// The locally changed conffiles dpkg replaced with the package's (`--force-confnew`; dpkg
+/// keeps the local copy as `<file>.dpkg-old`), from the install's output.
+#[must_use]
+pub fn replaced_conffiles(output: &str) -> Vec<String> {
+    conffiles_where(output, "Using new file as you requested")
+}
+
 /// The conffiles dpkg kept (`--force-confold`), from the install's output.
 #[must_use]
 pub fn kept_conffiles(output: &str) -> Vec<String> {
+    conffiles_where(output, "Keeping old config file as default")
+}
+
+/// The files of dpkg's `Configuration file '…'` blocks that go on to say `said`.
+fn conffiles_where(output: &str, said: &str) -> Vec<String> {
     let mut last: Option<&str> = None;
-    let mut kept = Vec::new();
+    let mut found = Vec::new();
     for line in output.lines() {
         if let Some(rest) = line.trim().strip_prefix("Configuration file '") {
             last = rest.strip_suffix('\'');
-        } else if line.contains("Keeping old config file as default") {
+        } else if line.contains(said) {
             if let Some(f) = last.take() {
-                kept.push(f.to_string());
+                found.push(f.to_string());
             }
         }
     }
-    kept
+    found
 }
 
 /// The last lines of some output, for an error.
@@ -280,8 +324,28 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_names_its_rule_and_the_installed_version() {
+        assert_eq!(
+            refusal("dfab-before\t1.2\tii \ndfab-refused\tdowngrade\t1.2\n"),
+            Some(Refusal::Downgrade {
+                installed: "1.2".into()
+            })
+        );
+        assert_eq!(
+            refusal("dfab-refused\theld\t1.0\n"),
+            Some(Refusal::Held {
+                installed: "1.0".into()
+            })
+        );
+        assert_eq!(refusal("dfab-before\t1.2\tii \n"), None);
+    }
+
+    #[test]
     fn kept_conffiles_from_dpkg_output() {
         let out = "Setting up app ...\n\nConfiguration file '/etc/app.conf'\n ==> Modified (by you or by a script) since installation.\n ==> Package distributor has shipped an updated version.\n ==> Keeping old config file as default.\nConfiguration file '/etc/b'\n ==> Installing new config file as you requested.\n";
         assert_eq!(kept_conffiles(out), ["/etc/app.conf"]);
+        let out = "Configuration file '/etc/app.conf'\n ==> Modified (by you or by a script) since installation.\n ==> Package distributor has shipped an updated version.\n ==> Using new file as you requested.\n";
+        assert_eq!(replaced_conffiles(out), ["/etc/app.conf"]);
+        assert!(kept_conffiles(out).is_empty());
     }
 }

@@ -1,6 +1,6 @@
-//! One host's part of a `rollback`: reinstall a kept release (the one before the current in
-//! deploy order, see [`crate::releases::history::stack`], or `version=X`) with the env's debconf
-//! answers and the downgrade allowed explicitly. The host's state is read once; the install
+//! One host's part of a `rollback`: reinstall a kept release (the last one installed and
+//! working before the one to undo, see [`crate::releases::state::previous_release`], or
+//! `version=X`) with the env's debconf answers and the downgrade allowed explicitly. The host's state is read once; the install
 //! takes the kept file's sha256 on the host.
 
 use crate::error::Result;
@@ -52,8 +52,20 @@ pub fn roll_back(
                     }
                 })?;
                 if st.configured() == Some(kept.version.as_str()) {
+                    let after = match (version, state::previous_release(&st)) {
+                        (
+                            None,
+                            Some(state::Previous::Top {
+                                failed: Some(f), ..
+                            }),
+                        ) => format!(
+                            " (the failed deploy of {f} left it installed and working; \
+                             rollback:version=X goes further back)"
+                        ),
+                        _ => String::new(),
+                    };
                     did.push(format!(
-                        "{p} {} is already installed: nothing to do",
+                        "{p} {} is already installed: nothing to do{after}",
                         kept.version
                     ));
                     continue;

@@ -134,7 +134,7 @@ pub fn ship(
         };
         let opts = InstallOpts {
             conffiles_new: job.conffiles_new,
-            downgrade: false,
+            downgrade: job.allow_downgrade,
             debconf: release.debconf.is_some(),
             upload: (!there).then_some(s.size),
         };
@@ -148,7 +148,8 @@ pub fn ship(
             deb,
             opts,
             !job.force,
-        )?;
+        )
+        .map_err(|e| after_changes(&host, changed, &did, e))?;
         let sent = match (deb.is_some(), t.recording()) {
             (true, true) => " (would upload it)",
             (true, false) => " (uploaded)",
@@ -167,6 +168,25 @@ pub fn ship(
         what: did.join("; "),
         changed,
     })
+}
+
+/// A failure on a host where an earlier package of this run was installed: the host changed,
+/// whatever the failure says of its own package.
+pub(crate) fn after_changes(
+    host: &str,
+    changed: bool,
+    did: &[String],
+    e: crate::error::Error,
+) -> crate::error::Error {
+    if !changed {
+        return e;
+    }
+    Error::AfterChanges {
+        host: host.to_string(),
+        done: did.join("; "),
+        failed: Box::new(e),
+    }
+    .into()
 }
 
 /// Append a history line (when the install script did not get to write it); a failure to
@@ -283,7 +303,27 @@ pub fn install_release(
             .into());
         }
     }
+    if out.status == remote::REFUSED {
+        if let Some(refusal) = remote::refusal(&out.stdout_str()) {
+            return Err(Error::Refused {
+                host: t.host().to_string(),
+                package: r.package.to_string(),
+                version: r.version.to_string(),
+                refusal,
+                action: r.action.to_string(),
+            }
+            .into());
+        }
+    }
     let rep = remote::parse_install(&out.stdout_str());
+    // dpkg's state as it was, when the install left it so: the host is unchanged.
+    let unchanged = match (&rep.before, &rep.after) {
+        (Some(before), Some((_, after))) if after.as_ref() == Some(before) => {
+            Some(format!("{} {}", before.0, before.1.trim()))
+        }
+        (None, Some((_, None))) => Some("not installed".to_string()),
+        _ => None,
+    };
     if rep.history_failed {
         cx.rep.warn(&format!(
             "[{}] could not append to the history of {}",
@@ -295,16 +335,20 @@ pub fn install_release(
         return Ok(Done::Unchanged);
     }
     let text = format!("{}{}", rep.output, out.stderr_str());
-    let install_failed = |exit: Exit| Error::Install {
+    let install_failed = |exit: Exit, unchanged: Option<String>| Error::Install {
         host: t.host().to_string(),
         package: r.package.to_string(),
         version: r.version.to_string(),
         exit,
         tail: remote::tail(&text, 15),
+        unchanged,
     };
     let Some((status, now)) = rep.after else {
-        // The script stopped before the install ended (or never started it).
-        let e = install_failed(out.exit());
+        // The script stopped before the install ended (or never started it): before its
+        // `dfab-before` line nothing was installed (a held lock, a bad upload); after it,
+        // nobody knows.
+        let unchanged = rep.before.is_none().then(String::new);
+        let e = install_failed(out.exit(), unchanged);
         // A held lock means another deploy is installing: nothing of ours happened to record.
         if !(out.status == remote::LOCKED && rep.before.is_none()) {
             record(t, cx, r, Outcome::Failed);
@@ -312,7 +356,7 @@ pub fn install_release(
         return Err(e.into());
     };
     if status != 0 {
-        return Err(install_failed(Exit::Code(status)).into());
+        return Err(install_failed(Exit::Code(status), unchanged).into());
     }
     if !now
         .as_ref()
@@ -324,12 +368,21 @@ pub fn install_release(
             version: r.version.to_string(),
             state: format!("{now:?}"),
             tail: remote::tail(&text, 15),
+            unchanged,
         }
         .into());
     }
     for f in remote::kept_conffiles(&text) {
         cx.rep.info(&format!(
-            "[{}] kept the locally changed conffile {f} (deb_conffiles = 'new' installs the package's)",
+            "[{}] kept the locally changed conffile {f}; the package's is {f}.dpkg-dist \
+             (deb_conffiles = 'new' installs the package's)",
+            t.host()
+        ));
+    }
+    for f in remote::replaced_conffiles(&text) {
+        cx.rep.info(&format!(
+            "[{}] replaced the locally changed conffile {f} with the package's (deb_conffiles = \
+             'new'); the local one is {f}.dpkg-old",
             t.host()
         ));
     }

@@ -147,6 +147,11 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "`old` (default: keep locally changed conffiles) or `new`",
     ),
     (
+        "allow_downgrade",
+        Shape::Bool,
+        "`deb.deploy` may install a lower version than a host has (default False)",
+    ),
+    (
         "keep_releases",
         Shape::Count,
         "releases kept on each host for `rollback` (default 5)",

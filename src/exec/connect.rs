@@ -56,6 +56,21 @@ pub fn ssh_target(host: &str, env: &Env) -> Result<SshTarget> {
     t.ssh_config = env.str("ssh_config").map(PathBuf::from);
     t.known_hosts_file = env.str("known_hosts").map(PathBuf::from);
     t.host_key_checking = env.str("host_key_checking").map(String::from);
+    // Any other word fell through to ssh's accept-new: `'yes'` (meant strict) or `'no'` (meant
+    // accept) silently did something else.
+    if let Some(v) = t.host_key_checking.as_deref() {
+        if !matches!(v, "strict" | "add" | "accept") {
+            return Err(env.key_error(
+                "host_key_checking",
+                format!("unknown value `{v}`"),
+                Some(
+                    "'strict' (StrictHostKeyChecking=yes), 'add' (accept-new: new keys are \
+                     added, changed ones refused; the default) or 'accept' (no: any key)"
+                        .into(),
+                ),
+            ));
+        }
+    }
     if let Some(v) = env.vars.get("timeout") {
         let secs: u64 = v
             .to_plain_string()

@@ -313,7 +313,10 @@ impl Run<'_, '_, '_, '_> {
             if step.hosts().is_some() && todo.is_empty() {
                 continue;
             }
-            // Hosts the install found with the release installed already: not changed.
+            // Hosts this step left as they were: the install found the release installed
+            // already, or failed with dpkg's state as before (another process held dpkg's
+            // lock, a rule refused it). "Changed" is what the host's state says, not that a
+            // step ran there.
             let mut unchanged: Vec<String> = Vec::new();
             let todo = if stage.kind == Kind::Live {
                 self.leave_as_found(&stage.word, base + k, todo)
@@ -345,6 +348,9 @@ impl Run<'_, '_, '_, '_> {
             let changes = stage.changes(k);
             let mut failed = Vec::new();
             for (h, r) in results {
+                if matches!(&r, Err(e) if e.left_host_unchanged()) {
+                    unchanged.push(h.clone());
+                }
                 if changes && h != LOCAL && !unchanged.contains(&h) {
                     push(&mut self.j.changed, &h);
                     if stage.kind == Kind::Install {

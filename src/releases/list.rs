@@ -60,6 +60,13 @@ impl HostAction for List {
             ));
             cx.rep
                 .info(&format!("[{host}] {p}: kept releases: {}", st.kept_list()));
+            // The same choice `rollback` makes, so the listing never names another.
+            if let Ok(k) = state::rollback_target(&st, None) {
+                cx.rep.info(&format!(
+                    "[{host}] {p}: rollback goes back to {}",
+                    k.version
+                ));
+            }
             for e in &st.history {
                 cx.rep.info(&format!(
                     "[{host}] {p}: history: {} {} {} {} by {} (dfab {}) sha256 {}",

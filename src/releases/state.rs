@@ -118,8 +118,54 @@ pub fn to_prune(st: &HostState, keep: usize, current: &str) -> Vec<String> {
         .collect()
 }
 
-/// What rollback installs: `want`, or the release below the top of the deploy stack
-/// ([`history::stack`]) that is still kept, skipping pruned ones. The error names what is kept.
+/// What rollback goes back to without `version=`: the last release that was installed and
+/// working before the one to undo, judged from dpkg's state and the history together.
+///
+/// The top of the deploy stack ([`history::stack`]) is the last release dfab installed and saw
+/// working. When the host runs it (dpkg has it installed and configured, and no deploy failed
+/// after it), rollback undoes it: the release below it. When the last attempt was a deploy that
+/// failed (dpkg `iF 1.2`, or the failure left dpkg as it was), the failed release is the one to
+/// undo, and the top is the target, though it may be installed still. When dpkg has something
+/// else than the top (changed by hand, or broken in place), the top is the release to go back
+/// to. A failed rollback is retried: the release below the top, as before.
+#[must_use]
+pub fn previous_release<'a>(st: &'a HostState) -> Option<Previous<'a>> {
+    let stack = history::stack(&st.history);
+    let (top, below) = stack.split_last()?;
+    let last = st
+        .history
+        .iter()
+        .rev()
+        .find(|e| e.outcome == "ok" || e.outcome == "failed")?;
+    let failed_deploy =
+        (last.outcome == "failed" && last.action == "deploy").then_some(last.version.as_str());
+    let runs_top = st.configured() == Some(*top);
+    let below: Vec<&'a str> = below.iter().rev().copied().filter(|v| v != top).collect();
+    Some(match failed_deploy {
+        Some(f) if f != *top => Previous::Top {
+            top,
+            failed: Some(last.version.as_str()),
+        },
+        None if !runs_top && last.outcome == "ok" => Previous::Top { top, failed: None },
+        _ => Previous::Below { top, below },
+    })
+}
+
+/// Where [`previous_release`] points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Previous<'a> {
+    /// The top of the stack: the host does not run it (working) now; `failed`: the deploy
+    /// that failed after it.
+    Top {
+        top: &'a str,
+        failed: Option<&'a str>,
+    },
+    /// The releases below the top, newest first (the first still kept is the target).
+    Below { top: &'a str, below: Vec<&'a str> },
+}
+
+/// What rollback installs: `want`, or [`previous_release`] (below the top, the first release
+/// still kept, skipping pruned ones). The error names what is kept.
 pub fn rollback_target<'a>(st: &'a HostState, want: Option<&str>) -> Result<&'a Kept, String> {
     if let Some(v) = want {
         return st.kept.iter().find(|k| k.version == v).ok_or_else(|| {
@@ -129,8 +175,7 @@ pub fn rollback_target<'a>(st: &'a HostState, want: Option<&str>) -> Result<&'a 
             )
         });
     }
-    let stack = history::stack(&st.history);
-    let Some((top, below)) = stack.split_last() else {
+    let Some(previous) = previous_release(st) else {
         return Err(format!(
             "no earlier release to roll back to: dfab has installed nothing here \
              (installed: {}; kept: {})",
@@ -138,7 +183,20 @@ pub fn rollback_target<'a>(st: &'a HostState, want: Option<&str>) -> Result<&'a 
             st.kept_list()
         ));
     };
-    let earlier: Vec<&str> = below.iter().rev().copied().filter(|v| v != top).collect();
+    let (top, earlier) = match previous {
+        Previous::Top { top, failed } => {
+            return st.kept.iter().find(|k| k.version == top).ok_or_else(|| {
+                format!(
+                    "the last release that worked here, {top}{}, is no longer kept \
+                     (installed: {}; kept: {})",
+                    failed.map_or_else(String::new, |f| format!(" (before the failed {f})")),
+                    installed_words(st),
+                    st.kept_list()
+                )
+            });
+        }
+        Previous::Below { top, below } => (top, below),
+    };
     earlier
         .iter()
         .find_map(|v| st.kept.iter().find(|k| k.version == *v))
@@ -157,6 +215,15 @@ pub fn rollback_target<'a>(st: &'a HostState, want: Option<&str>) -> Result<&'a 
                 st.kept_list()
             )
         })
+}
+
+/// dpkg's state for a message: `1.2`, `1.2 (dpkg iF)`, or `none`.
+fn installed_words(st: &HostState) -> String {
+    match &st.installed {
+        Some((v, s)) if s.starts_with("ii") => v.clone(),
+        Some((v, s)) => format!("{v} (dpkg {})", s.trim()),
+        None => "none".into(),
+    }
 }
 
 /// `dfab-host prune`: delete kept files (names from [`to_prune`]).
@@ -303,6 +370,81 @@ mod tests {
 
     fn target(st: &HostState) -> Result<String, String> {
         rollback_target(st, None).map(|k| k.version.clone())
+    }
+
+    /// A host as [`host`] makes it, with dpkg's status for `installed`.
+    fn with_status(mut st: HostState, status: &str) -> HostState {
+        if let Some(i) = st.installed.as_mut() {
+            i.1 = status.to_string();
+        }
+        st
+    }
+
+    /// Reported: 1.0 ok, 1.1 ok, 1.2 failed (dpkg `iF 1.2`): rollback installed 1.0, two
+    /// releases back. The failed 1.2 is what to undo: back to 1.1.
+    #[test]
+    fn rollback_after_a_failed_deploy_goes_to_the_last_release_that_worked() {
+        let hist = [
+            ("deploy", "1.0", "ok"),
+            ("deploy", "1.1", "ok"),
+            ("deploy", "1.2", "failed"),
+        ];
+        let kept = ["1.0", "1.1", "1.2"];
+        let st = with_status(host("1.2", &kept, &hist), "iF ");
+        assert_eq!(target(&st).unwrap(), "1.1");
+        // The failure left dpkg on 1.1 (another process held dpkg's lock): 1.1 is the target,
+        // installed already.
+        let st = host("1.1", &kept, &hist);
+        assert_eq!(target(&st).unwrap(), "1.1");
+        // 1.1 pruned: said, not 1.0 instead.
+        let st = with_status(host("1.2", &["1.0", "1.2"], &hist), "iF ");
+        assert_eq!(
+            target(&st).unwrap_err(),
+            "the last release that worked here, 1.1 (before the failed 1.2), is no longer kept \
+             (installed: 1.2 (dpkg iF); kept: 1.0, 1.2)"
+        );
+    }
+
+    #[test]
+    fn a_failed_reinstall_of_the_top_or_a_failed_rollback_goes_below_the_top() {
+        let kept = ["1.0", "1.1"];
+        let st = with_status(
+            host(
+                "1.1",
+                &kept,
+                &[
+                    ("deploy", "1.0", "ok"),
+                    ("deploy", "1.1", "ok"),
+                    ("deploy", "1.1", "failed"),
+                ],
+            ),
+            "iF ",
+        );
+        assert_eq!(target(&st).unwrap(), "1.0");
+        let st = with_status(
+            host(
+                "1.0",
+                &kept,
+                &[
+                    ("deploy", "1.0", "ok"),
+                    ("deploy", "1.1", "ok"),
+                    ("rollback", "1.0", "failed"),
+                ],
+            ),
+            "iF ",
+        );
+        assert_eq!(target(&st).unwrap(), "1.0");
+    }
+
+    #[test]
+    fn a_host_not_running_the_last_good_release_goes_back_to_it() {
+        // 1.2 installed by hand after dfab's 1.1.
+        let st = host(
+            "1.2",
+            &["1.0", "1.1"],
+            &[("deploy", "1.0", "ok"), ("deploy", "1.1", "ok")],
+        );
+        assert_eq!(target(&st).unwrap(), "1.1");
     }
 
     /// Reported: after `deploy:revert=yes` put 1.1 back, `rollback` reinstalled the reverted 1.2.

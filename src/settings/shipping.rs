@@ -1,5 +1,5 @@
 //! `Shipping`: where built packages are kept (`package_dir`) and how `deb.deploy` and `rollback`
-//! install them (`debconf`, `deb_conffiles`, `keep_releases`).
+//! install them (`debconf`, `deb_conffiles`, `keep_releases`, `allow_downgrade`).
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +19,8 @@ pub struct Shipping {
     pub conffiles_new: bool,
     /// `keep_releases`: releases kept on each host.
     pub keep: usize,
+    /// `allow_downgrade`: `deb.deploy` may install a lower version than a host has.
+    pub allow_downgrade: bool,
 }
 
 /// Where the .debs and the build record go (`package_dir`, relative to `project`; dragonfab's
@@ -70,6 +72,7 @@ impl Shipping {
             debconf,
             conffiles_new,
             keep,
+            allow_downgrade: env.bool("allow_downgrade").unwrap_or(false),
         })
     }
 }

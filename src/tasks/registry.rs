@@ -57,10 +57,16 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "deb.deploy",
         doc: "Ship the built packages and install them with the env's debconf answers",
-        args: &[arg(
-            "force",
-            "yes: reinstall even when that exact version is installed",
-        )],
+        args: &[
+            arg(
+                "force",
+                "yes: reinstall even when that exact version is installed",
+            ),
+            arg(
+                "allow_downgrade",
+                "yes: install a lower version than a host has (refused otherwise, as apt does)",
+            ),
+        ],
         roles: &["app", "web"],
         activation: true,
         plan: builtin::deb_deploy::plan,

@@ -16,12 +16,20 @@ use super::{PlanCtx, Step};
 
 /// Plan a deploy of the last build.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    let job = job(cx, call.flag("force")?)?;
+    let job = job_for(cx, call)?;
     Ok(vec![Step::Fleet {
         task: call.name.clone(),
         hosts: cx.hosts.clone(),
         action: Arc::new(Deploy::new(job)),
     }])
+}
+
+/// The job of a `deb.deploy` call: the env's settings and the call's `force` and
+/// `allow_downgrade` (which the env's `allow_downgrade` also grants).
+pub fn job_for(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Job> {
+    let mut job = job(cx, call.flag("force")?)?;
+    job.allow_downgrade |= call.flag("allow_downgrade")?;
+    Ok(job)
 }
 
 /// The deploy settings of the env ([`Shipping`]) and `deploy_packages`.
@@ -35,6 +43,7 @@ pub fn job(cx: &PlanCtx<'_>, force: bool) -> Result<Job> {
         select: select(cx)?,
         conffiles_new: s.conffiles_new,
         force,
+        allow_downgrade: s.allow_downgrade,
         keep: s.keep,
         after_build: cx.built,
     })

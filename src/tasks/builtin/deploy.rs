@@ -102,7 +102,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         if s.kind != Kind::Install {
             continue;
         }
-        let mut job = super::deb_deploy::job(cx, s.call.flag("force")?)?;
+        let mut job = super::deb_deploy::job_for(cx, &s.call)?;
         // A build stage before it: under `-n` its record may not exist yet.
         job.after_build = built;
         let d = Arc::new(Deploy::new(job));

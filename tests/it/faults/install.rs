@@ -48,3 +48,210 @@ fn k09_another_build_of_the_installed_version_is_never_nothing_to_do() {
         assert_eq!(history(&h).last().unwrap()[5], "ok");
     }
 }
+
+/// Start `sh -c command` on `h` in the background, detached from the ssh session; its pid.
+fn spawn_on(h: &TestHost, command: &str) -> String {
+    h.check(
+        "root",
+        &format!("setsid sh -c '{command}' </dev/null >/dev/null 2>&1 & echo $!"),
+    )
+    .trim()
+    .to_string()
+}
+
+// Kind 10: rollback after a failed deploy went two releases back. History 1.0 ok, 1.1 ok, 1.2
+// failed (dpkg `iF 1.2`): `rollback` installed 1.0. The target is the last release installed and
+// working before the failed one (1.1), and `releases` names the same target.
+#[test]
+fn k10_rollback_after_a_failed_deploy_goes_to_the_last_release_that_worked() {
+    for &s in Strategy::ALL {
+        let h = TestHost::new();
+        let app = App::new(s, std::slice::from_ref(&h.ip), "");
+        for v in ["1.0-1", "1.1-1"] {
+            app.build(v, "");
+            app.dfab(&["staging", "deb.deploy"]).ok();
+        }
+        h.check("root", "touch /etc/deploy-app-fail");
+        app.build("1.2-1", "");
+        let out = app.dfab(&["staging", "deb.deploy"]);
+        assert_ne!(out.code, 0, "{s:?}: {}\n{}", out.stdout, out.stderr);
+        assert_eq!(installed(&h), "1.2-1 iF", "{s:?}");
+        h.check("root", "rm /etc/deploy-app-fail");
+        let out = app.dfab(&["staging", "releases"]).ok();
+        assert!(
+            out.stdout
+                .contains("deploy-app: rollback goes back to 1.1-1"),
+            "{s:?}: {}",
+            out.stdout
+        );
+        let out = app.dfab(&["staging", "rollback"]).ok();
+        assert!(
+            out.stdout.contains("rolled back to deploy-app 1.1-1"),
+            "{s:?}: {}",
+            out.stdout
+        );
+        assert_eq!(installed(&h), "1.1-1 ii", "{s:?}");
+        assert_eq!(
+            h.check("root", "head -n1 /usr/share/deploy-app/VERSION"),
+            "1.1-1\n"
+        );
+        // Rolled back once: the next rollback undoes 1.1 (deploy order), to 1.0.
+        app.dfab(&["staging", "rollback"]).ok();
+        assert_eq!(installed(&h), "1.0-1 ii", "{s:?}");
+    }
+}
+
+// Kind 14: the dpkg install path and the apt path disagreed. Deploying an older version, `dpkg
+// -i` downgraded (and ignored an `apt-mark hold`) where apt refuses both. One policy on both
+// paths: deb.deploy refuses a downgrade unless allow_downgrade=yes, and never changes a held
+// package; the host is left as it was, and the refusal says why.
+#[test]
+fn k14_deb_deploy_refuses_a_downgrade_and_a_held_package_on_every_path() {
+    for &s in Strategy::ALL {
+        let h = TestHost::new();
+        let app = App::new(s, std::slice::from_ref(&h.ip), "");
+        app.build("1.1-1", "");
+        app.dfab(&["staging", "deb.deploy"]).ok();
+        app.build("1.0-1", "");
+        let out = app.dfab(&["staging", "deb.deploy"]);
+        assert_ne!(out.code, 0, "{s:?}: {}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains("a downgrade, refused")
+                && out.stderr.contains("allow_downgrade=yes"),
+            "{s:?}: {}",
+            out.stderr
+        );
+        assert_eq!(installed(&h), "1.1-1 ii", "{s:?}");
+        app.dfab(&["staging", "deb.deploy:allow_downgrade=yes"])
+            .ok();
+        assert_eq!(installed(&h), "1.0-1 ii", "{s:?}");
+        // A held package: apt refuses to change it, and so must the dpkg -i path.
+        h.check("root", "apt-mark hold deploy-app");
+        app.build("1.2-1", "");
+        let out = app.dfab(&["staging", "deb.deploy"]);
+        assert_ne!(out.code, 0, "{s:?}: {}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains("is on hold") && out.stderr.contains("apt-mark unhold deploy-app"),
+            "{s:?}: {}",
+            out.stderr
+        );
+        assert_eq!(installed(&h), "1.0-1 hi", "{s:?}");
+        h.check("root", "apt-mark unhold deploy-app");
+        app.dfab(&["staging", "deb.deploy"]).ok();
+        assert_eq!(installed(&h), "1.2-1 ii", "{s:?}");
+    }
+}
+
+// Kind 16: a host counted as changed when nothing changed. With dpkg's frontend lock held by
+// another process, the install failed at once with dpkg unchanged, yet the wrapped deploy said
+// "these hosts were changed" (and would have left maintenance on). Changed means dpkg's state
+// changed: the error says the host is unchanged and the deploy stops as before any change.
+#[test]
+fn k16_a_failed_install_that_left_dpkg_as_it_was_changed_no_host() {
+    for &s in Strategy::ALL {
+        let h = TestHost::new();
+        let app = App::new(
+            s,
+            std::slice::from_ref(&h.ip),
+            "deploy = [\"deb.deploy\"]\n",
+        );
+        app.build("1.0-1", "");
+        app.dfab(&["staging", "deb.deploy"]).ok();
+        app.build("1.1-1", "");
+        // dpkg's locks are fcntl locks (flock(1) takes another kind, which dpkg never sees):
+        // held as apt or another dpkg holds them.
+        let pid = spawn_on(
+            &h,
+            "exec python3 -c \"import fcntl, time; f = open(\\\"/var/lib/dpkg/lock-frontend\\\", \\\"w\\\"); fcntl.lockf(f, fcntl.LOCK_EX); open(\\\"/run/dfab-lock-held\\\", \\\"w\\\"); time.sleep(120)\"",
+        );
+        // The lock is taken before dfab runs.
+        h.check(
+            "root",
+            "for i in $(seq 50); do test -e /run/dfab-lock-held && exit 0; sleep 0.1; done; exit 1",
+        );
+        for task in ["deb.deploy", "deploy"] {
+            let out = app.dfab(&["staging", task]);
+            assert_ne!(out.code, 0, "{s:?} {task}: {}\n{}", out.stdout, out.stderr);
+            assert!(
+                out.stderr.contains("the host is unchanged"),
+                "{s:?} {task}: {}",
+                out.stderr
+            );
+            assert!(
+                !out.stderr.contains("these hosts were changed"),
+                "{s:?} {task}: {}",
+                out.stderr
+            );
+            assert_eq!(installed(&h), "1.0-1 ii", "{s:?} {task}");
+        }
+        let out = app.dfab(&["staging", "deploy"]);
+        assert!(
+            out.stderr.contains("before any host changed"),
+            "{s:?}: {}",
+            out.stderr
+        );
+        h.check("root", &format!("kill {pid}"));
+        app.dfab(&["staging", "deploy"]).ok();
+        assert_eq!(installed(&h), "1.1-1 ii", "{s:?}");
+    }
+}
+
+// Kind 20: an option did the opposite of what it said. deb_conffiles = 'new' ran `dpkg -i
+// --force-confdef --force-confnew`; with confdef, dpkg keeps a locally changed conffile (its
+// default), so the admin's copy stayed while dfab said 'new' installs the package's. 'new'
+// installs the package's conffile (the admin's kept as .dpkg-old); 'old' keeps the admin's.
+#[test]
+fn k20_deb_conffiles_new_installs_the_packages_conffile_and_old_keeps_the_admins() {
+    for &s in Strategy::ALL {
+        for (mode, after, beside) in [
+            ("new", "listen = 8001\n", ".dpkg-old"),
+            ("old", "admin = yes\n", ".dpkg-dist"),
+        ] {
+            let h = TestHost::new();
+            let app = App::new(
+                s,
+                std::slice::from_ref(&h.ip),
+                &format!("deb_conffiles = \"{mode}\"\n"),
+            );
+            let conf = app.path().join("etc/deploy-app/app.conf");
+            fs_err::write(&conf, "listen = 8000\n").unwrap();
+            app.build("1.0-1", "");
+            app.dfab(&["staging", "deb.deploy"]).ok();
+            h.check("root", "echo 'admin = yes' > /etc/deploy-app/app.conf");
+            fs_err::write(&conf, "listen = 8001\n").unwrap();
+            app.build("1.1-1", "");
+            let out = app.dfab(&["staging", "deb.deploy"]).ok();
+            assert_eq!(installed(&h), "1.1-1 ii", "{s:?} {mode}");
+            assert_eq!(
+                h.check("root", "cat /etc/deploy-app/app.conf"),
+                after,
+                "{s:?} {mode}: {}",
+                out.stdout
+            );
+            h.check("root", &format!("test -f /etc/deploy-app/app.conf{beside}"));
+            let said = if mode == "new" {
+                "replaced the locally changed conffile /etc/deploy-app/app.conf"
+            } else {
+                "kept the locally changed conffile /etc/deploy-app/app.conf"
+            };
+            assert!(out.stdout.contains(said), "{s:?} {mode}: {}", out.stdout);
+        }
+    }
+}
+
+// Kind 20, found beside it: `host_key_checking = 'yes'` (or 'no', or a typo) fell through to
+// ssh's accept-new, silently another policy than the one written. An unknown value is refused
+// before anything connects.
+#[test]
+fn k20_an_unknown_host_key_checking_is_refused_not_read_as_accept_new() {
+    let dir = crate::support::project(&[(
+        "dfab.toml",
+        "[environments.s]\nhosts = [\"10.0.3.250\"]\nhost_key_checking = \"yes\"\n",
+    )]);
+    crate::support::Dfab::new(dir.path())
+        .args(["s", "releases"])
+        .status(2)
+        .stderr_has("key `s.host_key_checking`: unknown value `yes`")
+        .stderr_has("'strict' (StrictHostKeyChecking=yes)")
+        .run_checked();
+}
