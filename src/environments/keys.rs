@@ -454,6 +454,22 @@ pub fn resolve_paths(vars: &mut BTreeMap<String, Value>, file_dir: &Path) {
         .get("local_dir")
         .and_then(Value::as_str)
         .map_or_else(|| file_dir.to_path_buf(), |d| file_dir.join(d));
+    // ssh's own file arguments in `lxc_host_ssh_options` (`-i KEY`, `-F CONFIG`) are paths here.
+    if let Some(Kind::List(items) | Kind::Tuple(items)) =
+        vars.get_mut("lxc_host_ssh_options").map(|v| &mut v.kind)
+    {
+        let mut names_a_file = false;
+        for item in items {
+            if let Kind::Str(arg) = &mut item.kind {
+                if names_a_file {
+                    if let Some(abs) = absolute(arg, file_dir) {
+                        *arg = abs;
+                    }
+                }
+                names_a_file = arg == "-i" || arg == "-F";
+            }
+        }
+    }
     // With `lxc_host`, `lxc_path` names a directory on that host, not here.
     let remote_lxc = vars.contains_key("lxc_host");
     for (key, v) in vars.iter_mut() {
@@ -639,7 +655,23 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        let opts = [
+            s("-p"),
+            s("2222"),
+            s("-i"),
+            s("keys/box"),
+            s("-F"),
+            s("/etc/c"),
+        ];
+        vars.insert(
+            "lxc_host_ssh_options".into(),
+            Value::new(Kind::List(opts.to_vec()), Pos::default()),
+        );
         resolve_paths(&mut vars, Path::new("/p"));
+        assert_eq!(
+            vars["lxc_host_ssh_options"].to_string(),
+            "['-p', '2222', '-i', '/p/keys/box', '-F', '/etc/c']"
+        );
         let got = |vars: &BTreeMap<String, Value>, k: &str| vars[k].as_str().unwrap().to_string();
         assert_eq!(got(&vars, "known_hosts"), "/p/deploy/known_hosts");
         assert_eq!(got(&vars, "key_filename"), "~/.ssh/id", "ssh expands ~");
