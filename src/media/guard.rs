@@ -149,6 +149,42 @@ pub fn skipped_links(output: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Whether a symlink at `link` (relative to its media path) pointing at `to` leaves that path,
+/// by rsync's `--safe-links` rule: an absolute target, or `..` reaching above the media path.
+#[must_use]
+pub fn leaves(link: &str, to: &str) -> bool {
+    if to.starts_with('/') {
+        return true;
+    }
+    let mut depth = link
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .count()
+        .saturating_sub(1);
+    for part in to.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+/// The links of a `find -printf '%P\t%l\n'` listing that [`leaves`] its media path.
+#[must_use]
+pub fn leaving(listing: &str) -> Vec<(String, String)> {
+    listing
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .filter(|(link, to)| leaves(link, to))
+        .map(|(link, to)| (link.to_string(), to.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +251,21 @@ cd+++++++++ sub/
         assert_eq!(judge(&t(1, 50, 49), false, 0.1), Verdict::Go, "no --delete");
         assert_eq!(percent(0.1), "10");
         assert_eq!(percent(0.125), "12.5");
+    }
+
+    #[test]
+    fn a_link_leaves_by_an_absolute_target_or_too_many_dots() {
+        assert!(leaves("passwd", "/etc/passwd"));
+        assert!(leaves("up", "../x"));
+        assert!(leaves("sub/up", "../../x"));
+        assert!(leaves("sub/up", "a/../../../x"));
+        assert!(!leaves("ok", "a.txt"));
+        assert!(!leaves("sub/ok", "../a.txt"));
+        assert!(!leaves("sub/deep/ok", "../../sub/./x"));
+        assert_eq!(
+            leaving("ok\ta.txt\npasswd\t/etc/passwd\n"),
+            [("passwd".to_string(), "/etc/passwd".to_string())]
+        );
     }
 
     #[test]

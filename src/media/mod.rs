@@ -250,6 +250,17 @@ pub fn check_on_host(paths: &[MediaPath]) -> Cmd {
     Cmd::shell(script)
 }
 
+/// Every symlink under `path` on a host, as `link<TAB>target` lines relative to it (for
+/// [`guard::leaving`]); nothing when the path is not there yet.
+#[must_use]
+pub fn links_on_host(path: &str) -> Cmd {
+    Cmd::shell(format!(
+        "if [ -d {p} ]; then find {p} -type l -printf '%P\\t%l\\n'; fi",
+        p = quote(path)
+    ))
+    .sudo(None)
+}
+
 /// The local cache directory for one target path: `<project>/media/<env>/<path>`.
 #[must_use]
 pub fn cache_dir(project_dir: &Path, env: &str, path: &str) -> PathBuf {

@@ -134,6 +134,24 @@ impl HostAction for Check {
         let cmd = media::check_on_host(&self.paths);
         let o = exec(host, cx.rep, "check", cmd.clone())?;
         crate::transport::check(host.host(), &cmd, o)?;
+        // Links leading out that an earlier copy (or anyone) made: this copy never makes one,
+        // and without media_delete it does not remove one either, so say so.
+        for p in &self.paths {
+            let cmd = media::links_on_host(&p.path);
+            let Some(o) = read(host, cx.rep, "check", cmd.clone())?.known() else {
+                continue;
+            };
+            let o = crate::transport::check(host.host(), &cmd, o)?;
+            for (link, to) in guard::leaving(&o.stdout_str()) {
+                cx.rep.warn(&format!(
+                    "[{}] data_refresh: {}{link} -> {to} is a symlink leading out of the media \
+                     path, already on the host; data_refresh does not copy such links (remove it, \
+                     or set media_delete)",
+                    host.host(),
+                    p.path
+                ));
+            }
+        }
         Ok("media paths checked".into())
     }
 }

@@ -141,8 +141,8 @@ fn k05_a_file_deleted_at_the_source_never_comes_back_from_the_cache() {
 
 // Kind 6: symlinks that leave the media root were copied and served. `passwd -> /etc/passwd` in
 // production's media became a symlink on staging. The right behaviour: no link leading out of
-// the media path is ever created (in the cache or on a target), each one skipped is named, and
-// links that stay inside are kept.
+// the media path is ever created (in the cache or on a target), each one skipped is named, as is
+// one already on a target, and links that stay inside are kept.
 #[test]
 fn k06_a_symlink_leaving_the_media_root_is_never_created_and_is_named() {
     let (src, dst) = pair();
@@ -152,8 +152,18 @@ fn k06_a_symlink_leaving_the_media_root_is_never_created_and_is_named() {
          ln -s ../../../../etc sub/up && ln -s /srv/app/media/a.txt abs && ln -s a.txt ok && \
          ln -s ../a.txt sub/ok",
     );
+    // One an earlier copy made: not removed without media_delete, but named.
+    dst.check("root", "ln -s /etc/shadow /srv/app/media/old");
     let dir = project(&[("dfab.toml", &envs(&src, &dst, ""))]);
     let out = refresh(dir.path(), "").ok();
+    assert!(
+        out.stderr.contains(&format!(
+            "[{}] data_refresh: /srv/app/media/old -> /etc/shadow is a symlink leading out",
+            dst.ip
+        )),
+        "{}",
+        out.stderr
+    );
     for (link, to) in [
         ("passwd", "/etc/passwd"),
         ("sub/up", "../../../../etc"),
@@ -167,7 +177,7 @@ fn k06_a_symlink_leaving_the_media_root_is_never_created_and_is_named() {
             out.stderr
         );
     }
-    assert_eq!(listing(&dst), ["a.txt", "ok", "sub/ok"]);
+    assert_eq!(listing(&dst), ["a.txt", "ok", "old", "sub/ok"]);
     assert_eq!(
         dst.check("root", "readlink /srv/app/media/ok /srv/app/media/sub/ok"),
         "a.txt\n../a.txt\n"
