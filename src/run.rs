@@ -251,6 +251,23 @@ fn list(project: &Project, rep: &dyn Reporter) -> Result<String> {
     Ok(out)
 }
 
+/// A path key of `env` as the file writes it (its own value, else `__all__`'s), for `-l`.
+fn as_written(project: &Project, env: &str, key: &str) -> Option<String> {
+    if !matches!(
+        crate::environments::keys::shape(key),
+        Some(crate::environments::keys::Shape::LocalPath(_))
+    ) {
+        return None;
+    }
+    let own = project.envs.iter().find(|e| e.name == env)?;
+    own.vars
+        .iter()
+        .rev()
+        .chain(project.defaults.iter().rev())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.to_string())
+}
+
 /// `dfab <ENV> -l`: the env's resolved settings, secrets redacted, with where each came from.
 fn show_env(project: &Project, plan: &Plan) -> String {
     let env = &plan.env;
@@ -265,7 +282,11 @@ fn show_env(project: &Project, plan: &Plan) -> String {
         .find(|e| e.name == env.name)
         .map(|e| e.vars.iter().map(|(k, _)| k.as_str()).collect())
         .unwrap_or_default();
-    for (k, v) in plan::display_vars(env) {
+    for (k, mut v) in plan::display_vars(env) {
+        // A path key as written: activation made it absolute against the project.
+        if let Some(raw) = as_written(project, &env.name, &k) {
+            v = raw;
+        }
         let origin = if own.contains(&k.as_str()) || k == "env_name" {
             ""
         } else {

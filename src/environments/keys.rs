@@ -1,4 +1,8 @@
-//! The environment keys dfab knows: their expected types and one-line docs (the config reference).
+//! The environment keys dfab knows: their expected types and one-line docs (the config reference),
+//! and the one place where keys naming a file on this machine are made absolute.
+
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use super::value::{Kind, Value};
 
@@ -23,6 +27,20 @@ pub enum Shape {
     Seconds,
     /// A list of steps in the user-task syntax (dicts, or task names).
     Steps,
+    /// A path on this machine (a string): a relative one is made absolute against `Base` when
+    /// the env is activated (see [`resolve_paths`]), never left to the current directory.
+    LocalPath(Base),
+    /// A share of a whole: a number from 0 to 1 (`0.1`) or a percent string (`'10%'`).
+    Share,
+}
+
+/// What a relative [`Shape::LocalPath`] is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// The environments file's directory (what a relative `-f` leads to).
+    File,
+    /// The project directory: `local_dir`, else the environments file's directory.
+    Project,
 }
 
 /// Known keys: name, shape, doc. Unknown keys stay available as variables.
@@ -53,13 +71,21 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         Shape::Port,
         "ssh connect timeout in seconds (default 10)",
     ),
-    ("key_filename", Shape::Str, "ssh private key file"),
+    (
+        "key_filename",
+        Shape::LocalPath(Base::File),
+        "ssh private key file",
+    ),
     (
         "ssh_config",
-        Shape::Str,
+        Shape::LocalPath(Base::File),
         "ssh config file to use instead of ~/.ssh/config",
     ),
-    ("known_hosts", Shape::Str, "known_hosts file to use"),
+    (
+        "known_hosts",
+        Shape::LocalPath(Base::File),
+        "known_hosts file to use",
+    ),
     (
         "host_key_checking",
         Shape::Str,
@@ -108,7 +134,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     ),
     (
         "lxc_path",
-        Shape::Str,
+        Shape::LocalPath(Base::File),
         "LXC's container directory (default: `lxc-config lxc.lxcpath`)",
     ),
     (
@@ -133,7 +159,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     ),
     (
         "debconf",
-        Shape::Str,
+        Shape::LocalPath(Base::Project),
         "debconf preseed file answering the package's questions on install",
     ),
     (
@@ -168,12 +194,12 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     ),
     (
         "package_dir",
-        Shape::Str,
+        Shape::LocalPath(Base::Project),
         "where built .debs go (default: the project's parent dir)",
     ),
     (
         "local_dir",
-        Shape::Str,
+        Shape::LocalPath(Base::File),
         "the project directory (default: the environments file's dir)",
     ),
     (
@@ -216,7 +242,11 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         Shape::Str,
         "pip --trusted-host for the wheel server",
     ),
-    ("pip_build_dir", Shape::Str, "pip build directory"),
+    (
+        "pip_build_dir",
+        Shape::LocalPath(Base::Project),
+        "pip build directory",
+    ),
     (
         "collectstatic",
         Shape::Bool,
@@ -239,7 +269,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     ),
     (
         "maintenance_page",
-        Shape::Str,
+        Shape::LocalPath(Base::Project),
         "the splash page, an HTML file in the project; `{message}` is replaced (default: dfab's own)",
     ),
     (
@@ -328,6 +358,11 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "`data_refresh` deletes target files missing at the source (rsync --delete)",
     ),
     (
+        "media_max_delete",
+        Shape::Share,
+        "the most `media_delete` may delete of a target's files unless forced: `0.1` or `'10%'` (default 10 %)",
+    ),
+    (
         "data_from",
         Shape::Str,
         "environment `data_refresh` copies media from (default `production`)",
@@ -390,6 +425,80 @@ pub fn shape(key: &str) -> Option<Shape> {
     KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, s, _)| *s)
 }
 
+/// A [`Shape::Share`] value as a fraction from 0 to 1: `0.1`, `0`, `1`, `'10%'`, `'10 %'`,
+/// `'0.1'`; `None` for anything else (`10` is refused: a percent is written with `%`).
+#[must_use]
+pub fn share(v: &Value) -> Option<f64> {
+    let f = match &v.kind {
+        Kind::Float(f) => *f,
+        Kind::Int(0) => 0.0,
+        Kind::Int(1) => 1.0,
+        Kind::Str(s) => match s.trim().strip_suffix('%') {
+            Some(p) => p.trim().parse::<f64>().ok()? / 100.0,
+            None => s.trim().parse::<f64>().ok()?,
+        },
+        _ => return None,
+    };
+    (0.0..=1.0).contains(&f).then_some(f)
+}
+
+/// Make every relative [`Shape::LocalPath`] value in `vars` absolute, against `file_dir` or the
+/// project directory (`local_dir`, itself resolved first): the one place a path key is
+/// resolved, so that it means the same file whichever directory dfab runs from, and a new key
+/// declared as a `LocalPath` cannot miss it. `~` paths are left to the tool that reads them
+/// (ssh expands them).
+pub fn resolve_paths(vars: &mut BTreeMap<String, Value>, file_dir: &Path) {
+    let absolute = |s: &str, base: &Path| {
+        if s.starts_with('/') || s.starts_with('~') {
+            None
+        } else {
+            Some(base.join(s).display().to_string())
+        }
+    };
+    if let Some(v) = vars.get_mut("local_dir") {
+        if let Some(abs) = v.as_str().and_then(|s| absolute(s, file_dir)) {
+            v.kind = Kind::Str(abs);
+        }
+    }
+    let project = vars
+        .get("local_dir")
+        .and_then(Value::as_str)
+        .map_or_else(|| file_dir.to_path_buf(), |d| file_dir.join(d));
+    // ssh's own file arguments in `lxc_host_ssh_options` (`-i KEY`, `-F CONFIG`) are paths here.
+    if let Some(Kind::List(items) | Kind::Tuple(items)) =
+        vars.get_mut("lxc_host_ssh_options").map(|v| &mut v.kind)
+    {
+        let mut names_a_file = false;
+        for item in items {
+            if let Kind::Str(arg) = &mut item.kind {
+                if names_a_file {
+                    if let Some(abs) = absolute(arg, file_dir) {
+                        *arg = abs;
+                    }
+                }
+                names_a_file = arg == "-i" || arg == "-F";
+            }
+        }
+    }
+    // With `lxc_host`, `lxc_path` names a directory on that host, not here.
+    let remote_lxc = vars.contains_key("lxc_host");
+    for (key, v) in vars.iter_mut() {
+        let Some(Shape::LocalPath(base)) = shape(key) else {
+            continue;
+        };
+        if key == "local_dir" || (key == "lxc_path" && remote_lxc) {
+            continue;
+        }
+        let base = match base {
+            Base::File => file_dir,
+            Base::Project => project.as_path(),
+        };
+        if let Some(abs) = v.as_str().and_then(|s| absolute(s, base)) {
+            v.kind = Kind::Str(abs);
+        }
+    }
+}
+
 /// True for the values that mean "not set" in a known key: `''` and `None`, which dragonfab
 /// skipped because they are falsy.
 #[must_use]
@@ -423,7 +532,7 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
         return Ok(());
     };
     let ok = match (shape, &v.kind) {
-        (Shape::Str, Kind::Str(_))
+        (Shape::Str | Shape::LocalPath(_), Kind::Str(_))
         | (Shape::Bool, Kind::Bool(_))
         | (Shape::Steps, Kind::List(_) | Kind::Tuple(_)) => true,
         (Shape::DirStr, Kind::Str(s)) => {
@@ -444,6 +553,7 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
                 && v.as_seq()
                     .is_some_and(|s| s.iter().all(|h| matches!(h.kind, Kind::Str(_))))
         }),
+        (Shape::Share, _) => share(v).is_some(),
         (Shape::Count, Kind::Int(i)) => *i >= 1,
         (Shape::Count, Kind::Str(s)) => s.parse::<u32>().is_ok_and(|n| n >= 1),
         (Shape::Packages, Kind::List(items) | Kind::Tuple(items)) => {
@@ -462,6 +572,11 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
     }
     let (want, example) = match shape {
         Shape::Str | Shape::DirStr => ("a string", format!("'{key}': 'value'")),
+        Shape::LocalPath(_) => ("a path (a string)", format!("'{key}': 'deploy/{key}'")),
+        Shape::Share => (
+            "a share: a number from 0 to 1, or a percent string",
+            format!("'{key}': '10%' (or 0.1)"),
+        ),
         Shape::Bool => ("True or False", format!("'{key}': True")),
         Shape::Port => ("a port number (1-65535)", format!("'{key}': 5432")),
         Shape::StrList => (
@@ -491,7 +606,113 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::KEYS;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::{resolve_paths, share, Shape, KEYS};
+    use crate::environments::value::{Kind, Pos, Value};
+
+    fn s(text: &str) -> Value {
+        Value::new(Kind::Str(text.into()), Pos::default())
+    }
+
+    // Issue 19, kind 7: `known_hosts = 'deploy/known_hosts'` was read from the current
+    // directory. Every key that names a file here is a `LocalPath`, so activation resolves it;
+    // a new key named like a local path must be declared one (or listed as a host's path).
+    #[test]
+    fn every_key_naming_a_local_file_is_resolved_at_activation() {
+        const ON_HOSTS: &[&str] = &[
+            "remote_path",
+            "venv_path",
+            "wheelhouse_path",
+            "maintenance_file",
+            "web_snippet_path",
+            "app_dir",
+            "manage_py",
+        ];
+        let pathy = |k: &str| {
+            [
+                "_file",
+                "_filename",
+                "_dir",
+                "_path",
+                "_config",
+                "_page",
+                "_py",
+            ]
+            .iter()
+            .any(|x| k.ends_with(x))
+                || ["known_hosts", "debconf"].contains(&k)
+        };
+        for (k, shape, _) in KEYS {
+            if pathy(k) && !ON_HOSTS.contains(k) {
+                assert!(
+                    matches!(shape, Shape::LocalPath(_)),
+                    "`{k}` names a local path: declare it Shape::LocalPath"
+                );
+            }
+        }
+        let mut vars: BTreeMap<String, Value> = [
+            ("known_hosts", s("deploy/known_hosts")),
+            ("key_filename", s("~/.ssh/id")),
+            ("ssh_config", s("/etc/ssh/c")),
+            ("local_dir", s("app/")),
+            ("package_dir", s("dist/")),
+            ("debconf", s("debconf.dat")),
+            ("remote_path", s("srv/")),
+            ("lxc_path", s("lxc")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let opts = [
+            s("-p"),
+            s("2222"),
+            s("-i"),
+            s("keys/box"),
+            s("-F"),
+            s("/etc/c"),
+        ];
+        vars.insert(
+            "lxc_host_ssh_options".into(),
+            Value::new(Kind::List(opts.to_vec()), Pos::default()),
+        );
+        resolve_paths(&mut vars, Path::new("/p"));
+        assert_eq!(
+            vars["lxc_host_ssh_options"].to_string(),
+            "['-p', '2222', '-i', '/p/keys/box', '-F', '/etc/c']"
+        );
+        let got = |vars: &BTreeMap<String, Value>, k: &str| vars[k].as_str().unwrap().to_string();
+        assert_eq!(got(&vars, "known_hosts"), "/p/deploy/known_hosts");
+        assert_eq!(got(&vars, "key_filename"), "~/.ssh/id", "ssh expands ~");
+        assert_eq!(got(&vars, "ssh_config"), "/etc/ssh/c");
+        assert_eq!(got(&vars, "local_dir"), "/p/app/");
+        assert_eq!(
+            got(&vars, "package_dir"),
+            "/p/app/dist/",
+            "against the project dir"
+        );
+        assert_eq!(got(&vars, "debconf"), "/p/app/debconf.dat");
+        assert_eq!(got(&vars, "remote_path"), "srv/", "a path on the hosts");
+        assert_eq!(got(&vars, "lxc_path"), "/p/lxc");
+        vars.insert("lxc_host".into(), s("box"));
+        vars.insert("lxc_path".into(), s("lxc"));
+        resolve_paths(&mut vars, Path::new("/p"));
+        assert_eq!(got(&vars, "lxc_path"), "lxc", "a path on lxc_host");
+    }
+
+    #[test]
+    fn a_share_is_a_fraction_or_a_percent() {
+        let f = |k: Kind| share(&Value::new(k, Pos::default()));
+        assert_eq!(f(Kind::Float(0.1)), Some(0.1));
+        assert_eq!(f(Kind::Str("10%".into())), Some(0.1));
+        assert_eq!(f(Kind::Str("25 %".into())), Some(0.25));
+        assert_eq!(f(Kind::Str("0.5".into())), Some(0.5));
+        assert_eq!(f(Kind::Int(0)), Some(0.0));
+        assert_eq!(f(Kind::Int(10)), None, "10 what? write '10%'");
+        assert_eq!(f(Kind::Str("150%".into())), None);
+        assert_eq!(f(Kind::Float(-0.1)), None);
+    }
 
     /// The configuration reference in README.md lists every known key (docs must not drift).
     #[test]

@@ -287,6 +287,8 @@ impl Project {
                 )
             })?;
         }
+        // Paths on this machine mean the project's files, whatever the current directory.
+        keys::resolve_paths(&mut vars, &self.file_dir);
         vars.insert(
             "env_name".into(),
             Value::new(Kind::Str(name.to_string()), def.pos),
@@ -298,9 +300,9 @@ impl Project {
         })
     }
 
-    /// The environments file's directory, absolute: every relative path dfab derives (`local_dir`,
-    /// `package_dir`, `lcd`, put and get sources) is joined to it, so it resolves the same
-    /// whether `-f` was given relative or absolute.
+    /// The environments file's directory, absolute: every relative path dfab derives (the path
+    /// keys, made absolute at activation by [`keys::resolve_paths`], `lcd`, put and get sources)
+    /// is joined to it, so it resolves the same whether `-f` was given relative or absolute.
     #[must_use]
     pub fn dir(&self) -> PathBuf {
         self.file_dir.clone()

@@ -95,14 +95,17 @@ mod tests {
         assert!(s.debconf.is_none());
         assert!(!s.conffiles_new);
         assert_eq!(s.keep, DEFAULT_KEEP);
-        let s = Shipping::from_env(
-            &env("'package_dir': 'dist/',\n'debconf': 'answers.dat',\n'deb_conffiles': 'new',\n'keep_releases': 3,"),
-            Path::new("/p"),
-        )
-        .unwrap();
-        assert_eq!(s.package_dir, Path::new("/p/dist/"));
+        let e = env("'package_dir': 'dist/',\n'debconf': 'answers.dat',\n'deb_conffiles': 'new',\n'keep_releases': 3,");
+        let s = Shipping::from_env(&e, Path::new("/p")).unwrap();
+        // Activation made both absolute against the project (the file's directory here), so
+        // the current directory never decides which file is meant (issue 19, kind 7).
+        let abs = |k: &str| Path::new(e.str(k).unwrap()).to_path_buf();
+        assert!(abs("package_dir").is_absolute());
+        assert!(abs("package_dir").ends_with("dist"));
+        assert_eq!(s.package_dir, abs("package_dir"));
         let (file, at) = s.debconf.unwrap();
-        assert_eq!(file, Path::new("/p/answers.dat"));
+        assert!(abs("debconf").ends_with("answers.dat"));
+        assert_eq!(file, abs("debconf"));
         assert_eq!(
             (at.pos.unwrap().line, at.key.as_str()),
             (4, "production.debconf")

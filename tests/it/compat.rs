@@ -152,6 +152,18 @@ fn dfab_settings(file: &Path) -> String {
             if k == "env_name" || (shape(k).is_some() && off) {
                 continue;
             }
+            // A path key is made absolute against the project at activation (issue 19, kind 7):
+            // compare it as written, relative to the file's directory.
+            if let (Some(dfab::environments::keys::Shape::LocalPath(_)), Some(p)) =
+                (shape(k), v.as_str())
+            {
+                let rel = Path::new(p)
+                    .strip_prefix(&project.file_dir)
+                    .map_or_else(|_| p.to_owned(), |r| r.display().to_string());
+                let written = dfab::environments::value::Value::new(Kind::Str(rel), v.pos);
+                vars.insert(k.clone(), written.to_tagged_json());
+                continue;
+            }
             vars.insert(k.clone(), v.to_tagged_json());
         }
         out.insert(name.to_owned(), serde_json::Value::Object(vars));

@@ -1,6 +1,9 @@
 //! `data_refresh`'s media copy: which paths, checked to stay inside their roots, and the rsync
-//! commands for source host → local cache `media/<env>/` → target hosts, over the transport's
-//! own ssh connection. Building commands only; `tasks::builtin::data_refresh` runs them.
+//! commands for source host → local cache `media/<env>/` (an exact mirror) → target hosts, over
+//! the transport's own ssh connection, never creating a symlink that leaves its path. Building
+//! commands only; `tasks::builtin::data_refresh` runs them, judged by [`guard`].
+
+pub mod guard;
 
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
@@ -22,6 +25,42 @@ pub enum MediaError {
         "[{host}] data_refresh copies with rsync over ssh, and this host is not reached over ssh"
     )]
     NotOverSsh { host: String },
+    /// The source has no files and the target has some (an unmounted share, most likely).
+    #[error(
+        "[{host}] data_refresh: the source {from}:{source_path} has no files, and {path} here has \
+         {target}: is the source's share mounted? nothing was copied to the hosts{}",
+        would_delete(*.target, .deleting.as_deref())
+    )]
+    EmptySource {
+        host: String,
+        /// The env and path copied from.
+        from: String,
+        source_path: String,
+        path: String,
+        target: usize,
+        /// What `media_delete` would remove, named.
+        deleting: Option<String>,
+        /// The target env, for the hint.
+        env: String,
+    },
+    /// `media_delete` would remove more than `media_max_delete` of a target path's files.
+    #[error(
+        "[{host}] data_refresh would delete {count} of the {target} files in {path} ({share} %, \
+         more than media_max_delete {max} %): {names}; nothing was copied to the hosts"
+    )]
+    TooManyDeletions {
+        host: String,
+        path: String,
+        count: usize,
+        target: usize,
+        /// Both shares as percents for people.
+        share: String,
+        max: String,
+        /// The first few, then how many more.
+        names: String,
+        from: String,
+        env: String,
+    },
 }
 
 impl MediaError {
@@ -32,14 +71,31 @@ impl MediaError {
             MediaError::NotOverSsh { .. } => {
                 "use lxc_transport = 'ssh' (the default) for this environment".into()
             }
+            MediaError::EmptySource { env, .. } => {
+                format!("if the source is meant to be empty: dfab {env} data_refresh:force=yes")
+            }
+            MediaError::TooManyDeletions { env, from, .. } => format!(
+                "check that {from}'s media are all there; if these files should go: dfab {env} \
+                 data_refresh:force=yes (or raise media_max_delete)"
+            ),
         }
     }
 }
 
+/// The end of an empty source's message: what `media_delete` would remove.
+fn would_delete(target: usize, deleting: Option<&str>) -> String {
+    deleting.map_or_else(String::new, |d| {
+        format!(" (with media_delete all {target} would be deleted: {d})")
+    })
+}
+
 /// The `rsync -e` route to `host`: its transport's ssh command.
-pub fn ssh_route(host: &dyn Transport) -> std::result::Result<Vec<String>, MediaError> {
-    host.ssh_command().ok_or_else(|| MediaError::NotOverSsh {
-        host: host.host().to_string(),
+pub fn ssh_route(host: &dyn Transport) -> Result<Vec<String>> {
+    host.ssh_command().ok_or_else(|| {
+        MediaError::NotOverSsh {
+            host: host.host().to_string(),
+        }
+        .into()
     })
 }
 
@@ -194,6 +250,17 @@ pub fn check_on_host(paths: &[MediaPath]) -> Cmd {
     Cmd::shell(script)
 }
 
+/// Every symlink under `path` on a host, as `link<TAB>target` lines relative to it (for
+/// [`guard::leaving`]); nothing when the path is not there yet.
+#[must_use]
+pub fn links_on_host(path: &str) -> Cmd {
+    Cmd::shell(format!(
+        "if [ -d {p} ]; then find {p} -type l -printf '%P\\t%l\\n'; fi",
+        p = quote(path)
+    ))
+    .sudo(None)
+}
+
 /// The local cache directory for one target path: `<project>/media/<env>/<path>`.
 #[must_use]
 pub fn cache_dir(project_dir: &Path, env: &str, path: &str) -> PathBuf {
@@ -217,18 +284,33 @@ fn remote_opts(ssh: &[String], login_user: &str) -> Vec<String> {
     vec![format!("--rsync-path={rsync}"), "-e".into(), e]
 }
 
-/// Copy `src` on the source host into the local cache `dest`.
+/// Copy `src` on the source host into the local cache `dest`, an exact mirror (`--delete`
+/// always, so a file gone at the source never comes back from the cache); a symlink that leads
+/// out of `src` is skipped and named by rsync (`--safe-links`).
 #[must_use]
-pub fn pull(ssh: &[String], login_user: &str, src: &str, dest: &Path, delete: bool) -> Cmd {
-    let mut c = Cmd::new("rsync", ["-a", "--stats", "--info=name1"]);
-    if delete {
-        c = c.arg("--delete");
-    }
-    c.args(remote_opts(ssh, login_user))
-        .args([format!("none:{src}"), format!("{}/", dest.display())])
+pub fn pull(ssh: &[String], login_user: &str, src: &str, dest: &Path) -> Cmd {
+    Cmd::new(
+        "rsync",
+        ["-a", "--stats", "--info=name1", "--delete", "--safe-links"],
+    )
+    .args(remote_opts(ssh, login_user))
+    .args([format!("none:{src}"), format!("{}/", dest.display())])
 }
 
-/// Copy the local cache `src` to `dest` on a target host, owned by `owner`.
+/// What a push changes, before it does: `rsync -n -ii --delete`, read by [`guard::Tally`].
+#[must_use]
+pub fn push_dry_run(ssh: &[String], login_user: &str, src: &Path, dest: &str, owner: &str) -> Cmd {
+    Cmd::new(
+        "rsync",
+        ["-a", "-n", "-ii", "--delete", "--safe-links", "--mkpath"],
+    )
+    .arg(format!("--chown={owner}:{owner}"))
+    .args(remote_opts(ssh, login_user))
+    .args([format!("{}/", src.display()), format!("none:{dest}")])
+}
+
+/// Copy the local cache `src` to `dest` on a target host, owned by `owner`; `delete`: at most
+/// that many entries (rsync's `--max-delete`, what the dry run counted), `None` none at all.
 #[must_use]
 pub fn push(
     ssh: &[String],
@@ -236,12 +318,17 @@ pub fn push(
     src: &Path,
     dest: &str,
     owner: &str,
-    delete: bool,
+    delete: Option<Option<usize>>,
 ) -> Cmd {
-    let mut c = Cmd::new("rsync", ["-a", "--stats", "--info=name1", "--mkpath"])
-        .arg(format!("--chown={owner}:{owner}"));
-    if delete {
-        c = c.arg("--delete");
+    let mut c = Cmd::new(
+        "rsync",
+        ["-a", "--stats", "--info=name1", "--mkpath", "--safe-links"],
+    )
+    .arg(format!("--chown={owner}:{owner}"));
+    match delete {
+        Some(Some(max)) => c = c.args(["--delete".to_string(), format!("--max-delete={max}")]),
+        Some(None) => c = c.arg("--delete"),
+        None => {}
     }
     c.args(remote_opts(ssh, login_user))
         .args([format!("{}/", src.display()), format!("none:{dest}")])
@@ -250,6 +337,13 @@ pub fn push(
 impl crate::error::DomainError for MediaError {
     fn hint(&self) -> Option<String> {
         Some(MediaError::hint(self))
+    }
+    /// A refusal comes before any host was changed.
+    fn code(&self) -> u8 {
+        match self {
+            MediaError::NotOverSsh { .. } => 1,
+            MediaError::EmptySource { .. } | MediaError::TooManyDeletions { .. } => 2,
+        }
     }
 }
 
@@ -298,7 +392,7 @@ mod tests {
     #[test]
     fn a_host_not_reached_over_ssh_has_no_rsync_route() {
         let e = ssh_route(&crate::transport::local::Local::new()).unwrap_err();
-        let top = crate::error::Error::from(e);
+        let top = e;
         assert_eq!(top.code(), 1);
         assert_eq!(
             crate::error::render(&top),
@@ -324,13 +418,18 @@ mod tests {
             Path::new("/p/media/staging/srv/app/media"),
             "/srv/app/media/",
             "app",
-            false,
+            None,
         );
         assert_eq!(
             c.to_shell(),
-            "rsync -a --stats --info=name1 --mkpath --chown=app:app '--rsync-path=sudo -n rsync' -e 'ssh -S '\\''/tmp/s ock'\\'' -o ControlMaster=no' /p/media/staging/srv/app/media/ none:/srv/app/media/"
+            "rsync -a --stats --info=name1 --mkpath --safe-links --chown=app:app '--rsync-path=sudo -n rsync' -e 'ssh -S '\\''/tmp/s ock'\\'' -o ControlMaster=no' /p/media/staging/srv/app/media/ none:/srv/app/media/"
         );
-        let c = pull(&ssh, "root", "/srv/app/media/", Path::new("/c"), true);
-        assert!(c.to_shell().contains("--delete --rsync-path=rsync -e"));
+        let c = push(&ssh, "root", Path::new("/c"), "/m/", "app", Some(Some(3)));
+        assert!(c.to_shell().contains(" --delete --max-delete=3 "));
+        // The cache mirrors the source, media_delete or not (issue 19, kind 5).
+        let c = pull(&ssh, "root", "/srv/app/media/", Path::new("/c"));
+        assert!(c
+            .to_shell()
+            .contains("--delete --safe-links --rsync-path=rsync -e"));
     }
 }
