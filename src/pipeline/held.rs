@@ -56,10 +56,21 @@ pub fn token_file(journal: &std::path::Path) -> std::path::PathBuf {
     journal.with_extension("lock")
 }
 
+/// The deploy a run follows, as its journal tells.
+#[derive(Default)]
+pub(crate) struct Prior<'a> {
+    /// The token a resume or revert takes the lock with: its deploy's (a killed deploy still
+    /// holds the lock with it).
+    pub token: Option<&'a str>,
+    /// A fresh deploy after one that was killed part-way: `(env, its process)`, for a refusal.
+    pub killed: Option<(&'a str, String)>,
+}
+
 /// Take the lock on `hosts`, or refuse naming each holder (releasing what was taken). With
 /// `preflight`, the deploy's preflight comes first in the same session: a host that cannot
 /// install (no root, sudo wanting a password, a tool missing) refuses the whole deploy before
 /// anything is changed.
+#[allow(clippy::too_many_arguments)] // one lock's inputs, each used once
 pub(crate) fn take(
     eng: &Engine<'_, '_>,
     package: &str,
@@ -68,10 +79,14 @@ pub(crate) fn take(
     journal: &std::path::Path,
     report: &[String],
     preflight: Option<&[String]>,
+    prior: Prior<'_>,
 ) -> Result<Held> {
     let (token, manual) = match fs_err::read_to_string(token_file(journal)) {
         Ok(t) if !t.trim().is_empty() => (t.trim().to_string(), true),
-        _ => (lock::new_token()?, false),
+        _ => match prior.token {
+            Some(t) => (t.to_string(), false),
+            None => (lock::new_token()?, false),
+        },
     };
     // Whoever holds the token can release the lock: it is shown as a secret is.
     eng.cx.rep.secret(&token);
@@ -153,6 +168,17 @@ pub(crate) fn take(
             host,
             problem,
             task: "deploy",
+        }
+        .into());
+    }
+    if let Some((env, process)) = prior.killed {
+        for r in &refused {
+            eng.cx.rep.warn(r);
+        }
+        return Err(super::Error::Abandoned {
+            env: env.to_string(),
+            package: package.to_string(),
+            process,
         }
         .into());
     }

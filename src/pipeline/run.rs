@@ -57,6 +57,43 @@ impl LocalAction for Pipeline {
             .iter()
             .map(|(p, f)| crate::deploy::remote::release_path(p, f))
             .collect();
+        // A resume or revert goes on under the token of the deploy it continues: a deploy that
+        // was killed still holds the lock with it.
+        let killed = old
+            .as_ref()
+            .filter(|o| matches!(o.status.as_str(), "running" | "reverting"));
+        let inherit = match self.mode {
+            Mode::Fresh => None,
+            Mode::Resume { .. } | Mode::Revert => old.as_ref().and_then(|o| o.token.as_deref()),
+        };
+        if let (Some(o), Mode::Resume { .. } | Mode::Revert) = (killed, &self.mode) {
+            cx.rep.info(&format!(
+                "deploy: the last deploy of `{}` ({}) is no longer running: {} it",
+                self.env,
+                o.process
+                    .as_ref()
+                    .map_or_else(|| "by an older dfab".into(), ToString::to_string),
+                if self.mode == Mode::Revert {
+                    "reverting"
+                } else {
+                    "resuming"
+                }
+            ));
+        }
+        let prior = held::Prior {
+            token: inherit,
+            killed: killed
+                .filter(|o| self.mode == Mode::Fresh && o.still_running() == Some(false))
+                .map(|o| {
+                    (
+                        self.env.as_str(),
+                        o.process
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                    )
+                }),
+        };
         let held = held::take(
             &eng,
             &self.lock_package,
@@ -65,6 +102,7 @@ impl LocalAction for Pipeline {
             &self.journal,
             &packages,
             self.deploy.is_some().then_some(paths.as_slice()),
+            prior,
         )?;
         let stop = (Mutex::new(false), Condvar::new());
         let r = std::thread::scope(|s| {
