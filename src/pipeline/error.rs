@@ -23,6 +23,13 @@ pub enum Error {
         was: String,
         now: String,
     },
+    /// Resume found hosts the failed deploy finished on another build than the one it ships.
+    #[error("resume refused: hosts the failed deploy finished do not run the build this resume ships:\n{}", .hosts.join("\n"))]
+    OtherBuildInstalled {
+        env: String,
+        /// `[host] has …` lines.
+        hosts: Vec<String>,
+    },
     /// Resume or revert with no journal to read.
     #[error("no deploy journal {}: nothing to resume or revert", .path.display())]
     NoJournal { env: String, path: PathBuf },
@@ -115,6 +122,10 @@ impl Error {
             Error::NoJournal { env, .. } | Error::NothingToResume { env, .. } => {
                 Some(format!("run `dfab {env} deploy` for a new deploy"))
             }
+            Error::OtherBuildInstalled { env, .. } => Some(format!(
+                "`dfab {env} deploy:resume=yes,force=yes` reinstalls this build on them; `dfab \
+                 {env} deploy:revert=yes` goes back"
+            )),
             Error::StillRunning { .. } => Some(
                 "wait for it to end, or stop it (Ctrl-C in its terminal); `dfab <env> lock:status` \
                  shows when it last refreshed its lock"

@@ -36,9 +36,27 @@ pub(crate) type DpkgState = Option<(String, String)>;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Installed {
     pub hosts: std::collections::HashMap<String, Vec<(String, DpkgState)>>,
+    /// Each host's `(package, sha256)` of the installed builds its history knows.
+    pub built: std::collections::HashMap<String, Vec<(String, String)>>,
 }
 
 impl Installed {
+    /// The sha256 of the build of `package` installed on `host`, if its history knows it.
+    pub(crate) fn built(&self, host: &str, package: &str) -> Option<&str> {
+        self.built
+            .get(host)?
+            .iter()
+            .find(|(p, _)| p == package)
+            .map(|(_, sha)| sha.as_str())
+    }
+
+    /// Note what the lock command said of `host`'s packages.
+    fn note(&mut self, host: &str, out: &str, report: &[String]) {
+        self.hosts
+            .insert(host.to_string(), lock::parse_installed(out, report));
+        self.built.insert(host.to_string(), lock::parse_built(out));
+    }
+
     /// dpkg's state of `package` on `host`, if the lock reported it: `Some(None)` is "not
     /// installed", `None` is "not reported" (ask the host).
     pub(crate) fn get(&self, host: &str, package: &str) -> Option<&DpkgState> {
@@ -118,9 +136,7 @@ pub(crate) fn take(
                     Ok(found) => {
                         facts.insert(h.clone(), found);
                         said_lock(eng, &h, &o, manual);
-                        installed
-                            .hosts
-                            .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));
+                        installed.note(&h, &o.stdout_str(), report);
                         got.push(h);
                     }
                     Err(problem) => unfit.push((h, problem)),
@@ -128,9 +144,7 @@ pub(crate) fn take(
             }
             Ok(o) if o.status == 0 => {
                 said_lock(eng, &h, &o, manual);
-                installed
-                    .hosts
-                    .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));
+                installed.note(&h, &o.stdout_str(), report);
                 got.push(h);
             }
             Ok(o) if o.status == lock::HELD => {

@@ -117,6 +117,7 @@ impl LocalAction for Pipeline {
                 maintenance_skipped: false,
                 reverted: Vec::new(),
                 batch: Vec::new(),
+                reinstall: Vec::new(),
             };
             run.j.token = Some(held.token.clone());
             let r = run.go();
@@ -158,6 +159,8 @@ pub(crate) struct Run<'p, 'e, 'a, 'c> {
     pub reverted: Vec<String>,
     /// The rolling batch in progress.
     pub batch: Vec<String>,
+    /// Hosts a resume found with another build of the release installed, to reinstall.
+    pub reinstall: Vec<String>,
 }
 
 /// Why the sequence stopped.
@@ -357,7 +360,7 @@ impl Run<'_, '_, '_, '_> {
                 self.maintenance_on(step, &todo)
             } else if let (Kind::Install, Some(deploy)) = (stage.kind, &self.p.deploy) {
                 // Its hosts passed the preflight when the lock was taken.
-                match deploy.run_locked(self.eng, &todo, &self.facts) {
+                match deploy.run_locked(self.eng, &todo, &self.facts, &self.reinstall) {
                     Err(e) => vec![(LOCAL.to_string(), Err(e))],
                     Ok(v) => v
                         .into_iter()
