@@ -222,3 +222,45 @@ fn k15_resume_after_a_rebuild_leaves_every_host_on_one_build() {
         );
     }
 }
+
+// Also (issue 19): `test_commands` steps took `roles`, parsed and then ignored: a step for the db
+// hosts ran on the web hosts. The right behaviour: a step with `roles` runs on the hosts of
+// those roles only, and one without on the call's hosts (`test`'s default: the web role).
+#[test]
+fn also_test_commands_steps_run_on_the_hosts_of_their_roles() {
+    let (web, db) = (TestHost::new(), TestHost::new());
+    let app = App::new(
+        Strategy::DpkgPush,
+        &[web.ip.clone(), db.ip.clone()],
+        &format!(
+            "roledefs = {{ web = [\"{}\"], db = [\"{}\"] }}\n\
+             test_commands = [{{ run = \"touch /tmp/dfab-k-db\", roles = [\"db\"] }}, \
+             {{ run = \"touch /tmp/dfab-k-plain\" }}]\n",
+            web.ip, db.ip
+        ),
+    );
+    let out = app.dfab(&["staging", "test"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let has = |h: &TestHost, f: &str| h.ssh("root", &format!("test -e {f}")).status.success();
+    assert!(has(&db, "/tmp/dfab-k-db"), "{}", out.stdout);
+    assert!(
+        !has(&web, "/tmp/dfab-k-db"),
+        "the db step ran on the web host"
+    );
+    assert!(has(&web, "/tmp/dfab-k-plain"), "{}", out.stdout);
+    assert!(!has(&db, "/tmp/dfab-k-plain"), "{}", out.stdout);
+    // An unknown role is an error before anything runs.
+    let app = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&web.ip),
+        "roledefs = { web = [\"x\"] }\ntest_commands = [{ run = \"true\", roles = [\"dbb\"] }]\n",
+    );
+    let out = app.dfab(&["staging", "test"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("role `dbb` is not in the env's `roledefs`"),
+        "{}",
+        out.stderr
+    );
+}
