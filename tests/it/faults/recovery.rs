@@ -264,3 +264,58 @@ fn also_test_commands_steps_run_on_the_hosts_of_their_roles() {
         out.stderr
     );
 }
+
+// Also (issue 19): the README said Ctrl-C reaches the remote commands, but over ssh nothing
+// forwards it. What holds, and what the README now says: Ctrl-C (SIGINT to dfab's process group,
+// as a terminal sends it) lets the remote step in progress run to its end, then the deploy stops
+// before the next step and releases the lock.
+#[test]
+fn also_ctrl_c_lets_the_remote_step_finish_and_the_readme_says_so() {
+    use std::os::unix::process::CommandExt as _;
+    let readme = fs_err::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        !readme.contains("remote commands get the signal too")
+            && readme.contains("Ctrl-C\n  does not reach the remote commands"),
+        "the README's Ctrl-C promise"
+    );
+    let h = TestHost::new();
+    let app = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        "deploy = [\"slow\", \"after\"]\n\
+         [tasks.slow]\nsteps = [{ run = \"sleep 3; touch /tmp/dfab-slow-done\" }]\n\
+         [tasks.after]\nsteps = [{ run = \"touch /tmp/dfab-after\" }]\n",
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_dfab"))
+        .current_dir(app.path())
+        .env_remove("DFAB_ENVIRONMENTS")
+        .args(["staging", "deploy"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    wait_for(&h, "pgrep -x 'sleep'", "the deploy never reached `slow`");
+    let pgid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill has no memory preconditions; the group is our child's.
+    unsafe { libc::kill(-pgid, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        h.ssh("root", "test -e /tmp/dfab-slow-done")
+            .status
+            .success(),
+        "the remote step in progress did not run to its end: {stderr}"
+    );
+    assert!(
+        !h.ssh("root", "test -e /tmp/dfab-after").status.success(),
+        "the step after Ctrl-C ran"
+    );
+    assert!(!h
+        .ssh("root", "test -e /var/lib/dfab/deploy-app/deploy.lock")
+        .status
+        .success());
+}
