@@ -319,3 +319,37 @@ fn also_ctrl_c_lets_the_remote_step_finish_and_the_readme_says_so() {
         .status
         .success());
 }
+
+// Also (issue 19): a frozen host (`lxc-freeze`) made a step give up after about a minute with
+// "the remote process has terminated". The right behaviour: the error names the host and says
+// that it stopped answering, and after how long.
+#[test]
+fn also_a_frozen_host_is_said_to_have_stopped_answering() {
+    let h = TestHost::new();
+    let app = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        "[tasks.slow]\nsteps = [{ run = \"sleep 120\" }]\n",
+    );
+    let dir = app.path().to_path_buf();
+    let run =
+        std::thread::spawn(move || within(&dir, &["staging", "slow"], Duration::from_secs(150)));
+    wait_for(&h, "pgrep -x -f 'sleep 120'", "the task never started");
+    let frozen = Command::new("lxc-freeze")
+        .args(["-n", &h.name])
+        .output()
+        .unwrap();
+    assert!(frozen.status.success(), "lxc-freeze: {frozen:?}");
+    let out = run.join().unwrap();
+    let _ = Command::new("lxc-unfreeze").args(["-n", &h.name]).output();
+    let out = out.expect("dfab still waiting on a frozen host after 150 s");
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr.contains(&h.ip)
+            && out
+                .stderr
+                .contains("the host stopped answering: no reply to ssh's keepalives for 45 s"),
+        "{}",
+        out.stderr
+    );
+}
