@@ -53,21 +53,34 @@ impl Deploy {
     }
 
     /// For the wrapped deploy, whose hosts passed this preflight in the session that took the
-    /// deploy lock (`facts`: what it found on each host): each host's change only.
+    /// deploy lock (`facts`: what it found on each host): each host's change only. The hosts
+    /// of `reinstall` get the release even where its version is installed (from another build).
     pub fn run_locked(
         &self,
         eng: &Engine<'_, '_>,
         hosts: &[String],
         facts: &HashMap<String, HostFacts>,
+        reinstall: &[String],
     ) -> Result<Outcomes> {
         let release = self.release(eng.cx)?;
         let none = HostFacts::default();
+        let forced = Job {
+            force: true,
+            ..self.job.clone()
+        };
         Ok(change_all(
             eng,
             "deb.deploy",
             hosts,
             Instant::now(),
-            &|t, cx, h| ship::ship(t, cx, release, &self.job, facts.get(h).unwrap_or(&none)),
+            &|t, cx, h| {
+                let job = if reinstall.iter().any(|r| r == h) {
+                    &forced
+                } else {
+                    &self.job
+                };
+                ship::ship(t, cx, release, job, facts.get(h).unwrap_or(&none))
+            },
         ))
     }
 

@@ -115,7 +115,8 @@ impl Run<'_, '_, '_, '_> {
                 }
             }
         }
-        if let Mode::Resume { .. } = self.p.mode {
+        if let Mode::Resume { force } = self.p.mode {
+            self.verify_resumed(force)?;
             return Ok(true);
         }
         let Some(last) = self.j.last_success.clone() else {

@@ -23,6 +23,13 @@ pub enum Error {
         was: String,
         now: String,
     },
+    /// Resume found hosts the failed deploy finished on another build than the one it ships.
+    #[error("resume refused: hosts the failed deploy finished do not run the build this resume ships:\n{}", .hosts.join("\n"))]
+    OtherBuildInstalled {
+        env: String,
+        /// `[host] has …` lines.
+        hosts: Vec<String>,
+    },
     /// Resume or revert with no journal to read.
     #[error("no deploy journal {}: nothing to resume or revert", .path.display())]
     NoJournal { env: String, path: PathBuf },
@@ -31,6 +38,21 @@ pub enum Error {
         "the last deploy of `{env}` did not stop part-way (status: {status}): nothing to resume"
     )]
     NothingToResume { env: String, status: String },
+    /// Resume or revert while the deploy of the journal still runs.
+    #[error(
+        "a deploy of `{env}` is still running ({process}): it is neither resumed nor reverted"
+    )]
+    StillRunning { env: String, process: String },
+    /// Resume of a journal marked running by a process this machine cannot see.
+    #[error("the last deploy of `{env}` is marked running, by {process}; this machine cannot tell whether it still runs")]
+    CannotTell { env: String, process: String },
+    /// A new deploy refused by the lock of a deploy that was killed part-way.
+    #[error("deploy refused, nothing done: the deploy lock of {package} is held by the last deploy of `{env}` ({process}), which is no longer running: it stopped part-way (killed?) with the hosts as its journal says")]
+    Abandoned {
+        env: String,
+        package: String,
+        process: String,
+    },
     /// Resume with another sequence than the failed deploy's.
     #[error("the deploy sequence changed since the failed deploy (was {was:?}, now {now:?}): cannot resume")]
     SequenceChanged {
@@ -100,6 +122,23 @@ impl Error {
             Error::NoJournal { env, .. } | Error::NothingToResume { env, .. } => {
                 Some(format!("run `dfab {env} deploy` for a new deploy"))
             }
+            Error::OtherBuildInstalled { env, .. } => Some(format!(
+                "`dfab {env} deploy:resume=yes,force=yes` reinstalls this build on them; `dfab \
+                 {env} deploy:revert=yes` goes back"
+            )),
+            Error::StillRunning { .. } => Some(
+                "wait for it to end, or stop it (Ctrl-C in its terminal); `dfab <env> lock:status` \
+                 shows when it last refreshed its lock"
+                    .into(),
+            ),
+            Error::CannotTell { env, .. } => Some(format!(
+                "if it no longer runs there, `dfab {env} deploy:resume=yes,force=yes` resumes it \
+                 (taking over its lock)"
+            )),
+            Error::Abandoned { env, .. } => Some(format!(
+                "`dfab {env} deploy:resume=yes` finishes it (taking over its lock), or `dfab {env} \
+                 deploy:revert=yes` goes back"
+            )),
             Error::SequenceChanged { env, .. } => {
                 Some(format!("put it back, or `dfab {env} deploy:revert=yes`"))
             }

@@ -36,9 +36,27 @@ pub(crate) type DpkgState = Option<(String, String)>;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Installed {
     pub hosts: std::collections::HashMap<String, Vec<(String, DpkgState)>>,
+    /// Each host's `(package, sha256)` of the installed builds its history knows.
+    pub built: std::collections::HashMap<String, Vec<(String, String)>>,
 }
 
 impl Installed {
+    /// The sha256 of the build of `package` installed on `host`, if its history knows it.
+    pub(crate) fn built(&self, host: &str, package: &str) -> Option<&str> {
+        self.built
+            .get(host)?
+            .iter()
+            .find(|(p, _)| p == package)
+            .map(|(_, sha)| sha.as_str())
+    }
+
+    /// Note what the lock command said of `host`'s packages.
+    fn note(&mut self, host: &str, out: &str, report: &[String]) {
+        self.hosts
+            .insert(host.to_string(), lock::parse_installed(out, report));
+        self.built.insert(host.to_string(), lock::parse_built(out));
+    }
+
     /// dpkg's state of `package` on `host`, if the lock reported it: `Some(None)` is "not
     /// installed", `None` is "not reported" (ask the host).
     pub(crate) fn get(&self, host: &str, package: &str) -> Option<&DpkgState> {
@@ -56,10 +74,21 @@ pub fn token_file(journal: &std::path::Path) -> std::path::PathBuf {
     journal.with_extension("lock")
 }
 
+/// The deploy a run follows, as its journal tells.
+#[derive(Default)]
+pub(crate) struct Prior<'a> {
+    /// The token a resume or revert takes the lock with: its deploy's (a killed deploy still
+    /// holds the lock with it).
+    pub token: Option<&'a str>,
+    /// A fresh deploy after one that was killed part-way: `(env, its process)`, for a refusal.
+    pub killed: Option<(&'a str, String)>,
+}
+
 /// Take the lock on `hosts`, or refuse naming each holder (releasing what was taken). With
 /// `preflight`, the deploy's preflight comes first in the same session: a host that cannot
 /// install (no root, sudo wanting a password, a tool missing) refuses the whole deploy before
 /// anything is changed.
+#[allow(clippy::too_many_arguments)] // one lock's inputs, each used once
 pub(crate) fn take(
     eng: &Engine<'_, '_>,
     package: &str,
@@ -68,10 +97,14 @@ pub(crate) fn take(
     journal: &std::path::Path,
     report: &[String],
     preflight: Option<&[String]>,
+    prior: Prior<'_>,
 ) -> Result<Held> {
     let (token, manual) = match fs_err::read_to_string(token_file(journal)) {
         Ok(t) if !t.trim().is_empty() => (t.trim().to_string(), true),
-        _ => (lock::new_token()?, false),
+        _ => match prior.token {
+            Some(t) => (t.to_string(), false),
+            None => (lock::new_token()?, false),
+        },
     };
     // Whoever holds the token can release the lock: it is shown as a secret is.
     eng.cx.rep.secret(&token);
@@ -103,9 +136,7 @@ pub(crate) fn take(
                     Ok(found) => {
                         facts.insert(h.clone(), found);
                         said_lock(eng, &h, &o, manual);
-                        installed
-                            .hosts
-                            .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));
+                        installed.note(&h, &o.stdout_str(), report);
                         got.push(h);
                     }
                     Err(problem) => unfit.push((h, problem)),
@@ -113,9 +144,7 @@ pub(crate) fn take(
             }
             Ok(o) if o.status == 0 => {
                 said_lock(eng, &h, &o, manual);
-                installed
-                    .hosts
-                    .insert(h.clone(), lock::parse_installed(&o.stdout_str(), report));
+                installed.note(&h, &o.stdout_str(), report);
                 got.push(h);
             }
             Ok(o) if o.status == lock::HELD => {
@@ -153,6 +182,17 @@ pub(crate) fn take(
             host,
             problem,
             task: "deploy",
+        }
+        .into());
+    }
+    if let Some((env, process)) = prior.killed {
+        for r in &refused {
+            eng.cx.rep.warn(r);
+        }
+        return Err(super::Error::Abandoned {
+            env: env.to_string(),
+            package: package.to_string(),
+            process,
         }
         .into());
     }

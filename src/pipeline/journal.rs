@@ -87,6 +87,89 @@ pub struct Journal {
     /// The lock token of the deploy (its owner releases with it).
     pub token: Option<String>,
     pub last_success: Option<Shipped>,
+    /// The dfab process that last ran this deploy: a journal left `running` by a process that
+    /// is gone (`kill -9`, a crash, a reboot) is resumable.
+    pub process: Option<Process>,
+}
+
+impl Journal {
+    /// The first step not finished on every host (where a resume starts).
+    #[must_use]
+    pub fn first_unfinished(&self) -> Option<usize> {
+        self.steps.iter().position(|s| !s.finished())
+    }
+
+    /// Whether a deploy still runs this journal: `Some(true)` while its process lives,
+    /// `Some(false)` when it ended without finishing the journal (killed), `None` when this
+    /// machine cannot tell (it ran on another machine, or an older dfab recorded no process).
+    #[must_use]
+    pub fn still_running(&self) -> Option<bool> {
+        if !matches!(self.status.as_str(), "running" | "reverting") {
+            return Some(false);
+        }
+        self.process.as_ref()?.alive()
+    }
+}
+
+/// A process as the journal records it: enough to tell, later and on the same machine, whether
+/// it still runs (a pid alone may have been reused).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Process {
+    pub pid: u32,
+    /// When it started, in clock ticks after boot (field 22 of `/proc/<pid>/stat`).
+    pub start: u64,
+    /// `/proc/sys/kernel/random/boot_id` when it ran.
+    pub boot: String,
+    /// The machine's name, for messages.
+    pub machine: String,
+}
+
+impl Process {
+    /// This process; `None` where `/proc` does not tell.
+    #[must_use]
+    pub fn this() -> Option<Process> {
+        let pid = std::process::id();
+        Some(Process {
+            pid,
+            start: start_ticks(pid)?,
+            boot: boot_id()?,
+            machine: machine(),
+        })
+    }
+
+    /// Whether it still runs: `None` when it ran on another machine.
+    #[must_use]
+    pub fn alive(&self) -> Option<bool> {
+        if boot_id().as_deref() != Some(self.boot.as_str()) {
+            // Another boot of this machine: gone. Another machine: cannot tell.
+            return (machine() == self.machine).then_some(false);
+        }
+        Some(start_ticks(self.pid) == Some(self.start))
+    }
+}
+
+impl std::fmt::Display for Process {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pid {} on {}", self.pid, self.machine)
+    }
+}
+
+/// Field 22 of `/proc/<pid>/stat` (after the command name, which may hold spaces).
+fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn boot_id() -> Option<String> {
+    fs_err::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+fn machine() -> String {
+    fs_err::read_to_string("/proc/sys/kernel/hostname")
+        .map_or_else(|_| "this machine".into(), |s| s.trim().to_string())
 }
 
 /// Where an env's journal lives.
@@ -164,5 +247,28 @@ mod tests {
         assert_eq!(load(&p).unwrap().unwrap(), j);
         j.steps[0].done.push("b".into());
         assert!(j.steps[0].finished());
+    }
+
+    #[test]
+    fn a_running_journal_is_running_while_its_process_lives() {
+        let mut j = Journal {
+            status: "running".into(),
+            process: Process::this(),
+            ..Journal::default()
+        };
+        assert_eq!(j.still_running(), Some(true));
+        // A child that has exited: its pid is gone (or reused, with another start time).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        j.process.as_mut().unwrap().pid = pid;
+        assert_eq!(j.still_running(), Some(false));
+        // Another machine: cannot tell.
+        let p = j.process.as_mut().unwrap();
+        p.boot = "another-boot".into();
+        p.machine = "elsewhere".into();
+        assert_eq!(j.still_running(), None);
+        j.status = "failed".into();
+        assert_eq!(j.still_running(), Some(false));
     }
 }

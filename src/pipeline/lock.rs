@@ -95,6 +95,20 @@ pub fn parse_installed(out: &str, report: &[String]) -> Vec<(String, Option<(Str
         .collect()
 }
 
+/// The line [`acquire`] reports an installed build on.
+const BUILT: &str = "dfab-built\t";
+
+/// What [`acquire`] reported of the installed builds: `(package, sha256)` of each package whose
+/// installed version the host's history knows.
+#[must_use]
+pub fn parse_built(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix(BUILT))
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(p, sha)| (p.to_string(), sha.trim().to_string()))
+        .collect()
+}
+
 /// `dfab-host lock refresh`: touch the lock if the token still holds it (the refresh while a
 /// deploy runs).
 #[must_use]

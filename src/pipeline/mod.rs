@@ -17,6 +17,7 @@ mod revert;
 mod run;
 pub mod settings;
 mod start;
+mod verify;
 
 pub use held::token_file as held_token_file;
 

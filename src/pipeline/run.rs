@@ -57,6 +57,43 @@ impl LocalAction for Pipeline {
             .iter()
             .map(|(p, f)| crate::deploy::remote::release_path(p, f))
             .collect();
+        // A resume or revert goes on under the token of the deploy it continues: a deploy that
+        // was killed still holds the lock with it.
+        let killed = old
+            .as_ref()
+            .filter(|o| matches!(o.status.as_str(), "running" | "reverting"));
+        let inherit = match self.mode {
+            Mode::Fresh => None,
+            Mode::Resume { .. } | Mode::Revert => old.as_ref().and_then(|o| o.token.as_deref()),
+        };
+        if let (Some(o), Mode::Resume { .. } | Mode::Revert) = (killed, &self.mode) {
+            cx.rep.info(&format!(
+                "deploy: the last deploy of `{}` ({}) is no longer running: {} it",
+                self.env,
+                o.process
+                    .as_ref()
+                    .map_or_else(|| "by an older dfab".into(), ToString::to_string),
+                if self.mode == Mode::Revert {
+                    "reverting"
+                } else {
+                    "resuming"
+                }
+            ));
+        }
+        let prior = held::Prior {
+            token: inherit,
+            killed: killed
+                .filter(|o| self.mode == Mode::Fresh && o.still_running() == Some(false))
+                .map(|o| {
+                    (
+                        self.env.as_str(),
+                        o.process
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                    )
+                }),
+        };
         let held = held::take(
             &eng,
             &self.lock_package,
@@ -65,6 +102,7 @@ impl LocalAction for Pipeline {
             &self.journal,
             &packages,
             self.deploy.is_some().then_some(paths.as_slice()),
+            prior,
         )?;
         let stop = (Mutex::new(false), Condvar::new());
         let r = std::thread::scope(|s| {
@@ -79,6 +117,7 @@ impl LocalAction for Pipeline {
                 maintenance_skipped: false,
                 reverted: Vec::new(),
                 batch: Vec::new(),
+                reinstall: Vec::new(),
             };
             run.j.token = Some(held.token.clone());
             let r = run.go();
@@ -120,6 +159,8 @@ pub(crate) struct Run<'p, 'e, 'a, 'c> {
     pub reverted: Vec<String>,
     /// The rolling batch in progress.
     pub batch: Vec<String>,
+    /// Hosts a resume found with another build of the release installed, to reinstall.
+    pub reinstall: Vec<String>,
 }
 
 /// Why the sequence stopped.
@@ -330,7 +371,7 @@ impl Run<'_, '_, '_, '_> {
                 self.maintenance_on(step, &todo)
             } else if let (Kind::Install, Some(deploy)) = (stage.kind, &self.p.deploy) {
                 // Its hosts passed the preflight when the lock was taken.
-                match deploy.run_locked(self.eng, &todo, &self.facts) {
+                match deploy.run_locked(self.eng, &todo, &self.facts, &self.reinstall) {
                     Err(e) => vec![(LOCAL.to_string(), Err(e))],
                     Ok(v) => v
                         .into_iter()

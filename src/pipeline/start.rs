@@ -1,5 +1,6 @@
-//! The journal a deploy starts from: a new one listing every step, or the failed deploy's, to
-//! resume (only with the same sequence) or revert.
+//! The journal a deploy starts from: a new one listing every step, or the failed deploy's (or a
+//! killed one's: left `running` by a process that is gone), to resume (only with the same
+//! sequence) or revert.
 
 use crate::error::Result;
 
@@ -22,6 +23,7 @@ impl Pipeline {
                         .map(|(w, _)| w.clone())
                         .collect(),
                     last_success: old.and_then(|o| o.last_success.clone()),
+                    process: journal::Process::this(),
                     ..Journal::default()
                 };
                 for (si, st) in self.stages.iter().enumerate() {
@@ -41,7 +43,32 @@ impl Pipeline {
                 path: self.journal.clone(),
             }
             .into()),
-            (Mode::Resume { .. }, Some(o)) if o.next.is_none() => {
+            (Mode::Resume { .. } | Mode::Revert, Some(o)) if o.still_running() == Some(true) => {
+                Err(super::Error::StillRunning {
+                    env: self.env.clone(),
+                    process: o
+                        .process
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                }
+                .into())
+            }
+            (Mode::Resume { force: false }, Some(o))
+                if o.status == "running" && o.still_running().is_none() =>
+            {
+                Err(super::Error::CannotTell {
+                    env: self.env.clone(),
+                    process: o
+                        .process
+                        .as_ref()
+                        .map_or_else(|| "an older dfab".into(), ToString::to_string),
+                }
+                .into())
+            }
+            // A journal left `running` by a process that is gone (killed, crashed, rebooted)
+            // resumes from its first unfinished step, as a failed one does.
+            (Mode::Resume { .. }, Some(o)) if o.next.is_none() && o.status != "running" => {
                 Err(super::Error::NothingToResume {
                     env: self.env.clone(),
                     status: o.status.clone(),
@@ -68,11 +95,13 @@ impl Pipeline {
                 j.status = "running".into();
                 j.next = None;
                 j.error = None;
+                j.process = journal::Process::this();
                 Ok(j)
             }
             (Mode::Revert, Some(o)) => {
                 let mut j = o.clone();
                 j.status = "reverting".into();
+                j.process = journal::Process::this();
                 Ok(j)
             }
         }

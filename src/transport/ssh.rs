@@ -16,6 +16,13 @@ use crate::report::Reporter;
 use super::cmd::Cmd;
 use super::{process, Exit, Io, Output, Transport};
 
+/// How often ssh asks a silent host whether it is there (`ServerAliveInterval`).
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// How many unanswered keepalives make ssh close the connection (ssh's default
+/// `ServerAliveCountMax`).
+const KEEPALIVE_COUNT: u32 = 3;
+
 /// Where and how to connect; every field but `host` may be left to `~/.ssh/config`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SshTarget {
@@ -113,7 +120,7 @@ impl Ssh {
             _ => KnownHosts::Add,
         });
         b.connect_timeout(target.connect_timeout.unwrap_or(Duration::from_secs(10)));
-        b.server_alive_interval(Duration::from_secs(15));
+        b.server_alive_interval(KEEPALIVE);
         let session =
             runtime
                 .block_on(b.connect_mux(&target.host))
@@ -216,6 +223,7 @@ impl Transport for Ssh {
             c.spawn().await
         });
         let child = child.map_err(|e| lost("session", &ssh_reason(&e)))?;
+        let started = std::time::Instant::now();
         let (stdout, stderr, copied) =
             process::drive(in_w, out_r, err_r, stdin, io, &self.label, echo);
         let waited = self.runtime.block_on(child.wait());
@@ -232,16 +240,38 @@ impl Transport for Ssh {
             // code is made up.
             Err(openssh::Error::RemoteProcessTerminated) => {
                 let alive = self.runtime.block_on(session.check()).is_ok();
+                let ran = started.elapsed().as_secs();
+                let silent = KEEPALIVE * KEEPALIVE_COUNT;
+                let (message, hint) = if alive {
+                    (
+                        "the remote command was killed by a signal (ssh does not say which)"
+                            .to_owned(),
+                        None,
+                    )
+                } else if started.elapsed() >= silent {
+                    // ssh closes the connection after this many keepalives go unanswered.
+                    (
+                        format!(
+                            "the host stopped answering: no reply to ssh's keepalives for {} s,                              so ssh closed the connection after the command had run {ran} s;                              whether it finished there is unknown",
+                            silent.as_secs()
+                        ),
+                        Some(
+                            "check the host (frozen, overloaded, or its network down); once it                              answers, `dfab <env> releases` or `deploy:resume=yes` shows or                              finishes where it stopped"
+                                .to_owned(),
+                        ),
+                    )
+                } else {
+                    (
+                        format!(
+                            "the connection dropped after {ran} s, before the remote command                              reported its exit"
+                        ),
+                        Some("run again".to_owned()),
+                    )
+                };
                 return Err(Error::Transport {
                     host: label.clone(),
-                    message: if alive {
-                        "the remote command was killed by a signal (ssh does not say which)"
-                            .to_owned()
-                    } else {
-                        "the connection dropped before the remote command reported its exit"
-                            .to_owned()
-                    },
-                    hint: (!alive).then(|| "run again".to_owned()),
+                    message,
+                    hint,
                 });
             }
             Err(e) => return Err(lost("session", &ssh_reason(&e))),

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::exec::step::{LocalAction, RunCtx};
 use crate::invocation::TaskCall;
-use crate::settings::{text, App};
+use crate::settings::{text, App, Roles};
+use crate::tasks::registry;
 use crate::tasks::user::{parse_step_list, Action};
 use crate::transport::cmd::Cmd;
 
@@ -24,6 +25,10 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             .enumerate()
         {
             let key = format!("test_commands[{i}]");
+            let Some(hosts) = step_hosts(cx, i, &st.roles, matches!(st.action, Action::Local(_)))?
+            else {
+                continue;
+            };
             let cd = st
                 .cd
                 .as_deref()
@@ -36,14 +41,14 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             steps.push(match &st.action {
                 Action::Run(c) => Step::Run {
                     task: task.clone(),
-                    hosts: cx.hosts.clone(),
+                    hosts: hosts.clone(),
                     cmd: with_cd(Cmd::shell(text::shell(env, &key, c)?)),
                     warn_only: st.warn_only,
                     builtin: None,
                 },
                 Action::Sudo { command, user } => Step::Run {
                     task: task.clone(),
-                    hosts: cx.hosts.clone(),
+                    hosts: hosts.clone(),
                     cmd: with_cd(Cmd::shell(text::shell(env, &key, command)?)).sudo(user.clone()),
                     warn_only: st.warn_only,
                     builtin: None,
@@ -97,6 +102,44 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         }),
     }
     Ok(steps)
+}
+
+/// The hosts of step `i` of `test_commands`: those of its `roles` (among the hosts the call
+/// named, when it named some; else among every host of the env, as a project task's step with
+/// `roles` does), else the call's. `None`: its roles leave no host here, so it does not run.
+/// An unknown role, or `roles` on a `local` step, is an error before anything runs.
+fn step_hosts(
+    cx: &PlanCtx<'_>,
+    i: usize,
+    roles: &[String],
+    local: bool,
+) -> Result<Option<Vec<String>>> {
+    let env = cx.env;
+    if roles.is_empty() {
+        return Ok(Some(cx.hosts.clone()));
+    }
+    if local {
+        return Err(env.key_error(
+            "test_commands",
+            format!("step {i}: a `local` step runs on this machine: `roles` does not apply to it"),
+            Some("remove `roles` from it, or make it a `run` step".into()),
+        ));
+    }
+    let defs = Roles::from_env(env);
+    let of = defs.hosts(roles).map_err(|e| {
+        env.key_error(
+            "test_commands",
+            format!("step {i}: role `{}` is not in the env's `roledefs`", e.role),
+            e.hint(),
+        )
+    })?;
+    // The call's hosts are its default roles' unless it named others (host keywords, -H).
+    let default =
+        registry::builtin("test").map_or_else(Vec::new, |b| defs.hosts_of_defined(b.roles));
+    let named = !default.is_empty() && cx.hosts != default;
+    let pool: &[String] = if named { &cx.hosts } else { cx.all_hosts };
+    let hosts: Vec<String> = of.into_iter().filter(|h| pool.contains(h)).collect();
+    Ok((!hosts.is_empty()).then_some(hosts))
 }
 
 /// Says that the HTTP smoke check was skipped.
