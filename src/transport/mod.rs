@@ -3,6 +3,7 @@
 pub mod cmd;
 pub mod exit;
 pub mod local;
+mod master;
 mod process;
 pub mod ssh;
 pub(crate) mod transfer;
@@ -94,6 +95,13 @@ pub trait Transport: Send {
     /// for programs that take a remote shell (`rsync -e`): the same route, host keys and
     /// options as every other command. `None` for transports that are not ssh.
     fn ssh_command(&self) -> Option<Vec<String>> {
+        None
+    }
+
+    /// When the login shell of this host prints something of its own before every command
+    /// (`~/.bashrc`), the sentence that says so: the cause to name when a protocol spoken over
+    /// the host's ssh (rsync) fails. dfab's own commands are framed and read past it.
+    fn login_noise(&self) -> Option<String> {
         None
     }
 
