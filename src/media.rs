@@ -22,6 +22,10 @@ pub enum MediaError {
         "[{host}] data_refresh copies with rsync over ssh, and this host is not reached over ssh"
     )]
     NotOverSsh { host: String },
+    /// The host's login shell prints something of its own before every command: rsync's
+    /// protocol cannot start (it would say "protocol version mismatch -- is your shell clean?").
+    #[error("[{host}] rsync cannot run over ssh to this host: {cause}")]
+    ShellPrints { host: String, cause: String },
 }
 
 impl MediaError {
@@ -32,12 +36,21 @@ impl MediaError {
             MediaError::NotOverSsh { .. } => {
                 "use lxc_transport = 'ssh' (the default) for this environment".into()
             }
+            MediaError::ShellPrints { .. } => "a shell started for a command must print \
+                nothing: rsync, scp and sftp all need a clean channel"
+                .into(),
         }
     }
 }
 
 /// The `rsync -e` route to `host`: its transport's ssh command.
 pub fn ssh_route(host: &dyn Transport) -> std::result::Result<Vec<String>, MediaError> {
+    if let Some(cause) = host.login_noise() {
+        return Err(MediaError::ShellPrints {
+            host: host.host().to_string(),
+            cause,
+        });
+    }
     host.ssh_command().ok_or_else(|| MediaError::NotOverSsh {
         host: host.host().to_string(),
     })

@@ -158,12 +158,16 @@ impl Ssh {
 
     /// The sentence that names the login shell's output as the cause of a garbled exchange.
     fn noise_cause(&self) -> Option<String> {
+        let who = if self.user.is_empty() || self.label.contains('@') {
+            self.label.clone()
+        } else {
+            format!("{}@{}", self.user, self.label)
+        };
         self.noise.as_ref().map(|n| {
             format!(
-                "the login shell of {} prints '{n}' before every command (from ~/.bashrc or \
+                "the login shell of {who} prints '{n}' before every command (from ~/.bashrc or \
                  ~/.profile?); make it print only in interactive shells (e.g. put it after \
-                 `case $- in *i*) ;; *) return;; esac`)",
-                self.label
+                 `case $- in *i*) ;; *) return;; esac`)"
             )
         })
     }
