@@ -1,6 +1,7 @@
 //! Fault kinds of issue 19 in reaching hosts: a login shell that prints, sshd's own limits
 //! (`MaxStartups`, `MaxSessions`) and a long state directory meeting dfab's connections.
 
+use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -100,10 +101,10 @@ impl LoopSshd {
             .unwrap();
         assert!(kg.success());
         fs_err::copy(format!("{KEY}.pub"), d.join("authorized_keys")).unwrap();
-        let listen: String = addrs
-            .iter()
-            .map(|a| format!("ListenAddress {a}:{port}\n"))
-            .collect();
+        let mut listen = String::new();
+        for a in addrs {
+            let _ = writeln!(listen, "ListenAddress {a}:{port}");
+        }
         let conf = format!(
             "{listen}HostKey {d}/hostkey\nPidFile {d}/pid\nAuthorizedKeysFile {d}/authorized_keys\n\
              UsePAM no\nStrictModes no\nPasswordAuthentication no\n\
