@@ -210,3 +210,52 @@ fn k23_sshd_limits_are_met_or_named_and_the_state_dir_never_matters() {
         out.stderr
     );
 }
+
+// Also (issue 19): "ssh works as by hand", but a key with a passphrase and no agent failed under
+// BatchMode without a word of why ("Permission denied", hint: check user, port and key). The
+// right behaviour: the key and its fix (an agent, `ssh-add`) are named.
+#[test]
+fn also_a_key_with_a_passphrase_and_no_agent_is_named_with_its_fix() {
+    let addrs = ["127.0.0.14".to_string()];
+    let sshd = LoopSshd::new("", &addrs);
+    let keys = tempfile::Builder::new()
+        .prefix("dfab-key-")
+        .tempdir()
+        .unwrap();
+    let key = keys.path().join("locked");
+    let kg = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "a passphrase", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(kg.success());
+    let public = fs_err::read_to_string(key.with_extension("pub")).unwrap();
+    let auth = sshd._dir.path().join("authorized_keys");
+    let mut all = fs_err::read_to_string(&auth).unwrap();
+    all.push_str(&public);
+    fs_err::write(&auth, all).unwrap();
+    let dir = project(&[(
+        "dfab.toml",
+        &format!(
+            "[environments.locked]\nhosts = [\"root@{}:{}\"]\nkey_filename = \"{}\"\n\
+             known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\ntimeout = 5\n\n\
+             [tasks.probe]\ndoc = \"One command\"\nsteps = [ {{ run = \"true\" }} ]\n",
+            addrs[0],
+            sshd.port,
+            key.display()
+        ),
+    )]);
+    let out = Dfab::new(dir.path())
+        .args(["locked", "probe"])
+        .env("SSH_AUTH_SOCK", "")
+        .run();
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr.contains(&format!(
+            "the key {} has a passphrase and no ssh agent holds it",
+            key.display()
+        )) && out.stderr.contains(&format!("ssh-add {}", key.display())),
+        "{}",
+        out.stderr
+    );
+}
