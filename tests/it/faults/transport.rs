@@ -80,7 +80,7 @@ struct LoopSshd {
     child: Child,
     port: u16,
     /// Its config, keys and log, removed with it.
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl LoopSshd {
@@ -131,11 +131,7 @@ impl LoopSshd {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        LoopSshd {
-            child,
-            port,
-            _dir: dir,
-        }
+        LoopSshd { child, port, dir }
     }
 }
 
@@ -230,7 +226,7 @@ fn also_a_key_with_a_passphrase_and_no_agent_is_named_with_its_fix() {
         .unwrap();
     assert!(kg.success());
     let public = fs_err::read_to_string(key.with_extension("pub")).unwrap();
-    let auth = sshd._dir.path().join("authorized_keys");
+    let auth = sshd.dir.path().join("authorized_keys");
     let mut all = fs_err::read_to_string(&auth).unwrap();
     all.push_str(&public);
     fs_err::write(&auth, all).unwrap();
