@@ -291,12 +291,14 @@ pub(crate) fn put_script(
     format!(
         "set -e; {mkdir}d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
          if [ -d \"$d\" ]; then d=\"$d\"/{base}; fi; \
-         t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; head -c {size} > \"$t\"; \
+         t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; {signals}; \
+         head -c {size} > \"$t\"; \
          IFS= read -r want; s=$(sha256sum \"$t\"); s=${{s%% *}}; \
          if [ \"$s\" != \"$want\" ]; then echo \"checksum mismatch: got $s, sent $want\" >&2; exit 70; fi; \
          chmod {mode:o} \"$t\"; mv -f \"$t\" \"$d\"; trap - EXIT",
         r = quote(remote),
         base = quote(base),
+        signals = cmd::EXIT_ON_SIGNALS,
     )
 }
 
