@@ -113,10 +113,12 @@ impl Push {
     pub fn receive_cmd(&self) -> Cmd {
         let owner = self.db.os_user().unwrap_or_else(|| "root".into());
         Cmd::shell(format!(
-            "set -e; umask 077; t=$(mktemp {r}.dfab-XXXXXX); trap 'rm -f \"$t\"' EXIT; cat > \"$t\"; \
+            "set -e; umask 077; t=$(mktemp {r}.dfab-XXXXXX); trap 'rm -f \"$t\"' EXIT; {signals}; \
+             cat > \"$t\"; \
              chown {o} \"$t\"; sha256sum \"$t\" | cut -d' ' -f1; mv -f \"$t\" {r}; trap - EXIT",
             r = quote(&self.remote),
             o = quote(&owner),
+            signals = crate::transport::cmd::EXIT_ON_SIGNALS,
         ))
         .sudo(None)
     }

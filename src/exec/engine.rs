@@ -35,7 +35,7 @@ impl<'a, 'c> Engine<'a, 'c> {
         let parallel = if cx.dry_run { 1 } else { cx.parallel.max(1) };
         Engine {
             cx,
-            pool: Pool::new(cx.connector, cx.env, parallel, addr),
+            pool: Pool::new(cx.connector, cx.env, parallel, addr, cx.rep),
         }
     }
 

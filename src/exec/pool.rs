@@ -8,6 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use crate::environments::Env;
 use crate::error::Result;
+use crate::report::Reporter;
 use crate::transport::Transport;
 
 use super::connect::Connector;
@@ -27,6 +28,8 @@ pub(crate) struct Pool<'a> {
     lxc_address: Option<String>,
     slots: Mutex<HashMap<String, Slot>>,
     starting: (Mutex<usize>, Condvar),
+    /// Where a host's connection-time warnings go (a login shell that prints).
+    rep: &'a dyn Reporter,
 }
 
 impl<'a> Pool<'a> {
@@ -36,6 +39,7 @@ impl<'a> Pool<'a> {
         env: &'a Env,
         parallel: usize,
         lxc_address: Option<String>,
+        rep: &'a dyn Reporter,
     ) -> Self {
         Pool {
             connector,
@@ -44,6 +48,7 @@ impl<'a> Pool<'a> {
             lxc_address,
             slots: Mutex::new(HashMap::new()),
             starting: (Mutex::new(0), Condvar::new()),
+            rep,
         }
     }
 
@@ -90,7 +95,13 @@ impl<'a> Pool<'a> {
             .clone();
         let mut guard = slot.lock().expect("slot lock");
         if guard.is_none() {
-            *guard = Some(self.connect(host)?);
+            let t = self.connect(host)?;
+            if let Some(cause) = t.login_noise() {
+                self.rep.warn(&format!(
+                    "[{host}] {cause}; dfab reads its commands' output past it"
+                ));
+            }
+            *guard = Some(t);
         }
         f(guard.as_mut().expect("connected above").as_mut(), host)
     }

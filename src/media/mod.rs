@@ -61,6 +61,10 @@ pub enum MediaError {
         from: String,
         env: String,
     },
+    /// The host's login shell prints something of its own before every command: rsync's
+    /// protocol cannot start (it would say "protocol version mismatch -- is your shell clean?").
+    #[error("[{host}] rsync cannot run over ssh to this host: {cause}")]
+    ShellPrints { host: String, cause: String },
 }
 
 impl MediaError {
@@ -78,6 +82,9 @@ impl MediaError {
                 "check that {from}'s media are all there; if these files should go: dfab {env} \
                  data_refresh:force=yes (or raise media_max_delete)"
             ),
+            MediaError::ShellPrints { .. } => "a shell started for a command must print \
+                nothing: rsync, scp and sftp all need a clean channel"
+                .into(),
         }
     }
 }
@@ -91,6 +98,13 @@ fn would_delete(target: usize, deleting: Option<&str>) -> String {
 
 /// The `rsync -e` route to `host`: its transport's ssh command.
 pub fn ssh_route(host: &dyn Transport) -> Result<Vec<String>> {
+    if let Some(cause) = host.login_noise() {
+        return Err(MediaError::ShellPrints {
+            host: host.host().to_string(),
+            cause,
+        }
+        .into());
+    }
     host.ssh_command().ok_or_else(|| {
         MediaError::NotOverSsh {
             host: host.host().to_string(),
@@ -341,7 +355,7 @@ impl crate::error::DomainError for MediaError {
     /// A refusal comes before any host was changed.
     fn code(&self) -> u8 {
         match self {
-            MediaError::NotOverSsh { .. } => 1,
+            MediaError::NotOverSsh { .. } | MediaError::ShellPrints { .. } => 1,
             MediaError::EmptySource { .. } | MediaError::TooManyDeletions { .. } => 2,
         }
     }

@@ -4,6 +4,11 @@ use std::fmt::{self, Write as _};
 
 use crate::secret::Secret;
 
+/// Shell traps that turn a hangup, Ctrl-C, a write to dfab's closed pipe (dfab gone) or a
+/// TERM into an `exit`, so that the script's `EXIT` trap (its temp files' removal) runs: a
+/// shell killed by a signal it does not trap runs no `EXIT` trap.
+pub const EXIT_ON_SIGNALS: &str =
+    "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM";
 /// What to run: an argument vector, or a shell script whose interpolated values are already quoted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Program {

@@ -3,6 +3,7 @@
 pub mod cmd;
 pub mod exit;
 pub mod local;
+mod master;
 mod process;
 pub mod ssh;
 pub(crate) mod transfer;
@@ -94,6 +95,13 @@ pub trait Transport: Send {
     /// for programs that take a remote shell (`rsync -e`): the same route, host keys and
     /// options as every other command. `None` for transports that are not ssh.
     fn ssh_command(&self) -> Option<Vec<String>> {
+        None
+    }
+
+    /// When the login shell of this host prints something of its own before every command
+    /// (`~/.bashrc`), the sentence that says so: the cause to name when a protocol spoken over
+    /// the host's ssh (rsync) fails. dfab's own commands are framed and read past it.
+    fn login_noise(&self) -> Option<String> {
         None
     }
 
@@ -283,12 +291,14 @@ pub(crate) fn put_script(
     format!(
         "set -e; {mkdir}d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
          if [ -d \"$d\" ]; then d=\"$d\"/{base}; fi; \
-         t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; head -c {size} > \"$t\"; \
+         t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; {signals}; \
+         head -c {size} > \"$t\"; \
          IFS= read -r want; s=$(sha256sum \"$t\"); s=${{s%% *}}; \
          if [ \"$s\" != \"$want\" ]; then echo \"checksum mismatch: got $s, sent $want\" >&2; exit 70; fi; \
          chmod {mode:o} \"$t\"; mv -f \"$t\" \"$d\"; trap - EXIT",
         r = quote(remote),
         base = quote(base),
+        signals = cmd::EXIT_ON_SIGNALS,
     )
 }
 

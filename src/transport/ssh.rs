@@ -1,19 +1,23 @@
-//! The SSH transport: the system `ssh` through one multiplexed master connection per host
-//! (the `openssh` crate), so `~/.ssh/config`, the agent, `ProxyJump` and `known_hosts` all apply.
-//! Each command is a session opened on the master's control socket by the mux protocol itself
-//! (`native-mux`, with our pipes passed to the master): no `ssh` client process per command.
+//! The SSH transport: the system `ssh` through one multiplexed master connection per host, so
+//! `~/.ssh/config`, the agent, `ProxyJump` and `known_hosts` all apply. The master is dfab's
+//! own (see [`super::master`]: a short socket path, paced and retried starts, ended with dfab);
+//! each command is a session opened on its control socket by the mux protocol itself
+//! (the `openssh` crate's `native-mux`, with our pipes passed to the master).
 
+use std::ffi::OsString;
+use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use openssh::{Session, Stdio};
 
 use crate::error::{Error, Result};
 use crate::report::Reporter;
 
 use super::cmd::Cmd;
+use super::master::{self, Master, StartFailure};
 use super::{process, Exit, Io, Output, Transport};
 
 /// How often ssh asks a silent host whether it is there (`ServerAliveInterval`).
@@ -83,12 +87,21 @@ impl SshTarget {
 pub struct Ssh {
     label: String,
     user: String,
+    /// Dropped before `master`: a resumed session owns nothing of the master.
     session: Option<Session>,
+    master: Option<Master>,
     runtime: tokio::runtime::Runtime,
+    /// When the login shell prints something of its own before each command (`.bashrc`), the
+    /// marker each command prints first on stdout and stderr: what comes before it is the
+    /// shell's, never the command's.
+    frame: Option<String>,
+    /// What the login shell printed, for messages (its first line, shortened).
+    noise: Option<String>,
 }
 
 impl Ssh {
-    /// Open the master connection (fails fast with the reason ssh gave).
+    /// Open the master connection (fails fast with the reason ssh gave, and the sshd limit
+    /// when it was one), then ask the login shell whether it prints something of its own.
     pub fn connect(target: &SshTarget) -> Result<Self> {
         let label = if target.label.is_empty() {
             target.host.clone()
@@ -98,78 +111,233 @@ impl Ssh {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let mut b = SessionBuilder::default();
-        if let Some(u) = &target.user {
-            b.user(u.clone());
-        }
-        if let Some(p) = target.port {
-            b.port(p);
-        }
-        if let Some(k) = &target.key_filename {
-            b.keyfile(k);
-        }
-        if let Some(c) = &target.ssh_config {
-            b.config_file(c);
-        }
-        if let Some(k) = &target.known_hosts_file {
-            b.user_known_hosts_file(k);
-        }
-        b.known_hosts_check(match target.host_key_checking.as_deref() {
-            Some("strict") => KnownHosts::Strict,
-            Some("accept") => KnownHosts::Accept,
-            _ => KnownHosts::Add,
-        });
-        b.connect_timeout(target.connect_timeout.unwrap_or(Duration::from_secs(10)));
-        b.server_alive_interval(KEEPALIVE);
-        let session =
-            runtime
-                .block_on(b.connect_mux(&target.host))
-                .map_err(|e| Error::Transport {
-                    host: label.clone(),
-                    message: format!("cannot connect over ssh: {}", ssh_reason(&e)),
-                    hint: Some(
-                        "check that `ssh <host>` works by hand with the same user, port and key \
-                     (env keys `user`, `port`, `key_filename`, `ssh_config`)"
-                            .into(),
-                    ),
-                })?;
-        let user = target
-            .user
-            .clone()
-            .or_else(|| remote_user(&session))
-            .unwrap_or_default();
-        Ok(Ssh {
+        let opts = master_options(target);
+        let sshd = master::first_sshd(&opts, &target.host);
+        let master = Master::start(&opts, &target.host, &sshd)
+            .map_err(|(f, tries)| connect_error(target, &label, &sshd, f, tries))?;
+        let session = Session::resume_mux(master.socket().into_boxed_path(), None);
+        let mut ssh = Ssh {
             label,
-            user,
+            user: String::new(),
             session: Some(session),
+            master: Some(master),
             runtime,
+            frame: None,
+            noise: None,
+        };
+        ssh.probe_login_shell()?;
+        ssh.user = match &target.user {
+            Some(u) => u.clone(),
+            None => ssh.remote_user().unwrap_or_default(),
+        };
+        Ok(ssh)
+    }
+
+    /// Run `true`: anything it prints is the login shell's own (`~/.bashrc`, `~/.profile`). From
+    /// then on every command is framed by a marker, and its output read from after it.
+    fn probe_login_shell(&mut self) -> Result<()> {
+        let out = self.exec_io(&Cmd::new("true", Vec::<String>::new()), Io::default(), None)?;
+        let printed = [out.stdout_str(), out.stderr_str()].concat();
+        let Some(first) = printed.lines().find(|l| !l.trim().is_empty()) else {
+            return Ok(());
+        };
+        let mut first = first.trim().to_owned();
+        if first.chars().count() > 60 {
+            first = first.chars().take(57).collect::<String>() + "...";
+        }
+        self.noise = Some(first);
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        self.frame = Some(format!("dfab-output-{nonce:x}-{}", std::process::id()));
+        Ok(())
+    }
+
+    /// Ask the host who we are when the user came from ssh's own config.
+    fn remote_user(&mut self) -> Option<String> {
+        let out = self
+            .exec_io(&Cmd::new("id", ["-un"]), Io::default(), None)
+            .ok()?;
+        out.exit()
+            .success()
+            .then(|| out.stdout_str().trim().to_string())
+    }
+
+    /// The sentence that names the login shell's output as the cause of a garbled exchange.
+    fn noise_cause(&self) -> Option<String> {
+        let who = if self.user.is_empty() || self.label.contains('@') {
+            self.label.clone()
+        } else {
+            format!("{}@{}", self.user, self.label)
+        };
+        self.noise.as_ref().map(|n| {
+            format!(
+                "the login shell of {who} prints '{n}' before every command (from ~/.bashrc or \
+                 ~/.profile?); make it print only in interactive shells (e.g. put it after \
+                 `case $- in *i*) ;; *) return;; esac`)"
+            )
         })
     }
 }
 
-fn ssh_reason(e: &openssh::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
+/// The ssh options of a master to `target` (the ones the `openssh` crate gave it before, and
+/// the same meaning of `host_key_checking`).
+fn master_options(target: &SshTarget) -> Vec<OsString> {
+    let mut o: Vec<OsString> = Vec::new();
+    let mut opt = |k: &str, v: &dyn std::fmt::Display| {
+        o.push("-o".into());
+        o.push(format!("{k}={v}").into());
+    };
+    opt(
+        "StrictHostKeyChecking",
+        &match target.host_key_checking.as_deref() {
+            Some("strict") => "yes",
+            Some("accept") => "no",
+            _ => "accept-new",
+        },
+    );
+    opt(
+        "ConnectTimeout",
+        &target
+            .connect_timeout
+            .unwrap_or(Duration::from_secs(10))
+            .as_secs()
+            .max(1),
+    );
+    opt("ServerAliveInterval", &KEEPALIVE.as_secs());
+    if let Some(k) = &target.known_hosts_file {
+        opt("UserKnownHostsFile", &k.display());
     }
-    s
+    if target.key_filename.is_some() {
+        opt("IdentitiesOnly", &"yes");
+    }
+    if let Some(p) = target.port {
+        o.extend(["-p".into(), p.to_string().into()]);
+    }
+    if let Some(u) = &target.user {
+        o.extend(["-l".into(), u.into()]);
+    }
+    if let Some(k) = &target.key_filename {
+        o.extend(["-i".into(), k.clone().into_os_string()]);
+    }
+    if let Some(c) = &target.ssh_config {
+        o.extend(["-F".into(), c.clone().into_os_string()]);
+    }
+    o
 }
 
-/// Ask the host who we are when the user came from ssh's own config.
-fn remote_user(session: &Session) -> Option<String> {
-    let out = Command::new("ssh")
-        .arg("-S")
-        .arg(session.control_socket())
-        .args(["-o", "ControlMaster=no", "-T", "none", "id -un"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+/// The error of a master that did not start: ssh's reason, and a hint that names what was hit
+/// (an sshd limit, a key that needs its passphrase) instead of blaming user, port and key.
+fn connect_error(
+    target: &SshTarget,
+    label: &str,
+    sshd: &str,
+    f: StartFailure,
+    tries: u32,
+) -> Error {
+    let log = match f {
+        StartFailure::Local(e) => {
+            return Error::Transport {
+                host: label.to_owned(),
+                message: format!("cannot start ssh: {e}"),
+                hint: Some("install the ssh client (`apt-get install openssh-client`)".into()),
+            }
+        }
+        StartFailure::Ssh(log) => log,
+    };
+    let reason = if log.is_empty() {
+        "ssh failed and said nothing".to_owned()
+    } else {
+        log.replace('\n', "; ")
+    };
+    let (message, hint) = if master::refused_at_start(&log) {
+        (
+            format!(
+                "cannot connect over ssh: the sshd at {sshd} closed the connection before \
+                 authentication, {tries} times ({reason})"
+            ),
+            "sshd drops connections beyond its `MaxStartups` limit while they are still \
+             unauthenticated: raise it on that sshd, or give fewer hosts at once (-P N)"
+                .to_owned(),
+        )
+    } else if log.contains("too long for Unix domain socket") {
+        (
+            format!("cannot connect over ssh: {reason}"),
+            "a control socket path of your ssh config (`ControlPath`) is too long: shorten it"
+                .to_owned(),
+        )
+    } else if let Some(key) = log
+        .contains("Permission denied")
+        .then(|| locked_key(target))
+        .flatten()
+    {
+        (
+            format!(
+                "cannot connect over ssh: the key {} has a passphrase and no ssh agent holds \
+                 it ({reason})",
+                key.display()
+            ),
+            format!(
+                "dfab connects in batch mode and never asks for a passphrase: start an agent \
+                 and add the key (`eval \"$(ssh-agent)\"; ssh-add {}`), then run again",
+                key.display()
+            ),
+        )
+    } else {
+        (
+            format!("cannot connect over ssh: {reason}"),
+            "check that `ssh <host>` works by hand with the same user, port and key (env keys \
+             `user`, `port`, `key_filename`, `ssh_config`)"
+                .to_owned(),
+        )
+    };
+    Error::Transport {
+        host: label.to_owned(),
+        message,
+        hint: Some(hint),
+    }
 }
+
+/// The key ssh would have offered that has a passphrase while no agent holds it: the env's
+/// `key_filename`, else the first of ssh's default keys that exists.
+fn locked_key(target: &SshTarget) -> Option<PathBuf> {
+    let key = if let Some(k) = &target.key_filename {
+        k.clone()
+    } else {
+        let home = PathBuf::from(std::env::var_os("HOME")?);
+        ["id_ed25519", "id_ecdsa", "id_rsa"]
+            .iter()
+            .map(|n| home.join(".ssh").join(n))
+            .find(|p| p.exists())?
+    };
+    // `ssh-keygen -y` with an empty passphrase fails on a key that has one.
+    let opens = Command::new("ssh-keygen")
+        .args(["-y", "-P", ""])
+        .arg("-f")
+        .arg(&key)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    if opens.success() {
+        return None;
+    }
+    // An agent that holds some key: the key may be among them; say nothing then.
+    let agent = std::env::var_os("SSH_AUTH_SOCK").is_some()
+        && Command::new("ssh-add")
+            .arg("-l")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    (!agent).then_some(key)
+}
+
+/// How long to wait before opening a session again after sshd refused it (`MaxSessions`: the
+/// previous session's channel may not be closed on its side yet).
+const SESSION_RETRIES: [u64; 6] = [20, 50, 100, 200, 400, 800];
 
 impl Transport for Ssh {
     fn host(&self) -> &str {
@@ -193,6 +361,10 @@ impl Transport for Ssh {
         ])
     }
 
+    fn login_noise(&self) -> Option<String> {
+        self.noise_cause()
+    }
+
     fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output> {
         // Logged in as root already: no sudo wrapper (a minimal host may lack sudo, and each
         // `sudo -n` costs a few milliseconds on every command of a deploy).
@@ -204,28 +376,69 @@ impl Transport for Ssh {
             message: format!("ssh {what} failed: {e}"),
             hint: Some("the connection dropped; run again".into()),
         };
-        let stdin = cmd.stdin_bytes();
-        let (in_r, in_w) = if stdin.is_some() || io.stdin.is_some() {
-            let (r, w) = std::io::pipe()?;
-            (Some(r), Some(w))
-        } else {
-            (None, None)
+        let wire = match &self.frame {
+            Some(m) => format!(
+                "printf '%s\\n' {m}; printf '%s\\n' {m} >&2; {}",
+                cmd.to_shell()
+            ),
+            None => cmd.to_shell(),
         };
-        let (out_r, out_w) = std::io::pipe()?;
-        let (err_r, err_w) = std::io::pipe()?;
-        let child = self.runtime.block_on(async {
-            let mut c = session.raw_command(cmd.to_shell());
-            c.stdin(in_r.map_or_else(Stdio::null, |r| Stdio::from(OwnedFd::from(r))))
-                .stdout(Stdio::from(OwnedFd::from(out_w)))
-                .stderr(Stdio::from(OwnedFd::from(err_w)));
-            // The command (and with it our copy of the far ends) is dropped here: the master
-            // holds them now, so the pipes end when the remote command does.
-            c.spawn().await
-        });
-        let child = child.map_err(|e| lost("session", &ssh_reason(&e)))?;
+        let stdin = cmd.stdin_bytes();
+        let feed = stdin.is_some() || io.stdin.is_some();
+        let mut waits = SESSION_RETRIES.iter();
+        let (child, in_w, out_r, err_r) = loop {
+            let (in_r, in_w) = if feed {
+                let (r, w) = std::io::pipe()?;
+                (Some(r), Some(w))
+            } else {
+                (None, None)
+            };
+            let (out_r, out_w) = std::io::pipe()?;
+            let (err_r, err_w) = std::io::pipe()?;
+            let child = self.runtime.block_on(async {
+                let mut c = session.raw_command(&wire);
+                c.stdin(in_r.map_or_else(Stdio::null, |r| Stdio::from(OwnedFd::from(r))))
+                    .stdout(Stdio::from(OwnedFd::from(out_w)))
+                    .stderr(Stdio::from(OwnedFd::from(err_w)));
+                // The command (and with it our copy of the far ends) is dropped here: the
+                // master holds them now, so the pipes end when the remote command does.
+                c.spawn().await
+            });
+            match child {
+                Ok(c) => break (c, in_w, out_r, err_r),
+                Err(e) if session_refused(&e) => match waits.next() {
+                    Some(ms) => std::thread::sleep(Duration::from_millis(*ms)),
+                    None => {
+                        return Err(Error::Transport {
+                            host: label.clone(),
+                            message: format!(
+                                "sshd refused to open a session, {} times: {}",
+                                SESSION_RETRIES.len() + 1,
+                                ssh_reason(&e)
+                            ),
+                            hint: Some(
+                                "sshd's `MaxSessions` limit (sessions per connection) was \
+                                 reached: raise it on the host (dfab needs 2 for a command \
+                                 that runs beside another, as rsync or a database copy)"
+                                    .into(),
+                            ),
+                        })
+                    }
+                },
+                Err(e) => return Err(lost("session", &ssh_reason(&e))),
+            }
+        };
         let started = std::time::Instant::now();
-        let (stdout, stderr, copied) =
-            process::drive(in_w, out_r, err_r, stdin, io, &self.label, echo);
+        let marker = self.frame.as_deref().map(str::as_bytes);
+        let (stdout, stderr, copied) = process::drive(
+            in_w,
+            Framed::new(out_r, marker),
+            Framed::new(err_r, marker),
+            stdin,
+            io,
+            &self.label,
+            echo,
+        );
         let waited = self.runtime.block_on(child.wait());
         copied?;
         let exit = match waited {
@@ -280,11 +493,87 @@ impl Transport for Ssh {
     }
 }
 
+/// sshd said no to a new session on the connection (its `MaxSessions`).
+fn session_refused(e: &openssh::Error) -> bool {
+    ssh_reason(e).contains("open refused")
+}
+
+fn ssh_reason(e: &openssh::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// A stream of a framed command: what comes before the marker line is the login shell's and
+/// is dropped; a stream that ends with no marker is passed on whole (the shell failed before
+/// the command ran, and what it said is the reason).
+struct Framed<'m, R> {
+    inner: R,
+    marker: Option<&'m [u8]>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl<'m, R: Read> Framed<'m, R> {
+    fn new(inner: R, marker: Option<&'m [u8]>) -> Self {
+        Framed {
+            inner,
+            marker,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+
+    /// Read up to the marker line (bounded: 1 MiB of a shell's chatter at most).
+    fn skip_prefix(&mut self, marker: &[u8]) -> std::io::Result<()> {
+        let mut chunk = [0u8; 8192];
+        loop {
+            let seen = self
+                .buf
+                .windows(marker.len() + 1)
+                .position(|w| w[..marker.len()] == *marker && w[marker.len()] == b'\n');
+            if let Some(i) = seen {
+                self.pos = i + marker.len() + 1;
+                return Ok(());
+            }
+            if self.buf.len() > 1 << 20 {
+                return Ok(());
+            }
+            let n = self.inner.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+impl<R: Read> Read for Framed<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(m) = self.marker.take() {
+            self.skip_prefix(m)?;
+        }
+        if self.pos < self.buf.len() {
+            let n = out.len().min(self.buf.len() - self.pos);
+            out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        self.inner.read(out)
+    }
+}
+
 impl Drop for Ssh {
     fn drop(&mut self) {
-        if let Some(s) = self.session.take() {
-            let _ = self.runtime.block_on(s.close());
-        }
+        // The session first (a resumed one owns nothing); the master then ends with its
+        // watchdog, its socket directory removed.
+        drop(self.session.take());
+        drop(self.master.take());
     }
 }
 
