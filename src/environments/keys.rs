@@ -32,6 +32,9 @@ pub enum Shape {
     LocalPath(Base),
     /// A share of a whole: a number from 0 to 1 (`0.1`) or a percent string (`'10%'`).
     Share,
+    /// A string, or `False` to turn off what the key's default would do (`''` cannot: like
+    /// `None`, it means "not set", so the default).
+    StrOrOff,
 }
 
 /// What a relative [`Shape::LocalPath`] is relative to.
@@ -289,8 +292,8 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     ),
     (
         "maintenance_check_url",
-        Shape::Str,
-        "URL on each web host that `web_mode` and `init` ask to check the switch (default http://127.0.0.1/; '' checks nothing)",
+        Shape::StrOrOff,
+        "URL on each web host that `web_mode` and `init` ask to check the switch (default http://127.0.0.1/; False checks nothing)",
     ),
     (
         "web_server",
@@ -532,8 +535,9 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
         return Ok(());
     };
     let ok = match (shape, &v.kind) {
-        (Shape::Str | Shape::LocalPath(_), Kind::Str(_))
+        (Shape::Str | Shape::LocalPath(_) | Shape::StrOrOff, Kind::Str(_))
         | (Shape::Bool, Kind::Bool(_))
+        | (Shape::StrOrOff, Kind::Bool(false))
         | (Shape::Steps, Kind::List(_) | Kind::Tuple(_)) => true,
         (Shape::DirStr, Kind::Str(s)) => {
             if !s.ends_with('/') {
@@ -572,6 +576,7 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
     }
     let (want, example) = match shape {
         Shape::Str | Shape::DirStr => ("a string", format!("'{key}': 'value'")),
+        Shape::StrOrOff => ("a string, or False (off)", format!("'{key}': False")),
         Shape::LocalPath(_) => ("a path (a string)", format!("'{key}': 'deploy/{key}'")),
         Shape::Share => (
             "a share: a number from 0 to 1, or a percent string",
@@ -609,7 +614,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
-    use super::{resolve_paths, share, Shape, KEYS};
+    use super::{check, is_unset, resolve_paths, share, Shape, KEYS};
     use crate::environments::value::{Kind, Pos, Value};
 
     fn s(text: &str) -> Value {
@@ -715,6 +720,19 @@ mod tests {
     }
 
     /// The configuration reference in README.md lists every known key (docs must not drift).
+    #[test]
+    fn a_str_or_off_key_takes_a_string_or_false_only() {
+        let v = |k: Kind| Value::new(k, Pos::default());
+        let key = "maintenance_check_url";
+        assert!(check(key, &v(Kind::Str("http://127.0.0.1:8080/".into()))).is_ok());
+        assert!(check(key, &v(Kind::Bool(false))).is_ok());
+        let (what, hint) = check(key, &v(Kind::Bool(true))).unwrap_err();
+        assert!(what.contains("a string, or False (off)"), "{what}");
+        assert!(hint.contains("False"), "{hint}");
+        // '' means "not set" (the default), as dragonfab read it; it never turns a check off.
+        assert!(is_unset(&v(Kind::Str(String::new()))));
+    }
+
     #[test]
     fn readme_documents_every_key() {
         let readme =

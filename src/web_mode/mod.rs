@@ -169,12 +169,12 @@ impl WebSettings {
     }
 }
 
-/// `maintenance_check_url` (default `http://127.0.0.1/`; empty: the switch is not checked).
+/// `maintenance_check_url` (default `http://127.0.0.1/`; `False`: the switch is not checked).
 fn check_url(env: &Env) -> Result<Option<String>> {
-    let url = text::plain_or(env, "maintenance_check_url", "http://127.0.0.1/")?;
-    if url.is_empty() {
+    if env.bool("maintenance_check_url") == Some(false) {
         return Ok(None);
     }
+    let url = text::plain_or(env, "maintenance_check_url", "http://127.0.0.1/")?;
     http_url(env, "maintenance_check_url", &url)?;
     Ok(Some(url))
 }

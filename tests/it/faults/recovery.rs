@@ -125,7 +125,7 @@ fn k18_a_deploy_killed_mid_way_is_resumable() {
         let app = App::new(
             s,
             std::slice::from_ref(&h.ip),
-            "remote_path = \"/srv/app/\"\nmaintenance = \"always\"\n\
+            "remote_path = \"/srv/app/\"\nmaintenance = \"always\"\nmaintenance_check_url = false\n\
              deploy = [\"web_mode:maintenance\", \"deb.deploy\", \"slow\", \"web_mode:live\"]\n\
              [tasks.slow]\nsteps = [{ run = \"sleep 21\" }]\n",
         );
