@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::faults::{history, installed};
 use crate::support::{
     copy_tree, deploy_app_fixture, project, Dfab, Outcome, Reserved, TestHost, KEY,
 };
@@ -59,26 +60,6 @@ impl App {
         self.path()
             .join(format!("dist/deploy-app_{version}_all.deb"))
     }
-}
-
-/// What dpkg says is installed (the oracle, over plain ssh).
-fn installed(h: &TestHost) -> String {
-    String::from_utf8_lossy(
-        &h.ssh(
-            "root",
-            "dpkg-query -W -f='${Version} ${db:Status-Abbrev}' deploy-app 2>/dev/null",
-        )
-        .stdout,
-    )
-    .trim()
-    .to_string()
-}
-
-fn history(h: &TestHost) -> Vec<Vec<String>> {
-    h.check("root", "cat /var/lib/dfab/deploy-app/history")
-        .lines()
-        .map(|l| l.split('\t').map(String::from).collect())
-        .collect()
 }
 
 fn kept(h: &TestHost) -> String {
