@@ -78,6 +78,11 @@ pub struct Journal {
     pub installed: Vec<String>,
     /// host -> package -> the version installed before this deploy (`None`: not installed).
     pub previous: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// host -> package -> the release the revert goes back to: rollback's choice
+    /// ([`crate::releases::state::rollback_target`]), made once, at the first revert, so that
+    /// a revert run again goes to the same release, not one further back.
+    #[serde(default)]
+    pub revert_to: BTreeMap<String, BTreeMap<String, String>>,
     /// Hosts this deploy put into maintenance.
     pub maintenance_on: Vec<String>,
     /// Hosts this deploy found in maintenance (set by someone else): it leaves them so.

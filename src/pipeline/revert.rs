@@ -1,14 +1,19 @@
 //! When the sequence stops: maintenance off again if no host changed; else the hosts named and
-//! the two ways on, or the revert (`on_failure = 'revert'`, `deploy:revert=yes`): the previous
-//! release reinstalled on the hosts this deploy installed on, then live. And the per-host summary.
+//! the two ways on, or the revert (`on_failure = 'revert'`, `deploy:revert=yes`): on the hosts
+//! this deploy installed on, the release `rollback` would go back to, then live. And the per-host
+//! summary.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::deploy::fleet::Rollback;
 use crate::deploy::Select;
 use crate::error::{render, Result};
+use crate::exec::record::read;
 use crate::exec::step::Step;
+use crate::releases::state;
+use crate::transport::{check, Transport};
 
 use super::journal::LOCAL;
 use super::run::{push, Run, Stop};
@@ -105,22 +110,25 @@ impl Run<'_, '_, '_, '_> {
         r
     }
 
-    /// Reinstall each host's previous release, then take maintenance off.
+    /// Reinstall on each host the release rollback would go back to (see
+    /// [`Run::choose_revert_targets`]), then take maintenance off.
     pub(crate) fn revert(&mut self, hosts: &[String]) -> Result<()> {
         let mut problems = Vec::new();
         let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
+        let mut known = Vec::new();
         for h in hosts {
-            let Some(prev) = self.j.previous.get(h) else {
+            if self.j.previous.contains_key(h) {
+                known.push(h.clone());
+            } else {
                 problems.push(format!("[{h}] what it had before is not in the journal"));
+            }
+        }
+        self.choose_revert_targets(&known, &mut problems);
+        for h in &known {
+            let Some(targets) = self.j.revert_to.get(h) else {
                 continue;
             };
-            for (p, v) in prev {
-                let Some(v) = v else {
-                    problems.push(format!(
-                        "[{h}] {p} was not installed before this deploy: left installed"
-                    ));
-                    continue;
-                };
+            for (p, v) in targets {
                 match groups.iter_mut().find(|(gp, gv, _)| gp == p && gv == v) {
                     Some(g) => g.2.push(h.clone()),
                     None => groups.push((p.clone(), v.clone(), vec![h.clone()])),
@@ -175,6 +183,56 @@ impl Run<'_, '_, '_, '_> {
         } else {
             Err(super::Error::RevertIncomplete { problems }.into())
         }
+    }
+
+    /// Choose, for each package this deploy shipped to each of `hosts`, the release its revert
+    /// goes back to, by rollback's own rule ([`state::rollback_target`] on the host's state and
+    /// history as the failed deploy left them): the last release that was installed and
+    /// working before this deploy, which is not always what dpkg had (`iF` after an earlier
+    /// failed deploy). The choice goes into the journal; one made by an earlier revert stands.
+    /// Where no release qualifies, the package is left installed and `problems` says why.
+    fn choose_revert_targets(&mut self, hosts: &[String], problems: &mut Vec<String>) {
+        let rep = self.eng.cx.rep;
+        let mut packages: Vec<String> = Vec::new();
+        for h in hosts {
+            for p in self.j.previous.get(h).into_iter().flat_map(BTreeMap::keys) {
+                if !packages.contains(p) {
+                    packages.push(p.clone());
+                }
+            }
+        }
+        for p in &packages {
+            let todo: Vec<String> = hosts
+                .iter()
+                .filter(|h| self.j.previous.get(*h).is_some_and(|m| m.contains_key(p)))
+                .filter(|h| !self.j.revert_to.get(*h).is_some_and(|m| m.contains_key(p)))
+                .cloned()
+                .collect();
+            let cmd = state::read_cmd(p);
+            let read = self.eng.on_hosts(&todo, &|t: &mut dyn Transport, h: &str| {
+                match read(t, rep, "read", cmd.clone())?.known() {
+                    Some(o) => {
+                        let st = state::parse(&check(h, &cmd, o)?.stdout_str());
+                        Ok(state::rollback_target(&st, None).map(|k| k.version.clone()))
+                    }
+                    // `-n`: found in the host's history at run time.
+                    None => Ok(Ok("<previous-version>".to_string())),
+                }
+            });
+            for (h, r) in read {
+                match r {
+                    Ok(Ok(v)) => {
+                        self.j.revert_to.entry(h).or_default().insert(p.clone(), v);
+                    }
+                    Ok(Err(why)) => problems.push(format!("[{h}] {p} left installed: {why}")),
+                    Err(e) => problems.push(format!(
+                        "[{h}] {p}: its releases could not be read: {}",
+                        render(&e).trim_end()
+                    )),
+                }
+            }
+        }
+        self.save();
     }
 
     /// The rollback of `package` to `version` on `hosts`, as one fleet step (preflight, gate,
@@ -239,9 +297,15 @@ impl Run<'_, '_, '_, '_> {
                     .join(", ")
             });
             let line = if self.reverted.contains(h) {
+                let to = self.j.revert_to.get(h).map(|m| {
+                    m.iter()
+                        .map(|(p, v)| format!("{p} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
                 format!(
                     "reverted to the previous release ({})",
-                    prev.unwrap_or_default()
+                    to.unwrap_or_default()
                 )
             } else if let Some((s, e)) = failed {
                 format!("FAILED in {}: {}", s.task, e.lines().next().unwrap_or(""))

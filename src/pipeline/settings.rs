@@ -39,7 +39,8 @@ pub enum Maintenance {
 pub enum OnFailure {
     /// Leave things as they are and say how to go on (the default).
     Stop,
-    /// Reinstall the previous release on the hosts this deploy changed, then go live.
+    /// Reinstall the release `rollback` would go back to on the hosts this deploy installed on,
+    /// then go live.
     Revert,
 }
 

@@ -211,7 +211,7 @@ pub const BUILTINS: &[Builtin] = &[
             ),
             arg(
                 "revert",
-                "yes: reinstall the previous release where a failed deploy installed, then go live",
+                "yes: where a failed deploy installed, reinstall the release `rollback` would go back to, then go live",
             ),
             arg(
                 "force",

@@ -1,5 +1,6 @@
-//! `web_mode:maintenance|live|status`: the commands that flip and read the flag file on a host,
-//! and the splash page they upload. Switching to the current mode changes nothing and says so.
+//! `web_mode:maintenance|live|status`: the commands that flip and read the flag file on a host
+//! (each checked with the web server), and the splash page they upload. Switching to the current
+//! mode changes nothing and says so.
 
 use crate::hostside;
 use crate::transport::cmd::Cmd;
@@ -127,10 +128,23 @@ pub fn check(s: &WebSettings) -> Option<Cmd> {
     )
 }
 
-/// `dfab-host web status`: print the host's mode and since when.
+/// `dfab-host web status`: print the host's mode and since when, and (unless
+/// `maintenance_check_url` is False, which it then says) what the web server answers at the
+/// check URL; the command fails, naming the cause, when the flag and the answer disagree (the
+/// flag set and the site live, or no flag and dfab's 503) or nothing answers.
 #[must_use]
 pub fn status(s: &WebSettings) -> Cmd {
-    hostside::call(["web", "status", &s.flag, &s.state]).sudo(None)
+    hostside::call([
+        "web",
+        "status",
+        &s.flag,
+        &s.state,
+        s.server.name(),
+        s.check_url.as_deref().unwrap_or("-"),
+        &s.snippet_path,
+        &s.env_name,
+    ])
+    .sudo(None)
 }
 
 #[cfg(test)]

@@ -464,7 +464,8 @@ fn lock_web_mode_and_a_bad_call() {
     let o = call(&mut t, &switch::status(&s));
     assert_eq!(
         o.stdout_str(),
-        "web_mode: live (no switch recorded by dfab)\n"
+        "web_mode: live (no switch recorded by dfab); not asked of the web server \
+         (maintenance_check_url is False)\n"
     );
     let o = call(&mut t, &switch::maintenance(&s, "<p>back soon</p>\n"));
     assert_eq!(

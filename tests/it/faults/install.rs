@@ -255,3 +255,90 @@ fn k20_an_unknown_host_key_checking_is_refused_not_read_as_accept_new() {
         .stderr_has("'strict' (StrictHostKeyChecking=yes)")
         .run_checked();
 }
+
+// Kind 10, the same kind in the wrapped deploy: its revert went back to dpkg's `ii` release from
+// before the deploy, not to the last release that worked. History 1.0 ok, 1.1 failed (dpkg `iF
+// 1.1`, a postinst that failed), then `deploy` of 1.2: installed, a later step fails, and the
+// revert said "deploy-app was not installed before this deploy: left installed" (1.1 was not
+// `ii`), leaving 1.2 on the host. The revert follows rollback's rule: undoing 1.2, the last
+// release installed and working before it is 1.0 (1.1 never worked), so the host ends on 1.0
+// `ii`, by `on_failure = 'revert'` and by `deploy:revert=yes` alike, and a second
+// `deploy:revert=yes` does not walk further back.
+#[test]
+fn k10_a_wrapped_deploys_revert_goes_back_to_the_last_release_that_worked() {
+    for &s in Strategy::ALL {
+        for revert in ["on_failure", "revert=yes"] {
+            let h = TestHost::new();
+            let on_failure = if revert == "on_failure" {
+                "on_failure = \"revert\"\n"
+            } else {
+                ""
+            };
+            let app = App::new(
+                s,
+                std::slice::from_ref(&h.ip),
+                &format!(
+                    "deploy = [\"deb.deploy\", \"k10fail\"]\n{on_failure}\n\
+                     [tasks.k10fail]\nsteps = [{{ run = \"test ! -e /etc/deploy-app-k10-step\" }}]\n"
+                ),
+            );
+            app.build("1.0-1", "");
+            app.dfab(&["staging", "deb.deploy"]).ok();
+            h.check("root", "touch /etc/deploy-app-fail");
+            app.build("1.1-1", "");
+            let out = app.dfab(&["staging", "deb.deploy"]);
+            assert_ne!(out.code, 0, "{s:?}: {}\n{}", out.stdout, out.stderr);
+            assert_eq!(installed(&h), "1.1-1 iF", "{s:?}");
+            h.check(
+                "root",
+                "rm /etc/deploy-app-fail && touch /etc/deploy-app-k10-step",
+            );
+            app.build("1.2-1", "");
+            let mut out = app.dfab(&["staging", "deploy"]);
+            assert_ne!(
+                out.code, 0,
+                "{s:?} {revert}: {}\n{}",
+                out.stdout, out.stderr
+            );
+            if revert == "revert=yes" {
+                assert_eq!(installed(&h), "1.2-1 ii", "{s:?} {revert}");
+                out = app.dfab(&["staging", "deploy:revert=yes"]);
+                assert_eq!(
+                    out.code, 0,
+                    "{s:?} {revert}: {}\n{}",
+                    out.stdout, out.stderr
+                );
+            } else {
+                assert!(
+                    out.stderr.contains("was reverted"),
+                    "{s:?} {revert}: {}",
+                    out.stderr
+                );
+            }
+            assert!(
+                !out.stderr.contains("left installed"),
+                "{s:?} {revert}: {}",
+                out.stderr
+            );
+            assert!(
+                out.stdout.contains(&format!(
+                    "[{}] reverted to the previous release (deploy-app 1.0-1)",
+                    h.ip
+                )),
+                "{s:?} {revert}: {}",
+                out.stdout
+            );
+            assert_eq!(installed(&h), "1.0-1 ii", "{s:?} {revert}");
+            assert_eq!(
+                h.check("root", "head -n1 /usr/share/deploy-app/VERSION"),
+                "1.0-1\n"
+            );
+            // Reverting again keeps to the same release (not one further back).
+            if revert == "revert=yes" {
+                let out = app.dfab(&["staging", "deploy:revert=yes"]);
+                assert_eq!(out.code, 0, "{s:?}: {}\n{}", out.stdout, out.stderr);
+                assert_eq!(installed(&h), "1.0-1 ii", "{s:?} {revert}");
+            }
+        }
+    }
+}

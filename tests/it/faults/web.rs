@@ -241,3 +241,85 @@ fn k21_every_method_gets_the_503_splash() {
     ok(&app.dfab(&["staging", "web_mode:live"]), "live");
     assert!(request(&h, "POST", "/").ends_with("status=501"));
 }
+
+// Kind 12, the same kind in `web_mode:status`: it reported the flag file alone, so with
+// `remote_path` under a 0700 home (nginx's www-data cannot see the flag) it said "maintenance"
+// while the site answered 200. It asks the web server too, and fails, naming the cause, when
+// the two disagree: the flag set and the site live, or no flag and dfab's 503 (a snippet that
+// tests another flag). With `maintenance_check_url = False` it says it did not ask.
+#[test]
+fn k12_web_mode_status_is_what_the_web_server_answers() {
+    let h = web_host();
+    h.check("root", "mkdir -p /home/keep && chmod 711 /home/keep");
+    let env = "remote_path = \"/home/keep/app/\"\napp_user = \"app\"\n";
+    let app = App::new(Strategy::DpkgPush, std::slice::from_ref(&h.ip), env);
+    ok(&app.dfab(&["staging", "init"]), "init");
+    ok(
+        &app.dfab(&["staging", "web_mode:maintenance"]),
+        "maintenance",
+    );
+    let out = app.dfab(&["staging", "web_mode:status"]);
+    ok(&out, "status, in maintenance");
+    assert!(
+        out.stdout.contains("maintenance since") && out.stdout.contains("answers 503"),
+        "{}",
+        out.stdout
+    );
+
+    // The home closed: the flag is still there, but nginx cannot see it and the site is live.
+    h.check("root", "chmod 700 /home/keep");
+    assert_eq!(status(&h), "200");
+    let out = app.dfab(&["staging", "web_mode:status"]);
+    assert_ne!(out.code, 0, "status: {}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("flag /home/keep/app/maintenance.on set")
+            && out.stderr.contains("answers 200")
+            && out.stderr.contains("/home/keep")
+            && out.stderr.contains("www-data"),
+        "status: {}",
+        out.stderr
+    );
+
+    // Not asked: said, whatever the site answers.
+    let off = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        &format!("{env}maintenance_check_url = false\n"),
+    );
+    let out = off.dfab(&["staging", "web_mode:status"]);
+    ok(&out, "status, not asked");
+    assert!(
+        out.stdout.contains("maintenance since")
+            && out.stdout.contains("not asked of the web server"),
+        "{}",
+        out.stdout
+    );
+
+    // Live by the flag of an env whose maintenance_file the snippet does not test, while the
+    // site answers dfab's 503.
+    h.check("root", "chmod 711 /home/keep");
+    assert_eq!(status(&h), "503");
+    let other = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        &format!("{env}maintenance_file = \"/home/keep/app/other.on\"\n"),
+    );
+    let out = other.dfab(&["staging", "web_mode:status"]);
+    assert_ne!(out.code, 0, "status: {}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("live") && out.stderr.contains("answers dfab's 503"),
+        "status: {}",
+        out.stderr
+    );
+
+    // Live and agreeing.
+    ok(&app.dfab(&["staging", "web_mode:live"]), "live");
+    let out = app.dfab(&["staging", "web_mode:status"]);
+    ok(&out, "status, live");
+    assert!(
+        out.stdout.contains("live since") && out.stdout.contains("answers 200"),
+        "{}",
+        out.stdout
+    );
+}
