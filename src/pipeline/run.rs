@@ -492,7 +492,7 @@ impl Run<'_, '_, '_, '_> {
             .partition(|h| self.j.maintenance_on.contains(h));
         for h in &others {
             let why = if self.j.maintenance_found.contains(h) {
-                "left in maintenance as found (it was on before this deploy;                  `web_mode:live` takes it off)"
+                "left in maintenance as found (it was on before this deploy; `web_mode:live` takes it off)"
             } else {
                 "left as found (this deploy did not turn maintenance on here)"
             };

@@ -465,18 +465,18 @@ impl Transport for Ssh {
                     // ssh closes the connection after this many keepalives go unanswered.
                     (
                         format!(
-                            "the host stopped answering: no reply to ssh's keepalives for {} s,                              so ssh closed the connection after the command had run {ran} s;                              whether it finished there is unknown",
+                            "the host stopped answering: no reply to ssh's keepalives for {} s, so ssh closed the connection after the command had run {ran} s; whether it finished there is unknown",
                             silent.as_secs()
                         ),
                         Some(
-                            "check the host (frozen, overloaded, or its network down); once it                              answers, `dfab <env> releases` or `deploy:resume=yes` shows or                              finishes where it stopped"
+                            "check the host (frozen, overloaded, or its network down); once it answers, `dfab <env> releases` or `deploy:resume=yes` shows or finishes where it stopped"
                                 .to_owned(),
                         ),
                     )
                 } else {
                     (
                         format!(
-                            "the connection dropped after {ran} s, before the remote command                              reported its exit"
+                            "the connection dropped after {ran} s, before the remote command reported its exit"
                         ),
                         Some("run again".to_owned()),
                     )

@@ -201,3 +201,46 @@ fn collectstatic_true_warns_that_dfab_does_not_run_it() {
         .stderr_is("")
         .run_checked();
 }
+
+/// A message string broken over lines without a `\` continuation keeps the next line's
+/// indentation inside it ("…this deploy;                  `web_mode:live`…"). No string literal
+/// of `src/` holds a run of eight or more spaces between words; a table or a format that needs
+/// one is listed here with its reason.
+#[test]
+fn no_message_holds_a_broken_line_continuation() {
+    // ar(5)'s fixed-width header fields; an Apache snippet's indentation after `\n`.
+    let allowed = ["b\"4         `\\n\""];
+    let mut bad = Vec::new();
+    for entry in glob::glob(concat!(env!("CARGO_MANIFEST_DIR"), "/src/**/*.rs")).unwrap() {
+        let path = entry.unwrap();
+        let text = fs_err::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//")
+                || !code.contains('"')
+                || allowed.iter().any(|a| line.contains(a))
+            {
+                continue;
+            }
+            let b = line.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b' ' && i > 0 && b[i - 1] != b' ' && b[i - 1] != b'n' {
+                    let run = b[i..].iter().take_while(|&&c| c == b' ').count();
+                    let inside = line[..i].trim_start().matches('"').count() % 2 == 1;
+                    if run >= 8 && i + run < b.len() && inside {
+                        bad.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                    }
+                    i += run;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "string literals with a broken continuation:\n{}",
+        bad.join("\n")
+    );
+}
