@@ -91,9 +91,19 @@ fn reach(env: &Env, spec: &super::LxcSpec, host: &str, rep: &dyn Reporter) -> Re
                 spec.name
             ));
         }
-        match LxcConnector.open(host, host, env) {
-            Ok(_) => return Ok(()),
-            Err(e) => e,
+        // The key is in place; a container that has just booted has been seen to refuse it
+        // once (intermittently, cause unknown), so a refusal is asked again twice, a second
+        // apart, before it is an error.
+        let mut tries = 0;
+        loop {
+            match LxcConnector.open(host, host, env) {
+                Ok(_) => return Ok(()),
+                Err(e) if tries < 2 && e.to_string().contains("Permission denied") => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+                Err(e) => break e,
+            }
         }
     } else {
         first

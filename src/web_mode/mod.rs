@@ -64,6 +64,10 @@ pub struct WebSettings {
     /// `maintenance_check_url`: what `web_mode` and `init` ask on each host to check that the
     /// web server answers the switch (`None`: not checked).
     pub check_url: Option<String>,
+    /// `package_name`: the app's package. A host where it is not installed and no site includes
+    /// the snippet is before its first deploy (maintenance is set, said "not shown yet"); where
+    /// it is installed, such a site is refused.
+    pub package: Option<String>,
 }
 
 /// The env's `remote_path`, which the web tier and media need.
@@ -165,6 +169,10 @@ impl WebSettings {
             server,
             snippet_path,
             check_url,
+            package: env
+                .str("package_name")
+                .filter(|p| crate::releases::check_package_name(p).is_ok())
+                .map(String::from),
         })
     }
 }

@@ -175,6 +175,7 @@ mod tests {
             server: Server::Nginx,
             snippet_path: "/etc/nginx/snippets/dfab.conf".into(),
             check_url: Some("http://127.0.0.1/".into()),
+            package: None,
         }
     }
 

@@ -61,6 +61,15 @@ pub fn page(template: &str, message: Option<&str>) -> String {
     )
 }
 
+/// `cmd` with the app's package in `DFAB_APP_PACKAGE`, when `package_name` names it: the host
+/// program tells a host before its first deploy from a site without the snippet by it.
+pub(crate) fn with_package(cmd: Cmd, s: &WebSettings) -> Cmd {
+    match &s.package {
+        Some(p) => cmd.env("DFAB_APP_PACKAGE", p.clone()),
+        None => cmd,
+    }
+}
+
 /// `dfab-host web maintenance`: upload the page (on stdin, written beside it and renamed into
 /// place), then create the flag; a no-op when the flag exists. The flag is an empty file whose
 /// presence is all the web server tests, so it is created in place. With `maintenance_check_url`
@@ -77,7 +86,7 @@ pub fn maintenance(s: &WebSettings, page: &str) -> Cmd {
 /// would answer it.
 #[must_use]
 pub fn maintenance_with(s: &WebSettings, page: &str, health_url: Option<&str>) -> Cmd {
-    hostside::call(
+    let cmd = hostside::call(
         [
             "web",
             "maintenance",
@@ -92,7 +101,8 @@ pub fn maintenance_with(s: &WebSettings, page: &str, health_url: Option<&str>) -
         .chain(health_url.filter(|_| s.check_url.is_some())),
     )
     .sudo(None)
-    .stdin(page.as_bytes().to_vec())
+    .stdin(page.as_bytes().to_vec());
+    with_package(cmd, s)
 }
 
 /// `dfab-host web live`: remove the flag and record when (the mtime of the state file); a no-op
@@ -108,33 +118,13 @@ pub fn live(s: &WebSettings) -> Cmd {
     .sudo(None)
 }
 
-/// `dfab-host web check`: check the switch with the web server without taking the site down (a
-/// check file beside the flag, asked for by dfab's probe header); `None` when
-/// `maintenance_check_url` is empty.
-#[must_use]
-pub fn check(s: &WebSettings) -> Option<Cmd> {
-    let url = s.check_url.as_deref()?;
-    Some(
-        hostside::call([
-            "web",
-            "check",
-            s.server.name(),
-            &s.flag,
-            url,
-            &s.snippet_path,
-            &s.env_name,
-        ])
-        .sudo(None),
-    )
-}
-
 /// `dfab-host web status`: print the host's mode and since when, and (unless
 /// `maintenance_check_url` is False, which it then says) what the web server answers at the
 /// check URL; the command fails, naming the cause, when the flag and the answer disagree (the
 /// flag set and the site live, or no flag and dfab's 503) or nothing answers.
 #[must_use]
 pub fn status(s: &WebSettings) -> Cmd {
-    hostside::call([
+    let cmd = hostside::call([
         "web",
         "status",
         &s.flag,
@@ -144,7 +134,8 @@ pub fn status(s: &WebSettings) -> Cmd {
         &s.snippet_path,
         &s.env_name,
     ])
-    .sudo(None)
+    .sudo(None);
+    with_package(cmd, s)
 }
 
 #[cfg(test)]

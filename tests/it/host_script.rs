@@ -460,6 +460,7 @@ fn lock_web_mode_and_a_bad_call() {
         server: Server::Nginx,
         snippet_path: "/etc/nginx/snippets/hs-maintenance.conf".into(),
         check_url: None,
+        package: None,
     };
     let o = call(&mut t, &switch::status(&s));
     assert_eq!(

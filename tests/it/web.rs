@@ -267,7 +267,8 @@ fn bad_web_input_is_refused_and_changes_nothing() {
         .status(1)
         .stderr_has(format!(
             "error: [{}] command failed (exit status 1): dfab-host web snippet nginx \
-             /etc/nginx/conf.d/dfab-maintenance.conf\n",
+             /etc/nginx/conf.d/dfab-maintenance.conf /srv/app/maintenance.on http://127.0.0.1/ \
+             staging\n",
             host.ip
         ))
         .stderr_has("\"set\" directive is not allowed here")

@@ -13,7 +13,7 @@ use crate::settings::{text, App};
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
 use crate::web_mode::install::{self, CHANGED, UNCHANGED};
-use crate::web_mode::{snippet, switch, WebSettings};
+use crate::web_mode::{snippet, WebSettings};
 
 use super::{PlanCtx, Step};
 
@@ -59,13 +59,11 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
          echo \"{CHANGED} set remote_path \"{rp}\" to \"{u}\":$g 755\"; else \
          mkdir -p {rp} && chown {u}:\"$g\" {rp} && chmod 755 {rp} && echo \"{CHANGED} created remote_path \"{rp}; fi",
     )).sudo(None));
-    parts.push(install::snippet(
-        s.server,
-        &s.snippet_path,
+    // The snippet, and the switch checked with the web server (a check file, the site stays up).
+    parts.push(install::snippet_checked(
+        &s,
         &snippet::render(&s, s.server, true),
     ));
-    // The switch checked with the web server (a check file, the site stays up).
-    parts.extend(switch::check(&s));
     for (i, c) in env.str_list("init_commands").iter().enumerate() {
         let c = text::shell(env, &format!("init_commands[{i}]"), c)?;
         parts.push(Cmd::shell(c).sudo(None));
@@ -97,7 +95,17 @@ impl HostAction for Init {
             let Some(o) = read(host, cx.rep, "sudo", part.clone())?.known() else {
                 continue;
             };
-            let out = crate::transport::check(host.host(), part, o)?.stdout_str();
+            let o = crate::transport::check(host.host(), part, o)?;
+            // The host program's warnings (a web server with no site of the app yet) are shown
+            // whatever the verbosity, as a built-in step's are.
+            for l in o.stderr_str().lines().filter(|l| l.contains("warning:")) {
+                cx.rep.warn(&format!(
+                    "[{}] init: {}",
+                    host.host(),
+                    crate::exec::engine::bare_warning(l, "web_mode")
+                ));
+            }
+            let out = o.stdout_str();
             changed.extend(
                 out.lines()
                     .filter_map(|l| l.strip_prefix(CHANGED))

@@ -138,6 +138,14 @@ fn k12_maintenance_on_is_what_the_web_server_answers() {
         .status
         .success());
     assert_eq!(status(&h), "200");
+    // The failed init left no new snippet live (there was none before it).
+    assert!(h
+        .ssh(
+            "root",
+            "test ! -e /etc/nginx/snippets/dfab-maintenance.conf"
+        )
+        .status
+        .success());
 
     // With the path open to nginx, both agree with the switch.
     h.check("root", "chmod 711 /home/keep");
@@ -322,4 +330,56 @@ fn k12_web_mode_status_is_what_the_web_server_answers() {
         "{}",
         out.stdout
     );
+}
+
+// Kind 12, a site that does not include the snippet: before the app's package is installed (the
+// first deploy's `init`, `web_mode:maintenance`), no site of the app exists yet, which is said
+// ("not shown yet") and not refused; once the package is installed, a site that still does not
+// include the snippet is refused, naming it, with no flag left behind.
+#[test]
+fn k12_a_site_without_the_snippet_is_refused_once_the_app_is_installed() {
+    let h = web_host();
+    h.check(
+        "root",
+        "sed -i '/include/d' /etc/nginx/sites-enabled/default && nginx -s reload",
+    );
+    let app = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        "remote_path = \"/srv/app/\"\napp_user = \"app\"\npackage_name = \"deploy-app\"\n",
+    );
+    let out = app.dfab(&["staging", "init"]);
+    ok(&out, "init");
+    assert!(
+        out.stderr.contains("no nginx site includes the snippet"),
+        "init: {}",
+        out.stderr
+    );
+    let out = app.dfab(&["staging", "web_mode:maintenance"]);
+    ok(&out, "maintenance before the first deploy");
+    assert!(out.stdout.contains("not shown yet"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("deploy-app, not installed yet"),
+        "{}",
+        out.stderr
+    );
+    ok(&app.dfab(&["staging", "web_mode:live"]), "live");
+
+    app.build("1.0-1", "a");
+    ok(&app.dfab(&["staging", "deb.deploy"]), "deb.deploy");
+    assert_eq!(installed(&h), "1.0-1 ii");
+    let out = app.dfab(&["staging", "web_mode:maintenance"]);
+    assert_ne!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("no nginx site includes the snippet /etc/nginx/snippets/dfab-maintenance.conf (web_snippet_path), though deploy-app is installed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("maintenance on"), "{}", out.stdout);
+    assert!(h
+        .ssh("root", "test ! -e /srv/app/maintenance.on")
+        .status
+        .success());
+    assert_eq!(status(&h), "200");
 }
