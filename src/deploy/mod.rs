@@ -100,7 +100,15 @@ pub struct Job {
     pub allow_downgrade: bool,
     /// `keep_releases`.
     pub keep: usize,
-    /// A build step of the same run comes first: under `-n`, a missing build record is the
-    /// build that step makes, not an error.
-    pub after_build: bool,
+    /// A build step of the same run comes first: under `-n`, what it makes is what ships (a
+    /// missing build record is not an error, and a recorded build of another version is not
+    /// shown as the one to ship).
+    pub after_build: Option<PlannedBuild>,
+}
+
+/// A `deb.build` planned before a deploy in the same run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlannedBuild {
+    /// The version it makes (`version=`, else debian/changelog's newest entry), when known.
+    pub version: Option<String>,
 }

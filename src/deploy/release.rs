@@ -31,18 +31,31 @@ impl Release {
     /// Under `dry_run` a missing record is the build this run makes, said so.
     pub fn load(job: &Job, dry_run: bool, rep: &dyn Reporter) -> Result<Release> {
         let debconf = Self::answers(job)?;
-        let Some(all) = record::read(&job.package_dir)? else {
-            if dry_run && job.after_build {
-                rep.info(&format!(
-                    "deb.deploy: would ship what the build makes (no build record yet in {})",
-                    job.package_dir.display()
-                ));
-                return Ok(Release {
-                    packages: Vec::new(),
-                    debconf,
-                    planned: true,
-                });
-            }
+        let record = record::read(&job.package_dir)?;
+        // Under -n after a deb.build of the same plan, the run ships what that build makes: the
+        // record an earlier build left stands for it only when it is of the version that build
+        // makes (which the build then reuses), never another (maybe a lower) one.
+        let stale = |all: &[record::Shipment]| {
+            let v = job.after_build.as_ref().and_then(|b| b.version.as_deref());
+            v.is_none_or(|v| all.iter().any(|s| s.version != v))
+        };
+        if dry_run && job.after_build.is_some() && record.as_deref().is_none_or(stale) {
+            rep.info(&format!(
+                "deb.deploy: would ship what deb.build makes ({} in {})",
+                if record.is_some() {
+                    "not the earlier build recorded"
+                } else {
+                    "no build record yet"
+                },
+                job.package_dir.display()
+            ));
+            return Ok(Release {
+                packages: Vec::new(),
+                debconf,
+                planned: true,
+            });
+        }
+        let Some(all) = record else {
             return Err(super::Error::NoBuildRecord {
                 path: job.package_dir.join(crate::deb::manifest::FILE_NAME),
             }

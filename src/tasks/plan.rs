@@ -86,7 +86,7 @@ pub fn resolve(
         project_dir: &project_dir,
         steps: Vec::new(),
         stack: Vec::new(),
-        built: false,
+        built: None,
     };
     for call in calls {
         r.call(call)?;
@@ -152,7 +152,7 @@ struct Resolver<'a> {
     steps: Vec<Step>,
     stack: Vec<String>,
     /// An earlier call of this plan builds the packages (`deb.build`).
-    built: bool,
+    built: Option<crate::deploy::PlannedBuild>,
 }
 
 impl Resolver<'_> {
@@ -346,11 +346,15 @@ impl Resolver<'_> {
             project_dir: self.project_dir,
             hosts,
             all_hosts: self.all_hosts,
-            built: self.built,
+            built: self.built.clone(),
         };
         let steps = (b.plan)(&cx, &checked)?;
         if b.name == "deb.build" {
-            self.built = true;
+            self.built = Some(super::builtin::deb_build::planned(
+                &checked,
+                self.env,
+                self.project_dir,
+            ));
         }
         // A call that only prints (web_mode:snippet) needs no host up.
         let reaches = steps.iter().any(|s| match s {
@@ -577,7 +581,7 @@ pub(crate) fn resolve_calls(
     let project_dir = cx.project_dir.to_path_buf();
     let roles = Roles::from_env(cx.env);
     let mut out = Vec::new();
-    let mut built = cx.built;
+    let mut built = cx.built.clone();
     for call in calls {
         let base = call.name.strip_prefix("dfab.").unwrap_or(&call.name);
         if base == within && !user_tasks.iter().any(|t| t.name == call.name) {

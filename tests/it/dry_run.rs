@@ -107,7 +107,7 @@ fn dry_run_lists_every_command_and_connects_nowhere() {
         dir.path(),
         &["-n", "-v", "prod", "deb.build", "one:x", "auth"],
         |d| {
-            d.stdout_has("deb.build: would build debian with ")
+            d.stdout_has("deb.build: would build minimal 1.0-1 from debian with ")
                 .stdout_has("[root@app1.dfab-test.invalid] run: echo x")
                 .stdout_has("[deploy@app2.dfab-test.invalid:2222] run: echo x")
                 .stderr_is("")
@@ -439,7 +439,7 @@ fn a_dry_deploy_without_a_build_refuses_as_the_run_does_unless_the_plan_builds()
     dry(
         dir.path(),
         &["-n", "prod", "deb.build", "deb.deploy"],
-        |d| d.stdout_has("deb.deploy: would ship what the build makes (no build record yet in "),
+        |d| d.stdout_has("deb.deploy: would ship what deb.build makes (no build record yet in "),
     );
 }
 
@@ -495,4 +495,31 @@ fn a_misspelt_secret_key_is_redacted_in_every_output_mode() {
     for s in secrets {
         assert!(!seen.contains(s), "secret {s} printed:\n{seen}");
     }
+}
+
+// A reviewer's find: with an earlier build recorded (2.1-1, installed), `-n staging deb.build
+// deb.deploy` said "deb.deploy: deploy-app 2.1-1 (… verified)" and "would install deploy-app
+// 2.1-1", while the real run builds and installs the changelog's 2.2-1 (and an earlier record
+// hid a downgrade). Under -n, what a plan's deb.build makes is what its deb.deploy ships.
+#[test]
+fn a_dry_build_and_deploy_names_the_build_it_would_make_not_the_recorded_one() {
+    use crate::faults::{App, Strategy};
+    let app = App::new(Strategy::DpkgPush, &["10.0.3.250".to_owned()], "");
+    app.build("1.0-1", "a");
+    let out = app.dfab(&["-n", "staging", "deb.build:version=1.1-1", "deb.deploy"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("deb.build: would build deploy-app 1.1-1 from debian"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "deb.deploy: would ship what deb.build makes (not the earlier build recorded"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("1.0-1"), "{}", out.stdout);
 }

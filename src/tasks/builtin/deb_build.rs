@@ -23,6 +23,24 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     }])
 }
 
+/// What a planned `deb.build` call makes, as far as the plan can tell: its version.
+#[must_use]
+pub fn planned(call: &TaskCall, env: &Env, project: &Path) -> crate::deploy::PlannedBuild {
+    let version = build_options(call, env, project)
+        .ok()
+        .and_then(|o| planned_version(&o).map(|(_, v)| v));
+    crate::deploy::PlannedBuild { version }
+}
+
+/// The source package and version a build with `opts` makes: debian/changelog's newest entry,
+/// its version replaced by `version=`; `None` when the changelog cannot be read.
+fn planned_version(opts: &BuildOptions) -> Option<(String, String)> {
+    let changelog = opts.project_dir.join("debian/changelog");
+    let text = fs_err::read_to_string(&changelog).ok()?;
+    let top = deb::changelog::parse(&changelog, &text).ok()?;
+    Some((top.source, opts.version.clone().unwrap_or(top.version)))
+}
+
 /// Build the project's packages.
 #[derive(Debug)]
 pub struct DebBuild {
@@ -45,8 +63,14 @@ impl DebBuild {
         } else {
             "the native builder"
         };
+        // What it would build: debian/changelog's source and version (or `version=`).
+        let what = match (planned_version(&self.opts), &self.opts.version) {
+            (Some((source, version)), _) => format!("{source} {version} from "),
+            (None, Some(v)) => format!("version {v} from "),
+            (None, None) => String::new(),
+        };
         cx.rep.info(&format!(
-            "deb.build: would build {} with {how} ({} compression) into {}",
+            "deb.build: would build {what}{} with {how} ({} compression) into {}",
             crate::fsutil::shown(
                 &self.opts.project_dir.join("debian"),
                 &self.opts.project_dir

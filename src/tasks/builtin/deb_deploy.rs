@@ -45,7 +45,7 @@ pub fn job(cx: &PlanCtx<'_>, force: bool) -> Result<Job> {
         force,
         allow_downgrade: s.allow_downgrade,
         keep: s.keep,
-        after_build: cx.built,
+        after_build: cx.built.clone(),
     })
 }
 

@@ -96,15 +96,17 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     }
     // `deb.deploy` is one fleet step whose release the pipeline loads before maintenance.
     let mut deploy = None;
-    let mut built = false;
+    let mut built = None;
     for s in &mut stages {
-        built |= s.kind == Kind::Build;
+        if s.kind == Kind::Build {
+            built = Some(super::deb_build::planned(&s.call, cx.env, cx.project_dir));
+        }
         if s.kind != Kind::Install {
             continue;
         }
         let mut job = super::deb_deploy::job_for(cx, &s.call)?;
-        // A build stage before it: under `-n` its record may not exist yet.
-        job.after_build = built;
+        // A build stage before it: under `-n` what it makes is what ships.
+        job.after_build.clone_from(&built);
         let d = Arc::new(Deploy::new(job));
         s.steps = vec![Step::Fleet {
             task: s.call.name.clone(),

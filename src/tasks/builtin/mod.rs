@@ -39,5 +39,5 @@ pub struct PlanCtx<'a> {
     pub all_hosts: &'a [String],
     /// An earlier call of this plan builds the packages (`deb.build`): under `-n` there may be
     /// no build record yet, and that is not an error.
-    pub built: bool,
+    pub built: Option<crate::deploy::PlannedBuild>,
 }
