@@ -474,7 +474,12 @@ pub fn resolve_paths(vars: &mut BTreeMap<String, Value>, file_dir: &Path) {
         if s.starts_with('/') || s.starts_with('~') {
             None
         } else {
-            Some(normal(&base.join(s)).display().to_string())
+            let mut abs = normal(&base.join(s)).display().to_string();
+            // A trailing `/` says "a directory" (rsync reads it so): kept.
+            if s.ends_with('/') && !abs.ends_with('/') {
+                abs.push('/');
+            }
+            Some(abs)
         }
     };
     if let Some(v) = vars.get_mut("local_dir") {
