@@ -163,7 +163,18 @@ impl Error {
 /// The one place errors become text: the message, each source, stderr of a failed command, a hint.
 #[must_use]
 pub fn render(err: &Error) -> String {
-    let mut out = format!("error: {err}\n");
+    let mut out = format!("error: {}", describe(err));
+    if let Some(h) = err.hint() {
+        let _ = writeln!(out, "hint: {h}");
+    }
+    out
+}
+
+/// An error as the cause inside another's message: [`render`]'s text without its `error: `
+/// and its hint (the outer error shows the hint itself).
+#[must_use]
+pub fn describe(err: &Error) -> String {
+    let mut out = format!("{err}\n");
     let mut source = match err {
         Error::Domain(d) => d.source(),
         _ => std::error::Error::source(err),
@@ -177,9 +188,6 @@ pub fn render(err: &Error) -> String {
         for line in tail.iter().rev() {
             let _ = writeln!(out, "  | {line}");
         }
-    }
-    if let Some(h) = err.hint() {
-        let _ = writeln!(out, "hint: {h}");
     }
     out
 }

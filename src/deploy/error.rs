@@ -18,16 +18,25 @@ pub enum Error {
         /// The task that stops (`deb.deploy`, `rollback`, `revert`).
         task: &'static str,
     },
-    /// The install command ended before the package was installed, or failed.
+    /// The install command ended before the package was installed, or failed. The first line
+    /// says why on its own (a summary shows only it); apt/dpkg's last lines follow.
     #[error(
-        "[{host}] installing {package} {version} failed ({exit}){}; the last lines of apt/dpkg:\n{tail}",
-        unchanged_words(.unchanged.as_ref())
+        "[{host}] installing {package} {version} failed ({exit}){}{}{}",
+        cause_words(.cause.as_deref()),
+        unchanged_words(.unchanged.as_ref()),
+        tail_words(tail)
     )]
     Install {
         host: String,
+        /// The env, for the hint's commands.
+        env: String,
         package: String,
         version: String,
         exit: Exit,
+        /// Why, in one line: the host program's own message (another deploy holds the lock, a
+        /// bad upload), else apt/dpkg's last error line.
+        cause: Option<String>,
+        /// apt/dpkg's last lines (the host program's own lines left out).
         tail: String,
         /// dpkg's state of the package after is what it was before (`version status`, or
         /// `not installed`; empty: the install did not start): the failure changed nothing.
@@ -46,6 +55,8 @@ pub enum Error {
         refusal: Refusal,
         /// `deploy` or `rollback`, for the hint.
         action: String,
+        /// The env, for the hint's commands.
+        env: String,
     },
     /// A host failed after another package of the same host was installed: the host changed.
     #[error("{failed}\n[{host}] before that: {done}")]
@@ -73,11 +84,14 @@ pub enum Error {
     /// The install said it succeeded, but dpkg disagrees.
     #[error(
         "[{host}] after the install dpkg reports {package} as {state}, not {version} installed \
-         and configured{}; the last lines of apt/dpkg:\n{tail}",
-        unchanged_words(.unchanged.as_ref())
+         and configured{}{}",
+        unchanged_words(.unchanged.as_ref()),
+        tail_words(tail)
     )]
     NotInstalled {
         host: String,
+        /// The env, for the hint's commands.
+        env: String,
         package: String,
         version: String,
         state: String,
@@ -94,11 +108,12 @@ pub enum Error {
     },
     /// `deb.deploy` ships the last build, and there is none.
     #[error("no build record: {} does not exist", path.display())]
-    NoBuildRecord { path: PathBuf },
+    NoBuildRecord { path: PathBuf, env: String },
     /// A .deb differs from what its build wrote.
     #[error("{}: checksum mismatch: the build record says sha256 {want}, the file has {got}", path.display())]
     Checksum {
         path: PathBuf,
+        env: String,
         want: String,
         got: String,
     },
@@ -106,6 +121,7 @@ pub enum Error {
     #[error("{}: listed in the build record but unreadable", path.display())]
     Unreadable {
         path: PathBuf,
+        env: String,
         #[source]
         source: std::io::Error,
     },
@@ -125,6 +141,33 @@ fn unchanged_words(unchanged: Option<&String>) -> String {
         Some("") => "; the install did not start: the host is unchanged".into(),
         Some(was) => format!("; dpkg's state is as before ({was}): the host is unchanged"),
     }
+}
+
+/// `: CAUSE` when there is one.
+fn cause_words(cause: Option<&str>) -> String {
+    cause.map(|c| format!(": {c}")).unwrap_or_default()
+}
+
+/// apt/dpkg's last lines on lines of their own, when there are any.
+fn tail_words(tail: &str) -> String {
+    if tail.trim().is_empty() {
+        String::new()
+    } else {
+        format!("\nthe last lines of apt/dpkg:\n{tail}")
+    }
+}
+
+/// The process holding dpkg's lock, as dpkg or apt names it: `pid 2486` in "dpkg frontend
+/// lock was locked by another process with pid 2486", `process 2486 (apt-get)` in apt's "It is
+/// held by process 2486 (apt-get)".
+fn lock_holder(text: &str) -> Option<String> {
+    text.lines().rev().find_map(|l| {
+        if let Some((_, pid)) = l.split_once("locked by another process with pid ") {
+            return Some(format!("pid {}", pid.trim().trim_end_matches('.')));
+        }
+        let (_, p) = l.split_once("It is held by process ")?;
+        Some(format!("process {}", p.trim().trim_end_matches('.')))
+    })
 }
 
 /// Why a rule refused `package` `version`.
@@ -170,10 +213,21 @@ impl Error {
             Error::Preflight { task, .. } => {
                 format!("{task} stops after the preflight, before any host is changed")
             }
-            Error::Install { .. } | Error::NotInstalled { .. } => {
-                "the host keeps its kept releases and its history; `dfab <env> releases` shows them"
-                    .into()
+            Error::Install {
+                host, cause, tail, ..
+            } if lock_holder(&format!("{}\n{tail}", cause.as_deref().unwrap_or(""))).is_some() => {
+                let who = lock_holder(&format!("{}\n{tail}", cause.as_deref().unwrap_or("")))
+                    .unwrap_or_default();
+                let pid = who.split_whitespace().nth(1).unwrap_or_default();
+                format!(
+                    "another program holds dpkg's lock on {host} ({who}: an unattended upgrade, \
+                     or apt run by hand): wait for it to end (`ps -p {pid}` there), then run again"
+                )
             }
+            Error::Install { env, .. } | Error::NotInstalled { env, .. } => format!(
+                "the host keeps its kept releases and its history; `dfab {env} releases` shows \
+                 them"
+            ),
             Error::Refused {
                 refusal: Refusal::Held { .. },
                 host,
@@ -185,11 +239,10 @@ impl Error {
             Error::Refused { action, .. } if action == "rollback" => {
                 "a rollback allows downgrades; this should not happen: report it".into()
             }
-            Error::Refused { .. } => {
-                "`deb.deploy:allow_downgrade=yes` (or `allow_downgrade = True` in the env) installs \
-                 the lower version; `dfab <env> rollback` goes back to a kept release"
-                    .into()
-            }
+            Error::Refused { env, .. } => format!(
+                "`dfab {env} deb.deploy:allow_downgrade=yes` (or `allow_downgrade = True` in the \
+                 env) installs the lower version; `dfab {env} rollback` goes back to a kept release"
+            ),
             Error::AfterChanges { failed, .. } => return failed.hint(),
             Error::OtherBuild { .. } => {
                 "give the new build a new version (debian/changelog), or `deb.deploy:force=yes` \
@@ -199,16 +252,14 @@ impl Error {
             Error::NoRollbackTarget { .. } => {
                 "`rollback:version=X` picks one of the kept releases".into()
             }
-            Error::NoBuildRecord { .. } => {
-                "build first: `dfab <env> deb.build` (deb.deploy ships what that build wrote)"
-                    .into()
+            Error::NoBuildRecord { env, .. } => {
+                format!("build first: `dfab {env} deb.build` (deb.deploy ships what that build wrote)")
             }
-            Error::Checksum { .. } => {
-                "the file changed after it was built; rebuild with `dfab <env> deb.build`".into()
+            Error::Checksum { env, .. } => {
+                format!("the file changed after it was built; rebuild with `dfab {env} deb.build`")
             }
-            Error::Unreadable { .. } | Error::BadDeb { .. } => {
-                "rebuild with `dfab <env> deb.build`".into()
-            }
+            Error::Unreadable { env, .. } => format!("rebuild with `dfab {env} deb.build`"),
+            Error::BadDeb { .. } => "rebuild the package (deb.build)".into(),
             Error::NotBuilt { name, built } => {
                 return crate::suggestion::hint(
                     name,

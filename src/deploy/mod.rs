@@ -83,6 +83,8 @@ impl Select {
 #[allow(clippy::struct_excessive_bools)] // independent switches, as apt-get's options are
 #[derive(Debug, Clone)]
 pub struct Job {
+    /// The env's name, for the commands hints give.
+    pub env: String,
     /// Where the build record and the .debs are (`package_dir`).
     pub package_dir: PathBuf,
     /// The env's `debconf` file.

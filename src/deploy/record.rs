@@ -64,14 +64,17 @@ pub fn package_names(dir: &Path) -> Option<Vec<String>> {
 }
 
 /// Hash the file again; it must be the one the build wrote.
-pub fn verify(s: &Shipment) -> Result<()> {
+/// `env` names the env in the hint.
+pub fn verify(s: &Shipment, env: &str) -> Result<()> {
     let got = sha256_file(&s.path).map_err(|source| Error::Unreadable {
         path: s.path.clone(),
+        env: env.to_string(),
         source,
     })?;
     if got != s.sha256 {
         return Err(Error::Checksum {
             path: s.path.clone(),
+            env: env.to_string(),
             want: s.sha256.clone(),
             got,
         }

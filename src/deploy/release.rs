@@ -58,6 +58,7 @@ impl Release {
         let Some(all) = record else {
             return Err(super::Error::NoBuildRecord {
                 path: job.package_dir.join(crate::deb::manifest::FILE_NAME),
+                env: job.env.clone(),
             }
             .into());
         };
@@ -65,7 +66,7 @@ impl Release {
         let mut tpl = Vec::new();
         for s in &packages {
             crate::releases::check_package_name(&s.package)?;
-            record::verify(s)?;
+            record::verify(s, &job.env)?;
             tpl.extend(templates::from_deb(&s.path)?);
         }
         let checked = templates::check(debconf.as_ref(), &tpl)?;

@@ -240,6 +240,64 @@ fn conffiles_where(output: &str, said: &str) -> Vec<String> {
     found
 }
 
+/// A line of the host program's own (`dfab-received<TAB>…`, `dfab-unchanged`, `dfab: …`,
+/// `dfab-host: …`), not apt's or dpkg's.
+fn host_program_line(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("dfab") else {
+        return false;
+    };
+    if rest.starts_with(": ") || rest.starts_with("-host: ") {
+        return true;
+    }
+    // A tag: `dfab-word`, alone or before a tab.
+    rest.strip_prefix('-').is_some_and(|r| {
+        let tag = r.split('\t').next().unwrap_or(r);
+        !tag.is_empty() && tag.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+    })
+}
+
+/// What apt, dpkg and the maintainer scripts printed: the install's output without the host
+/// program's own lines.
+#[must_use]
+pub fn apt_output(output: &str) -> String {
+    let mut out = String::new();
+    for l in output.lines().filter(|l| !host_program_line(l)) {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+/// Why an install failed, in one line: the host program's last message of its own (another
+/// deploy holds the lock, a bad upload), else apt/dpkg's last error line (`dpkg: error: …`,
+/// `E: …`, a maintainer script's "returned error exit status 1").
+#[must_use]
+pub fn install_cause(output: &str) -> Option<String> {
+    let own = output.lines().rev().find_map(|l| {
+        let m = l
+            .strip_prefix("dfab-host: ")
+            .or_else(|| l.strip_prefix("dfab: "))?;
+        (!m.starts_with("every dependency is installed")).then(|| m.trim().to_string())
+    });
+    if own.is_some() {
+        return own;
+    }
+    apt_output(output).lines().rev().find_map(|l| {
+        let t = l.trim();
+        let errorish = t.starts_with("E: ")
+            || t.starts_with("dpkg: ")
+            || t.to_ascii_lowercase().contains("error");
+        if !errorish || t.starts_with("Errors were encountered while processing") {
+            return None;
+        }
+        let t = ["dpkg: error: ", "E: ", "dpkg: "]
+            .iter()
+            .find_map(|p| t.strip_prefix(p))
+            .unwrap_or(t);
+        Some(t.to_string())
+    })
+}
+
 /// The last lines of some output, for an error.
 #[must_use]
 pub fn tail(output: &str, n: usize) -> String {

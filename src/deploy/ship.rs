@@ -311,6 +311,7 @@ pub fn install_release(
                 version: r.version.to_string(),
                 refusal,
                 action: r.action.to_string(),
+                env: cx.env.name.clone(),
             }
             .into());
         }
@@ -335,12 +336,16 @@ pub fn install_release(
         return Ok(Done::Unchanged);
     }
     let text = format!("{}{}", rep.output, out.stderr_str());
+    // What apt and dpkg said, for the error's tail: the host program's own lines left out.
+    let apt = remote::apt_output(&text);
     let install_failed = |exit: Exit, unchanged: Option<String>| Error::Install {
         host: t.host().to_string(),
+        env: cx.env.name.clone(),
         package: r.package.to_string(),
         version: r.version.to_string(),
         exit,
-        tail: remote::tail(&text, 15),
+        cause: remote::install_cause(&text),
+        tail: remote::tail(&apt, 15),
         unchanged,
     };
     let Some((status, now)) = rep.after else {
@@ -364,25 +369,32 @@ pub fn install_release(
     {
         return Err(Error::NotInstalled {
             host: t.host().to_string(),
+            env: cx.env.name.clone(),
             package: r.package.to_string(),
             version: r.version.to_string(),
             state: format!("{now:?}"),
-            tail: remote::tail(&text, 15),
+            tail: remote::tail(&apt, 15),
             unchanged,
         }
         .into());
     }
+    // Said as the step's other lines are: `[host] deb.deploy: …`.
+    let task = if r.action == "deploy" {
+        "deb.deploy"
+    } else {
+        r.action
+    };
     for f in remote::kept_conffiles(&text) {
         cx.rep.info(&format!(
-            "[{}] kept the locally changed conffile {f}; the package's is {f}.dpkg-dist \
+            "[{}] {task}: kept the locally changed conffile {f}; the package's is {f}.dpkg-dist \
              (deb_conffiles = 'new' installs the package's)",
             t.host()
         ));
     }
     for f in remote::replaced_conffiles(&text) {
         cx.rep.info(&format!(
-            "[{}] replaced the locally changed conffile {f} with the package's (deb_conffiles = \
-             'new'); the local one is {f}.dpkg-old",
+            "[{}] {task}: replaced the locally changed conffile {f} with the package's \
+             (deb_conffiles = 'new'); the local one is {f}.dpkg-old",
             t.host()
         ));
     }
@@ -397,15 +409,30 @@ pub fn install_release(
             ));
         }
     }
-    let verb = if r.action == "rollback" {
-        "rolled back to"
-    } else {
-        "installed"
-    };
-    Ok(Done::Installed(format!(
-        "{verb} {} {}",
-        r.package, r.version
+    Ok(Done::Installed(installed_words(
+        r,
+        rep.before.as_ref().map(|(v, st)| (v.as_str(), st.as_str())),
     )))
+}
+
+/// What an install did, by dpkg's state before: `upgraded p 1.0-1 → 1.1-1`, `downgraded …`,
+/// `reinstalled p 1.1-1`, `installed p 1.1-1` (nothing installed before); a rollback says
+/// `rolled back to p 1.0-1`.
+fn installed_words(r: &Target<'_>, before: Option<(&str, &str)>) -> String {
+    use crate::deb::version::Version;
+    let (p, v) = (r.package, r.version);
+    // Installed before, in any state dpkg keeps files for (`ii`, `iF`, `hi`, …).
+    let was = before.filter(|(_, st)| st.as_bytes().get(1).is_some_and(|s| *s != b'n'));
+    let order = was.and_then(|(w, _)| Some(Version::parse(w).ok()?.cmp(&Version::parse(v).ok()?)));
+    match (r.action, was, order) {
+        ("rollback", _, _) => format!("rolled back to {p} {v}"),
+        (_, Some((w, _)), Some(std::cmp::Ordering::Less)) => format!("upgraded {p} {w} → {v}"),
+        (_, Some((w, _)), Some(std::cmp::Ordering::Greater)) => {
+            format!("downgraded {p} {w} → {v}")
+        }
+        (_, Some(_), Some(std::cmp::Ordering::Equal)) => format!("reinstalled {p} {v}"),
+        _ => format!("installed {p} {v}"),
+    }
 }
 
 /// A metered reader that ends its meter at the end of its data.

@@ -445,6 +445,25 @@ pub fn share(v: &Value) -> Option<f64> {
     (0.0..=1.0).contains(&f).then_some(f)
 }
 
+/// `path` with its `.` and `..` components worked out by name (`/p/proj/../key` is
+/// `/p/key`), as messages show it; the project directory it is joined to is canonical already.
+fn normal(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(c);
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Make every relative [`Shape::LocalPath`] value in `vars` absolute, against `file_dir` or the
 /// project directory (`local_dir`, itself resolved first): the one place a path key is
 /// resolved, so that it means the same file whichever directory dfab runs from, and a new key
@@ -455,7 +474,12 @@ pub fn resolve_paths(vars: &mut BTreeMap<String, Value>, file_dir: &Path) {
         if s.starts_with('/') || s.starts_with('~') {
             None
         } else {
-            Some(base.join(s).display().to_string())
+            let mut abs = normal(&base.join(s)).display().to_string();
+            // A trailing `/` says "a directory" (rsync reads it so): kept.
+            if s.ends_with('/') && !abs.ends_with('/') {
+                abs.push('/');
+            }
+            Some(abs)
         }
     };
     if let Some(v) = vars.get_mut("local_dir") {

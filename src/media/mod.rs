@@ -4,6 +4,7 @@
 //! commands only; `tasks::builtin::data_refresh` runs them, judged by [`guard`].
 
 pub mod guard;
+pub mod stats;
 
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};

@@ -82,17 +82,29 @@ pub enum Error {
     /// Ctrl-C.
     #[error("interrupted (Ctrl-C)")]
     Interrupted,
-    /// A step failed on several hosts: each host's rendered error.
-    #[error("{}", .failures.iter().map(|(h, e)| format!("[{h}] {e}")).collect::<Vec<_>>().join("\n"))]
-    Hosts { failures: Vec<(String, String)> },
+    /// A step failed on several hosts: each host's error (see [`crate::error::describe`]),
+    /// `[host]` first.
+    #[error("{}", .failures.iter().map(|(h, e)| if e.starts_with(&format!("[{h}]")) { e.clone() } else { format!("[{h}] {e}") }).collect::<Vec<_>>().join("\n"))]
+    Hosts {
+        failures: Vec<(String, String)>,
+        /// Their hints, each once.
+        hints: Vec<String>,
+    },
     /// The deploy failed and `on_failure = 'revert'` put the previous release back.
     #[error("deploy failed in {task} and was reverted: {cause}")]
-    Reverted { task: String, cause: String },
+    Reverted {
+        task: String,
+        cause: String,
+        /// The cause's own hint.
+        cause_hint: Option<String>,
+    },
     /// The deploy failed after changing hosts; it can be resumed or reverted.
     #[error("deploy failed in {task}: {cause}\nthese hosts were changed: {}.{}", .changed.join(", "), .maintenance.as_ref().map(|m| format!(" The site stays in maintenance on {m}.")).unwrap_or_default())]
     Failed {
         task: String,
         cause: String,
+        /// The cause's own hint, said first.
+        cause_hint: Option<String>,
         env: String,
         changed: Vec<String>,
         /// Hosts still in maintenance, joined.
@@ -153,22 +165,24 @@ impl Error {
             Error::MigrateCheck { .. } => {
                 Some("fix `migrate_check_command`, or set maintenance = 'always'".into())
             }
-            Error::Reverted { .. } => Some(
-                "the failed release's .deb stays in /var/lib/dfab/<package>/releases/ on the hosts \
-                 for debugging"
-                    .into(),
-            ),
+            Error::Reverted { cause_hint, .. } => Some(format!(
+                "{}the failed release's .deb stays in /var/lib/dfab/<package>/releases/ on the \
+                 hosts for debugging",
+                first(cause_hint.as_deref())
+            )),
             Error::Failed {
                 env,
                 next,
                 installed,
                 journal,
+                cause_hint,
                 ..
             } => Some(format!(
-                "two ways on: fix the cause and `dfab {env} deploy:resume=yes` (continues from \
+                "{}two ways on: fix the cause and `dfab {env} deploy:resume=yes` (continues from \
                  {next} on the hosts that did not finish), or `dfab {env} deploy:revert=yes` \
                  (reinstalls the previous release on {}, then goes live). The journal is {}; the \
                  failed release's .deb stays on the hosts for debugging",
+                first(cause_hint.as_deref()),
                 if installed.is_empty() {
                     "no host".to_string()
                 } else {
@@ -176,12 +190,20 @@ impl Error {
                 },
                 journal.display()
             )),
+            Error::Hosts { hints, .. } if !hints.is_empty() => Some(hints.join("; ")),
             Error::NothingToRevert { .. }
             | Error::Health { .. }
             | Error::Interrupted
             | Error::Hosts { .. } => None,
         }
     }
+}
+
+/// `HINT; then ` before the outer hint, when the cause has one of its own.
+fn first(cause_hint: Option<&str>) -> String {
+    cause_hint
+        .map(|h| format!("{h}; then "))
+        .unwrap_or_default()
 }
 
 impl crate::error::DomainError for Error {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::deploy::fleet::Rollback;
 use crate::deploy::Select;
-use crate::error::{render, Result};
+use crate::error::{describe, render, Result};
 use crate::exec::record::read;
 use crate::exec::step::Step;
 use crate::releases::state;
@@ -72,7 +72,8 @@ impl Run<'_, '_, '_, '_> {
             r?;
             return Err(super::Error::Reverted {
                 task: stop.task,
-                cause: render(&stop.error).trim_end().to_string(),
+                cause: describe(&stop.error).trim_end().to_string(),
+                cause_hint: stop.error.hint(),
             }
             .into());
         }
@@ -84,7 +85,8 @@ impl Run<'_, '_, '_, '_> {
         rep.info(&self.summary());
         Err(super::Error::Failed {
             task: stop.task,
-            cause: render(&stop.error).trim_end().to_string(),
+            cause: describe(&stop.error).trim_end().to_string(),
+            cause_hint: stop.error.hint(),
             env: env.clone(),
             changed: self.j.changed.clone(),
             maintenance: (!self.j.maintenance_on.is_empty())
@@ -308,7 +310,7 @@ impl Run<'_, '_, '_, '_> {
                     to.unwrap_or_default()
                 )
             } else if let Some((s, e)) = failed {
-                format!("FAILED in {}: {}", s.task, e.lines().next().unwrap_or(""))
+                format!("FAILED in {}: {}", s.task, summary_line(h, e))
             } else if self.j.installed.contains(h) {
                 let first = self
                     .j
@@ -341,4 +343,15 @@ impl Run<'_, '_, '_, '_> {
         let _ = LOCAL;
         out.trim_end().to_string()
     }
+}
+
+/// A host's error (as the journal keeps it, rendered) as one line for the summary: its first
+/// line without `error: ` and the host's own `[host] `, which the summary line names already.
+fn summary_line(host: &str, rendered: &str) -> String {
+    let first = rendered.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    first
+        .strip_prefix(&format!("[{host}] "))
+        .unwrap_or(first)
+        .to_string()
 }

@@ -4,6 +4,7 @@
 
 use std::sync::{Condvar, Mutex};
 
+use crate::error::describe;
 use crate::error::{render, Error, Result};
 use crate::exec::step::{LocalAction, RunCtx, Step};
 
@@ -425,11 +426,18 @@ impl Run<'_, '_, '_, '_> {
                 let error = if failed.len() == 1 {
                     failed.pop().expect("one").1
                 } else {
+                    let mut hints: Vec<String> = Vec::new();
+                    for h in failed.iter().filter_map(|(_, e)| e.hint()) {
+                        if !hints.contains(&h) {
+                            hints.push(h);
+                        }
+                    }
                     super::Error::Hosts {
                         failures: failed
                             .iter()
-                            .map(|(h, e)| (h.clone(), render(e).trim_end().to_string()))
+                            .map(|(h, e)| (h.clone(), describe(e).trim_end().to_string()))
                             .collect(),
+                        hints,
                     }
                     .into()
                 };

@@ -268,24 +268,33 @@ impl Drop for StartSlot {
     }
 }
 
-/// The sshd a connection to `dest` meets first, from `ssh -G` (no network): the first
-/// `ProxyJump` host when there is one, else the host and port.
-pub(crate) fn first_sshd(opts: &[OsString], dest: &str) -> String {
-    let out = Command::new("ssh")
+/// ssh's configuration for a connection to `dest` with `opts`, as `ssh -G` prints it (no
+/// network): one `key value` line each; empty when ssh cannot say.
+pub(crate) fn resolved(opts: &[OsString], dest: &str) -> String {
+    Command::new("ssh")
         .arg("-G")
         .args(opts)
         .arg("--")
         .arg(dest)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
-        .output();
-    let text = out
+        .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let field = |k: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(k)?.strip_prefix(' ').map(str::to_owned))
-    };
+        .unwrap_or_default()
+}
+
+/// The first value of `key` in [`resolved`]'s text.
+pub(crate) fn field(resolved: &str, key: &str) -> Option<String> {
+    resolved
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ').map(str::to_owned))
+}
+
+/// The sshd a connection to `dest` meets first, from `ssh -G` (no network): the first
+/// `ProxyJump` host when there is one, else the host and port.
+pub(crate) fn first_sshd(opts: &[OsString], dest: &str) -> String {
+    let text = resolved(opts, dest);
+    let field = |k: &str| field(&text, k);
     if let Some(j) = field("proxyjump").filter(|j| j != "none") {
         return format!("jump {}", j.split(',').next().unwrap_or(&j));
     }

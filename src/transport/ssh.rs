@@ -8,7 +8,6 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use openssh::{Session, Stdio};
@@ -17,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::report::Reporter;
 
 use super::cmd::Cmd;
-use super::master::{self, Master, StartFailure};
+use super::master::{self, Master};
 use super::{process, Exit, Io, Output, Transport};
 
 /// How often ssh asks a silent host whether it is there (`ServerAliveInterval`).
@@ -113,8 +112,9 @@ impl Ssh {
             .build()?;
         let opts = master_options(target);
         let sshd = master::first_sshd(&opts, &target.host);
-        let master = Master::start(&opts, &target.host, &sshd)
-            .map_err(|(f, tries)| connect_error(target, &label, &sshd, f, tries))?;
+        let master = Master::start(&opts, &target.host, &sshd).map_err(|(f, tries)| {
+            super::connect_error::connect_error(target, &opts, &label, &sshd, f, tries)
+        })?;
         let session = Session::resume_mux(master.socket().into_boxed_path(), None);
         let mut ssh = Ssh {
             label,
@@ -224,115 +224,6 @@ fn master_options(target: &SshTarget) -> Vec<OsString> {
         o.extend(["-F".into(), c.clone().into_os_string()]);
     }
     o
-}
-
-/// The error of a master that did not start: ssh's reason, and a hint that names what was hit
-/// (an sshd limit, a key that needs its passphrase) instead of blaming user, port and key.
-fn connect_error(
-    target: &SshTarget,
-    label: &str,
-    sshd: &str,
-    f: StartFailure,
-    tries: u32,
-) -> Error {
-    let log = match f {
-        StartFailure::Local(e) => {
-            return Error::Transport {
-                host: label.to_owned(),
-                message: format!("cannot start ssh: {e}"),
-                hint: Some("install the ssh client (`apt-get install openssh-client`)".into()),
-            }
-        }
-        StartFailure::Ssh(log) => log,
-    };
-    let reason = if log.is_empty() {
-        "ssh failed and said nothing".to_owned()
-    } else {
-        log.replace('\n', "; ")
-    };
-    let (message, hint) = if master::refused_at_start(&log) {
-        (
-            format!(
-                "cannot connect over ssh: the sshd at {sshd} closed the connection before \
-                 authentication, {tries} times ({reason})"
-            ),
-            "sshd drops connections beyond its `MaxStartups` limit while they are still \
-             unauthenticated: raise it on that sshd, or give fewer hosts at once (-P N)"
-                .to_owned(),
-        )
-    } else if log.contains("too long for Unix domain socket") {
-        (
-            format!("cannot connect over ssh: {reason}"),
-            "a control socket path of your ssh config (`ControlPath`) is too long: shorten it"
-                .to_owned(),
-        )
-    } else if let Some(key) = log
-        .contains("Permission denied")
-        .then(|| locked_key(target))
-        .flatten()
-    {
-        (
-            format!(
-                "cannot connect over ssh: the key {} has a passphrase and no ssh agent holds \
-                 it ({reason})",
-                key.display()
-            ),
-            format!(
-                "dfab connects in batch mode and never asks for a passphrase: start an agent \
-                 and add the key (`eval \"$(ssh-agent)\"; ssh-add {}`), then run again",
-                key.display()
-            ),
-        )
-    } else {
-        (
-            format!("cannot connect over ssh: {reason}"),
-            "check that `ssh <host>` works by hand with the same user, port and key (env keys \
-             `user`, `port`, `key_filename`, `ssh_config`)"
-                .to_owned(),
-        )
-    };
-    Error::Transport {
-        host: label.to_owned(),
-        message,
-        hint: Some(hint),
-    }
-}
-
-/// The key ssh would have offered that has a passphrase while no agent holds it: the env's
-/// `key_filename`, else the first of ssh's default keys that exists.
-fn locked_key(target: &SshTarget) -> Option<PathBuf> {
-    let key = if let Some(k) = &target.key_filename {
-        k.clone()
-    } else {
-        let home = PathBuf::from(std::env::var_os("HOME")?);
-        ["id_ed25519", "id_ecdsa", "id_rsa"]
-            .iter()
-            .map(|n| home.join(".ssh").join(n))
-            .find(|p| p.exists())?
-    };
-    // `ssh-keygen -y` with an empty passphrase fails on a key that has one.
-    let opens = Command::new("ssh-keygen")
-        .args(["-y", "-P", ""])
-        .arg("-f")
-        .arg(&key)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .ok()?;
-    if opens.success() {
-        return None;
-    }
-    // An agent that holds some key: the key may be among them; say nothing then.
-    let agent = std::env::var_os("SSH_AUTH_SOCK").is_some()
-        && Command::new("ssh-add")
-            .arg("-l")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-    (!agent).then_some(key)
 }
 
 /// How long to wait before opening a session again after sshd refused it (`MaxSessions`: the

@@ -358,7 +358,7 @@ fn failing_postinst_is_recorded_the_previous_release_kept_and_other_hosts_report
     assert!(all.contains(&format!("[{}] ok", a.ip)), "{all}");
     assert!(
         all.contains(&format!(
-            "[{}] deb.deploy: installed deploy-app 2.0-1",
+            "[{}] deb.deploy: upgraded deploy-app 1.0-1 → 2.0-1",
             a.ip
         )),
         "{all}"

@@ -14,6 +14,7 @@ use crate::exec::record::{exec, read};
 use crate::exec::step::{FleetAction, HostAction, LocalAction, RunCtx};
 use crate::invocation::TaskCall;
 use crate::media::guard::{self, Tally, Verdict};
+use crate::media::stats::{self, Stats};
 use crate::media::{self, MediaError, MediaPath};
 use crate::settings::{App, Protection};
 use crate::transport::Transport;
@@ -178,17 +179,32 @@ impl LocalAction for Pull {
             if !cx.dry_run {
                 fs_err::create_dir_all(c)?;
             }
-            cx.rep.info(&format!(
-                "data_refresh: {}:{} -> {}",
-                self.host,
-                p.path,
-                c.display()
-            ));
-            let out = local.run(
-                &media::pull(&ssh, src.login_user(), &p.path, c),
+            let start = std::time::Instant::now();
+            let out = stats::run(
+                local.as_mut(),
                 cx.rep,
-                false,
+                &media::pull(&ssh, src.login_user(), &p.path, c),
             )?;
+            let cache = crate::fsutil::shown(c, cx.project_dir);
+            cx.rep.info(&match Stats::parse(&out.stdout_str()) {
+                _ if cx.dry_run => format!(
+                    "[{}] data_refresh: would pull media {} into the local cache {cache}",
+                    self.host, p.path
+                ),
+                Some(s) => format!(
+                    "[{}] data_refresh: media {} pulled into the local cache {cache}: {} ({:.1} s)",
+                    self.host,
+                    p.path,
+                    s.words(),
+                    start.elapsed().as_secs_f64()
+                ),
+                None => format!(
+                    "[{}] data_refresh: media {} pulled into the local cache {cache} ({:.1} s)",
+                    self.host,
+                    p.path,
+                    start.elapsed().as_secs_f64()
+                ),
+            });
             let said = format!("{}{}", out.stdout_str(), out.stderr_str());
             for (link, to) in guard::skipped_links(&said) {
                 cx.rep.warn(&format!(
@@ -288,21 +304,21 @@ impl Push {
     ) -> Result<String> {
         let ssh = media::ssh_route(host)?;
         let mut local = cx.local();
+        let mut said = Vec::new();
         for ((p, c), cap) in self.paths.iter().zip(&self.caches).zip(caps) {
-            cx.rep.info(&format!(
-                "data_refresh: {} -> {}:{}",
-                c.display(),
-                host.host(),
-                p.path
-            ));
             let delete = self.delete.then_some(*cap);
-            local.run(
-                &media::push(&ssh, host.login_user(), c, &p.path, &self.owner, delete),
+            let out = stats::run(
+                local.as_mut(),
                 cx.rep,
-                false,
+                &media::push(&ssh, host.login_user(), c, &p.path, &self.owner, delete),
             )?;
+            said.push(match Stats::parse(&out.stdout_str()) {
+                _ if cx.dry_run => format!("would copy media {}", p.path),
+                Some(s) => format!("media {}: {}", p.path, s.words()),
+                None => format!("media {} copied", p.path),
+            });
         }
-        Ok(format!("media copied to {} path(s)", self.paths.len()))
+        Ok(said.join("; "))
     }
 }
 

@@ -37,6 +37,7 @@ pub fn job(cx: &PlanCtx<'_>, force: bool) -> Result<Job> {
     let s = Shipping::from_env(cx.env, cx.project_dir)?;
     let (debconf, debconf_key) = s.debconf.unzip();
     Ok(Job {
+        env: cx.env.name.clone(),
         package_dir: s.package_dir,
         debconf,
         debconf_key,

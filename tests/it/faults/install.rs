@@ -122,9 +122,17 @@ fn k14_deb_deploy_refuses_a_downgrade_and_a_held_package_on_every_path() {
             out.stderr
         );
         assert_eq!(installed(&h), "1.1-1 ii", "{s:?}");
-        app.dfab(&["staging", "deb.deploy:allow_downgrade=yes"])
+        let out = app
+            .dfab(&["staging", "deb.deploy:allow_downgrade=yes"])
             .ok();
         assert_eq!(installed(&h), "1.0-1 ii", "{s:?}");
+        // Said as what it was (review of issue 19: it read "installed deploy-app 1.0-1").
+        assert!(
+            out.stdout
+                .contains("deb.deploy: downgraded deploy-app 1.1-1 → 1.0-1"),
+            "{s:?}: {}",
+            out.stdout
+        );
         // A held package: apt refuses to change it, and so must the dpkg -i path.
         h.check("root", "apt-mark hold deploy-app");
         app.build("1.2-1", "");
@@ -229,10 +237,11 @@ fn k20_deb_conffiles_new_installs_the_packages_conffile_and_old_keeps_the_admins
                 out.stdout
             );
             h.check("root", &format!("test -f /etc/deploy-app/app.conf{beside}"));
+            // With the step's prefix, as its other lines (review of issue 19).
             let said = if mode == "new" {
-                "replaced the locally changed conffile /etc/deploy-app/app.conf"
+                "deb.deploy: replaced the locally changed conffile /etc/deploy-app/app.conf"
             } else {
-                "kept the locally changed conffile /etc/deploy-app/app.conf"
+                "deb.deploy: kept the locally changed conffile /etc/deploy-app/app.conf"
             };
             assert!(out.stdout.contains(said), "{s:?} {mode}: {}", out.stdout);
         }
@@ -340,5 +349,98 @@ fn k10_a_wrapped_deploys_revert_goes_back_to_the_last_release_that_worked() {
                 assert_eq!(installed(&h), "1.0-1 ii", "{s:?} {revert}");
             }
         }
+    }
+}
+
+// Kind 16, its messages (review of issue 19): a failed install's hint said "`dfab <env>
+// releases` shows them" (`<env>` unfilled) even when dpkg's lock was held by another process
+// (the useful hint: wait for it, then run again); the host program's own lines
+// (`dfab-received<TAB>…`, `dfab: every dependency is installed: dpkg -i`) were shown as
+// apt/dpkg's output; the wrapped deploy's summary line ended at "the last lines of apt/dpkg:"
+// and its error read "deploy failed in deb.deploy: error: [host] …". The right behaviour: the
+// first line says why, the hint names the env or the process to wait for, only apt/dpkg's
+// lines are shown as theirs.
+#[test]
+fn k16_a_failed_install_says_why_on_its_first_line_and_what_to_do() {
+    for &s in Strategy::ALL {
+        let a = TestHost::new();
+        let b = TestHost::new();
+        let app = App::new(
+            s,
+            &[a.ip.clone(), b.ip.clone()],
+            "deploy = [\"deb.deploy\"]\n",
+        );
+        app.build("1.0-1", "");
+        app.dfab(&["staging", "deb.deploy"]).ok();
+        app.build("1.1-1", "");
+        // A postinst that fails on b: a changed, b failed.
+        b.check("root", "touch /etc/deploy-app-fail");
+        let out = app.dfab(&["staging", "deploy"]);
+        assert_ne!(out.code, 0, "{s:?}: {}", out.stdout);
+        let e = &out.stderr;
+        assert!(
+            e.contains(&format!(
+                "error: deploy failed in deb.deploy: [{}] installing deploy-app 1.1-1 failed \
+                 (exit status 1): installed deploy-app package post-installation script \
+                 subprocess returned error exit status 1",
+                b.ip
+            )),
+            "{s:?}: {e}"
+        );
+        assert!(
+            !e.contains("dfab-received")
+                && !e.contains("every dependency is installed")
+                && !e.contains("<env>")
+                && e.contains("`dfab staging releases`")
+                && e.contains("`dfab staging deploy:resume=yes`"),
+            "{s:?}: {e}"
+        );
+        assert!(
+            out.stdout.contains(&format!(
+                "[{}] FAILED in deb.deploy: installing deploy-app 1.1-1 failed (exit status 1): \
+                 installed deploy-app package post-installation script",
+                b.ip
+            )),
+            "{s:?}: {}",
+            out.stdout
+        );
+        b.check("root", "rm /etc/deploy-app-fail");
+        app.dfab(&["staging", "deploy:revert=yes"]).ok();
+        // dpkg's lock held by another process on a.
+        let pid = spawn_on(
+            &a,
+            "exec python3 -c \"import fcntl, time; f = open(\\\"/var/lib/dpkg/lock-frontend\\\", \\\"w\\\"); fcntl.lockf(f, fcntl.LOCK_EX); open(\\\"/run/dfab-lock-held\\\", \\\"w\\\"); time.sleep(120)\"",
+        );
+        a.check(
+            "root",
+            "for i in $(seq 50); do test -e /run/dfab-lock-held && exit 0; sleep 0.1; done; exit 1",
+        );
+        for task in ["deb.deploy", "deploy"] {
+            let out = app.dfab(&["staging", task]);
+            assert_ne!(out.code, 0, "{s:?} {task}: {}", out.stdout);
+            // With two hosts, deb.deploy's per-host errors are in its summary (stdout).
+            let e = &format!("{}{}", out.stdout, out.stderr);
+            assert!(
+                e.contains("locked by another process with pid")
+                    && e.contains(&format!("wait for it to end (`ps -p {pid}` there)"))
+                    && !e.contains("<env>")
+                    && !e.contains("dfab-received")
+                    && !e.contains("error: deploy failed in deb.deploy: error:"),
+                "{s:?} {task}: {e}"
+            );
+            if task == "deploy" {
+                let line = out
+                    .stdout
+                    .lines()
+                    .find(|l| l.contains(&format!("[{}] FAILED in deb.deploy", a.ip)))
+                    .unwrap_or_default();
+                assert!(
+                    line.contains("locked by another process") && !line.ends_with(':'),
+                    "{s:?}: {}",
+                    out.stdout
+                );
+            }
+        }
+        a.check("root", &format!("kill {pid}"));
     }
 }

@@ -255,3 +255,64 @@ fn k07_relative_path_keys_mean_the_projects_files_from_any_directory() {
     }
     assert!(!app.join("deploy").exists(), "ssh wrote under app/");
 }
+
+// Kind 4, its output (review of issue 19): data_refresh printed rsync's raw output by default,
+// the whole file list and --stats as `[localhost] out:` lines, and with an empty source first
+// `[localhost] out: deleting fN.txt` for every file of the local cache before the refusal. The
+// right behaviour: one line per step and host, counted from rsync's --stats (the pull saying it
+// is the local cache); rsync's own lines only under -v.
+#[test]
+fn k04_data_refresh_says_one_line_per_step_and_host_and_rsyncs_lines_only_under_v() {
+    let (src, dst) = pair();
+    src.check(
+        "root",
+        "cd /srv/app/media && for i in $(seq 1 12); do echo $i > f$i.txt; done",
+    );
+    let dir = project(&[("dfab.toml", &envs(&src, &dst, "media_delete = true\n"))]);
+    let out = refresh(dir.path(), "").ok();
+    assert!(!out.stdout.contains("out: "), "{}", out.stdout);
+    let line = |needle: &str, ip: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.contains(needle) && l.contains(ip))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let pulled = line("pulled into the local cache media/staging/", &src.ip);
+    assert!(
+        pulled.contains("data_refresh: media /srv/app/media/")
+            && pulled.contains(": 12 files copied, 0 deleted, "),
+        "{}",
+        out.stdout
+    );
+    let pushed = line(
+        "data_refresh: media /srv/app/media/: 12 files copied",
+        &dst.ip,
+    );
+    assert!(pushed.ends_with(" s)"), "{}", out.stdout);
+    assert_eq!(listing(&dst).len(), 12);
+
+    // -v shows rsync's own lines.
+    let out = Dfab::new(dir.path())
+        .args(["-v", "staging", "data_refresh"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("out: Number of files"),
+        "{}",
+        out.stdout
+    );
+
+    // An empty source: the refusal, with no list of the cache's deletions before it.
+    src.check("root", "rm -f /srv/app/media/*");
+    let out = refresh(dir.path(), "");
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("has no files"), "{}", out.stderr);
+    assert!(!out.stdout.contains("deleting "), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("0 files copied, 12 deleted"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(listing(&dst).len(), 12);
+}

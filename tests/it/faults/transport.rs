@@ -255,3 +255,119 @@ fn also_a_key_with_a_passphrase_and_no_agent_is_named_with_its_fix() {
         out.stderr
     );
 }
+
+/// A fresh ed25519 key pair in `dir` named `name` (no passphrase); its public line.
+fn new_key(dir: &std::path::Path, name: &str) -> String {
+    let kg = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(dir.join(name))
+        .status()
+        .unwrap();
+    assert!(kg.success());
+    fs_err::read_to_string(dir.join(format!("{name}.pub"))).unwrap()
+}
+
+// Messages (issue 19 review): a changed host key gave ssh's whole banner on one line
+// (`@@@@…; @ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @; …`) with the hint "check that
+// `ssh <host>` works by hand with the same user, port and key"; an unknown key under strict
+// checking and a refused login got the same hint. The right behaviour: the pinned file, its
+// line, the key type and fingerprint ssh reports, and how to check and replace the key; the
+// user and key sshd refused.
+#[test]
+fn k23_a_host_key_or_login_refused_by_ssh_is_named_with_its_file_and_fix() {
+    let addrs = ["127.0.0.15".to_string()];
+    let sshd = LoopSshd::new("", &addrs);
+    let dir = tempfile::Builder::new()
+        .prefix("dfab-pinned-")
+        .tempdir()
+        .unwrap();
+    let d = dir.path();
+    let host = format!("[{}]:{}", addrs[0], sshd.port);
+    // Pinned: another key than the host's, on line 2.
+    let wrong = new_key(d, "wrong");
+    let wrong: Vec<&str> = wrong.split_whitespace().take(2).collect();
+    fs_err::write(
+        d.join("known_hosts"),
+        format!("# pinned\n{host} {}\n", wrong.join(" ")),
+    )
+    .unwrap();
+    fs_err::write(d.join("empty_hosts"), "").unwrap();
+    let sent = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(sshd.dir.path().join("hostkey.pub"))
+        .output()
+        .unwrap();
+    let fp = String::from_utf8_lossy(&sent.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(fp.starts_with("SHA256:"), "{fp}");
+    let stranger = new_key(d, "stranger");
+    assert!(stranger.starts_with("ssh-ed25519"));
+    let env = |name: &str, known: &str, checking: &str, key: &str| {
+        format!(
+            "[environments.{name}]\nhosts = [\"root@{}:{}\"]\nkey_filename = \"{key}\"\n\
+             known_hosts = \"{known}\"\nhost_key_checking = \"{checking}\"\ntimeout = 5\n\n",
+            addrs[0], sshd.port
+        )
+    };
+    let toml = format!(
+        "{}{}{}[tasks.probe]\ndoc = \"One command\"\nsteps = [ {{ run = \"true\" }} ]\n",
+        env("pinned", "../known_hosts", "add", KEY),
+        env("strict", "../empty_hosts", "strict", KEY),
+        env(
+            "stranger",
+            "/dev/null",
+            "accept",
+            &d.join("stranger").display().to_string()
+        ),
+    );
+    fs_err::create_dir_all(d.join("proj")).unwrap();
+    fs_err::write(d.join("proj/dfab.toml"), toml).unwrap();
+    let proj = d.join("proj");
+    let known = d.join("known_hosts").display().to_string();
+
+    let out = Dfab::new(&proj).args(["pinned", "probe"]).run();
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let e = &out.stderr;
+    assert!(
+        e.contains(&format!(
+            "the host's key differs from the one pinned for {host} in {known}, line 2: the \
+             ED25519 key it sent ({fp})"
+        )) && e.contains(&format!("ssh-keygen -R '{host}' -f {known}"))
+            && !e.contains("@@@@")
+            && !e.contains("works by hand"),
+        "{e}"
+    );
+    // `noop` only activates the env: it connects nowhere, so the changed key is not met.
+    let out = Dfab::new(&proj).args(["pinned", "noop"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let out = Dfab::new(&proj).args(["strict", "probe"]).run();
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let empty = d.join("empty_hosts").display().to_string();
+    assert!(
+        out.stderr.contains(&format!(
+            "no ED25519 key is pinned for {host} in {empty}, and host_key_checking = 'strict'"
+        )) && out.stderr.contains(&format!(
+            "ssh-keyscan -p {} {} >> {empty}",
+            sshd.port, addrs[0]
+        )) && !out.stderr.contains("works by hand"),
+        "{}",
+        out.stderr
+    );
+
+    let out = Dfab::new(&proj).args(["stranger", "probe"]).run();
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let key = d.join("stranger").display().to_string();
+    assert!(
+        out.stderr.contains(&format!(
+            "refused the login of `root` with the key {key} (env key `key_filename`)"
+        )) && out
+            .stderr
+            .contains(&format!("put {key}.pub in ~root/.ssh/authorized_keys")),
+        "{}",
+        out.stderr
+    );
+}
