@@ -1,5 +1,5 @@
 //! Which database an env's settings reach, as its server says: the cluster's
-//! `system_identifier`, port and data directory, and the database's name. Two envs whose texts
+//! `system_identifier`, port, data directory and start time, and the database's name. Two envs whose texts
 //! differ (`10.0.3.5` and `root@10.0.3.5:22`) can reach one database; only the server knows.
 
 use std::fmt;
@@ -25,6 +25,9 @@ pub struct Identity {
     pub port: String,
     /// The cluster's `data_directory` (empty when the role may not read it).
     pub data_directory: String,
+    /// `pg_postmaster_start_time()`, to the microsecond: clusters made from one image share
+    /// their identifier, port and directory, but not the moment they started.
+    pub started: String,
     /// The database's name.
     pub database: String,
 }
@@ -33,8 +36,8 @@ impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "database `{}` of cluster {} (port {}",
-            self.database, self.system_identifier, self.port
+            "database `{}` of cluster {} (port {}, started {}",
+            self.database, self.system_identifier, self.port, self.started
         )?;
         if !self.data_directory.is_empty() {
             write!(f, ", {}", self.data_directory)?;
@@ -44,12 +47,13 @@ impl fmt::Display for Identity {
 }
 
 impl Identity {
-    /// One database: the same cluster (identifier and port; the data directory when both could
-    /// read it) and the same name.
+    /// One database: the same cluster (identifier, port and start; the data directory when
+    /// both could read it) and the same name.
     #[must_use]
     pub fn same(&self, other: &Identity) -> bool {
         self.system_identifier == other.system_identifier
             && self.port == other.port
+            && self.started == other.started
             && (self.data_directory.is_empty()
                 || other.data_directory.is_empty()
                 || self.data_directory == other.data_directory)
@@ -57,11 +61,12 @@ impl Identity {
     }
 }
 
-/// The query: `identifier|port|data_directory`.
+/// The query: `identifier|port|data_directory|start`.
 const QUERY: &str =
     "SELECT 'dfab-identity' || '|' || (SELECT system_identifier FROM pg_control_system()) \
      || '|' || current_setting('port') || '|' || coalesce((SELECT setting FROM pg_settings \
-     WHERE name = 'data_directory'), '');\n";
+     WHERE name = 'data_directory'), '') || '|' || to_char(pg_postmaster_start_time() \
+     AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"');\n";
 
 /// Ask the server of `db` who it is. `role`: the admin connects to the `postgres` database (the
 /// target of a push may not exist yet), the owner to the database itself. Under `-n`, `None`.
@@ -88,7 +93,7 @@ pub fn read_identity(
         .find_map(|l| l.strip_prefix("dfab-identity|"))
         .map(|l| l.split('|').collect())
         .unwrap_or_default();
-    let [sysid, port, dir] = fields[..] else {
+    let [sysid, port, dir, started] = fields[..] else {
         return Err(crate::error::Error::Other {
             message: format!(
                 "[{}] the server's identity could not be read from: {}",
@@ -102,6 +107,7 @@ pub fn read_identity(
         system_identifier: sysid.to_string(),
         port: port.to_string(),
         data_directory: dir.to_string(),
+        started: started.to_string(),
         database: db.name.clone(),
     }))
 }
@@ -182,6 +188,7 @@ mod tests {
             system_identifier: sysid.into(),
             port: port.into(),
             data_directory: dir.into(),
+            started: "2026-12-01T10:00:00.123456Z".into(),
             database: db.into(),
         }
     }
@@ -194,9 +201,16 @@ mod tests {
         assert!(!a.same(&id("7717", "5432", "", "app")));
         assert!(!a.same(&id("7716", "5432", "", "other")));
         assert!(!a.same(&id("7716", "5432", "/srv/pg", "app")));
+        // A clone of one image: same identifier, port and directory, started at another time.
+        let clone = Identity {
+            started: "2026-12-01T10:00:07.5Z".into(),
+            ..a.clone()
+        };
+        assert!(!a.same(&clone));
         assert_eq!(
             a.to_string(),
-            "database `app` of cluster 7716 (port 5432, /var/lib/postgresql/15/main)"
+            "database `app` of cluster 7716 (port 5432, started 2026-12-01T10:00:00.123456Z, \
+             /var/lib/postgresql/15/main)"
         );
     }
 }

@@ -85,20 +85,33 @@ fn lock_connection(
     cx.connector.connect(&addr, host.host(), cx.env)
 }
 
-/// Before a write into this env's database: ask its server who it is, and refuse when it is a
-/// protected env's database (`known`: envs already asked, with their answers).
+/// Before a write into this env's database: ask its server who it is, refuse when it is the
+/// copy's source (`known[0]`, when `source`) or a protected env's database (`known`: envs
+/// already asked, with their answers).
 fn check_target(
     task: &str,
     db: &DbTarget,
     host: &mut dyn Transport,
     known: &[(String, Option<Identity>)],
+    source: bool,
     cx: &RunCtx<'_>,
-) -> Result<Option<Identity>> {
+) -> Result<()> {
     let target = identity::read_identity(host, db, Role::Admin, cx.rep)?;
     if let Some(t) = &target {
         if cx.rep.verbose() {
             cx.rep
                 .info(&format!("[{}] {task}: the target is {t}", host.host()));
+        }
+    }
+    if let (true, Some((env, Some(s))), Some(t)) = (source, known.first(), &target) {
+        if s.same(t) {
+            return Err(DbError::SameDatabase {
+                task: task.to_string(),
+                source_env: env.clone(),
+                target_env: cx.env.name.clone(),
+                identity: t.to_string(),
+            }
+            .into());
         }
     }
     identity::refuse_protected(
@@ -109,8 +122,7 @@ fn check_target(
         known,
         cx.connector,
         cx.rep,
-    )?;
-    Ok(target)
+    )
 }
 
 /// `push` refuses `production` and `protected = True`; `force_push` asks instead.
@@ -254,7 +266,7 @@ impl HostAction for PushAction {
             &self.task,
             cx.rep,
             || {
-                check_target(&self.task, &push.db, host, &[], cx)?;
+                check_target(&self.task, &push.db, host, &[], false, cx)?;
                 crate::database::push_file(&push, &self.file, cx.project_dir, host, cx.rep)
             },
         )?;
@@ -358,7 +370,7 @@ impl HostAction for CloneAction {
         let task = self.task.as_str();
         lock::holding(lock_t.as_mut(), &push.db, Mode::Write, task, cx.rep, || {
             let Source::Live { env, db, .. } = &self.source else {
-                check_target(task, &push.db, host, &[], cx)?;
+                check_target(task, &push.db, host, &[], false, cx)?;
                 return clone::run(
                     &self.source,
                     &push,
@@ -372,18 +384,7 @@ impl HostAction for CloneAction {
             let mut src = cx.connector.connect_env(env, &db.host, cx.rep)?;
             let source = identity::read_identity(src.as_mut(), db, Role::Owner, cx.rep)?;
             let known = [(env.name.clone(), source.clone())];
-            let target = check_target(task, &push.db, host, &known, cx)?;
-            if let (Some(s), Some(t)) = (&source, &target) {
-                if s.same(t) {
-                    return Err(DbError::SameDatabase {
-                        task: task.to_string(),
-                        source_env: env.name.clone(),
-                        target_env: cx.env.name.clone(),
-                        identity: t.to_string(),
-                    }
-                    .into());
-                }
-            }
+            check_target(task, &push.db, host, &known, true, cx)?;
             // The source is read while it is copied: no push into it meanwhile.
             lock::holding(src.as_mut(), db, Mode::Read, task, cx.rep, || {
                 clone::run(
