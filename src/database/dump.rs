@@ -163,7 +163,7 @@ pub fn stream_into(
 }
 
 /// Hints for the usual connection failures.
-fn with_hint(e: Error, db: &DbTarget) -> Error {
+pub(crate) fn with_hint(e: Error, db: &DbTarget) -> Error {
     let Error::CommandFailed {
         host,
         cmd,
@@ -267,6 +267,15 @@ pub fn run(
     };
     sidecar.write(dest)?;
     Ok(Some(Dumped { sidecar, elapsed }))
+}
+
+/// The warning of a dump that failed: what `dest` holds now (shown from `base`).
+#[must_use]
+pub fn unchanged(host: &str, dest: &Path, base: &Path) -> String {
+    format!(
+        "[{host}] the dump failed; {} is unchanged",
+        shown_current(dest, base)
+    )
 }
 
 fn shown_current(dest: &Path, base: &Path) -> String {

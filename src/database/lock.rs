@@ -81,9 +81,20 @@ pub fn holding<T>(
     work: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
     let app = application_name(task, &db.env);
-    let mut args: Vec<&str> = PSQL.to_vec();
-    args.extend(["-q", "-d", "postgres"]);
-    let cmd = db.tool("psql", Role::Admin, args);
+    // Readers lock as the owner (a dump over TCP has only its password), writers as the admin;
+    // both in the `postgres` database, where advisory locks share one namespace. When psql
+    // ends (refused, or its connection failed), the shell says so on stdout: dfab's end of the
+    // session's stdin is open until then.
+    let role = match mode {
+        Mode::Write => Role::Admin,
+        Mode::Read => Role::Owner,
+    };
+    let psql = format!(
+        "psql {} {} -q -d postgres; printf 'dfab-lock\\tended %s\\n' \"$?\"",
+        db.flags_sh(role),
+        PSQL.map(crate::transport::cmd::quote).join(" ")
+    );
+    let cmd = db.wrap(crate::transport::cmd::Cmd::shell(psql));
     let shown = cmd.clone().without_sudo_if_root(lock_host.login_user());
     let verb = if shown.sudo.is_some() { "sudo" } else { "run" };
     rep.command(lock_host.host(), verb, &shown);
@@ -117,7 +128,31 @@ pub fn holding<T>(
                 drop(stdin_w);
                 work()
             }
-            Some(holder) => {
+            _ if answer.as_deref().is_none_or(|a| a.starts_with("ended ")) => {
+                drop(stdin_w);
+                let (cmd, out) = session.join().expect("lock session thread")?;
+                // psql's own status, as the shell reported it.
+                let code = answer
+                    .as_deref()
+                    .and_then(|a| a.strip_prefix("ended "))
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(1);
+                let out = crate::transport::Output::new(
+                    crate::transport::Exit::Code(code),
+                    out.stdout,
+                    out.stderr,
+                );
+                quiet::checked(&host, &cmd, out).map_err(|e| super::dump::with_hint(e, db))?;
+                return Err(crate::error::Error::Other {
+                    message: format!(
+                        "[{host}] {task}: the lock session on database `{}` ended without an answer",
+                        db.name
+                    ),
+                    hint: Some("run with -v to see the session".into()),
+                });
+            }
+            holder => {
+                let holder = holder.unwrap_or("another session");
                 drop(stdin_w);
                 Err(DbError::Busy {
                     host: host.clone(),
@@ -126,18 +161,6 @@ pub fn holding<T>(
                     holder: holder.to_string(),
                 }
                 .into())
-            }
-            None => {
-                drop(stdin_w);
-                let (cmd, out) = session.join().expect("lock session thread")?;
-                quiet::checked(&host, &cmd, out)?;
-                return Err(crate::error::Error::Other {
-                    message: format!(
-                        "[{host}] {task}: the lock session on database `{}` ended without an answer",
-                        db.name
-                    ),
-                    hint: Some("run with -v to see the session".into()),
-                });
             }
         };
         // The rest of the session's output, so it never waits on a full pipe.

@@ -56,14 +56,24 @@ impl HostAction for DumpAction {
     fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let shown = crate::fsutil::shown(&self.dest, cx.project_dir);
         let mut lock_t = lock_connection(host, &self.db, cx)?;
+        let mut ran = false;
         let dumped = lock::holding(
             lock_t.as_mut(),
             &self.db,
             Mode::Read,
             &self.task,
             cx.rep,
-            || dump::run(host, &self.db, &self.dest, cx.project_dir, cx.rep),
-        )?;
+            || {
+                ran = true;
+                dump::run(host, &self.db, &self.dest, cx.project_dir, cx.rep)
+            },
+        );
+        if dumped.is_err() && !ran {
+            // Refused by the lock (or its session failed): the dump says what it keeps.
+            let shown = dump::unchanged(&self.db.host, &self.dest, cx.project_dir);
+            cx.rep.warn(&shown);
+        }
+        let dumped = dumped?;
         Ok(match dumped {
             Some(d) => format!("dumped `{}` into {shown}: {}", self.db.name, d.contents()),
             None => format!("would dump `{}` into {shown}", self.db.name),
