@@ -11,8 +11,9 @@ use crate::transport::cmd::Cmd;
 use crate::transport::local::Local;
 use crate::transport::{check, Transport};
 
+use super::session::ServerError;
 use super::sidecar::{self, Sidecar};
-use super::sql::{self, MARK_COUNT, MARK_VERSION};
+use super::sql::{self, MARK_COUNT, MARK_SESSION, MARK_VERSION};
 use super::stream;
 use super::{DbError, DbTarget};
 
@@ -103,7 +104,16 @@ pub fn stream_into(
     let mut version = String::new();
     let mut counts = String::new();
     let mut other = String::new();
+    let mut session = String::new();
     for line in stderr.lines() {
+        if let Some(l) = line
+            .strip_prefix(MARK_SESSION)
+            .and_then(|l| l.strip_prefix('\t'))
+        {
+            session.push_str(l);
+            session.push('\n');
+            continue;
+        }
         if let Some(v) = line
             .strip_prefix(MARK_VERSION)
             .and_then(|l| l.strip_prefix('\t'))
@@ -120,6 +130,25 @@ pub fn stream_into(
             other.push('\n');
         }
     }
+    let ended = ServerError::find(&session);
+    if let Some(error) = ended.clone().filter(|_| !out.exit().success()) {
+        return Err(DbError::Server {
+            host: host.host().to_string(),
+            what: format!("the dump of `{}`: its snapshot session", db.name),
+            error,
+        }
+        .into());
+    }
+    if let Some(error) = ended {
+        // pg_dump had imported the snapshot and finished: the dump is whole.
+        rep.warn(&format!(
+            "[{}] the dump's snapshot session was ended by the server after pg_dump had taken \
+             its snapshot ({error}); the dump is complete",
+            host.host()
+        ));
+    } else if !session.trim().is_empty() && !out.exit().success() {
+        other.push_str(&session);
+    }
     let shown = Cmd::new("pg_dump", ["-Fc", "-d", db.name.as_str()]);
     check(
         host.host(),
@@ -134,7 +163,7 @@ pub fn stream_into(
 }
 
 /// Hints for the usual connection failures.
-fn with_hint(e: Error, db: &DbTarget) -> Error {
+pub(crate) fn with_hint(e: Error, db: &DbTarget) -> Error {
     let Error::CommandFailed {
         host,
         cmd,
@@ -238,6 +267,15 @@ pub fn run(
     };
     sidecar.write(dest)?;
     Ok(Some(Dumped { sidecar, elapsed }))
+}
+
+/// The warning of a dump that failed: what `dest` holds now (shown from `base`).
+#[must_use]
+pub fn unchanged(host: &str, dest: &Path, base: &Path) -> String {
+    format!(
+        "[{host}] the dump failed; {} is unchanged",
+        shown_current(dest, base)
+    )
 }
 
 fn shown_current(dest: &Path, base: &Path) -> String {

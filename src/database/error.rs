@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use crate::transport::Exit;
 
+use super::session::ServerError;
+
 /// What can go wrong in a dump, push or clone besides a command failing.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -57,6 +59,48 @@ pub enum DbError {
         diff.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
     CountsDiffer { host: String, diff: Vec<CountDiff> },
+
+    /// The server refused a statement or ended one of dfab's sessions: its SQLSTATE and words.
+    #[error("[{host}] {what}: the server said {error}")]
+    Server {
+        host: String,
+        /// The step, e.g. `the swap`, `the dump's snapshot session`.
+        what: String,
+        error: ServerError,
+    },
+
+    /// The source and the target of a copy are one database, as their servers say.
+    #[error(
+        "{task}: the source (env `{source_env}`) and the target (env `{target_env}`) are the same \
+         database: {identity}"
+    )]
+    SameDatabase {
+        task: String,
+        source_env: String,
+        target_env: String,
+        identity: String,
+    },
+
+    /// The target is a protected env's database, reached through another env's settings.
+    #[error(
+        "{task}: the database of env `{target_env}` is the database of protected env \
+         `{protected}` ({identity}); refusing to write into it from env `{target_env}`"
+    )]
+    ProtectedTarget {
+        task: String,
+        target_env: String,
+        protected: String,
+        identity: String,
+    },
+
+    /// Another operation holds the target database's lock.
+    #[error("[{host}] {task}: database `{database}` is busy: {holder} holds it")]
+    Busy {
+        host: String,
+        task: String,
+        database: String,
+        holder: String,
+    },
 }
 
 /// One table whose row count differs between the dump and the restored copy.
@@ -106,6 +150,17 @@ impl DbError {
             DbError::CountsDiffer { .. } => {
                 "the dump or the restore is incomplete; dump again".into()
             }
+            DbError::Server { error, .. } => error.hint(),
+            DbError::SameDatabase { .. } => {
+                "point `db_name`, `db_host`/`db_port` or the hosts of one env elsewhere".into()
+            }
+            DbError::ProtectedTarget { protected, .. } => format!(
+                "fix this env's hosts or `db_*` keys; to replace that database on purpose, \
+                 run it as `dfab {protected} database.force_push`"
+            ),
+            DbError::Busy { .. } => "wait for it to finish; if its holder is gone, end that \
+                 session on the server: SELECT pg_terminate_backend(<pid>)"
+                .into(),
         })
     }
 }

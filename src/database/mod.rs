@@ -4,16 +4,20 @@
 pub mod clone;
 pub mod dump;
 mod error;
+pub mod identity;
+pub mod lock;
 pub mod migrate;
+pub mod props;
 pub mod push;
 mod quiet;
+pub mod session;
 pub mod sidecar;
 pub mod sql;
 pub mod stream;
 mod target;
 
 pub use error::{CountDiff, DbError};
-pub use target::DbTarget;
+pub use target::{DbTarget, Role};
 
 use std::path::Path;
 

@@ -13,7 +13,9 @@ use crate::report::Reporter;
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
 
+use super::props;
 use super::quiet;
+use super::session;
 use super::sidecar;
 use super::sql;
 use super::stream;
@@ -32,6 +34,8 @@ pub struct Push {
     pub sanitize: Option<String>,
     /// Keep the file on the host afterwards (so the next push of the same dump skips the upload).
     pub keep_remote: bool,
+    /// What makes this run's temporary databases' names its own (see [`Push::for_run`]).
+    pub run_id: String,
 }
 
 /// What was sent to the host, as the restore needs it.
@@ -77,25 +81,71 @@ impl Push {
             jobs,
             sanitize,
             keep_remote,
+            run_id: String::new(),
         }
     }
 
-    fn new_db(&self) -> String {
-        format!("{}_dfab_new", self.db.name)
+    /// This push for one run: its temporary databases get names no other run uses
+    /// (`<db>_dfab_new_<8 hex>`), so two runs never drop each other's. Under `-n` the name is a
+    /// placeholder for the one the run makes up.
+    #[must_use]
+    pub fn for_run(&self, recording: bool) -> Push {
+        let run_id = if recording {
+            String::new()
+        } else {
+            let seed = format!(
+                "{}-{:?}-{}",
+                std::process::id(),
+                std::time::SystemTime::now(),
+                self.db.name
+            );
+            crate::transport::sha256_hex(seed.as_bytes())[..8].to_string()
+        };
+        Push {
+            run_id,
+            ..self.clone()
+        }
+    }
+
+    /// `<db>_dfab_<kind>_`: the prefix of this database's temporary databases (the name cut to
+    /// fit the server's 63 bytes).
+    fn temp_prefix(&self, kind: &str) -> String {
+        let mut end = self.db.name.len().min(63 - 19);
+        while !self.db.name.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}_dfab_{kind}_", &self.db.name[..end])
+    }
+
+    /// The temporary database restored into.
+    #[must_use]
+    pub fn new_db(&self) -> String {
+        if self.run_id.is_empty() {
+            return "<temporary-database>".into();
+        }
+        format!("{}{}", self.temp_prefix("new"), self.run_id)
     }
 
     fn old_db(&self) -> String {
-        format!("{}_dfab_old", self.db.name)
+        if self.run_id.is_empty() {
+            return "<old-database>".into();
+        }
+        format!("{}{}", self.temp_prefix("old"), self.run_id)
+    }
+
+    /// `new_db`, as the lines of a run say it.
+    fn new_shown(&self) -> String {
+        if self.run_id.is_empty() {
+            "a temporary database".into()
+        } else {
+            format!("`{}`", self.new_db())
+        }
     }
 
     fn admin_sql(&self, database: &str, sql: String) -> Cmd {
-        self.db
-            .tool(
-                "psql",
-                Role::Admin,
-                ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", database],
-            )
-            .stdin(sql)
+        let mut args: Vec<&str> = session::PSQL.to_vec();
+        args.extend(["-q", "-d", database]);
+        self.db.tool("psql", Role::Admin, args).stdin(sql)
     }
 
     /// `sha256sum` of the host's copy, if any (empty output when absent).
@@ -123,7 +173,9 @@ impl Push {
         .sudo(None)
     }
 
-    /// Drop a leftover temporary database and create it afresh, owned by `db_user`.
+    /// Drop the temporary databases that runs killed before their clean-up left (safe: this
+    /// run holds the database's lock, so none of them is in use), and create this run's, owned
+    /// by `db_user`.
     #[must_use]
     pub fn create_cmd(&self) -> Cmd {
         let owner = self
@@ -132,10 +184,13 @@ impl Push {
             .as_deref()
             .map(|u| format!(" OWNER {}", sql::ident(u)))
             .unwrap_or_default();
+        let leftovers = format!("^{}[0-9a-f]{{8}}$", regex_escape(&self.temp_prefix("new")));
         self.admin_sql(
             "postgres",
             format!(
-                "DROP DATABASE IF EXISTS {n};\nCREATE DATABASE {n}{owner} TEMPLATE template0;\n",
+                "SELECT format('DROP DATABASE %I', datname) FROM pg_database \
+                 WHERE datname ~ {} \\gexec\nCREATE DATABASE {n}{owner} TEMPLATE template0;\n",
+                sql::literal(&leftovers),
                 n = sql::ident(&self.new_db())
             ),
         )
@@ -160,12 +215,11 @@ impl Push {
     /// Per-table row counts of the temporary database.
     #[must_use]
     pub fn counts_cmd(&self) -> Cmd {
+        let new = self.new_db();
+        let mut args: Vec<&str> = session::PSQL.to_vec();
+        args.extend(["-d", &new]);
         self.db
-            .tool(
-                "psql",
-                Role::Admin,
-                ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", &self.new_db()],
-            )
+            .tool("psql", Role::Admin, args)
             .stdin(sql::counts_stdin())
     }
 
@@ -173,21 +227,10 @@ impl Push {
     #[must_use]
     pub fn sanitize_cmd(&self) -> Option<Cmd> {
         self.sanitize.as_ref().map(|s| {
-            self.db
-                .tool(
-                    "psql",
-                    Role::Admin,
-                    [
-                        "-X",
-                        "-q",
-                        "-1",
-                        "-v",
-                        "ON_ERROR_STOP=1",
-                        "-d",
-                        &self.new_db(),
-                    ],
-                )
-                .stdin(s.clone())
+            let new = self.new_db();
+            let mut args: Vec<&str> = session::PSQL.to_vec();
+            args.extend(["-q", "-1", "-d", &new]);
+            self.db.tool("psql", Role::Admin, args).stdin(s.clone())
         })
     }
 
@@ -196,12 +239,7 @@ impl Push {
     pub fn swap_cmd(&self) -> Cmd {
         self.admin_sql(
             "postgres",
-            sql::swap(
-                &self.db.name,
-                &self.new_db(),
-                &self.old_db(),
-                self.db.user.as_deref(),
-            ),
+            sql::swap(&self.db.name, &self.new_db(), &self.old_db()),
         )
     }
 
@@ -285,19 +323,19 @@ impl Push {
     ) -> Result<()> {
         let host = t.host().to_string();
         let dry = t.recording();
-        let (new, live) = (self.new_db(), &self.db.name);
+        let (new, live) = (self.new_shown(), &self.db.name);
         let result = (|| {
             quiet::run(t, &self.create_cmd(), rep)?;
             let started = Instant::now();
             quiet::run(t, &self.restore_cmd(), rep)?;
             rep.info(&if dry {
                 format!(
-                    "[{host}] would restore {} into `{new}` with {} jobs",
+                    "[{host}] would restore {} into {new} with {} jobs",
                     self.remote, self.jobs
                 )
             } else {
                 format!(
-                    "[{host}] restored into `{new}` with {} jobs: {}",
+                    "[{host}] restored into {new} with {} jobs: {}",
                     self.jobs,
                     stream::rate(payload.size, started.elapsed().as_secs_f64())
                 )
@@ -306,9 +344,9 @@ impl Push {
             if let Some(c) = self.sanitize_cmd() {
                 quiet::run(t, &c, rep)?;
                 rep.info(&if dry {
-                    format!("[{host}] would run db_sanitize in `{new}`")
+                    format!("[{host}] would run db_sanitize in {new}")
                 } else {
-                    format!("[{host}] db_sanitize ran in `{new}`")
+                    format!("[{host}] db_sanitize ran in {new}")
                 });
             }
             Ok::<_, Error>(())
@@ -317,7 +355,7 @@ impl Push {
             quiet::tidy(t, &self.discard_cmd(), rep);
             self.cleanup(t, rep);
             rep.warn(&format!(
-                "[{host}] push failed before the swap: the live database `{live}` is untouched (the temporary `{new}` was dropped)",
+                "[{host}] push failed before the swap: the live database `{live}` is untouched (the temporary {new} was dropped)",
             ));
             return Err(e);
         }
@@ -325,12 +363,24 @@ impl Push {
         self.cleanup(t, rep);
         match swapped {
             Ok(_) if dry => rep.info(&format!(
-                "[{host}] would swap `{new}` in as `{live}`, terminating its connections"
+                "[{host}] would swap {new} in as `{live}` (its settings kept, its connections \
+                 ended)"
             )),
-            Ok(out) => rep.info(&format!(
-                "[{host}] swapped `{new}` in as `{live}`{}",
-                terminated(&out.stdout_str())
-            )),
+            Ok(out) => {
+                let out = out.stdout_str();
+                let carried = props::carried(&out);
+                if !carried.is_empty() {
+                    rep.info(&format!(
+                        "[{host}] carried over {} database-level setting(s) of `{live}` \
+                         (-v shows them)",
+                        carried.len()
+                    ));
+                }
+                rep.info(&format!(
+                    "[{host}] swapped {new} in as `{live}`{}",
+                    terminated(&out)
+                ));
+            }
             Err(e) => {
                 quiet::tidy(t, &self.discard_cmd(), rep);
                 rep.warn(&format!(
@@ -403,6 +453,17 @@ impl Push {
         }
         .into())
     }
+}
+
+/// `s` with the characters a POSIX regular expression gives a meaning escaped.
+fn regex_escape(s: &str) -> String {
+    s.chars().fold(String::new(), |mut out, c| {
+        if "\\.^$|?*+()[]{}".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
 }
 
 /// The SHA-256 and size of a local file, read in chunks.

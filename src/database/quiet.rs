@@ -4,8 +4,11 @@
 use crate::error::Result;
 use crate::exec::record::exec;
 use crate::report::{Reporter, Stream};
-use crate::transport::cmd::Cmd;
+use crate::transport::cmd::{Cmd, Program};
 use crate::transport::{check, Output, Transport};
+
+use super::session::ServerError;
+use super::DbError;
 
 /// `cmd` as it runs on `t` (no sudo wrapper for root), and the verb it is shown with.
 fn shown(t: &dyn Transport, cmd: &Cmd) -> (Cmd, &'static str) {
@@ -33,10 +36,29 @@ fn exec_shown(t: &mut dyn Transport, cmd: &Cmd, rep: &dyn Reporter) -> Result<(C
     Ok((cmd, out))
 }
 
-/// Run `cmd` on `t`; a non-zero exit is the error [`check`] builds.
+/// Run `cmd` on `t`; a non-zero exit is the error [`checked`] builds.
 pub(super) fn run(t: &mut dyn Transport, cmd: &Cmd, rep: &dyn Reporter) -> Result<Output> {
     let (cmd, out) = exec_shown(t, cmd, rep)?;
-    check(t.host(), &cmd, out)
+    checked(t.host(), &cmd, out)
+}
+
+/// [`check`], but a failure whose stderr carries the server's SQLSTATE is that error
+/// ([`DbError::Server`]), not the tool's exit status.
+pub(super) fn checked(host: &str, cmd: &Cmd, out: Output) -> Result<Output> {
+    if !out.exit().success() {
+        if let Some(error) = ServerError::find(&out.stderr_str()) {
+            return Err(DbError::Server {
+                host: host.to_string(),
+                what: match &cmd.program {
+                    Program::Argv(a) => format!("`{}`", a.first().map_or("", String::as_str)),
+                    Program::Shell(_) => "the command".into(),
+                },
+                error,
+            }
+            .into());
+        }
+    }
+    check(host, cmd, out)
 }
 
 /// Run `cmd` on `t` as [`run`] does, but never show its output lines (the row counts: one line
@@ -44,7 +66,7 @@ pub(super) fn run(t: &mut dyn Transport, cmd: &Cmd, rep: &dyn Reporter) -> Resul
 pub(super) fn read(t: &mut dyn Transport, cmd: &Cmd, rep: &dyn Reporter) -> Result<Output> {
     let (cmd, verb) = shown(t, cmd);
     let out = exec(t, rep, verb, cmd.clone())?;
-    check(t.host(), &cmd, out)
+    checked(t.host(), &cmd, out)
 }
 
 /// A clean-up after a failure or at the end: a non-zero exit is a warning, not an error.

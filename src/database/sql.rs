@@ -27,34 +27,46 @@ pub const MARK_VERSION: &str = "dfab-server-version";
 /// See [`MARK_VERSION`]: `dfab-count<TAB>schema.table|rows`.
 pub const MARK_COUNT: &str = "dfab-count";
 
+/// See [`MARK_VERSION`]: `dfab-session<TAB>line`, the snapshot session's stderr when it ended
+/// with an error (the server's `FATAL:  25P03: …`).
+pub const MARK_SESSION: &str = "dfab-session";
+
 /// The dump, as one script on the database host: a REPEATABLE READ transaction exports its
 /// snapshot, reads the server version and every table's row count in it, and `pg_dump
 /// --snapshot` dumps that same snapshot to stdout in custom format. Nothing is left on the host.
+/// The script exits with `pg_dump`'s status; when the snapshot session ended with an error, its
+/// words follow [`MARK_SESSION`] on stderr, so the cause is the server's, not "`pg_dump` failed".
 #[must_use]
 pub fn dump_script(db: &DbTarget) -> String {
     let conn = db.flags_sh(Role::Owner);
     let name = quote(&db.name);
     format!(
         r#"set -e
+trap '' PIPE
 d=$(mktemp -d); p=
 finish() {{ exec 3>&- 2>/dev/null || true; if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi; rm -rf "$d"; }}
 trap finish EXIT
+session() {{ sed 's/^/{MARK_SESSION}	/' "$d/err" >&2; }}
 mkfifo "$d/q"
-psql -X -q -At -v ON_ERROR_STOP=1 {conn} -d {name} <"$d/q" >/dev/null 2>"$d/err" & p=$!
+psql -X -q -At -v ON_ERROR_STOP=1 -v VERBOSITY=verbose {conn} -d {name} <"$d/q" >/dev/null 2>"$d/err" & p=$!
 exec 3>"$d/q"
-printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' \
-  "SELECT pg_export_snapshot() \g $d/snap" \
-  "SHOW server_version \g $d/version" \
-  "\o $d/counts" {counts} '\o' "\! touch $d/ready" >&3
+printf '%s
+' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;'   "SELECT pg_export_snapshot() \g $d/snap"   "SHOW server_version \g $d/version"   "\o $d/counts" {counts} '\o' "\! touch $d/ready" >&3
 while [ ! -e "$d/ready" ]; do
-  if ! kill -0 "$p" 2>/dev/null; then cat "$d/err" >&2; p=; exit 3; fi
+  if ! kill -0 "$p" 2>/dev/null; then session; p=; exit 3; fi
   sleep 0.05
 done
-printf '{MARK_VERSION}\t%s\n' "$(cat "$d/version")" >&2
-sed 's/^/{MARK_COUNT}\t/' "$d/counts" >&2
-pg_dump -Fc {conn} --snapshot="$(cat "$d/snap")" -d {name}
-printf 'COMMIT;\n' >&3; exec 3>&-
-wait "$p"; p=
+printf '{MARK_VERSION}	%s
+' "$(cat "$d/version")" >&2
+sed 's/^/{MARK_COUNT}	/' "$d/counts" >&2
+s=0
+pg_dump -Fc {conn} --snapshot="$(cat "$d/snap")" -d {name} || s=$?
+{{ printf 'COMMIT;
+' >&3; }} 2>/dev/null || true
+exec 3>&-
+if ! wait "$p"; then session; fi
+p=
+exit "$s"
 "#,
         counts = quote(COUNTS),
     )
@@ -67,24 +79,23 @@ pub fn counts_stdin() -> Vec<u8> {
 }
 
 /// The swap, run in the `postgres` database: terminate connections to the live and new
-/// databases, rename the live one aside and the new one in (one transaction), then drop the old.
+/// databases, carry the live one's own properties over to the new one (see
+/// [`super::props`]), rename the live one aside and the new one in (one transaction), then drop
+/// the old.
 #[must_use]
-pub fn swap(live: &str, new: &str, old: &str, owner: Option<&str>) -> String {
+pub fn swap(live: &str, new: &str, old: &str) -> String {
     let (l, n, o) = (ident(live), ident(new), ident(old));
-    let owner = owner
-        .map(|u| format!("ALTER DATABASE {l} OWNER TO {};\n", ident(u)))
-        .unwrap_or_default();
     format!(
         "\\set ON_ERROR_STOP 1\n\
          SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = {ll}) AS live \\gset\n\
          BEGIN;\n\
          SELECT format('terminated %s connection(s) to %s', count(pg_terminate_backend(pid, 10000)), {ll}) \
          FROM pg_stat_activity WHERE datname IN ({ll}, {nl}) AND pid <> pg_backend_pid();\n\
+         {carry}\
          \\if :live\n\
          ALTER DATABASE {l} RENAME TO {o};\n\
          \\endif\n\
          ALTER DATABASE {n} RENAME TO {l};\n\
-         {owner}\
          COMMIT;\n\
          \\if :live\n\
          DROP DATABASE {o};\n\
@@ -92,6 +103,7 @@ pub fn swap(live: &str, new: &str, old: &str, owner: Option<&str>) -> String {
          SELECT format('database %s swapped in', {ll});\n",
         ll = literal(live),
         nl = literal(new),
+        carry = super::props::carry_over(live, new),
     )
 }
 
@@ -107,11 +119,13 @@ mod tests {
 
     #[test]
     fn swap_renames_in_one_transaction_and_drops_after() {
-        let s = swap("app", "app_dfab_new", "app_dfab_old", Some("app"));
+        let s = swap("app", "app_dfab_new", "app_dfab_old");
         let begin = s.find("BEGIN").unwrap();
         let commit = s.find("COMMIT").unwrap();
         let rename = s.find("RENAME TO \"app\"").unwrap();
         let drop = s.find("DROP DATABASE").unwrap();
+        let carry = s.find("\\gexec").unwrap();
+        assert!(begin < carry && carry < rename, "{s}");
         assert!(begin < rename && rename < commit && commit < drop, "{s}");
     }
 }

@@ -131,7 +131,10 @@ impl DbTarget {
             (Some(_), None) => cmd.cwd("/"),
             _ => cmd,
         };
-        let mut cmd = cmd.env("PGCONNECT_TIMEOUT", "10").sudo(os_user);
+        let mut cmd = cmd
+            .env("PGCONNECT_TIMEOUT", "10")
+            .env("PGOPTIONS", super::session::PGOPTIONS)
+            .sudo(os_user);
         if let Some(pw) = &self.password {
             cmd = cmd.secret_env("PGPASSWORD", pw.clone());
         }
@@ -148,9 +151,12 @@ impl DbTarget {
         self.wrap(Cmd::new(program, self.flags(role)).args(args))
     }
 
-    /// Whether two targets are the same database (same host, server and name).
+    /// Whether two targets' settings name one database in the same words (host, server and
+    /// name): refused before anything runs. Settings that differ may still reach one database
+    /// (`10.0.3.5` and `root@10.0.3.5:22`); only the server can say (see
+    /// [`super::identity`]).
     #[must_use]
-    pub fn same_database(&self, other: &DbTarget) -> bool {
+    pub fn same_settings(&self, other: &DbTarget) -> bool {
         let host = |h: &str| h.rsplit_once('@').map_or(h, |(_, x)| x).to_string();
         host(&self.host) == host(&other.host)
             && self.db_host == other.db_host
@@ -183,7 +189,9 @@ mod tests {
         let local = target(None).wrap(Cmd::new("psql", ["-l"]));
         assert_eq!(
             local.to_shell(),
-            "sudo -n -H -u postgres -- sh -c 'cd / && env PGCONNECT_TIMEOUT=10 psql -l'"
+            "sudo -n -H -u postgres -- sh -c 'cd / && env PGCONNECT_TIMEOUT=10 \
+             PGOPTIONS='\\''-c idle_in_transaction_session_timeout=0 -c idle_session_timeout=0 \
+             -c statement_timeout=0 -c lock_timeout=60s'\\'' psql -l'"
         );
         let own_dir = target(None).wrap(Cmd::new("psql", ["-l"]).cwd("/srv"));
         assert!(own_dir.to_shell().contains("cd /srv && "), "{own_dir}");

@@ -571,9 +571,9 @@ fn dry_run_records_the_calls_db_clone_push_and_dump_make() {
     let (s, p) = (&stage.ip, &prod.ip);
     let push_lines = |upload: &str, task: &str| {
         format!(
-            "{upload}[{s}] would restore /var/tmp/dfab-staging-app.dump into `app_dfab_new` with 2 jobs\n\
-             [{s}] would run db_sanitize in `app_dfab_new`\n\
-             [{s}] would swap `app_dfab_new` in as `app`, terminating its connections\n\
+            "{upload}[{s}] would restore /var/tmp/dfab-staging-app.dump into a temporary database with 2 jobs\n\
+             [{s}] would run db_sanitize in a temporary database\n\
+             [{s}] would swap a temporary database in as `app` (its settings kept, its connections ended)\n\
              [{s}] {task}: would replace database `app`\n"
         )
     };
@@ -600,10 +600,10 @@ fn dry_run_records_the_calls_db_clone_push_and_dump_make() {
     // What happened, in order: the stream ended, then the restore, the check, the swap.
     let order = [
         "] streamed `app` from",
-        "] restored into `app_dfab_new` with 2 jobs: ",
+        "] restored into `app_dfab_new_",
         "] row counts match the dump's",
-        "] db_sanitize ran in `app_dfab_new`",
-        "] swapped `app_dfab_new` in as `app`: 0 connections terminated",
+        "] db_sanitize ran in `app_dfab_new_",
+        "` in as `app`: 0 connections terminated",
         "] db_clone: replaced database `app`",
     ];
     let at: Vec<usize> = order.iter().map(|w| line_of(&out, w)).collect();

@@ -636,6 +636,10 @@ mod checks {
             "[h] sudo: install a_1.0_all.deb 1.0 -"
         ));
         assert!(m("[h] read: x <sha256> y", "[h] read: x 0123abcd y"));
+        assert!(m(
+            r"[h] sudo: sh -c 'psql -d '\''<temporary-database>'\'''",
+            "[h] sudo: sh -c 'psql -d app_dfab_new_0a1b2c3d'"
+        ));
         assert!(!m("[h] read: x <sha256> y", "[h] read: x 0123abcd z"));
         assert!(!m("[h] run: sort < a > b", "[h] run: sort < c > b"));
         assert!(m("[h] run: sort < a > b", "[h] run: sort < a > b"));
@@ -700,8 +704,10 @@ mod checks {
 
 /// `'<word>'` as `<word>`: the shell quotes a placeholder, not the plain word it stands for.
 fn unquote_placeholders(s: &str) -> String {
+    // Inside `sh -c '…'` (a command run as another user) a quoted word reads `'\''<x>'\''`.
+    let nested = s.replace(r"'\''<", "'<").replace(r">'\''", ">'");
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
+    let mut rest = nested.as_str();
     while let Some(i) = rest.find("'<") {
         let inner = &rest[i + 1..];
         match inner.find(">'") {

@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::database::clone::{self, Source};
+use crate::database::identity::{self, Identity};
+use crate::database::lock::{self, Mode};
 use crate::database::push::Push;
-use crate::database::{dump, migrate, DbTarget};
+use crate::database::Role;
+use crate::database::{dump, migrate, DbError, DbTarget};
 use crate::environments::Env;
 use crate::error::{Error, Result};
 use crate::exec::step::{HostAction, RunCtx};
@@ -34,11 +37,17 @@ pub fn plan_dump(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let db = target(cx)?;
     let dest = dump::local_path(cx.project_dir, &cx.env.name);
     let host = db.host.clone();
-    Ok(host_step(call, &host, Arc::new(DumpAction { db, dest })))
+    let task = call.name.clone();
+    Ok(host_step(
+        call,
+        &host,
+        Arc::new(DumpAction { task, db, dest }),
+    ))
 }
 
 #[derive(Debug)]
 struct DumpAction {
+    task: String,
     db: DbTarget,
     dest: PathBuf,
 }
@@ -46,13 +55,84 @@ struct DumpAction {
 impl HostAction for DumpAction {
     fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let shown = crate::fsutil::shown(&self.dest, cx.project_dir);
-        Ok(
-            match dump::run(host, &self.db, &self.dest, cx.project_dir, cx.rep)? {
-                Some(d) => format!("dumped `{}` into {shown}: {}", self.db.name, d.contents()),
-                None => format!("would dump `{}` into {shown}", self.db.name),
+        let mut lock_t = lock_connection(host, &self.db, cx)?;
+        let mut ran = false;
+        let dumped = lock::holding(
+            lock_t.as_mut(),
+            &self.db,
+            Mode::Read,
+            &self.task,
+            cx.rep,
+            || {
+                ran = true;
+                dump::run(host, &self.db, &self.dest, cx.project_dir, cx.rep)
             },
-        )
+        );
+        if dumped.is_err() && !ran {
+            // Refused by the lock (or its session failed): the dump says what it keeps.
+            let shown = dump::unchanged(&self.db.host, &self.dest, cx.project_dir);
+            cx.rep.warn(&shown);
+        }
+        let dumped = dumped?;
+        Ok(match dumped {
+            Some(d) => format!("dumped `{}` into {shown}: {}", self.db.name, d.contents()),
+            None => format!("would dump `{}` into {shown}", self.db.name),
+        })
     }
+}
+
+/// A second connection to the host `host` reaches (the engine's address for an LXC env), for
+/// the lock session that lives as long as the operation.
+fn lock_connection(
+    host: &dyn Transport,
+    db: &DbTarget,
+    cx: &RunCtx<'_>,
+) -> Result<Box<dyn Transport>> {
+    let addr = match (cx.env.str("lxc"), cx.addresses.first()) {
+        (Some(_), Some(a)) => a.clone(),
+        _ => db.host.clone(),
+    };
+    cx.connector.connect(&addr, host.host(), cx.env)
+}
+
+/// Before a write into this env's database: ask its server who it is, refuse when it is the
+/// copy's source (`known[0]`, when `source`) or a protected env's database (`known`: envs
+/// already asked, with their answers).
+fn check_target(
+    task: &str,
+    db: &DbTarget,
+    host: &mut dyn Transport,
+    known: &[(String, Option<Identity>)],
+    source: bool,
+    cx: &RunCtx<'_>,
+) -> Result<()> {
+    let target = identity::read_identity(host, db, Role::Admin, cx.rep)?;
+    if let Some(t) = &target {
+        if cx.rep.verbose() {
+            cx.rep
+                .info(&format!("[{}] {task}: the target is {t}", host.host()));
+        }
+    }
+    if let (true, Some((env, Some(s))), Some(t)) = (source, known.first(), &target) {
+        if s.same(t) {
+            return Err(DbError::SameDatabase {
+                task: task.to_string(),
+                source_env: env.clone(),
+                target_env: cx.env.name.clone(),
+                identity: t.to_string(),
+            }
+            .into());
+        }
+    }
+    identity::refuse_protected(
+        task,
+        cx.project,
+        cx.env,
+        target.as_ref(),
+        known,
+        cx.connector,
+        cx.rep,
+    )
 }
 
 /// `push` refuses `production` and `protected = True`; `force_push` asks instead.
@@ -169,20 +249,38 @@ pub fn plan_push(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             ),
         });
     }
-    steps.extend(host_step(call, &host, Arc::new(PushAction { push, file })));
+    let task = call.name.clone();
+    steps.extend(host_step(
+        call,
+        &host,
+        Arc::new(PushAction { task, push, file }),
+    ));
     Ok(steps)
 }
 
 #[derive(Debug)]
 struct PushAction {
+    task: String,
     push: Push,
     file: PathBuf,
 }
 
 impl HostAction for PushAction {
     fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
-        crate::database::push_file(&self.push, &self.file, cx.project_dir, host, cx.rep)?;
-        Ok(swapped(host, &self.push))
+        let push = self.push.for_run(host.recording());
+        let mut lock_t = lock_connection(host, &push.db, cx)?;
+        lock::holding(
+            lock_t.as_mut(),
+            &push.db,
+            Mode::Write,
+            &self.task,
+            cx.rep,
+            || {
+                check_target(&self.task, &push.db, host, &[], false, cx)?;
+                crate::database::push_file(&push, &self.file, cx.project_dir, host, cx.rep)
+            },
+        )?;
+        Ok(swapped(host, &push))
     }
 }
 
@@ -242,7 +340,7 @@ pub fn plan_clone(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             ));
         }
         let (env, src) = clone::source_target(cx.project, &from)?;
-        if src.same_database(&db) {
+        if src.same_settings(&db) {
             return Err(Error::usage(
                 format!(
                     "db_clone: `{from}` and `{}` are the same database (`{}` on {})",
@@ -260,29 +358,55 @@ pub fn plan_clone(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     };
     let push = push_settings(cx, db, false)?;
     let host = push.db.host.clone();
+    let task = call.name.clone();
     Ok(host_step(
         call,
         &host,
-        Arc::new(CloneAction { source, push }),
+        Arc::new(CloneAction { task, source, push }),
     ))
 }
 
 #[derive(Debug)]
 struct CloneAction {
+    task: String,
     source: Source,
     push: Push,
 }
 
 impl HostAction for CloneAction {
     fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
-        clone::run(
-            &self.source,
-            &self.push,
-            host,
-            cx.connector,
-            cx.project_dir,
-            cx.rep,
-        )?;
-        Ok(swapped(host, &self.push))
+        let push = self.push.for_run(host.recording());
+        let mut lock_t = lock_connection(host, &push.db, cx)?;
+        let task = self.task.as_str();
+        lock::holding(lock_t.as_mut(), &push.db, Mode::Write, task, cx.rep, || {
+            let Source::Live { env, db, .. } = &self.source else {
+                check_target(task, &push.db, host, &[], false, cx)?;
+                return clone::run(
+                    &self.source,
+                    &push,
+                    host,
+                    cx.connector,
+                    cx.project_dir,
+                    cx.rep,
+                );
+            };
+            // The source's server, asked with the source env's settings, before any write.
+            let mut src = cx.connector.connect_env(env, &db.host, cx.rep)?;
+            let source = identity::read_identity(src.as_mut(), db, Role::Owner, cx.rep)?;
+            let known = [(env.name.clone(), source.clone())];
+            check_target(task, &push.db, host, &known, true, cx)?;
+            // The source is read while it is copied: no push into it meanwhile.
+            lock::holding(src.as_mut(), db, Mode::Read, task, cx.rep, || {
+                clone::run(
+                    &self.source,
+                    &push,
+                    host,
+                    cx.connector,
+                    cx.project_dir,
+                    cx.rep,
+                )
+            })
+        })?;
+        Ok(swapped(host, &push))
     }
 }

@@ -1,4 +1,317 @@
-//! Fault kinds of issue 19: database.
+//! Fault kinds of issue 19 in the database tasks: which database a write reaches (judged by its
+//! server), two operations on one database, what the swap keeps, and dfab's own sessions under
+//! the server's timeouts, against real `PostgreSQL` 15 in test containers.
 
-#[allow(unused_imports)]
-use super::*;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::{project, Dfab, Outcome, TestHost};
+
+const PASSWORD: &str = "Fk-9wq2Lm4-never-print";
+
+/// A container with `PostgreSQL` running and database `app` owned by role `app`, filled by
+/// `pgbench -i -s 1`.
+fn pg_host() -> TestHost {
+    let h = TestHost::new();
+    h.check("root", "pg_ctlcluster 15 main start");
+    psql(
+        &h,
+        "postgres",
+        &format!("CREATE ROLE app LOGIN PASSWORD '{PASSWORD}'"),
+    );
+    psql(&h, "postgres", "CREATE DATABASE app OWNER app");
+    h.check(
+        "root",
+        &format!(
+            "PGPASSWORD='{PASSWORD}' pgbench -q -i -s 1 -h 127.0.0.1 -U app app 2>&1 >/dev/null"
+        ),
+    );
+    h
+}
+
+/// `psql -At` as postgres on the host (the oracle; the database's timeouts do not apply).
+fn psql(h: &TestHost, db: &str, sql: &str) -> String {
+    let q = sql.replace('\'', "'\\''");
+    h.check(
+        "root",
+        &format!(
+            "runuser -u postgres -- env 'PGOPTIONS=-c statement_timeout=0 -c lock_timeout=0' \
+             psql -X -At -v ON_ERROR_STOP=1 -d {db} -c '{q}'"
+        ),
+    )
+    .trim()
+    .to_string()
+}
+
+/// An env `name` reaching `host` (as written) with the database keys.
+fn env(name: &str, host: &str, extra: &str) -> String {
+    format!(
+        "[environments.{name}]\nhosts = [\"{host}\"]\nuser = \"root\"\nkey_filename = \"{key}\"\n\
+         known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\n\
+         db_name = \"app\"\ndb_user = \"app\"\ndb_password = \"{PASSWORD}\"\n{extra}\n",
+        key = crate::support::KEY
+    )
+}
+
+fn dfab(dir: &Path, args: &[&str]) -> Outcome {
+    let o = Dfab::new(dir).args(args).run();
+    assert!(
+        !o.stdout.contains(PASSWORD) && !o.stderr.contains(PASSWORD),
+        "the password leaked:\n{}\n{}",
+        o.stdout,
+        o.stderr
+    );
+    o
+}
+
+// Kind 1: a database was identified by its text. Production `hosts ['10.0.3.x']`, staging
+// `hosts ['root@10.0.3.x:22']`, both `db_name 'demo'`: `db_clone` swapped a copy over
+// production's database. The servers decide: source = target is refused, and so is any write
+// into a protected env's database through another env's settings.
+#[test]
+fn k01_a_write_into_the_source_or_a_protected_database_by_another_name_is_refused() {
+    let prod = pg_host();
+    psql(&prod, "app", "CREATE TABLE only_in_production (x int)");
+    let toml = format!(
+        "{}{}",
+        env("production", &prod.ip, ""),
+        env(
+            "staging",
+            &format!("root@{}:22", prod.ip),
+            "db_sanitize = [\"DELETE FROM pgbench_accounts\"]"
+        )
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    let before = psql(&prod, "app", "SELECT count(*) FROM pgbench_accounts");
+    let oid = psql(
+        &prod,
+        "postgres",
+        "SELECT oid FROM pg_database WHERE datname = 'app'",
+    );
+
+    let out = dfab(dir.path(), &["staging", "db_clone"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("are the same database")
+            && out.stderr.contains("source (env `production`)"),
+        "{}",
+        out.stderr
+    );
+    // A push of production's own dump into "staging", which is production.
+    dfab(dir.path(), &["production", "database.dump"]).ok();
+    let out = dfab(dir.path(), &["staging", "database.push:from=production"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("is the database of protected env `production`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("force_push"), "{}", out.stderr);
+    // Production's database is the one it was, whole.
+    assert_eq!(
+        psql(
+            &prod,
+            "postgres",
+            "SELECT oid FROM pg_database WHERE datname = 'app'"
+        ),
+        oid
+    );
+    assert_eq!(
+        psql(&prod, "app", "SELECT count(*) FROM pgbench_accounts"),
+        before
+    );
+    assert_eq!(
+        psql(
+            &prod,
+            "app",
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'only_in_production'"
+        ),
+        "1"
+    );
+}
+
+/// Wait (up to a minute) until `sql` on `h` says `t`.
+fn wait_for(h: &TestHost, sql: &str) {
+    let start = Instant::now();
+    while psql(h, "postgres", sql) != "t" {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "waited a minute for: {sql}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+// Kind 2: two database operations on one target raced. A push started during a `db_clone`
+// dropped the clone's fixed `<db>_dfab_new` under it. A second operation is refused, naming
+// the first, and the first finishes; temporary databases have names of their own.
+#[test]
+fn k02_a_second_operation_on_a_database_is_refused_naming_the_first() {
+    let (prod, stage) = (pg_host(), pg_host());
+    let toml = format!(
+        "{}{}",
+        env("production", &prod.ip, ""),
+        // The clone holds its target for a few seconds in db_sanitize.
+        env(
+            "staging",
+            &stage.ip,
+            "db_sanitize = [\"SELECT pg_sleep(6)\", \"DELETE FROM pgbench_history\"]"
+        )
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    dfab(dir.path(), &["production", "database.dump"]).ok();
+    let clone = {
+        let dir = dir.path().to_path_buf();
+        std::thread::spawn(move || dfab(&dir, &["staging", "db_clone"]))
+    };
+    wait_for(
+        &stage,
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(6)%' \
+         AND pid <> pg_backend_pid())",
+    );
+    // The clone's temporary database has a name of its own.
+    let temp = psql(
+        &stage,
+        "postgres",
+        "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'app_dfab%'",
+    );
+    let unique = temp
+        .strip_prefix("app_dfab_new_")
+        .is_some_and(|s| s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(unique, "temporary databases: {temp}");
+    for task in ["database.push", "db_clone"] {
+        let second = dfab(dir.path(), &["staging", task]);
+        assert_ne!(second.code, 0, "{task}: {second:?}");
+        assert!(
+            second.stderr.contains("database `app` is busy")
+                && second.stderr.contains("dfab db_clone staging")
+                && second.stderr.contains("since "),
+            "{task}: {}",
+            second.stderr
+        );
+    }
+    let first = clone.join().unwrap();
+    assert_eq!(first.code, 0, "the first operation failed: {first:?}");
+    assert_eq!(
+        psql(&stage, "app", "SELECT count(*) FROM pgbench_history"),
+        "0"
+    );
+    assert_eq!(
+        psql(
+            &stage,
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'app_dfab%'"
+        ),
+        "0"
+    );
+    // Once it is done, the next one runs.
+    dfab(dir.path(), &["staging", "database.push"]).ok();
+}
+
+/// What belongs to database `app` itself on `h`, sorted, one line.
+fn database_level(h: &TestHost) -> String {
+    psql(
+        h,
+        "postgres",
+        "SELECT concat_ws(' | ', pg_get_userbyid(datdba), datconnlimit, \
+         shobj_description(d.oid, 'pg_database'), \
+         (SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(datacl) a), \
+         (SELECT string_agg(coalesce(pg_get_userbyid(nullif(setrole, 0)), '*') || ':' || \
+         (SELECT string_agg(c, ';' ORDER BY c) FROM unnest(setconfig) c), ',' ORDER BY setrole) \
+         FROM pg_db_role_setting \
+         WHERE setdatabase = d.oid)) FROM pg_database d WHERE datname = 'app'",
+    )
+}
+
+// Kind 3: the swap lost what belongs to the database: `ALTER DATABASE … SET`, the connection
+// limit, the comment and `REVOKE CONNECT … FROM PUBLIC` were gone after `db_clone` (PUBLIC
+// could connect again), with no word. They are carried over, and `-v` shows them.
+#[test]
+fn k03_the_swap_keeps_the_databases_settings_acl_comment_and_limit() {
+    let (prod, stage) = (pg_host(), pg_host());
+    for sql in [
+        "CREATE ROLE reader LOGIN",
+        "ALTER DATABASE app SET search_path = \"$user\", public",
+        "ALTER DATABASE app SET timezone = 'Europe/Berlin'",
+        "ALTER ROLE reader IN DATABASE app SET work_mem = '8MB'",
+        "ALTER DATABASE app CONNECTION LIMIT 40",
+        "COMMENT ON DATABASE app IS 'staging: sanitised copies only'",
+        "REVOKE CONNECT, TEMPORARY ON DATABASE app FROM PUBLIC",
+        "GRANT CONNECT ON DATABASE app TO reader",
+    ] {
+        psql(&stage, "postgres", sql);
+    }
+    let before = database_level(&stage);
+    assert!(before.contains("reader=c/app"), "{before}");
+    let toml = format!(
+        "{}{}",
+        env("production", &prod.ip, ""),
+        env("staging", &stage.ip, "")
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    let out = dfab(dir.path(), &["-v", "staging", "db_clone"]).ok();
+    assert!(
+        out.stdout.contains("carry over: ALTER DATABASE")
+            && out.stdout.contains("CONNECTION LIMIT 40")
+            && out.stdout.contains("REVOKE ALL ON DATABASE"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(database_level(&stage), before);
+    // The copy is in place (production's rows), and PUBLIC still may not connect.
+    assert_eq!(
+        psql(&stage, "app", "SELECT count(*) FROM pgbench_accounts"),
+        "100000"
+    );
+    assert_eq!(
+        psql(
+            &stage,
+            "postgres",
+            "SELECT has_database_privilege('public', 'app', 'CONNECT')"
+        ),
+        "f"
+    );
+    // Without -v: one line says settings were carried.
+    let out = dfab(dir.path(), &["staging", "db_clone"]).ok();
+    assert!(
+        out.stdout.contains("carried over") && !out.stdout.contains("carry over:"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(database_level(&stage), before);
+}
+
+// Kind 19: a timeout in the database broke dfab's own session. With the database's
+// `idle_in_transaction_session_timeout` (and `statement_timeout`) short, the session holding
+// the exported snapshot was killed and a complete dump reported as a pg_dump failure. dfab's
+// sessions (the snapshot's, the counts', the restore's, the swap's) set what they need.
+#[test]
+fn k19_the_servers_timeouts_do_not_break_dfabs_own_sessions() {
+    let (prod, stage) = (pg_host(), pg_host());
+    for sql in [
+        "ALTER DATABASE app SET idle_in_transaction_session_timeout = '100ms'",
+        "ALTER DATABASE app SET statement_timeout = '1ms'",
+        "ALTER DATABASE app SET lock_timeout = '1ms'",
+    ] {
+        psql(&prod, "postgres", sql);
+        psql(&stage, "postgres", sql);
+    }
+    let toml = format!(
+        "{}{}",
+        env("production", &prod.ip, ""),
+        env("staging", &stage.ip, "")
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    dfab(dir.path(), &["production", "database.dump"]).ok();
+    let side: serde_json::Value = serde_json::from_str(
+        &fs_err::read_to_string(dir.path().join("dumps/production.dump.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(side["tables"]["public.pgbench_accounts"], 100_000);
+    dfab(dir.path(), &["staging", "db_clone"]).ok();
+    assert_eq!(
+        psql(&stage, "app", "SELECT count(*) FROM pgbench_accounts"),
+        "100000"
+    );
+}
