@@ -23,8 +23,9 @@ pub enum Error {
         was: String,
         now: String,
     },
-    /// Resume found hosts the failed deploy finished on another build than the one it ships.
-    #[error("resume refused: hosts the failed deploy finished do not run the build this resume ships:\n{}", .hosts.join("\n"))]
+    /// Resume found hosts on another build than the one it ships (the release dpkg has is not
+    /// this deploy's build, or the host's history and kept release cannot tell that it is).
+    #[error("resume refused, nothing done: these hosts do not run the build this resume ships:\n{}", .hosts.join("\n"))]
     OtherBuildInstalled {
         env: String,
         /// `[host] has …` lines.
@@ -88,10 +89,13 @@ pub enum Error {
     /// The deploy failed and `on_failure = 'revert'` put the previous release back.
     #[error("deploy failed in {task} and was reverted: {cause}")]
     Reverted { task: String, cause: String },
-    /// The deploy failed after changing hosts; it can be resumed or reverted.
-    #[error("deploy failed in {task}: {cause}\nthese hosts were changed: {}.{}", .changed.join(", "), .maintenance.as_ref().map(|m| format!(" The site stays in maintenance on {m}.")).unwrap_or_default())]
+    /// The deploy failed (or was interrupted) after changing hosts; it can be resumed or
+    /// reverted.
+    #[error("deploy {} in {task}: {cause}\nthese hosts were changed: {}.{}", if *.interrupted { "stopped" } else { "failed" }, .changed.join(", "), .maintenance.as_ref().map(|m| format!(" The site stays in maintenance on {m}.")).unwrap_or_default())]
     Failed {
         task: String,
+        /// Stopped by Ctrl-C, not by a fault: nothing to fix before going on.
+        interrupted: bool,
         cause: String,
         env: String,
         changed: Vec<String>,
@@ -163,12 +167,14 @@ impl Error {
                 next,
                 installed,
                 journal,
+                interrupted,
                 ..
             } => Some(format!(
-                "two ways on: fix the cause and `dfab {env} deploy:resume=yes` (continues from \
+                "two ways on: {}`dfab {env} deploy:resume=yes` (continues from \
                  {next} on the hosts that did not finish), or `dfab {env} deploy:revert=yes` \
                  (reinstalls the previous release on {}, then goes live). The journal is {}; the \
                  failed release's .deb stays on the hosts for debugging",
+                if *interrupted { "" } else { "fix the cause and " },
                 if installed.is_empty() {
                     "no host".to_string()
                 } else {
@@ -191,3 +197,12 @@ impl crate::error::DomainError for Error {
 }
 
 crate::domain_error!(Error);
+
+/// An error as the cause inside another message: its rendered text without the leading
+/// `error: ` (which the outer message has), trimmed.
+#[must_use]
+pub(crate) fn cause(e: &crate::error::Error) -> String {
+    let text = crate::error::render(e);
+    let text = text.trim_end();
+    text.strip_prefix("error: ").unwrap_or(text).to_string()
+}

@@ -118,14 +118,18 @@ impl LocalAction for Pipeline {
                 reverted: Vec::new(),
                 batch: Vec::new(),
                 reinstall: Vec::new(),
+                refused: false,
             };
             run.j.token = Some(held.token.clone());
             let r = run.go();
             *stop.0.lock().expect("stop flag") = true;
             stop.1.notify_all();
-            r
+            (r, run.refused)
         });
-        held.release(&eng);
+        let (r, refused) = r;
+        // A refused resume leaves the lock as it found it: still held where the deploy it
+        // would have continued held it.
+        held.release(&eng, refused);
         if cx.dry_run && r.is_ok() {
             cx.rep.info(&format!(
                 "deploy -n: the steps above would run on {}; nothing was changed",
@@ -161,6 +165,9 @@ pub(crate) struct Run<'p, 'e, 'a, 'c> {
     pub batch: Vec<String>,
     /// Hosts a resume found with another build of the release installed, to reinstall.
     pub reinstall: Vec<String>,
+    /// The resume was refused before it changed anything (another build, the build changed):
+    /// the journal and the lock are left as they were found.
+    pub refused: bool,
 }
 
 /// Why the sequence stopped.
@@ -187,6 +194,10 @@ impl Run<'_, '_, '_, '_> {
     }
 
     fn go(&mut self) -> Result<()> {
+        if self.p.mode != Mode::Fresh {
+            // The deploy it continues may have changed hosts it did not live to record.
+            self.adopt_changed();
+        }
         if self.p.mode == Mode::Revert {
             return self.revert_command();
         }
@@ -428,7 +439,7 @@ impl Run<'_, '_, '_, '_> {
                     super::Error::Hosts {
                         failures: failed
                             .iter()
-                            .map(|(h, e)| (h.clone(), render(e).trim_end().to_string()))
+                            .map(|(h, e)| (h.clone(), super::error::cause(e)))
                             .collect(),
                     }
                     .into()

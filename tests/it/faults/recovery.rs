@@ -443,10 +443,20 @@ fn k18_a_deploy_killed_during_the_install_is_resumed_to_the_end() {
             super::history(h)
         );
     }
+    // h2 as a host program that did not live to write the line left it: the release it keeps
+    // tells which build it has.
+    h2.check(
+        "root",
+        "sed -i '/\t2.0-1\t/d' /var/lib/dfab/deploy-app/history",
+    );
     let out = app.dfab(&["staging", "deploy:resume=yes"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("is no longer running: resuming it")
+            && out.stdout.contains(&format!(
+                "[{}] deb.deploy: has this deploy's build already (by its kept release's sha256",
+                h2.ip
+            ))
             && !out.stderr.contains("before any host changed"),
         "{}\n{}",
         out.stdout,
