@@ -80,9 +80,9 @@ pub enum Error {
     /// A rolling batch's health check failed on some hosts (`[host] why` lines).
     #[error("the health check failed:\n{}", .hosts.join("\n"))]
     Health { hosts: Vec<String> },
-    /// Ctrl-C.
-    #[error("interrupted (Ctrl-C)")]
-    Interrupted,
+    /// Ctrl-C, seen between steps: `finished` when the step in progress ran to its end first.
+    #[error("interrupted (Ctrl-C){}", if *.finished { ": it finished on its hosts, and nothing after it ran" } else { " before it ran" })]
+    Interrupted { finished: bool },
     /// A step failed on several hosts: each host's rendered error.
     #[error("{}", .failures.iter().map(|(h, e)| format!("[{h}] {e}")).collect::<Vec<_>>().join("\n"))]
     Hosts { failures: Vec<(String, String)> },
@@ -91,7 +91,7 @@ pub enum Error {
     Reverted { task: String, cause: String },
     /// The deploy failed (or was interrupted) after changing hosts; it can be resumed or
     /// reverted.
-    #[error("deploy {} in {task}: {cause}\nthese hosts were changed: {}.{}", if *.interrupted { "stopped" } else { "failed" }, .changed.join(", "), .maintenance.as_ref().map(|m| format!(" The site stays in maintenance on {m}.")).unwrap_or_default())]
+    #[error("deploy {} {task}: {cause}\nthese hosts were changed: {}.{}", if *.interrupted { "stopped at" } else { "failed in" }, .changed.join(", "), .maintenance.as_ref().map(|m| format!(" The site stays in maintenance on {m}.")).unwrap_or_default())]
     Failed {
         task: String,
         /// Stopped by Ctrl-C, not by a fault: nothing to fix before going on.
@@ -184,7 +184,7 @@ impl Error {
             )),
             Error::NothingToRevert { .. }
             | Error::Health { .. }
-            | Error::Interrupted
+            | Error::Interrupted { .. }
             | Error::Hosts { .. } => None,
         }
     }

@@ -41,22 +41,22 @@ impl Run<'_, '_, '_, '_> {
         self.save();
         let env = &self.p.env;
         let verb = if interrupted {
-            "stopped (Ctrl-C)"
+            "stopped (Ctrl-C) at"
         } else {
-            "failed"
+            "failed in"
         };
         let msg;
         if self.j.changed.is_empty() {
             let on = self.j.maintenance_on.clone();
             if on.is_empty() {
                 msg = format!(
-                    "deploy {verb} in {} before any host changed; nothing to undo",
+                    "deploy {verb} {} before any host changed; nothing to undo",
                     stop.task
                 );
             } else {
                 self.live(&on);
                 msg = format!(
-                    "deploy {verb} in {} before any host changed: maintenance taken off again on {}",
+                    "deploy {verb} {} before any host changed: maintenance taken off again on {}",
                     stop.task,
                     on.join(", ")
                 );
@@ -79,9 +79,13 @@ impl Run<'_, '_, '_, '_> {
         };
         if self.p.settings.on_failure == OnFailure::Revert {
             rep.warn(&format!(
-                "deploy {verb} in {}: on_failure = 'revert': reinstalling the previous release on {}",
+                "deploy {verb} {}: on_failure = 'revert': reinstalling the previous release on {}",
                 stop.task,
-                if targets.is_empty() { "no host".to_string() } else { targets.join(", ") }
+                if targets.is_empty() {
+                    "no host".to_string()
+                } else {
+                    targets.join(", ")
+                }
             ));
             let r = self.revert(&targets);
             rep.info(&self.summary());

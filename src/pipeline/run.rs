@@ -354,7 +354,7 @@ impl Run<'_, '_, '_, '_> {
             if interrupt::requested() {
                 return Err(Stop {
                     task: stage.word.clone(),
-                    error: super::Error::Interrupted.into(),
+                    error: super::Error::Interrupted { finished: false }.into(),
                 });
             }
             let rec = &self.j.steps[base + k];
@@ -429,7 +429,7 @@ impl Run<'_, '_, '_, '_> {
             if failed.is_empty() && interrupt::requested() {
                 return Err(Stop {
                     task: stage.word.clone(),
-                    error: super::Error::Interrupted.into(),
+                    error: super::Error::Interrupted { finished: true }.into(),
                 });
             }
             if !failed.is_empty() {
