@@ -363,9 +363,9 @@ fn slow_postinst(dir: &Path, secs: u32) {
     fs_err::write(&p, text).unwrap();
 }
 
-/// A two-host app at 1.9-1 (deployed) whose next build, 2.0-1, has a postinst of `secs`
-/// seconds; then a wrapped deploy of it, returned once every host is in
-/// that postinst: the app and the running dfab.
+/// An app on `hosts` at 1.9-1 (deployed) whose next build, 2.0-1, has a postinst of `secs`
+/// seconds; then a wrapped deploy of it (in a process group of its own with `group`), returned
+/// once every host is in that postinst: the app and the running dfab.
 fn deploy_into_slow_postinst(
     hosts: &[&TestHost],
     secs: u32,
