@@ -104,6 +104,7 @@ impl Run<'_, '_, '_, '_> {
             let was = self.old.as_ref().and_then(|o| o.build.clone());
             if let (Some(was), Some(now)) = (&was, &now) {
                 if was.sha256 != now.sha256 && !force {
+                    self.refused = true;
                     return Err(stop(
                         super::Error::BuildChanged {
                             env: self.p.env.clone(),

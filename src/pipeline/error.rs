@@ -23,8 +23,9 @@ pub enum Error {
         was: String,
         now: String,
     },
-    /// Resume found hosts the failed deploy finished on another build than the one it ships.
-    #[error("resume refused: hosts the failed deploy finished do not run the build this resume ships:\n{}", .hosts.join("\n"))]
+    /// Resume found hosts on another build than the one it ships (the release dpkg has is not
+    /// this deploy's build, or the host's history and kept release cannot tell that it is).
+    #[error("resume refused, nothing done: these hosts do not run the build this resume ships:\n{}", .hosts.join("\n"))]
     OtherBuildInstalled {
         env: String,
         /// `[host] has …` lines.
@@ -79,9 +80,9 @@ pub enum Error {
     /// A rolling batch's health check failed on some hosts (`[host] why` lines).
     #[error("the health check failed:\n{}", .hosts.join("\n"))]
     Health { hosts: Vec<String> },
-    /// Ctrl-C.
-    #[error("interrupted (Ctrl-C)")]
-    Interrupted,
+    /// Ctrl-C, seen between steps: `finished` when the step in progress ran to its end first.
+    #[error("interrupted (Ctrl-C){}", if *.finished { ": it finished on its hosts, and nothing after it ran" } else { " before it ran" })]
+    Interrupted { finished: bool },
     /// A step failed on several hosts: each host's error (see [`crate::error::describe`]),
     /// `[host]` first.
     #[error("{}", .failures.iter().map(|(h, e)| if e.starts_with(&format!("[{h}]")) { e.clone() } else { format!("[{h}] {e}") }).collect::<Vec<_>>().join("\n"))]
@@ -98,10 +99,13 @@ pub enum Error {
         /// The cause's own hint.
         cause_hint: Option<String>,
     },
-    /// The deploy failed after changing hosts; it can be resumed or reverted.
-    #[error("deploy failed in {task}: {cause}\nthese hosts were changed: {}.{}", .changed.join(", "), .maintenance.as_ref().map(|m| format!(" The site stays in maintenance on {m}.")).unwrap_or_default())]
+    /// The deploy failed (or was interrupted) after changing hosts; it can be resumed or
+    /// reverted.
+    #[error("deploy {} {task}: {cause}\nthese hosts were changed: {}.{}", if *.interrupted { "stopped at" } else { "failed in" }, .changed.join(", "), .maintenance.as_ref().map(|m| format!(" The site stays in maintenance on {m}.")).unwrap_or_default())]
     Failed {
         task: String,
+        /// Stopped by Ctrl-C, not by a fault: nothing to fix before going on.
+        interrupted: bool,
         cause: String,
         /// The cause's own hint, said first.
         cause_hint: Option<String>,
@@ -176,13 +180,15 @@ impl Error {
                 installed,
                 journal,
                 cause_hint,
+                interrupted,
                 ..
             } => Some(format!(
-                "{}two ways on: fix the cause and `dfab {env} deploy:resume=yes` (continues from \
+                "{}two ways on: {}`dfab {env} deploy:resume=yes` (continues from \
                  {next} on the hosts that did not finish), or `dfab {env} deploy:revert=yes` \
                  (reinstalls the previous release on {}, then goes live). The journal is {}; the \
                  failed release's .deb stays on the hosts for debugging",
                 first(cause_hint.as_deref()),
+                if *interrupted { "" } else { "fix the cause and " },
                 if installed.is_empty() {
                     "no host".to_string()
                 } else {
@@ -193,7 +199,7 @@ impl Error {
             Error::Hosts { hints, .. } if !hints.is_empty() => Some(hints.join("; ")),
             Error::NothingToRevert { .. }
             | Error::Health { .. }
-            | Error::Interrupted
+            | Error::Interrupted { .. }
             | Error::Hosts { .. } => None,
         }
     }
@@ -213,3 +219,12 @@ impl crate::error::DomainError for Error {
 }
 
 crate::domain_error!(Error);
+
+/// An error as the cause inside another message: its rendered text without the leading
+/// `error: ` (which the outer message has), trimmed.
+#[must_use]
+pub(crate) fn cause(e: &crate::error::Error) -> String {
+    let text = crate::error::render(e);
+    let text = text.trim_end();
+    text.strip_prefix("error: ").unwrap_or(text).to_string()
+}

@@ -26,6 +26,8 @@ pub(crate) struct Held {
     pub installed: Installed,
     /// What each host's preflight found (the releases it holds), when it rode with the lock.
     pub facts: std::collections::HashMap<String, crate::deploy::ship::HostFacts>,
+    /// Hosts where the token held the lock already (a killed deploy's, taken over).
+    pub had: Vec<String>,
 }
 
 /// dpkg's `(version, status)` of a package, `None` when dpkg does not know it.
@@ -118,6 +120,7 @@ pub(crate) fn take(
     let mut unfit = Vec::new();
     let mut facts = std::collections::HashMap::new();
     let mut installed = Installed::default();
+    let mut had = Vec::new();
     // The output is data (dpkg's report, the holder); the user sees the outcome.
     let rep = eng.cx.rep;
     let taken = eng.on_hosts(hosts, &|t: &mut dyn crate::transport::Transport,
@@ -135,6 +138,9 @@ pub(crate) fn take(
                 match crate::deploy::ship::checked(&o, &user) {
                     Ok(found) => {
                         facts.insert(h.clone(), found);
+                        if already_held(&o) {
+                            had.push(h.clone());
+                        }
                         said_lock(eng, &h, &o, manual);
                         installed.note(&h, &o.stdout_str(), report);
                         got.push(h);
@@ -145,6 +151,9 @@ pub(crate) fn take(
             Ok(o) if o.status == 0 => {
                 said_lock(eng, &h, &o, manual);
                 installed.note(&h, &o.stdout_str(), report);
+                if already_held(&o) {
+                    had.push(h.clone());
+                }
                 got.push(h);
             }
             Ok(o) if o.status == lock::HELD => {
@@ -165,11 +174,12 @@ pub(crate) fn take(
         manual,
         installed,
         facts,
+        had,
     };
     if refused.is_empty() && unfit.is_empty() {
         return Ok(held);
     }
-    held.release(eng);
+    held.release(eng, false);
     if let Some((host, problem)) = unfit.pop() {
         // The first host's problem is the error; every host's is in its line.
         for (h, p) in &unfit {
@@ -205,13 +215,21 @@ pub(crate) fn take(
 }
 
 impl Held {
-    /// Release the lock on every host that has it (a hand-taken lock stays).
-    pub(crate) fn release(&self, eng: &Engine<'_, '_>) {
-        if self.manual || self.hosts.is_empty() {
+    /// Release the lock on every host that has it (a hand-taken lock stays); with `keep_had`,
+    /// not where the token held it already before this run (a killed deploy's lock, which a
+    /// refused resume leaves as it found it).
+    pub(crate) fn release(&self, eng: &Engine<'_, '_>, keep_had: bool) {
+        let hosts: Vec<String> = self
+            .hosts
+            .iter()
+            .filter(|h| !keep_had || !self.had.contains(h))
+            .cloned()
+            .collect();
+        if self.manual || hosts.is_empty() {
             return;
         }
         let cmd = lock::release(&self.package, &self.token);
-        for (h, r) in eng.cmd_on(&self.hosts, "sudo", &cmd) {
+        for (h, r) in eng.cmd_on(&hosts, "sudo", &cmd) {
             match r {
                 Ok(_) if eng.cx.dry_run => {
                     eng.said(&h, "deploy", "would release the deploy lock", None);
@@ -273,6 +291,11 @@ impl Held {
             }
         }
     }
+}
+
+/// Whether the lock command found the lock held by this token already.
+fn already_held(o: &crate::transport::Output) -> bool {
+    o.stdout_str().contains("lock: already held by this deploy")
 }
 
 /// The lock's line for `host`: what the host said (`lock acquired …`), or under `-n` what

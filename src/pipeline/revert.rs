@@ -15,7 +15,8 @@ use crate::exec::step::Step;
 use crate::releases::state;
 use crate::transport::{check, Transport};
 
-use super::journal::LOCAL;
+use super::error::cause;
+use super::journal::{self, LOCAL};
 use super::run::{push, Run, Stop};
 use super::{OnFailure, Strategy};
 
@@ -23,24 +24,39 @@ impl Run<'_, '_, '_, '_> {
     /// The sequence stopped at `stop`.
     pub(crate) fn failed(&mut self, stop: Stop) -> Result<()> {
         let rep = self.eng.cx.rep;
+        if self.refused {
+            // A resume refused before it changed anything leaves the journal as it found it,
+            // for the commands its hint names (`resume=yes,force=yes`, `revert=yes`).
+            if let (Some(old), false) = (&self.old, self.eng.cx.dry_run) {
+                if let Err(e) = journal::save(&self.p.journal, old) {
+                    rep.warn(&format!("deploy: could not put the journal back: {e}"));
+                }
+            }
+            return Err(stop.error);
+        }
         let interrupted = super::interrupt::requested();
         self.j.status = if interrupted { "interrupted" } else { "failed" }.into();
         self.j.next = self.j.steps.iter().position(|s| !s.finished());
         self.j.error = Some(render(&stop.error));
         self.save();
         let env = &self.p.env;
+        let verb = if interrupted {
+            "stopped (Ctrl-C) at"
+        } else {
+            "failed in"
+        };
         let msg;
         if self.j.changed.is_empty() {
             let on = self.j.maintenance_on.clone();
             if on.is_empty() {
                 msg = format!(
-                    "deploy failed in {} before any host changed; nothing to undo",
+                    "deploy {verb} {} before any host changed; nothing to undo",
                     stop.task
                 );
             } else {
                 self.live(&on);
                 msg = format!(
-                    "deploy failed in {} before any host changed: maintenance taken off again on {}",
+                    "deploy {verb} {} before any host changed: maintenance taken off again on {}",
                     stop.task,
                     on.join(", ")
                 );
@@ -63,9 +79,13 @@ impl Run<'_, '_, '_, '_> {
         };
         if self.p.settings.on_failure == OnFailure::Revert {
             rep.warn(&format!(
-                "deploy failed in {}: on_failure = 'revert': reinstalling the previous release on {}",
+                "deploy {verb} {}: on_failure = 'revert': reinstalling the previous release on {}",
                 stop.task,
-                if targets.is_empty() { "no host".to_string() } else { targets.join(", ") }
+                if targets.is_empty() {
+                    "no host".to_string()
+                } else {
+                    targets.join(", ")
+                }
             ));
             let r = self.revert(&targets);
             rep.info(&self.summary());
@@ -85,6 +105,7 @@ impl Run<'_, '_, '_, '_> {
         rep.info(&self.summary());
         Err(super::Error::Failed {
             task: stop.task,
+            interrupted,
             cause: describe(&stop.error).trim_end().to_string(),
             cause_hint: stop.error.hint(),
             env: env.clone(),
@@ -146,7 +167,7 @@ impl Run<'_, '_, '_, '_> {
                         ok = false;
                         problems.push(format!(
                             "[{h}] revert of {package} to {version}: {}",
-                            render(&e).trim_end()
+                            cause(&e)
                         ));
                     }
                 }
@@ -229,7 +250,7 @@ impl Run<'_, '_, '_, '_> {
                     Ok(Err(why)) => problems.push(format!("[{h}] {p} left installed: {why}")),
                     Err(e) => problems.push(format!(
                         "[{h}] {p}: its releases could not be read: {}",
-                        render(&e).trim_end()
+                        cause(&e)
                     )),
                 }
             }

@@ -119,14 +119,18 @@ impl LocalAction for Pipeline {
                 reverted: Vec::new(),
                 batch: Vec::new(),
                 reinstall: Vec::new(),
+                refused: false,
             };
             run.j.token = Some(held.token.clone());
             let r = run.go();
             *stop.0.lock().expect("stop flag") = true;
             stop.1.notify_all();
-            r
+            (r, run.refused)
         });
-        held.release(&eng);
+        let (r, refused) = r;
+        // A refused resume leaves the lock as it found it: still held where the deploy it
+        // would have continued held it.
+        held.release(&eng, refused);
         if cx.dry_run && r.is_ok() {
             cx.rep.info(&format!(
                 "deploy -n: the steps above would run on {}; nothing was changed",
@@ -162,6 +166,9 @@ pub(crate) struct Run<'p, 'e, 'a, 'c> {
     pub batch: Vec<String>,
     /// Hosts a resume found with another build of the release installed, to reinstall.
     pub reinstall: Vec<String>,
+    /// The resume was refused before it changed anything (another build, the build changed):
+    /// the journal and the lock are left as they were found.
+    pub refused: bool,
 }
 
 /// Why the sequence stopped.
@@ -188,6 +195,10 @@ impl Run<'_, '_, '_, '_> {
     }
 
     fn go(&mut self) -> Result<()> {
+        if self.p.mode != Mode::Fresh {
+            // The deploy it continues may have changed hosts it did not live to record.
+            self.adopt_changed();
+        }
         if self.p.mode == Mode::Revert {
             return self.revert_command();
         }
@@ -344,7 +355,7 @@ impl Run<'_, '_, '_, '_> {
             if interrupt::requested() {
                 return Err(Stop {
                     task: stage.word.clone(),
-                    error: super::Error::Interrupted.into(),
+                    error: super::Error::Interrupted { finished: false }.into(),
                 });
             }
             let rec = &self.j.steps[base + k];
@@ -419,7 +430,7 @@ impl Run<'_, '_, '_, '_> {
             if failed.is_empty() && interrupt::requested() {
                 return Err(Stop {
                     task: stage.word.clone(),
-                    error: super::Error::Interrupted.into(),
+                    error: super::Error::Interrupted { finished: true }.into(),
                 });
             }
             if !failed.is_empty() {

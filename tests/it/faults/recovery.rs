@@ -353,3 +353,223 @@ fn also_a_frozen_host_is_said_to_have_stopped_answering() {
         out.stderr
     );
 }
+
+/// The fixture's postinst takes `secs` seconds (a `sleep <secs>` a test can wait for and kill
+/// dfab during): the install is running when dfab goes.
+fn slow_postinst(dir: &Path, secs: u32) {
+    let p = dir.join("debian/postinst");
+    let text = fs_err::read_to_string(&p).unwrap();
+    let text = text.replace("#DEBHELPER#", &format!("sleep {secs}\n\n#DEBHELPER#"));
+    fs_err::write(&p, text).unwrap();
+}
+
+/// An app on `hosts` at 1.9-1 (deployed) whose next build, 2.0-1, has a postinst of `secs`
+/// seconds; then a wrapped deploy of it (in a process group of its own with `group`), returned
+/// once every host is in that postinst: the app and the running dfab.
+fn deploy_into_slow_postinst(
+    hosts: &[&TestHost],
+    secs: u32,
+    group: bool,
+) -> (App, std::process::Child) {
+    use std::os::unix::process::CommandExt as _;
+    let app = App::new(
+        Strategy::DpkgPush,
+        &hosts.iter().map(|h| h.ip.clone()).collect::<Vec<_>>(),
+        "remote_path = \"/srv/app/\"\nmaintenance = \"always\"\nmaintenance_check_url = false\n\
+         deploy = [\"web_mode:maintenance\", \"deb.deploy\", \"web_mode:live\"]\n",
+    );
+    app.build("1.9-1", "a");
+    let out = app.dfab(&["staging", "deploy"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    slow_postinst(app.path(), secs);
+    app.build("2.0-1", "b");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dfab"));
+    cmd.current_dir(app.path())
+        .env_remove("DFAB_ENVIRONMENTS")
+        .args(["staging", "deploy"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if group {
+        cmd.process_group(0);
+    }
+    let child = cmd.spawn().unwrap();
+    for h in hosts {
+        wait_for(
+            h,
+            &format!("pgrep -x -f 'sleep {secs}'"),
+            "the deploy never reached the postinst",
+        );
+    }
+    (app, child)
+}
+
+/// The journal of `staging` in `app`.
+fn journal(app: &App) -> serde_json::Value {
+    serde_json::from_slice(&fs_err::read(app.path().join(".dfab/state/staging.json")).unwrap())
+        .unwrap()
+}
+
+/// Whether `h`'s history has an `ok` line for deploy-app `version`.
+fn history_has_ok(h: &TestHost, version: &str) -> bool {
+    super::history(h).iter().any(|r| {
+        r.get(1).map(String::as_str) == Some(version) && r.get(5).map(String::as_str) == Some("ok")
+    })
+}
+
+// Kind 18, the issue's own scenario: `kill -9` of dfab while the installs ran. dpkg finished
+// (2.0-1 ii) but the host program, writing to a dfab that was gone, ended before its history
+// line; the resume then called the hosts' build unknown, said "before any host changed" and
+// left a journal no hinted command could use. The right behaviour: the host writes its history
+// line whatever happened to dfab, and `deploy:resume=yes` finishes (exit 0), the lock gone.
+#[test]
+fn k18_a_deploy_killed_during_the_install_is_resumed_to_the_end() {
+    let (h1, h2) = (TestHost::new(), TestHost::new());
+    let (app, mut child) = deploy_into_slow_postinst(&[&h1, &h2], 8, false);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // The installs run to their end on the hosts, dfab gone.
+    for h in [&h1, &h2] {
+        wait_for(
+            h,
+            "! pgrep -f 'bin/[d]fab-host' >/dev/null",
+            "the host program never ended",
+        );
+        assert_eq!(installed(h), "2.0-1 ii", "{}", h.ip);
+        assert!(
+            history_has_ok(h, "2.0-1"),
+            "{}: no history line for the install dfab did not see end: {:?}",
+            h.ip,
+            super::history(h)
+        );
+    }
+    // h2 as a host program that did not live to write the line left it: the release it keeps
+    // tells which build it has.
+    h2.check(
+        "root",
+        "sed -i '/\t2.0-1\t/d' /var/lib/dfab/deploy-app/history",
+    );
+    let out = app.dfab(&["staging", "deploy:resume=yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("is no longer running: resuming it")
+            && out.stdout.contains(&format!(
+                "[{}] deb.deploy: has this deploy's build already (by its kept release's sha256",
+                h2.ip
+            ))
+            && !out.stderr.contains("before any host changed"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    for h in [&h1, &h2] {
+        assert_eq!(installed(h), "2.0-1 ii", "{}", h.ip);
+        assert!(history_has_ok(h, "2.0-1"), "{}", h.ip);
+        assert!(
+            !h.ssh("root", "test -e /var/lib/dfab/deploy-app/deploy.lock")
+                .status
+                .success(),
+            "{}: lock left",
+            h.ip
+        );
+        assert!(
+            !h.ssh("root", "test -e /srv/app/maintenance.on")
+                .status
+                .success(),
+            "{}: still in maintenance",
+            h.ip
+        );
+    }
+    assert_eq!(journal(&app)["status"], "done");
+}
+
+// Kind 18: a resume refused (here: the build changed since the killed deploy) rewrote the
+// journal as `failed` with nothing to resume, so both commands its hint named then failed
+// ("did not stop part-way", "installed nothing"). The right behaviour: a refused resume leaves
+// the journal as it was, and the hinted commands work: `resume=yes,force=yes` would resume, and
+// `revert=yes` puts the hosts the killed deploy changed back on 1.9-1.
+#[test]
+fn k18_a_refused_resume_leaves_the_journal_to_the_hinted_commands() {
+    let (h1, h2) = (TestHost::new(), TestHost::new());
+    let (app, mut child) = deploy_into_slow_postinst(&[&h1, &h2], 7, false);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for h in [&h1, &h2] {
+        wait_for(
+            h,
+            "! pgrep -f 'bin/[d]fab-host' >/dev/null",
+            "the host program never ended",
+        );
+    }
+    app.build("2.0-1", "c"); // another build of 2.0-1
+    let path = app.path().join(".dfab/state/staging.json");
+    let before = fs_err::read(&path).unwrap();
+    let out = app.dfab(&["staging", "deploy:resume=yes"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("deploy:resume=yes,force=yes")
+            && out.stderr.contains("deploy:revert=yes"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&fs_err::read(&path).unwrap()),
+        String::from_utf8_lossy(&before),
+        "a refused resume changed the journal"
+    );
+    // The first hinted command would resume (a dry run, which changes nothing).
+    let out = app.dfab(&["-n", "staging", "deploy:resume=yes,force=yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // The second goes back.
+    let out = app.dfab(&["staging", "deploy:revert=yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for h in [&h1, &h2] {
+        assert_eq!(installed(h), "1.9-1 ii", "{}: {}", h.ip, out.stdout);
+        assert!(
+            !h.ssh("root", "test -e /var/lib/dfab/deploy-app/deploy.lock")
+                .status
+                .success(),
+            "{}: lock left",
+            h.ip
+        );
+        assert!(
+            !h.ssh("root", "test -e /srv/app/maintenance.on")
+                .status
+                .success(),
+            "{}: still in maintenance",
+            h.ip
+        );
+    }
+}
+
+// Kind 18, Ctrl-C: SIGINT to dfab's process group during the install let the installs finish,
+// then said "error: deploy failed in deb.deploy: error: interrupted (Ctrl-C)" and "fix the
+// cause". The right behaviour: one "error:", the interruption said as such, and a hint to
+// resume or revert; the resume then finishes.
+#[test]
+fn k18_ctrl_c_during_the_install_says_how_to_resume() {
+    let h = TestHost::new();
+    let (app, child) = deploy_into_slow_postinst(&[&h], 4, true);
+    let pgid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill has no memory preconditions; the group is our child's.
+    unsafe { libc::kill(-pgid, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("interrupted (Ctrl-C)")
+            && !stderr.contains("fix the cause")
+            && stderr.contains("dfab staging deploy:resume=yes")
+            && stderr.contains("dfab staging deploy:revert=yes"),
+        "{stderr}"
+    );
+    assert_eq!(installed(&h), "2.0-1 ii");
+    let out = app.dfab(&["staging", "deploy:resume=yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(history_has_ok(&h, "2.0-1"));
+    assert!(!h
+        .ssh("root", "test -e /srv/app/maintenance.on")
+        .status
+        .success());
+}
