@@ -98,7 +98,7 @@ fn reach(env: &Env, spec: &super::LxcSpec, host: &str, rep: &dyn Reporter) -> Re
         loop {
             match LxcConnector.open(host, host, env) {
                 Ok(_) => return Ok(()),
-                Err(e) if tries < 2 && e.to_string().contains("Permission denied") => {
+                Err(e) if tries < 2 && crate::transport::connect_error::login_refused(&e) => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_secs(1));
                 }

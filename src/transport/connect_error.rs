@@ -263,6 +263,16 @@ fn unknown_key(target: &SshTarget, r: &Resolved, log: &str) -> (String, String) 
     )
 }
 
+/// The words of [`denied`]'s message, by which a caller knows a refused login from other
+/// connect failures.
+const LOGIN_REFUSED: &str = "refused the login of";
+
+/// Whether `e` is a connect error that says sshd refused the login (a key it does not accept).
+#[must_use]
+pub(crate) fn login_refused(e: &crate::error::Error) -> bool {
+    matches!(e, crate::error::Error::Transport { message, .. } if message.contains(LOGIN_REFUSED))
+}
+
 /// sshd refused the login: which user, which key.
 fn denied(target: &SshTarget, r: &Resolved, log: &str) -> (String, String) {
     // `deploy@10.0.3.5: Permission denied (publickey,password).`
@@ -284,7 +294,7 @@ fn denied(target: &SshTarget, r: &Resolved, log: &str) -> (String, String) {
     };
     (
         format!(
-            "sshd on {} refused the login of `{user}` with {keys} (it accepts: {methods})",
+            "sshd on {} {LOGIN_REFUSED} `{user}` with {keys} (it accepts: {methods})",
             r.known_as()
         ),
         format!(

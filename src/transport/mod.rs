@@ -1,7 +1,7 @@
 //! Transports: how a `Cmd` reaches a host (local, ssh; lxc attach lives in `lxc`).
 
 pub mod cmd;
-mod connect_error;
+pub(crate) mod connect_error;
 pub mod exit;
 pub mod local;
 mod master;

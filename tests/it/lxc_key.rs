@@ -97,7 +97,7 @@ fn unreachable_container_says_why_before_any_task_runs() {
             "container {} is running, but dfab cannot log in to it over ssh (nothing was run)",
             r.name
         ))
-        .stderr_has("Permission denied")
+        .stderr_has("refused the login of `root` with the key")
         .stderr_has(format!(
             "\nhint: the container does not accept `key_filename` ({})",
             stray.display()
