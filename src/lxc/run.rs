@@ -119,11 +119,11 @@ fn reach(env: &Env, spec: &super::LxcSpec, host: &str, rep: &dyn Reporter) -> Re
              for `{}` to the container, or set lxc_transport = 'attach'",
             env.str("user").unwrap_or_default()
         ),
-        (None, true) => {
-            "check sshd in the container (`lxc-attach -n <name> -- journalctl -u ssh`), \
-             or set lxc_transport = 'attach', which needs no ssh"
-                .to_owned()
-        }
+        (None, true) => format!(
+            "check sshd in the container (`lxc-attach -n {} -- journalctl -u ssh`), \
+             or set lxc_transport = 'attach', which needs no ssh",
+            spec.name
+        ),
     };
     Err(crate::error::Error::Transport {
         host: host.to_owned(),
@@ -344,11 +344,11 @@ fn wait_for_sshd(env: &Env, name: &str, ip: &str, timeout: std::time::Duration) 
                      within {}s",
                     timeout.as_secs()
                 ),
-                hint: Some(
-                    "does its template run sshd? `dfab <env> lxc.template` builds one that does; \
-                     or set lxc_transport = 'attach' to need no sshd"
-                        .into(),
-                ),
+                hint: Some(format!(
+                    "does its template run sshd? `dfab {} lxc.template` builds one that does; \
+                     or set lxc_transport = 'attach' to need no sshd",
+                    env.name
+                )),
             });
         }
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -68,10 +68,10 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
                     return Err(env.key_error(
                         "test_commands",
                         format!("step {i}: `test` runs `run`, `sudo` and `local` steps only"),
-                        Some(
-                            "call other tasks on the command line: dfab <env> test other_task"
-                                .into(),
-                        ),
+                        Some(format!(
+                            "call other tasks on the command line: dfab {} test other_task",
+                            env.name
+                        )),
                     ))
                 }
             });
