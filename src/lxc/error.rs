@@ -30,11 +30,11 @@ pub enum LxcError {
     TemplateRunning { name: String, template: String },
 
     /// The container did not reach RUNNING in time.
-    #[error("LXC container {name:?} is not RUNNING after {waited:?}")]
+    #[error("LXC container {name:?} is not RUNNING after {} s", waited.as_secs_f32())]
     NotRunning { name: String, waited: Duration },
 
     /// The container did not reach RUNNING with an IPv4 address in time.
-    #[error("LXC container {name:?} has no IPv4 address on {interface} after {waited:?}")]
+    #[error("LXC container {name:?} has no IPv4 address on {interface} after {} s", waited.as_secs_f32())]
     NoAddress {
         name: String,
         interface: String,

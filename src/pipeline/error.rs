@@ -56,7 +56,7 @@ pub enum Error {
         process: String,
     },
     /// Resume with another sequence than the failed deploy's.
-    #[error("the deploy sequence changed since the failed deploy (was {was:?}, now {now:?}): cannot resume")]
+    #[error("the deploy sequence changed since the failed deploy (was `{}`, now `{}`): cannot resume", .was.join(", "), .now.join(", "))]
     SequenceChanged {
         env: String,
         was: Vec<String>,
