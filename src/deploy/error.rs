@@ -240,8 +240,8 @@ impl Error {
                 "a rollback allows downgrades; this should not happen: report it".into()
             }
             Error::Refused { env, .. } => format!(
-                "`dfab {env} deb.deploy:allow_downgrade=yes` (or `allow_downgrade = True` in the \
-                 env) installs the lower version; `dfab {env} rollback` goes back to a kept release"
+                "`dfab {env} deb.deploy:allow_downgrade=yes` (or `allow_downgrade` turned on in \
+                 the env) installs the lower version; `dfab {env} rollback` goes back to a kept release"
             ),
             Error::AfterChanges { failed, .. } => return failed.hint(),
             Error::OtherBuild { .. } => {
