@@ -158,10 +158,35 @@ impl DbError {
                 "fix this env's hosts or `db_*` keys; to replace that database on purpose, \
                  run it as `dfab {protected} database.force_push`"
             ),
-            DbError::Busy { .. } => "wait for it to finish; if its holder is gone, end that \
-                 session on the server: SELECT pg_terminate_backend(<pid>)"
-                .into(),
+            DbError::Busy { holder, .. } => format!(
+                "wait for it to finish; if its holder is gone, end that session on the server: \
+                 {}",
+                terminate(holder)
+            ),
         })
+    }
+}
+
+/// `SELECT pg_terminate_backend(PID)` for each server pid the holder text names (`(pid N, …`),
+/// or the statement with the word `pid` in its place when none is named.
+fn terminate(holder: &str) -> String {
+    let pids: Vec<&str> = holder
+        .split("(pid ")
+        .skip(1)
+        .filter_map(|rest| {
+            let end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            (end > 0).then(|| &rest[..end])
+        })
+        .collect();
+    if pids.is_empty() {
+        "SELECT pg_terminate_backend(pid) with the pid of its session in pg_stat_activity".into()
+    } else {
+        pids.iter()
+            .map(|p| format!("SELECT pg_terminate_backend({p});"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -178,6 +203,24 @@ mod tests {
     use super::{CountDiff, DbError};
     use crate::error::{render, Error};
     use crate::transport::Exit;
+
+    #[test]
+    fn a_busy_database_s_hint_names_the_holder_s_server_pid() {
+        let busy = |holder: &str| {
+            DbError::Busy {
+                host: "db1".into(),
+                task: "db_clone".into(),
+                database: "demo".into(),
+                holder: holder.into(),
+            }
+            .hint()
+            .unwrap()
+        };
+        let h = busy("dfab database.push staging root@x pid 77 (pid 4242, role postgres, from the local socket, since 2026-12-07 10:00:00 UTC, writing)");
+        assert!(h.ends_with("SELECT pg_terminate_backend(4242);"), "{h}");
+        assert!(!h.contains("<pid>"), "{h}");
+        assert!(busy("another session").contains("pg_stat_activity"));
+    }
 
     #[test]
     fn a_count_difference_names_each_table_and_renders_with_its_host_and_hint() {

@@ -46,7 +46,10 @@ impl DbTarget {
             env.key_error(
                 "db_name",
                 format!("environment `{}` names no database", env.name),
-                Some("set `db_name` in the env or `__all__`, e.g. 'db_name': 'myapp'".into()),
+                Some(format!(
+                    "set `db_name` in the env or `__all__`, e.g. {}",
+                    env.example("db_name", "'myapp'")
+                )),
             )
         })?;
         let host = host.map(String::from).ok_or_else(|| {

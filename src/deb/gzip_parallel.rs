@@ -72,12 +72,12 @@ impl<W: Write> ParallelGzip<W> {
 /// which is what a chunk is.
 fn member(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
     let lvl = libdeflater::CompressionLvl::new(i32::try_from(level).unwrap_or(6))
-        .map_err(|e| io::Error::other(format!("gzip level {level}: {e:?}")))?;
+        .map_err(|_| io::Error::other(format!("gzip level {level}: not a level (0 to 12)")))?;
     let mut c = libdeflater::Compressor::new(lvl);
     let mut out = vec![0; c.gzip_compress_bound(data.len())];
     let n = c
         .gzip_compress(data, &mut out)
-        .map_err(|e| io::Error::other(format!("gzip: {e:?}")))?;
+        .map_err(|e| io::Error::other(format!("gzip: {e}")))?;
     out.truncate(n);
     Ok(out)
 }

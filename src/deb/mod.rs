@@ -119,8 +119,8 @@ pub fn build_or_reuse(opts: &BuildOptions, warn: &mut dyn FnMut(&str)) -> Result
     phases.mark("input key");
     if opts.wheel == WheelMode::Unset && opts.project_dir.join("requirements.txt").is_file() {
         warn(
-            "requirements.txt is not vendored: wheels are built only when the env sets \
-             'wheel': True (as in dragonfab); set 'wheel': False to silence this",
+            "requirements.txt is not vendored: wheels are built only when the env turns \
+             `wheel` on (as in dragonfab); turn `wheel` off to silence this",
         );
     }
     if let Some(cached) = reusable(&opts.out_dir, &inputs.key)? {

@@ -195,7 +195,7 @@ pub enum Preflight {
          NOPASSWD in /etc/sudoers.d, or log in as root)"
     )]
     SudoNeedsPassword { user: String },
-    #[error("sudo did not give root (id -u said {said:?})")]
+    #[error("sudo did not give root ({})", said.as_deref().map_or_else(|| "id -u printed nothing".to_owned(), |s| format!("id -u said `{s}`")))]
     NotRoot { said: Option<String> },
     #[error("missing on the host: {}", .0.join(", "))]
     Missing(Vec<String>),
@@ -240,8 +240,8 @@ impl Error {
                 "a rollback allows downgrades; this should not happen: report it".into()
             }
             Error::Refused { env, .. } => format!(
-                "`dfab {env} deb.deploy:allow_downgrade=yes` (or `allow_downgrade = True` in the \
-                 env) installs the lower version; `dfab {env} rollback` goes back to a kept release"
+                "`dfab {env} deb.deploy:allow_downgrade=yes` (or `allow_downgrade` turned on in \
+                 the env) installs the lower version; `dfab {env} rollback` goes back to a kept release"
             ),
             Error::AfterChanges { failed, .. } => return failed.hint(),
             Error::OtherBuild { .. } => {
@@ -311,3 +311,40 @@ impl crate::error::DomainError for Error {
 }
 
 crate::domain_error!(Error);
+
+#[cfg(test)]
+mod tests {
+    use super::{Error, Preflight};
+
+    // Review of issue 19: dpkg's state read `Some(("1.2-1", "iF "))`, and a shell's line
+    // `Some("Welcome to web1")`: Rust's debug text.
+    #[test]
+    fn dpkg_s_state_and_a_wrong_id_read_as_words() {
+        let e = Error::NotInstalled {
+            host: "web1".into(),
+            env: "staging".into(),
+            package: "app".into(),
+            version: "1.2-1".into(),
+            state: crate::releases::state::dpkg_words(Some(&("1.2-1".into(), "iF ".into()))),
+            tail: String::new(),
+            unchanged: None,
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("dpkg reports app as 1.2-1, half-configured (dpkg iF), not 1.2-1"),
+            "{text}"
+        );
+        assert!(!text.contains("Some("), "{text}");
+        let said = |s: Option<&str>| {
+            Preflight::NotRoot {
+                said: s.map(String::from),
+            }
+            .to_string()
+        };
+        assert_eq!(
+            said(Some("Welcome to web1")),
+            "sudo did not give root (id -u said `Welcome to web1`)"
+        );
+        assert_eq!(said(None), "sudo did not give root (id -u printed nothing)");
+    }
+}

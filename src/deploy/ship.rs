@@ -320,7 +320,7 @@ pub fn install_release(
     // dpkg's state as it was, when the install left it so: the host is unchanged.
     let unchanged = match (&rep.before, &rep.after) {
         (Some(before), Some((_, after))) if after.as_ref() == Some(before) => {
-            Some(format!("{} {}", before.0, before.1.trim()))
+            Some(crate::releases::state::dpkg_words(Some(before)))
         }
         (None, Some((_, None))) => Some("not installed".to_string()),
         _ => None,
@@ -372,7 +372,7 @@ pub fn install_release(
             env: cx.env.name.clone(),
             package: r.package.to_string(),
             version: r.version.to_string(),
-            state: format!("{now:?}"),
+            state: crate::releases::state::dpkg_words(now.as_ref()),
             tail: remote::tail(&apt, 15),
             unchanged,
         }

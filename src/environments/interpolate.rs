@@ -22,6 +22,38 @@ pub enum Problem {
     Syntax(String),
 }
 
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Undefined(name) => write!(f, "undefined variable `{name}`"),
+            Problem::NotScalar(name, ty) => write!(
+                f,
+                "variable `{name}` is a {ty}; only strings, numbers and lists can be interpolated"
+            ),
+            Problem::Syntax(m) => f.write_str(m),
+        }
+    }
+}
+
+impl Problem {
+    /// What to do about it in the env whose variables are `names`.
+    #[must_use]
+    pub fn hint<'a>(&self, names: impl Iterator<Item = &'a str>) -> Option<String> {
+        match self {
+            Problem::Undefined(name) => Some(
+                match crate::suggestion::nearest(name, names) {
+                    Some(n) => format!(
+                        "did you mean `{{{n}}}`? Or define `{name}` in the env or `__all__`"
+                    ),
+                    None => format!("define `{name}` in the env or `__all__`"),
+                } + "; write `{{` and `}}` for literal braces",
+            ),
+            Problem::NotScalar(..) => None,
+            Problem::Syntax(_) => Some("write `{{` or `%%` for a literal brace or percent".into()),
+        }
+    }
+}
+
 /// Replace `{name}` and `%(name)s` from `vars`. `{{`, `}}` and `%%` are literal; a `{name}` right
 /// after `$` is shell syntax (`${HOME}`) and stays as written, as does a brace around a
 /// non-identifier (`awk '{print $1}'`).

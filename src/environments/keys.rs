@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::syntax::Syntax;
 use super::value::{Kind, Value};
 
 /// The shape a known key must have.
@@ -537,24 +538,27 @@ pub fn is_unset(v: &Value) -> bool {
     }
 }
 
-/// A value as a message names it: `None`, `the string 'x'`, `the int 70000`, `a list ['a', 1]`.
-fn value_shape(v: &Value) -> String {
+/// A value as a message names it, written as the file writes it: `None`, `the string 'x'`,
+/// `the int 70000`, `a list ['a', 1]`.
+fn value_shape(v: &Value, syntax: Syntax) -> String {
+    let shown = syntax.value(v);
     match &v.kind {
         Kind::None => "None".to_owned(),
-        Kind::Bool(_) => v.to_string(),
-        Kind::Str(_) => format!("the string {v}"),
+        Kind::Bool(_) => shown,
+        Kind::Str(_) => format!("the string {shown}"),
         Kind::Int(_) | Kind::Float(_) | Kind::Complex(..) | Kind::Bytes(_) => {
-            format!("the {} {v}", v.type_name())
+            format!("the {} {shown}", v.type_name())
         }
         Kind::List(_) | Kind::Tuple(_) | Kind::Set(_) | Kind::Dict(_) => {
-            format!("a {} {v}", v.type_name())
+            format!("a {} {shown}", v.type_name())
         }
     }
 }
 
 /// Check a value against a key's shape; `Err` holds what is wrong and a hint. `''` and `None`
-/// never get here: [`is_unset`] values are dropped at activation.
-pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
+/// never get here: [`is_unset`] values are dropped at activation. Values and examples are
+/// written in `syntax`, the env's file's.
+pub fn check(key: &str, v: &Value, syntax: Syntax) -> Result<(), (String, String)> {
     let Some(shape) = shape(key) else {
         return Ok(());
     };
@@ -565,7 +569,11 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
         | (Shape::Steps, Kind::List(_) | Kind::Tuple(_)) => true,
         (Shape::DirStr, Kind::Str(s)) => {
             if !s.ends_with('/') {
-                return Err((format!("must end in `/`, got {v}"), format!("write '{s}/'")));
+                let fixed = Value::new(Kind::Str(format!("{s}/")), v.pos);
+                return Err((
+                    format!("must end in `/`, got {}", syntax.value(v)),
+                    format!("write {}", syntax.value(&fixed)),
+                ));
             }
             true
         }
@@ -599,36 +607,49 @@ pub fn check(key: &str, v: &Value) -> Result<(), (String, String)> {
         return Ok(());
     }
     let (want, example) = match shape {
-        Shape::Str | Shape::DirStr => ("a string", format!("'{key}': 'value'")),
-        Shape::StrOrOff => ("a string, or False (off)", format!("'{key}': False")),
-        Shape::LocalPath(_) => ("a path (a string)", format!("'{key}': 'deploy/{key}'")),
+        Shape::Str | Shape::DirStr => ("a string", syntax.setting(key, "'value'")),
+        Shape::StrOrOff => (
+            &*format!("a string, or {} (off)", syntax.example("False")),
+            syntax.setting(key, "False"),
+        ),
+        Shape::LocalPath(_) => (
+            "a path (a string)",
+            syntax.setting(key, &format!("'deploy/{key}'")),
+        ),
         Shape::Share => (
             "a share: a number from 0 to 1, or a percent string",
-            format!("'{key}': '10%' (or 0.1)"),
+            format!(
+                "{} (or {})",
+                syntax.setting(key, "'10%'"),
+                syntax.example("0.1")
+            ),
         ),
-        Shape::Bool => ("True or False", format!("'{key}': True")),
-        Shape::Port => ("a port number (1-65535)", format!("'{key}': 5432")),
+        Shape::Bool => (
+            &*format!("{} or {}", syntax.example("True"), syntax.example("False")),
+            syntax.setting(key, "True"),
+        ),
+        Shape::Port => ("a port number (1-65535)", syntax.setting(key, "5432")),
         Shape::StrList => (
             "a list of strings",
-            format!("'{key}': ['app1.example.com']"),
+            syntax.setting(key, "['app1.example.com']"),
         ),
         Shape::Roles => (
             "a dict of role to list of hosts",
-            format!("'{key}': {{'web': ['app1']}}"),
+            syntax.setting(key, "{'web': ['app1']}"),
         ),
-        Shape::Count => ("a number, 1 or more", format!("'{key}': 5")),
+        Shape::Count => ("a number, 1 or more", syntax.setting(key, "5")),
         Shape::Packages => (
             "a list of package names or a dict of package to roles",
-            format!("'{key}': {{'app': ['web'], 'app-worker': ['worker']}}"),
+            syntax.setting(key, "{'app': ['web'], 'app-worker': ['worker']}"),
         ),
-        Shape::Seconds => ("a number of seconds", format!("'{key}': 60")),
+        Shape::Seconds => ("a number of seconds", syntax.setting(key, "60")),
         Shape::Steps => (
             "a list of steps",
-            format!("'{key}': [{{'run': 'make check'}}]"),
+            syntax.setting(key, "[{'run': 'make check'}]"),
         ),
     };
     Err((
-        format!("expected {want}, got {}", value_shape(v)),
+        format!("expected {want}, got {}", value_shape(v, syntax)),
         format!("for example {example}"),
     ))
 }
@@ -638,7 +659,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
-    use super::{check, is_unset, resolve_paths, share, Shape, KEYS};
+    use super::{check, is_unset, resolve_paths, share, Shape, Syntax, KEYS};
     use crate::environments::value::{Kind, Pos, Value};
 
     fn s(text: &str) -> Value {
@@ -748,11 +769,16 @@ mod tests {
     fn a_str_or_off_key_takes_a_string_or_false_only() {
         let v = |k: Kind| Value::new(k, Pos::default());
         let key = "maintenance_check_url";
-        assert!(check(key, &v(Kind::Str("http://127.0.0.1:8080/".into()))).is_ok());
-        assert!(check(key, &v(Kind::Bool(false))).is_ok());
-        let (what, hint) = check(key, &v(Kind::Bool(true))).unwrap_err();
+        let py = Syntax::Python;
+        assert!(check(key, &v(Kind::Str("http://127.0.0.1:8080/".into())), py).is_ok());
+        assert!(check(key, &v(Kind::Bool(false)), py).is_ok());
+        let (what, hint) = check(key, &v(Kind::Bool(true)), py).unwrap_err();
         assert!(what.contains("a string, or False (off)"), "{what}");
-        assert!(hint.contains("False"), "{hint}");
+        assert_eq!(hint, "for example 'maintenance_check_url': False");
+        // In dfab.toml, `= False` is no TOML: the same hint in its syntax.
+        let (what, hint) = check(key, &v(Kind::Bool(true)), Syntax::Toml).unwrap_err();
+        assert_eq!(what, "expected a string, or false (off), got true");
+        assert_eq!(hint, "for example maintenance_check_url = false");
         // '' means "not set" (the default), as dragonfab read it; it never turns a check off.
         assert!(is_unset(&v(Kind::Str(String::new()))));
     }

@@ -5,6 +5,7 @@ pub mod keys;
 pub mod literal;
 mod python;
 mod python_source;
+pub mod syntax;
 mod tagged;
 mod toml_file;
 pub mod value;
@@ -53,6 +54,19 @@ pub struct Env {
 }
 
 impl Env {
+    /// The syntax of the file the env was read from, for examples in hints.
+    #[must_use]
+    pub fn syntax(&self) -> syntax::Syntax {
+        syntax::Syntax::of(&self.file)
+    }
+
+    /// `key` set to `example` (a Python literal), as the env's file writes a setting:
+    /// `'key': False` in environments.py, `key = false` in dfab.toml.
+    #[must_use]
+    pub fn example(&self, key: &str, example: &str) -> String {
+        self.syntax().setting(key, example)
+    }
+
     /// A string setting.
     #[must_use]
     pub fn str(&self, key: &str) -> Option<&str> {
@@ -94,7 +108,10 @@ impl Env {
                 self.key_error(
                     key,
                     format!("expected a number of {what} (1 or more), got {v}"),
-                    Some(format!("for example '{key}': {default}")),
+                    Some(format!(
+                        "for example {}",
+                        self.example(key, &default.to_string())
+                    )),
                 )
             })
     }
@@ -197,7 +214,16 @@ impl Project {
                 None,
                 None,
                 "no `environments` dict in this file".into(),
-                Some("define `environments = {'production': {'hosts': [...]}, ...}`".into()),
+                Some(match syntax::Syntax::of(file) {
+                    syntax::Syntax::Python => {
+                        "define `environments = {'production': {'hosts': [...]}, ...}`".into()
+                    }
+                    syntax::Syntax::Toml => {
+                        "add a table per environment: `[environments.production]`, then \
+                         `hosts = [...]` under it"
+                            .into()
+                    }
+                }),
             ));
         };
         let Kind::Dict(entries) = &envs_value.kind else {
@@ -272,7 +298,7 @@ impl Project {
         // key mean "not set", even over a value from `__all__`.
         vars.retain(|k, v| keys::shape(k).is_none() || !keys::is_unset(v));
         for (key, val) in &vars {
-            keys::check(key, val).map_err(|(m, h)| {
+            keys::check(key, val, syntax::Syntax::of(&self.file)).map_err(|(m, h)| {
                 let from = if def.vars.iter().any(|(k, _)| k == key) {
                     name
                 } else {
@@ -329,7 +355,12 @@ fn string_keyed(file: &Path, env: &str, v: &Value) -> Result<Vec<(String, Value)
             Some(v.pos),
             Some(env),
             format!("an environment must be a dict, got {}", v.type_name()),
-            Some(format!("'{env}': {{'hosts': ['app.example.com']}}")),
+            Some(match syntax::Syntax::of(file) {
+                syntax::Syntax::Python => format!("'{env}': {{'hosts': ['app.example.com']}}"),
+                syntax::Syntax::Toml => {
+                    format!("[environments.{env}] with hosts = [\"app.example.com\"] under it")
+                }
+            }),
         ));
     };
     entries

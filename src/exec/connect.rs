@@ -52,6 +52,7 @@ pub fn ssh_target(host: &str, env: &Env) -> Result<SshTarget> {
             None => None,
         };
     }
+    t.env = Some(env.name.clone());
     t.key_filename = env.str("key_filename").map(PathBuf::from);
     t.ssh_config = env.str("ssh_config").map(PathBuf::from);
     t.known_hosts_file = env.str("known_hosts").map(PathBuf::from);

@@ -21,6 +21,7 @@ use crate::error::Result;
 pub fn lxc_spec(env: &Env, name: &str, force_new: bool) -> Result<LxcSpec> {
     super::name::validate(name).map_err(|e| env.key_error("lxc", e.to_string(), e.hint()))?;
     let mut spec = LxcSpec::new(name);
+    spec.env = Some(env.name.clone());
     spec.force_new = force_new;
     if let Some(t) = env.str("lxc_template") {
         super::name::validate(t)
@@ -150,7 +151,10 @@ mod tests {
     fn defaults_and_every_key() {
         assert_eq!(
             lxc_spec(&env(&[]), "app", false).unwrap(),
-            LxcSpec::new("app")
+            LxcSpec {
+                env: Some("staging".to_owned()),
+                ..LxcSpec::new("app")
+            }
         );
         let e = env(&[
             ("lxc_template", s("base")),

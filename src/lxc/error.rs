@@ -18,22 +18,23 @@ pub enum LxcError {
 
     /// The template to clone from is not defined.
     #[error("LXC template {template:?} does not exist (needed to create {name:?})")]
-    MissingTemplate { name: String, template: String },
+    MissingTemplate {
+        name: String,
+        template: String,
+        /// The environment that wants it (`dfab ENV lxc.template` builds it), if known.
+        env: Option<String>,
+    },
 
     /// Cloning a running container copies a live file system.
     #[error("LXC template {template:?} is running; refusing to clone it into {name:?}")]
     TemplateRunning { name: String, template: String },
 
-    /// A container that `ensure` or `remove` expected is not there.
-    #[error("LXC container {name:?} does not exist")]
-    Missing { name: String },
-
     /// The container did not reach RUNNING in time.
-    #[error("LXC container {name:?} is not RUNNING after {waited:?}")]
+    #[error("LXC container {name:?} is not RUNNING after {} s", waited.as_secs_f32())]
     NotRunning { name: String, waited: Duration },
 
     /// The container did not reach RUNNING with an IPv4 address in time.
-    #[error("LXC container {name:?} has no IPv4 address on {interface} after {waited:?}")]
+    #[error("LXC container {name:?} has no IPv4 address on {interface} after {} s", waited.as_secs_f32())]
     NoAddress {
         name: String,
         interface: String,
@@ -114,14 +115,25 @@ impl LxcError {
                 "use letters, digits, `.`, `_` and `-` (not first), at most 64 characters"
                     .to_owned()
             }
-            Self::MissingTemplate { template, .. } => format!(
-                "build it once with `dfab <env> lxc.template` (template name {template:?}), \
+            Self::MissingTemplate {
+                template,
+                env: Some(env),
+                ..
+            } => format!(
+                "build it once with `dfab {env} lxc.template` (template name {template:?}), \
                  or set `lxc_template` to an existing container"
+            ),
+            Self::MissingTemplate {
+                template,
+                env: None,
+                ..
+            } => format!(
+                "build it once with `dfab ENV lxc.template` for an environment whose \
+                 `lxc_template` is {template:?}, or set `lxc_template` to an existing container"
             ),
             Self::TemplateRunning { template, .. } => {
                 format!("stop it first: `lxc-stop -n {template}`")
             }
-            Self::Missing { .. } => "create it with `dfab <env> lxc`".to_owned(),
             Self::NotRunning { name, .. } => {
                 format!("see why with `lxc-start -n {name} -F -l DEBUG -o /dev/stderr`")
             }
@@ -281,12 +293,17 @@ mod tests {
 
     #[test]
     fn the_rest_reads_as_the_host_s_through_attach_and_keeps_bad_input_as_usage() {
-        let missing = || LxcError::Missing { name: "app".into() };
+        let missing = || LxcError::MissingTemplate {
+            name: "app".into(),
+            template: "base".into(),
+            env: Some("staging".into()),
+        };
         let top = missing().at_host("app");
         assert_eq!(
             render(&top),
-            "error: [app] LXC container \"app\" does not exist\n\
-             hint: create it with `dfab <env> lxc`\n"
+            "error: [app] LXC template \"base\" does not exist (needed to create \"app\")\n\
+             hint: build it once with `dfab staging lxc.template` (template name \"base\"), or \
+             set `lxc_template` to an existing container\n"
         );
         assert!(matches!(Error::from(missing()), Error::Other { .. }));
         let io = || LxcError::Io(std::io::ErrorKind::BrokenPipe.into());

@@ -108,22 +108,23 @@ fn reach(env: &Env, spec: &super::LxcSpec, host: &str, rep: &dyn Reporter) -> Re
     } else {
         first
     };
+    let attach = env.example("lxc_transport", "'attach'");
     let hint = match (env.str("key_filename"), as_root) {
         (Some(k), _) => format!(
             "the container does not accept `key_filename` ({k}): add its .pub to the container's \
              authorized_keys, or drop `key_filename` and dfab uses (and installs) its own key; \
-             or set lxc_transport = 'attach', which needs no ssh"
+             or set {attach}, which needs no ssh"
         ),
         (None, false) => format!(
             "dfab installs its own key for root only: log in as root (drop `user`), add a key \
-             for `{}` to the container, or set lxc_transport = 'attach'",
+             for `{}` to the container, or set {attach}",
             env.str("user").unwrap_or_default()
         ),
-        (None, true) => {
-            "check sshd in the container (`lxc-attach -n <name> -- journalctl -u ssh`), \
-             or set lxc_transport = 'attach', which needs no ssh"
-                .to_owned()
-        }
+        (None, true) => format!(
+            "check sshd in the container (`lxc-attach -n {} -- journalctl -u ssh`), \
+             or set {attach}, which needs no ssh",
+            spec.name
+        ),
     };
     Err(crate::error::Error::Transport {
         host: host.to_owned(),
@@ -279,8 +280,16 @@ pub fn template_task(env: &Env, dry_run: bool, rep: &dyn Reporter) -> Result<()>
     }
     super::template::build(&spec, &mut |a| show(a))?;
     rep.info(&format!(
-        "template {} is ready; environments clone it with `lxc_template = '{}'`",
-        spec.name, spec.name
+        "template {} is ready; environments clone it with `{}`",
+        spec.name,
+        env.example(
+            "lxc_template",
+            &crate::environments::value::Value::new(
+                crate::environments::value::Kind::Str(spec.name.clone()),
+                crate::environments::value::Pos::default(),
+            )
+            .to_string()
+        )
     ));
     Ok(())
 }
@@ -344,11 +353,12 @@ fn wait_for_sshd(env: &Env, name: &str, ip: &str, timeout: std::time::Duration) 
                      within {}s",
                     timeout.as_secs()
                 ),
-                hint: Some(
-                    "does its template run sshd? `dfab <env> lxc.template` builds one that does; \
-                     or set lxc_transport = 'attach' to need no sshd"
-                        .into(),
-                ),
+                hint: Some(format!(
+                    "does its template run sshd? `dfab {} lxc.template` builds one that does; \
+                     or set {} to need no sshd",
+                    env.name,
+                    env.example("lxc_transport", "'attach'")
+                )),
             });
         }
         std::thread::sleep(std::time::Duration::from_millis(20));

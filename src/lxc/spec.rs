@@ -72,6 +72,9 @@ pub struct LxcSpec {
     pub host_ssh_options: Vec<String>,
     /// `lxc_transport`.
     pub transport: LxcTransport,
+    /// The environment whose container this is, for the commands hints name (`None` when the
+    /// spec was not read from one).
+    pub env: Option<String>,
 }
 
 impl LxcSpec {
@@ -97,6 +100,7 @@ impl LxcSpec {
             host: None,
             host_ssh_options: Vec::new(),
             transport: LxcTransport::default(),
+            env: None,
         }
     }
 }

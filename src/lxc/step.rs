@@ -229,6 +229,7 @@ pub fn plan_ensure(
                 return Err(LxcError::MissingTemplate {
                     name: name(),
                     template: spec.template.clone(),
+                    env: spec.env.clone(),
                 })
             }
             State::Running => {
@@ -439,10 +440,13 @@ mod tests {
 
     #[test]
     fn template_missing_or_running_is_refused() {
-        let spec = LxcSpec::new("app");
+        let spec = LxcSpec {
+            env: Some("staging".into()),
+            ..LxcSpec::new("app")
+        };
         let err = plan_ensure(&spec, State::Absent, unread, || Ok(State::Absent)).unwrap_err();
         assert!(matches!(err, LxcError::MissingTemplate { .. }), "{err:?}");
-        assert!(err.hint().unwrap().contains("dfab <env> lxc.template"));
+        assert!(err.hint().unwrap().contains("dfab staging lxc.template"));
         let err = plan_ensure(&spec, State::Absent, unread, || Ok(State::Running)).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -11,6 +11,7 @@ pub enum Error {
     /// Another deploy (or a hand-taken lock) holds the deploy lock on some hosts.
     #[error("deploy refused, nothing done: the deploy lock of {package} ({path}) is taken:\n{}", .refused.join("\n"))]
     LockTaken {
+        env: String,
         package: String,
         path: String,
         /// `[host] held by …` lines.
@@ -55,7 +56,7 @@ pub enum Error {
         process: String,
     },
     /// Resume with another sequence than the failed deploy's.
-    #[error("the deploy sequence changed since the failed deploy (was {was:?}, now {now:?}): cannot resume")]
+    #[error("the deploy sequence changed since the failed deploy (was `{}`, now `{}`): cannot resume", .was.join(", "), .now.join(", "))]
     SequenceChanged {
         env: String,
         was: Vec<String>,
@@ -69,7 +70,7 @@ pub enum Error {
     NothingToRevert { env: String },
     /// Some hosts could not be reverted.
     #[error("the revert did not finish:\n{}", .problems.join("\n"))]
-    RevertIncomplete { problems: Vec<String> },
+    RevertIncomplete { env: String, problems: Vec<String> },
     /// `maintenance = 'auto'`'s check answered neither 0 nor 1.
     #[error("[{host}] the migration check failed ({exit}, expected 0: none pending, or 1: pending): {stderr}")]
     MigrateCheck {
@@ -95,6 +96,8 @@ pub enum Error {
     #[error("deploy failed in {task} and was reverted: {cause}")]
     Reverted {
         task: String,
+        /// Where the failed release's .deb is kept on the hosts.
+        releases: String,
         cause: String,
         /// The cause's own hint.
         cause_hint: Option<String>,
@@ -125,12 +128,11 @@ impl Error {
     #[must_use]
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::LockTaken { .. } => Some(
-                "wait for that deploy to finish (`dfab <env> lock:status` shows the holder); if it \
-                 is stale (its `refreshed` time stands still), `dfab <env> lock:release,force=yes` \
+            Error::LockTaken { env, .. } => Some(format!(
+                "wait for that deploy to finish (`dfab {env} lock:status` shows the holder); if it \
+                 is stale (its `refreshed` time stands still), `dfab {env} lock:release,force=yes` \
                  breaks it"
-                    .into(),
-            ),
+            )),
             Error::BuildChanged { env, .. } => Some(format!(
                 "`dfab {env} deploy:resume=yes,force=yes` continues with the new build; `dfab {env} \
                  deploy:revert=yes` goes back"
@@ -142,11 +144,10 @@ impl Error {
                 "`dfab {env} deploy:resume=yes,force=yes` reinstalls this build on them; `dfab \
                  {env} deploy:revert=yes` goes back"
             )),
-            Error::StillRunning { .. } => Some(
-                "wait for it to end, or stop it (Ctrl-C in its terminal); `dfab <env> lock:status` \
+            Error::StillRunning { env, .. } => Some(format!(
+                "wait for it to end, or stop it (Ctrl-C in its terminal); `dfab {env} lock:status` \
                  shows when it last refreshed its lock"
-                    .into(),
-            ),
+            )),
             Error::CannotTell { env, .. } => Some(format!(
                 "if it no longer runs there, `dfab {env} deploy:resume=yes,force=yes` resumes it \
                  (taking over its lock)"
@@ -161,17 +162,19 @@ impl Error {
             Error::BadJournal { .. } => {
                 Some("move it away; the next deploy starts a new one".into())
             }
-            Error::RevertIncomplete { .. } => Some(
-                "`dfab <env> releases` shows each host's kept releases; `rollback:version=X` \
-                 installs one"
-                    .into(),
-            ),
+            Error::RevertIncomplete { env, .. } => Some(format!(
+                "`dfab {env} releases` shows each host's kept releases; `dfab {env} \
+                 rollback:version=X` installs one"
+            )),
             Error::MigrateCheck { .. } => {
                 Some("fix `migrate_check_command`, or set maintenance = 'always'".into())
             }
-            Error::Reverted { cause_hint, .. } => Some(format!(
-                "{}the failed release's .deb stays in /var/lib/dfab/<package>/releases/ on the \
-                 hosts for debugging",
+            Error::Reverted {
+                cause_hint,
+                releases,
+                ..
+            } => Some(format!(
+                "{}the failed release's .deb stays in {releases}/ on the hosts for debugging",
                 first(cause_hint.as_deref())
             )),
             Error::Failed {
@@ -227,4 +230,118 @@ pub(crate) fn cause(e: &crate::error::Error) -> String {
     let text = crate::error::render(e);
     let text = text.trim_end();
     text.strip_prefix("error: ").unwrap_or(text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+    use crate::transport::Exit;
+
+    /// Every variant, built for env `staging`.
+    fn all() -> Vec<Error> {
+        let env = || "staging".to_string();
+        let s = |t: &str| t.to_string();
+        vec![
+            Error::LockTaken {
+                env: env(),
+                package: s("app"),
+                path: s("/var/lib/dfab/app/deploy.lock"),
+                refused: vec![s("[web1] held by x")],
+            },
+            Error::BuildChanged {
+                env: env(),
+                was: "a".repeat(64),
+                now: "b".repeat(64),
+            },
+            Error::OtherBuildInstalled {
+                env: env(),
+                hosts: vec![s("[web1] has 1.0")],
+            },
+            Error::NoJournal {
+                env: env(),
+                path: ".dfab/state/staging.json".into(),
+            },
+            Error::NothingToResume {
+                env: env(),
+                status: s("ok"),
+            },
+            Error::StillRunning {
+                env: env(),
+                process: s("pid 1"),
+            },
+            Error::CannotTell {
+                env: env(),
+                process: s("pid 1 on other"),
+            },
+            Error::Abandoned {
+                env: env(),
+                package: s("app"),
+                process: s("pid 1"),
+            },
+            Error::SequenceChanged {
+                env: env(),
+                was: vec![s("deb.deploy")],
+                now: vec![s("test")],
+            },
+            Error::BadJournal {
+                path: "x.json".into(),
+                reason: s("not JSON"),
+            },
+            Error::NothingToRevert { env: env() },
+            Error::RevertIncomplete {
+                env: env(),
+                problems: vec![s("[web1] revert of app to 1.0: failed")],
+            },
+            Error::MigrateCheck {
+                host: s("web1"),
+                exit: Exit::Code(2),
+                stderr: String::new(),
+            },
+            Error::Health {
+                hosts: vec![s("[web1] 500")],
+            },
+            Error::Interrupted { finished: true },
+            Error::Hosts {
+                failures: vec![(s("web1"), s("failed"))],
+                hints: vec![s("run again")],
+            },
+            Error::Reverted {
+                task: s("deb.deploy"),
+                releases: crate::releases::releases_dir("app"),
+                cause: s("failed"),
+                cause_hint: None,
+            },
+            Error::Failed {
+                task: s("deb.deploy"),
+                interrupted: false,
+                cause: s("failed"),
+                cause_hint: None,
+                env: env(),
+                changed: vec![s("web1")],
+                maintenance: None,
+                next: s("deb.deploy"),
+                installed: vec![s("web1")],
+                journal: ".dfab/state/staging.json".into(),
+            },
+        ]
+    }
+
+    // Review of issue 19: hints printed `dfab <env> lock:status` (and `<package>`) where the
+    // env and the package were known.
+    #[test]
+    fn no_hint_leaves_a_placeholder_where_the_value_is_known() {
+        for e in all() {
+            let text = crate::error::render(&crate::error::Error::from(e));
+            for placeholder in ["<env>", "<package>", "<host>", "<name>"] {
+                assert!(!text.contains(placeholder), "{placeholder} in:\n{text}");
+            }
+        }
+        let hint = |e: Error| e.hint().unwrap();
+        let lock = hint(all().swap_remove(0));
+        assert!(lock.contains("`dfab staging lock:status`"), "{lock}");
+        assert!(
+            lock.contains("`dfab staging lock:release,force=yes`"),
+            "{lock}"
+        );
+    }
 }

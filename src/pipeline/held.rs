@@ -207,6 +207,7 @@ pub(crate) fn take(
         .into());
     }
     Err(super::Error::LockTaken {
+        env: eng.cx.env.name.clone(),
         package: package.to_string(),
         path: lock::lock_path(package),
         refused,

@@ -92,6 +92,7 @@ impl Run<'_, '_, '_, '_> {
             r?;
             return Err(super::Error::Reverted {
                 task: stop.task,
+                releases: crate::releases::releases_dir(&self.p.lock_package),
                 cause: describe(&stop.error).trim_end().to_string(),
                 cause_hint: stop.error.hint(),
             }
@@ -204,7 +205,11 @@ impl Run<'_, '_, '_, '_> {
             ));
             Ok(())
         } else {
-            Err(super::Error::RevertIncomplete { problems }.into())
+            Err(super::Error::RevertIncomplete {
+                env: self.p.env.clone(),
+                problems,
+            }
+            .into())
         }
     }
 

@@ -19,7 +19,7 @@ impl LocalAction for Pipeline {
         let eng = Engine::new(cx, lxc);
         let old = journal::load(&self.journal)?;
         let j = self.start_journal(old.as_ref())?;
-        if let Err(e) = interrupt::install() {
+        if let Err(e) = interrupt::install(&self.env) {
             cx.rep.warn(&format!(
                 "deploy: Ctrl-C cannot be caught ({e}); it would leave the deploy lock"
             ));

@@ -145,7 +145,10 @@ pub fn read(env: &Env) -> Result<Settings> {
                 return Err(env.key_error(
                     "deploy_strategy",
                     "'rolling' checks each batch with `health_url`, which the env does not set",
-                    Some("set 'health_url': 'http://127.0.0.1/health' (asked on each host)".into()),
+                    Some(format!(
+                        "set {} (asked on each host)",
+                        env.example("health_url", "'http://127.0.0.1/health'")
+                    )),
                 ));
             }
             Strategy::Rolling(batch)

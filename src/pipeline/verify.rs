@@ -33,14 +33,11 @@ impl Run<'_, '_, '_, '_> {
                     _ => false,
                 };
                 if !same && !self.j.changed.contains(h) {
-                    let now = now.as_ref().map_or_else(
-                        || "not installed".to_string(),
-                        |(v, st)| format!("{v} {}", st.trim()),
-                    );
+                    let now = crate::releases::state::dpkg_words(now.as_ref());
                     found.push((
                         h.clone(),
                         format!(
-                            "{p} {} before the last deploy, {now} now: counted as changed by it",
+                            "{p} was {} before the last deploy and is now {now}: counted as changed by it",
                             before.as_deref().unwrap_or("not installed")
                         ),
                     ));

@@ -23,8 +23,7 @@ fn all_cmd() -> Cmd {
 fn installed(dpkg: Option<&(String, String)>) -> String {
     match dpkg {
         Some((v, s)) if s.starts_with("ii") => format!("installed {v}"),
-        Some((v, s)) => format!("{v} not fully installed (dpkg status `{}`)", s.trim()),
-        None => "not installed".into(),
+        other => super::state::dpkg_words(other),
     }
 }
 
@@ -100,7 +99,7 @@ mod tests {
         assert_eq!(installed(st("1.1", "ii ").as_ref()), "installed 1.1");
         assert_eq!(
             installed(st("1.0", "rc ").as_ref()),
-            "1.0 not fully installed (dpkg status `rc`)"
+            "1.0, removed, its config files kept (dpkg rc)"
         );
     }
 }

@@ -88,6 +88,46 @@ pub fn parse(out: &str) -> HostState {
     st
 }
 
+/// dpkg's state of a package for people: `1.2-1, half-configured (dpkg iF)`, or `not
+/// installed` when dpkg knows no version of it. `installed` is `(version, status abbreviation)`
+/// as `dpkg-query -f '${Version}\t${db:Status-Abbrev}'` gives it.
+#[must_use]
+pub fn dpkg_words(installed: Option<&(String, String)>) -> String {
+    match installed {
+        Some((v, s)) => format!("{v}, {} (dpkg {})", status_words(s), s.trim()),
+        None => "not installed".into(),
+    }
+}
+
+/// The words for dpkg's status abbreviation (`ii`, `iF`, `rc`, `iHR`): the package's state,
+/// then what is wanted of it when that is not to have it installed, then whether it needs a
+/// reinstall.
+fn status_words(abbrev: &str) -> String {
+    let mut c = abbrev.chars();
+    let (want, state, error) = (c.next(), c.next(), c.next());
+    let mut words = vec![match state {
+        Some('n') => "not installed",
+        Some('c') => "removed, its config files kept",
+        Some('H') => "half-installed",
+        Some('U') => "unpacked, not configured",
+        Some('F') => "half-configured",
+        Some('W') => "awaiting triggers",
+        Some('t') => "triggers pending",
+        Some('i') => "installed",
+        _ => "in an unknown state",
+    }];
+    match want {
+        Some('h') => words.push("on hold"),
+        Some('r') if state != Some('c') => words.push("marked for removal"),
+        Some('p') => words.push("marked for purge"),
+        _ => {}
+    }
+    if error == Some('R') {
+        words.push("reinstall required");
+    }
+    words.join(", ")
+}
+
 /// The kept files to delete so that `keep` remain. What stays, in order: `current`, then the
 /// releases a rollback would go back to (the deploy stack, [`history::stack`], from the top
 /// down), then the others by how recently they were installed (a failed or reverted release is
@@ -239,6 +279,24 @@ pub fn prune_cmd(package: &str, files: &[String]) -> Cmd {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dpkg_s_state_reads_as_words() {
+        let st = |v: &str, s: &str| Some((v.to_string(), s.to_string()));
+        let w = |v, s| super::dpkg_words(st(v, s).as_ref());
+        assert_eq!(super::dpkg_words(None), "not installed");
+        assert_eq!(w("1.2-1", "iF "), "1.2-1, half-configured (dpkg iF)");
+        assert_eq!(w("1.1", "ii "), "1.1, installed (dpkg ii)");
+        assert_eq!(
+            w("1.0", "rc "),
+            "1.0, removed, its config files kept (dpkg rc)"
+        );
+        assert_eq!(
+            w("1.0", "iHR"),
+            "1.0, half-installed, reinstall required (dpkg iHR)"
+        );
+        assert_eq!(w("1.0", "hi "), "1.0, installed, on hold (dpkg hi)");
+    }
+
     use super::*;
     use std::fmt::Write as _;
 

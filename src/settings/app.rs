@@ -99,9 +99,10 @@ impl App {
         Err(env.key_error(
             "app_user",
             message,
-            Some(
-                "set `app_user` (or `package_name`, its default), e.g. 'app_user': 'myapp'".into(),
-            ),
+            Some(format!(
+                "set `app_user` (or `package_name`, its default), e.g. {}",
+                env.example("app_user", "'myapp'")
+            )),
         ))
     }
 

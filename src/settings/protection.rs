@@ -48,7 +48,7 @@ impl Protection {
     pub fn reason(self) -> &'static str {
         match self {
             Protection::Production => "it is production",
-            Protection::Flagged => "it has `protected = True`",
+            Protection::Flagged => "it is marked `protected`",
             Protection::Open => "it is not protected",
         }
     }
@@ -70,7 +70,7 @@ mod tests {
         assert_eq!(p, Protection::Production);
         let p = Protection::of(&env_named("live", "'protected': True,"));
         assert_eq!((p, p.label()), (Protection::Flagged, "protected"));
-        assert_eq!(p.reason(), "it has `protected = True`");
+        assert_eq!(p.reason(), "it is marked `protected`");
         for body in [
             "'hosts': ['h'],",
             "'protected': False,",

@@ -5,8 +5,10 @@ use crate::environments::Env;
 use crate::error::Result;
 
 fn fill(env: &Env, key: &str, template: &str, mode: Mode) -> Result<String> {
-    interpolate(template, &env.vars, mode)
-        .map_err(|p| env.key_error(key, format!("cannot fill in `{template}`: {p:?}"), None))
+    interpolate(template, &env.vars, mode).map_err(|p| {
+        let hint = p.hint(env.vars.keys().map(String::as_str));
+        env.key_error(key, format!("cannot fill in `{template}`: {p}"), hint)
+    })
 }
 
 /// `template` (the value of `key`, or its default) with `{name}` filled in as it is: for paths.
@@ -54,5 +56,9 @@ mod tests {
         );
         assert!(err.contains("key `production.venv_path`"), "{err}");
         assert!(err.contains("nope"), "{err}");
+        // It said `Undefined("nope")`, Rust's debug text.
+        assert!(err.ends_with("undefined variable `nope`"), "{err}");
+        let hint = plain_opt(&e, "venv_path").unwrap_err().hint().unwrap();
+        assert!(hint.starts_with("define `nope` in the env"), "{hint}");
     }
 }

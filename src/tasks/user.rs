@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::environments::syntax::Syntax;
 use crate::environments::value::{Kind, Pos, Value};
 use crate::error::{Error, Result};
 use crate::invocation::{parse_task, TaskCall};
@@ -57,6 +58,7 @@ const OPTIONS: &[&str] = &["cd", "lcd", "warn_only", "roles", "to", "user", "use
 
 /// Parse the `tasks` dict.
 pub fn parse_tasks(file: &Path, v: &Value) -> Result<Vec<UserTask>> {
+    let syntax = Syntax::of(file);
     let err = |pos: Pos, key: Option<String>, msg: String, hint: Option<String>| Error::Config {
         file: file.to_path_buf(),
         pos: Some(pos).filter(|p| p.line > 0),
@@ -107,10 +109,9 @@ pub fn parse_tasks(file: &Path, v: &Value) -> Result<Vec<UserTask>> {
                 body.pos,
                 Some(key),
                 "a task must be a dict with `doc` and `steps`".into(),
-                Some(
-                    "{'doc': 'Restart the app', 'steps': [{'sudo': 'systemctl restart app'}]}"
-                        .into(),
-                ),
+                Some(syntax.example(
+                    "{'doc': 'Restart the app', 'steps': [{'sudo': 'systemctl restart app'}]}",
+                )),
             ));
         };
         let mut task = UserTask {
@@ -158,9 +159,10 @@ pub fn parse_tasks(file: &Path, v: &Value) -> Result<Vec<UserTask>> {
                         )
                     })?;
                     for (i, s) in steps.iter().enumerate() {
-                        task.steps.push(parse_step(s).map_err(|(pos, m, h)| {
-                            err(pos, Some(format!("{key}.steps[{i}]")), m, h)
-                        })?);
+                        task.steps
+                            .push(parse_step(s, syntax).map_err(|(pos, m, h)| {
+                                err(pos, Some(format!("{key}.steps[{i}]")), m, h)
+                            })?);
                     }
                 }
                 _ => {
@@ -183,6 +185,7 @@ type StepErr = (Pos, String, Option<String>);
 /// Parse a list of steps in the user-task syntax held by an env key (`test_commands`), with
 /// errors naming `file`, the position and `key[i]`.
 pub fn parse_step_list(file: &Path, key: &str, v: &Value) -> Result<Vec<Step>> {
+    let syntax = Syntax::of(file);
     let err = |pos: Pos, key: String, message: String, hint: Option<String>| Error::Config {
         file: file.to_path_buf(),
         pos: Some(pos).filter(|p| p.line > 0),
@@ -195,17 +198,26 @@ pub fn parse_step_list(file: &Path, key: &str, v: &Value) -> Result<Vec<Step>> {
             v.pos,
             key.to_string(),
             format!("must be a list of steps, got {}", v.type_name()),
-            Some("[{'run': 'make check'}, {'sudo': '...', 'user': 'app'}]".into()),
+            Some(syntax.example(
+                "[{'run': 'make check'}, {'sudo': 'systemctl restart app', 'user': 'app'}]",
+            )),
         )
     })?;
     steps
         .iter()
         .enumerate()
-        .map(|(i, s)| parse_step(s).map_err(|(pos, m, h)| err(pos, format!("{key}[{i}]"), m, h)))
+        .map(|(i, s)| {
+            parse_step(s, syntax).map_err(|(pos, m, h)| err(pos, format!("{key}[{i}]"), m, h))
+        })
         .collect()
 }
 
-fn parse_step(s: &Value) -> Result<Step, StepErr> {
+/// A string as a Python literal, for an example [`Syntax::example`] rewrites.
+fn py_str(s: &str) -> String {
+    Value::new(Kind::Str(s.to_owned()), Pos::default()).to_string()
+}
+
+fn parse_step(s: &Value, syntax: Syntax) -> Result<Step, StepErr> {
     let mut step = Step {
         action: Action::Run(String::new()),
         cd: None,
@@ -218,7 +230,8 @@ fn parse_step(s: &Value) -> Result<Step, StepErr> {
         step.action = Action::Task(parse_task(name).map_err(|e| {
             let hint = if name.contains(char::is_whitespace) {
                 format!(
-                    "a bare string names a task; a shell command is a step: {{'run': '{name}'}}"
+                    "a bare string names a task; a shell command is a step: {}",
+                    syntax.example(&format!("{{'run': {}}}", py_str(name)))
                 )
             } else {
                 e.hint().unwrap_or_default()
@@ -234,7 +247,7 @@ fn parse_step(s: &Value) -> Result<Step, StepErr> {
                 "a step must be a dict or a task name, got {}",
                 s.type_name()
             ),
-            Some("{'run': 'ls -l'}".into()),
+            Some(syntax.example("{'run': 'ls -l'}")),
         ));
     };
     let text = |v: &Value, what: &str| {
@@ -314,7 +327,7 @@ fn parse_step(s: &Value) -> Result<Step, StepErr> {
         (
             s.pos,
             format!("`{verb}` needs `to`: the destination"),
-            Some(format!("{{'{verb}': 'src', 'to': 'dest/'}}")),
+            Some(syntax.example(&format!("{{'{verb}': 'src', 'to': 'dest/'}}"))),
         )
     };
     step.action = match verb {

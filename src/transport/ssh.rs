@@ -40,6 +40,8 @@ pub struct SshTarget {
     /// `strict`, `add` (accept new keys, Fabric's habit) or `accept` (any key; test hosts only).
     pub host_key_checking: Option<String>,
     pub connect_timeout: Option<Duration>,
+    /// The environment the host belongs to, for the commands hints name.
+    pub env: Option<String>,
 }
 
 impl SshTarget {
@@ -96,6 +98,8 @@ pub struct Ssh {
     frame: Option<String>,
     /// What the login shell printed, for messages (its first line, shortened).
     noise: Option<String>,
+    /// The environment the host belongs to (see [`SshTarget::env`]).
+    env: Option<String>,
 }
 
 impl Ssh {
@@ -124,6 +128,7 @@ impl Ssh {
             runtime,
             frame: None,
             noise: None,
+            env: target.env.clone(),
         };
         ssh.probe_login_shell()?;
         ssh.user = match &target.user {
@@ -359,10 +364,7 @@ impl Transport for Ssh {
                             "the host stopped answering: no reply to ssh's keepalives for {} s, so ssh closed the connection after the command had run {ran} s; whether it finished there is unknown",
                             silent.as_secs()
                         ),
-                        Some(
-                            "check the host (frozen, overloaded, or its network down); once it answers, `dfab <env> releases` or `deploy:resume=yes` shows or finishes where it stopped"
-                                .to_owned(),
-                        ),
+                        Some(stopped_answering_hint(self.env.as_deref())),
                     )
                 } else {
                     (
@@ -468,6 +470,25 @@ impl Drop for Ssh {
     }
 }
 
+/// What to do once a host that stopped answering answers again: the env's commands that show
+/// or finish where it stopped.
+fn stopped_answering_hint(env: Option<&str>) -> String {
+    let (releases, resume) = match env {
+        Some(e) => (
+            format!("`dfab {e} releases`"),
+            format!("`dfab {e} deploy:resume=yes`"),
+        ),
+        None => (
+            "the `releases` task".to_owned(),
+            "`deploy:resume=yes`".to_owned(),
+        ),
+    };
+    format!(
+        "check the host (frozen, overloaded, or its network down); once it answers, {releases} \
+         shows where it stopped, and {resume} finishes a deploy"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,5 +505,14 @@ mod tests {
         assert!(SshTarget::parse("a@").is_err());
         assert!(SshTarget::parse("-oProxyCommand=x").is_err());
         assert!(SshTarget::parse("h:notaport").is_err());
+    }
+
+    // Review of issue 19: a frozen host's hint said `dfab <env> releases`.
+    #[test]
+    fn the_stopped_answering_hint_names_the_env_s_commands() {
+        let h = stopped_answering_hint(Some("staging"));
+        assert!(h.contains("`dfab staging releases`"), "{h}");
+        assert!(h.contains("`dfab staging deploy:resume=yes`"), "{h}");
+        assert!(!stopped_answering_hint(None).contains('<'));
     }
 }

@@ -76,7 +76,10 @@ pub fn remote_path(env: &Env) -> Result<String> {
         return Err(env.key_error(
             "remote_path",
             format!("environment `{}` has no `remote_path`", env.name),
-            Some("set it in the env or `__all__`, e.g. 'remote_path': '/srv/app/'".into()),
+            Some(format!(
+                "set it in the env or `__all__`, e.g. {}",
+                env.example("remote_path", "'/srv/app/'")
+            )),
         ));
     };
     let p = text::plain(env, "remote_path", p)?;

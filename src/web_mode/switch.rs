@@ -107,13 +107,14 @@ pub fn maintenance_with(s: &WebSettings, page: &str, health_url: Option<&str>) -
 
 /// `dfab-host web live`: remove the flag and record when (the mtime of the state file); a no-op
 /// when the flag is absent. With `maintenance_check_url`, the web server must then answer
-/// without dfab's 503.
+/// without dfab's 503 (the env named in the message that says what to run when it does not).
 #[must_use]
 pub fn live(s: &WebSettings) -> Cmd {
+    let checked = s.check_url.as_deref().map(|url| [url, s.env_name.as_str()]);
     hostside::call(
         ["web", "live", &s.flag, &s.state]
             .into_iter()
-            .chain(s.check_url.as_deref()),
+            .chain(checked.into_iter().flatten()),
     )
     .sudo(None)
 }

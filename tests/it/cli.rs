@@ -144,8 +144,8 @@ fn bad_key_type_names_file_line_and_key() {
         .status(2)
         .no_stdout()
         .stderr_is(format!(
-            "error: {}:2:9: key `p.hosts`: expected a list of strings, got the string 'app.example.com'\n\
-             hint: for example 'hosts': ['app1.example.com']\n",
+            "error: {}:2:9: key `p.hosts`: expected a list of strings, got the string \"app.example.com\"\n\
+             hint: for example hosts = [\"app1.example.com\"]\n",
             file.display()
         ))
         .run_checked();
@@ -162,8 +162,8 @@ fn remote_path_must_end_in_slash() {
         .status(2)
         .no_stdout()
         .stderr_is(format!(
-            "error: {}:2:15: key `p.remote_path`: must end in `/`, got '/srv/app'\n\
-             hint: write '/srv/app/'\n",
+            "error: {}:2:15: key `p.remote_path`: must end in `/`, got \"/srv/app\"\n\
+             hint: write \"/srv/app/\"\n",
             dir.path().join("dfab.toml").display()
         ))
         .run_checked();

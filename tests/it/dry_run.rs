@@ -408,8 +408,8 @@ environments = {
         d.status(2).no_stdout().stderr_is(format!(
             "error: which packages? env `bare` sets no `deploy_packages` or `package_name` and \
              there is no build record in {}\n\
-             hint: set 'package_name': '<package>' (or 'deploy_packages': ['<package>', ...]) in \
-             the env\n",
+             hint: set 'package_name': 'myapp' (or 'deploy_packages': ['myapp', 'myapp-worker']) \
+             in the env\n",
             dir.path().parent().unwrap().display()
         ))
     });

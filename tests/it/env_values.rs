@@ -138,3 +138,50 @@ fn type_errors_word_the_value() {
         ))
         .run_checked();
 }
+
+// Review of issue 19: a dfab.toml project was told `for example 'maintenance_check_url': False`,
+// environments.py's syntax (`= False` is no TOML). The same bad value in each file gets a hint
+// in that file's own syntax.
+#[test]
+fn a_hint_s_example_is_written_in_the_env_s_own_file_syntax() {
+    let cases = [
+        (
+            "environments.py",
+            "environments = {'p': {'hosts': ['h1'], 'maintenance_check_url': True}}\n",
+            "1:65",
+            "expected a string, or False (off), got True",
+            "for example 'maintenance_check_url': False",
+        ),
+        (
+            "dfab.toml",
+            "[environments.p]\nhosts = [\"h1\"]\nmaintenance_check_url = true\n",
+            "3:25",
+            "expected a string, or false (off), got true",
+            "for example maintenance_check_url = false",
+        ),
+    ];
+    for (name, text, at, message, hint) in cases {
+        let dir = project(&[(name, text)]);
+        Dfab::new(dir.path())
+            .args(["-f", name, "p", "-l"])
+            .status(2)
+            .no_stdout()
+            .stderr_is(format!(
+                "error: {name}:{at}: key `p.maintenance_check_url`: {message}\nhint: {hint}\n"
+            ))
+            .run_checked();
+    }
+    // A hint made while planning (not by the key check) follows the file too.
+    let dir = project(&[
+        (
+            "dfab.toml",
+            "[environments.p]\nhosts = [\"h1\"]\ndb_restore_jobs = \"many\"\ndb_name = \"x\"\n",
+        ),
+        ("dumps/production.dump", "not read while planning"),
+    ]);
+    Dfab::new(dir.path())
+        .args(["-n", "p", "database.push"])
+        .status(2)
+        .stderr_has("hint: for example db_restore_jobs = 4\n")
+        .run_checked();
+}

@@ -140,8 +140,8 @@ fn no_wheel_key_vendors_no_wheels_and_says_how_once() {
     Dfab::new(&proj)
         .args(["-f", "environments.py", "build", "deb.build"])
         .stderr_is(
-            "warning: requirements.txt is not vendored: wheels are built only when the env sets \
-             'wheel': True (as in dragonfab); set 'wheel': False to silence this\n",
+            "warning: requirements.txt is not vendored: wheels are built only when the env turns \
+             `wheel` on (as in dragonfab); turn `wheel` off to silence this\n",
         )
         .run_checked();
     let deb = tmp.path().join("django-app_1.0-1_all.deb");

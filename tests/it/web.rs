@@ -243,7 +243,7 @@ fn bad_web_input_is_refused_and_changes_nothing() {
         .no_stdout()
         .stderr_is(format!(
             "error: {}: key `staging.remote_path`: environment `staging` has no `remote_path`\n\
-             hint: set it in the env or `__all__`, e.g. 'remote_path': '/srv/app/'\n",
+             hint: set it in the env or `__all__`, e.g. remote_path = \"/srv/app/\"\n",
             bare.path().join("dfab.toml").display()
         ))
         .run_checked();

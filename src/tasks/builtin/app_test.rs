@@ -68,10 +68,10 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
                     return Err(env.key_error(
                         "test_commands",
                         format!("step {i}: `test` runs `run`, `sudo` and `local` steps only"),
-                        Some(
-                            "call other tasks on the command line: dfab <env> test other_task"
-                                .into(),
-                        ),
+                        Some(format!(
+                            "call other tasks on the command line: dfab {} test other_task",
+                            env.name
+                        )),
                     ))
                 }
             });
@@ -83,7 +83,10 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
                 env.key_error(
                     "test_commands",
                     "no `test_commands`, and no `package_name` to find the Django app's venv",
-                    Some("set test_commands = [{'run': '...'}], or package_name for the default `manage.py check --deploy`".into()),
+                    Some(format!(
+                        "set {}, or package_name for the default `manage.py check --deploy`",
+                        env.example("test_commands", "[{'run': 'make check'}]")
+                    )),
                 )
             })?;
         steps.push(Step::Run {

@@ -167,33 +167,45 @@ fn push_settings(cx: &PlanCtx<'_>, db: DbTarget, keep_remote: bool) -> Result<Pu
                 env.key_error(
                     "db_restore_jobs",
                     "not a positive number",
-                    Some("for example 'db_restore_jobs': 4".into()),
+                    Some(format!(
+                        "for example {}",
+                        env.example("db_restore_jobs", "4")
+                    )),
                 )
             })?,
     };
     let sanitize = match env.vars.get("db_sanitize") {
         None => None,
-        Some(v) if v.as_seq().is_some() => Some(
-            env.str_list("db_sanitize")
-                .iter()
-                .fold(String::new(), |mut acc, s| {
-                    acc.push_str(s.trim().trim_end_matches(';'));
-                    acc.push_str(";\n");
-                    acc
-                }),
-        ),
+        Some(v) if v.as_seq().is_some() => Some(env.str_list("db_sanitize").iter().fold(
+            String::new(),
+            |mut acc, s| {
+                acc.push_str(s.trim().trim_end_matches(';'));
+                acc.push_str(";\n");
+                acc
+            },
+        )),
         Some(v) => match v.as_str() {
             Some(f) if f.to_ascii_lowercase().ends_with(".sql") => {
                 let p = cx.project_dir.join(f);
                 Some(fs_err::read_to_string(&p).map_err(|e| {
-                    env.key_error("db_sanitize", format!("cannot read {}: {e}", p.display()), None)
+                    env.key_error(
+                        "db_sanitize",
+                        format!("cannot read {}: {e}", p.display()),
+                        None,
+                    )
                 })?)
             }
             _ => {
                 return Err(env.key_error(
                     "db_sanitize",
                     "expected a list of SQL statements or a `.sql` file",
-                    Some("for example 'db_sanitize': [\"UPDATE auth_user SET email = id || '@example.com'\"]".into()),
+                    Some(format!(
+                        "for example {}",
+                        env.example(
+                            "db_sanitize",
+                            "[\"UPDATE auth_user SET email = id || '@example.com'\"]"
+                        )
+                    )),
                 ))
             }
         },
@@ -214,6 +226,7 @@ pub fn plan_push(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     if !force {
         guard(cx.env, &call.name)?;
     }
+    let mut source = None;
     let file = match (call.kwarg("file"), call.kwarg("from")) {
         (Some(_), Some(_)) => {
             return Err(Error::usage(
@@ -224,13 +237,20 @@ pub fn plan_push(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         (Some(f), None) => cx.project_dir.join(f),
         (None, from) => {
             let from = from.map_or_else(|| clone_from(cx.env), String::from);
-            dump::local_path(cx.project_dir, &from)
+            let path = dump::local_path(cx.project_dir, &from);
+            source = Some(from);
+            path
         }
     };
     if !file.is_file() {
         return Err(Error::usage(
             format!("{}: no dump at {}", call.name, file.display()),
-            Some("dump one first: `dfab <source-env> database.dump` (or pass file=PATH)".into()),
+            Some(match source {
+                Some(from) => {
+                    format!("dump one first: `dfab {from} database.dump` (or pass file=PATH)")
+                }
+                None => "pass `file=` the path of a dump (`database.dump` writes one)".into(),
+            }),
         ));
     }
     let db = target(cx)?;

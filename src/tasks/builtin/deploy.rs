@@ -195,7 +195,10 @@ fn migrate_check(cx: &PlanCtx<'_>) -> Result<Cmd> {
             env.key_error(
                 "migrate_check_command",
                 "maintenance = 'auto' needs a migration check: no `migrate_check_command`, and no `package_name` for Django's default",
-                Some("set migrate_check_command (exit 0: nothing pending, 1: pending), or maintenance = 'always'".into()),
+                Some(format!(
+                    "set migrate_check_command (exit 0: nothing pending, 1: pending), or {}",
+                    env.example("maintenance", "'always'")
+                )),
             )
         })
 }
@@ -224,7 +227,7 @@ pub fn lock_package(cx: &PlanCtx<'_>) -> Result<String> {
         return Err(env.key_error(
             "package_name",
             "which package's deploy lock? no `package_name`, `deploy_packages`, build record or debian/control",
-            Some("set 'package_name': 'myapp'".into()),
+            Some(format!("set {}", env.example("package_name", "'myapp'"))),
         ));
     };
     crate::releases::check_package_name(&name)

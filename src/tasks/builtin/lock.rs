@@ -72,7 +72,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             Some(from_file.map(|t| t.trim().to_string()).or(from_journal).ok_or_else(|| {
                 Error::usage(
                     format!("lock:release: this project holds no deploy lock token for `{}`", cx.env.name),
-                    Some("only the holder releases the lock; `lock:release,force=yes` breaks it after confirmation".into()),
+                    Some(format!("only the holder releases the lock; `dfab {} lock:release,force=yes` breaks it after confirmation", cx.env.name)),
                 )
             })?)
         }

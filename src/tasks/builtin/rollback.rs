@@ -76,7 +76,11 @@ pub fn packages(
             cx.env.name,
             job.package_dir.display()
         ),
-        Some("set 'package_name': '<package>' (or 'deploy_packages': ['<package>', ...]) in the env".into()),
+        Some(format!(
+            "set {} (or {}) in the env",
+            cx.env.example("package_name", "'myapp'"),
+            cx.env.example("deploy_packages", "['myapp', 'myapp-worker']")
+        )),
     ))
 }
 
