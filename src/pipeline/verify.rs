@@ -29,19 +29,22 @@ impl Run<'_, '_, '_, '_> {
                 };
                 let same = match (before, now) {
                     (None, None) => true,
-                    (Some(v), Some((nv, st))) => v == nv && st.starts_with("ii"),
+                    (Some(b), Some(now)) => b.same_as(now),
                     _ => false,
                 };
                 if !same && !self.j.changed.contains(h) {
                     let now = now.as_ref().map_or_else(
                         || "not installed".to_string(),
-                        |(v, st)| format!("{v} {}", st.trim()),
+                        |(v, st)| crate::releases::state::version_words(v, st),
                     );
                     found.push((
                         h.clone(),
                         format!(
                             "{p} {} before the last deploy, {now} now: counted as changed by it",
-                            before.as_deref().unwrap_or("not installed")
+                            before.as_ref().map_or_else(
+                                || "not installed".into(),
+                                super::journal::Before::words
+                            )
                         ),
                     ));
                 }

@@ -46,6 +46,56 @@ impl HostState {
     }
 }
 
+/// dpkg's status abbreviation (`${db:Status-Abbrev}`: `ii`, `iF`, `hi`, `rc`, …) in words,
+/// for saying what a host had: `None` for plain `ii` (installed and configured), else e.g.
+/// `half-configured, dpkg iF`.
+#[must_use]
+pub fn status_words(abbrev: &str) -> Option<String> {
+    let abbrev = abbrev.trim();
+    if abbrev == "ii" {
+        return None;
+    }
+    let b = abbrev.as_bytes();
+    let mut words: Vec<&str> = Vec::new();
+    match b.get(1) {
+        Some(b'n') => words.push("not installed"),
+        Some(b'c') => words.push("removed, its config files kept"),
+        Some(b'H') => words.push("half-installed"),
+        Some(b'U') => words.push("unpacked, not configured"),
+        Some(b'F') => words.push("half-configured"),
+        Some(b'W') => words.push("awaiting triggers"),
+        Some(b't') => words.push("triggers pending"),
+        _ => {}
+    }
+    match b.first() {
+        Some(b'h') => words.push("on hold"),
+        Some(b'r') => words.push("selected for removal"),
+        Some(b'p') => words.push("selected for purge"),
+        _ => {}
+    }
+    if b.get(2) == Some(&b'R') {
+        words.push("reinstall required");
+    }
+    let mut out = String::new();
+    for w in words {
+        out.push_str(w);
+        out.push_str(", ");
+    }
+    out.push_str("dpkg ");
+    out.push_str(abbrev);
+    Some(out)
+}
+
+/// A version as dpkg holds it, for messages: `1.1-1`, or `1.1-1 (half-configured, dpkg iF)`
+/// when it is not plainly installed.
+#[must_use]
+pub fn version_words(version: &str, status: &str) -> String {
+    match status_words(status) {
+        Some(w) => format!("{version} ({w})"),
+        None => version.to_string(),
+    }
+}
+
 /// `dfab-host installed`: the installed version and status only (`dpkg-query`), to verify an
 /// install; [`parse_installed`] reads it.
 #[must_use]
@@ -217,11 +267,10 @@ pub fn rollback_target<'a>(st: &'a HostState, want: Option<&str>) -> Result<&'a 
         })
 }
 
-/// dpkg's state for a message: `1.2`, `1.2 (dpkg iF)`, or `none`.
+/// dpkg's state for a message: `1.2`, `1.2 (half-configured, dpkg iF)`, or `none`.
 fn installed_words(st: &HostState) -> String {
     match &st.installed {
-        Some((v, s)) if s.starts_with("ii") => v.clone(),
-        Some((v, s)) => format!("{v} (dpkg {})", s.trim()),
+        Some((v, s)) => version_words(v, s),
         None => "none".into(),
     }
 }
@@ -401,7 +450,26 @@ mod tests {
         assert_eq!(
             target(&st).unwrap_err(),
             "the last release that worked here, 1.1 (before the failed 1.2), is no longer kept \
-             (installed: 1.2 (dpkg iF); kept: 1.0, 1.2)"
+             (installed: 1.2 (half-configured, dpkg iF); kept: 1.0, 1.2)"
+        );
+    }
+
+    #[test]
+    fn a_dpkg_status_is_said_in_words() {
+        assert_eq!(status_words("ii "), None);
+        assert_eq!(version_words("1.1-1", "ii "), "1.1-1");
+        assert_eq!(
+            version_words("1.1-1", "iF "),
+            "1.1-1 (half-configured, dpkg iF)"
+        );
+        assert_eq!(status_words("hi").unwrap(), "on hold, dpkg hi");
+        assert_eq!(
+            status_words("iHR").unwrap(),
+            "half-installed, reinstall required, dpkg iHR"
+        );
+        assert_eq!(
+            status_words("rc").unwrap(),
+            "removed, its config files kept, selected for removal, dpkg rc"
         );
     }
 
