@@ -383,3 +383,32 @@ fn k12_a_site_without_the_snippet_is_refused_once_the_app_is_installed() {
         .success());
     assert_eq!(status(&h), "200");
 }
+
+// Kind 12, what a refusal leaves (review of issue 19): `web_mode:maintenance` on a host without
+// `init` (no snippet) was refused, yet left `/srv/app/` (remote_path) behind, made by root
+// before the check. A refused switch leaves the host as it was: no directory, no flag, no page;
+// directories that were there before stay.
+#[test]
+fn k12_a_refused_maintenance_switch_leaves_nothing_behind() {
+    let h = web_host();
+    let app = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        "remote_path = \"/srv/app/\"\napp_user = \"app\"\n",
+    );
+    h.check("root", "test ! -e /srv/app");
+    let out = app.dfab(&["staging", "web_mode:maintenance"]);
+    assert_ne!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("not dfab's 503"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    h.check("root", "test ! -e /srv/app && test -d /srv/www");
+    // Made by hand, empty: it stays (only what the refused switch made goes).
+    h.check("root", "mkdir /srv/app");
+    let out = app.dfab(&["staging", "web_mode:maintenance"]);
+    assert_ne!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(h.check("root", "ls -A /srv/app"), "");
+}
