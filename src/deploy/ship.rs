@@ -419,19 +419,36 @@ pub fn install_release(
 /// `reinstalled p 1.1-1`, `installed p 1.1-1` (nothing installed before); a rollback says
 /// `rolled back to p 1.0-1`.
 fn installed_words(r: &Target<'_>, before: Option<(&str, &str)>) -> String {
+    if r.action == "rollback" {
+        return format!("rolled back to {} {}", r.package, r.version);
+    }
+    change_words(r.package, before, r.version)
+}
+
+/// What installing `version` of `package` did, by dpkg's `(version, status)` before it:
+/// `upgraded p 1.0-1 → 1.1-1`, `upgraded p 1.0-1 (half-configured, dpkg iF) → 1.1-1`,
+/// `downgraded …`, `reinstalled p 1.1-1`, or `installed p 1.1-1` (dpkg had none of it).
+#[must_use]
+pub fn change_words(package: &str, before: Option<(&str, &str)>, version: &str) -> String {
     use crate::deb::version::Version;
-    let (p, v) = (r.package, r.version);
+    use crate::releases::state::{status_words, version_words};
+    let (p, v) = (package, version);
     // Installed before, in any state dpkg keeps files for (`ii`, `iF`, `hi`, …).
     let was = before.filter(|(_, st)| st.as_bytes().get(1).is_some_and(|s| *s != b'n'));
     let order = was.and_then(|(w, _)| Some(Version::parse(w).ok()?.cmp(&Version::parse(v).ok()?)));
-    match (r.action, was, order) {
-        ("rollback", _, _) => format!("rolled back to {p} {v}"),
-        (_, Some((w, _)), Some(std::cmp::Ordering::Less)) => format!("upgraded {p} {w} → {v}"),
-        (_, Some((w, _)), Some(std::cmp::Ordering::Greater)) => {
-            format!("downgraded {p} {w} → {v}")
+    match (was, order) {
+        (Some((w, st)), Some(std::cmp::Ordering::Less)) => {
+            format!("upgraded {p} {} → {v}", version_words(w, st))
         }
-        (_, Some(_), Some(std::cmp::Ordering::Equal)) => format!("reinstalled {p} {v}"),
-        _ => format!("installed {p} {v}"),
+        (Some((w, st)), Some(std::cmp::Ordering::Greater)) => {
+            format!("downgraded {p} {} → {v}", version_words(w, st))
+        }
+        (Some((_, st)), Some(std::cmp::Ordering::Equal)) => match status_words(st) {
+            Some(was) => format!("reinstalled {p} {v} (it was {was})"),
+            None => format!("reinstalled {p} {v}"),
+        },
+        (Some((w, st)), None) => format!("installed {p} {v} (was {})", version_words(w, st)),
+        (None, _) => format!("installed {p} {v}"),
     }
 }
 

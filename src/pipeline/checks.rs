@@ -8,7 +8,7 @@ use crate::releases::state;
 use crate::transport::sha256_hex;
 
 use super::held::DpkgState;
-use super::journal::Build;
+use super::journal::{Before, Build};
 use super::run::{Run, Stop};
 use super::{Kind, Mode, Pipeline};
 
@@ -202,10 +202,11 @@ impl Run<'_, '_, '_, '_> {
             if !job.select.wants_on(&p, &h) {
                 continue;
             }
-            let v = st
-                .ok()
-                .flatten()
-                .and_then(|(v, st)| st.starts_with("ii").then_some(v));
+            // dpkg's status with the version: `iF` (an earlier deploy failed) is not "nothing".
+            let v = st.ok().flatten().map(|(version, st)| Before {
+                version,
+                status: st.trim().to_string(),
+            });
             self.j.previous.entry(h).or_default().insert(p, v);
         }
         self.save();

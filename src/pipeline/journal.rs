@@ -57,6 +57,52 @@ pub struct Shipped {
     pub hosts: Vec<String>,
 }
 
+/// What dpkg had of a package on a host before a deploy: its version and status, which is not
+/// always `ii` (`iF` after an earlier failed deploy, `hi` on hold).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "BeforeRepr")]
+pub struct Before {
+    pub version: String,
+    /// dpkg's status abbreviation, trimmed: `ii`, `iF`, `hi`, …
+    pub status: String,
+}
+
+impl Before {
+    /// The version, with dpkg's status in words when it is not plainly installed
+    /// ([`crate::releases::state::version_words`]).
+    #[must_use]
+    pub fn words(&self) -> String {
+        crate::releases::state::version_words(&self.version, &self.status)
+    }
+
+    /// Whether dpkg's `(version, status)` now is what it was.
+    #[must_use]
+    pub fn same_as(&self, now: &(String, String)) -> bool {
+        self.version == now.0 && self.status == now.1.trim()
+    }
+}
+
+/// A [`Before`] as journals hold it: older journals recorded only the version of an `ii`
+/// package (a bare string), newer ones the version and the status.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BeforeRepr {
+    Version(String),
+    Full { version: String, status: String },
+}
+
+impl From<BeforeRepr> for Before {
+    fn from(r: BeforeRepr) -> Before {
+        match r {
+            BeforeRepr::Version(version) => Before {
+                version,
+                status: "ii".into(),
+            },
+            BeforeRepr::Full { version, status } => Before { version, status },
+        }
+    }
+}
+
 /// The journal of one env.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Journal {
@@ -76,8 +122,8 @@ pub struct Journal {
     pub changed: Vec<String>,
     /// Hosts where this deploy installed packages.
     pub installed: Vec<String>,
-    /// host -> package -> the version installed before this deploy (`None`: not installed).
-    pub previous: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// host -> package -> what dpkg had before this deploy (`None`: dpkg did not know it).
+    pub previous: BTreeMap<String, BTreeMap<String, Option<Before>>>,
     /// host -> package -> the release the revert goes back to: rollback's choice
     /// ([`crate::releases::state::rollback_target`]), made once, at the first revert, so that
     /// a revert run again goes to the same release, not one further back.
@@ -252,6 +298,24 @@ mod tests {
         assert_eq!(load(&p).unwrap().unwrap(), j);
         j.steps[0].done.push("b".into());
         assert!(j.steps[0].finished());
+    }
+
+    #[test]
+    fn an_older_journals_previous_versions_read_as_installed() {
+        let old = r#"{"a": {"app": "1.0-1", "lib": null}}"#;
+        let m: BTreeMap<String, BTreeMap<String, Option<Before>>> =
+            serde_json::from_str(old).unwrap();
+        let app = m["a"]["app"].as_ref().unwrap();
+        assert_eq!((app.version.as_str(), app.status.as_str()), ("1.0-1", "ii"));
+        assert_eq!(m["a"]["lib"], None);
+        let now = Before {
+            version: "1.1-1".into(),
+            status: "iF".into(),
+        };
+        let text = serde_json::to_string(&now).unwrap();
+        assert_eq!(serde_json::from_str::<Before>(&text).unwrap(), now);
+        assert_eq!(now.words(), "1.1-1 (half-configured, dpkg iF)");
+        assert!(now.same_as(&("1.1-1".into(), "iF ".into())));
     }
 
     #[test]

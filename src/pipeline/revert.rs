@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::deploy::fleet::Rollback;
+use crate::deploy::ship::change_words;
 use crate::deploy::Select;
 use crate::error::{describe, render, Result};
 use crate::exec::record::read;
@@ -318,12 +319,6 @@ impl Run<'_, '_, '_, '_> {
                 .steps
                 .iter()
                 .any(|s| s.done.contains(h) || s.failed.contains_key(h));
-            let prev = self.j.previous.get(h).map(|m| {
-                m.iter()
-                    .map(|(p, v)| format!("{p} {}", v.as_deref().unwrap_or("none")))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            });
             let line = if self.reverted.contains(h) {
                 let to = self.j.revert_to.get(h).map(|m| {
                     m.iter()
@@ -338,19 +333,7 @@ impl Run<'_, '_, '_, '_> {
             } else if let Some((s, e)) = failed {
                 format!("FAILED in {}: {}", s.task, summary_line(h, e))
             } else if self.j.installed.contains(h) {
-                let first = self
-                    .j
-                    .previous
-                    .get(h)
-                    .is_some_and(|m| !m.is_empty() && m.values().all(Option::is_none));
-                if first {
-                    "installed (nothing of it was installed before)".to_string()
-                } else {
-                    format!(
-                        "upgraded (was: {})",
-                        prev.unwrap_or_else(|| "unknown".into())
-                    )
-                }
+                self.installed_line(h)
             } else if self.j.changed.contains(h) {
                 "changed (no package installed)".into()
             } else if reached && self.j.status == "done" {
@@ -368,6 +351,36 @@ impl Run<'_, '_, '_, '_> {
         }
         let _ = LOCAL;
         out.trim_end().to_string()
+    }
+}
+
+impl Run<'_, '_, '_, '_> {
+    /// The summary's line for a host the deploy installed on: per package, what dpkg had
+    /// before (with its status when that was not `ii`: `iF` after an earlier failed deploy)
+    /// and the version shipped, e.g. `upgraded p 1.1-1 (half-configured, dpkg iF) → 1.2-1`.
+    fn installed_line(&self, h: &str) -> String {
+        let Some(before) = self.j.previous.get(h).filter(|m| !m.is_empty()) else {
+            return "installed (what it had before is not in the journal)".into();
+        };
+        let build = self.j.build.clone().or_else(|| self.p.build());
+        let shipped = |p: &str| -> Option<String> {
+            build.as_ref()?.packages.iter().find_map(|l| {
+                let mut f = l.split(' ');
+                (f.next() == Some(p)).then(|| f.next().map(String::from))?
+            })
+        };
+        before
+            .iter()
+            .map(|(p, b)| {
+                let was = b.as_ref().map(|b| (b.version.as_str(), b.status.as_str()));
+                match (shipped(p), b) {
+                    (Some(v), _) => change_words(p, was, &v),
+                    (None, Some(b)) => format!("changed {p} (was {})", b.words()),
+                    (None, None) => format!("installed {p} (nothing of it was installed before)"),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -29,16 +29,22 @@ impl Run<'_, '_, '_, '_> {
                 };
                 let same = match (before, now) {
                     (None, None) => true,
-                    (Some(v), Some((nv, st))) => v == nv && st.starts_with("ii"),
+                    (Some(b), Some(now)) => b.same_as(now),
                     _ => false,
                 };
                 if !same && !self.j.changed.contains(h) {
-                    let now = crate::releases::state::dpkg_words(now.as_ref());
+                    let now = now.as_ref().map_or_else(
+                        || "not installed".to_string(),
+                        |(v, st)| crate::releases::state::version_words(v, st),
+                    );
                     found.push((
                         h.clone(),
                         format!(
-                            "{p} was {} before the last deploy and is now {now}: counted as changed by it",
-                            before.as_deref().unwrap_or("not installed")
+                            "{p} {} before the last deploy, {now} now: counted as changed by it",
+                            before.as_ref().map_or_else(
+                                || "not installed".into(),
+                                super::journal::Before::words
+                            )
                         ),
                     ));
                 }

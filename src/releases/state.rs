@@ -46,6 +46,25 @@ impl HostState {
     }
 }
 
+/// dpkg's status abbreviation (`${db:Status-Abbrev}`: `ii`, `iF`, `hi`, `rc`, …) in words,
+/// for saying what a host had: `None` for plain `ii` (installed and configured), else e.g.
+/// `half-configured, dpkg iF`.
+#[must_use]
+pub fn status_words(abbrev: &str) -> Option<String> {
+    let abbrev = abbrev.trim();
+    (abbrev != "ii").then(|| format!("{}, dpkg {abbrev}", state_words(abbrev)))
+}
+
+/// A version as dpkg holds it, for messages: `1.1-1`, or `1.1-1 (half-configured, dpkg iF)`
+/// when it is not plainly installed.
+#[must_use]
+pub fn version_words(version: &str, status: &str) -> String {
+    match status_words(status) {
+        Some(w) => format!("{version} ({w})"),
+        None => version.to_string(),
+    }
+}
+
 /// `dfab-host installed`: the installed version and status only (`dpkg-query`), to verify an
 /// install; [`parse_installed`] reads it.
 #[must_use]
@@ -94,7 +113,7 @@ pub fn parse(out: &str) -> HostState {
 #[must_use]
 pub fn dpkg_words(installed: Option<&(String, String)>) -> String {
     match installed {
-        Some((v, s)) => format!("{v}, {} (dpkg {})", status_words(s), s.trim()),
+        Some((v, s)) => format!("{v}, {} (dpkg {})", state_words(s.trim()), s.trim()),
         None => "not installed".into(),
     }
 }
@@ -102,7 +121,7 @@ pub fn dpkg_words(installed: Option<&(String, String)>) -> String {
 /// The words for dpkg's status abbreviation (`ii`, `iF`, `rc`, `iHR`): the package's state,
 /// then what is wanted of it when that is not to have it installed, then whether it needs a
 /// reinstall.
-fn status_words(abbrev: &str) -> String {
+fn state_words(abbrev: &str) -> String {
     let mut c = abbrev.chars();
     let (want, state, error) = (c.next(), c.next(), c.next());
     let mut words = vec![match state {
@@ -257,11 +276,10 @@ pub fn rollback_target<'a>(st: &'a HostState, want: Option<&str>) -> Result<&'a 
         })
 }
 
-/// dpkg's state for a message: `1.2`, `1.2 (dpkg iF)`, or `none`.
+/// dpkg's state for a message: `1.2`, `1.2 (half-configured, dpkg iF)`, or `none`.
 fn installed_words(st: &HostState) -> String {
     match &st.installed {
-        Some((v, s)) if s.starts_with("ii") => v.clone(),
-        Some((v, s)) => format!("{v} (dpkg {})", s.trim()),
+        Some((v, s)) => version_words(v, s),
         None => "none".into(),
     }
 }
@@ -459,7 +477,26 @@ mod tests {
         assert_eq!(
             target(&st).unwrap_err(),
             "the last release that worked here, 1.1 (before the failed 1.2), is no longer kept \
-             (installed: 1.2 (dpkg iF); kept: 1.0, 1.2)"
+             (installed: 1.2 (half-configured, dpkg iF); kept: 1.0, 1.2)"
+        );
+    }
+
+    #[test]
+    fn a_dpkg_status_is_said_in_words() {
+        assert_eq!(status_words("ii "), None);
+        assert_eq!(version_words("1.1-1", "ii "), "1.1-1");
+        assert_eq!(
+            version_words("1.1-1", "iF "),
+            "1.1-1 (half-configured, dpkg iF)"
+        );
+        assert_eq!(status_words("hi").unwrap(), "installed, on hold, dpkg hi");
+        assert_eq!(
+            status_words("iHR").unwrap(),
+            "half-installed, reinstall required, dpkg iHR"
+        );
+        assert_eq!(
+            status_words("rc").unwrap(),
+            "removed, its config files kept, dpkg rc"
         );
     }
 

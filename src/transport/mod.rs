@@ -283,16 +283,26 @@ pub(crate) fn put_script(
     mode: u32,
     dirs: &[String],
 ) -> String {
-    let mkdir = if dirs.is_empty() {
-        String::new()
+    // The directories missing before (`$m`, innermost first) go again, when empty, if the
+    // put fails: a refused put leaves the host as it was.
+    let (mkdir, unmake) = if dirs.is_empty() {
+        (String::new(), "")
     } else {
         let q: Vec<String> = dirs.iter().map(|d| quote(d)).collect();
-        format!("install -d -m 0755 {}; ", q.join(" "))
+        (
+            format!(
+                "m=$(for y in {q}; do while [ -n \"$y\" ] && [ ! -d \"$y\" ]; do \
+                 printf '%s\\n' \"$y\"; case $y in */*) y=${{y%/*}};; *) y=;; esac; done; done); install -d -m 0755 {q}; ",
+                q = q.join(" ")
+            ),
+            "; printf \"%s\\n\" \"$m\" | while IFS= read -r y; do \
+             [ -z \"$y\" ] || rmdir \"$y\" 2>/dev/null || true; done",
+        )
     };
     format!(
         "set -e; {mkdir}d={r}; case \"$d\" in */) d=\"$d\"{base};; esac; \
          if [ -d \"$d\" ]; then d=\"$d\"/{base}; fi; \
-         t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; {signals}; \
+         t=$(mktemp \"$d.dfab-XXXXXX\"); trap 'rm -f \"$t\"{unmake}' EXIT; {signals}; \
          head -c {size} > \"$t\"; \
          IFS= read -r want; s=$(sha256sum \"$t\"); s=${{s%% *}}; \
          if [ \"$s\" != \"$want\" ]; then echo \"checksum mismatch: got $s, sent $want\" >&2; exit 70; fi; \
@@ -390,6 +400,16 @@ mod tests {
         assert_eq!(o.status.code(), Some(70), "{o:?}");
         assert!(String::from_utf8_lossy(&o.stderr).contains("checksum mismatch"));
         assert!(!dest.exists());
+        // Nor the directories it made (review of issue 19: a refused command left them).
+        assert!(!dir.path().join("a").exists(), "its directories were left");
+        // A directory that was there before stays, empty or not.
+        fs_err::create_dir_all(&sub).unwrap();
+        let o = run_put(
+            &dest,
+            &dirs,
+            format!("hello{}\n", "0".repeat(64)).as_bytes(),
+        );
+        assert_eq!(o.status.code(), Some(70), "{o:?}");
         assert_eq!(
             fs_err::read_dir(&sub).unwrap().count(),
             0,

@@ -59,6 +59,9 @@ pub fn nginx(s: &WebSettings, health: bool) -> String {
          if (-f $dfab_check) {{\n    set $dfab_flag 1;\n}}",
         f = s.flag
     );
+    // dfab's marker goes on the splash only while the switch is on: another 503 that
+    // `error_page` sends to the splash (`limit_req`'s, say) is not maintenance.
+    o.push_str("set $dfab_marker \"\";\nif ($dfab_flag) {\n    set $dfab_marker on;\n}\n");
     o.push_str("set $dfab_maintenance $dfab_flag;\n");
     for a in &s.allow {
         let _ = writeln!(
@@ -91,7 +94,7 @@ pub fn nginx(s: &WebSettings, health: bool) -> String {
         o,
         "location = {SPLASH_URI} {{\n    internal;\n    root {dir};\n    try_files /{file} =503;\n    \
          add_header Retry-After {} always;\n    add_header Cache-Control no-store always;\n    \
-         add_header X-Dfab-Maintenance on always;\n}}",
+         add_header X-Dfab-Maintenance $dfab_marker always;\n}}",
         s.retry_after
     );
     o
@@ -135,7 +138,7 @@ pub fn apache(s: &WebSettings, health: bool) -> String {
     // The switch as the public sees it, for dfab's probes.
     o.push_str(
         "RewriteCond %{HTTP:X-Dfab-Probe} public$\nRewriteCond %{ENV:DFAB_FLAG} =1\n\
-         RewriteCond %{REQUEST_URI} !=/dfab-maintenance.html\nRewriteRule ^ - [R=503,L]\n",
+         RewriteCond %{REQUEST_URI} !=/dfab-maintenance.html\nRewriteRule ^ - [E=DFAB_MAINT:1,R=503,L]\n",
     );
     o.push_str("RewriteCond %{ENV:DFAB_FLAG} =1\n");
     o.push_str("RewriteCond %{REQUEST_URI} !=/dfab-maintenance.html\n");
@@ -148,13 +151,16 @@ pub fn apache(s: &WebSettings, health: bool) -> String {
     if health {
         let _ = writeln!(o, "RewriteCond %{{HTTP:X-Dfab-Health}} !={HEALTH_TOKEN}");
     }
-    o.push_str("RewriteRule ^ - [R=503,L]\n");
+    o.push_str("RewriteRule ^ - [E=DFAB_MAINT:1,R=503,L]\n");
+    // The headers of dfab's 503 only (an app's own 503 is not maintenance): the rules above
+    // mark it; the splash is an internal redirect, where Apache renames the mark REDIRECT_….
+    let ours = "\"expr=-n reqenv('DFAB_MAINT') || -n reqenv('REDIRECT_DFAB_MAINT')\"";
     let _ = writeln!(
         o,
-        "Header always set Retry-After \"{}\" \"expr=%{{REQUEST_STATUS}} == 503\"",
+        "Header always set Retry-After \"{}\" {ours}",
         s.retry_after
     );
-    o.push_str("Header always set X-Dfab-Maintenance on \"expr=%{REQUEST_STATUS} == 503\"\n");
+    let _ = writeln!(o, "Header always set X-Dfab-Maintenance on {ours}");
     o
 }
 
@@ -210,7 +216,13 @@ mod tests {
         );
         assert!(a.contains("RewriteCond %{REQUEST_URI} !^/static/\n"));
         assert!(a.contains("RewriteCond %{REMOTE_ADDR} !=10.0.3.1\n"));
-        assert!(a.contains("RewriteRule ^ - [R=503,L]\n"));
+        assert!(a.contains("RewriteRule ^ - [E=DFAB_MAINT:1,R=503,L]\n"));
+        // The marker on dfab's 503 only, not on an app's (review of issue 19).
+        assert!(!a.contains("REQUEST_STATUS"), "{a}");
+        assert!(
+            a.contains("Header always set X-Dfab-Maintenance on \"expr=-n reqenv('DFAB_MAINT')"),
+            "{a}"
+        );
         assert!(a.contains("Alias /dfab-maintenance.html /srv/app/maintenance.html\n"));
         assert!(a.contains("    ProxyPass /dfab-maintenance.html !\n"));
     }

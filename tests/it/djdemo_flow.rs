@@ -182,7 +182,7 @@ fn djdemo_demo_flow_deploy_maintenance_db_clone_upgrade_rollback() {
         dfab(&project, &["production", "deploy"])
     };
     assert!(
-        deployed.contains("upgraded (was: djdemo 1.0)"),
+        deployed.contains("] upgraded djdemo 1.0 → 1.1"),
         "{deployed}"
     );
     let body = expect(&prod.ip, "/", 200, "release 1.1<");

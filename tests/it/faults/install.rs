@@ -444,3 +444,39 @@ fn k16_a_failed_install_says_why_on_its_first_line_and_what_to_do() {
         a.check("root", &format!("kill {pid}"));
     }
 }
+
+// Kinds 10 and 16, what a host had (review of issue 19): on a host left `iF` by an earlier
+// failed deb.deploy, a wrapped deploy's summary said "installed (nothing of it was installed
+// before)", because its journal recorded only `ii` versions as what a host had. The journal
+// records dpkg's status with the version, and the summary and the install's line say it:
+// "upgraded deploy-app 1.1-1 (half-configured, dpkg iF) → 1.2-1".
+#[test]
+fn k10_a_deploy_over_a_half_configured_release_says_what_was_there() {
+    for &s in Strategy::ALL {
+        let h = TestHost::new();
+        let app = App::new(
+            s,
+            std::slice::from_ref(&h.ip),
+            "deploy = [\"deb.deploy\"]\n",
+        );
+        h.check("root", "touch /etc/deploy-app-fail");
+        app.build("1.1-1", "");
+        let out = app.dfab(&["staging", "deb.deploy"]);
+        assert_ne!(out.code, 0, "{s:?}: {}\n{}", out.stdout, out.stderr);
+        assert_eq!(installed(&h), "1.1-1 iF", "{s:?}");
+        h.check("root", "rm /etc/deploy-app-fail");
+        app.build("1.2-1", "");
+        let out = app.dfab(&["staging", "deploy"]).ok();
+        assert_eq!(installed(&h), "1.2-1 ii", "{s:?}");
+        let was = "upgraded deploy-app 1.1-1 (half-configured, dpkg iF) → 1.2-1";
+        assert!(
+            out.stdout.contains(&format!("[{}] {was}", h.ip))
+                && out
+                    .stdout
+                    .contains(&format!("[{}] deb.deploy: {was}", h.ip))
+                && !out.stdout.contains("nothing of it was installed"),
+            "{s:?}: {}",
+            out.stdout
+        );
+    }
+}

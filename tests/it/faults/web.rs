@@ -383,3 +383,112 @@ fn k12_a_site_without_the_snippet_is_refused_once_the_app_is_installed() {
         .success());
     assert_eq!(status(&h), "200");
 }
+
+// Kind 12, what a refusal leaves (review of issue 19): `web_mode:maintenance` on a host without
+// `init` (no snippet) was refused, yet left `/srv/app/` (remote_path) behind, made by root
+// before the check. A refused switch leaves the host as it was: no directory, no flag, no page;
+// directories that were there before stay.
+#[test]
+fn k12_a_refused_maintenance_switch_leaves_nothing_behind() {
+    let h = web_host();
+    let app = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        "remote_path = \"/srv/app/\"\napp_user = \"app\"\n",
+    );
+    h.check("root", "test ! -e /srv/app");
+    let out = app.dfab(&["staging", "web_mode:maintenance"]);
+    assert_ne!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("not dfab's 503"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    h.check("root", "test ! -e /srv/app && test -d /srv/www");
+    // Made by hand, empty: it stays (only what the refused switch made goes).
+    h.check("root", "mkdir /srv/app");
+    let out = app.dfab(&["staging", "web_mode:maintenance"]);
+    assert_ne!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(h.check("root", "ls -A /srv/app"), "");
+}
+
+/// A container with the app behind Apache on :80 (`mod_rewrite`, `mod_headers`, `mod_proxy`),
+/// its site including dfab's snippet first; `/down/` proxies to a port nothing listens on, so
+/// Apache answers it with its own 503 (an app's 503, not maintenance). Apache runs by hand.
+fn apache_host() -> TestHost {
+    let h = TestHost::new();
+    h.check(
+        "root",
+        "set -e; command -v apache2ctl >/dev/null || { echo 'apache2 is missing from the test base: run `bash scripts/setup-host`' >&2; exit 1; }
+mkdir -p /srv/www; echo app-ok > /srv/www/index.html
+a2enmod -q rewrite headers proxy proxy_http >/dev/null; echo ServerName localhost > /etc/apache2/conf-enabled/servername.conf
+touch /etc/apache2/dfab-maintenance.conf
+cat > /etc/apache2/sites-enabled/000-default.conf <<'SITE'
+<VirtualHost *:80>
+    Include /etc/apache2/dfab-maintenance.conf
+    ProxyPass /down/ http://127.0.0.1:9/
+    ProxyPass / http://127.0.0.1:8000/
+</VirtualHost>
+SITE
+setsid nohup python3 -m http.server 8000 --bind 127.0.0.1 --directory /srv/www >/tmp/app.log 2>&1 </dev/null &
+mkdir -p /run/lock /run/apache2; apache2ctl start
+for i in $(seq 50); do curl -sf http://127.0.0.1/ >/dev/null && exit 0; sleep 0.1; done
+exit 1",
+    );
+    h
+}
+
+// Kind 21 on Apache (review of issue 19): every method in maintenance must get 503 with
+// Retry-After and the splash there too; and Apache's snippet set its marker
+// (`X-Dfab-Maintenance`) on any 503, so an app's own 503 was taken for dfab's maintenance (and
+// `web_mode:status` called a live site with a failing page a stale switch). The marker is set
+// on dfab's maintenance response only.
+#[test]
+fn k21_every_method_gets_the_503_splash_on_apache_and_only_dfabs_503_is_maintenance() {
+    let h = apache_host();
+    let app = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        "remote_path = \"/srv/app/\"\napp_user = \"app\"\nweb_server = \"apache\"\n\
+         maintenance_retry_after = 90\n",
+    );
+    ok(&app.dfab(&["staging", "init"]), "init");
+    // An app's 503, with the site live: not dfab's.
+    let r = request(&h, "GET", "/down/x");
+    assert!(r.starts_with("HTTP/1.1 503"), "{r}");
+    assert!(!r.contains("X-Dfab-Maintenance"), "{r}");
+    ok(
+        &app.dfab(&["staging", "web_mode:maintenance,message=Back at noon"]),
+        "maintenance",
+    );
+    for method in ["GET", "HEAD", "POST", "PUT", "DELETE"] {
+        let r = request(&h, method, "/api/items");
+        assert!(r.starts_with("HTTP/1.1 503"), "{method}: {r}");
+        assert!(r.contains("\r\nRetry-After: 90\r\n"), "{method}: {r}");
+        assert!(
+            r.contains("\r\nX-Dfab-Maintenance: on\r\n"),
+            "{method}: {r}"
+        );
+        if method != "HEAD" {
+            assert!(r.contains("<p>Back at noon</p>"), "{method}: {r}");
+        }
+    }
+    ok(&app.dfab(&["staging", "web_mode:live"]), "live");
+    assert!(request(&h, "GET", "/").ends_with("status=200"));
+    // Asked where the app answers 503: live, as the flag says, not "dfab's maintenance page".
+    let app503 = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&h.ip),
+        "remote_path = \"/srv/app/\"\napp_user = \"app\"\nweb_server = \"apache\"\n\
+         maintenance_check_url = \"http://127.0.0.1/down/\"\n",
+    );
+    let out = app503.dfab(&["staging", "web_mode:status"]);
+    ok(&out, "status where the app answers 503");
+    assert!(
+        out.stdout.contains("answers 503") && !out.stderr.contains("maintenance page"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
