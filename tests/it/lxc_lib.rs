@@ -186,7 +186,7 @@ fn no_address_times_out_naming_the_container() {
     assert_eq!(
         err.to_string(),
         format!(
-            "LXC container {:?} has no IPv4 address on eth0 after 2s",
+            "LXC container {:?} has no IPv4 address on eth0 after 2 s",
             c.name
         )
     );
