@@ -507,3 +507,85 @@ fn k19_a_session_the_server_ends_is_named_and_a_taken_snapshot_completes() {
         "0\n"
     );
 }
+
+// Kind 22, the database half: a login shell that prints (`echo "Welcome to $(hostname)"` in the
+// deploy user's .bashrc) made a dump "not a complete custom-format dump": its words were read
+// as the dump's first bytes. The right behaviour: the dump, the push and the clone read their
+// data past what the shell prints, and the shell is named.
+#[test]
+fn k22_a_login_shell_that_prints_never_reaches_a_dump() {
+    let (prod, stage) = (pg_host(), pg_host());
+    for h in [&prod, &stage] {
+        super::transport::chatty_bashrc(h, "deploy");
+        assert!(h.check("deploy", "true").starts_with("Welcome to "));
+    }
+    psql(&prod, "app", "CREATE TABLE only_in_production (x int)");
+    psql(&prod, "app", "INSERT INTO only_in_production VALUES (7)");
+    let as_deploy = |name: &str, h: &TestHost| {
+        env(name, &h.ip, "").replace("user = \"root\"", "user = \"deploy\"")
+    };
+    let toml = format!(
+        "{}{}",
+        as_deploy("production", &prod),
+        as_deploy("staging", &stage)
+    );
+    assert!(toml.matches("user = \"deploy\"").count() == 2, "{toml}");
+    let dir = project(&[("dfab.toml", &toml)]);
+    let named = |out: &Outcome| {
+        assert!(
+            out.stderr.contains("prints 'Welcome to ") && out.stderr.contains(".bashrc"),
+            "the shell's output is not named: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("not a complete"), "{}", out.stderr);
+    };
+    // What staging's `only_in_production` holds ("" when it has none).
+    let in_staging = || {
+        let exists = psql(
+            &stage,
+            "app",
+            "SELECT to_regclass('only_in_production') IS NOT NULL",
+        );
+        if exists == "t" {
+            psql(
+                &stage,
+                "app",
+                "SELECT string_agg(x::text, ',') FROM only_in_production",
+            )
+        } else {
+            String::new()
+        }
+    };
+    assert_eq!(in_staging(), "");
+
+    let out = dfab(dir.path(), &["production", "database.dump"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    named(&out);
+    let dump = fs_err::read(dir.path().join("dumps/production.dump")).unwrap();
+    assert!(
+        dump.starts_with(b"PGDMP"),
+        "{:?}",
+        &dump[..dump.len().min(40)]
+    );
+    let side: serde_json::Value = serde_json::from_str(
+        &fs_err::read_to_string(dir.path().join("dumps/production.dump.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(side["tables"]["public.pgbench_accounts"], 100_000);
+    assert_eq!(side["tables"]["public.only_in_production"], 1);
+
+    // The push of that file (put, pg_restore --list, restore and swap), then a live clone.
+    let out = dfab(dir.path(), &["staging", "database.push:from=production"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    named(&out);
+    assert_eq!(in_staging(), "7");
+    psql(&stage, "app", "DROP TABLE only_in_production");
+    let out = dfab(dir.path(), &["staging", "db_clone"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    named(&out);
+    assert_eq!(in_staging(), "7");
+    assert_eq!(
+        psql(&stage, "app", "SELECT count(*) FROM pgbench_accounts"),
+        "100000"
+    );
+}

@@ -10,7 +10,7 @@ use crate::support::{project, Dfab, TestHost, KEY};
 
 /// Put `echo "Welcome to $(hostname)"` first in `user`'s `~/.bashrc` on `h` (before Debian's
 /// "not interactive: return"), so bash prints it before every command run over ssh.
-fn chatty_bashrc(h: &TestHost, user: &str) {
+pub(super) fn chatty_bashrc(h: &TestHost, user: &str) {
     h.check(
         "root",
         &format!(
