@@ -241,11 +241,7 @@ pub fn run(
         Ok(v) => v,
         Err(e) => {
             let _ = fs_err::remove_file(&tmp);
-            rep.warn(&format!(
-                "[{}] the dump failed; {} is unchanged",
-                host.host(),
-                shown_current(dest, base)
-            ));
+            rep.warn(&unchanged(host.host(), dest, base));
             return Err(e);
         }
     };
@@ -269,21 +265,15 @@ pub fn run(
     Ok(Some(Dumped { sidecar, elapsed }))
 }
 
-/// The warning of a dump that failed: what `dest` holds now (shown from `base`).
+/// The warning of a dump that failed: what `dest` holds now (shown from `base`), `the current
+/// dump X is unchanged` or `no dump was written to X`.
 #[must_use]
 pub fn unchanged(host: &str, dest: &Path, base: &Path) -> String {
-    format!(
-        "[{host}] the dump failed; {} is unchanged",
-        shown_current(dest, base)
-    )
-}
-
-fn shown_current(dest: &Path, base: &Path) -> String {
     let shown = crate::fsutil::shown(dest, base);
     if dest.exists() {
-        format!("the current dump {shown}")
+        format!("[{host}] the dump failed; the current dump {shown} is unchanged")
     } else {
-        format!("no dump was written to {shown}")
+        format!("[{host}] the dump failed; no dump was written to {shown}")
     }
 }
 

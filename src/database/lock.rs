@@ -33,16 +33,10 @@ pub fn application_name(task: &str, env: &str) -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "?".into());
     let machine = fs_err::read_to_string("/proc/sys/kernel/hostname")
         .map_or_else(|_| "?".into(), |s| s.trim().to_string());
-    let name = format!(
+    super::sql::app_name(&format!(
         "dfab {task} {env} {user}@{machine} pid {}",
         std::process::id()
-    );
-    // The server keeps 63 bytes.
-    let mut end = name.len().min(63);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    name[..end].to_string()
+    ))
 }
 
 /// The lock session's script: name the session, try the lock, say `granted` or who holds it.

@@ -36,10 +36,13 @@ pub const MARK_SESSION: &str = "dfab-session";
 /// --snapshot` dumps that same snapshot to stdout in custom format. Nothing is left on the host.
 /// The script exits with `pg_dump`'s status; when the snapshot session ended with an error, its
 /// words follow [`MARK_SESSION`] on stderr, so the cause is the server's, not "`pg_dump` failed".
+/// Both sessions name themselves ([`snapshot_app`], [`pg_dump_app`]), so an administrator
+/// looking at `pg_stat_activity` sees whose they are.
 #[must_use]
 pub fn dump_script(db: &DbTarget) -> String {
     let conn = db.flags_sh(Role::Owner);
     let name = quote(&db.name);
+    let (snap_app, dump_app) = (quote(&snapshot_app(&db.env)), quote(&pg_dump_app(&db.env)));
     format!(
         r#"set -e
 trap '' PIPE
@@ -48,7 +51,7 @@ finish() {{ exec 3>&- 2>/dev/null || true; if [ -n "$p" ]; then kill "$p" 2>/dev
 trap finish EXIT
 session() {{ sed 's/^/{MARK_SESSION}	/' "$d/err" >&2; }}
 mkfifo "$d/q"
-psql -X -q -At -v ON_ERROR_STOP=1 -v VERBOSITY=verbose {conn} -d {name} <"$d/q" >/dev/null 2>"$d/err" & p=$!
+PGAPPNAME={snap_app} psql -X -q -At -v ON_ERROR_STOP=1 -v VERBOSITY=verbose {conn} -d {name} <"$d/q" >/dev/null 2>"$d/err" & p=$!
 exec 3>"$d/q"
 printf '%s
 ' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;'   "SELECT pg_export_snapshot() \g $d/snap"   "SHOW server_version \g $d/version"   "\o $d/counts" {counts} '\o' "\! touch $d/ready" >&3
@@ -60,7 +63,7 @@ printf '{MARK_VERSION}	%s
 ' "$(cat "$d/version")" >&2
 sed 's/^/{MARK_COUNT}	/' "$d/counts" >&2
 s=0
-pg_dump -Fc {conn} --snapshot="$(cat "$d/snap")" -d {name} || s=$?
+PGAPPNAME={dump_app} pg_dump -Fc {conn} --snapshot="$(cat "$d/snap")" -d {name} || s=$?
 {{ printf 'COMMIT;
 ' >&3; }} 2>/dev/null || true
 exec 3>&-
@@ -70,6 +73,28 @@ exit "$s"
 "#,
         counts = quote(COUNTS),
     )
+}
+
+/// `application_name` of the session holding a dump's snapshot of env `env`'s database:
+/// `dfab snapshot <env>` (at most the 63 bytes the server keeps).
+#[must_use]
+pub fn snapshot_app(env: &str) -> String {
+    app_name(&format!("dfab snapshot {env}"))
+}
+
+/// `application_name` of the `pg_dump` that reads the snapshot: `dfab pg_dump <env>`.
+#[must_use]
+pub fn pg_dump_app(env: &str) -> String {
+    app_name(&format!("dfab pg_dump {env}"))
+}
+
+/// `name` cut to the 63 bytes the server keeps of an `application_name`.
+pub(super) fn app_name(name: &str) -> String {
+    let mut end = name.len().min(63);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_string()
 }
 
 /// Count the rows of every table of database `name` (output `schema.table|rows`).

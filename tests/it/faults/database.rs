@@ -315,3 +315,277 @@ fn k19_the_servers_timeouts_do_not_break_dfabs_own_sessions() {
         "100000"
     );
 }
+
+/// `application_name` of the session a [`hold`] opens.
+const HOLDER: &str = "dfab-test holder";
+
+/// Open a session on `h`'s database `app` (as postgres, in the background) that runs `sql` in
+/// a transaction and then sleeps, holding what `sql` took until [`release`]; returns once it
+/// sleeps.
+fn hold(h: &TestHost, sql: &str) {
+    let q = format!("BEGIN; {sql}; SELECT pg_sleep(600)").replace('\'', "'\\''");
+    h.check(
+        "root",
+        &format!(
+            "(cd / && PGAPPNAME='{HOLDER}' exec runuser -u postgres -- psql -X -q -d app \
+             -c '{q}') >/dev/null 2>&1 </dev/null &"
+        ),
+    );
+    wait_for(
+        h,
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = '{HOLDER}' \
+             AND wait_event = 'PgSleep')"
+        ),
+    );
+}
+
+/// End the [`hold`] session (its transaction rolls back).
+fn release(h: &TestHost) {
+    psql(
+        h,
+        "postgres",
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = '{HOLDER}'"
+        ),
+    );
+}
+
+/// Wait until the session named `waiting` on `h` waits for a lock, then terminate the dump's
+/// snapshot session (as an administrator would, `pg_terminate_backend`) and wait until it is gone.
+fn end_snapshot_once_waiting(h: &TestHost, waiting: &str) {
+    wait_for(
+        h,
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = '{waiting}' \
+             AND wait_event_type = 'Lock')"
+        ),
+    );
+    let ended = psql(
+        h,
+        "postgres",
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE application_name = 'dfab snapshot production'",
+    );
+    assert_eq!(ended, "1", "the snapshot session was not found");
+    wait_for(
+        h,
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity \
+         WHERE application_name = 'dfab snapshot production')",
+    );
+}
+
+// Kind 19, its second half: when the server ended dfab's session (the one holding the dump's
+// exported snapshot, terminated by an administrator or killed by a server timeout), the dump
+// was reported as a pg_dump failure. The right behaviour: the server's words and SQLSTATE are
+// the cause; nothing is left behind (no temp file, no `<db>_dfab_new_*`, the target as it was);
+// and a dump whose snapshot pg_dump had already taken completes and says so.
+#[test]
+fn k19_a_session_the_server_ends_is_named_and_a_taken_snapshot_completes() {
+    let (prod, stage) = (pg_host(), pg_host());
+    // A sequence: pg_dump reads it, the snapshot session's row counts (tables only) do not.
+    psql(
+        &prod,
+        "app",
+        "CREATE SEQUENCE only_dumped; ALTER SEQUENCE only_dumped OWNER TO app",
+    );
+    psql(&stage, "app", "CREATE TABLE only_in_staging (x int)");
+    let toml = format!(
+        "{}{}",
+        env("production", &prod.ip, ""),
+        env("staging", &stage.ip, "")
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    let dumps = dir.path().join("dumps");
+    let spawn = |args: &'static [&'static str]| {
+        let dir = dir.path().to_path_buf();
+        std::thread::spawn(move || dfab(&dir, args))
+    };
+    let ended_by_the_server = |out: &Outcome| {
+        assert_ne!(out.code, 0, "{out:?}");
+        assert!(
+            out.stderr.contains("snapshot session")
+                && out.stderr.contains(
+                    "the server said FATAL 57P01: terminating connection due to administrator \
+                     command"
+                )
+                && out.stderr.contains("the server ended the session"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("command failed") && !out.stderr.contains("not a complete"),
+            "{}",
+            out.stderr
+        );
+    };
+
+    // 1. The snapshot session ends while it counts the rows (a table locked by another
+    // session holds it), before pg_dump could take the snapshot: the dump fails with the cause.
+    hold(
+        &prod,
+        "LOCK TABLE pgbench_branches IN ACCESS EXCLUSIVE MODE",
+    );
+    let dump = spawn(&["production", "database.dump"]);
+    end_snapshot_once_waiting(&prod, "dfab snapshot production");
+    release(&prod);
+    let out = dump.join().unwrap();
+    ended_by_the_server(&out);
+    assert!(
+        out.stderr
+            .contains("the dump failed; no dump was written to dumps/production.dump\n"),
+        "{}",
+        out.stderr
+    );
+    let left: Vec<_> = fs_err::read_dir(&dumps)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left in dumps/: {left:?}");
+
+    // 2. It ends after pg_dump took the snapshot (pg_dump waits for a lock on the sequence):
+    // the dump is whole, and dfab says what the server did.
+    hold(&prod, "DROP SEQUENCE only_dumped");
+    let dump = spawn(&["production", "database.dump"]);
+    end_snapshot_once_waiting(&prod, "dfab pg_dump production");
+    release(&prod);
+    let out = dump.join().unwrap();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "the dump's snapshot session was ended by the server after pg_dump had taken its \
+             snapshot (FATAL 57P01: terminating connection due to administrator command); the \
+             dump is complete"
+        ),
+        "{}",
+        out.stderr
+    );
+    let side: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(dumps.join("production.dump.json")).unwrap())
+            .unwrap();
+    assert_eq!(side["tables"]["public.pgbench_accounts"], 100_000);
+    assert!(!dumps.join("production.dump.tmp").exists());
+
+    // 3. db_clone: the source's snapshot session ends while it counts. The target is the
+    // database it was, and nothing temporary is left on its host.
+    let oid = |h: &TestHost| {
+        psql(
+            h,
+            "postgres",
+            "SELECT oid FROM pg_database WHERE datname = 'app'",
+        )
+    };
+    let before = oid(&stage);
+    hold(
+        &prod,
+        "LOCK TABLE pgbench_branches IN ACCESS EXCLUSIVE MODE",
+    );
+    let clone = spawn(&["staging", "db_clone"]);
+    end_snapshot_once_waiting(&prod, "dfab snapshot production");
+    release(&prod);
+    ended_by_the_server(&clone.join().unwrap());
+    assert_eq!(oid(&stage), before);
+    assert_eq!(
+        psql(
+            &stage,
+            "app",
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'only_in_staging'"
+        ),
+        "1"
+    );
+    assert_eq!(
+        psql(
+            &stage,
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'app_dfab%'"
+        ),
+        "0"
+    );
+    assert_eq!(
+        stage.check("root", "ls /var/tmp | grep -c '^dfab-' || true"),
+        "0\n"
+    );
+}
+
+// Kind 22, the database half: a login shell that prints (`echo "Welcome to $(hostname)"` in the
+// deploy user's .bashrc) made a dump "not a complete custom-format dump": its words were read
+// as the dump's first bytes. The right behaviour: the dump, the push and the clone read their
+// data past what the shell prints, and the shell is named.
+#[test]
+fn k22_a_login_shell_that_prints_never_reaches_a_dump() {
+    let (prod, stage) = (pg_host(), pg_host());
+    for h in [&prod, &stage] {
+        super::transport::chatty_bashrc(h, "deploy");
+        assert!(h.check("deploy", "true").starts_with("Welcome to "));
+    }
+    psql(&prod, "app", "CREATE TABLE only_in_production (x int)");
+    psql(&prod, "app", "INSERT INTO only_in_production VALUES (7)");
+    let as_deploy = |name: &str, h: &TestHost| {
+        env(name, &h.ip, "").replace("user = \"root\"", "user = \"deploy\"")
+    };
+    let toml = format!(
+        "{}{}",
+        as_deploy("production", &prod),
+        as_deploy("staging", &stage)
+    );
+    assert!(toml.matches("user = \"deploy\"").count() == 2, "{toml}");
+    let dir = project(&[("dfab.toml", &toml)]);
+    let named = |out: &Outcome| {
+        assert!(
+            out.stderr.contains("prints 'Welcome to ") && out.stderr.contains(".bashrc"),
+            "the shell's output is not named: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("not a complete"), "{}", out.stderr);
+    };
+    // What staging's `only_in_production` holds ("" when it has none).
+    let in_staging = || {
+        let exists = psql(
+            &stage,
+            "app",
+            "SELECT to_regclass('only_in_production') IS NOT NULL",
+        );
+        if exists == "t" {
+            psql(
+                &stage,
+                "app",
+                "SELECT string_agg(x::text, ',') FROM only_in_production",
+            )
+        } else {
+            String::new()
+        }
+    };
+    assert_eq!(in_staging(), "");
+
+    let out = dfab(dir.path(), &["production", "database.dump"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    named(&out);
+    let dump = fs_err::read(dir.path().join("dumps/production.dump")).unwrap();
+    assert!(
+        dump.starts_with(b"PGDMP"),
+        "{:?}",
+        &dump[..dump.len().min(40)]
+    );
+    let side: serde_json::Value = serde_json::from_str(
+        &fs_err::read_to_string(dir.path().join("dumps/production.dump.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(side["tables"]["public.pgbench_accounts"], 100_000);
+    assert_eq!(side["tables"]["public.only_in_production"], 1);
+
+    // The push of that file (put, pg_restore --list, restore and swap), then a live clone.
+    let out = dfab(dir.path(), &["staging", "database.push:from=production"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    named(&out);
+    assert_eq!(in_staging(), "7");
+    psql(&stage, "app", "DROP TABLE only_in_production");
+    let out = dfab(dir.path(), &["staging", "db_clone"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    named(&out);
+    assert_eq!(in_staging(), "7");
+    assert_eq!(
+        psql(&stage, "app", "SELECT count(*) FROM pgbench_accounts"),
+        "100000"
+    );
+}

@@ -10,7 +10,7 @@ use crate::support::{project, Dfab, TestHost, KEY};
 
 /// Put `echo "Welcome to $(hostname)"` first in `user`'s `~/.bashrc` on `h` (before Debian's
 /// "not interactive: return"), so bash prints it before every command run over ssh.
-fn chatty_bashrc(h: &TestHost, user: &str) {
+pub(super) fn chatty_bashrc(h: &TestHost, user: &str) {
     h.check(
         "root",
         &format!(
@@ -370,4 +370,73 @@ fn k23_a_host_key_or_login_refused_by_ssh_is_named_with_its_file_and_fix() {
         "{}",
         out.stderr
     );
+}
+
+// Kind 23, the bastion half: twelve hosts behind a bastion with `MaxStartups 3` failed 9 of 12
+// every time ("Connection closed", hint: check user, port and key): every connection's
+// handshake met the bastion's sshd at once. The right behaviour: starts are paced per bastion
+// (not per host behind it) and a refused one is tried again, so all succeed.
+#[test]
+fn k23_hosts_behind_a_bastion_with_max_startups_3_all_succeed() {
+    let bastion_addr = ["127.0.0.40".to_string()];
+    let bastion = LoopSshd::new("MaxStartups 3\nLogLevel DEBUG1", &bastion_addr);
+    let addrs: Vec<String> = (41..=52).map(|n| format!("127.0.0.{n}")).collect();
+    let behind = LoopSshd::new("", &addrs);
+    let dir = tempfile::Builder::new()
+        .prefix("dfab-bastion-")
+        .tempdir()
+        .unwrap();
+    let config = dir.path().join("ssh_config");
+    fs_err::write(
+        &config,
+        format!(
+            "Host {b}\n  User root\n  Port {port}\n  IdentityFile {KEY}\n  IdentitiesOnly yes\n  \
+             StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  ProxyJump none\n\n\
+             Host 127.0.0.*\n  ProxyJump {b}\n",
+            b = bastion_addr[0],
+            port = bastion.port
+        ),
+    )
+    .unwrap();
+    let hosts: Vec<String> = addrs
+        .iter()
+        .map(|a| format!("\"root@{a}:{}\"", behind.port))
+        .collect();
+    let toml = format!(
+        "[environments.behind]\nhosts = [{}]\nkey_filename = \"{KEY}\"\n\
+         known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\ntimeout = 5\n\
+         ssh_config = \"{}\"\n\n\
+         [tasks.probe]\ndoc = \"Commands in a row\"\nsteps = [\n  {{ run = \"id -un\" }},\n  \
+         {{ run = \"echo $SSH_CONNECTION\" }},\n]\n",
+        hosts.join(", "),
+        config.display()
+    );
+    fs_err::create_dir_all(dir.path().join("proj")).unwrap();
+    fs_err::write(dir.path().join("proj/dfab.toml"), toml).unwrap();
+    for round in 0..2 {
+        let out = Dfab::new(&dir.path().join("proj"))
+            .args(["behind", "probe"])
+            .run();
+        assert_eq!(
+            out.code, 0,
+            "round {round}:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        for a in &addrs {
+            assert!(
+                out.stdout.contains(&format!("{a} {}", behind.port)),
+                "round {round}: no SSH_CONNECTION line from {a}:\n{}",
+                out.stdout
+            );
+        }
+    }
+    // Every host was reached through the bastion (its sshd forwarded a channel to each).
+    let log = fs_err::read_to_string(bastion.dir.path().join("log")).unwrap();
+    for a in &addrs {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("direct") && l.contains(&format!("{a} port {}", behind.port))),
+            "the bastion forwarded nothing to {a}:\n{log}"
+        );
+    }
 }
