@@ -83,6 +83,7 @@ pub fn resolve(
         roles: &roles,
         user_tasks: &user_tasks,
         all_hosts: &all_hosts,
+        hosts_given: o.hosts.is_some(),
         project_dir: &project_dir,
         steps: Vec::new(),
         stack: Vec::new(),
@@ -148,6 +149,9 @@ struct Resolver<'a> {
     roles: &'a Roles,
     user_tasks: &'a [UserTask],
     all_hosts: &'a [String],
+    /// `-H` was given: it limits every step's hosts (a role's too); a task's own host keywords
+    /// (`task:host=…`) still name exactly theirs, as in Fabric.
+    hosts_given: bool,
     project_dir: &'a PathBuf,
     steps: Vec<Step>,
     stack: Vec<String>,
@@ -337,7 +341,7 @@ impl Resolver<'_> {
         }
         let hosts = match sel {
             Some(h) => h,
-            None => self.role_hosts(b.roles),
+            None => self.role_hosts(b.roles, b.name)?,
         };
         let cx = PlanCtx {
             project: self.project,
@@ -346,6 +350,7 @@ impl Resolver<'_> {
             project_dir: self.project_dir,
             hosts,
             all_hosts: self.all_hosts,
+            hosts_given: self.hosts_given,
             built: self.built.clone(),
         };
         let steps = (b.plan)(&cx, &checked)?;
@@ -367,14 +372,41 @@ impl Resolver<'_> {
     }
 
     /// The hosts of the `roles` the env defines, else every host (a one-host env has every
-    /// role).
-    fn role_hosts(&self, roles: &[&str]) -> Vec<String> {
+    /// role); with `-H`, only those of them that `-H` names.
+    fn role_hosts(&self, roles: &[&str], task: &str) -> Result<Vec<String>> {
         let hosts = self.roles.hosts_of_defined(roles);
         if hosts.is_empty() {
-            self.all_hosts.to_vec()
-        } else {
-            hosts
+            return Ok(self.all_hosts.to_vec());
         }
+        self.within_h(hosts, &roles.join(", "), task)
+    }
+
+    /// `hosts` of `roles` kept to the `-H` list when one was given: a step never reaches a host
+    /// `-H` left out; when `-H` names none of them, the plan is refused, naming them.
+    fn within_h(&self, hosts: Vec<String>, roles: &str, task: &str) -> Result<Vec<String>> {
+        if !self.hosts_given {
+            return Ok(hosts);
+        }
+        let kept: Vec<String> = hosts
+            .iter()
+            .filter(|h| self.all_hosts.contains(h))
+            .cloned()
+            .collect();
+        if kept.is_empty() {
+            return Err(Error::usage(
+                format!(
+                    "task `{task}` runs on the hosts of role `{roles}` ({}), and -H {} names none \
+                     of them",
+                    hosts.join(", "),
+                    self.all_hosts.join(",")
+                ),
+                Some(format!(
+                    "add its host to -H, or name it for this task alone: `{task}:host={}`",
+                    hosts[0]
+                )),
+            ));
+        }
+        Ok(kept)
     }
 
     /// Fabric's per-task host keywords (`host`, `hosts`, `role`, `roles`, `exclude_hosts`;
@@ -479,14 +511,15 @@ impl Resolver<'_> {
         if roles.is_empty() {
             return Ok(self.all_hosts.to_vec());
         }
-        self.roles.hosts(roles).map_err(|e| {
+        let hosts = self.roles.hosts(roles).map_err(|e| {
             self.step_error(
                 task,
                 pos,
                 format!("role `{}` is not in the env's `roledefs`", e.role),
             )
             .with_hint(e.hint())
-        })
+        })?;
+        self.within_h(hosts, &roles.join(", "), &task.name)
     }
 
     fn step_error(
@@ -598,6 +631,7 @@ pub(crate) fn resolve_calls(
             roles: &roles,
             user_tasks: &user_tasks,
             all_hosts: cx.all_hosts,
+            hosts_given: cx.hosts_given,
             project_dir: &project_dir,
             steps: Vec::new(),
             stack: vec![within.to_string()],

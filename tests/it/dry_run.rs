@@ -523,3 +523,43 @@ fn a_dry_build_and_deploy_names_the_build_it_would_make_not_the_recorded_one() {
     );
     assert!(!out.stdout.contains("1.0-1"), "{}", out.stdout);
 }
+
+// A reviewer's find: with `roledefs`, `-H` was ignored by every built-in with default roles:
+// `-H 10.0.3.195 staging deb.deploy` upgraded 10.0.3.196 and left the named host alone, and a
+// dead host could not be left out. `-H` limits every step; a task whose role has no host in it
+// is refused before anything runs, naming them; a task's own `host=` still names its host.
+#[test]
+fn h_limits_the_hosts_of_a_builtins_default_roles() {
+    let dir = dry_project();
+    let app1 = "root@app1.dfab-test.invalid";
+    let app2 = "deploy@app2.dfab-test.invalid:2222";
+    dry(
+        dir.path(),
+        &["-n", "-H", app1, "prod", "web_restart"],
+        |d| d.stdout_is(format!("[{app1}] web_restart: would restart the app\n")),
+    );
+    dry(
+        dir.path(),
+        &["-n", "-H", app1, "prod", "database.dump"],
+        |d| {
+            d.status(2)
+                .stderr_has(format!(
+                    "error: task `database.dump` runs on the hosts of role `db` ({app2}), and -H \
+                 {app1} names none of them\n"
+                ))
+                .stderr_has(format!("`database.dump:host={app2}`"))
+                .no_stdout()
+        },
+    );
+    dry(
+        dir.path(),
+        &[
+            "-n",
+            "-H",
+            app1,
+            "prod",
+            &format!("web_restart:host={app2}"),
+        ],
+        |d| d.stdout_is(format!("[{app2}] web_restart: would restart the app\n")),
+    );
+}

@@ -35,8 +35,10 @@ pub struct PlanCtx<'a> {
     /// The hosts of this call: its host keywords, else the built-in's default roles, else every
     /// host of the env. For an LXC env, the container's name (resolved when it starts).
     pub hosts: Vec<String>,
-    /// Every host of the env.
+    /// Every host of the env (the `-H` list when one was given).
     pub all_hosts: &'a [String],
+    /// `-H` was given: it limits every step, a built-in's default roles included.
+    pub hosts_given: bool,
     /// An earlier call of this plan builds the packages (`deb.build`): under `-n` there may be
     /// no build record yet, and that is not an error.
     pub built: Option<crate::deploy::PlannedBuild>,
