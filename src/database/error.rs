@@ -93,6 +93,21 @@ pub enum DbError {
         identity: String,
     },
 
+    /// A protected env's server could not be asked whether it holds the target database, so
+    /// the write could reach it unseen.
+    #[error(
+        "{task}: could not ask the server of protected env `{protected}` whether it holds the \
+         database of env `{target_env}`, so this write might reach `{protected}`'s database: \
+         {cause}"
+    )]
+    ProtectedUnverified {
+        task: String,
+        target_env: String,
+        protected: String,
+        /// Why the server could not be asked.
+        cause: String,
+    },
+
     /// Another operation holds the target database's lock.
     #[error("[{host}] {task}: database `{database}` is busy: {holder} holds it")]
     Busy {
@@ -157,6 +172,16 @@ impl DbError {
             DbError::ProtectedTarget { protected, .. } => format!(
                 "fix this env's hosts or `db_*` keys; to replace that database on purpose, \
                  run it as `dfab {protected} database.force_push`"
+            ),
+            DbError::ProtectedUnverified {
+                task,
+                protected,
+                target_env,
+                ..
+            } => format!(
+                "make env `{protected}`'s database reachable with its own settings so dfab can \
+                 tell; if it surely is elsewhere, `dfab {target_env} {task}:unverified=yes` \
+                 writes without asking"
             ),
             DbError::Busy { holder, .. } => format!(
                 "wait for it to finish; if its holder is gone, end that session on the server: \

@@ -114,9 +114,10 @@ pub fn read_identity(
 
 /// Refuse when `target` (the database `task` writes into, of the run's env) is the database of
 /// another env that is protected. Each such env's server is asked with that env's own settings;
-/// one that cannot be reached is a warning (its database cannot be this one through a route
-/// this machine does not have). `known`: envs already asked (the clone's source). Under `-n`
-/// (`target` unknown) the same questions are asked and nothing is compared.
+/// one that cannot be asked is refused too ([`DbError::ProtectedUnverified`]: the write could
+/// reach its database unseen), unless `unverified` (`<task>:unverified=yes`), which makes it a
+/// warning. `known`: envs already asked (the clone's source). Under `-n` (`target` unknown) the
+/// same questions are asked and nothing is compared.
 #[allow(clippy::too_many_arguments)] // the run's context, spelled out
 pub fn refuse_protected(
     task: &str,
@@ -126,6 +127,7 @@ pub fn refuse_protected(
     known: &[(String, Option<Identity>)],
     connector: &dyn Connector,
     rep: &dyn Reporter,
+    unverified: bool,
 ) -> Result<()> {
     for name in project.env_names() {
         if name == run_env.name {
@@ -141,12 +143,21 @@ pub fn refuse_protected(
             Some((_, id)) => id.clone(),
             None => match protected_identity(project, name, connector, rep) {
                 Ok(id) => id,
-                Err(e) => {
+                Err(e) if unverified => {
                     rep.warn(&format!(
                         "{task}: could not ask the server of protected env `{name}` whether it \
-                         holds this database: {e}"
+                         holds this database (unverified=yes: writing anyway): {e}"
                     ));
                     continue;
+                }
+                Err(e) => {
+                    return Err(DbError::ProtectedUnverified {
+                        task: task.to_string(),
+                        target_env: run_env.name.clone(),
+                        protected: name.to_string(),
+                        cause: crate::error::describe(&e).trim_end().to_string(),
+                    }
+                    .into())
                 }
             },
         };

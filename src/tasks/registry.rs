@@ -107,6 +107,10 @@ pub const BUILTINS: &[Builtin] = &[
                 "a dump file to push (default: the last dump of db_clone_from)",
             ),
             arg("from", "push the last local dump of this env"),
+            arg(
+                "unverified",
+                "yes: write even when a protected env's server cannot be asked whether it holds this database",
+            ),
         ],
         roles: &["db"],
         activation: true,
@@ -121,6 +125,10 @@ pub const BUILTINS: &[Builtin] = &[
                 "a dump file to push (default: the last dump of db_clone_from)",
             ),
             arg("from", "push the last local dump of this env"),
+            arg(
+                "unverified",
+                "yes: write even when a protected env's server cannot be asked whether it holds this database",
+            ),
         ],
         roles: &["db"],
         activation: true,
@@ -150,6 +158,10 @@ pub const BUILTINS: &[Builtin] = &[
             arg(
                 "cached",
                 "yes: push the last local dump of the source instead of dumping",
+            ),
+            arg(
+                "unverified",
+                "yes: write even when a protected env's server cannot be asked whether it holds this database",
             ),
         ],
         roles: &["db"],

@@ -104,6 +104,7 @@ fn check_target(
     host: &mut dyn Transport,
     known: &[(String, Option<Identity>)],
     source: bool,
+    unverified: bool,
     cx: &RunCtx<'_>,
 ) -> Result<()> {
     let target = identity::read_identity(host, db, Role::Admin, cx.rep)?;
@@ -132,6 +133,7 @@ fn check_target(
         known,
         cx.connector,
         cx.rep,
+        unverified,
     )
 }
 
@@ -273,7 +275,12 @@ pub fn plan_push(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     steps.extend(host_step(
         call,
         &host,
-        Arc::new(PushAction { task, push, file }),
+        Arc::new(PushAction {
+            task,
+            push,
+            file,
+            unverified: call.flag("unverified")?,
+        }),
     ));
     Ok(steps)
 }
@@ -283,6 +290,8 @@ struct PushAction {
     task: String,
     push: Push,
     file: PathBuf,
+    /// `unverified=yes`: a protected env whose server cannot be asked is a warning.
+    unverified: bool,
 }
 
 impl HostAction for PushAction {
@@ -296,7 +305,7 @@ impl HostAction for PushAction {
             &self.task,
             cx.rep,
             || {
-                check_target(&self.task, &push.db, host, &[], false, cx)?;
+                check_target(&self.task, &push.db, host, &[], false, self.unverified, cx)?;
                 crate::database::push_file(&push, &self.file, cx.project_dir, host, cx.rep)
             },
         )?;
@@ -382,7 +391,12 @@ pub fn plan_clone(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     Ok(host_step(
         call,
         &host,
-        Arc::new(CloneAction { task, source, push }),
+        Arc::new(CloneAction {
+            task,
+            source,
+            push,
+            unverified: call.flag("unverified")?,
+        }),
     ))
 }
 
@@ -391,6 +405,8 @@ struct CloneAction {
     task: String,
     source: Source,
     push: Push,
+    /// `unverified=yes`: a protected env whose server cannot be asked is a warning.
+    unverified: bool,
 }
 
 impl HostAction for CloneAction {
@@ -400,7 +416,7 @@ impl HostAction for CloneAction {
         let task = self.task.as_str();
         lock::holding(lock_t.as_mut(), &push.db, Mode::Write, task, cx.rep, || {
             let Source::Live { env, db, .. } = &self.source else {
-                check_target(task, &push.db, host, &[], false, cx)?;
+                check_target(task, &push.db, host, &[], false, self.unverified, cx)?;
                 return clone::run(
                     &self.source,
                     &push,
@@ -414,7 +430,7 @@ impl HostAction for CloneAction {
             let mut src = cx.connector.connect_env(env, &db.host, cx.rep)?;
             let source = identity::read_identity(src.as_mut(), db, Role::Owner, cx.rep)?;
             let known = [(env.name.clone(), source.clone())];
-            check_target(task, &push.db, host, &known, true, cx)?;
+            check_target(task, &push.db, host, &known, true, self.unverified, cx)?;
             // The source is read while it is copied: no push into it meanwhile.
             lock::holding(src.as_mut(), db, Mode::Read, task, cx.rep, || {
                 clone::run(

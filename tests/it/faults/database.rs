@@ -129,6 +129,34 @@ fn k01_a_write_into_the_source_or_a_protected_database_by_another_name_is_refuse
         ),
         "1"
     );
+
+    // A reviewer's find: when the protected env's own settings cannot reach its server (its
+    // key is not on this machine), dfab only warned and the clone replaced its database. It
+    // cannot tell, so it refuses (nothing written) unless `unverified=yes`.
+    let toml = format!(
+        "{}{}",
+        env("production", &prod.ip, "").replace(crate::support::KEY, "/nonexistent/ops_only_key"),
+        env("staging", &format!("root@{}:22", prod.ip), "")
+    );
+    fs_err::write(dir.path().join("dfab.toml"), toml).unwrap();
+    let out = dfab(dir.path(), &["staging", "database.push:from=production"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "could not ask the server of protected env `production` whether it holds the \
+             database of env `staging`"
+        ) && out.stderr.contains("database.push:unverified=yes"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        psql(
+            &prod,
+            "postgres",
+            "SELECT oid FROM pg_database WHERE datname = 'app'"
+        ),
+        oid
+    );
 }
 
 /// Wait (up to a minute) until `sql` on `h` says `t`.
