@@ -79,6 +79,13 @@ fn words(
         );
     }
     if log.contains("Permission denied") {
+        if let Some(k) = target.key_filename.as_ref().filter(|k| !k.exists()) {
+            let k = k.display();
+            return (
+                format!("the key file {k} (env key `key_filename`) does not exist ({reason})"),
+                format!("put the key at {k}, or point `key_filename` at the key this host accepts"),
+            );
+        }
         if let Some(key) = locked_key(target) {
             let key = key.display();
             return (
@@ -366,6 +373,27 @@ Host key verification failed.";
             port: "2222".into(),
             known_hosts: "/p/kh".into(),
         }
+    }
+
+    #[test]
+    fn a_key_file_that_does_not_exist_is_named_as_missing_not_as_locked() {
+        let target = SshTarget {
+            key_filename: Some("/nonexistent/ops_only_key".into()),
+            ..SshTarget::default()
+        };
+        let log = "Warning: Identity file /nonexistent/ops_only_key not accessible: No such file \
+                   or directory.\nroot@10.0.3.5: Permission denied (publickey).";
+        let (m, h) = words(&target, &[], "10.0.3.5", log, 1);
+        assert!(
+            m.starts_with(
+                "the key file /nonexistent/ops_only_key (env key `key_filename`) does not exist"
+            ),
+            "{m}"
+        );
+        assert!(
+            !m.contains("passphrase") && !h.contains("ssh-add"),
+            "{m}\n{h}"
+        );
     }
 
     #[test]
