@@ -188,8 +188,10 @@ impl Push {
         self.admin_sql(
             "postgres",
             format!(
-                "SELECT format('DROP DATABASE %I', datname) FROM pg_database \
-                 WHERE datname ~ {} \\gexec\nCREATE DATABASE {n}{owner} TEMPLATE template0;\n",
+                "SELECT format('DROP DATABASE %I%s', datname, CASE WHEN \
+                 current_setting('server_version_num')::int >= 130000 THEN ' WITH (FORCE)' \
+                 ELSE '' END) FROM pg_database WHERE datname ~ {} \\gexec\n\
+                 CREATE DATABASE {n}{owner} TEMPLATE template0;\n",
                 sql::literal(&leftovers),
                 n = sql::ident(&self.new_db())
             ),
@@ -352,10 +354,25 @@ impl Push {
             Ok::<_, Error>(())
         })();
         if let Err(e) = result {
-            quiet::tidy(t, &self.discard_cmd(), rep);
-            self.cleanup(t, rep);
+            let dropped = quiet::tidy(t, &self.discard_cmd(), rep);
+            let removed = self.cleanup(t, rep);
+            let left = match (dropped, removed) {
+                (true, true) => format!("the temporary {new} was dropped"),
+                (false, true) => {
+                    format!("the temporary {new} may remain: the next copy into `{live}` drops it")
+                }
+                (true, false) => format!(
+                    "the temporary {new} was dropped; the dump {} may remain on the host",
+                    self.remote
+                ),
+                (false, false) => format!(
+                    "the temporary {new} and the dump {} may remain on the host: the next copy \
+                     into `{live}` drops the database; remove the dump by hand",
+                    self.remote
+                ),
+            };
             rep.warn(&format!(
-                "[{host}] push failed before the swap: the live database `{live}` is untouched (the temporary {new} was dropped)",
+                "[{host}] the copy failed before the swap: the live database `{live}` is untouched ({left})",
             ));
             return Err(e);
         }
@@ -392,10 +409,9 @@ impl Push {
         Ok(())
     }
 
-    fn cleanup(&self, t: &mut dyn Transport, rep: &dyn Reporter) {
-        if !self.keep_remote {
-            quiet::tidy(t, &self.remove_cmd(), rep);
-        }
+    /// Remove the host's copy of the dump (unless kept); false when that failed.
+    fn cleanup(&self, t: &mut dyn Transport, rep: &dyn Reporter) -> bool {
+        self.keep_remote || quiet::tidy(t, &self.remove_cmd(), rep)
     }
 
     fn check_counts(

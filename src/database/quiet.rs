@@ -70,14 +70,20 @@ pub(super) fn read(t: &mut dyn Transport, cmd: &Cmd, rep: &dyn Reporter) -> Resu
 }
 
 /// A clean-up after a failure or at the end: a non-zero exit is a warning, not an error.
-pub(super) fn tidy(t: &mut dyn Transport, cmd: &Cmd, rep: &dyn Reporter) {
+pub(super) fn tidy(t: &mut dyn Transport, cmd: &Cmd, rep: &dyn Reporter) -> bool {
     match exec_shown(t, cmd, rep) {
-        Ok((_, out)) if out.exit().success() => {}
-        Ok((cmd, out)) => rep.warn(&format!(
-            "[{}] clean-up failed ({}): {cmd}",
-            t.host(),
-            out.exit()
-        )),
-        Err(e) => rep.warn(&format!("[{}] clean-up failed: {e}", t.host())),
+        Ok((_, out)) if out.exit().success() => true,
+        Ok((cmd, out)) => {
+            rep.warn(&format!(
+                "[{}] clean-up failed ({}): {cmd}",
+                t.host(),
+                out.exit()
+            ));
+            false
+        }
+        Err(e) => {
+            rep.warn(&format!("[{}] clean-up failed: {e}", t.host()));
+            false
+        }
     }
 }
