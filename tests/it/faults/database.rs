@@ -617,3 +617,60 @@ fn k22_a_login_shell_that_prints_never_reaches_a_dump() {
         "100000"
     );
 }
+
+// A reviewer's find (kind 2, the same race after a kill): `kill -9` of a `db_clone` during its
+// `db_sanitize` freed the lock while the sanitize went on in the temporary database, and the next
+// clone failed with "ERROR 55006: database … is being accessed by other users". A killed run's
+// temporary database is dropped with its sessions, and the next clone goes through.
+#[test]
+fn k02_a_clone_killed_mid_sanitize_leaves_nothing_that_blocks_the_next() {
+    let (prod, stage) = (pg_host(), pg_host());
+    let toml = |sanitize: &str| {
+        format!(
+            "{}{}",
+            env("production", &prod.ip, ""),
+            env(
+                "staging",
+                &stage.ip,
+                &format!("db_sanitize = [\"{sanitize}\"]")
+            )
+        )
+    };
+    let dir = project(&[("dfab.toml", &toml("SELECT pg_sleep(30)"))]);
+    dfab(dir.path(), &["production", "database.dump"]).ok();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dfab"))
+        .current_dir(dir.path())
+        .env_remove("DFAB_ENVIRONMENTS")
+        .args(["staging", "db_clone"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(
+        &stage,
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
+         AND pid <> pg_backend_pid())",
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    fs_err::write(
+        dir.path().join("dfab.toml"),
+        toml("DELETE FROM pgbench_history"),
+    )
+    .unwrap();
+    let out = dfab(dir.path(), &["staging", "db_clone"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        psql(&stage, "app", "SELECT count(*) FROM pgbench_history"),
+        "0"
+    );
+    assert_eq!(
+        psql(
+            &stage,
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'app_dfab%'"
+        ),
+        "0"
+    );
+}
