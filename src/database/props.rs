@@ -1,7 +1,9 @@
 //! What belongs to a database rather than to its tables, and so is not in a dump: its owner,
 //! `ALTER DATABASE … SET` and `ALTER ROLE … IN DATABASE … SET` (`pg_db_role_setting`), its
 //! connection limit, its comment and its ACL (`REVOKE CONNECT … FROM PUBLIC`, `GRANT CONNECT`).
-//! The swap carries them from the live database to the new one, in its transaction.
+//! The swap carries them from the live database to the new one, in its transaction. What the
+//! database is made of (its encoding, collation, character classes and locale provider) is
+//! fixed when it is created, so the new database is created with the live one's.
 
 use super::sql::{ident, literal};
 
@@ -40,6 +42,48 @@ pub fn statements_query(live: &str, new: &str) -> String {
          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
          CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) \
          FROM d, aclexplode(d.datacl) a WHERE d.datacl IS NOT NULL) x ORDER BY o, q"
+    )
+}
+
+/// One query giving `l`, the options of `CREATE DATABASE` that make a database of the live
+/// one's encoding and locale (` ENCODING … LC_COLLATE … LC_CTYPE …`, and the locale provider
+/// where the server has one: `datlocprovider` since 15, `daticulocale` in 15 and 16, `datlocale`
+/// since 17), or no row when `live` does not exist. The row is read through `to_jsonb`, so the
+/// columns a server lacks are NULL rather than an error.
+#[must_use]
+pub fn locale_query(live: &str) -> String {
+    format!(
+        "SELECT format(' ENCODING %L LC_COLLATE %L LC_CTYPE %L', \
+         pg_encoding_to_char((j->>'encoding')::int), j->>'datcollate', j->>'datctype') || \
+         CASE j->>'datlocprovider' \
+         WHEN 'c' THEN ' LOCALE_PROVIDER libc' \
+         WHEN 'i' THEN ' LOCALE_PROVIDER icu ICU_LOCALE ' || \
+         quote_literal(coalesce(j->>'daticulocale', j->>'datlocale')) || \
+         coalesce(' ICU_RULES ' || quote_literal(j->>'daticurules'), '') \
+         WHEN 'b' THEN ' LOCALE_PROVIDER builtin BUILTIN_LOCALE ' || quote_literal(j->>'datlocale') \
+         ELSE '' END AS l \
+         FROM (SELECT to_jsonb(d) AS j FROM pg_database d WHERE datname = {}) x",
+        literal(live)
+    )
+}
+
+/// Create database `new` (owned by `owner` when given) from `template0` with the encoding and
+/// locale of `live` ([`locale_query`]), printing them first as a [`MARK`] line (shown with
+/// `-v`); with no `live` database (a first push), the server's defaults.
+#[must_use]
+pub fn create(live: &str, new: &str, owner: Option<&str>) -> String {
+    let owner = owner
+        .map(|u| format!(" OWNER {}", ident(u)))
+        .unwrap_or_default();
+    let q = locale_query(live);
+    format!(
+        "SELECT {mark} || ltrim(l) FROM ({q}) p;\n\
+         SELECT {create} || coalesce(({q}), '') \\gexec\n",
+        mark = literal(MARK),
+        create = literal(&format!(
+            "CREATE DATABASE {}{owner} TEMPLATE template0",
+            ident(new)
+        )),
     )
 }
 

@@ -175,25 +175,18 @@ impl Push {
 
     /// Drop the temporary databases that runs killed before their clean-up left (safe: this
     /// run holds the database's lock, so none of them is in use), and create this run's, owned
-    /// by `db_user`.
+    /// by `db_user`, with the live database's encoding and locale (see [`props::create`]).
     #[must_use]
     pub fn create_cmd(&self) -> Cmd {
-        let owner = self
-            .db
-            .user
-            .as_deref()
-            .map(|u| format!(" OWNER {}", sql::ident(u)))
-            .unwrap_or_default();
         let leftovers = format!("^{}[0-9a-f]{{8}}$", regex_escape(&self.temp_prefix("new")));
         self.admin_sql(
             "postgres",
             format!(
                 "SELECT format('DROP DATABASE %I%s', datname, CASE WHEN \
                  current_setting('server_version_num')::int >= 130000 THEN ' WITH (FORCE)' \
-                 ELSE '' END) FROM pg_database WHERE datname ~ {} \\gexec\n\
-                 CREATE DATABASE {n}{owner} TEMPLATE template0;\n",
+                 ELSE '' END) FROM pg_database WHERE datname ~ {} \\gexec\n{}",
                 sql::literal(&leftovers),
-                n = sql::ident(&self.new_db())
+                props::create(&self.db.name, &self.new_db(), self.db.user.as_deref()),
             ),
         )
     }

@@ -672,5 +672,59 @@ fn k02_a_clone_killed_mid_sanitize_leaves_nothing_that_blocks_the_next() {
             "SELECT count(*) FROM pg_database WHERE datname LIKE 'app_dfab%'"
         ),
         "0"
+
+/// Database `name`'s encoding, collation and character classification on `h`, one line.
+fn encoding_and_collation(h: &TestHost, name: &str) -> String {
+    psql(
+        h,
+        "postgres",
+        &format!(
+            "SELECT concat_ws(' | ', pg_encoding_to_char(encoding), datcollate, datctype, \
+             datlocprovider) FROM pg_database WHERE datname = '{name}'"
+        ),
+    )
+}
+
+// Kind 3, what the database is made of: after `db_clone` a target created `ENCODING 'LATIN1'
+// LC_COLLATE 'C' LC_CTYPE 'C'` was `UTF8 | C.UTF-8`, with no word: the temporary database was
+// made with the server's defaults. It is made with the live database's encoding and locale, and
+// `-v` shows them.
+#[test]
+fn k03_the_swap_keeps_the_databases_encoding_and_collation() {
+    let prod = pg_host();
+    let stage = TestHost::new();
+    stage.check("root", "pg_ctlcluster 15 main start");
+    psql(
+        &stage,
+        "postgres",
+        &format!("CREATE ROLE app LOGIN PASSWORD '{PASSWORD}'"),
+    );
+    psql(
+        &stage,
+        "postgres",
+        "CREATE DATABASE app OWNER app ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' \
+         TEMPLATE template0",
+    );
+    let before = encoding_and_collation(&stage, "app");
+    assert_eq!(before, "LATIN1 | C | C | c");
+    // The server's own default differs, or the test would prove nothing.
+    assert_ne!(encoding_and_collation(&stage, "template1"), before);
+    let toml = format!(
+        "{}{}",
+        env("production", &prod.ip, ""),
+        env("staging", &stage.ip, "")
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    let out = dfab(dir.path(), &["-v", "staging", "db_clone"]).ok();
+    assert_eq!(encoding_and_collation(&stage, "app"), before);
+    assert!(
+        out.stdout.contains("carry over: ENCODING 'LATIN1'")
+            && out.stdout.contains("LC_COLLATE 'C'"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        psql(&stage, "app", "SELECT count(*) FROM pgbench_accounts"),
+        "100000"
     );
 }
