@@ -672,6 +672,8 @@ fn k02_a_clone_killed_mid_sanitize_leaves_nothing_that_blocks_the_next() {
             "SELECT count(*) FROM pg_database WHERE datname LIKE 'app_dfab%'"
         ),
         "0"
+    );
+}
 
 /// Database `name`'s encoding, collation and character classification on `h`, one line.
 fn encoding_and_collation(h: &TestHost, name: &str) -> String {
