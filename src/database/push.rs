@@ -158,14 +158,31 @@ impl Push {
         .sudo(None)
     }
 
-    /// Receive the dump on stdin into the host file (temp, checksum printed, rename).
+    /// Receive the dump on stdin into the host file (temp, checksum printed, rename). Unless
+    /// the copy is kept (`keep_remote`), a guard on the host removes it when dfab's ssh
+    /// connection ends (the connection's `sshd` process is gone), so a run ended by `kill -9`
+    /// leaves no copy of the data behind; a later run's copy (another inode) is left alone.
     #[must_use]
     pub fn receive_cmd(&self) -> Cmd {
         let owner = self.db.os_user().unwrap_or_else(|| "root".into());
+        let guard = if self.keep_remote {
+            String::new()
+        } else {
+            format!(
+                "; i=$(stat -c %i {r}); p=$$; while [ \"$p\" -gt 1 ]; do \
+                 case $(cat /proc/$p/comm 2>/dev/null || true) in sshd*) break ;; esac; \
+                 p=$(cut -d' ' -f4 /proc/$p/stat 2>/dev/null || echo 1); done; \
+                 if [ \"$p\" -gt 1 ]; then (trap '' HUP INT TERM; \
+                 while kill -0 \"$p\" 2>/dev/null; do sleep 1; done; \
+                 [ \"$(stat -c %i {r} 2>/dev/null)\" != \"$i\" ] || rm -f {r}) \
+                 </dev/null >/dev/null 2>&1 & fi",
+                r = quote(&self.remote),
+            )
+        };
         Cmd::shell(format!(
             "set -e; umask 077; t=$(mktemp {r}.dfab-XXXXXX); trap 'rm -f \"$t\"' EXIT; {signals}; \
              cat > \"$t\"; \
-             chown {o} \"$t\"; sha256sum \"$t\" | cut -d' ' -f1; mv -f \"$t\" {r}; trap - EXIT",
+             chown {o} \"$t\"; sha256sum \"$t\" | cut -d' ' -f1; mv -f \"$t\" {r}; trap - EXIT{guard}",
             r = quote(&self.remote),
             o = quote(&owner),
             signals = crate::transport::cmd::EXIT_ON_SIGNALS,

@@ -654,6 +654,20 @@ fn k02_a_clone_killed_mid_sanitize_leaves_nothing_that_blocks_the_next() {
     );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    // The copy of production's data received on the host goes with the killed run.
+    let start = Instant::now();
+    while stage
+        .ssh("root", "ls /var/tmp/dfab-* 2>/dev/null | grep -q .")
+        .status
+        .success()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the killed run's dump stayed on the host: {}",
+            stage.check("root", "ls -l /var/tmp/")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     fs_err::write(
         dir.path().join("dfab.toml"),
         toml("DELETE FROM pgbench_history"),
