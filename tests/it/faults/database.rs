@@ -225,16 +225,18 @@ fn k02_a_second_operation_on_a_database_is_refused_naming_the_first() {
         psql(&stage, "app", "SELECT count(*) FROM pgbench_history"),
         "0"
     );
-    assert_eq!(
-        psql(
-            &stage,
-            "postgres",
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'app_dfab%'"
-        ),
-        "0"
-    );
+    assert_eq!(temporary_databases(&stage), "0");
     // Once it is done, the next one runs.
     dfab(dir.path(), &["staging", "database.push"]).ok();
+}
+
+/// How many temporary databases of dfab's (`app_dfab…`) are on `h`.
+fn temporary_databases(h: &TestHost) -> String {
+    psql(
+        h,
+        "postgres",
+        "SELECT count(*) FROM pg_database WHERE datname LIKE 'app_dfab%'",
+    )
 }
 
 /// What belongs to database `app` itself on `h`, sorted, one line.
@@ -522,14 +524,7 @@ fn k19_a_session_the_server_ends_is_named_and_a_taken_snapshot_completes() {
         ),
         "1"
     );
-    assert_eq!(
-        psql(
-            &stage,
-            "postgres",
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'app_dfab%'"
-        ),
-        "0"
-    );
+    assert_eq!(temporary_databases(&stage), "0");
     assert_eq!(
         stage.check("root", "ls /var/tmp | grep -c '^dfab-' || true"),
         "0\n"
@@ -638,15 +633,7 @@ fn k02_a_clone_killed_mid_sanitize_leaves_nothing_that_blocks_the_next() {
     };
     let dir = project(&[("dfab.toml", &toml("SELECT pg_sleep(30)"))]);
     dfab(dir.path(), &["production", "database.dump"]).ok();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dfab"))
-        .current_dir(dir.path())
-        .env_remove("DFAB_ENVIRONMENTS")
-        .args(["staging", "db_clone"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = super::background(dir.path(), &["staging", "db_clone"]);
     wait_for(
         &stage,
         "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
@@ -679,14 +666,7 @@ fn k02_a_clone_killed_mid_sanitize_leaves_nothing_that_blocks_the_next() {
         psql(&stage, "app", "SELECT count(*) FROM pgbench_history"),
         "0"
     );
-    assert_eq!(
-        psql(
-            &stage,
-            "postgres",
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'app_dfab%'"
-        ),
-        "0"
-    );
+    assert_eq!(temporary_databases(&stage), "0");
 }
 
 /// Database `name`'s encoding, collation and character classification on `h`, one line.

@@ -100,6 +100,20 @@ impl App {
     }
 }
 
+/// dfab started in `dir` in the background with no input or output, for a test that kills it
+/// mid-run.
+pub(crate) fn background(dir: &Path, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dfab"))
+        .current_dir(dir)
+        .env_remove("DFAB_ENVIRONMENTS")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// What dpkg says of deploy-app on `h`: "VERSION STATUS" (`ii`, `iF`, …), or "" (the oracle,
 /// over plain ssh).
 pub(crate) fn installed(h: &TestHost) -> String {

@@ -42,6 +42,25 @@ fn within(dir: &Path, args: &[&str], limit: Duration) -> Option<Outcome> {
     })
 }
 
+/// `h` holds no deploy lock and is not in maintenance.
+#[track_caller]
+fn released(h: &TestHost) {
+    assert!(
+        !h.ssh("root", "test -e /var/lib/dfab/deploy-app/deploy.lock")
+            .status
+            .success(),
+        "{}: lock left",
+        h.ip
+    );
+    assert!(
+        !h.ssh("root", "test -e /srv/app/maintenance.on")
+            .status
+            .success(),
+        "{}: still in maintenance",
+        h.ip
+    );
+}
+
 /// Wait (up to two minutes) until `probe` succeeds on `h`.
 #[track_caller]
 fn wait_for(h: &TestHost, probe: &str, what: &str) {
@@ -130,15 +149,7 @@ fn k18_a_deploy_killed_mid_way_is_resumable() {
              [tasks.slow]\nsteps = [{ run = \"sleep 21\" }]\n",
         );
         app.build("1.0-1", "a");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dfab"))
-            .current_dir(app.path())
-            .env_remove("DFAB_ENVIRONMENTS")
-            .args(["staging", "deploy"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = super::background(app.path(), &["staging", "deploy"]);
         wait_for(
             &h,
             "pgrep -x -f 'sleep 21'",
@@ -465,20 +476,7 @@ fn k18_a_deploy_killed_during_the_install_is_resumed_to_the_end() {
     for h in [&h1, &h2] {
         assert_eq!(installed(h), "2.0-1 ii", "{}", h.ip);
         assert!(history_has_ok(h, "2.0-1"), "{}", h.ip);
-        assert!(
-            !h.ssh("root", "test -e /var/lib/dfab/deploy-app/deploy.lock")
-                .status
-                .success(),
-            "{}: lock left",
-            h.ip
-        );
-        assert!(
-            !h.ssh("root", "test -e /srv/app/maintenance.on")
-                .status
-                .success(),
-            "{}: still in maintenance",
-            h.ip
-        );
+        released(h);
     }
     assert_eq!(journal(&app)["status"], "done");
 }
@@ -525,20 +523,7 @@ fn k18_a_refused_resume_leaves_the_journal_to_the_hinted_commands() {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     for h in [&h1, &h2] {
         assert_eq!(installed(h), "1.9-1 ii", "{}: {}", h.ip, out.stdout);
-        assert!(
-            !h.ssh("root", "test -e /var/lib/dfab/deploy-app/deploy.lock")
-                .status
-                .success(),
-            "{}: lock left",
-            h.ip
-        );
-        assert!(
-            !h.ssh("root", "test -e /srv/app/maintenance.on")
-                .status
-                .success(),
-            "{}: still in maintenance",
-            h.ip
-        );
+        released(h);
     }
 }
 
