@@ -11,6 +11,7 @@ pub mod fsutil;
 pub mod hostside;
 pub mod invocation;
 pub mod lxc;
+pub mod lxc_fleet;
 pub mod media;
 pub mod pipeline;
 pub mod releases;

@@ -36,6 +36,10 @@ pub enum Shape {
     /// A string, or `False` to turn off what the key's default would do (`''` cannot: like
     /// `None`, it means "not set", so the default).
     StrOrOff,
+    /// An LXC fleet: a dict with `size` (1 or more), `balancer` (a string), `port` (1-65535) and
+    /// optionally `listen` (`'address:port'`) and `addresses` (a list of `'a.b.c.d/prefix'`);
+    /// see `lxc_fleet::settings`.
+    Fleet,
 }
 
 /// What a relative [`Shape::LocalPath`] is relative to.
@@ -399,12 +403,47 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     (
         "deploy_strategy",
         Shape::Str,
-        "`parallel` (default) or `rolling` (batches of `rolling_batch`, each checked with `health_url`)",
+        "`parallel` (default) or `rolling` (batches of `rolling_batch`, each checked with `health_url`); for a `fleet`, `bluegreen` or `serial`",
     ),
     (
         "rolling_batch",
         Shape::Count,
         "hosts per batch of a rolling deploy (default 1)",
+    ),
+    (
+        "fleet",
+        Shape::Fleet,
+        "an LXC fleet behind a load balancer: {'size': 4, 'balancer': 'host', 'port': 8000} (plus `listen`, `addresses`)",
+    ),
+    (
+        "bake_commands",
+        Shape::StrList,
+        "shell commands `lxc.bake` runs in the bake after installing the build",
+    ),
+    (
+        "user_data",
+        Shape::LocalPath(Base::Project),
+        "a script each fleet member runs once, on its first boot (FabulAWS's user_data.sh)",
+    ),
+    (
+        "keep_bakes",
+        Shape::Count,
+        "bakes of the env kept besides the newest (default 3; never one a fleet member came from)",
+    ),
+    (
+        "bluegreen_keep",
+        Shape::Count,
+        "deploys whose old fleet members a bluegreen deploy keeps stopped, for `rollback` (default 1)",
+    ),
+    (
+        "serial_batch",
+        Shape::Count,
+        "fleet members a serial deploy replaces at a time (default 1)",
+    ),
+    (
+        "keep_failed",
+        Shape::Bool,
+        "keep fleet members that failed their health check, for debugging (default False: removed)",
     ),
     (
         "protected",
@@ -601,6 +640,12 @@ pub fn check(key: &str, v: &Value, syntax: Syntax) -> Result<(), (String, String
                     || v.as_seq()
                         .is_some_and(|s| s.iter().all(|r| matches!(r.kind, Kind::Str(_)))))
         }),
+        (Shape::Fleet, Kind::Dict(entries)) => {
+            if let Some((message, hint)) = fleet_problem(entries, syntax) {
+                return Err((message, hint));
+            }
+            true
+        }
         _ => false,
     };
     if ok {
@@ -647,11 +692,77 @@ pub fn check(key: &str, v: &Value, syntax: Syntax) -> Result<(), (String, String
             "a list of steps",
             syntax.setting(key, "[{'run': 'make check'}]"),
         ),
+        Shape::Fleet => (
+            "a dict with size, balancer and port",
+            syntax.setting(key, FLEET_EXAMPLE),
+        ),
     };
     Err((
         format!("expected {want}, got {}", value_shape(v, syntax)),
         format!("for example {example}"),
     ))
+}
+
+/// A `fleet` value as the examples write it.
+const FLEET_EXAMPLE: &str = "{'size': 4, 'balancer': 'host', 'port': 8000}";
+
+/// What is wrong with a `fleet` dict, if anything: an unknown or missing key, or a value of the
+/// wrong shape, each named (the rules of `lxc_fleet::settings`).
+fn fleet_problem(entries: &[(Value, Value)], syntax: Syntax) -> Option<(String, String)> {
+    const KNOWN: &[&str] = &["size", "balancer", "port", "listen", "addresses"];
+    let hint = || format!("for example {}", syntax.setting("fleet", FLEET_EXAMPLE));
+    for (k, v) in entries {
+        let Some(name) = k.as_str() else {
+            return Some(("its keys must be strings".into(), hint()));
+        };
+        let ok = match name {
+            "size" => matches!(v.kind, Kind::Int(i) if (1..=250).contains(&i)),
+            "port" => matches!(v.kind, Kind::Int(i) if (1..=65535).contains(&i)),
+            "balancer" => matches!(v.kind, Kind::Str(_)),
+            "listen" => v.as_str().is_some_and(|s| {
+                s.rsplit_once(':')
+                    .is_some_and(|(a, p)| !a.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0))
+            }),
+            "addresses" => v.as_seq().is_some_and(|s| {
+                s.iter().all(|a| {
+                    a.as_str().is_some_and(|a| {
+                        a.split_once('/').is_some_and(|(ip, p)| {
+                            ip.parse::<std::net::Ipv4Addr>().is_ok()
+                                && p.parse::<u8>().is_ok_and(|p| p <= 32)
+                        })
+                    })
+                })
+            }),
+            other => {
+                let near = crate::suggestion::nearest(other, KNOWN.iter().copied())
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                return Some((
+                    format!("unknown fleet key `{other}`"),
+                    format!("{near}the keys are {}", KNOWN.join(", ")),
+                ));
+            }
+        };
+        if !ok {
+            let want = match name {
+                "size" => "a number of members from 1 to 250",
+                "port" => "a port number (1-65535)",
+                "balancer" => "a string ('host')",
+                "listen" => "'address:port', such as '127.0.0.1:8080'",
+                _ => "a list of IPv4 addresses with prefix, such as ['10.0.3.150/24']",
+            };
+            return Some((
+                format!("`{name}` must be {want}, got {}", syntax.value(v)),
+                hint(),
+            ));
+        }
+    }
+    for must in ["size", "balancer", "port"] {
+        if !entries.iter().any(|(k, _)| k.as_str() == Some(must)) {
+            return Some((format!("`{must}` is missing"), hint()));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -77,6 +77,9 @@ impl Run<'_, '_, '_, '_> {
                 .cloned()
                 .collect(),
             Strategy::Parallel => self.j.installed.clone(),
+            Strategy::Bluegreen | Strategy::Serial => {
+                unreachable!("a fleet's deploy is planned by lxc_fleet")
+            }
         };
         if self.p.settings.on_failure == OnFailure::Revert {
             rep.warn(&format!(

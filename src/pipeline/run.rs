@@ -43,6 +43,9 @@ impl LocalAction for Pipeline {
                 match self.settings.strategy {
                     Strategy::Parallel => "all hosts at once".to_string(),
                     Strategy::Rolling(n) => format!("rolling, {n} at a time"),
+                    Strategy::Bluegreen | Strategy::Serial => {
+                        unreachable!("a fleet's deploy is planned by lxc_fleet")
+                    }
                 },
                 match self.settings.on_failure {
                     super::OnFailure::Stop => "stop",
@@ -206,6 +209,9 @@ impl Run<'_, '_, '_, '_> {
         let r = match self.p.settings.strategy {
             Strategy::Parallel => self.stages(None, true),
             Strategy::Rolling(n) => self.rolling(n),
+            Strategy::Bluegreen | Strategy::Serial => {
+                unreachable!("a fleet's deploy is planned by lxc_fleet")
+            }
         };
         match r {
             Ok(true) => {

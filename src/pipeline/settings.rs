@@ -50,6 +50,11 @@ pub enum Strategy {
     Parallel,
     /// This many hosts at a time, each batch checked with `health_url` before the next.
     Rolling(usize),
+    /// A `fleet`'s new members made beside the old ones, then one balancer switch
+    /// (`lxc_fleet::deploy`).
+    Bluegreen,
+    /// A `fleet`'s members replaced `serial_batch` at a time (`lxc_fleet::deploy`).
+    Serial,
 }
 
 /// Everything the env says about how to deploy.
@@ -153,11 +158,28 @@ pub fn read(env: &Env) -> Result<Settings> {
             }
             Strategy::Rolling(batch)
         }
+        Some(s @ ("bluegreen" | "serial")) => {
+            if !env.vars.contains_key("fleet") {
+                return Err(env.key_error(
+                    "deploy_strategy",
+                    format!("'{s}' replaces the members of a `fleet`, which the env does not set"),
+                    Some(format!(
+                        "set {}",
+                        env.example("fleet", "{'size': 4, 'balancer': 'host', 'port': 8000}")
+                    )),
+                ));
+            }
+            if s == "bluegreen" {
+                Strategy::Bluegreen
+            } else {
+                Strategy::Serial
+            }
+        }
         Some(o) => {
             return Err(env.key_error(
                 "deploy_strategy",
                 format!("unknown value `{o}`"),
-                Some("'parallel' (default) or 'rolling'".into()),
+                Some("'parallel' (default) or 'rolling' ('bluegreen' or 'serial' for a `fleet`)".into()),
             ))
         }
     };

@@ -60,6 +60,12 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         };
     let env = cx.env;
     let settings = settings::read(env)?;
+    if matches!(
+        settings.strategy,
+        settings::Strategy::Bluegreen | settings::Strategy::Serial
+    ) {
+        return super::lxc_fleet::plan_deploy(cx, call, &settings);
+    }
     let calls: Vec<TaskCall> = settings.sequence.iter().map(|(_, c)| c.clone()).collect();
     PLANNING.with(|p| p.set(true));
     let planned = plan::resolve_calls(cx, "deploy", &calls);

@@ -12,6 +12,9 @@ use super::{PlanCtx, Step};
 
 /// Plan a rollback of the env's packages.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    if cx.env.vars.contains_key("fleet") {
+        return super::lxc_fleet::plan_rollback(cx, call);
+    }
     let job = super::deb_deploy::job(cx, false)?;
     let (packages, note) = packages(cx, &job)?;
     let mut steps = note_step(&call.name, note);

@@ -1,0 +1,301 @@
+//! The fleet's load balancer: nginx on this machine, as a plain process with its own prefix
+//! directory (`.dfab/balancer/<env>/`). dfab writes its upstream file (the live members), checks
+//! the candidate with `nginx -t` before it replaces the file (atomically), then reloads with
+//! SIGHUP: nginx's graceful reload keeps the listening socket, starts new workers on the new
+//! config and lets the old ones finish their requests. A `generation` served at
+//! `/__dfab/generation` tells when the new config answers, which is how the switch is timed.
+//! Maintenance is a flag file the config tests on each request (no reload).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::Result;
+
+use super::error::FleetError;
+use super::http;
+
+/// The probe path that answers the config's generation.
+pub const GENERATION_PATH: &str = "/__dfab/generation";
+
+/// The balancer of one env.
+#[derive(Debug, Clone)]
+pub struct Nginx {
+    /// The env, for errors.
+    pub env: String,
+    /// nginx's prefix directory.
+    pub dir: PathBuf,
+    /// `address:port` it listens on.
+    pub listen: String,
+}
+
+/// What a switch took.
+#[derive(Debug, Clone)]
+pub struct Switch {
+    /// `nginx -t` of the candidate config.
+    pub check: Duration,
+    /// From the reload signal until the new generation answered.
+    pub reload: Duration,
+    /// The worker processes of the old config: they finish their requests, then exit
+    /// ([`Nginx::wait_drained`]).
+    pub old_workers: Vec<i32>,
+}
+
+impl Nginx {
+    /// The balancer in `dir`, listening on `listen`.
+    #[must_use]
+    pub fn new(env: &str, dir: PathBuf, listen: &str) -> Self {
+        Nginx {
+            env: env.to_owned(),
+            dir,
+            listen: listen.to_owned(),
+        }
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.join("nginx.conf")
+    }
+
+    fn upstream(&self) -> PathBuf {
+        self.dir.join("upstream.conf")
+    }
+
+    /// The maintenance flag file.
+    #[must_use]
+    pub fn maintenance_flag(&self) -> PathBuf {
+        self.dir.join("maintenance.on")
+    }
+
+    /// The main config, including `upstream` (the live one, or a candidate under test).
+    fn main_conf(&self, upstream: &Path) -> String {
+        let d = self.dir.display();
+        format!(
+            "# written by dfab for the fleet of `{env}`; the upstream is in {up}\n\
+             daemon on;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n\
+             \x20 client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n\
+             \x20 fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n\
+             \x20 scgi_temp_path {d}/tmp/scgi;\n\
+             \x20 include {up};\n\
+             \x20 server {{\n    listen {listen};\n\
+             \x20   location = {GENERATION_PATH} {{ return 200 \"$dfab_generation\\n\"; }}\n\
+             \x20   location / {{\n      if (-f {d}/maintenance.on) {{ return 503; }}\n\
+             \x20     proxy_pass http://dfab_fleet;\n      proxy_connect_timeout 2s;\n\
+             \x20     proxy_next_upstream error timeout http_502 http_503;\n    }}\n  }}\n}}\n",
+            env = self.env,
+            up = upstream.display(),
+            listen = self.listen,
+        )
+    }
+
+    /// The upstream file for `members` (`ip:port` each) at `generation`.
+    #[must_use]
+    pub fn upstream_conf(members: &[String], generation: u64) -> String {
+        let mut s = format!(
+            "# written by dfab: generation {generation}\nmap \"\" $dfab_generation {{ default \"{generation}\"; }}\nupstream dfab_fleet {{\n"
+        );
+        if members.is_empty() {
+            // An upstream needs a server: one that is down answers 502 (no members yet).
+            s.push_str("  server 127.0.0.1:1 down;\n");
+        }
+        for m in members {
+            s.push_str(&format!("  server {m};\n"));
+        }
+        s.push_str("}\n");
+        s
+    }
+
+    /// The master's pid, when it runs.
+    #[must_use]
+    pub fn pid(&self) -> Option<i32> {
+        let pid: i32 = fs_err::read_to_string(self.dir.join("nginx.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        // SAFETY: signal 0 only checks that the process exists.
+        (unsafe { libc::kill(pid, 0) } == 0).then_some(pid)
+    }
+
+    fn nginx(&self, args: &[&str]) -> Result<()> {
+        let conf = self.conf();
+        let mut all = vec!["-p".to_owned(), format!("{}/", self.dir.display())];
+        all.extend(args.iter().map(|&a| a.to_owned()));
+        if !args.contains(&"-c") {
+            all.extend(["-c".to_owned(), conf.display().to_string()]);
+        }
+        let out = std::process::Command::new("nginx")
+            .args(&all)
+            .output()
+            .map_err(|e| FleetError::Balancer {
+                env: self.env.clone(),
+                command: format!("nginx {}", all.join(" ")),
+                tail: format!("{e} (install it: apt-get install nginx-light)"),
+            })?;
+        if out.status.success() {
+            return Ok(());
+        }
+        Err(FleetError::Balancer {
+            env: self.env.clone(),
+            command: format!("nginx {}", all.join(" ")),
+            tail: crate::deploy::remote::tail(&String::from_utf8_lossy(&out.stderr), 5),
+        }
+        .into())
+    }
+
+    /// Start nginx with `members` (when it does not run yet) at `generation`. Returns whether
+    /// it was started.
+    pub fn ensure(&self, members: &[String], generation: u64) -> Result<bool> {
+        if self.pid().is_some() {
+            return Ok(false);
+        }
+        fs_err::create_dir_all(self.dir.join("tmp"))?;
+        crate::fsutil::write_atomic(&self.conf(), self.main_conf(&self.upstream()).as_bytes())?;
+        crate::fsutil::write_atomic(
+            &self.upstream(),
+            Self::upstream_conf(members, generation).as_bytes(),
+        )?;
+        self.nginx(&["-t", "-q"])?;
+        self.nginx(&[])?;
+        self.wait_generation(generation, Instant::now() + Duration::from_secs(5))?;
+        Ok(true)
+    }
+
+    /// Point the balancer at `members` (`ip:port` each) in one graceful reload: the candidate
+    /// upstream is checked with `nginx -t` first and, when it fails, the running balancer and
+    /// its files stay as they were. Returns the timings once the new config answers.
+    pub fn switch(&self, members: &[String], generation: u64) -> Result<Switch> {
+        let next = self.dir.join("upstream.next.conf");
+        let check_conf = self.dir.join("nginx.check.conf");
+        crate::fsutil::write_atomic(&next, Self::upstream_conf(members, generation).as_bytes())?;
+        crate::fsutil::write_atomic(&check_conf, self.main_conf(&next).as_bytes())?;
+        let t = Instant::now();
+        let checked = self.nginx(&["-t", "-q", "-c", &check_conf.display().to_string()]);
+        let check = t.elapsed();
+        let _ = fs_err::remove_file(&check_conf);
+        if let Err(e) = checked {
+            let _ = fs_err::remove_file(&next);
+            return Err(e);
+        }
+        let old = self.workers();
+        fs_err::rename(&next, self.upstream())?;
+        let pid = self.pid().ok_or_else(|| FleetError::Balancer {
+            env: self.env.clone(),
+            command: "kill -HUP <nginx master>".into(),
+            tail: format!("no nginx runs in {}", self.dir.display()),
+        })?;
+        let t = Instant::now();
+        // SAFETY: a signal to a process we checked exists; HUP is nginx's graceful reload.
+        unsafe { libc::kill(pid, libc::SIGHUP) };
+        self.wait_generation(generation, Instant::now() + Duration::from_secs(10))?;
+        let reload = t.elapsed();
+        Ok(Switch {
+            check,
+            reload,
+            old_workers: old,
+        })
+    }
+
+    /// Wait until every process of `workers` has exited (their requests done), at most
+    /// `timeout`; says whether they did.
+    #[must_use]
+    pub fn wait_drained(workers: &[i32], timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            // SAFETY: signal 0 only checks that the process exists.
+            if workers.iter().all(|&p| unsafe { libc::kill(p, 0) } != 0) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The master's worker processes now (its children, from /proc).
+    fn workers(&self) -> Vec<i32> {
+        let Some(master) = self.pid() else {
+            return Vec::new();
+        };
+        let Ok(dir) = fs_err::read_dir("/proc") else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                fs_err::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|s| {
+                        // `pid (comm) state ppid …`: comm may hold spaces, so split after `)`.
+                        let rest = &s[s.rfind(')')? + 2..];
+                        rest.split(' ').nth(1)?.parse::<i32>().ok()
+                    })
+                    == Some(master)
+            })
+            .collect()
+    }
+
+    /// Poll the probe until it answers `generation`.
+    fn wait_generation(&self, generation: u64, end: Instant) -> Result<()> {
+        let want = generation.to_string();
+        let mut last;
+        loop {
+            match http::get(&self.listen, GENERATION_PATH, Duration::from_secs(1)) {
+                Ok((200, body)) if body.trim() == want => return Ok(()),
+                Ok((code, body)) => last = format!("{code} {}", body.trim()),
+                Err(e) => last = e,
+            }
+            if Instant::now() >= end {
+                return Err(FleetError::Balancer {
+                    env: self.env.clone(),
+                    command: format!("GET http://{}{GENERATION_PATH}", self.listen),
+                    tail: format!("generation {generation} never answered; last: {last}"),
+                }
+                .into());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Turn maintenance on or off (the flag file; no reload).
+    pub fn maintenance(&self, on: bool) -> Result<()> {
+        let flag = self.maintenance_flag();
+        if on {
+            crate::fsutil::write_atomic(&flag, b"dfab\n")
+        } else {
+            match fs_err::remove_file(&flag) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    /// Stop nginx (gracefully) when it runs, and wait for it to go.
+    pub fn stop(&self) -> Result<()> {
+        let Some(pid) = self.pid() else {
+            return Ok(());
+        };
+        // SAFETY: QUIT is nginx's graceful shutdown, to a process we checked exists.
+        unsafe { libc::kill(pid, libc::SIGQUIT) };
+        if !Self::wait_drained(&[pid], Duration::from_secs(10)) {
+            // SAFETY: as above; it did not stop gracefully in time.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Nginx;
+
+    #[test]
+    fn the_upstream_lists_the_members_and_the_generation() {
+        assert_eq!(
+            Nginx::upstream_conf(&["10.0.3.5:8000".into()], 7),
+            "# written by dfab: generation 7\nmap \"\" $dfab_generation { default \"7\"; }\n\
+             upstream dfab_fleet {\n  server 10.0.3.5:8000;\n}\n"
+        );
+        assert!(Nginx::upstream_conf(&[], 1).contains("server 127.0.0.1:1 down;"));
+    }
+}

@@ -1,0 +1,247 @@
+//! [`Fleet`]: one env's fleet opened for a task (its settings, its state, the LXC backend and
+//! the balancer), with the two moves every task is made of: members made in parallel from a
+//! bake, and the balancer switched to a set of members in one reload.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::exec::step::RunCtx;
+use crate::lxc::{self, Backend, LxcSpec};
+
+use super::balancer::Nginx;
+use super::error::FleetError;
+use super::member::{self, Log};
+use super::settings::FleetSettings;
+use super::state::{Bake, FleetState, Member};
+
+/// An env's fleet, opened.
+pub struct Fleet {
+    pub fs: FleetSettings,
+    pub state: FleetState,
+    pub backend: Box<dyn Backend>,
+    pub nginx: Nginx,
+}
+
+impl Fleet {
+    /// Open `fs`'s fleet: read its state, and the LXC backend for this machine (root needed).
+    pub fn open(fs: FleetSettings) -> Result<Fleet> {
+        let state = FleetState::load(&fs.state_file())?;
+        let mut spec = LxcSpec::new(&fs.template);
+        spec.lxcpath.clone_from(&fs.lxcpath);
+        let backend = lxc::backend::for_spec(&spec)?;
+        let nginx = Nginx::new(&fs.env, fs.balancer_dir(), &fs.listen);
+        Ok(Fleet {
+            fs,
+            state,
+            backend,
+            nginx,
+        })
+    }
+
+    /// Save the state.
+    pub fn save(&self) -> Result<()> {
+        self.state.save(&self.fs.state_file())
+    }
+
+    /// Refuse when suspended (names who suspended it and when).
+    pub fn check_not_suspended(&self) -> Result<()> {
+        self.state.check_not_suspended(&self.fs.env)
+    }
+
+    /// The newest bake.
+    pub fn newest_bake(&self) -> Result<Bake> {
+        self.state.bakes.last().cloned().ok_or_else(|| {
+            FleetError::NoBake {
+                env: self.fs.env.clone(),
+            }
+            .into()
+        })
+    }
+
+    /// Make `n` new members from `bake` in parallel (each with its own log), out of the
+    /// balancer, and wait for their health. They are recorded once healthy. When any fails,
+    /// every new member is removed (a failed one kept with `keep_failed`) and the error names
+    /// each failed member with its log.
+    pub fn create_members(&mut self, cx: &RunCtx<'_>, bake: &Bake, n: usize) -> Result<Vec<Member>> {
+        let mut plan = Vec::new();
+        let mut taken = Vec::new();
+        for _ in 0..n {
+            let name = self.state.new_name(&self.fs.env);
+            let address = self
+                .state
+                .free_address(&self.fs.addresses, &taken)
+                .ok_or_else(|| FleetError::NoAddress {
+                    env: self.fs.env.clone(),
+                    used: self.state.members.len() + taken.len(),
+                })?;
+            taken.extend(address.clone());
+            plan.push((name, address));
+        }
+        self.save()?;
+        if cx.dry_run {
+            for (name, address) in &plan {
+                cx.rep.info(&format!(
+                    "[{name}] would clone {} (overlay){}, start, run user_data, wait for health",
+                    bake.name,
+                    address
+                        .as_deref()
+                        .map(|a| format!(" with address {a}"))
+                        .unwrap_or_default()
+                ));
+            }
+            return Ok(Vec::new());
+        }
+        let lock = Mutex::new(());
+        let t = Instant::now();
+        let fs = &self.fs;
+        let backend = &*self.backend;
+        let results: Vec<(String, std::path::PathBuf, Result<Member, String>)> =
+            std::thread::scope(|s| {
+                let handles: Vec<_> = plan
+                    .iter()
+                    .map(|(name, address)| {
+                        let lock = &lock;
+                        s.spawn(move || {
+                            let path = fs.log_file(name);
+                            let made = match Log::open(&path) {
+                                Ok(log) => member::create(
+                                    fs,
+                                    lock,
+                                    name,
+                                    &bake.name,
+                                    &bake.version,
+                                    address.clone(),
+                                    &log,
+                                ),
+                                Err(e) => Err(e.to_string()),
+                            };
+                            (name.clone(), path, made)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a member's thread does not panic"))
+                    .collect()
+            });
+        let mut made = Vec::new();
+        let mut failed = Vec::new();
+        for (name, log, r) in results {
+            match r {
+                Ok(m) => {
+                    cx.rep.info(&format!(
+                        "[{name}] created from {} at {}, healthy ({:.1}s; log {})",
+                        bake.name,
+                        m.ipv4,
+                        t.elapsed().as_secs_f64(),
+                        crate::fsutil::shown(&log, &self.fs.state_dir)
+                    ));
+                    made.push(m);
+                }
+                Err(why) => {
+                    cx.rep.warn(&format!("[{name}] failed: {why} (log {})", log.display()));
+                    failed.push((name, why, log));
+                }
+            }
+        }
+        if failed.is_empty() {
+            self.state.members.extend(made.iter().cloned());
+            self.save()?;
+            return Ok(made);
+        }
+        for m in &made {
+            member::destroy(backend, &m.name)?;
+        }
+        for (name, _, _) in &failed {
+            if self.fs.keep_failed {
+                let (address, _) = plan
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, a)| (a.clone(), ()))
+                    .unwrap_or_default();
+                self.state.members.push(Member {
+                    name: name.clone(),
+                    bake: bake.name.clone(),
+                    version: bake.version.clone(),
+                    ipv4: address
+                        .as_deref()
+                        .map_or("?", |a| a.split('/').next().unwrap_or(a))
+                        .to_owned(),
+                    address,
+                });
+            } else {
+                member::destroy(backend, name)?;
+            }
+        }
+        self.save()?;
+        Err(FleetError::MembersFailed {
+            env: self.fs.env.clone(),
+            failed,
+            kept: self.fs.keep_failed,
+        }
+        .into())
+    }
+
+    /// `ip:port` of each named member.
+    fn upstreams(&self, names: &[String]) -> Vec<String> {
+        names
+            .iter()
+            .filter_map(|n| self.state.member(n))
+            .map(|m| format!("{}:{}", m.ipv4, self.fs.port))
+            .collect()
+    }
+
+    /// Send the balancer's traffic to `live` (starting the balancer when it does not run), in
+    /// one reload; record and report it. Returns the old config's workers, which finish their
+    /// requests before the members they served may stop.
+    pub fn switch(&mut self, cx: &RunCtx<'_>, live: Vec<String>) -> Result<Vec<i32>> {
+        let members = self.upstreams(&live);
+        if cx.dry_run {
+            cx.rep.info(&format!(
+                "balancer: would send traffic to {} in one reload",
+                live.join(", ")
+            ));
+            return Ok(Vec::new());
+        }
+        let generation = self.state.generation + 1;
+        let t = Instant::now();
+        if self.nginx.ensure(&members, generation)? {
+            self.state.generation = generation;
+            self.state.live = live;
+            self.save()?;
+            cx.rep.info(&format!(
+                "balancer: nginx started on http://{} with {} members in {} ms",
+                self.fs.listen,
+                members.len(),
+                t.elapsed().as_millis()
+            ));
+            return Ok(Vec::new());
+        }
+        let sw = self.nginx.switch(&members, generation)?;
+        self.state.generation = generation;
+        self.state.live = live.clone();
+        self.save()?;
+        cx.rep.info(&format!(
+            "balancer: switched to {} in one reload: {:.1} ms (nginx -t {:.1} ms)",
+            live.join(", "),
+            sw.reload.as_secs_f64() * 1000.0,
+            sw.check.as_secs_f64() * 1000.0
+        ));
+        Ok(sw.old_workers)
+    }
+
+    /// Stop and destroy the members `names` and forget them.
+    pub fn destroy_members(&mut self, names: &[String]) -> Result<()> {
+        for n in names {
+            member::destroy(&*self.backend, n)?;
+            self.state.members.retain(|m| &m.name != n);
+            self.state.live.retain(|l| l != n);
+            for set in &mut self.state.kept {
+                set.retain(|k| k != n);
+            }
+        }
+        self.state.kept.retain(|s| !s.is_empty());
+        self.save()
+    }
+}

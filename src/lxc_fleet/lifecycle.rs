@@ -1,0 +1,178 @@
+//! The fleet's own tasks: `fleet.create` (the members made in parallel from the newest bake,
+//! then put in the balancer), `fleet.status`, `fleet.suspend` / `fleet.resume`, and
+//! `fleet.destroy`.
+
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::exec::step::RunCtx;
+use crate::lxc::State;
+
+use super::error::FleetError;
+use super::handle::Fleet;
+use super::http;
+use super::state::{now_utc, Suspension};
+
+/// `fleet.create`: `size` members from the newest bake, each healthy before any takes traffic,
+/// then the balancer (started when it does not run) sends traffic to all of them.
+pub fn create(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
+    f.check_not_suspended()?;
+    if !f.state.live.is_empty() {
+        return Err(FleetError::Exists {
+            env: f.fs.env.clone(),
+            members: f.state.live.len(),
+        }
+        .into());
+    }
+    let bake = f.newest_bake()?;
+    let made = f.create_members(cx, &bake, f.fs.size)?;
+    let names = made.iter().map(|m| m.name.clone()).collect();
+    f.switch(cx, names)?;
+    cx.rep.info(&format!(
+        "fleet.create: {} members of {} serve {} behind http://{}",
+        made.len(),
+        f.fs.env,
+        bake.version,
+        f.fs.listen
+    ));
+    Ok(())
+}
+
+/// `fleet.status`: the balancer, then one line per member: its bake and version, its address,
+/// whether it runs, its health answer, and whether the balancer sends it traffic.
+pub fn status(f: &Fleet, cx: &RunCtx<'_>) -> Result<()> {
+    let balancer = match f.nginx.pid() {
+        Some(pid) => format!(
+            "nginx (pid {pid}) on http://{}, generation {}",
+            f.fs.listen, f.state.generation
+        ),
+        None => "not running".to_owned(),
+    };
+    cx.rep
+        .info(&format!("fleet {}: balancer {balancer}", f.fs.env));
+    if let Some(s) = &f.state.suspended {
+        cx.rep.info(&format!(
+            "fleet {}: suspended by {} since {}{}",
+            f.fs.env,
+            s.by,
+            s.at,
+            s.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ));
+    }
+    for m in &f.state.members {
+        let state = f.backend.state(&m.name)?;
+        let health = if state == State::Running {
+            match http::get(
+                &format!("{}:{}", m.ipv4, f.fs.port),
+                &f.fs.health_path,
+                Duration::from_secs(2),
+            ) {
+                Ok((code, _)) => code.to_string(),
+                Err(e) => format!("no answer ({e})"),
+            }
+        } else {
+            "-".to_owned()
+        };
+        let traffic = if f.state.live.contains(&m.name) {
+            "in the balancer"
+        } else if f.state.kept.iter().flatten().any(|k| k == &m.name) {
+            "kept for rollback"
+        } else {
+            "no traffic"
+        };
+        let run = match state {
+            State::Running => "running",
+            State::Stopped => "stopped",
+            State::Absent => "missing",
+        };
+        cx.rep.info(&format!(
+            "[{}] {} {} {} {run}, health {health}, {traffic}",
+            m.name, m.version, m.bake, m.ipv4
+        ));
+    }
+    Ok(())
+}
+
+/// Who runs dfab: `user@machine`.
+fn who() -> String {
+    let host = fs_err::read_to_string("/etc/hostname")
+        .map_or_else(|_| "localhost".into(), |s| s.trim().to_owned());
+    format!("{}@{host}", crate::releases::history::local_user())
+}
+
+/// `fleet.suspend`: from now on no dfab command changes the members or the balancer.
+pub fn suspend(f: &mut Fleet, cx: &RunCtx<'_>, reason: Option<String>) -> Result<()> {
+    if let Some(s) = &f.state.suspended {
+        cx.rep.info(&format!(
+            "fleet {}: suspended already by {} since {}",
+            f.fs.env, s.by, s.at
+        ));
+        return Ok(());
+    }
+    let s = Suspension {
+        by: who(),
+        at: now_utc(),
+        reason,
+    };
+    cx.rep.info(&format!(
+        "fleet {}: suspended by {} at {}",
+        f.fs.env, s.by, s.at
+    ));
+    if !cx.dry_run {
+        f.state.suspended = Some(s);
+        f.save()?;
+    }
+    Ok(())
+}
+
+/// `fleet.resume`: dfab may change the fleet again.
+pub fn resume(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
+    match f.state.suspended.take() {
+        None => cx
+            .rep
+            .info(&format!("fleet {}: not suspended: nothing to do", f.fs.env)),
+        Some(s) => {
+            cx.rep.info(&format!(
+                "fleet {}: resumed (suspended by {} since {})",
+                f.fs.env, s.by, s.at
+            ));
+            if !cx.dry_run {
+                f.save()?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `fleet.destroy`: every member destroyed and the balancer stopped; with `bakes`, the bakes
+/// too. The logs stay.
+pub fn destroy(f: &mut Fleet, cx: &RunCtx<'_>, bakes: bool) -> Result<()> {
+    f.check_not_suspended()?;
+    let names: Vec<String> = f.state.members.iter().map(|m| m.name.clone()).collect();
+    if cx.dry_run {
+        cx.rep.info(&format!(
+            "fleet.destroy: would destroy {} and stop the balancer",
+            names.join(", ")
+        ));
+        return Ok(());
+    }
+    f.nginx.stop()?;
+    f.destroy_members(&names)?;
+    f.state.live.clear();
+    f.state.kept.clear();
+    cx.rep.info(&format!(
+        "fleet.destroy: destroyed {} members of {}, balancer stopped",
+        names.len(),
+        f.fs.env
+    ));
+    if bakes {
+        for b in std::mem::take(&mut f.state.bakes) {
+            super::member::destroy(&*f.backend, &b.name)?;
+            cx.rep.info(&format!("fleet.destroy: removed bake {}", b.name));
+        }
+    }
+    f.save()
+}

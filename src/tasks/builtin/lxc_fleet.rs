@@ -1,0 +1,157 @@
+//! `lxc.bake`, `fleet.create`, `fleet.status`, `fleet.suspend`, `fleet.resume`,
+//! `fleet.destroy`, and a fleet env's `deploy` (`deploy_strategy = 'bluegreen'` or `'serial'`)
+//! and `rollback`: the settings read and checked here, the work done by `lxc_fleet` on this
+//! machine.
+
+use std::sync::Arc;
+
+use crate::deploy::Job;
+use crate::error::Result;
+use crate::exec::step::{LocalAction, RunCtx};
+use crate::invocation::TaskCall;
+use crate::lxc_fleet::deploy::Migrations;
+use crate::lxc_fleet::{deploy, lifecycle, Fleet, FleetSettings};
+use crate::pipeline::settings::{Settings, Strategy};
+use crate::tasks::plan;
+
+use super::{PlanCtx, Step};
+
+/// What a fleet step does.
+#[derive(Debug, Clone)]
+enum Op {
+    Bake,
+    Create,
+    Status,
+    Suspend(Option<String>),
+    Resume,
+    Destroy { bakes: bool },
+    Bluegreen(Migrations),
+    Serial,
+    Rollback,
+}
+
+/// One fleet task, its settings checked when planned.
+#[derive(Debug)]
+struct FleetTask {
+    fs: FleetSettings,
+    /// The build to bake (`lxc.bake` and the deploys).
+    job: Option<Job>,
+    op: Op,
+}
+
+impl LocalAction for FleetTask {
+    fn reaches_hosts(&self) -> bool {
+        false
+    }
+
+    fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
+        let mut f = Fleet::open(self.fs.clone())?;
+        let job = || self.job.as_ref().expect("planned with a job");
+        match &self.op {
+            Op::Bake => {
+                f.check_not_suspended()?;
+                crate::lxc_fleet::bake::bake(&f.fs, job(), cx, &*f.backend, &mut f.state)
+                    .map(drop)
+            }
+            Op::Create => lifecycle::create(&mut f, cx),
+            Op::Status => lifecycle::status(&f, cx),
+            Op::Suspend(reason) => lifecycle::suspend(&mut f, cx, reason.clone()),
+            Op::Resume => lifecycle::resume(&mut f, cx),
+            Op::Destroy { bakes } => lifecycle::destroy(&mut f, cx, *bakes),
+            Op::Bluegreen(m) => deploy::bluegreen(&mut f, cx, job(), m),
+            Op::Serial => deploy::serial(&mut f, cx, job()),
+            Op::Rollback => deploy::rollback(&mut f, cx),
+        }
+    }
+}
+
+fn step(cx: &PlanCtx<'_>, call: &TaskCall, op: Op, with_job: bool) -> Result<Step> {
+    let fs = FleetSettings::from_env(cx.env, cx.project_dir)?;
+    let job = if with_job {
+        Some(super::deb_deploy::job(cx, false)?)
+    } else {
+        None
+    };
+    Ok(Step::Here {
+        task: call.name.clone(),
+        action: Arc::new(FleetTask { fs, job, op }),
+    })
+}
+
+/// `lxc.bake`: bake the recorded build into a versioned template.
+pub fn plan_bake(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    Ok(vec![step(cx, call, Op::Bake, true)?])
+}
+
+/// `fleet.create`: the members from the newest bake, then the balancer.
+pub fn plan_create(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    Ok(vec![step(cx, call, Op::Create, false)?])
+}
+
+/// `fleet.status`.
+pub fn plan_status(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    Ok(vec![step(cx, call, Op::Status, false)?])
+}
+
+/// `fleet.suspend[:reason=...]`.
+pub fn plan_suspend(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let reason = call.kwarg("reason").map(str::to_owned);
+    Ok(vec![step(cx, call, Op::Suspend(reason), false)?])
+}
+
+/// `fleet.resume`.
+pub fn plan_resume(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    Ok(vec![step(cx, call, Op::Resume, false)?])
+}
+
+/// `fleet.destroy[:bakes=yes]`, after confirmation (`-y`).
+pub fn plan_destroy(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let bakes = call.flag("bakes")?;
+    let s = step(cx, call, Op::Destroy { bakes }, false)?;
+    Ok(vec![
+        Step::Confirm {
+            task: call.name.clone(),
+            question: format!(
+                "Destroy every member of the fleet of `{}`{}?",
+                cx.env.name,
+                if bakes { " and its bakes" } else { "" }
+            ),
+        },
+        s,
+    ])
+}
+
+/// A fleet env's `rollback`: the balancer switched back to the newest kept members.
+pub fn plan_rollback(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    Ok(vec![step(cx, call, Op::Rollback, false)?])
+}
+
+/// A fleet env's `deploy` with `deploy_strategy = 'bluegreen'` or `'serial'`: the sequence's
+/// `deb.build` (when it has one), then the fleet's deploy, which bakes the build and replaces
+/// the members. The other tasks of the sequence run in the members' bake (`bake_commands`)
+/// or on first boot (`user_data`), so they are not run against hosts here.
+pub fn plan_deploy(
+    cx: &PlanCtx<'_>,
+    call: &TaskCall,
+    settings: &Settings,
+) -> Result<Vec<Step>> {
+    let builds: Vec<TaskCall> = settings
+        .sequence
+        .iter()
+        .map(|(_, c)| c.clone())
+        .filter(|c| c.name.strip_prefix("dfab.").unwrap_or(&c.name) == "deb.build")
+        .collect();
+    let mut steps: Vec<Step> = plan::resolve_calls(cx, "deploy", &builds)?
+        .into_iter()
+        .flatten()
+        .collect();
+    let op = match settings.strategy {
+        Strategy::Serial => Op::Serial,
+        _ => Op::Bluegreen(Migrations {
+            check: cx.env.str("migrate_check_command").map(str::to_owned),
+            migrate: cx.env.str("migrate_command").map(str::to_owned),
+        }),
+    };
+    steps.push(step(cx, call, op, true)?);
+    Ok(steps)
+}
