@@ -83,23 +83,41 @@ pub fn bake(
     let mut spec = LxcSpec::new(&name);
     spec.template.clone_from(&fs.template);
     spec.lxcpath.clone_from(&fs.lxcpath);
-    for step in [
-        Step::Clone {
-            template: fs.template.clone(),
+    let mut steps = vec![Step::Clone {
+        template: fs.template.clone(),
+        name: name.clone(),
+        mode: lxc::CloneMode::Snapshot,
+    }];
+    // With static addresses the template may name a gateway, which LXC refuses without an
+    // address: the bake borrows a free one of the pool while it runs.
+    match state.free_address(&fs.addresses, &[]) {
+        Some(Some(ipv4)) => steps.push(Step::SetAddress {
             name: name.clone(),
-            mode: lxc::CloneMode::Snapshot,
-        },
-        Step::Start { name: name.clone() },
-        Step::WaitRunning {
-            name: name.clone(),
-            timeout: fs.timeout,
-        },
-    ] {
+            ipv4,
+            gateway: fs.gateway.clone(),
+        }),
+        Some(None) => {}
+        None => {
+            return Err(FleetError::NoAddress {
+                env: fs.env.clone(),
+                used: state.members.len(),
+            }
+            .into())
+        }
+    }
+    steps.push(Step::Start { name: name.clone() });
+    steps.push(Step::WaitRunning {
+        name: name.clone(),
+        timeout: fs.timeout,
+    });
+    let started = steps.iter().try_for_each(|step| {
         cx.rep
             .command(&name, "lxc", &step.command(fs.lxcpath.as_deref()));
-        backend.apply(&step)?;
-    }
-    let made = fill(fs, job, cx, &release, &spec);
+        backend.apply(step)
+    });
+    let made = started
+        .map_err(crate::error::Error::from)
+        .and_then(|()| fill(fs, job, cx, &release, &spec));
     let stopped = backend
         .apply(&Step::Stop { name: name.clone() })
         .map_err(crate::error::Error::from);

@@ -226,6 +226,11 @@ pub fn rollback(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
         return Ok(());
     }
     let lock = std::sync::Mutex::new(());
+    let stop_again = |f: &Fleet| {
+        for n in &back {
+            let _ = member::stop(&*f.backend, n);
+        }
+    };
     for name in &back {
         let m = f
             .state
@@ -237,17 +242,25 @@ pub fn rollback(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
         let spec = member::spec(&f.fs, name, &m.bake, m.address.as_deref());
         let running = {
             let _one = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            crate::lxc::ensure(&spec, &*f.backend, &mut |_| {})?
+            crate::lxc::ensure(&spec, &*f.backend, &mut |_| {})
         };
-        let failed = member::health(&f.fs, &running.ipv4, &log).err();
-        if let Some(why) = failed {
-            return Err(FleetError::MembersFailed {
-                env: f.fs.env.clone(),
-                failed: vec![(name.clone(), why, log.path.clone())],
-                kept: true,
+        let failed = match running {
+            Ok(r) => member::health(&f.fs, &r.ipv4, &log).map(|()| r),
+            Err(e) => Err(e.to_string()),
+        };
+        let running = match failed {
+            Ok(r) => r,
+            Err(why) => {
+                stop_again(f);
+                return Err(FleetError::RollbackFailed {
+                    env: f.fs.env.clone(),
+                    member: name.clone(),
+                    why,
+                    log: log.path.clone(),
+                }
+                .into());
             }
-            .into());
-        }
+        };
         if let Some(mm) = f.state.members.iter_mut().find(|x| &x.name == name) {
             mm.ipv4 = running.ipv4;
         }

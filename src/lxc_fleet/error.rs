@@ -33,6 +33,15 @@ pub enum FleetError {
         /// The last lines of its output.
         tail: String,
     },
+    /// A kept member did not come back healthy: the balancer still sends traffic to the live
+    /// members, and the kept ones are stopped again.
+    #[error("rollback: {member} did not come back: {why} (log: {}); the balancer is unchanged", .log.display())]
+    RollbackFailed {
+        env: String,
+        member: String,
+        why: String,
+        log: PathBuf,
+    },
     /// No bake to create members from.
     #[error("no bake of `{env}` to create the fleet from")]
     NoBake { env: String },
@@ -75,6 +84,9 @@ impl crate::error::DomainError for FleetError {
             FleetError::BakeFailed { .. } => {
                 "the bake container was removed; fix the command and bake again".into()
             }
+            FleetError::RollbackFailed { env, .. } => format!(
+                "a member's app must start on boot (user_data ran on its first boot only); `dfab {env} fleet.status` shows the fleet"
+            ),
             FleetError::NoBake { env } => format!("run `dfab {env} deb.build lxc.bake` first"),
             FleetError::NoFleet { env } => format!("run `dfab {env} fleet.create` first"),
             FleetError::Exists { env, .. } => {

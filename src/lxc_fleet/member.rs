@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::lxc::attach::{Attach, Input};
+use crate::lxc::backend::Tools;
 use crate::lxc::tool::Runner;
 use crate::lxc::{self, Backend, CloneMode, LxcSpec, Step};
 
@@ -70,9 +71,10 @@ pub fn spec(fs: &FleetSettings, name: &str, bake: &str, address: Option<&str>) -
     s
 }
 
-/// Make member `name` from `bake` and wait for its health. LXC calls go through `lxc_lock`
-/// (liblxc is driven from one thread at a time, each with its own backend); the slow parts (user_data, health) run in
-/// parallel with other members'. On failure: why, in a few words (the log has the rest).
+/// Make member `name` from `bake` and wait for its health. The clone and start go through
+/// `lxc_lock` (one member's at a time: the clones copy the bake's overlay, and 2 cores do not
+/// copy faster in parallel); the slow parts (user_data, health) run in parallel with other
+/// members'. On failure: why, in a few words (the log has the rest).
 #[allow(clippy::too_many_arguments)] // one member's inputs, each used once
 pub fn create(
     fs: &FleetSettings,
@@ -91,10 +93,12 @@ pub fn create(
             .unwrap_or_default()
     ));
     let spec = spec(fs, name, bake, address.as_deref());
+    // The `lxc-*` tools, not liblxc: liblxc forks inside this process (a snapshot clone runs
+    // rsync), and a fork while other threads hold locks can leave the child deadlocked.
+    let backend = Tools::new(Runner::Local, fs.lxcpath.clone());
     let running = {
         let _one = lxc_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let backend = lxc::backend::for_spec(&spec).map_err(|e| e.to_string())?;
-        lxc::ensure(&spec, &*backend, &mut |s| {
+        lxc::ensure(&spec, &backend, &mut |s| {
             log.line(&format!("{s}: {}", s.command(fs.lxcpath.as_deref())));
         })
     }

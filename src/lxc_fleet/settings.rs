@@ -116,17 +116,19 @@ impl FleetSettings {
                     .collect()
             })
             .unwrap_or_default();
-        if !addresses.is_empty() && addresses.len() < size * 2 {
+        let bluegreen_keep = env.count("bluegreen_keep", DEFAULT_BLUEGREEN_KEEP, "deploys")?;
+        // A bluegreen deploy runs the live members, the kept ones and the new ones at once.
+        let need = size * (2 + bluegreen_keep);
+        if !addresses.is_empty() && addresses.len() < need {
             return Err(env.key_error(
                 "fleet",
                 format!(
-                    "{} addresses for a fleet of {size}: a bluegreen deploy runs the new members \
-                     beside the old ones",
+                    "{} addresses for a fleet of {size}: a bluegreen deploy holds {need} at once \
+                     (the live members, {bluegreen_keep} kept set(s) and the new members)",
                     addresses.len()
                 ),
                 Some(format!(
-                    "list at least {} addresses, or none (the template's DHCP)",
-                    size * 2
+                    "list at least {need} addresses, or none (the template's DHCP)"
                 )),
             ));
         }
@@ -175,7 +177,7 @@ impl FleetSettings {
             health_path,
             health_timeout,
             keep_bakes: env.count("keep_bakes", DEFAULT_KEEP_BAKES, "bakes")?,
-            bluegreen_keep: env.count("bluegreen_keep", DEFAULT_BLUEGREEN_KEEP, "deploys")?,
+            bluegreen_keep,
             serial_batch: env.count("serial_batch", 1, "members")?,
             keep_failed: env.bool("keep_failed").unwrap_or(false),
             state_dir: project_dir.join(".dfab"),

@@ -37,6 +37,8 @@ struct FleetTask {
     /// The build to bake (`lxc.bake` and the deploys).
     job: Option<Job>,
     op: Op,
+    /// Said first when it runs (the sequence's tasks a fleet deploy leaves to the bake).
+    note: Option<String>,
 }
 
 impl LocalAction for FleetTask {
@@ -45,6 +47,9 @@ impl LocalAction for FleetTask {
     }
 
     fn run(&self, cx: &RunCtx<'_>) -> Result<()> {
+        if let Some(note) = &self.note {
+            cx.rep.info(note);
+        }
         let mut f = Fleet::open(self.fs.clone())?;
         let job = || self.job.as_ref().expect("planned with a job");
         match &self.op {
@@ -65,7 +70,13 @@ impl LocalAction for FleetTask {
     }
 }
 
-fn step(cx: &PlanCtx<'_>, call: &TaskCall, op: Op, with_job: bool) -> Result<Step> {
+fn step(
+    cx: &PlanCtx<'_>,
+    call: &TaskCall,
+    op: Op,
+    with_job: bool,
+    note: Option<String>,
+) -> Result<Step> {
     let fs = FleetSettings::from_env(cx.env, cx.project_dir)?;
     let job = if with_job {
         Some(super::deb_deploy::job(cx, false)?)
@@ -74,40 +85,45 @@ fn step(cx: &PlanCtx<'_>, call: &TaskCall, op: Op, with_job: bool) -> Result<Ste
     };
     Ok(Step::Here {
         task: call.name.clone(),
-        action: Arc::new(FleetTask { fs, job, op }),
+        action: Arc::new(FleetTask {
+            fs,
+            job,
+            op,
+            note,
+        }),
     })
 }
 
 /// `lxc.bake`: bake the recorded build into a versioned template.
 pub fn plan_bake(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    Ok(vec![step(cx, call, Op::Bake, true)?])
+    Ok(vec![step(cx, call, Op::Bake, true, None)?])
 }
 
 /// `fleet.create`: the members from the newest bake, then the balancer.
 pub fn plan_create(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    Ok(vec![step(cx, call, Op::Create, false)?])
+    Ok(vec![step(cx, call, Op::Create, false, None)?])
 }
 
 /// `fleet.status`.
 pub fn plan_status(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    Ok(vec![step(cx, call, Op::Status, false)?])
+    Ok(vec![step(cx, call, Op::Status, false, None)?])
 }
 
 /// `fleet.suspend[:reason=...]`.
 pub fn plan_suspend(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let reason = call.kwarg("reason").map(str::to_owned);
-    Ok(vec![step(cx, call, Op::Suspend(reason), false)?])
+    Ok(vec![step(cx, call, Op::Suspend(reason), false, None)?])
 }
 
 /// `fleet.resume`.
 pub fn plan_resume(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    Ok(vec![step(cx, call, Op::Resume, false)?])
+    Ok(vec![step(cx, call, Op::Resume, false, None)?])
 }
 
 /// `fleet.destroy[:bakes=yes]`, after confirmation (`-y`).
 pub fn plan_destroy(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let bakes = call.flag("bakes")?;
-    let s = step(cx, call, Op::Destroy { bakes }, false)?;
+    let s = step(cx, call, Op::Destroy { bakes }, false, None)?;
     Ok(vec![
         Step::Confirm {
             task: call.name.clone(),
@@ -123,7 +139,7 @@ pub fn plan_destroy(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
 
 /// A fleet env's `rollback`: the balancer switched back to the newest kept members.
 pub fn plan_rollback(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    Ok(vec![step(cx, call, Op::Rollback, false)?])
+    Ok(vec![step(cx, call, Op::Rollback, false, None)?])
 }
 
 /// A fleet env's `deploy` with `deploy_strategy = 'bluegreen'` or `'serial'`: the sequence's
@@ -135,11 +151,18 @@ pub fn plan_deploy(
     call: &TaskCall,
     settings: &Settings,
 ) -> Result<Vec<Step>> {
+    let is_build = |c: &TaskCall| c.name.strip_prefix("dfab.").unwrap_or(&c.name) == "deb.build";
     let builds: Vec<TaskCall> = settings
         .sequence
         .iter()
         .map(|(_, c)| c.clone())
-        .filter(|c| c.name.strip_prefix("dfab.").unwrap_or(&c.name) == "deb.build")
+        .filter(is_build)
+        .collect();
+    let left: Vec<&str> = settings
+        .sequence
+        .iter()
+        .filter(|(_, c)| !is_build(c))
+        .map(|(w, _)| w.as_str())
         .collect();
     let mut steps: Vec<Step> = plan::resolve_calls(cx, "deploy", &builds)?
         .into_iter()
@@ -152,6 +175,13 @@ pub fn plan_deploy(
             migrate: cx.env.str("migrate_command").map(str::to_owned),
         }),
     };
-    steps.push(step(cx, call, op, true)?);
+    let note = (!left.is_empty()).then(|| {
+        format!(
+            "deploy: a fleet bakes the build and replaces its members; {} of the sequence belong in the bake (bake_commands) or the first boot (user_data) and do not run here",
+            left.join(", ")
+        )
+    });
+    let fleet = step(cx, call, op, true, note)?;
+    steps.push(fleet);
     Ok(steps)
 }
