@@ -22,6 +22,7 @@ mod formats;
 mod host_script;
 mod hosts;
 mod lxc_env;
+mod lxc_fleet;
 mod lxc_key;
 #[cfg(feature = "liblxc")]
 mod lxc_lib;
