@@ -895,6 +895,46 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_names_its_bad_or_missing_key() {
+        let v = |k: Kind| Value::new(k, Pos::default());
+        let dict = |pairs: Vec<(&str, Kind)>| {
+            v(Kind::Dict(
+                pairs.into_iter().map(|(k, x)| (s(k), v(x))).collect(),
+            ))
+        };
+        let py = Syntax::Python;
+        let good = vec![
+            ("size", Kind::Int(4)),
+            ("balancer", Kind::Str("host".into())),
+            ("port", Kind::Int(8000)),
+        ];
+        assert!(check("fleet", &dict(good.clone()), py).is_ok());
+        let mut typo = good.clone();
+        typo.push(("lsiten", Kind::Str("127.0.0.1:80".into())));
+        let (what, hint) = check("fleet", &dict(typo), py).unwrap_err();
+        assert_eq!(what, "unknown fleet key `lsiten`");
+        assert!(hint.starts_with("did you mean `listen`?"), "{hint}");
+        let (what, _) = check("fleet", &dict(good[..2].to_vec()), py).unwrap_err();
+        assert_eq!(what, "`port` is missing");
+        let mut bad = good.clone();
+        bad.push(("addresses", Kind::List(vec![s("10.0.3.5")])));
+        let (what, hint) = check("fleet", &dict(bad), py).unwrap_err();
+        assert!(
+            what.starts_with("`addresses` must be a list of IPv4 addresses with prefix"),
+            "{what}"
+        );
+        assert_eq!(
+            hint,
+            "for example 'fleet': {'size': 4, 'balancer': 'host', 'port': 8000}"
+        );
+        let (what, _) = check("fleet", &s("4"), py).unwrap_err();
+        assert!(
+            what.starts_with("expected a dict with size, balancer and port"),
+            "{what}"
+        );
+    }
+
+    #[test]
     fn readme_documents_every_key() {
         let readme =
             fs_err::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();

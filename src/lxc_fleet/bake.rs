@@ -1,5 +1,5 @@
 //! `lxc.bake`: a release baked into a stopped container kept as a versioned template
-//! (`<env>-<version>-<short build id>`), as FabulAWS bakes an image: the env's template cloned,
+//! (`<env>-<version>-<short build id>`), as `FabulAWS` bakes an image: the env's template cloned,
 //! the recorded build installed with the env's debconf answers (by `deploy::ship`, the routine
 //! `deb.deploy` runs on every host, here over attach), `bake_commands` run, the container
 //! stopped. The same build baked twice is the same bake; `keep_bakes` older bakes stay, never

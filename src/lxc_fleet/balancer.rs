@@ -99,7 +99,9 @@ impl Nginx {
             s.push_str("  server 127.0.0.1:1 down;\n");
         }
         for m in members {
-            s.push_str(&format!("  server {m};\n"));
+            s.push_str("  server ");
+            s.push_str(m);
+            s.push_str(";\n");
         }
         s.push_str("}\n");
         s

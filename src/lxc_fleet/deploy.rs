@@ -1,4 +1,4 @@
-//! A fleet's deploys, FabulAWS's two kinds: `bluegreen` (its "full" deployment: a whole new set
+//! A fleet's deploys, `FabulAWS`'s two kinds: `bluegreen` (its "full" deployment: a whole new set
 //! of members beside the old one, then one balancer switch, the old set kept stopped for
 //! `rollback`) and `serial` (members replaced `serial_batch` at a time, each replacement
 //! healthy before the balancer takes it and drains the one it replaces); and `rollback`, the
@@ -99,8 +99,10 @@ pub fn bluegreen(f: &mut Fleet, cx: &RunCtx<'_>, job: &Job, mig: &Migrations) ->
         .collect();
     if !gone.is_empty() {
         f.destroy_members(&gone)?;
-        cx.rep
-            .info(&format!("fleet: destroyed older members {}", gone.join(", ")));
+        cx.rep.info(&format!(
+            "fleet: destroyed older members {}",
+            gone.join(", ")
+        ));
     }
     f.save()?;
     super::bake::prune(&f.fs, cx, &*f.backend, &mut f.state)?;
@@ -241,7 +243,9 @@ pub fn rollback(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
         log.line("rollback: start again");
         let spec = member::spec(&f.fs, name, &m.bake, m.address.as_deref());
         let running = {
-            let _one = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _one = lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             crate::lxc::ensure(&spec, &*f.backend, &mut |_| {})
         };
         let failed = match running {

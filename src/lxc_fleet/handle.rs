@@ -63,7 +63,12 @@ impl Fleet {
     /// balancer, and wait for their health. They are recorded once healthy. When any fails,
     /// every new member is removed (a failed one kept with `keep_failed`) and the error names
     /// each failed member with its log.
-    pub fn create_members(&mut self, cx: &RunCtx<'_>, bake: &Bake, n: usize) -> Result<Vec<Member>> {
+    pub fn create_members(
+        &mut self,
+        cx: &RunCtx<'_>,
+        bake: &Bake,
+        n: usize,
+    ) -> Result<Vec<Member>> {
         let mut plan = Vec::new();
         let mut taken = Vec::new();
         for _ in 0..n {
@@ -140,7 +145,8 @@ impl Fleet {
                     made.push(m);
                 }
                 Err(why) => {
-                    cx.rep.warn(&format!("[{name}] failed: {why} (log {})", log.display()));
+                    cx.rep
+                        .warn(&format!("[{name}] failed: {why} (log {})", log.display()));
                     failed.push((name, why, log));
                 }
             }
@@ -155,11 +161,10 @@ impl Fleet {
         }
         for (name, _, _) in &failed {
             if self.fs.keep_failed {
-                let (address, _) = plan
+                let address = plan
                     .iter()
                     .find(|(n, _)| n == name)
-                    .map(|(_, a)| (a.clone(), ()))
-                    .unwrap_or_default();
+                    .and_then(|(_, a)| a.clone());
                 self.state.members.push(Member {
                     name: name.clone(),
                     bake: bake.name.clone(),
@@ -220,7 +225,7 @@ impl Fleet {
         }
         let sw = self.nginx.switch(&members, generation)?;
         self.state.generation = generation;
-        self.state.live = live.clone();
+        self.state.live.clone_from(&live);
         self.save()?;
         cx.rep.info(&format!(
             "balancer: switched to {} in one reload: {:.1} ms (nginx -t {:.1} ms)",

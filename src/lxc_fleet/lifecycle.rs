@@ -171,7 +171,8 @@ pub fn destroy(f: &mut Fleet, cx: &RunCtx<'_>, bakes: bool) -> Result<()> {
     if bakes {
         for b in std::mem::take(&mut f.state.bakes) {
             super::member::destroy(&*f.backend, &b.name)?;
-            cx.rep.info(&format!("fleet.destroy: removed bake {}", b.name));
+            cx.rep
+                .info(&format!("fleet.destroy: removed bake {}", b.name));
         }
     }
     f.save()

@@ -1,7 +1,7 @@
 //! One fleet member's life: cloned from a bake (an overlay snapshot), given its address,
 //! started, its `user_data` run once on first boot, then asked `health_url` until it answers
 //! 2xx; stopped, started again and destroyed. Everything it does goes to its own log file
-//! (`.dfab/logs/<env>/<member>.log`, FabulAWS's per-server log).
+//! (`.dfab/logs/<env>/<member>.log`, `FabulAWS`'s per-server log).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -73,7 +73,7 @@ pub fn spec(fs: &FleetSettings, name: &str, bake: &str, address: Option<&str>) -
 
 /// Make member `name` from `bake` and wait for its health. The clone and start go through
 /// `lxc_lock` (one member's at a time: the clones copy the bake's overlay, and 2 cores do not
-/// copy faster in parallel); the slow parts (user_data, health) run in parallel with other
+/// copy faster in parallel); the slow parts (`user_data`, health) run in parallel with other
 /// members'. On failure: why, in a few words (the log has the rest).
 #[allow(clippy::too_many_arguments)] // one member's inputs, each used once
 pub fn create(
@@ -97,7 +97,9 @@ pub fn create(
     // rsync), and a fork while other threads hold locks can leave the child deadlocked.
     let backend = Tools::new(Runner::Local, fs.lxcpath.clone());
     let running = {
-        let _one = lxc_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _one = lxc_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         lxc::ensure(&spec, &backend, &mut |s| {
             log.line(&format!("{s}: {}", s.command(fs.lxcpath.as_deref())));
         })

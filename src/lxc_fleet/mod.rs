@@ -1,4 +1,4 @@
-//! Container fleets the FabulAWS way: a release baked into a versioned container template
+//! Container fleets the `FabulAWS` way: a release baked into a versioned container template
 //! ([`bake`]), a fleet of members cloned from it in parallel behind a real nginx load balancer
 //! ([`balancer`]), and the deploys that replace them (`bluegreen`, `serial`) or switch back
 //! (`rollback`) ([`deploy`]). The fleet's state is a file of this machine ([`state`]).

@@ -10,7 +10,7 @@ use crate::environments::value::Kind;
 use crate::environments::Env;
 use crate::error::Result;
 
-/// Default `keep_bakes`: FabulAWS keeps a few launch configurations back.
+/// Default `keep_bakes`: `FabulAWS` keeps a few launch configurations back.
 pub const DEFAULT_KEEP_BAKES: usize = 3;
 /// Default `bluegreen_keep`: the previous fleet stays, stopped, for one `rollback`.
 pub const DEFAULT_BLUEGREEN_KEEP: usize = 1;
@@ -90,21 +90,24 @@ impl FleetSettings {
             Some(Kind::Int(i)) => Some(*i),
             _ => None,
         };
-        let size = int("size").and_then(|i| usize::try_from(i).ok()).unwrap_or(1);
-        let port = int("port").and_then(|i| u16::try_from(i).ok()).unwrap_or(80);
-        let balancer = match get("balancer").and_then(|v| v.as_str()) {
-            Some("host") => Balancer::Host,
-            other => {
-                return Err(env.key_error(
+        let size = int("size")
+            .and_then(|i| usize::try_from(i).ok())
+            .unwrap_or(1);
+        let port = int("port")
+            .and_then(|i| u16::try_from(i).ok())
+            .unwrap_or(80);
+        let balancer =
+            match get("balancer").and_then(|v| v.as_str()) {
+                Some("host") => Balancer::Host,
+                other => return Err(env.key_error(
                     "fleet",
                     format!("unknown balancer {other:?}"),
                     Some(
                         "'host' (nginx on this machine, in front of the members on the LXC bridge)"
                             .into(),
                     ),
-                ))
-            }
-        };
+                )),
+            };
         let listen = get("listen")
             .and_then(|v| v.as_str())
             .map_or_else(|| format!("127.0.0.1:{port}"), str::to_owned);
@@ -187,7 +190,9 @@ impl FleetSettings {
     /// The file that holds the fleet's state.
     #[must_use]
     pub fn state_file(&self) -> PathBuf {
-        self.state_dir.join("fleet").join(format!("{}.json", self.env))
+        self.state_dir
+            .join("fleet")
+            .join(format!("{}.json", self.env))
     }
 
     /// The balancer's own directory (nginx's prefix: config, pid, logs, temp paths).
@@ -196,7 +201,7 @@ impl FleetSettings {
         self.state_dir.join("balancer").join(&self.env)
     }
 
-    /// Member `name`'s log file (FabulAWS's per-server log): `.dfab/logs/<env>/<member>.log`.
+    /// Member `name`'s log file (`FabulAWS`'s per-server log): `.dfab/logs/<env>/<member>.log`.
     #[must_use]
     pub fn log_file(&self, member: &str) -> PathBuf {
         self.state_dir

@@ -124,6 +124,7 @@ impl FleetState {
     }
 
     /// The first address of `pool` no member holds (`None` with an empty pool: DHCP).
+    #[must_use]
     pub fn free_address(&self, pool: &[String], taken: &[String]) -> Option<Option<String>> {
         if pool.is_empty() {
             return Some(None);

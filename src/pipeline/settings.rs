@@ -179,7 +179,10 @@ pub fn read(env: &Env) -> Result<Settings> {
             return Err(env.key_error(
                 "deploy_strategy",
                 format!("unknown value `{o}`"),
-                Some("'parallel' (default) or 'rolling' ('bluegreen' or 'serial' for a `fleet`)".into()),
+                Some(
+                    "'parallel' (default) or 'rolling' ('bluegreen' or 'serial' for a `fleet`)"
+                        .into(),
+                ),
             ))
         }
     };

@@ -40,7 +40,9 @@ fn get(addr: &str, path: &str) -> Result<(u16, String), String> {
         .get(9..12)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| format!("not HTTP: {text:?}"))?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.trim().to_owned());
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.trim().to_owned());
     Ok((code, body.unwrap_or_default()))
 }
 
@@ -211,15 +213,17 @@ impl FleetApp {
 
 impl Drop for FleetApp {
     fn drop(&mut self) {
-        let _ = self
-            .dfab(&["-y", "fleet.destroy:bakes=yes"])
-            .run();
+        let _ = self.dfab(&["-y", "fleet.destroy:bakes=yes"]).run();
         // Whatever a failed step left: its containers, its balancer.
         for c in self.containers() {
             let _ = sh(&["lxc-stop", "-k", "-n", &c]);
             let _ = sh(&["lxc-destroy", "-n", &c]);
         }
-        let pid = self.path().join(".dfab/balancer").join(&self.env).join("nginx.pid");
+        let pid = self
+            .path()
+            .join(".dfab/balancer")
+            .join(&self.env)
+            .join("nginx.pid");
         if let Ok(pid) = fs_err::read_to_string(pid) {
             let _ = sh(&["kill", "-QUIT", pid.trim()]);
         }
@@ -230,7 +234,16 @@ impl Drop for FleetApp {
 }
 
 fn attach(member: &str, cmd: &str) -> String {
-    let o = sh(&["lxc-attach", "-n", member, "--clear-env", "--", "sh", "-c", cmd]);
+    let o = sh(&[
+        "lxc-attach",
+        "-n",
+        member,
+        "--clear-env",
+        "--",
+        "sh",
+        "-c",
+        cmd,
+    ]);
     assert!(o.status.success(), "{member}: {cmd}: {o:?}");
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -238,7 +251,10 @@ fn attach(member: &str, cmd: &str) -> String {
 #[test]
 fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_suspended() {
     let t = Instant::now();
+    // Where the time goes, with --nocapture.
+    let mark = |what: &str| eprintln!("lxc_fleet: {:>5.1}s {what}", t.elapsed().as_secs_f64());
     let app = FleetApp::new();
+    mark("bake");
     // lxc.bake: the build with the env's debconf answers and bake_commands; twice: a no-op.
     app.build("1.0", true);
     app.dfab(&["lxc.bake"])
@@ -250,6 +266,7 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
     let bakes = app.containers();
     assert_eq!(bakes.len(), 1, "one bake: {bakes:?}");
 
+    mark("fleet.create");
     // fleet.create: 4 members in parallel, each with its log and user_data, then the balancer.
     app.dfab(&["fleet.create"])
         .stdout_has("fleet.create: 4 members")
@@ -267,13 +284,21 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
         assert_eq!(attach(m, "cat /etc/fleet-baked"), "baked\n");
         assert!(attach(m, "cat /var/lib/deploy-app/config").contains("site_name=shop.example.com"));
         let log = fs_err::read_to_string(logs.join(format!("{m}.log"))).unwrap();
-        assert!(log.contains("user_data done") && log.contains("healthy"), "{log}");
+        assert!(
+            log.contains("user_data done") && log.contains("healthy"),
+            "{log}"
+        );
     }
-    assert_eq!(fs_err::read_dir(&logs).unwrap().count(), 4, "one log per member");
+    assert_eq!(
+        fs_err::read_dir(&logs).unwrap().count(),
+        4,
+        "one log per member"
+    );
     app.dfab(&["fleet.status"])
         .stdout_has("health 200, in the balancer")
         .run_checked();
 
+    mark("bluegreen");
     // Bluegreen to 1.1 under load: every answer a 200 from 1.0 or 1.1.
     app.build("1.1", true);
     let g = app.generation();
@@ -293,6 +318,7 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
         "the old members are kept (stopped) for rollback: {all:?}"
     );
 
+    mark("rollback");
     // Rollback: the kept 1.0 members, switched back in one reload, with no failed request.
     let load = Load::start(&app.listen);
     app.dfab(&["rollback"])
@@ -303,9 +329,12 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
     assert_eq!(app.serves(), "1.0");
     assert_eq!(app.generation(), g + 2, "one reload");
     // And forward again.
-    app.dfab(&["rollback"]).stdout_has("serves 1.1 again").run_checked();
+    app.dfab(&["rollback"])
+        .stdout_has("serves 1.1 again")
+        .run_checked();
     assert_eq!(app.serves(), "1.1");
 
+    mark("failing health");
     // 1.2 fails its health check: 1.1 still serves, the balancer is unchanged, the new members
     // are named with their logs and removed.
     app.build("1.2", false);
@@ -329,6 +358,7 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
         "the failed members were removed: {after:?} vs {before:?}"
     );
 
+    mark("serial");
     // Serial to 1.3 under load: one member at a time (one reload each), no failed request.
     app.configure(
         "serial",
@@ -348,6 +378,7 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
     assert_eq!(app.serves(), "1.3");
     assert_eq!(app.generation(), g + 4, "one reload per member");
 
+    mark("suspend");
     // Suspended: a deploy refuses, naming who and since when; resumed, dfab may change it.
     app.dfab(&["fleet.suspend:reason=load test"])
         .stdout_has("suspended by ")
@@ -358,7 +389,9 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
         .stderr_has(" since ")
         .stderr_has("(load test): nothing changed")
         .run_checked();
-    app.dfab(&["fleet.resume"]).stdout_has("resumed").run_checked();
+    app.dfab(&["fleet.resume"])
+        .stdout_has("resumed")
+        .run_checked();
     eprintln!(
         "lxc_fleet: {} requests in the bluegreen load, whole test {:.1}s",
         n,

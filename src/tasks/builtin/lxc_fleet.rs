@@ -55,8 +55,7 @@ impl LocalAction for FleetTask {
         match &self.op {
             Op::Bake => {
                 f.check_not_suspended()?;
-                crate::lxc_fleet::bake::bake(&f.fs, job(), cx, &*f.backend, &mut f.state)
-                    .map(drop)
+                crate::lxc_fleet::bake::bake(&f.fs, job(), cx, &*f.backend, &mut f.state).map(drop)
             }
             Op::Create => lifecycle::create(&mut f, cx),
             Op::Status => lifecycle::status(&f, cx),
@@ -85,12 +84,7 @@ fn step(
     };
     Ok(Step::Here {
         task: call.name.clone(),
-        action: Arc::new(FleetTask {
-            fs,
-            job,
-            op,
-            note,
-        }),
+        action: Arc::new(FleetTask { fs, job, op, note }),
     })
 }
 
@@ -146,11 +140,7 @@ pub fn plan_rollback(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
 /// `deb.build` (when it has one), then the fleet's deploy, which bakes the build and replaces
 /// the members. The other tasks of the sequence run in the members' bake (`bake_commands`)
 /// or on first boot (`user_data`), so they are not run against hosts here.
-pub fn plan_deploy(
-    cx: &PlanCtx<'_>,
-    call: &TaskCall,
-    settings: &Settings,
-) -> Result<Vec<Step>> {
+pub fn plan_deploy(cx: &PlanCtx<'_>, call: &TaskCall, settings: &Settings) -> Result<Vec<Step>> {
     let is_build = |c: &TaskCall| c.name.strip_prefix("dfab.").unwrap_or(&c.name) == "deb.build";
     let builds: Vec<TaskCall> = settings
         .sequence
