@@ -57,18 +57,18 @@ pub fn bake(
         version,
         build_id,
     };
+    let there = backend.state(&name)?;
+    if there == State::Stopped && state.bakes.iter().any(|b| b.name == name) {
+        cx.rep.info(&format!(
+            "lxc.bake: {name} is baked already (the same build): nothing to do"
+        ));
+        return Ok(bake);
+    }
     if cx.dry_run {
         cx.rep.info(&format!(
             "lxc.bake: would bake {name} from {} (install the build, run {} bake_commands, stop)",
             fs.template,
             fs.bake_commands.len()
-        ));
-        return Ok(bake);
-    }
-    let there = backend.state(&name)?;
-    if there == State::Stopped && state.bakes.iter().any(|b| b.name == name) {
-        cx.rep.info(&format!(
-            "lxc.bake: {name} is baked already (the same build): nothing to do"
         ));
         return Ok(bake);
     }
@@ -176,6 +176,13 @@ pub fn prune(
     state: &mut FleetState,
 ) -> Result<()> {
     for old in state.bakes_to_prune(fs.keep_bakes) {
+        if cx.dry_run {
+            cx.rep.info(&format!(
+                "lxc.bake: would remove {old} (keep_bakes = {})",
+                fs.keep_bakes
+            ));
+            continue;
+        }
         super::member::destroy(backend, &old)?;
         state.bakes.retain(|b| b.name != old);
         state.save(&fs.state_file())?;

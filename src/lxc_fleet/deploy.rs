@@ -198,6 +198,9 @@ pub fn serial(f: &mut Fleet, cx: &RunCtx<'_>, job: &Job) -> Result<()> {
         ));
     }
     super::bake::prune(&f.fs, cx, &*f.backend, &mut f.state)?;
+    if cx.dry_run {
+        return Ok(());
+    }
     cx.rep.info(&format!(
         "deploy: {} now serves {} on {} members (serial, {} at a time, {:.1}s)",
         f.fs.env,

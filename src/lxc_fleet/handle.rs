@@ -83,9 +83,10 @@ impl Fleet {
             taken.extend(address.clone());
             plan.push((name, address));
         }
-        self.save()?;
         if cx.dry_run {
-            for (name, address) in &plan {
+            // What would be made, shown and handed on; nothing is recorded.
+            let mut would = Vec::new();
+            for (name, address) in plan {
                 cx.rep.info(&format!(
                     "[{name}] would clone {} (overlay){}, start, run user_data, wait for health",
                     bake.name,
@@ -94,9 +95,19 @@ impl Fleet {
                         .map(|a| format!(" with address {a}"))
                         .unwrap_or_default()
                 ));
+                would.push(Member {
+                    name,
+                    bake: bake.name.clone(),
+                    version: bake.version.clone(),
+                    ipv4: address.clone().unwrap_or_default(),
+                    address,
+                });
             }
-            return Ok(Vec::new());
+            self.state.members.extend(would.iter().cloned());
+            return Ok(would);
         }
+        // The names and addresses are taken before anything is made.
+        self.save()?;
         let lock = Mutex::new(());
         let t = Instant::now();
         let fs = &self.fs;
@@ -207,6 +218,8 @@ impl Fleet {
                 "balancer: would send traffic to {} in one reload",
                 live.join(", ")
             ));
+            // In memory only, for what the run shows next; never saved under -n.
+            self.state.live = live;
             return Ok(Vec::new());
         }
         let generation = self.state.generation + 1;
