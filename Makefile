@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all build setup demo test lint fuzz bench deb clean-containers
+.PHONY: all build setup demo demo-fleet test lint fuzz bench deb clean-containers
 
 all: build
 
@@ -18,6 +18,11 @@ setup:
 # real into two LXC containers, production and staging, each HTTP answer checked (scripts/demo).
 demo: setup build
 	bash scripts/demo
+
+# A fleet of 4 containers behind nginx: bake, create, bluegreen, rollback, serial, suspend
+# (scripts/demo-fleet; the README's "Fleets" section).
+demo-fleet: setup build
+	bash scripts/demo-fleet
 
 # Lint first, then every test (unit, the compat corpus, the integration binary), so the run
 # closes on the test summary.
