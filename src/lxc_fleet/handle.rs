@@ -171,24 +171,28 @@ impl Fleet {
             member::destroy(backend, &m.name)?;
         }
         for (name, _, _) in &failed {
-            if self.fs.keep_failed {
-                let address = plan
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .and_then(|(_, a)| a.clone());
-                self.state.members.push(Member {
-                    name: name.clone(),
-                    bake: bake.name.clone(),
-                    version: bake.version.clone(),
-                    ipv4: address
-                        .as_deref()
-                        .map_or("?", |a| a.split('/').next().unwrap_or(a))
-                        .to_owned(),
-                    address,
-                });
-            } else {
+            if !self.fs.keep_failed {
                 member::destroy(backend, name)?;
+                continue;
             }
+            // Kept for debugging: recorded, so that fleet.status shows it and fleet.destroy
+            // removes it, with no traffic.
+            let address = plan
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, a)| a.clone());
+            let ipv4 = address
+                .as_deref()
+                .and_then(|a| a.split('/').next())
+                .unwrap_or("(DHCP)")
+                .to_owned();
+            self.state.members.push(Member {
+                name: name.clone(),
+                bake: bake.name.clone(),
+                version: bake.version.clone(),
+                ipv4,
+                address,
+            });
         }
         self.save()?;
         Err(FleetError::MembersFailed {
