@@ -129,11 +129,12 @@ impl FleetApp {
             listen,
             ips,
         };
-        app.configure("bluegreen", &addresses.join(", "));
+        app.configure("bluegreen", &addresses.join(", "), "");
         app
     }
 
-    fn configure(&self, strategy: &str, addresses: &str) {
+    /// Write the env: `strategy`, the members' `addresses`, `extra` lines.
+    fn configure(&self, strategy: &str, addresses: &str, extra: &str) {
         fs_err::write(
             self.path().join("dfab.toml"),
             format!(
@@ -142,7 +143,7 @@ impl FleetApp {
                  fleet = {{ size = 4, balancer = \"host\", port = 8000, listen = \"{listen}\", addresses = [{addresses}] }}\n\
                  health_url = \"http://127.0.0.1:8000/health\"\nhealth_timeout = 5\n\
                  user_data = \"user_data.sh\"\nbake_commands = [\"echo baked > /etc/fleet-baked\"]\n\
-                 deploy = [\"deb.deploy\"]\ndeploy_strategy = \"{strategy}\"\n",
+                 deploy = [\"deb.deploy\"]\ndeploy_strategy = \"{strategy}\"\n{extra}\n",
                 env = self.env,
                 listen = self.listen,
             ),
@@ -367,6 +368,7 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
             .map(|(ip, _)| format!("\"{ip}/24\""))
             .collect::<Vec<_>>()
             .join(", "),
+        "keep_bakes = 1",
     );
     app.build("1.3", true);
     let g = app.generation();
@@ -377,6 +379,22 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
     load.check(&["1.1", "1.3"], "serial 1.1 -> 1.3");
     assert_eq!(app.serves(), "1.3");
     assert_eq!(app.generation(), g + 4, "one reload per member");
+    // keep_bakes = 1: the newest bake and one more stay, and the 1.0 bake the kept members came
+    // from; 1.1's, which no member uses any more, is removed.
+    let bakes: Vec<String> = app
+        .containers()
+        .into_iter()
+        .filter(|c| !c.starts_with(&format!("{}-m", app.env)))
+        .collect();
+    let of = |v: &str| {
+        bakes
+            .iter()
+            .any(|b| b.starts_with(&format!("{}-{v}-", app.env)))
+    };
+    assert!(
+        of("1.0") && !of("1.1") && of("1.2") && of("1.3") && bakes.len() == 3,
+        "{bakes:?}"
+    );
 
     mark("suspend");
     // Suspended: a deploy refuses, naming who and since when; resumed, dfab may change it.
