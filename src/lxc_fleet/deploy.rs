@@ -53,6 +53,7 @@ pub fn bluegreen(f: &mut Fleet, cx: &RunCtx<'_>, job: &Job, mig: &Migrations) ->
         }
         .into());
     }
+    f.remove_leftovers(cx)?;
     let bake = super::bake::bake(&f.fs, job, cx, &*f.backend, &mut f.state)?;
     let new = f.create_members(cx, &bake, f.fs.size)?;
     let names: Vec<String> = new.iter().map(|m| m.name.clone()).collect();
@@ -166,6 +167,7 @@ pub fn serial(f: &mut Fleet, cx: &RunCtx<'_>, job: &Job) -> Result<()> {
         }
         .into());
     }
+    f.remove_leftovers(cx)?;
     let bake = super::bake::bake(&f.fs, job, cx, &*f.backend, &mut f.state)?;
     let batches: Vec<Vec<String>> = f
         .state

@@ -64,6 +64,9 @@ pub enum FleetError {
         command: String,
         tail: String,
     },
+    /// Another dfab run is changing the fleet.
+    #[error("another dfab run is changing the fleet of `{env}` (it holds {}): nothing changed", .lock.display())]
+    Busy { env: String, lock: PathBuf },
     /// The state file could not be read.
     #[error("the fleet state {} is unreadable: {reason}", .path.display())]
     BadState { path: PathBuf, reason: String },
@@ -76,7 +79,7 @@ impl crate::error::DomainError for FleetError {
                 format!("`dfab {env} fleet.resume` lets dfab change it again")
             }
             FleetError::MembersFailed { kept: true, .. } => {
-                "the failed members are kept (keep_failed): look inside with lxc-attach, then remove them with fleet.status's names".into()
+                "the failed members are kept (keep_failed) with no traffic: look inside with `lxc-attach -n <member>`; the next deploy (or fleet.destroy) removes them".into()
             }
             FleetError::MembersFailed { .. } => {
                 "each failed member's log says what it ran and what it answered".into()
@@ -100,6 +103,9 @@ impl crate::error::DomainError for FleetError {
             }
             FleetError::Balancer { .. } => {
                 "the running balancer keeps its last good config".into()
+            }
+            FleetError::Busy { env, .. } => {
+                format!("wait for it to end; `dfab {env} fleet.status` shows the fleet meanwhile")
             }
             FleetError::BadState { .. } => return None,
         })

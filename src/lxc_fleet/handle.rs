@@ -21,11 +21,45 @@ pub struct Fleet {
     pub state: FleetState,
     pub backend: Box<dyn Backend>,
     pub nginx: Nginx,
+    /// The lock file, held (`flock`) while a task may change the fleet; released when dropped.
+    _lock: Option<fs_err::File>,
+}
+
+/// Take `.dfab/fleet/<env>.lock` (`flock`, not waiting): the kernel releases it when dfab ends,
+/// however it ends.
+fn lock(fs: &FleetSettings) -> Result<fs_err::File> {
+    let path = fs.state_file().with_extension("lock");
+    if let Some(d) = path.parent() {
+        fs_err::create_dir_all(d)?;
+    }
+    let f = fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    // SAFETY: flock on a descriptor this process owns; it changes no memory.
+    if unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(f.file()),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    } != 0
+    {
+        return Err(FleetError::Busy {
+            env: fs.env.clone(),
+            lock: path,
+        }
+        .into());
+    }
+    Ok(f)
 }
 
 impl Fleet {
     /// Open `fs`'s fleet: read its state, and the LXC backend for this machine (root needed).
-    pub fn open(fs: FleetSettings) -> Result<Fleet> {
+    /// With `change`, take the fleet's lock first: a second dfab run that would change the
+    /// same fleet is refused at once, naming the lock file.
+    pub fn open(fs: FleetSettings, change: bool) -> Result<Fleet> {
+        let lock = if change { Some(lock(&fs)?) } else { None };
         let state = FleetState::load(&fs.state_file())?;
         let mut spec = LxcSpec::new(&fs.template);
         spec.lxcpath.clone_from(&fs.lxcpath);
@@ -36,6 +70,7 @@ impl Fleet {
             state,
             backend,
             nginx,
+            _lock: lock,
         })
     }
 
@@ -201,6 +236,29 @@ impl Fleet {
             kept: self.fs.keep_failed,
         }
         .into())
+    }
+
+    /// Remove the members that are neither live nor kept for rollback (failed ones kept with
+    /// `keep_failed` by an earlier run), saying so.
+    pub fn remove_leftovers(&mut self, cx: &RunCtx<'_>) -> Result<()> {
+        let left: Vec<String> = self
+            .state
+            .members
+            .iter()
+            .map(|m| m.name.clone())
+            .filter(|n| {
+                !self.state.live.contains(n) && !self.state.kept.iter().flatten().any(|k| k == n)
+            })
+            .collect();
+        if left.is_empty() || cx.dry_run {
+            return Ok(());
+        }
+        self.destroy_members(&left)?;
+        cx.rep.info(&format!(
+            "fleet: removed {} (kept by keep_failed after a failed run)",
+            left.join(", ")
+        ));
+        Ok(())
     }
 
     /// `ip:port` of each named member.

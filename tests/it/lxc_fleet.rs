@@ -113,7 +113,6 @@ impl FleetApp {
             .unwrap()
             .port();
         let listen = format!("127.0.0.1:{port}");
-        let addresses: Vec<String> = ips.iter().map(|(ip, _)| format!("\"{ip}/24\"")).collect();
         let dir = project(&[("debconf.dat", DEBCONF), ("user_data.sh", USER_DATA)]);
         copy_tree(&deploy_app_fixture(), dir.path());
         fs_err::remove_dir_all(dir.path().join("share")).unwrap();
@@ -129,8 +128,17 @@ impl FleetApp {
             listen,
             ips,
         };
-        app.configure("bluegreen", &addresses.join(", "), "");
+        app.configure("bluegreen", &app.addresses(), "");
         app
+    }
+
+    /// The claimed addresses as a TOML list's items.
+    fn addresses(&self) -> String {
+        self.ips
+            .iter()
+            .map(|(ip, _)| format!("\"{ip}/24\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Write the env: `strategy`, the members' `addresses`, `extra` lines.
@@ -358,18 +366,23 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
         after.iter().all(|c| before.contains(c)),
         "the failed members were removed: {after:?} vs {before:?}"
     );
+    // With keep_failed, the failed members stay, with no traffic, until the next deploy.
+    app.configure("bluegreen", &app.addresses(), "keep_failed = true");
+    app.dfab(&["deploy"])
+        .status(1)
+        .stderr_has("the failed members are kept (keep_failed)")
+        .run_checked();
+    assert_eq!(app.serves(), "1.1");
+    assert_eq!(app.generation(), g, "no reload");
+    let kept = app.running_members().len();
+    assert_eq!(kept, 8, "4 live and 4 failed members run");
+    app.dfab(&["fleet.status"])
+        .stdout_has("health 404, no traffic")
+        .run_checked();
 
     mark("serial");
     // Serial to 1.3 under load: one member at a time (one reload each), no failed request.
-    app.configure(
-        "serial",
-        &app.ips
-            .iter()
-            .map(|(ip, _)| format!("\"{ip}/24\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-        "keep_bakes = 1",
-    );
+    app.configure("serial", &app.addresses(), "keep_bakes = 1");
     app.build("1.3", true);
     let g = app.generation();
     let load = Load::start(&app.listen);
@@ -378,6 +391,11 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
         .run_checked();
     load.check(&["1.1", "1.3"], "serial 1.1 -> 1.3");
     assert_eq!(app.serves(), "1.3");
+    assert_eq!(
+        app.running_members().len(),
+        4,
+        "the failed members were removed"
+    );
     assert_eq!(app.generation(), g + 4, "one reload per member");
     // keep_bakes = 1: the newest bake and one more stay, and the 1.0 bake the kept members came
     // from; 1.1's, which no member uses any more, is removed.
@@ -407,6 +425,25 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
         .stderr_has(" since ")
         .stderr_has("(load test): nothing changed")
         .run_checked();
+    // A second run that would change the fleet while one holds it is refused at once.
+    let lock = app
+        .path()
+        .join(".dfab/fleet")
+        .join(format!("{}.lock", app.env));
+    let held = fs_err::File::open(&lock).unwrap();
+    // SAFETY: flock on a descriptor this test owns; released when `held` is dropped.
+    let got = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(held.file()),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    assert_eq!(got, 0, "the test takes the fleet's lock");
+    app.dfab(&["fleet.resume"])
+        .status(1)
+        .stderr_has("another dfab run is changing the fleet")
+        .run_checked();
+    drop(held);
     app.dfab(&["fleet.resume"])
         .stdout_has("resumed")
         .run_checked();

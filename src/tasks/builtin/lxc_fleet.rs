@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::exec::step::{LocalAction, RunCtx};
 use crate::invocation::TaskCall;
 use crate::lxc_fleet::deploy::Migrations;
+use crate::lxc_fleet::state::FleetState;
 use crate::lxc_fleet::{deploy, lifecycle, Fleet, FleetSettings};
 use crate::pipeline::settings::{Settings, Strategy};
 use crate::tasks::plan;
@@ -50,7 +51,8 @@ impl LocalAction for FleetTask {
         if let Some(note) = &self.note {
             cx.rep.info(note);
         }
-        let mut f = Fleet::open(self.fs.clone())?;
+        let change = !matches!(self.op, Op::Status);
+        let mut f = Fleet::open(self.fs.clone(), change)?;
         let job = || self.job.as_ref().expect("planned with a job");
         match &self.op {
             Op::Bake => {
@@ -77,6 +79,10 @@ fn step(
     note: Option<String>,
 ) -> Result<Step> {
     let fs = FleetSettings::from_env(cx.env, cx.project_dir)?;
+    // A suspended fleet refuses before anything runs (a deploy's build included).
+    if !matches!(op, Op::Status | Op::Suspend(_) | Op::Resume) {
+        FleetState::load(&fs.state_file())?.check_not_suspended(&fs.env)?;
+    }
     let job = if with_job {
         Some(super::deb_deploy::job(cx, false)?)
     } else {
