@@ -447,6 +447,41 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
     app.dfab(&["fleet.resume"])
         .stdout_has("resumed")
         .run_checked();
+
+    mark("migrations");
+    // Pending migrations (the check fails in a new member): maintenance on, the migration run
+    // once, in one new member, then the switch and maintenance off.
+    app.configure(
+        "bluegreen",
+        &app.addresses(),
+        "migrate_check_command = \"test -e /etc/fleet-migrated\"\n\
+         migrate_command = \"touch /etc/fleet-migrated\"",
+    );
+    app.build("1.4", true);
+    app.dfab(&["deploy"])
+        .stdout_has("balancer: maintenance on (migrations are pending)")
+        .stdout_has("migrations ran once")
+        .stdout_has("balancer: maintenance off")
+        .run_checked();
+    assert_eq!(app.serves(), "1.4", "maintenance is off");
+    let migrated = app
+        .running_members()
+        .iter()
+        .filter(|m| {
+            sh(&[
+                "lxc-attach",
+                "-n",
+                m,
+                "--",
+                "test",
+                "-e",
+                "/etc/fleet-migrated",
+            ])
+            .status
+            .success()
+        })
+        .count();
+    assert_eq!(migrated, 1, "the migration ran in one member");
     eprintln!(
         "lxc_fleet: {} requests in the bluegreen load, whole test {:.1}s",
         n,
