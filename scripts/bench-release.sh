@@ -36,16 +36,19 @@ for v in 1.0-1 2.0-1; do
   (cd "$proj" && "$DFAB" -q rel deb.deploy >/dev/null)
 done
 
-timed() { # env
+timed() { # env task
   local t
   t=$(now)
-  (cd "$proj" && "$DFAB" -q -y "$1" rollback >/dev/null)
+  (cd "$proj" && "$DFAB" -q -y "$1" "$2" >/dev/null) || bench_die "$1 $2 failed"
   since "$t"
 }
-dpkg_times=() rel_times=()
+# dpkg mode's plain rollback stops at the first release of the history: name the version, each
+# run the other one. Release mode's rollback target swaps with current at each switch.
+dpkg_times=() rel_times=() v=1.0-1
 for _ in $(seq "$RUNS"); do
-  dpkg_times+=("$(timed dpkg)")
-  rel_times+=("$(timed rel)")
+  dpkg_times+=("$(timed dpkg "rollback:version=$v")")
+  rel_times+=("$(timed rel rollback)")
+  if [ "$v" = 1.0-1 ]; then v=2.0-1; else v=1.0-1; fi
 done
 d=$(printf '%s\n' "${dpkg_times[@]}" | median)
 r=$(printf '%s\n' "${rel_times[@]}" | median)
