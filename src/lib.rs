@@ -9,6 +9,7 @@ pub mod error;
 pub mod exec;
 pub mod fsutil;
 pub mod hostside;
+pub mod instance;
 pub mod invocation;
 pub mod lxc;
 pub mod media;

@@ -421,6 +421,36 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         Shape::Str,
         "the app directory migrations run in (default: the parent of `venv_path`)",
     ),
+    (
+        "install_mode",
+        Shape::Str,
+        "`dpkg` (default: one version per host through dpkg) or `release` (per-instance releases under `releases_root`, switched by a `current` symlink)",
+    ),
+    (
+        "instance",
+        Shape::Str,
+        "release mode: the instance's name, one path component (default: the env's name)",
+    ),
+    (
+        "releases_root",
+        Shape::Str,
+        "release mode: the instance's directory on the hosts (default `/srv/<package>/<instance>/`)",
+    ),
+    (
+        "shared_paths",
+        Shape::StrList,
+        "release mode: paths in a release (relative) linked to `shared/`, kept across releases, e.g. ['media', 'log']",
+    ),
+    (
+        "release_start_command",
+        Shape::Str,
+        "release mode: the command that (re)starts the instance (default: `systemctl restart <package>@<instance>`)",
+    ),
+    (
+        "release_setup_commands",
+        Shape::StrList,
+        "release mode: shell commands run in a new release before its checks, taking over the maintainer scripts' work",
+    ),
 ];
 
 /// The shape of a known key.

@@ -91,6 +91,25 @@ pub const BUILTINS: &[Builtin] = &[
         plan: builtin::rollback::plan,
     },
     Builtin {
+        name: "setup_release",
+        doc: "Release mode: prepare a release without switching to it, and print its path",
+        args: &[arg(
+            "keep_days",
+            "keep the release from clean_releases for this many days",
+        )],
+        roles: &["app", "web"],
+        activation: true,
+        plan: builtin::release_mode::plan_setup,
+    },
+    Builtin {
+        name: "clean_releases",
+        doc: "Release mode: remove failed releases, then old ones beyond keep_releases",
+        args: &[],
+        roles: &["app", "web"],
+        activation: true,
+        plan: builtin::release_mode::plan_clean,
+    },
+    Builtin {
         name: "database.dump",
         doc: "Dump the env's PostgreSQL database to a local file",
         args: &[],

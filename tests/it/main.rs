@@ -30,5 +30,6 @@ mod lxc_support;
 mod media;
 mod paths;
 mod pipeline;
+mod release_mode;
 mod support;
 mod web;

@@ -16,6 +16,9 @@ use super::{PlanCtx, Step};
 
 /// Plan a deploy of the last build.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    if let Some(inst) = super::release_mode::instance(cx)? {
+        return super::release_mode::deploy(cx, call, inst);
+    }
     let job = job_for(cx, call)?;
     Ok(vec![Step::Fleet {
         task: call.name.clone(),

@@ -28,6 +28,23 @@ pub fn planning() -> bool {
 
 /// Plan the whole deploy.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    if crate::settings::InstallMode::from_env(cx.env)?
+        .release()
+        .is_some()
+    {
+        // Release mode's deb.deploy migrates, switches, restarts and checks health itself; the
+        // wrapped sequence (journal, resume, revert by reinstall) is dpkg mode's.
+        return Err(Error::usage(
+            format!(
+                "`deploy` is not available in release mode yet (env `{}` sets install_mode = 'release')",
+                cx.env.name
+            ),
+            Some(format!(
+                "run `dfab {} deb.build deb.deploy`: in release mode it migrates, switches `current`, restarts and waits for health",
+                cx.env.name
+            )),
+        ));
+    }
     if PLANNING.with(Cell::get) {
         return Err(Error::usage(
             "`deploy` cannot run inside its own sequence (a task of `deploy = [...]` calls it)",

@@ -11,6 +11,7 @@ pub mod init;
 pub mod lock;
 pub mod lxc;
 pub mod noop;
+pub mod release_mode;
 pub mod releases;
 pub mod rollback;
 pub mod web_mode;

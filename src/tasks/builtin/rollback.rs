@@ -12,6 +12,9 @@ use super::{PlanCtx, Step};
 
 /// Plan a rollback of the env's packages.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    if let Some(inst) = super::release_mode::instance(cx)? {
+        return Ok(super::release_mode::rollback(cx, call, inst));
+    }
     let job = super::deb_deploy::job(cx, false)?;
     let (packages, note) = packages(cx, &job)?;
     let mut steps = note_step(&call.name, note);
