@@ -250,6 +250,17 @@ pub const BUILTINS: &[Builtin] = &[
         plan: builtin::lock::plan,
     },
     Builtin {
+        name: "manage",
+        doc: "Run a management command of the app: manage:createsuperuser, manage:\"migrate --plan\"",
+        args: &[arg(
+            "command",
+            "the management command and its arguments (run in the app's venv, as app_user)",
+        )],
+        roles: &["app"],
+        activation: true,
+        plan: builtin::manage::plan,
+    },
+    Builtin {
         name: "lxc.template",
         doc: "Build an LXC template container with debootstrap",
         args: &[],

@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod init;
 pub mod lock;
 pub mod lxc;
+pub mod manage;
 pub mod noop;
 pub mod releases;
 pub mod rollback;
