@@ -87,6 +87,8 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
     let overrides = Overrides {
         hosts: cli.hosts.clone(),
         user: cli.user.clone(),
+        adhoc: (!cli.command.is_empty()).then(|| cli.command.join(" ")),
+        json: cli.json,
     };
     let plan = plan::resolve(&project, &env_call, &calls, &overrides)?;
     warn_near_miss_keys(&project, &plan.env.name, rep);
@@ -101,7 +103,7 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         print!("{}", console.redact(&show_env(&project, &plan)));
         return Ok(());
     }
-    if calls.is_empty() {
+    if calls.is_empty() && cli.command.is_empty() {
         return Err(Error::usage(
             format!("no task given for environment `{}`", env_call.name),
             Some("`dfab -l` lists the tasks".into()),

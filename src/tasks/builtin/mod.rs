@@ -43,4 +43,6 @@ pub struct PlanCtx<'a> {
     /// An earlier call of this plan builds the packages (`deb.build`): under `-n` there may be
     /// no build record yet, and that is not an error.
     pub built: Option<crate::deploy::PlannedBuild>,
+    /// `--json`: print JSON where the task can (`facts`).
+    pub json: bool,
 }
