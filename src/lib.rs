@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod environments;
 pub mod error;
 pub mod exec;
+pub mod facts;
 pub mod fsutil;
 pub mod hostside;
 pub mod invocation;

@@ -25,7 +25,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    let verbosity = if cli.quiet {
+    // `--json`: stdout is the JSON alone; warnings and errors still go to stderr.
+    let verbosity = if cli.quiet || cli.json {
         Verbosity::Quiet
     } else if cli.verbose > 0 {
         Verbosity::Verbose

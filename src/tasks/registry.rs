@@ -261,6 +261,14 @@ pub const BUILTINS: &[Builtin] = &[
         plan: builtin::manage::plan,
     },
     Builtin {
+        name: "facts",
+        doc: "Show each host's OS, kernel, CPUs, memory, free disk and the env's packages (--json for scripts)",
+        args: &[arg("json", "yes: print JSON (as --json does)")],
+        roles: &[],
+        activation: true,
+        plan: builtin::facts::plan,
+    },
+    Builtin {
         name: "lxc.template",
         doc: "Build an LXC template container with debootstrap",
         args: &[],

@@ -7,6 +7,7 @@ pub mod database;
 pub mod deb_build;
 pub mod deb_deploy;
 pub mod deploy;
+pub mod facts;
 pub mod init;
 pub mod lock;
 pub mod lxc;
