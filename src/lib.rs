@@ -18,6 +18,7 @@ pub mod releases;
 pub mod report;
 pub mod run;
 pub mod secret;
+pub mod services;
 pub mod settings;
 pub mod suggestion;
 pub mod tasks;

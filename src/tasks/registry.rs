@@ -269,6 +269,17 @@ pub const BUILTINS: &[Builtin] = &[
         plan: builtin::facts::plan,
     },
     Builtin {
+        name: "services",
+        doc: "The services the env's packages ship: services:status, restart, stop or start[,name]",
+        args: &[
+            arg("action", "status (default), restart, stop or start"),
+            arg("name", "one service (default: all of them)"),
+        ],
+        roles: &["app", "web"],
+        activation: true,
+        plan: builtin::services::plan,
+    },
+    Builtin {
         name: "lxc.template",
         doc: "Build an LXC template container with debootstrap",
         args: &[],

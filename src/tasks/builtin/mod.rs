@@ -15,6 +15,7 @@ pub mod manage;
 pub mod noop;
 pub mod releases;
 pub mod rollback;
+pub mod services;
 pub mod web_mode;
 pub mod web_restart;
 
