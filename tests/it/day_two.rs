@@ -203,6 +203,7 @@ fn djdemo_manage_facts_and_services_on_a_deployed_container() {
         .run()
         .ok();
     let deployed = started.elapsed();
+    eprintln!("day two: build and deploy {deployed:.1?}");
 
     // manage: production's answers left the migrations to the deploy, so Django's
     // `migrate --check` exits 1, and dfab with it; after `manage:migrate`, 0.
@@ -241,7 +242,7 @@ fn djdemo_manage_facts_and_services_on_a_deployed_container() {
     let tty = Command::new("script")
         .args(["-qec"])
         .arg(format!(
-            "{dfab} production 'manage:shell -c \"import sys; print(\\\"tty\\\", sys.stdin.isatty())\"'"
+            "{dfab} production 'manage:shell -c \"import sys; print(\\\"tty \\\" + str(sys.stdin.isatty()))\"'"
         ))
         .arg("/dev/null")
         .current_dir(&project)
@@ -260,6 +261,7 @@ fn djdemo_manage_facts_and_services_on_a_deployed_container() {
         .no_stdout()
         .run_checked();
 
+    eprintln!("day two: manage done at {:.1?}", started.elapsed());
     // facts --json: what the container's own tools say.
     let out = Dfab::new(&project)
         .args(["production", "facts", "--json"])
