@@ -251,6 +251,10 @@ fn list(project: &Project, rep: &dyn Reporter) -> Result<String> {
             }
         );
     }
+    out.push_str(
+        "\nAd-hoc: dfab <ENV>[:roles=web,sudo=yes] -- <command>  runs a shell command on every \
+         host of the env (or those named), after any tasks\n",
+    );
     Ok(out)
 }
 

@@ -4,6 +4,7 @@
 //! what dpkg-query and /etc/os-release say, and `services:restart` restarting the unit and
 //! waiting for health.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -18,13 +19,14 @@ use crate::support::{project, Dfab, Reserved, TestHost, KEY};
 fn two_host_envs(web: &TestHost, db: &TestHost, user: &str) -> String {
     let mut out = String::new();
     for env in ["staging", "production"] {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "[environments.{env}]\nhosts = [\"{w}\", \"{d}\"]\nuser = \"{user}\"\n\
              key_filename = \"{KEY}\"\nknown_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\n\
              roledefs = {{ web = [\"{w}\"], db = [\"{d}\"] }}\n",
             w = web.ip,
             d = db.ip
-        ));
+        );
     }
     out
 }
