@@ -138,6 +138,49 @@ fn adhoc_commands_reach_exactly_the_hosts_their_keywords_name() {
         .run_checked();
     assert!(exists(&web, &prod_mark) && exists(&db, &prod_mark));
 
+    // services on a host without systemd as PID 1 (the test base's tiny init): said, and the
+    // init script does it; only on the hosts of the default roles (`web` here, no `app`).
+    web.check(
+        "root",
+        "printf '%s\\n' '#!/bin/sh' 'f=/run/dfab-it-svc.state' \
+         'case $1 in start) echo on > $f; echo start >> /run/dfab-it-svc.log;;' \
+         'stop) rm -f $f; echo stop >> /run/dfab-it-svc.log;;' \
+         'restart) $0 stop; $0 start;;' 'status) [ -e $f ] || exit 3;; esac' \
+         > /etc/init.d/dfab-it-svc && chmod 755 /etc/init.d/dfab-it-svc",
+    );
+    let with_services = project(&[(
+        "dfab.toml",
+        &two_host_envs(&web, &db, "deploy").replace(
+            "[environments.production]",
+            "services = [\"dfab-it-svc\"]\n[environments.production]",
+        ),
+    )]);
+    Dfab::new(with_services.path())
+        .args(["staging", "services:restart"])
+        .stdout_has(format!(
+            "[{}] services: dfab-it-svc restarted, active",
+            web.ip
+        ))
+        .stdout_lacks(format!("[{}]", db.ip))
+        .stderr_has(format!(
+            "warning: [{}] services: systemd is not PID 1 on this host (",
+            web.ip
+        ))
+        .stderr_has("); using the package's init script or service(8)\n")
+        .run_checked();
+    assert_eq!(
+        web.check("root", "cat /run/dfab-it-svc.log"),
+        "stop\nstart\n"
+    );
+    Dfab::new(with_services.path())
+        .args(["staging", "services:stop"])
+        .stdout_has("dfab-it-svc stopped, inactive")
+        .run_checked();
+    Dfab::new(with_services.path())
+        .args(["staging", "services:status,name=dfab-it-svc.service"])
+        .stdout_has("dfab-it-svc inactive")
+        .run_checked();
+
     // A failing command: the summary names the host and dfab fails.
     Dfab::new(dir.path())
         .args([
