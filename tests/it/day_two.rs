@@ -248,7 +248,6 @@ fn djdemo_manage_facts_and_services_on_a_deployed_container() {
         .run()
         .ok();
     let deployed = started.elapsed();
-    eprintln!("day two: build and deploy {deployed:.1?}");
 
     // manage: production's answers left the migrations to the deploy, so Django's
     // `migrate --check` exits 1, and dfab with it; after `manage:migrate`, 0.
@@ -306,7 +305,6 @@ fn djdemo_manage_facts_and_services_on_a_deployed_container() {
         .no_stdout()
         .run_checked();
 
-    eprintln!("day two: manage done at {:.1?}", started.elapsed());
     // facts --json: what the container's own tools say.
     let out = Dfab::new(&project)
         .args(["production", "facts", "--json"])
