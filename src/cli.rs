@@ -17,6 +17,16 @@ pub struct Cli {
     #[arg(value_name = "ENV[:ARGS] TASK[:ARGS]")]
     pub words: Vec<String>,
 
+    /// After `--`: a shell command to run on every host of the env (Fabric 1's
+    /// `fab production -- uname -a`); `ENV:roles=web`, `hosts=`, `exclude_hosts=` pick the
+    /// hosts, `sudo=yes` runs it as root.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    /// Machine-readable output from the tasks that have it (`facts`): JSON on stdout.
+    #[arg(long = "json")]
+    pub json: bool,
+
     /// List environments and tasks; after an ENV, show that env's resolved settings.
     #[arg(short = 'l', long = "list")]
     pub list: bool,

@@ -25,7 +25,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    let verbosity = if cli.quiet {
+    // `--json`: stdout is the JSON alone; warnings and errors still go to stderr.
+    let verbosity = if cli.quiet || cli.json {
         Verbosity::Quiet
     } else if cli.verbose > 0 {
         Verbosity::Verbose
@@ -87,6 +88,8 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
     let overrides = Overrides {
         hosts: cli.hosts.clone(),
         user: cli.user.clone(),
+        adhoc: (!cli.command.is_empty()).then(|| cli.command.join(" ")),
+        json: cli.json,
     };
     let plan = plan::resolve(&project, &env_call, &calls, &overrides)?;
     warn_near_miss_keys(&project, &plan.env.name, rep);
@@ -101,7 +104,7 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         print!("{}", console.redact(&show_env(&project, &plan)));
         return Ok(());
     }
-    if calls.is_empty() {
+    if calls.is_empty() && cli.command.is_empty() {
         return Err(Error::usage(
             format!("no task given for environment `{}`", env_call.name),
             Some("`dfab -l` lists the tasks".into()),
@@ -248,6 +251,10 @@ fn list(project: &Project, rep: &dyn Reporter) -> Result<String> {
             }
         );
     }
+    out.push_str(
+        "\nAd-hoc: dfab <ENV>[:roles=web,sudo=yes] -- <command>  runs a shell command on every \
+         host of the env (or those named), after any tasks\n",
+    );
     Ok(out)
 }
 

@@ -417,6 +417,16 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "migrations command (default `{venv_path}/bin/python manage.py migrate --noinput`)",
     ),
     (
+        "manage_command",
+        Shape::Str,
+        "`manage`'s command: the package's manage wrapper (default `{venv_path}/bin/python {manage_py}`), run as `app_user` in `app_dir`",
+    ),
+    (
+        "services",
+        Shape::Packages,
+        "the units `services` controls: a list, or a dict of unit to roles (default: the units the built packages ship)",
+    ),
+    (
         "app_dir",
         Shape::Str,
         "the app directory migrations run in (default: the parent of `venv_path`)",

@@ -269,6 +269,36 @@ pub const BUILTINS: &[Builtin] = &[
         plan: builtin::lock::plan,
     },
     Builtin {
+        name: "manage",
+        doc: "Run a management command of the app: manage:createsuperuser, manage:\"migrate --plan\"",
+        args: &[arg(
+            "command",
+            "the management command and its arguments (run in the app's venv, as app_user)",
+        )],
+        roles: &["app"],
+        activation: true,
+        plan: builtin::manage::plan,
+    },
+    Builtin {
+        name: "facts",
+        doc: "Show each host's OS, kernel, CPUs, memory, free disk and the env's packages (--json for scripts)",
+        args: &[arg("json", "yes: print JSON (as --json does)")],
+        roles: &[],
+        activation: true,
+        plan: builtin::facts::plan,
+    },
+    Builtin {
+        name: "services",
+        doc: "The services the env's packages ship: services:status, restart, stop or start[,name]",
+        args: &[
+            arg("action", "status (default), restart, stop or start"),
+            arg("name", "one service (default: all of them)"),
+        ],
+        roles: &["app", "web"],
+        activation: true,
+        plan: builtin::services::plan,
+    },
+    Builtin {
         name: "lxc.template",
         doc: "Build an LXC template container with debootstrap",
         args: &[],

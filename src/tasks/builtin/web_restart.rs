@@ -44,7 +44,15 @@ pub fn health_url(env: &crate::environments::Env) -> Result<Option<String>> {
 
 /// The health wait on each host, when `health_url` is set.
 pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
-    let env = cx.env;
+    health_on(cx.env, &call.name, &cx.hosts)
+}
+
+/// The health wait of `task` on `hosts`, when `health_url` is set (`web_restart`, `services`).
+pub fn health_on(
+    env: &crate::environments::Env,
+    task: &str,
+    hosts: &[String],
+) -> Result<Option<Step>> {
     let Some(url) = health_url(env)? else {
         return Ok(None);
     };
@@ -59,8 +67,8 @@ pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
         })?,
     };
     Ok(Some(Step::Run {
-        task: call.name.clone(),
-        hosts: cx.hosts.clone(),
+        task: task.to_string(),
+        hosts: hosts.to_vec(),
         cmd: restart::wait_healthy(&url, timeout),
         warn_only: false,
         builtin: Some(format!("wait for {url} to answer 2xx")),
