@@ -17,6 +17,7 @@ pub mod releases;
 pub mod report;
 pub mod run;
 pub mod secret;
+pub mod serve;
 pub mod settings;
 pub mod suggestion;
 pub mod tasks;
