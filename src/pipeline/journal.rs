@@ -195,7 +195,7 @@ impl Process {
             // Another boot of this machine: gone. Another machine: cannot tell.
             return (machine() == self.machine).then_some(false);
         }
-        Some(start_ticks(self.pid) == Some(self.start))
+        Some(start_ticks(self.pid) == Some(self.start) && !zombie(self.pid))
     }
 }
 
@@ -203,6 +203,18 @@ impl std::fmt::Display for Process {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "pid {} on {}", self.pid, self.machine)
     }
+}
+
+/// A process that has ended but whose parent has not reaped it (state `Z`): a deploy killed
+/// with `dfab serve` stays one until init reaps it, and has stopped all the same.
+fn zombie(pid: u32) -> bool {
+    fs_err::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = &stat[stat.rfind(')')? + 1..];
+            rest.split_whitespace().next().map(|state| state == "Z")
+        })
+        .unwrap_or(false)
 }
 
 /// Field 22 of `/proc/<pid>/stat` (after the command name, which may hold spaces).

@@ -1,4 +1,4 @@
-//! Accounts and sessions: argon2 password hashes, `--add-user`, session cookies (HttpOnly,
+//! Accounts and sessions: argon2 password hashes, `--add-user`, session cookies (`HttpOnly`,
 //! SameSite=Strict) whose ids are stored hashed, a CSRF token per session, and the login rate
 //! limit.
 

@@ -1,5 +1,5 @@
 //! The "add an environment" form's writer: a new `[environments.NAME]` table in dfab.toml,
-//! through toml_edit so every other line, comment and blank of the file stays as it was.
+//! through `toml_edit` so every other line, comment and blank of the file stays as it was.
 
 use std::path::Path;
 

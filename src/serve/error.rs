@@ -21,7 +21,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The SQLite job store failed.
+    /// The `SQLite` job store failed.
     #[error("the job store {}", path.display())]
     Store {
         path: PathBuf,

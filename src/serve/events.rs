@@ -88,7 +88,6 @@ pub fn stream(
 }
 
 /// The keep-alive comment every 15 s (proxies close quiet streams).
-#[must_use]
 pub fn keep_alive() -> KeepAlive {
     KeepAlive::new().interval(std::time::Duration::from_secs(15))
 }

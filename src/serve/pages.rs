@@ -24,6 +24,7 @@ pub fn seg(s: &str) -> String {
 }
 
 /// Every page's frame: the title, the menu, who is signed in.
+#[must_use]
 pub fn layout(title: &str, s: &Session, body: &Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -84,6 +85,7 @@ pub struct EnvState {
 }
 
 /// The environments page.
+#[must_use]
 pub fn envs(view: &View, states: &[EnvState], s: &Session) -> Markup {
     let deployer = s.user.as_ref().is_some_and(|u| u.role == Role::Deployer);
     html! {
@@ -154,6 +156,7 @@ pub struct JournalView {
 }
 
 /// One environment's page.
+#[must_use]
 pub fn env(p: &EnvPage<'_>, s: &Session) -> Markup {
     let e = p.env;
     let deployer = s.user.as_ref().is_some_and(|u| u.role == Role::Deployer);
@@ -210,6 +213,7 @@ pub fn env(p: &EnvPage<'_>, s: &Session) -> Markup {
 }
 
 /// A table of jobs.
+#[must_use]
 pub fn job_table(jobs: &[Job]) -> Markup {
     let t = now();
     html! {
@@ -233,6 +237,7 @@ pub fn job_table(jobs: &[Job]) -> Markup {
 }
 
 /// The jobs page.
+#[must_use]
 pub fn jobs(jobs: &[Job]) -> Markup {
     html! {
         h1 { "Jobs" }
@@ -241,6 +246,7 @@ pub fn jobs(jobs: &[Job]) -> Markup {
 }
 
 /// One job, with its log (live while it runs, through `/jobs/N/events`).
+#[must_use]
 pub fn job(j: &Job, lines: &[(i64, String)], s: &Session) -> Markup {
     let last = lines.last().map_or(0, |l| l.0);
     let deployer = s.user.as_ref().is_some_and(|u| u.role == Role::Deployer);
@@ -265,6 +271,7 @@ pub fn job(j: &Job, lines: &[(i64, String)], s: &Session) -> Markup {
 
 /// The confirmation of an action: once for any env, and a second time, typing the env's name,
 /// for a protected one.
+#[must_use]
 pub fn confirm(e: &EnvView, a: Action, s: &Session, error: Option<&str>) -> Markup {
     let double = e.protected.is_some() && a.changes();
     html! {
@@ -285,6 +292,7 @@ pub fn confirm(e: &EnvView, a: Action, s: &Session, error: Option<&str>) -> Mark
 }
 
 /// The sign-in page.
+#[must_use]
 pub fn login(s: &Session, error: Option<&str>) -> Markup {
     html! {
         h1 { "Sign in" }
@@ -299,6 +307,7 @@ pub fn login(s: &Session, error: Option<&str>) -> Markup {
 }
 
 /// The form that adds an environment to dfab.toml (`like`: copy that env's settings).
+#[must_use]
 pub fn new_env(s: &Session, like: Option<&str>, error: Option<&str>) -> Markup {
     html! {
         h1 { @if let Some(l) = like { "Add an instance like " span.name { (l) } } @else { "Add an environment" } }
@@ -324,6 +333,7 @@ pub fn new_env(s: &Session, like: Option<&str>, error: Option<&str>) -> Markup {
 }
 
 /// A short page saying why something was refused.
+#[must_use]
 pub fn message(title: &str, text: &str) -> Markup {
     html! { h1 { (title) } p.error { (text) } p { a href="/envs" { "Back to the environments" } } }
 }

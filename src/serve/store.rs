@@ -1,4 +1,4 @@
-//! The SQLite store under `.dfab/serve.sqlite3`: users (argon2 hashes), sessions (hashed ids),
+//! The `SQLite` store under `.dfab/serve.sqlite3`: users (argon2 hashes), sessions (hashed ids),
 //! jobs, their log lines (redacted before they are written) and each env's last `releases`.
 
 use std::path::{Path, PathBuf};

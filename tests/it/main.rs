@@ -30,5 +30,7 @@ mod lxc_support;
 mod media;
 mod paths;
 mod pipeline;
+mod serve;
+mod serve_support;
 mod support;
 mod web;
