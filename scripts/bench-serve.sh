@@ -21,6 +21,7 @@ trap cleanup EXIT
   done
   printf '[environments.bench]\nhosts = []\n\n'
   # The job's task prints a line every 100 ms carrying the time it was printed (bash's clock).
+  # shellcheck disable=SC2016  # expanded by the task's bash, not here
   printf '[tasks.releases]\nsteps = [{ local = "bash -c '"'"'for i in $(seq 30); do echo tick $EPOCHREALTIME; sleep 0.1; done'"'"'" }]\n'
 } > "$WORK/dfab.toml"
 ( cd "$WORK" && exec "$DFAB" serve --bind 127.0.0.1:0 2> "$WORK/serve.log" ) &

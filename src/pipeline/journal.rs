@@ -289,6 +289,30 @@ pub fn now() -> u64 {
 mod tests {
     use super::*;
 
+    // A deploy killed with `dfab serve` (its parent) stayed a zombie until init reaped it, and
+    // `deploy:resume=yes` refused it as still running.
+    #[test]
+    fn an_ended_unreaped_process_is_not_alive() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let start = start_ticks(pid).unwrap();
+        let p = Process {
+            pid,
+            start,
+            boot: boot_id().unwrap(),
+            machine: machine(),
+        };
+        let t = std::time::Instant::now();
+        while !zombie(pid) {
+            assert!(t.elapsed().as_secs() < 5, "`true` did not end");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(p.alive(), Some(false));
+        child.wait().unwrap();
+        assert_eq!(p.alive(), Some(false));
+        assert_eq!(Process::this().unwrap().alive(), Some(true));
+    }
+
     #[test]
     fn a_journal_round_trips_and_knows_what_finished() {
         let dir = tempfile::tempdir().unwrap();

@@ -228,6 +228,24 @@ async fn serve_in_chromium_deploys_live_guards_its_forms_and_resumes_after_a_res
     );
     b.shot("jobs").await;
 
+    // A protected env asks for its name too; without it nothing starts.
+    b.go(&format!(
+        "{url}/envs/%3Cscript%3Ealert%281%29%3C%2Fscript%3E/run?action=web_mode%3Amaintenance"
+    ))
+    .await;
+    b.click("input[name=confirm]").await;
+    b.click("#start").await;
+    let t = Instant::now();
+    while !b.source().await.contains("type its exact name") {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{}",
+            b.text("main").await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.shot("confirm-protected").await;
+
     // A restart during a job shows it interrupted; Resume from the page finishes it.
     h.check("root", "rm /etc/fail-check; touch /etc/slow-check");
     version(dir.path(), "3.0-1");
@@ -328,4 +346,52 @@ async fn serve_in_chromium_deploys_live_guards_its_forms_and_resumes_after_a_res
     b.shot("viewer-refused").await;
     drop(server);
     b.close().await;
+}
+
+/// A plain GET on loopback: the status line and the body.
+fn get(url: &str, path: &str) -> (String, String) {
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.lines().next().unwrap_or("").to_string();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_needs_accounts_off_loopback_and_shows_an_environments_py_project_read_only() {
+    let dir = project(&[(
+        "environments.py",
+        "environments = {\n    'prod': {'hosts': ['web1.dfab-test.invalid'], 'db_password': 'py-secret-42'},\n}\n",
+    )]);
+    crate::support::Dfab::new(dir.path())
+        .args(["serve", "--bind", "0.0.0.0:0"])
+        .status(2)
+        .stderr_has("error: refusing to serve on 0.0.0.0:0 without accounts: only loopback may run in single-user mode")
+        .stderr_has("hint: add one first: `dfab serve --add-user NAME --role deployer`")
+        .run_checked();
+    crate::support::Dfab::new(dir.path())
+        .args(["serve", "--bind", "localhost"])
+        .status(2)
+        .stderr_has("--bind localhost: not an address and port")
+        .run_checked();
+    // Single-user mode on loopback: no sign-in; the Python project is read-only.
+    let server = Server::start(dir.path(), "127.0.0.1:0");
+    let (status, body) = get(&server.url, "/envs");
+    assert!(status.ends_with("200 OK"), "{status}");
+    assert!(body.contains("local (deployer)"), "{body}");
+    assert!(body.contains("shown read-only"), "{body}");
+    assert!(!body.contains("py-secret-42"), "{body}");
+    let (status, body) = get(&server.url, "/new-env");
+    assert!(status.contains("409"), "{status}");
+    assert!(body.contains("never writes"), "{body}");
 }
