@@ -395,3 +395,63 @@ fn serve_needs_accounts_off_loopback_and_shows_an_environments_py_project_read_o
     assert!(status.contains("409"), "{status}");
     assert!(body.contains("never writes"), "{body}");
 }
+
+/// A request on loopback with a cookie and an optional form body: status line, headers, body.
+fn http(url: &str, method: &str, path: &str, cookie: &str, form: Option<&str>) -> (String, String) {
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let body = form.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (head.to_string(), body.to_string())
+}
+
+#[test]
+fn serve_locks_out_a_sixth_failed_sign_in_within_a_minute() {
+    let dir = project(&[(
+        "dfab.toml",
+        "[environments.qa]\nhosts = [\"qa.dfab-test.invalid\"]\n",
+    )]);
+    add_user(dir.path(), "carol", "deployer", "carol-password-1");
+    let server = Server::start(dir.path(), "127.0.0.1:0");
+    // Accounts exist: a page sends the visitor to sign in, with a session cookie for the form.
+    let (head, _) = http(&server.url, "GET", "/envs", "", None);
+    assert!(
+        head.starts_with("HTTP/1.1 303") && head.contains("location: /login"),
+        "{head}"
+    );
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    assert!(head.contains("HttpOnly; SameSite=Strict"), "{head}");
+    let (_, page) = http(&server.url, "GET", "/login", &cookie, None);
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let wrong = format!("csrf={csrf}&user=carol&password=nope");
+    for _ in 0..5 {
+        let (head, _) = http(&server.url, "POST", "/login", &cookie, Some(&wrong));
+        assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    }
+    // The sixth try, even with the right password, waits.
+    let right = format!("csrf={csrf}&user=carol&password=carol-password-1");
+    let (head, body) = http(&server.url, "POST", "/login", &cookie, Some(&right));
+    assert!(head.starts_with("HTTP/1.1 429"), "{head}");
+    assert!(body.contains("Too many failed sign-ins"), "{body}");
+}
