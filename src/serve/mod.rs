@@ -7,6 +7,7 @@ pub mod auth;
 pub mod envfile;
 pub mod error;
 pub mod events;
+pub mod gate;
 pub mod jobs;
 pub mod pages;
 pub mod project;
