@@ -252,7 +252,9 @@ async fn serve_in_chromium_deploys_live_guards_its_forms_and_resumes_after_a_res
     start(&b, &url, "staging", "deploy").await;
     let job_url = b.c.current_url().await.unwrap().to_string();
     let t = Instant::now();
-    while !b.text("#log").await.contains("deb.deploy:") {
+    // Killed once the host has the new release and the `check` step waits: mid-deploy.
+    let installed_line = format!("[{}] deb.deploy: upgraded", h.ip);
+    while !b.text("#log").await.contains(&installed_line) {
         assert!(
             t.elapsed() < Duration::from_secs(90),
             "{}",
