@@ -19,6 +19,7 @@ pub mod releases;
 pub mod report;
 pub mod run;
 pub mod secret;
+pub mod serve;
 pub mod services;
 pub mod settings;
 pub mod suggestion;

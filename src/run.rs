@@ -18,6 +18,17 @@ use crate::tasks::registry::{self, BUILTINS};
 
 /// Run dfab with these arguments; returns the process exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // `dfab serve ...` is the web app, with a command line of its own.
+    if args.get(1).is_some_and(|a| a == "serve") {
+        return match crate::serve::run(args[1..].to_vec()) {
+            Ok(()) => 0,
+            Err(e) => {
+                let _ = std::io::stderr().write_all(crate::error::render(&e).as_bytes());
+                e.code()
+            }
+        };
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -167,7 +178,8 @@ fn warn_near_miss_keys(project: &Project, env: &str, rep: &dyn Reporter) {
     }
 }
 
-fn locate(explicit: Option<PathBuf>) -> Result<PathBuf> {
+/// The environments file: `-f`'s, else the first found up from the current dir.
+pub(crate) fn locate(explicit: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         if !p.is_file() {
             return Err(Error::usage(

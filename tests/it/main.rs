@@ -32,5 +32,7 @@ mod media;
 mod paths;
 mod pipeline;
 mod release_mode;
+mod serve;
+mod serve_support;
 mod support;
 mod web;
