@@ -8,6 +8,7 @@ pub mod environments;
 pub mod error;
 pub mod exec;
 pub mod fsutil;
+pub mod git;
 pub mod hostside;
 pub mod invocation;
 pub mod lxc;

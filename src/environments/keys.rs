@@ -187,6 +187,11 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "releases kept on each host for `rollback` (default 5)",
     ),
     (
+        "branch",
+        Shape::Str,
+        "the git branch this env deploys from; a protected env's deploy refuses another branch checked out, a dirty tree, or a branch behind its upstream (force=yes overrides)",
+    ),
+    (
         "remote_path",
         Shape::DirStr,
         "directory on the hosts for uploads; must end in `/`",

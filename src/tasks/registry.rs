@@ -60,7 +60,7 @@ pub const BUILTINS: &[Builtin] = &[
         args: &[
             arg(
                 "force",
-                "yes: reinstall even when that exact version is installed",
+                "yes: reinstall even when that exact version is installed; and deploy to a protected env from a dirty tree, another branch, or a branch behind its upstream",
             ),
             arg(
                 "allow_downgrade",
@@ -227,7 +227,7 @@ pub const BUILTINS: &[Builtin] = &[
             ),
             arg(
                 "force",
-                "yes (with resume): continue although the build changed",
+                "yes: deploy to a protected env from a dirty tree, another branch, or a branch behind its upstream; with resume, continue although the build changed",
             ),
         ],
         roles: &[],
