@@ -5,6 +5,7 @@
 pub mod debconf_db;
 mod error;
 pub mod fleet;
+pub mod reconfigure;
 pub mod record;
 mod release;
 pub mod remote;

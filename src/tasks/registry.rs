@@ -72,6 +72,14 @@ pub const BUILTINS: &[Builtin] = &[
         plan: builtin::deb_deploy::plan,
     },
     Builtin {
+        name: "deb.reconfigure",
+        doc: "Apply the env's current debconf answers to the installed packages (config and postinst run again), no new release",
+        args: &[],
+        roles: &["app", "web"],
+        activation: true,
+        plan: builtin::deb_reconfigure::plan,
+    },
+    Builtin {
         name: "releases",
         doc: "Show the release history of each host",
         args: &[],

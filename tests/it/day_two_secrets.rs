@@ -1,0 +1,208 @@
+//! Day-two operations (issue 20), on real containers: git safety before a protected env's
+//! deploy, debconf answers pushed without a new release (`deb.reconfigure`, and a `deploy` whose
+//! only change is the answers), secrets that never live in the repository, Ansible inventories.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{copy_tree, deploy_app_fixture, project, Dfab, Outcome, TestHost, KEY};
+
+/// The fixture's debconf answers with this site name and admin password.
+fn answers(site: &str, password: &str) -> String {
+    format!(
+        "Name: deploy-app/site_name\nTemplate: deploy-app/site_name\nValue: {site}\n\
+         Owners: deploy-app\nFlags: seen\n\n\
+         Name: deploy-app/admin_password\nTemplate: deploy-app/admin_password\n\
+         Value: {password}\nOwners: deploy-app\nFlags: seen\n"
+    )
+}
+
+/// A `dfab.toml` env `name` reaching `h` as root; `extra`: more lines of its table.
+fn env_table(name: &str, h: &TestHost, extra: &str) -> String {
+    format!(
+        "[environments.{name}]\nhosts = [\"{ip}\"]\nuser = \"root\"\nkey_filename = \"{KEY}\"\n\
+         known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\ntimeout = 5\n\
+         package_dir = \"dist/\"\ndeploy = [\"deb.build\", \"deb.deploy\"]\n{extra}\n",
+        ip = h.ip
+    )
+}
+
+/// A copy of fixtures/deploy-app with this `dfab.toml` and these files.
+fn app(toml: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let mut all = vec![("dfab.toml", toml)];
+    all.extend_from_slice(files);
+    let dir = project(&all);
+    copy_tree(&deploy_app_fixture(), dir.path());
+    dir
+}
+
+/// `git` in `dir`, which must succeed.
+fn git(dir: &Path, args: &[&str]) {
+    let o = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=dfab test",
+            "-c",
+            "user.email=t@example.com",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The commit `HEAD` names in `dir`.
+fn head(dir: &Path) -> String {
+    let o = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// What the fixture's postinst wrote on `h` from the answers it got.
+fn config(h: &TestHost) -> String {
+    h.check("root", "cat /var/lib/deploy-app/config")
+}
+
+/// Copies of the debconf answers left on `h` by dfab's host program.
+fn copies_on(h: &TestHost) -> String {
+    h.check(
+        "root",
+        "ls -d /var/lib/dfab/deploy-app/debconf.* 2>/dev/null || true",
+    )
+}
+
+fn dfab(dir: &Path, args: &[&str]) -> Outcome {
+    Dfab::new(dir).args(args).run()
+}
+
+// Git safety: a protected env refuses a dirty tree, and deploys it with force=yes, the commit
+// (marked dirty) then in `releases`; a `branch` that is no branch is an error before anything
+// runs. Then the answers alone change twice: `deb.reconfigure`, then `deploy`, each bring them
+// to the host without a new release, and no copy of them is left there.
+#[test]
+fn git_safety_then_answers_pushed_without_a_release() {
+    let h = TestHost::new();
+    let toml = format!(
+        "{}{}",
+        env_table(
+            "live",
+            &h,
+            "protected = true\nbranch = \"main\"\ndebconf = \"debconf.dat\""
+        ),
+        env_table("wrong", &h, "branch = \"no-such-branch\"")
+    );
+    let dir = app(
+        &toml,
+        &[
+            ("debconf.dat", &answers("one.example.com", "pw-one-1234")),
+            (".gitignore", "dist/\n.dfab/\n"),
+        ],
+    );
+    let p = dir.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "first"]);
+
+    // A branch that does not exist: an error naming the key, nothing run.
+    Dfab::new(p)
+        .args(["wrong", "deb.deploy"])
+        .status(2)
+        .stderr_has("key `wrong.branch`: `no-such-branch` is not a branch")
+        .run_checked();
+
+    // A dirty tree: refused on the protected env, naming why.
+    fs_err::write(p.join("share/VERSION"), "1.0 changed\n").unwrap();
+    Dfab::new(p)
+        .args(["live", "deploy"])
+        .status(2)
+        .stderr_has("deploy: refused: `live` is protected")
+        .stderr_has("uncommitted changes to tracked files")
+        .stderr_has("deploy:force=yes")
+        .no_stdout()
+        .run_checked();
+    assert_eq!(
+        h.ssh("root", "dpkg-query -W deploy-app").status.code(),
+        Some(1),
+        "nothing was installed"
+    );
+    let out = dfab(p, &["live", "deploy:force=yes"]).ok();
+    assert!(
+        out.stdout.contains("force=yes: deploying although"),
+        "{}",
+        out.stdout
+    );
+    assert!(config(&h).contains("site_name=one.example.com\n"));
+    let commit = head(p);
+    let out = dfab(p, &["live", "releases"]).ok();
+    assert!(
+        out.stdout
+            .contains(&format!("commit {}-dirty", &commit[..12])),
+        "{}",
+        out.stdout
+    );
+
+    // Only the answers change: deb.reconfigure brings them, with a history line naming the
+    // installed build's commit.
+    git(p, &["commit", "-q", "-am", "changed"]);
+    fs_err::write(
+        p.join("debconf.dat"),
+        answers("two.example.com", "pw-two-123456"),
+    )
+    .unwrap();
+    git(p, &["commit", "-q", "-am", "new answers"]);
+    let out = dfab(p, &["live", "deb.reconfigure"]).ok();
+    assert!(
+        out.stdout.contains("reconfigured deploy-app 1.0-1"),
+        "{}",
+        out.stdout
+    );
+    let c = config(&h);
+    assert!(c.contains("site_name=two.example.com\n"), "{c}");
+    assert!(c.contains("password_length=13\n"), "{c}");
+    let history = h.check("root", "cat /var/lib/dfab/deploy-app/history");
+    let last: Vec<&str> = history.lines().last().unwrap().split('\t').collect();
+    assert_eq!(
+        (last[1], last[5], last[6], last.get(7).copied()),
+        (
+            "1.0-1",
+            "ok",
+            "reconfigure",
+            Some(format!("{commit}-dirty").as_str())
+        ),
+        "{history}"
+    );
+
+    // And once more, through deploy: the same build, so no new release, the answers applied.
+    fs_err::write(
+        p.join("debconf.dat"),
+        answers("three.example.com", "pw-three-123456"),
+    )
+    .unwrap();
+    git(p, &["commit", "-q", "-am", "newer answers"]);
+    let out = dfab(p, &["live", "deploy"]).ok();
+    assert!(
+        out.stdout.contains("only the debconf answers changed"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("nothing to deploy"), "{}", out.stdout);
+    let c = config(&h);
+    assert!(c.contains("site_name=three.example.com\n"), "{c}");
+    assert!(c.contains("password_length=15\n"), "{c}");
+    let kept = h.check("root", "ls /var/lib/dfab/deploy-app/releases");
+    assert_eq!(kept.lines().count(), 1, "no new release: {kept}");
+    // And with nothing changed, nothing to do.
+    let out = dfab(p, &["live", "deploy"]).ok();
+    assert!(out.stdout.contains("nothing to deploy"), "{}", out.stdout);
+    assert_eq!(copies_on(&h), "");
+}
