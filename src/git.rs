@@ -94,6 +94,29 @@ pub fn is_branch(dir: &Path, name: &str) -> bool {
         .is_some()
 }
 
+/// Whether git tracks the file at `path` (it is in the index of its checkout).
+#[must_use]
+pub fn tracks(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["ls-files", "--error-unmatch", "--"])
+        .arg(name)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 impl Checkout {
     /// The commit as the build record and the history keep it: the hash, with `-dirty` after
     /// it when tracked files had changed (as `git describe --dirty` marks it).

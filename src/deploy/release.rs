@@ -114,6 +114,14 @@ impl Release {
     }
 
     fn answers(job: &Job) -> Result<Option<DebconfDb>> {
+        if let Some(text) = &job.debconf_text {
+            // Read from outside the project, or decrypted: parsed from memory, named by the
+            // file when there is one.
+            let file = job.debconf.clone().unwrap_or_else(|| {
+                format!("{}.debconf (from outside the project)", job.env).into()
+            });
+            return debconf_db::from_text(&file, text.clone()).map(Some);
+        }
         job.debconf
             .as_deref()
             .map(|p: &Path| debconf_db::load(p, job.debconf_key.as_ref()))

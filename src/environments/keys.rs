@@ -187,6 +187,11 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "releases kept on each host for `rollback` (default 5)",
     ),
     (
+        "age_identity",
+        Shape::Str,
+        "the age identity (key file) that decrypts a `debconf` file ending in `.age` (default: $SOPS_AGE_KEY_FILE, else ~/.config/sops/age/keys.txt)",
+    ),
+    (
         "branch",
         Shape::Str,
         "the git branch this env deploys from; a protected env's deploy refuses another branch checked out, a dirty tree, or a branch behind its upstream (force=yes overrides)",
@@ -432,6 +437,12 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
 #[must_use]
 pub fn shape(key: &str) -> Option<Shape> {
     KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, s, _)| *s)
+}
+
+/// The one-line doc of a known key.
+#[must_use]
+pub fn doc(key: &str) -> Option<&'static str> {
+    KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, _, d)| *d)
 }
 
 /// A [`Shape::Share`] value as a fraction from 0 to 1: `0.1`, `0`, `1`, `'10%'`, `'10 %'`,

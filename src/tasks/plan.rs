@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::environments::external::Reading;
 use crate::environments::interpolate::{interpolate, Mode, Problem};
 use crate::environments::value::{Kind, Value};
 use crate::environments::{Env, Project};
@@ -43,6 +44,9 @@ pub struct Plan {
 pub struct Overrides {
     pub hosts: Option<Vec<String>>,
     pub user: Option<String>,
+    /// How far values from outside the project are read (`-n` runs no `from_command` unless
+    /// `--run-secret-commands`; `-l` reads none).
+    pub secrets: Reading,
 }
 
 /// Build the plan for `env_call` (the env, with Fabric-style args) and `calls`.
@@ -53,6 +57,7 @@ pub fn resolve(
     o: &Overrides,
 ) -> Result<Plan> {
     let mut env = project.activate(&env_call.name)?;
+    crate::environments::external::resolve(&mut env, o.secrets)?;
     if let Some(u) = &o.user {
         env.vars.insert(
             "user".into(),

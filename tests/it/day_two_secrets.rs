@@ -206,3 +206,195 @@ fn git_safety_then_answers_pushed_without_a_release() {
     assert!(out.stdout.contains("nothing to deploy"), "{}", out.stdout);
     assert_eq!(copies_on(&h), "");
 }
+
+/// Every file under `dir` whose bytes hold `needle` (a decrypted copy of a secret).
+fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
+    let o = Command::new("grep")
+        .args(["-rlF", "--", needle])
+        .arg(dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+// Secrets from outside the project: the debconf answers from an environment variable, from a
+// command and from an age-encrypted file, and a database password from an environment variable,
+// each reach the host; none is printed, none is left on disk here or there; `-n` runs no
+// from_command unless asked; a variable not set is an error naming the key before anything runs.
+#[test]
+fn secrets_from_outside_the_project_reach_the_host() {
+    let h = TestHost::new();
+    let outside = tempfile::tempdir().unwrap();
+    let o = outside.path();
+    let key = o.join("age.key");
+    let gen = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .output()
+        .expect("age-keygen (apt-get install age; scripts/setup-host installs it)");
+    assert!(gen.status.success());
+    let recipient = String::from_utf8(
+        Command::new("age-keygen")
+            .arg("-y")
+            .arg(&key)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    fs_err::write(
+        o.join("answers"),
+        answers("cmd.example.com", "pw-by-command-1"),
+    )
+    .unwrap();
+    let marker = o.join("command-ran");
+    let toml = format!(
+        "{}{}{}[tasks.pwlen]\nsteps = [{{ run = \"printf %s {{db_password}} | wc -c > /root/pwlen\" }}]\n",
+        env_table(
+            "byenv",
+            &h,
+            "debconf = { from_env = \"DFAB_IT_DEBCONF\" }\ndb_password = { from_env = \"DFAB_IT_DB_PW\" }"
+        ),
+        env_table(
+            "bycmd",
+            &h,
+            &format!(
+                "debconf = {{ from_command = \"touch {} && cat {}\" }}",
+                marker.display(),
+                o.join("answers").display()
+            )
+        ),
+        env_table(
+            "byage",
+            &h,
+            &format!(
+                "debconf = \"debconf.byage.dat.age\"\nage_identity = \"{}\"",
+                key.display()
+            )
+        ),
+    );
+    let dir = app(&toml, &[]);
+    let p = dir.path();
+    let plain = answers("age.example.com", "pw-from-age-file-77");
+    let mut age = Command::new("age")
+        .args(["-r", recipient.trim(), "-o"])
+        .arg(p.join("debconf.byage.dat.age"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(age.stdin.as_mut().unwrap(), plain.as_bytes()).unwrap();
+    drop(age.stdin.take());
+    assert!(age.wait().unwrap().success());
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Dfab::new(p)
+            .env(
+                "DFAB_IT_DEBCONF",
+                &answers("env.example.com", "pw-by-env-12"),
+            )
+            .env("DFAB_IT_DB_PW", "db-pw-from-env-123")
+            .env("TMPDIR", tmp.path().to_str().unwrap())
+            .args(args)
+            .run()
+    };
+    let secrets = [
+        "pw-by-env-12",
+        "db-pw-from-env-123",
+        "pw-by-command-1",
+        "pw-from-age-file-77",
+    ];
+    let never_printed = |out: &Outcome| {
+        for s in secrets {
+            assert!(
+                !out.stdout.contains(s) && !out.stderr.contains(s),
+                "{s} was printed:\n{}\n{}",
+                out.stdout,
+                out.stderr
+            );
+        }
+    };
+
+    // A variable not set: an error naming the key, nothing run.
+    Dfab::new(p)
+        .args(["byenv", "deb.build", "deb.deploy"])
+        .status(2)
+        .stderr_has("key `byenv.db_password`: the environment variable `DFAB_IT_DB_PW` (from_env) is not set")
+        .no_stdout()
+        .run_checked();
+    assert!(!p.join("dist").exists(), "nothing was built");
+
+    // From the environment: the answers and a database password (through a project task).
+    let out = run(&["byenv", "deb.build", "deb.deploy", "pwlen"]).ok();
+    never_printed(&out);
+    let c = config(&h);
+    assert!(c.contains("site_name=env.example.com\n"), "{c}");
+    assert!(c.contains("password_length=12\n"), "{c}");
+    assert_eq!(h.check("root", "cat /root/pwlen").trim(), "18");
+
+    // From a command: not run under -n unless asked.
+    let out = run(&["-n", "bycmd", "deb.deploy:force=yes"]).ok();
+    never_printed(&out);
+    assert!(!marker.exists(), "-n ran a from_command");
+    let out = run(&[
+        "-n",
+        "--run-secret-commands",
+        "bycmd",
+        "deb.deploy:force=yes",
+    ])
+    .ok();
+    never_printed(&out);
+    assert!(marker.exists(), "--run-secret-commands did not run it");
+    let out = run(&["bycmd", "deb.deploy:force=yes"]).ok();
+    never_printed(&out);
+    let c = config(&h);
+    assert!(c.contains("site_name=cmd.example.com\n"), "{c}");
+    assert!(c.contains("password_length=15\n"), "{c}");
+
+    // From an age-encrypted file, decrypted in memory: through deb.reconfigure.
+    let out = run(&["byage", "deb.reconfigure"]).ok();
+    never_printed(&out);
+    let c = config(&h);
+    assert!(c.contains("site_name=age.example.com\n"), "{c}");
+    assert!(c.contains("password_length=19\n"), "{c}");
+
+    // No decrypted copy anywhere: not in the project, not in the temp dir, not on the host.
+    for s in secrets {
+        assert_eq!(files_holding(p, s), Vec::<String>::new(), "{s}");
+        assert_eq!(files_holding(tmp.path(), s), Vec::<String>::new(), "{s}");
+        let there = h.check(
+            "root",
+            &format!("grep -rlF -- {s} /var/lib/dfab /tmp /root 2>/dev/null || true"),
+        );
+        assert_eq!(there, "", "{s} left on the host");
+    }
+    assert_eq!(copies_on(&h), "");
+}
+
+// `dfab -l` warns about a secret written in plain text in an environments file git tracks
+// (naming its line and key, never its value), and not when the value comes from outside.
+#[test]
+fn list_warns_about_a_plain_secret_in_a_tracked_file() {
+    let py = "environments = {\n    'production': {\n        'hosts': ['h'],\n        \
+              'db_password': 'plain-pw-1234',\n        'api_token': {'from_env': 'TOKEN'},\n    },\n}\n";
+    let dir = project(&[("environments.py", py)]);
+    let p = dir.path();
+    // Untracked: no warning.
+    git(p, &["init", "-q", "-b", "main"]);
+    Dfab::new(p)
+        .args(["-l"])
+        .stderr_lacks("plain text")
+        .stdout_has("production")
+        .run_checked();
+    git(p, &["add", "environments.py"]);
+    let out = Dfab::new(p)
+        .args(["-l"])
+        .stderr_has("environments.py:4:24: `production.db_password` is a secret written in plain text in a file git tracks")
+        .stderr_has("'db_password': {'from_env': 'VAR'}")
+        .stderr_lacks("api_token")
+        .stderr_lacks("plain-pw-1234")
+        .run_checked();
+    assert!(!out.stdout.contains("plain-pw-1234"));
+}

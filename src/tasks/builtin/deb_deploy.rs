@@ -58,6 +58,7 @@ pub fn job(cx: &PlanCtx<'_>, force: bool) -> Result<Job> {
         package_dir: s.package_dir,
         debconf,
         debconf_key,
+        debconf_text: s.debconf_text,
         select: select(cx)?,
         conffiles_new: s.conffiles_new,
         force,
