@@ -10,6 +10,7 @@ pub mod exec;
 pub mod fsutil;
 pub mod git;
 pub mod hostside;
+pub mod inventory;
 pub mod invocation;
 pub mod lxc;
 pub mod media;

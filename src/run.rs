@@ -318,10 +318,17 @@ fn show_env(project: &Project, plan: &Plan) -> String {
         if let Some(raw) = as_written(project, &env.name, &k) {
             v = raw;
         }
+        let from_inventory = ["inventory", "inventory_command"]
+            .iter()
+            .any(|i| env.vars.contains_key(*i));
         let origin = if own.contains(&k.as_str()) || k == "env_name" {
             ""
-        } else {
+        } else if project.defaults.iter().any(|(d, _)| *d == k) {
             "    (from __all__)"
+        } else if from_inventory {
+            "    (from the inventory)"
+        } else {
+            ""
         };
         let _ = writeln!(out, "    {k} = {v}{origin}");
     }

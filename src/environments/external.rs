@@ -322,7 +322,7 @@ mod tests {
         let read = resolve(&mut e, Reading::All).unwrap();
         assert_eq!(e.str("db_password"), Some("from-a-file"));
         assert_eq!(e.vars["port"].kind, Kind::Int(2222));
-        assert_eq!(e.str("api_token"), Some("tok-123"));
+        assert_eq!(e.vars["api_token"].as_str(), Some("tok-123"));
         assert_eq!(read.len(), 3);
         assert_eq!(e.external["db_password"].expose(), "from-a-file");
 

@@ -187,6 +187,21 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "releases kept on each host for `rollback` (default 5)",
     ),
     (
+        "inventory",
+        Shape::LocalPath(Base::Project),
+        "an Ansible inventory file (INI or YAML) whose group `env_group` is the env's hosts and whose other groups are its roles",
+    ),
+    (
+        "inventory_command",
+        Shape::Str,
+        "a command printing an Ansible inventory as `--list` JSON (a dynamic inventory), read like `inventory`",
+    ),
+    (
+        "env_group",
+        Shape::Str,
+        "the inventory group that is the env (default: the group named as the env, else `all`)",
+    ),
+    (
         "age_identity",
         Shape::Str,
         "the age identity (key file) that decrypts a `debconf` file ending in `.age` (default: $SOPS_AGE_KEY_FILE, else ~/.config/sops/age/keys.txt)",

@@ -58,6 +58,10 @@ pub fn resolve(
 ) -> Result<Plan> {
     let mut env = project.activate(&env_call.name)?;
     crate::environments::external::resolve(&mut env, o.secrets)?;
+    let inventory_dir = env
+        .str("local_dir")
+        .map_or_else(|| project.dir(), |d| project.dir().join(d));
+    crate::inventory::apply(&mut env, &inventory_dir)?;
     if let Some(u) = &o.user {
         env.vars.insert(
             "user".into(),

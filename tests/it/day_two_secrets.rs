@@ -398,3 +398,86 @@ fn list_warns_about_a_plain_secret_in_a_tracked_file() {
         .run_checked();
     assert!(!out.stdout.contains("plain-pw-1234"));
 }
+
+/// The lines of `dfab <env> -l` that say where the env's hosts are: its hosts, roles, key and
+/// targets.
+fn placement(out: &Outcome) -> Vec<String> {
+    out.stdout
+        .lines()
+        .filter(|l| {
+            ["hosts = ", "roledefs = ", "key_filename = ", "Targets: "]
+                .iter()
+                .any(|k| l.trim_start().starts_with(k))
+        })
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+// Ansible inventories: one INI file read by dfab itself (no ansible-inventory on PATH), by
+// ansible-inventory, and as the `--list` JSON of a command, give the same hosts, roles and key;
+// the roles then reach the container as the groups say; an unknown group is an error naming
+// the key before anything runs.
+#[test]
+fn an_ini_inventory_and_ansible_inventory_json_give_the_same_hosts_and_roles() {
+    let h = TestHost::new();
+    let ini = format!(
+        "# the fleet\n[prod:children]\nweb\ndb\n\n[prod:vars]\nansible_user=root\n\
+         ansible_ssh_private_key_file={KEY}\n\n[web]\nweb1 ansible_host={ip}\n\n[db]\n\
+         db1 ansible_host={ip} ansible_port=22\n\n[staging]\nstage1 ansible_host=127.0.0.9\n",
+        ip = h.ip
+    );
+    let common = "known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\ntimeout = 5\n";
+    let toml = format!(
+        "[environments.prod]\ninventory = \"inventory.ini\"\n{common}\n\
+         [environments.prodjson]\ninventory_command = \"ansible-inventory -i inventory.ini --list\"\n\
+         env_group = \"prod\"\n{common}\n\
+         [environments.typo]\ninventory = \"inventory.ini\"\nenv_group = \"prdo\"\n{common}\n\
+         [tasks.mark]\nsteps = [\n  {{ run = \"echo web >> /root/inv-marks\", roles = [\"web\"] }},\n  \
+         {{ run = \"echo db >> /root/inv-marks\", roles = [\"db\"] }},\n]\n"
+    );
+    let dir = project(&[("dfab.toml", &toml), ("inventory.ini", &ini)]);
+    let p = dir.path();
+    let no_ansible = tempfile::tempdir().unwrap();
+    let own = Dfab::new(p)
+        .env("PATH", no_ansible.path().to_str().unwrap())
+        .args(["prod", "-l"])
+        .run()
+        .ok();
+    let by_ansible = dfab(p, &["prod", "-l"]).ok();
+    let json = dfab(p, &["prodjson", "-l"]).ok();
+    let want = vec![
+        format!("Targets: hosts: root@{ip}, root@{ip}:22", ip = h.ip),
+        format!(
+            "hosts = ['root@{ip}', 'root@{ip}:22']    (from the inventory)",
+            ip = h.ip
+        ),
+        format!("key_filename = '{KEY}'    (from the inventory)"),
+        format!(
+            "roledefs = {{'db': ['root@{ip}:22'], 'web': ['root@{ip}']}}    (from the inventory)",
+            ip = h.ip
+        ),
+    ];
+    let mut got = placement(&own);
+    got.sort();
+    assert_eq!(got, want, "{}", own.stdout);
+    let mut a = placement(&by_ansible);
+    a.sort();
+    assert_eq!(a, want, "{}", by_ansible.stdout);
+    let mut j = placement(&json);
+    j.sort();
+    assert_eq!(j, want, "{}", json.stdout);
+
+    // The groups as roles, on the real host: each env's run reaches it once per role.
+    for env in ["prod", "prodjson"] {
+        dfab(p, &[env, "mark"]).ok();
+    }
+    assert_eq!(h.check("root", "cat /root/inv-marks"), "web\ndb\nweb\ndb\n");
+
+    Dfab::new(p)
+        .args(["typo", "mark"])
+        .status(2)
+        .stderr_has("key `typo.env_group`: the inventory has no group `prdo`")
+        .stderr_has("did you mean `prod`?")
+        .no_stdout()
+        .run_checked();
+}
