@@ -40,6 +40,11 @@ pub struct Cli {
     #[arg(short = 'n', long = "dry-run")]
     pub dry_run: bool,
 
+    /// With -n: also run the env's `from_command` values (a secret store asked for real;
+    /// without it they stand unread under -n)
+    #[arg(long = "run-secret-commands", requires = "dry_run")]
+    pub run_secret_commands: bool,
+
     /// Log in as this user (overrides the env's `user`).
     #[arg(short = 'u', long = "user")]
     pub user: Option<String>,

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{CommandFactory, Parser};
 
 use crate::cli::Cli;
+use crate::environments::external::Reading;
 use crate::environments::{self, Project};
 use crate::error::{Error, Result};
 use crate::exec::{execute, ExecOptions};
@@ -81,6 +82,7 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
     let Some((env_word, task_words)) = cli.words.split_first() else {
         if cli.list {
             print!("{}", console.redact(&list(&project, rep)?));
+            warn_plain_secrets(&project, rep);
             return Ok(());
         }
         return Err(Error::usage(
@@ -96,13 +98,25 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         .iter()
         .map(|w| parse_task(w))
         .collect::<Result<_>>()?;
+    let secrets = if cli.list {
+        Reading::Nothing
+    } else if cli.dry_run && !cli.run_secret_commands {
+        Reading::NoCommands
+    } else {
+        Reading::All
+    };
     let overrides = Overrides {
         hosts: cli.hosts.clone(),
         user: cli.user.clone(),
         adhoc: (!cli.command.is_empty()).then(|| cli.command.join(" ")),
         json: cli.json,
+        secrets,
     };
     let plan = plan::resolve(&project, &env_call, &calls, &overrides)?;
+    // What was read from outside the project is secret wherever it shows.
+    let mut known = crate::secret::project_secrets(&project);
+    known.extend(crate::secret::external_secrets(&plan.env));
+    console.set_redactor(crate::secret::Redactor::new(known));
     warn_near_miss_keys(&project, &plan.env.name, rep);
     if plan.env.bool("collectstatic") == Some(true) {
         // dragonfab's switch: dfab reads it only to say that it does nothing.
@@ -175,6 +189,23 @@ fn warn_near_miss_keys(project: &Project, env: &str, rep: &dyn Reporter) {
                 crate::error::location(&project.file, Some(v.pos), None)
             ));
         }
+    }
+}
+
+/// `dfab -l`: a secret key (`db_password`, `api_token`) written in plain text in an
+/// environments file that git tracks: the secret is in the repository's history.
+fn warn_plain_secrets(project: &Project, rep: &dyn Reporter) {
+    let found = environments::external::plain_secrets(project);
+    if found.is_empty() || !crate::git::tracks(&project.file) {
+        return;
+    }
+    for (env, key, pos) in found {
+        rep.warn(&format!(
+            "{}: `{env}.{key}` is a secret written in plain text in a file git tracks; read it \
+             from outside the project instead: {}",
+            crate::error::location(&project.file, Some(pos), None),
+            environments::syntax::Syntax::of(&project.file).setting(&key, "{'from_env': 'VAR'}")
+        ));
     }
 }
 
@@ -306,10 +337,17 @@ fn show_env(project: &Project, plan: &Plan) -> String {
         if let Some(raw) = as_written(project, &env.name, &k) {
             v = raw;
         }
+        let from_inventory = ["inventory", "inventory_command"]
+            .iter()
+            .any(|i| env.vars.contains_key(*i));
         let origin = if own.contains(&k.as_str()) || k == "env_name" {
             ""
-        } else {
+        } else if project.defaults.iter().any(|(d, _)| *d == k) {
             "    (from __all__)"
+        } else if from_inventory {
+            "    (from the inventory)"
+        } else {
+            ""
         };
         let _ = writeln!(out, "    {k} = {v}{origin}");
     }

@@ -187,6 +187,31 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "releases kept on each host for `rollback` (default 5)",
     ),
     (
+        "inventory",
+        Shape::LocalPath(Base::Project),
+        "an Ansible inventory file (INI or YAML) whose group `env_group` is the env's hosts and whose other groups are its roles",
+    ),
+    (
+        "inventory_command",
+        Shape::Str,
+        "a command printing an Ansible inventory as `--list` JSON (a dynamic inventory), read like `inventory`",
+    ),
+    (
+        "env_group",
+        Shape::Str,
+        "the inventory group that is the env (default: the group named as the env, else `all`)",
+    ),
+    (
+        "age_identity",
+        Shape::Str,
+        "the age identity (key file) that decrypts a `debconf` file ending in `.age` (default: $SOPS_AGE_KEY_FILE, else ~/.config/sops/age/keys.txt)",
+    ),
+    (
+        "branch",
+        Shape::Str,
+        "the git branch this env deploys from; a protected env's deploy refuses another branch checked out, a dirty tree, or a branch behind its upstream (force=yes overrides)",
+    ),
+    (
         "remote_path",
         Shape::DirStr,
         "directory on the hosts for uploads; must end in `/`",
@@ -467,6 +492,12 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
 #[must_use]
 pub fn shape(key: &str) -> Option<Shape> {
     KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, s, _)| *s)
+}
+
+/// The one-line doc of a known key.
+#[must_use]
+pub fn doc(key: &str) -> Option<&'static str> {
+    KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, _, d)| *d)
 }
 
 /// A [`Shape::Share`] value as a fraction from 0 to 1: `0.1`, `0`, `1`, `'10%'`, `'10 %'`,

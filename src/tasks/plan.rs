@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::environments::external::Reading;
 use crate::environments::interpolate::{interpolate, Mode, Problem};
 use crate::environments::value::{Kind, Value};
 use crate::environments::{Env, Project};
@@ -49,6 +50,9 @@ pub struct Overrides {
     pub adhoc: Option<String>,
     /// `--json`: tasks that can print JSON do (`facts`).
     pub json: bool,
+    /// How far values from outside the project are read (`-n` runs no `from_command` unless
+    /// `--run-secret-commands`; `-l` reads none).
+    pub secrets: Reading,
 }
 
 /// The keywords an ad-hoc command takes on the env (`production:roles=web -- cmd`).
@@ -62,6 +66,11 @@ pub fn resolve(
     o: &Overrides,
 ) -> Result<Plan> {
     let mut env = project.activate(&env_call.name)?;
+    crate::environments::external::resolve(&mut env, o.secrets)?;
+    let inventory_dir = env
+        .str("local_dir")
+        .map_or_else(|| project.dir(), |d| project.dir().join(d));
+    crate::inventory::apply(&mut env, &inventory_dir)?;
     if let Some(u) = &o.user {
         env.vars.insert(
             "user".into(),

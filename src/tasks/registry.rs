@@ -60,7 +60,7 @@ pub const BUILTINS: &[Builtin] = &[
         args: &[
             arg(
                 "force",
-                "yes: reinstall even when that exact version is installed",
+                "yes: reinstall even when that exact version is installed; and deploy to a protected env from a dirty tree, another branch, or a branch behind its upstream",
             ),
             arg(
                 "allow_downgrade",
@@ -70,6 +70,14 @@ pub const BUILTINS: &[Builtin] = &[
         roles: &["app", "web"],
         activation: true,
         plan: builtin::deb_deploy::plan,
+    },
+    Builtin {
+        name: "deb.reconfigure",
+        doc: "Apply the env's current debconf answers to the installed packages (config and postinst run again), no new release",
+        args: &[],
+        roles: &["app", "web"],
+        activation: true,
+        plan: builtin::deb_reconfigure::plan,
     },
     Builtin {
         name: "releases",
@@ -246,7 +254,7 @@ pub const BUILTINS: &[Builtin] = &[
             ),
             arg(
                 "force",
-                "yes (with resume): continue although the build changed",
+                "yes: deploy to a protected env from a dirty tree, another branch, or a branch behind its upstream; with resume, continue although the build changed",
             ),
         ],
         roles: &[],

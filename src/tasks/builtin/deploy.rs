@@ -56,26 +56,26 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         call.flag("revert")?,
         call.flag("force")?,
     );
-    let mode =
-        match (resume, revert) {
-            (true, true) => {
-                return Err(Error::usage(
-                    "deploy: `resume=yes` and `revert=yes` exclude each other",
-                    None,
-                ))
-            }
-            (true, false) => Mode::Resume { force },
-            (false, true) => Mode::Revert,
-            (false, false) if force => return Err(Error::usage(
-                "deploy: `force=yes` goes with `resume=yes` (resume with a changed build)",
-                Some(
-                    "to reinstall an unchanged build, put 'deb.deploy:force=yes' in the sequence"
-                        .into(),
-                ),
-            )),
-            (false, false) => Mode::Fresh,
-        };
+    let mode = match (resume, revert) {
+        (true, true) => {
+            return Err(Error::usage(
+                "deploy: `resume=yes` and `revert=yes` exclude each other",
+                None,
+            ))
+        }
+        (true, false) => Mode::Resume { force },
+        (false, true) => Mode::Revert,
+        // `force=yes` on a fresh deploy overrides git safety only (see below).
+        (false, false) => Mode::Fresh,
+    };
     let env = cx.env;
+    // Git safety (a revert ships nothing new): `force=yes` lets a protected env's deploy go
+    // from a dirty tree, another branch, or a branch behind its upstream, said first.
+    let note = if mode == Mode::Revert {
+        Vec::new()
+    } else {
+        super::deb_deploy::git_safety(cx, &call.name, force)?
+    };
     let settings = settings::read(env)?;
     let calls: Vec<TaskCall> = settings.sequence.iter().map(|(_, c)| c.clone()).collect();
     PLANNING.with(|p| p.set(true));
@@ -190,10 +190,12 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         all_hosts: cx.all_hosts.to_vec(),
         left_out,
     };
-    Ok(vec![Step::Here {
+    let mut steps = note;
+    steps.push(Step::Here {
         task: call.name.clone(),
         action: Arc::new(pipeline),
-    }])
+    });
+    Ok(steps)
 }
 
 /// `migrate_check_command`, or Django's `migrate --check` in the app's venv as the app user.

@@ -6,6 +6,7 @@ pub mod data_refresh;
 pub mod database;
 pub mod deb_build;
 pub mod deb_deploy;
+pub mod deb_reconfigure;
 pub mod deploy;
 pub mod facts;
 pub mod init;
