@@ -31,5 +31,6 @@ mod media;
 mod paths;
 mod pipeline;
 mod release_mode;
+mod release_mode_djdemo;
 mod support;
 mod web;
