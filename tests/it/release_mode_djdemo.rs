@@ -1,10 +1,11 @@
 //! Release mode on djdemo for real: staging and production as two instances on one container
-//! (PostgreSQL and nginx), each with its own database, gunicorn, nginx server and maintenance
+//! (`PostgreSQL` and nginx), each with its own database, gunicorn, nginx server and maintenance
 //! switch; deployed with the wrapped `deploy`, upgraded, rolled back and prepared with
 //! `setup_release` independently while the other keeps answering 200 with its own release.
 //! djdemo's postinst work (its user, role, database, settings, static files) is taken over by
 //! `release_setup_commands`.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -45,7 +46,8 @@ DJDEMO_SETTINGS=\"$DFAB_RELEASE/etc/djdemo/settings.json\" runuser -u djdemo -- 
 fn toml(r: &Reserved, template: &str) -> String {
     let mut out = String::new();
     for (env, port) in [("staging", 8081_u16), ("production", 8082)] {
-        out.push_str(&format!(
+        let _ = write!(
+        out,
             "[environments.{env}]\nlxc = \"{name}\"\nlxc_template = \"{template}\"\n\
              lxc_ipv4 = \"{ip}/24\"\nlxc_transport = \"attach\"\n\
              lxc_packages = [\"postgresql\", \"nginx-light\", \"sudo\", \"curl\"]\n\
@@ -61,7 +63,7 @@ fn toml(r: &Reserved, template: &str) -> String {
             name = r.name,
             ip = r.ip,
             start = start(port + 920),
-        ));
+        );
     }
     out
 }
