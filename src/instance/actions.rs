@@ -206,6 +206,19 @@ impl HostAction for Rollback {
     }
 }
 
+/// `web_restart` in release mode: the instance restarted in `current`, then healthy.
+#[derive(Debug)]
+pub struct Restart {
+    pub inst: Instance,
+}
+
+impl HostAction for Restart {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
+        routine::restart_healthy(t, cx, &self.inst)?;
+        Ok(format!("restarted instance {}", self.inst.rm.instance))
+    }
+}
+
 /// `releases` in release mode: each release with its states, then the instance's history.
 #[derive(Debug)]
 pub struct List {

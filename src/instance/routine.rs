@@ -153,7 +153,7 @@ pub fn prepare(
 }
 
 /// Restart the instance in its current release, then wait for `health_url`.
-fn restart_healthy(t: &mut dyn Transport, cx: &RunCtx<'_>, inst: &Instance) -> Result<()> {
+pub fn restart_healthy(t: &mut dyn Transport, cx: &RunCtx<'_>, inst: &Instance) -> Result<()> {
     let start: Vec<&str> = inst.rm.start.iter().map(String::as_str).collect();
     run(t, cx, call(&inst.rm, "restart", &start))?;
     if let Some((url, timeout)) = &inst.health {

@@ -33,6 +33,7 @@ mod media;
 mod paths;
 mod pipeline;
 mod release_mode;
+mod release_mode_djdemo;
 mod serve;
 mod serve_support;
 mod support;

@@ -28,23 +28,6 @@ pub fn planning() -> bool {
 
 /// Plan the whole deploy.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    if crate::settings::InstallMode::from_env(cx.env)?
-        .release()
-        .is_some()
-    {
-        // Release mode's deb.deploy migrates, switches, restarts and checks health itself; the
-        // wrapped sequence (journal, resume, revert by reinstall) is dpkg mode's.
-        return Err(Error::usage(
-            format!(
-                "`deploy` is not available in release mode yet (env `{}` sets install_mode = 'release')",
-                cx.env.name
-            ),
-            Some(format!(
-                "run `dfab {} deb.build deb.deploy`: in release mode it migrates, switches `current`, restarts and waits for health",
-                cx.env.name
-            )),
-        ));
-    }
     if PLANNING.with(Cell::get) {
         return Err(Error::usage(
             "`deploy` cannot run inside its own sequence (a task of `deploy = [...]` calls it)",
@@ -77,6 +60,10 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         super::deb_deploy::git_safety(cx, &call.name, force)?
     };
     let settings = settings::read(env)?;
+    let instance = super::release_mode::instance(cx)?;
+    if instance.is_some() {
+        release_mode_checks(cx, &settings, &mode)?;
+    }
     let calls: Vec<TaskCall> = settings.sequence.iter().map(|(_, c)| c.clone()).collect();
     PLANNING.with(|p| p.set(true));
     let planned = plan::resolve_calls(cx, "deploy", &calls);
@@ -124,6 +111,12 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         let mut job = super::deb_deploy::job_for(cx, &s.call)?;
         // A build stage before it: under `-n` what it makes is what ships.
         job.after_build.clone_from(&built);
+        if let Some(inst) = &instance {
+            // Release mode: the release install (prepare, migrate with the new code, switch,
+            // restart, health) is the stage's one fleet step, run as any other step.
+            s.steps = super::release_mode::deploy_job(&s.call, &s.hosts, inst.clone(), job);
+            continue;
+        }
         let d = Arc::new(Deploy::new(job));
         s.steps = vec![Step::Fleet {
             task: s.call.name.clone(),
@@ -175,6 +168,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let pipeline = Pipeline {
         env: env.name.clone(),
         lock_package: lock_package(cx)?,
+        release_mode: instance.is_some(),
         settings,
         mode,
         stages,
@@ -196,6 +190,38 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         action: Arc::new(pipeline),
     });
     Ok(steps)
+}
+
+/// What the wrapped deploy does not do in release mode, refused before anything runs: its
+/// revert reinstalls through dpkg (release mode's is `rollback`, one switch), and
+/// `maintenance = 'auto'` would ask the live release, not the new one, for pending migrations.
+fn release_mode_checks(cx: &PlanCtx<'_>, s: &settings::Settings, mode: &Mode) -> Result<()> {
+    let env = cx.env;
+    let rollback = format!(
+        "`dfab {} rollback` switches `current` back in release mode (no reinstall)",
+        env.name
+    );
+    if *mode == Mode::Revert {
+        return Err(Error::usage(
+            "deploy: `revert=yes` reinstalls through dpkg; this env installs in release mode",
+            Some(rollback),
+        ));
+    }
+    if s.on_failure == settings::OnFailure::Revert {
+        return Err(env.key_error(
+            "on_failure",
+            "'revert' reinstalls through dpkg; this env installs in release mode (install_mode = 'release'), where a failed release never becomes current",
+            Some(format!("drop it or set 'stop'; {rollback}")),
+        ));
+    }
+    if s.maintenance == settings::Maintenance::Auto {
+        return Err(env.key_error(
+            "maintenance",
+            "'auto' is not available in release mode: its check would ask the live release, not the new one, whether migrations are pending",
+            Some("'always' (maintenance around the release install) or 'never' (migrations run in the new release before the switch)".into()),
+        ));
+    }
+    Ok(())
 }
 
 /// `migrate_check_command`, or Django's `migrate --check` in the app's venv as the app user.
@@ -224,8 +250,14 @@ fn migrate_check(cx: &PlanCtx<'_>) -> Result<Cmd> {
 
 /// The package whose deploy lock is taken: `package_name`, else the first of `deploy_packages`,
 /// else the first of the build record, else the first of debian/control.
+///
+/// In release mode the lock is the instance's: the key is its `releases_root` (see
+/// [`crate::pipeline::lock::lock_path`]).
 pub fn lock_package(cx: &PlanCtx<'_>) -> Result<String> {
     let env = cx.env;
+    if let Some(rm) = crate::settings::InstallMode::from_env(env)?.release() {
+        return Ok(rm.root.clone());
+    }
     let name = App::from_env(env)?
         .package
         .or_else(|| {

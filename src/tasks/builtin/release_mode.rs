@@ -1,11 +1,13 @@
 //! Release mode's planners: `deb.deploy`, `rollback` and `releases` when the env sets
-//! `install_mode = 'release'`, and `setup_release[:keep_days=N]` and `clean_releases`, each one
+//! `install_mode = 'release'` (and the wrapped `deploy`'s install stage and `web_restart`
+//! there), and `setup_release[:keep_days=N]` and `clean_releases`, each one
 //! step over the env's hosts (the work is in `instance/`).
 
 use std::sync::Arc;
 
+use crate::deploy::Job;
 use crate::error::{Error, Result};
-use crate::instance::actions::{Clean, Deploy, List, Rollback};
+use crate::instance::actions::{Clean, Deploy, List, Restart, Rollback};
 use crate::instance::Instance;
 use crate::invocation::TaskCall;
 use crate::settings::{text, App, InstallMode};
@@ -75,6 +77,33 @@ pub fn deploy(cx: &PlanCtx<'_>, call: &TaskCall, inst: Instance) -> Result<Vec<S
             setup_only: None,
         }),
     }])
+}
+
+/// The wrapped `deploy`'s install stage in release mode: the release install of `job` on
+/// `hosts`, one fleet step (the pipeline runs it as any other step, under the instance's lock).
+#[must_use]
+pub fn deploy_job(call: &TaskCall, hosts: &[String], inst: Instance, job: Job) -> Vec<Step> {
+    vec![Step::Fleet {
+        task: call.name.clone(),
+        hosts: hosts.to_vec(),
+        action: Arc::new(Deploy {
+            inst,
+            job,
+            setup_only: None,
+        }),
+    }]
+}
+
+/// `web_restart` in release mode: the instance restarted in its `current` release
+/// (`release_start_command` or its `<package>@<instance>` unit), then `health_url` waited for.
+#[must_use]
+pub fn restart(cx: &PlanCtx<'_>, call: &TaskCall, inst: Instance) -> Vec<Step> {
+    vec![Step::Host {
+        task: call.name.clone(),
+        hosts: cx.hosts.clone(),
+        action: Arc::new(Restart { inst }),
+        warn_only: false,
+    }]
 }
 
 /// `setup_release[:keep_days=N]`: a release prepared (not current, no migrations) and its

@@ -10,8 +10,14 @@ use crate::web_mode::{self, restart};
 use super::{PlanCtx, Step};
 
 /// The restart, then the health wait when `health_url` is set.
+/// In release mode (without `web_restart_command`): the instance's restart instead.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let env = cx.env;
+    if env.str("web_restart_command").is_none() {
+        if let Some(inst) = super::release_mode::instance(cx)? {
+            return Ok(super::release_mode::restart(cx, call, inst));
+        }
+    }
     let cmd = match env.str("web_restart_command") {
         Some(c) => Cmd::shell(text::shell(env, "web_restart_command", c)?).sudo(None),
         None => restart::default_restart(
