@@ -33,7 +33,8 @@ bench_init() {
   [ "$(id -u)" = 0 ] || bench_die "run as root"
   lxc-info -n "$BASE" >/dev/null 2>&1 || bench_die "run \`bash scripts/setup-host\` first"
   cargo build --release --quiet --bin dfab
-  DFAB=$PWD/target/release/dfab
+  # BENCH_DFAB: another dfab binary to measure (an A/B comparison with another checkout's).
+  DFAB=${BENCH_DFAB:-$PWD/target/release/dfab}
   WORK=$(mktemp -d "/tmp/dfab-$BENCH.XXXXXX")
   trap bench_cleanup EXIT
   bench_kex
@@ -42,6 +43,7 @@ bench_init() {
 # EXIT trap: stop and destroy the bench's containers, remove its cgroup and WORK.
 bench_cleanup() {
   local n
+  bench_relay_stop
   for n in "${names[@]}"; do
     lxc-stop -k -n "$n" >/dev/null 2>&1 || true
     lxc-destroy -n "$n" >/dev/null 2>&1 || true
@@ -179,3 +181,45 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # A / B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# Relay (scripts/delay-relay.py): DELAY_MS one way, one port on 127.0.0.1 per address given,
+# from BASE_PORT up; sets RELAY_PID, RELAY_STATS and relay_hosts (127.0.0.1:port each). Every
+# tool is pointed through it by its host string: dfab and Fabric take `127.0.0.1:PORT` in their
+# host lists, ssh and scp take `-p PORT` / `-P PORT` (or the same `ssh://root@127.0.0.1:PORT`).
+# The relay stops with the bench (bench_cleanup kills it).
+bench_relay() { # DELAY_MS BASE_PORT ADDR...
+  local delay=$1 base=$2 i
+  shift 2
+  bench_relay_stop
+  RELAY_STATS=$WORK/relay.json
+  relay_hosts=()
+  for i in $(seq 0 $(($# - 1))); do relay_hosts+=("127.0.0.1:$((base + i))"); done
+  local targets=()
+  for a in "$@"; do targets+=("$a:22"); done
+  python3 scripts/delay-relay.py --delay-ms "$delay" --base-port "$base" --stats "$RELAY_STATS" \
+    "${targets[@]}" > "$WORK/relay.out" 2>"$WORK/relay.err" &
+  RELAY_PID=$!
+  for _ in $(seq 100); do grep -q ready "$WORK/relay.out" 2>/dev/null && return 0; sleep 0.05; done
+  cat "$WORK/relay.err" >&2
+  bench_die "the delay relay did not start"
+}
+
+bench_relay_stop() {
+  if [ -n "${RELAY_PID:-}" ]; then kill "$RELAY_PID" 2>/dev/null || true; wait "$RELAY_PID" 2>/dev/null || true; fi
+  RELAY_PID=""
+}
+
+# Print "<conns> <turns>" per host, the medians over the relay's ports since the last call (and
+# start its counters again).
+bench_relay_counts() {
+  rm -f "$RELAY_STATS"
+  kill -USR1 "$RELAY_PID"
+  for _ in $(seq 100); do [ -e "$RELAY_STATS" ] && break; sleep 0.02; done
+  python3 -c '
+import json, statistics, sys
+s = json.load(open(sys.argv[1]))
+used = [v for v in s.values() if v["conns"]]
+if not used: print("0 0"); sys.exit()
+print(int(statistics.median_low([v["conns"] for v in used])), int(statistics.median_low([v["turns"] for v in used])))
+' "$RELAY_STATS"
+}

@@ -17,6 +17,16 @@ pub struct Cli {
     #[arg(value_name = "ENV[:ARGS] TASK[:ARGS]")]
     pub words: Vec<String>,
 
+    /// After `--`: a shell command to run on every host of the env (Fabric 1's
+    /// `fab production -- uname -a`); `ENV:roles=web`, `hosts=`, `exclude_hosts=` pick the
+    /// hosts, `sudo=yes` runs it as root.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    /// Machine-readable output from the tasks that have it (`facts`): JSON on stdout.
+    #[arg(long = "json")]
+    pub json: bool,
+
     /// List environments and tasks; after an ENV, show that env's resolved settings.
     #[arg(short = 'l', long = "list")]
     pub list: bool,
@@ -29,6 +39,11 @@ pub struct Cli {
     /// Print every command that would run on each host; run nothing.
     #[arg(short = 'n', long = "dry-run")]
     pub dry_run: bool,
+
+    /// With -n: also run the env's `from_command` values (a secret store asked for real;
+    /// without it they stand unread under -n)
+    #[arg(long = "run-secret-commands", requires = "dry_run")]
+    pub run_secret_commands: bool,
 
     /// Log in as this user (overrides the env's `user`).
     #[arg(short = 'u', long = "user")]

@@ -33,6 +33,14 @@ pub enum Error {
         stderr: String,
         hint: Option<String>,
     },
+    /// A command run for a person (`manage`) ended other than 0: dfab exits with its status
+    /// (a signal as 128 + n), as `ssh host cmd` would; its output was shown as it came.
+    #[error("[{host}] {cmd}: {exit}")]
+    Exited {
+        host: String,
+        cmd: String,
+        exit: Exit,
+    },
     /// Could not reach or talk to a host.
     #[error("[{host}] {message}")]
     Transport {
@@ -119,6 +127,10 @@ impl Error {
         match self {
             Error::Config { .. } | Error::Usage { .. } => 2,
             Error::Domain(e) => e.code(),
+            Error::Exited { exit, .. } => u8::try_from(exit.shell_status())
+                .ok()
+                .filter(|c| *c != 0)
+                .unwrap_or(1),
             _ => 1,
         }
     }
@@ -155,7 +167,7 @@ impl Error {
             Error::HostsFailed { .. } => {
                 Some("each host's outcome and error is in the summary above".into())
             }
-            Error::Io(_) => None,
+            Error::Io(_) | Error::Exited { .. } => None,
         }
     }
 }

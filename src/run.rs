@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{CommandFactory, Parser};
 
 use crate::cli::Cli;
+use crate::environments::external::Reading;
 use crate::environments::{self, Project};
 use crate::error::{Error, Result};
 use crate::exec::{execute, ExecOptions};
@@ -18,6 +19,17 @@ use crate::tasks::registry::{self, BUILTINS};
 
 /// Run dfab with these arguments; returns the process exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // `dfab serve ...` is the web app, with a command line of its own.
+    if args.get(1).is_some_and(|a| a == "serve") {
+        return match crate::serve::run(args[1..].to_vec()) {
+            Ok(()) => 0,
+            Err(e) => {
+                let _ = std::io::stderr().write_all(crate::error::render(&e).as_bytes());
+                e.code()
+            }
+        };
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -25,7 +37,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    let verbosity = if cli.quiet {
+    // `--json`: stdout is the JSON alone; warnings and errors still go to stderr.
+    let verbosity = if cli.quiet || cli.json {
         Verbosity::Quiet
     } else if cli.verbose > 0 {
         Verbosity::Verbose
@@ -69,6 +82,7 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
     let Some((env_word, task_words)) = cli.words.split_first() else {
         if cli.list {
             print!("{}", console.redact(&list(&project, rep)?));
+            warn_plain_secrets(&project, rep);
             return Ok(());
         }
         return Err(Error::usage(
@@ -84,11 +98,25 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         .iter()
         .map(|w| parse_task(w))
         .collect::<Result<_>>()?;
+    let secrets = if cli.list {
+        Reading::Nothing
+    } else if cli.dry_run && !cli.run_secret_commands {
+        Reading::NoCommands
+    } else {
+        Reading::All
+    };
     let overrides = Overrides {
         hosts: cli.hosts.clone(),
         user: cli.user.clone(),
+        adhoc: (!cli.command.is_empty()).then(|| cli.command.join(" ")),
+        json: cli.json,
+        secrets,
     };
     let plan = plan::resolve(&project, &env_call, &calls, &overrides)?;
+    // What was read from outside the project is secret wherever it shows.
+    let mut known = crate::secret::project_secrets(&project);
+    known.extend(crate::secret::external_secrets(&plan.env));
+    console.set_redactor(crate::secret::Redactor::new(known));
     warn_near_miss_keys(&project, &plan.env.name, rep);
     if plan.env.bool("collectstatic") == Some(true) {
         // dragonfab's switch: dfab reads it only to say that it does nothing.
@@ -101,7 +129,7 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         print!("{}", console.redact(&show_env(&project, &plan)));
         return Ok(());
     }
-    if calls.is_empty() {
+    if calls.is_empty() && cli.command.is_empty() {
         return Err(Error::usage(
             format!("no task given for environment `{}`", env_call.name),
             Some("`dfab -l` lists the tasks".into()),
@@ -164,7 +192,25 @@ fn warn_near_miss_keys(project: &Project, env: &str, rep: &dyn Reporter) {
     }
 }
 
-fn locate(explicit: Option<PathBuf>) -> Result<PathBuf> {
+/// `dfab -l`: a secret key (`db_password`, `api_token`) written in plain text in an
+/// environments file that git tracks: the secret is in the repository's history.
+fn warn_plain_secrets(project: &Project, rep: &dyn Reporter) {
+    let found = environments::external::plain_secrets(project);
+    if found.is_empty() || !crate::git::tracks(&project.file) {
+        return;
+    }
+    for (env, key, pos) in found {
+        rep.warn(&format!(
+            "{}: `{env}.{key}` is a secret written in plain text in a file git tracks; read it \
+             from outside the project instead: {}",
+            crate::error::location(&project.file, Some(pos), None),
+            environments::syntax::Syntax::of(&project.file).setting(&key, "{'from_env': 'VAR'}")
+        ));
+    }
+}
+
+/// The environments file: `-f`'s, else the first found up from the current dir.
+pub(crate) fn locate(explicit: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         if !p.is_file() {
             return Err(Error::usage(
@@ -248,6 +294,10 @@ fn list(project: &Project, rep: &dyn Reporter) -> Result<String> {
             }
         );
     }
+    out.push_str(
+        "\nAd-hoc: dfab <ENV>[:roles=web,sudo=yes] -- <command>  runs a shell command on every \
+         host of the env (or those named), after any tasks\n",
+    );
     Ok(out)
 }
 
@@ -287,10 +337,17 @@ fn show_env(project: &Project, plan: &Plan) -> String {
         if let Some(raw) = as_written(project, &env.name, &k) {
             v = raw;
         }
+        let from_inventory = ["inventory", "inventory_command"]
+            .iter()
+            .any(|i| env.vars.contains_key(*i));
         let origin = if own.contains(&k.as_str()) || k == "env_name" {
             ""
-        } else {
+        } else if project.defaults.iter().any(|(d, _)| *d == k) {
             "    (from __all__)"
+        } else if from_inventory {
+            "    (from the inventory)"
+        } else {
+            ""
         };
         let _ = writeln!(out, "    {k} = {v}{origin}");
     }

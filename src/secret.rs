@@ -163,6 +163,40 @@ pub fn project_secrets(project: &crate::environments::Project) -> Vec<String> {
     out
 }
 
+/// The values an env read from outside the project ([`crate::environments::external`]): each
+/// whole, and of a debconf database read so, the `Value` of every question whose name is a
+/// secret key's (`app/admin_password`).
+#[must_use]
+pub fn external_secrets(env: &crate::environments::Env) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in &env.external {
+        out.push(v.expose().to_string());
+        if k == "debconf" {
+            out.extend(debconf_values(v.expose()));
+        }
+    }
+    out
+}
+
+/// The `Value`s of a debconf database's questions whose names are secret keys.
+#[must_use]
+pub fn debconf_values(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for stanza in text.split("\n\n") {
+        let field = |f: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(f).map(|v| v.trim().to_string()))
+        };
+        if let (Some(name), Some(value)) = (field("Name:"), field("Value:")) {
+            if is_secret_key(&name) && !value.is_empty() {
+                out.push(value);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

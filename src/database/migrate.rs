@@ -61,6 +61,7 @@ mod tests {
             name: "production".to_owned(),
             file: "environments.py".into(),
             vars,
+            external: std::collections::BTreeMap::new(),
         }
     }
 

@@ -50,6 +50,13 @@ pub struct Manifest {
     /// Hash of everything the build read; equal keys mean an identical build.
     pub input_key: String,
     pub packages: Vec<Entry>,
+    /// The git commit of the project the build was made from (40 hex digits), when the project
+    /// is a git checkout with a commit; written by `deb.build`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Tracked files differed from that commit when the build was made.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dirty: bool,
 }
 
 impl Manifest {
@@ -76,6 +83,8 @@ impl Manifest {
             format: 1,
             input_key,
             packages,
+            commit: None,
+            dirty: false,
         }
     }
 

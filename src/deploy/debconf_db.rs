@@ -83,11 +83,17 @@ pub fn load(file: &Path, key: Option<&KeyAt>) -> Result<DebconfDb> {
         let line = valid.split(|b| *b == b'\n').count();
         err(file, line, "not valid UTF-8", None)
     })?;
-    let answers = parse(file, &text)?;
+    from_text(file, Secret::new(text))
+}
+
+/// Parse a debconf database held in memory (read from outside the project, or decrypted);
+/// `file` names it in errors.
+pub fn from_text(file: &Path, text: Secret) -> Result<DebconfDb> {
+    let answers = parse(file, text.expose())?;
     Ok(DebconfDb {
         file: file.to_path_buf(),
         answers,
-        text: Secret::new(text),
+        text,
     })
 }
 

@@ -5,6 +5,7 @@
 pub mod debconf_db;
 mod error;
 pub mod fleet;
+pub mod reconfigure;
 pub mod record;
 mod release;
 pub mod remote;
@@ -91,6 +92,9 @@ pub struct Job {
     pub debconf: Option<PathBuf>,
     /// Where the `debconf` key is set (environments file, position, `env.debconf`), for errors.
     pub debconf_key: Option<debconf_db::KeyAt>,
+    /// The answers read from outside the project (or decrypted in memory): used instead of
+    /// reading `debconf`.
+    pub debconf_text: Option<crate::secret::Secret>,
     pub select: Select,
     /// `deb_conffiles = 'new'`.
     pub conffiles_new: bool,

@@ -28,10 +28,23 @@ pub struct Shipment {
 /// The packages of the build record in `dir` (not yet verified); `None` when there is no
 /// record.
 pub fn read(dir: &Path) -> Result<Option<Vec<Shipment>>> {
+    Ok(read_stamped(dir)?.map(|(s, _)| s))
+}
+
+/// [`read`], with the git commit the build was made from as the history keeps it (`<hash>`, or
+/// `<hash>-dirty` when tracked files had changed), if the build recorded one.
+pub fn read_stamped(dir: &Path) -> Result<Option<(Vec<Shipment>, Option<String>)>> {
     let Some(m) = Manifest::load(dir)? else {
         return Ok(None);
     };
-    Ok(Some(
+    let commit = m.commit.as_ref().map(|c| {
+        if m.dirty {
+            format!("{c}-dirty")
+        } else {
+            c.clone()
+        }
+    });
+    Ok(Some((
         m.packages
             .into_iter()
             .map(|e| Shipment {
@@ -43,7 +56,8 @@ pub fn read(dir: &Path) -> Result<Option<Vec<Shipment>>> {
                 size: e.size,
             })
             .collect(),
-    ))
+        commit,
+    )))
 }
 
 /// The build record's `(package, file)` pairs, if there is a readable record (never an error):

@@ -22,6 +22,8 @@ pub struct Release {
     pub debconf: Option<DebconfDb>,
     /// `-n` with no build record yet: the run would ship what its build step makes.
     pub planned: bool,
+    /// The git commit the build was made from (`<hash>` or `<hash>-dirty`), for the history.
+    pub commit: Option<String>,
 }
 
 impl Release {
@@ -31,7 +33,10 @@ impl Release {
     /// Under `dry_run` a missing record is the build this run makes, said so.
     pub fn load(job: &Job, dry_run: bool, rep: &dyn Reporter) -> Result<Release> {
         let debconf = Self::answers(job)?;
-        let record = record::read(&job.package_dir)?;
+        let (record, commit) = match record::read_stamped(&job.package_dir)? {
+            Some((r, c)) => (Some(r), c),
+            None => (None, None),
+        };
         // Under -n after a deb.build of the same plan, the run ships what that build makes: the
         // record an earlier build left stands for it only when it is of the version that build
         // makes (which the build then reuses), never another (maybe a lower) one.
@@ -53,6 +58,7 @@ impl Release {
                 packages: Vec::new(),
                 debconf,
                 planned: true,
+                commit: None,
             });
         }
         let Some(all) = record else {
@@ -92,6 +98,7 @@ impl Release {
             packages,
             debconf,
             planned: false,
+            commit,
         })
     }
 
@@ -102,10 +109,19 @@ impl Release {
             packages: Vec::new(),
             debconf: Self::answers(job)?,
             planned: false,
+            commit: None,
         })
     }
 
     fn answers(job: &Job) -> Result<Option<DebconfDb>> {
+        if let Some(text) = &job.debconf_text {
+            // Read from outside the project, or decrypted: parsed from memory, named by the
+            // file when there is one.
+            let file = job.debconf.clone().unwrap_or_else(|| {
+                format!("{}.debconf (from outside the project)", job.env).into()
+            });
+            return debconf_db::from_text(&file, text.clone()).map(Some);
+        }
         job.debconf
             .as_deref()
             .map(|p: &Path| debconf_db::load(p, job.debconf_key.as_ref()))

@@ -47,6 +47,8 @@ pub struct Target<'a> {
     pub sha256: &'a str,
     /// `deploy` or `rollback`, for the history.
     pub action: &'a str,
+    /// The git commit the release was built from, for the history.
+    pub commit: Option<&'a str>,
 }
 
 /// How to install. Three independent switches, as apt-get's options are.
@@ -145,6 +147,9 @@ pub fn install(r: &Target<'_>, o: InstallOpts, skip_same: bool, keep: usize, use
     }
     if let Some(n) = o.upload {
         args.extend(["--deb-size".into(), n.to_string()]);
+    }
+    if let Some(c) = r.commit {
+        args.extend(["--commit".into(), history::field(c)]);
     }
     args.extend([
         "--keep".into(),
@@ -316,6 +321,7 @@ mod tests {
             version: "1.0",
             sha256: "abc",
             action: "deploy",
+            commit: None,
         }
     }
 

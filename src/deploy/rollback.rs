@@ -79,6 +79,7 @@ pub fn roll_back(
             version: &version,
             sha256: "-",
             action: "rollback",
+            commit: None,
         };
         if let Done::Installed(what) = install_release(
             t,

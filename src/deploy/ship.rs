@@ -131,6 +131,7 @@ pub fn ship(
             version: &s.version,
             sha256: &s.sha256,
             action: "deploy",
+            commit: release.commit.as_deref(),
         };
         let opts = InstallOpts {
             conffiles_new: job.conffiles_new,
@@ -198,6 +199,7 @@ fn record(t: &mut dyn Transport, cx: &RunCtx<'_>, r: &Target<'_>, outcome: Outco
         sha256: r.sha256,
         outcome,
         action: r.action,
+        commit: r.commit,
     };
     let cmd = history::append(&line, &history::local_user());
     match record::exec(t, cx.rep, "sudo", cmd) {

@@ -42,6 +42,15 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<Template>> {
 
 /// The `templates` member of a .deb's control archive (empty when it has none).
 pub fn from_deb(deb: &Path) -> Result<Vec<Template>> {
+    match control_members(deb, &["templates"])?.pop() {
+        Some((_, text)) => parse(&deb.join("templates"), &text),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The members `names` of a .deb's control archive that it has (`postinst`, `templates`), as
+/// `(name, text)` in the archive's order.
+pub fn control_members(deb: &Path, names: &[&str]) -> Result<Vec<(String, String)>> {
     let bad = |what: &str| -> crate::error::Error {
         super::Error::BadDeb {
             path: deb.to_path_buf(),
@@ -79,17 +88,19 @@ pub fn from_deb(deb: &Path) -> Result<Vec<Template>> {
                 other => return Err(bad(&format!("unknown control compression `{other}`"))),
             };
             let mut archive = tar::Archive::new(reader);
+            let mut out = Vec::new();
             for entry in archive.entries()? {
                 let mut entry = entry?;
                 let path = entry.path()?.to_string_lossy().into_owned();
-                if path.trim_start_matches("./") == "templates" {
+                let name = path.trim_start_matches("./");
+                if names.contains(&name) {
+                    let name = name.to_string();
                     let mut text = String::new();
                     entry.read_to_string(&mut text)?;
-                    let label = deb.join("templates");
-                    return parse(&label, &text);
+                    out.push((name, text));
                 }
             }
-            return Ok(Vec::new());
+            return Ok(out);
         }
         at = end + (size & 1);
     }

@@ -191,6 +191,31 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "releases kept on each host for `rollback` (default 5)",
     ),
     (
+        "inventory",
+        Shape::LocalPath(Base::Project),
+        "an Ansible inventory file (INI or YAML) whose group `env_group` is the env's hosts and whose other groups are its roles",
+    ),
+    (
+        "inventory_command",
+        Shape::Str,
+        "a command printing an Ansible inventory as `--list` JSON (a dynamic inventory), read like `inventory`",
+    ),
+    (
+        "env_group",
+        Shape::Str,
+        "the inventory group that is the env (default: the group named as the env, else `all`)",
+    ),
+    (
+        "age_identity",
+        Shape::Str,
+        "the age identity (key file) that decrypts a `debconf` file ending in `.age` (default: $SOPS_AGE_KEY_FILE, else ~/.config/sops/age/keys.txt)",
+    ),
+    (
+        "branch",
+        Shape::Str,
+        "the git branch this env deploys from; a protected env's deploy refuses another branch checked out, a dirty tree, or a branch behind its upstream (force=yes overrides)",
+    ),
+    (
         "remote_path",
         Shape::DirStr,
         "directory on the hosts for uploads; must end in `/`",
@@ -456,9 +481,49 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
         "migrations command (default `{venv_path}/bin/python manage.py migrate --noinput`)",
     ),
     (
+        "manage_command",
+        Shape::Str,
+        "`manage`'s command: the package's manage wrapper (default `{venv_path}/bin/python {manage_py}`), run as `app_user` in `app_dir`",
+    ),
+    (
+        "services",
+        Shape::Packages,
+        "the units `services` controls: a list, or a dict of unit to roles (default: the units the built packages ship)",
+    ),
+    (
         "app_dir",
         Shape::Str,
         "the app directory migrations run in (default: the parent of `venv_path`)",
+    ),
+    (
+        "install_mode",
+        Shape::Str,
+        "`dpkg` (default: one version per host through dpkg) or `release` (per-instance releases under `releases_root`, switched by a `current` symlink)",
+    ),
+    (
+        "instance",
+        Shape::Str,
+        "release mode: the instance's name, one path component (default: the env's name)",
+    ),
+    (
+        "releases_root",
+        Shape::Str,
+        "release mode: the instance's directory on the hosts (default `/srv/<package>/<instance>/`)",
+    ),
+    (
+        "shared_paths",
+        Shape::StrList,
+        "release mode: paths in a release (relative) linked to `shared/`, kept across releases, e.g. ['media', 'log']",
+    ),
+    (
+        "release_start_command",
+        Shape::Str,
+        "release mode: the command that (re)starts the instance (default: `systemctl restart <package>@<instance>`)",
+    ),
+    (
+        "release_setup_commands",
+        Shape::StrList,
+        "release mode: shell commands run in a new release before its checks, taking over the maintainer scripts' work",
     ),
 ];
 
@@ -466,6 +531,12 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
 #[must_use]
 pub fn shape(key: &str) -> Option<Shape> {
     KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, s, _)| *s)
+}
+
+/// The one-line doc of a known key.
+#[must_use]
+pub fn doc(key: &str) -> Option<&'static str> {
+    KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, _, d)| *d)
 }
 
 /// A [`Shape::Share`] value as a fraction from 0 to 1: `0.1`, `0`, `1`, `'10%'`, `'10 %'`,

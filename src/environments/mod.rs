@@ -1,5 +1,6 @@
 //! Environments: loading `environments.py` or `dfab.toml`, `__all__` merging and interpolation.
 
+pub mod external;
 pub mod interpolate;
 pub mod keys;
 pub mod literal;
@@ -51,6 +52,9 @@ pub struct Env {
     pub name: String,
     pub file: PathBuf,
     pub vars: BTreeMap<String, Value>,
+    /// The values read from outside the project (`from_env`, `from_file`, `from_command`), by
+    /// key, once [`external::resolve`] has read them; the `debconf` key's is the database text.
+    pub external: BTreeMap<String, crate::secret::Secret>,
 }
 
 impl Env {
@@ -298,6 +302,10 @@ impl Project {
         // key mean "not set", even over a value from `__all__`.
         vars.retain(|k, v| keys::shape(k).is_none() || !keys::is_unset(v));
         for (key, val) in &vars {
+            // A value from outside the project is checked when it is read.
+            if external::source(val).is_some() {
+                continue;
+            }
             keys::check(key, val, syntax::Syntax::of(&self.file)).map_err(|(m, h)| {
                 let from = if def.vars.iter().any(|(k, _)| k == key) {
                     name
@@ -323,6 +331,7 @@ impl Project {
             name: name.to_string(),
             file: self.file.clone(),
             vars,
+            external: BTreeMap::new(),
         })
     }
 

@@ -1,10 +1,11 @@
-//! Running one step on many hosts: at most `parallel` at a time, one connection per host kept
-//! for the whole run (ssh's multiplexed master), and new connections started at most
-//! [`CONNECT_STARTS`] at once.
+//! Running one step on many hosts: at most `parallel` at a time, and one connection per host
+//! kept for the whole run (ssh's multiplexed master). Connection starts are paced per sshd met
+//! (the host's own, or the jump host's), in `transport::master`, not across the whole run: sshd's
+//! `MaxStartups` counts per daemon, and a run-wide cap made hosts past it start a whole login late.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 
 use crate::environments::Env;
 use crate::error::Result;
@@ -12,10 +13,6 @@ use crate::report::Reporter;
 use crate::transport::Transport;
 
 use super::connect::Connector;
-
-/// How many connections may be opening at once. sshd's default `MaxStartups 10:30:100` starts
-/// dropping unauthenticated connections past 10, and other tools saw resets past about 15.
-pub(crate) const CONNECT_STARTS: usize = 8;
 
 type Slot = Arc<Mutex<Option<Box<dyn Transport>>>>;
 
@@ -27,7 +24,6 @@ pub(crate) struct Pool<'a> {
     /// An LXC env's container address: every planned host of the env is that one container.
     lxc_address: Option<String>,
     slots: Mutex<HashMap<String, Slot>>,
-    starting: (Mutex<usize>, Condvar),
     /// Where a host's connection-time warnings go (a login shell that prints).
     rep: &'a dyn Reporter,
 }
@@ -47,7 +43,6 @@ impl<'a> Pool<'a> {
             parallel,
             lxc_address,
             slots: Mutex::new(HashMap::new()),
-            starting: (Mutex::new(0), Condvar::new()),
             rep,
         }
     }
@@ -107,18 +102,7 @@ impl<'a> Pool<'a> {
     }
 
     fn connect(&self, host: &str) -> Result<Box<dyn Transport>> {
-        let (count, cv) = &self.starting;
-        {
-            let mut n = count.lock().expect("start lock");
-            while *n >= CONNECT_STARTS {
-                n = cv.wait(n).expect("start lock");
-            }
-            *n += 1;
-        }
         let addr = self.lxc_address.as_deref().unwrap_or(host);
-        let r = self.connector.connect(addr, host, self.env);
-        *count.lock().expect("start lock") -= 1;
-        cv.notify_one();
-        r
+        self.connector.connect(addr, host, self.env)
     }
 }

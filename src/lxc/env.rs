@@ -140,6 +140,7 @@ mod tests {
             name: "staging".to_owned(),
             file: "environments.py".into(),
             vars,
+            external: std::collections::BTreeMap::new(),
         }
     }
 

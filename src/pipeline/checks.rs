@@ -53,9 +53,13 @@ impl Pipeline {
         }
     }
 
-    /// sha256 of the debconf answers file, if the env has one.
+    /// sha256 of the debconf answers, if the env has them: of the text this run loaded (an
+    /// answers file decrypted in memory, or one from outside the project), else of the file.
     #[must_use]
     pub fn debconf_sha(&self) -> Option<String> {
+        if let Some(db) = self.release().and_then(|r| r.debconf.as_ref()) {
+            return Some(sha256_hex(db.text.expose().as_bytes()));
+        }
         let p = self.job.as_ref()?.debconf.as_ref()?;
         fs_err::read(p).ok().map(|b| sha256_hex(&b))
     }
@@ -124,7 +128,9 @@ impl Run<'_, '_, '_, '_> {
             return Ok(true);
         };
         let Some(now) = now else { return Ok(true) };
-        if last.build != now || last.debconf_sha256 != self.p.debconf_sha() {
+        let answers = self.p.debconf_sha();
+        // Answers taken away cannot be applied by a reconfigure: the full deploy.
+        if last.build != now || (last.debconf_sha256 != answers && answers.is_none()) {
             return Ok(true);
         }
         let expected = self.p.expected_installed();
@@ -165,6 +171,11 @@ impl Run<'_, '_, '_, '_> {
         if seen != expected {
             return Ok(true);
         }
+        if last.debconf_sha256 != answers {
+            // Only the answers changed: applied to the installed version, no new release.
+            self.reconfigure_only(&hosts)?;
+            return Ok(false);
+        }
         self.j.status = "nothing to deploy".into();
         self.j.next = None;
         self.save();
@@ -173,6 +184,77 @@ impl Run<'_, '_, '_, '_> {
             &now.sha256[..12]
         ));
         Ok(false)
+    }
+
+    /// A deploy whose only change is the debconf answers: `deb.reconfigure` on the install
+    /// hosts (each host's packages), then the journal records the answers as shipped.
+    fn reconfigure_only(&mut self, hosts: &[String]) -> Result<(), Stop> {
+        let stop = |e: Error| Stop {
+            task: "deb.reconfigure".into(),
+            error: e,
+        };
+        let (Some(job), Some(release)) = (&self.p.job, self.p.release()) else {
+            return Ok(());
+        };
+        let Some(answers) = release.debconf.clone() else {
+            return Ok(());
+        };
+        self.eng.cx.rep.info(
+            "deploy: the build and hosts are unchanged and only the debconf answers changed: \
+             applying them with deb.reconfigure (no new release)",
+        );
+        let mut failed = None;
+        for h in hosts {
+            let packages: Vec<String> = release
+                .packages
+                .iter()
+                .filter(|s| job.select.wants_on(&s.package, h))
+                .map(|s| s.package.clone())
+                .collect();
+            let action = crate::deploy::reconfigure::Reconfigure {
+                packages,
+                answers: answers.clone(),
+                commit: release.commit.clone(),
+                by: "deploy",
+            };
+            let cx = self.eng.cx;
+            let t0 = std::time::Instant::now();
+            for (host, r) in self.eng.on_hosts(std::slice::from_ref(h), &|t, _| {
+                crate::exec::step::HostAction::run(&action, t, cx)
+            }) {
+                match r {
+                    Ok(what) => {
+                        self.eng.said(
+                            &host,
+                            "deb.reconfigure",
+                            &what,
+                            Some(t0.elapsed().as_secs_f64()),
+                        );
+                    }
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        if let Some(e) = failed {
+            self.save();
+            return Err(stop(e));
+        }
+        if self.eng.cx.dry_run {
+            return Ok(());
+        }
+        self.j.status = "reconfigured".into();
+        self.j.next = None;
+        if let Some(last) = self.j.last_success.as_mut() {
+            last.debconf_sha256 = self.p.debconf_sha();
+        }
+        self.save();
+        self.eng.cx.rep.info(&format!(
+            "deploy: done: the debconf answers reached {} (no new release)",
+            hosts.join(", ")
+        ));
+        Ok(())
     }
 
     /// `deb.deploy`'s checks on this machine, made once, before the first stage that touches a

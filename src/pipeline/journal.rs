@@ -195,7 +195,7 @@ impl Process {
             // Another boot of this machine: gone. Another machine: cannot tell.
             return (machine() == self.machine).then_some(false);
         }
-        Some(start_ticks(self.pid) == Some(self.start))
+        Some(start_ticks(self.pid) == Some(self.start) && !zombie(self.pid))
     }
 }
 
@@ -203,6 +203,18 @@ impl std::fmt::Display for Process {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "pid {} on {}", self.pid, self.machine)
     }
+}
+
+/// A process that has ended but whose parent has not reaped it (state `Z`): a deploy killed
+/// with `dfab serve` stays one until init reaps it, and has stopped all the same.
+fn zombie(pid: u32) -> bool {
+    fs_err::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = &stat[stat.rfind(')')? + 1..];
+            rest.split_whitespace().next().map(|state| state == "Z")
+        })
+        .unwrap_or(false)
 }
 
 /// Field 22 of `/proc/<pid>/stat` (after the command name, which may hold spaces).
@@ -276,6 +288,30 @@ pub fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // A deploy killed with `dfab serve` (its parent) stayed a zombie until init reaped it, and
+    // `deploy:resume=yes` refused it as still running.
+    #[test]
+    fn an_ended_unreaped_process_is_not_alive() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let start = start_ticks(pid).unwrap();
+        let p = Process {
+            pid,
+            start,
+            boot: boot_id().unwrap(),
+            machine: machine(),
+        };
+        let t = std::time::Instant::now();
+        while !zombie(pid) {
+            assert!(t.elapsed().as_secs() < 5, "`true` did not end");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(p.alive(), Some(false));
+        child.wait().unwrap();
+        assert_eq!(p.alive(), Some(false));
+        assert_eq!(Process::this().unwrap().alive(), Some(true));
+    }
 
     #[test]
     fn a_journal_round_trips_and_knows_what_finished() {

@@ -2,7 +2,9 @@
 //! who, when, what and a token, created whole with `ln` (which fails when it exists) under a
 //! `flock` guard. The holder refreshes its mtime while it runs; only the token's owner releases
 //! it, and `lock:release,force=yes` breaks it. (`/var/lib/dfab/<package>/lock` is the `flock`
-//! file `deb.deploy` holds during an install: a different thing.)
+//! file `deb.deploy` holds during an install: a different thing.) In release mode the lock is
+//! the instance's, `<releases_root>/.dfab/deploy.lock`: its key is the instance's root (an
+//! absolute path) instead of the package, so two instances of one package lock apart.
 
 use std::io::Read as _;
 
@@ -17,10 +19,16 @@ pub const HELD: i32 = 75;
 /// Exit status of [`acquire_checked`] on a host that cannot install (not root, a tool missing).
 pub const UNFIT: i32 = 78;
 
-/// The lock file of `package`.
+/// The lock file of `key`: a package's (`/var/lib/dfab/<package>/deploy.lock`), or, when the
+/// key is an instance's root (`/srv/app/staging`), that instance's
+/// (`/srv/app/staging/.dfab/deploy.lock`), as `dfab-host`'s `lock_dir` places them.
 #[must_use]
-pub fn lock_path(package: &str) -> String {
-    format!("{}/deploy.lock", state_dir(package))
+pub fn lock_path(key: &str) -> String {
+    if key.starts_with('/') {
+        format!("{}/.dfab/deploy.lock", key.trim_end_matches('/'))
+    } else {
+        format!("{}/deploy.lock", state_dir(key))
+    }
 }
 
 /// The line a refusal starts with; the holder's lines (no token) follow.

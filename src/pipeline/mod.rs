@@ -116,8 +116,13 @@ pub struct Pipeline {
     pub settings: Settings,
     pub mode: Mode,
     pub stages: Vec<Stage>,
-    /// The package whose deploy lock is taken.
+    /// The key of the deploy lock taken: the package, or in release mode the instance's root
+    /// (see [`lock::lock_path`]).
     pub lock_package: String,
+    /// `install_mode = 'release'`: the install stage is the instance's release install (which
+    /// runs the migrations in the new release before its switch, so the sequence's migration
+    /// steps are skipped, and leaves `current` as it was when it fails).
+    pub release_mode: bool,
     /// Every host of the deploy (the lock is taken on each).
     pub hosts: Vec<String>,
     /// The hosts the rolling batches go over (those of `deb.deploy`).

@@ -317,6 +317,9 @@ impl Run<'_, '_, '_, '_> {
             Kind::Live if self.maintenance_skipped => {
                 Some("maintenance = 'auto' and the site never left live")
             }
+            Kind::Migrate if self.p.release_mode => Some(
+                "release mode: the release install ran the migrations with the new code before its switch",
+            ),
             _ => None,
         };
         if let Some(why) = skip {
@@ -406,8 +409,11 @@ impl Run<'_, '_, '_, '_> {
             };
             let changes = stage.changes(k);
             let mut failed = Vec::new();
+            // A release install that failed left `current` where it was: it failed before the
+            // switch, or switched back (its release is marked failed, never current).
+            let release_install = self.p.release_mode && stage.kind == Kind::Install;
             for (h, r) in results {
-                if matches!(&r, Err(e) if e.left_host_unchanged()) {
+                if matches!(&r, Err(e) if release_install || e.left_host_unchanged()) {
                     unchanged.push(h.clone());
                 }
                 if changes && h != LOCAL && !unchanged.contains(&h) {

@@ -205,6 +205,7 @@ impl Run<'_, '_, '_, '_> {
                     sha256: &s.sha256,
                     outcome: history::Outcome::Ok,
                     action: "deploy",
+                    commit: release.commit.as_deref(),
                 };
                 let cmd = history::append(&line, &history::local_user());
                 for (h, r) in self.eng.cmd_on(std::slice::from_ref(h), "sudo", &cmd) {

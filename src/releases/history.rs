@@ -35,8 +35,11 @@ pub struct Entry {
     pub user: String,
     pub dfab: String,
     pub outcome: String,
-    /// `deploy` or `rollback`.
+    /// `deploy`, `rollback` or `reconfigure`.
     pub action: String,
+    /// The git commit the release was built from (`<hash>`, `<hash>-dirty`), when the build
+    /// recorded one: an eighth field, absent from older lines.
+    pub commit: Option<String>,
 }
 
 /// What one attempt writes.
@@ -47,6 +50,8 @@ pub struct Record<'a> {
     pub sha256: &'a str,
     pub outcome: Outcome,
     pub action: &'a str,
+    /// The build's git commit, if known.
+    pub commit: Option<&'a str>,
 }
 
 /// The user running dfab here, as it goes into the history (no tabs or newlines).
@@ -109,7 +114,8 @@ pub fn append(r: &Record<'_>, user: &str) -> Cmd {
     hostside::call(
         ["history".to_string(), "append".into(), r.package.into()]
             .into_iter()
-            .chain(fields.iter().map(|f| field(f))),
+            .chain(fields.iter().map(|f| field(f)))
+            .chain(r.commit.map(field)),
     )
     .sudo(None)
 }
@@ -118,7 +124,11 @@ pub fn append(r: &Record<'_>, user: &str) -> Cmd {
 #[must_use]
 pub fn parse_line(line: &str) -> Option<Entry> {
     let f: Vec<&str> = line.split('\t').collect();
-    let [time, version, sha256, user, dfab, outcome, action] = f.as_slice() else {
+    let (fields, commit) = match f.as_slice() {
+        [seven @ .., c] if seven.len() == 7 => (seven, Some((*c).to_string())),
+        seven => (seven, None),
+    };
+    let [time, version, sha256, user, dfab, outcome, action] = fields else {
         return None;
     };
     Some(Entry {
@@ -129,6 +139,7 @@ pub fn parse_line(line: &str) -> Option<Entry> {
         dfab: (*dfab).to_string(),
         outcome: (*outcome).to_string(),
         action: (*action).to_string(),
+        commit: commit.filter(|c| !c.is_empty()),
     })
 }
 
@@ -166,6 +177,7 @@ mod tests {
             sha256: "ab",
             outcome: Outcome::Failed,
             action: "deploy",
+            commit: Some("abc123-dirty"),
         };
         let cmd = append(&r, "my user");
         let dir = tempfile::tempdir().unwrap();
@@ -179,7 +191,12 @@ mod tests {
         assert_eq!(e.dfab, env!("CARGO_PKG_VERSION"));
         assert_eq!(e.outcome, "failed");
         assert_eq!(e.action, "deploy");
+        assert_eq!(e.commit.as_deref(), Some("abc123-dirty"));
         assert_eq!(e.time.len(), 20, "{}", e.time);
+        assert_eq!(
+            parse_line("t\t1\ts\tu\td\tok\tdeploy").unwrap().commit,
+            None
+        );
     }
 
     fn entries(lines: &[(&str, &str, &str)]) -> Vec<Entry> {

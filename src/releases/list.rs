@@ -67,8 +67,13 @@ impl HostAction for List {
                 ));
             }
             for e in &st.history {
+                let commit = e
+                    .commit
+                    .as_ref()
+                    .map(|c| format!(" commit {}", short_commit(c)))
+                    .unwrap_or_default();
                 cx.rep.info(&format!(
-                    "[{host}] {p}: history: {} {} {} {} by {} (dfab {}) sha256 {}",
+                    "[{host}] {p}: history: {} {} {} {} by {} (dfab {}) sha256 {}{commit}",
                     e.time,
                     e.action,
                     e.version,
@@ -87,9 +92,22 @@ impl HostAction for List {
     }
 }
 
+/// A commit as `releases` shows it: 12 hex digits, `-dirty` kept.
+fn short_commit(c: &str) -> String {
+    let (hash, dirty) = c.strip_suffix("-dirty").map_or((c, ""), |h| (h, "-dirty"));
+    format!("{}{dirty}", hash.get(..12).unwrap_or(hash))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::installed;
+    use super::{installed, short_commit};
+
+    #[test]
+    fn a_commit_shows_short_with_its_dirt() {
+        let c = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(short_commit(c), "0123456789ab");
+        assert_eq!(short_commit(&format!("{c}-dirty")), "0123456789ab-dirty");
+    }
 
     // A package dpkg did not know was listed as `djdemo: installed not installed`.
     #[test]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::environments::Env;
 use crate::error::Result;
-use crate::transport::cmd::Cmd;
+use crate::transport::cmd::{quote, Cmd};
 
 use super::text;
 
@@ -121,6 +121,46 @@ impl App {
             .sudo(Some(user.to_string())),
         ))
     }
+
+    /// `manage:<command>`: the app's management command with `command` (the person's own
+    /// shell words, as Fabric's `run` takes them) in the app directory, as the app user:
+    /// `manage_command` (the package's wrapper, `djdemo-manage`; its `{name}`s shell-quoted)
+    /// when set, else the venv's python with `manage.py`, as [`App::manage`]. An env with
+    /// neither (no `manage_command`, `venv_path` or `package_name`) is an error naming the keys.
+    pub fn manage_command(&self, env: &Env, command: &str) -> Result<Cmd> {
+        let prefix = match (env.str("manage_command"), &self.venv, &self.manage_py) {
+            (Some(c), _, _) => text::shell(env, "manage_command", c)?,
+            (None, Some(venv), Some(manage)) => {
+                format!("{}/bin/python {}", quote(venv), quote(manage))
+            }
+            _ => {
+                return Err(env.key_error(
+                    "manage_command",
+                    format!(
+                        "environment `{}` has no app settings: it sets neither \
+                         `manage_command` nor `venv_path` (nor `package_name`, for the default \
+                         /opt/<package_name>/venv)",
+                        env.name
+                    ),
+                    Some(format!(
+                        "set {} (the package's manage wrapper) or `package_name`",
+                        env.example("manage_command", "'myapp-manage'")
+                    )),
+                ))
+            }
+        };
+        let user = self.require_user(env)?;
+        let script = if command.trim().is_empty() {
+            prefix
+        } else {
+            format!("{prefix} {command}")
+        };
+        let cmd = Cmd::shell(script).sudo(Some(user.to_string()));
+        Ok(match &self.app_dir {
+            Some(dir) => cmd.cwd(dir),
+            None => cmd,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +217,41 @@ mod tests {
             .manage(&e, &["check"])
             .unwrap_err();
         assert!(err.to_string().contains("names no app user"), "{err}");
+    }
+
+    #[test]
+    fn manage_runs_the_wrapper_or_the_venv_s_manage_py_as_the_app_user() {
+        let e = env("'package_name': 'myapp',");
+        let cmd = App::from_env(&e)
+            .unwrap()
+            .manage_command(&e, "migrate --plan")
+            .unwrap();
+        let shown = cmd.to_string();
+        assert!(
+            shown.starts_with("sudo -n -H -u myapp -- sh -c 'cd /opt/myapp && "),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("/opt/myapp/venv/bin/python /opt/myapp/manage.py migrate --plan"),
+            "{shown}"
+        );
+        let e = env("'package_name': 'myapp',\n'manage_command': '{package_name}-manage',");
+        let cmd = App::from_env(&e)
+            .unwrap()
+            .manage_command(&e, "createsuperuser")
+            .unwrap();
+        assert!(
+            cmd.to_string().contains("myapp-manage createsuperuser"),
+            "{cmd}"
+        );
+        let e = env("'hosts': ['h'],");
+        let err = App::from_env(&e)
+            .unwrap()
+            .manage_command(&e, "check")
+            .unwrap_err();
+        assert_eq!(err.code(), 2);
+        assert!(err.to_string().contains("has no app settings"), "{err}");
+        assert!(err.hint().unwrap().contains("manage_command"), "{err:?}");
     }
 
     #[test]

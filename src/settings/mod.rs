@@ -3,12 +3,14 @@
 //! defaults and errors that name the environments file, line and key.
 
 pub mod app;
+pub mod install_mode;
 pub mod protection;
 pub mod roles;
 pub mod shipping;
 pub mod text;
 
 pub use app::App;
+pub use install_mode::{InstallMode, ReleaseMode};
 pub use protection::Protection;
 pub use roles::{Roles, UnknownRole};
 pub use shipping::Shipping;

@@ -15,6 +15,9 @@ pub struct Shipping {
     pub package_dir: PathBuf,
     /// The `debconf` file, and where the env names it (for a missing file's error).
     pub debconf: Option<(PathBuf, KeyAt)>,
+    /// The debconf answers as read from outside the project (`from_env`, `from_file`,
+    /// `from_command`, or the `.age` file decrypted in memory): the database text.
+    pub debconf_text: Option<crate::secret::Secret>,
     /// `deb_conffiles = 'new'`: install the package's conffiles over local changes.
     pub conffiles_new: bool,
     /// `keep_releases`: releases kept on each host.
@@ -70,6 +73,7 @@ impl Shipping {
         Ok(Shipping {
             package_dir: package_dir(env, project),
             debconf,
+            debconf_text: env.external.get("debconf").cloned(),
             conffiles_new,
             keep,
             allow_downgrade: env.bool("allow_downgrade").unwrap_or(false),

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::environments::external::Reading;
 use crate::environments::interpolate::{interpolate, Mode, Problem};
 use crate::environments::value::{Kind, Value};
 use crate::environments::{Env, Project};
@@ -43,7 +44,19 @@ pub struct Plan {
 pub struct Overrides {
     pub hosts: Option<Vec<String>>,
     pub user: Option<String>,
+    /// The shell command after `--` (its words joined by spaces, as Fabric 1 joins them), run
+    /// on every host of the env after the tasks; the env's host keywords and `sudo=yes` apply
+    /// to it.
+    pub adhoc: Option<String>,
+    /// `--json`: tasks that can print JSON do (`facts`).
+    pub json: bool,
+    /// How far values from outside the project are read (`-n` runs no `from_command` unless
+    /// `--run-secret-commands`; `-l` reads none).
+    pub secrets: Reading,
 }
+
+/// The keywords an ad-hoc command takes on the env (`production:roles=web -- cmd`).
+const ADHOC_KEYWORDS: &[&str] = &["host", "hosts", "role", "roles", "exclude_hosts", "sudo"];
 
 /// Build the plan for `env_call` (the env, with Fabric-style args) and `calls`.
 pub fn resolve(
@@ -53,6 +66,11 @@ pub fn resolve(
     o: &Overrides,
 ) -> Result<Plan> {
     let mut env = project.activate(&env_call.name)?;
+    crate::environments::external::resolve(&mut env, o.secrets)?;
+    let inventory_dir = env
+        .str("local_dir")
+        .map_or_else(|| project.dir(), |d| project.dir().join(d));
+    crate::inventory::apply(&mut env, &inventory_dir)?;
     if let Some(u) = &o.user {
         env.vars.insert(
             "user".into(),
@@ -66,6 +84,27 @@ pub fn resolve(
         Some(v) => parse_tasks(&project.file, v)?,
         None => Vec::new(),
     };
+    // With `--`, the env's host keywords and `sudo` belong to the command.
+    let (env_call, adhoc_call) = if o.adhoc.is_none() {
+        (env_call.clone(), None)
+    } else {
+        let (kw, rest): (Vec<_>, Vec<_>) = env_call
+            .kwargs
+            .iter()
+            .cloned()
+            .partition(|(k, _)| ADHOC_KEYWORDS.contains(&k.as_str()));
+        let env_only = TaskCall {
+            kwargs: rest,
+            ..env_call.clone()
+        };
+        let adhoc = TaskCall {
+            name: ADHOC_TASK.to_string(),
+            args: Vec::new(),
+            kwargs: kw,
+        };
+        (env_only, Some(adhoc))
+    };
+    let env_call = &env_call;
     let targets = targets(&env, env_call, o)?;
     let all_hosts = match &targets {
         Targets::Hosts(h) => h.clone(),
@@ -88,9 +127,13 @@ pub fn resolve(
         steps: Vec::new(),
         stack: Vec::new(),
         built: None,
+        json: o.json,
     };
     for call in calls {
         r.call(call)?;
+    }
+    if let (Some(command), Some(call)) = (&o.adhoc, &adhoc_call) {
+        r.adhoc(call, command)?;
     }
     let steps = r.steps;
     let activation = r.activation;
@@ -132,7 +175,12 @@ fn targets(env: &Env, env_call: &TaskCall, o: &Overrides) -> Result<Targets> {
     if let Some((k, _)) = env_call.kwargs.first() {
         return Err(Error::usage(
             format!("environment `{}` takes no argument `{k}`", env.name),
-            None,
+            ADHOC_KEYWORDS.contains(&k.as_str()).then(|| {
+                format!(
+                    "`{k}=` on the env picks the hosts of a command after `--`: `dfab {}:{k}=... -- uname -a`; a task takes it as `task:{k}=...`",
+                    env.name
+                )
+            }),
         ));
     }
     if let Some(h) = &o.hosts {
@@ -157,9 +205,56 @@ struct Resolver<'a> {
     stack: Vec<String>,
     /// An earlier call of this plan builds the packages (`deb.build`).
     built: Option<crate::deploy::PlannedBuild>,
+    /// `--json` (see [`Overrides::json`]).
+    json: bool,
 }
 
 impl Resolver<'_> {
+    /// The command after `--` (Fabric 1's ad-hoc command): one `run` (or, with `sudo=yes`, a
+    /// `sudo`) on every host of the env, or on those its host keywords name, shown and
+    /// prefixed as a user's own command; on a protected env it asks first (`-y` answers).
+    fn adhoc(&mut self, call: &TaskCall, command: &str) -> Result<()> {
+        let (rest, sel) = self.host_keywords(call)?;
+        let sudo = rest.flag("sudo")?;
+        let hosts = sel.unwrap_or_else(|| self.all_hosts.to_vec());
+        if hosts.is_empty() {
+            return Err(self.env.key_error(
+                "hosts",
+                format!(
+                    "environment `{}` has no hosts to run `{command}` on",
+                    self.env.name
+                ),
+                Some("set `hosts` in the env or `__all__`, or pass -H host1,host2".into()),
+            ));
+        }
+        let protection = crate::settings::Protection::of(self.env);
+        if protection.is_protected() {
+            self.steps.push(Step::Confirm {
+                task: ADHOC_TASK.to_string(),
+                question: format!(
+                    "run `{command}`{} on {} of {} ({})?",
+                    if sudo { " as root" } else { "" },
+                    match hosts.len() {
+                        1 => hosts[0].clone(),
+                        n => format!("{n} hosts"),
+                    },
+                    self.env.name,
+                    protection.reason()
+                ),
+            });
+        }
+        let cmd = Cmd::shell(command);
+        self.activation = true;
+        self.steps.push(Step::Run {
+            task: ADHOC_TASK.to_string(),
+            hosts,
+            cmd: if sudo { cmd.sudo(None) } else { cmd },
+            warn_only: false,
+            builtin: None,
+        });
+        Ok(())
+    }
+
     fn call(&mut self, call: &TaskCall) -> Result<()> {
         let (call, sel) = self.host_keywords(call)?;
         let call = &call;
@@ -352,6 +447,7 @@ impl Resolver<'_> {
             all_hosts: self.all_hosts,
             hosts_given: self.hosts_given,
             built: self.built.clone(),
+            json: self.json,
         };
         let steps = (b.plan)(&cx, &checked)?;
         if b.name == "deb.build" {
@@ -550,6 +646,9 @@ impl Resolver<'_> {
     }
 }
 
+/// The name an ad-hoc command goes by in errors, the summary and the journal.
+pub const ADHOC_TASK: &str = "--";
+
 /// A keyword argument the task does not take: exit 2, naming its arguments.
 fn unknown_argument<'a>(
     task: &str,
@@ -636,6 +735,7 @@ pub(crate) fn resolve_calls(
             steps: Vec::new(),
             stack: vec![within.to_string()],
             built,
+            json: cx.json,
         };
         r.call(call)?;
         built = r.built;

@@ -60,7 +60,7 @@ pub const BUILTINS: &[Builtin] = &[
         args: &[
             arg(
                 "force",
-                "yes: reinstall even when that exact version is installed",
+                "yes: reinstall even when that exact version is installed; and deploy to a protected env from a dirty tree, another branch, or a branch behind its upstream",
             ),
             arg(
                 "allow_downgrade",
@@ -70,6 +70,14 @@ pub const BUILTINS: &[Builtin] = &[
         roles: &["app", "web"],
         activation: true,
         plan: builtin::deb_deploy::plan,
+    },
+    Builtin {
+        name: "deb.reconfigure",
+        doc: "Apply the env's current debconf answers to the installed packages (config and postinst run again), no new release",
+        args: &[],
+        roles: &["app", "web"],
+        activation: true,
+        plan: builtin::deb_reconfigure::plan,
     },
     Builtin {
         name: "releases",
@@ -89,6 +97,25 @@ pub const BUILTINS: &[Builtin] = &[
         roles: &["app", "web"],
         activation: true,
         plan: builtin::rollback::plan,
+    },
+    Builtin {
+        name: "setup_release",
+        doc: "Release mode: prepare a release without switching to it, and print its path",
+        args: &[arg(
+            "keep_days",
+            "keep the release from clean_releases for this many days",
+        )],
+        roles: &["app", "web"],
+        activation: true,
+        plan: builtin::release_mode::plan_setup,
+    },
+    Builtin {
+        name: "clean_releases",
+        doc: "Release mode: remove failed releases, then old ones beyond keep_releases",
+        args: &[],
+        roles: &["app", "web"],
+        activation: true,
+        plan: builtin::release_mode::plan_clean,
     },
     Builtin {
         name: "database.dump",
@@ -227,7 +254,7 @@ pub const BUILTINS: &[Builtin] = &[
             ),
             arg(
                 "force",
-                "yes (with resume): continue although the build changed",
+                "yes: deploy to a protected env from a dirty tree, another branch, or a branch behind its upstream; with resume, continue although the build changed",
             ),
         ],
         roles: &[],
@@ -248,6 +275,36 @@ pub const BUILTINS: &[Builtin] = &[
         roles: &[],
         activation: true,
         plan: builtin::lock::plan,
+    },
+    Builtin {
+        name: "manage",
+        doc: "Run a management command of the app: manage:createsuperuser, manage:\"migrate --plan\"",
+        args: &[arg(
+            "command",
+            "the management command and its arguments (run in the app's venv, as app_user)",
+        )],
+        roles: &["app"],
+        activation: true,
+        plan: builtin::manage::plan,
+    },
+    Builtin {
+        name: "facts",
+        doc: "Show each host's OS, kernel, CPUs, memory, free disk and the env's packages (--json for scripts)",
+        args: &[arg("json", "yes: print JSON (as --json does)")],
+        roles: &[],
+        activation: true,
+        plan: builtin::facts::plan,
+    },
+    Builtin {
+        name: "services",
+        doc: "The services the env's packages ship: services:status, restart, stop or start[,name]",
+        args: &[
+            arg("action", "status (default), restart, stop or start"),
+            arg("name", "one service (default: all of them)"),
+        ],
+        roles: &["app", "web"],
+        activation: true,
+        plan: builtin::services::plan,
     },
     Builtin {
         name: "lxc.template",

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::report::Reporter;
 
 use super::cmd::Cmd;
-use super::{process, Io, Output, Transport};
+use super::{process, Exit, Io, Output, Transport};
 
 /// This machine, as a host named `localhost`.
 pub struct Local {
@@ -78,6 +78,16 @@ impl Transport for Local {
         let mut c = Command::new("sh");
         c.arg("-c").arg(cmd.to_shell_exec());
         process::run_io(c, cmd.stdin_bytes(), io, "localhost", echo)
+    }
+
+    fn interactive(&mut self, cmd: &Cmd, tty: bool, echo: Option<&dyn Reporter>) -> Result<Exit> {
+        if !tty {
+            return self.exec(cmd, echo).map(|o| o.exit());
+        }
+        let cmd = cmd.clone().without_sudo_if_root(self.login_user());
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(cmd.to_shell_exec());
+        process::run_attached(c, "localhost")
     }
 }
 

@@ -110,6 +110,16 @@ pub trait Transport: Send {
     /// prints to `echo` as they come. Returns the output whatever the exit status; see [`check`].
     fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output>;
 
+    /// Run a command for a person at this terminal (`manage`): with `tty`, on a terminal of
+    /// its own on the host, with dfab's standard input, output and error passed straight
+    /// through, so an interactive program (a prompt, a shell) works; without, as
+    /// [`Transport::exec`] with its lines echoed to `echo`. Returns how it ended. Transports
+    /// that cannot give a terminal (a recorder, lxc attach) run it without one.
+    fn interactive(&mut self, cmd: &Cmd, tty: bool, echo: Option<&dyn Reporter>) -> Result<Exit> {
+        let _ = tty;
+        self.exec(cmd, echo).map(|o| o.exit())
+    }
+
     /// Run a command; stream its output lines to `echo` if given; capture it all.
     fn exec(&mut self, cmd: &Cmd, echo: Option<&dyn Reporter>) -> Result<Output> {
         self.exec_io(cmd, Io::default(), echo)

@@ -41,6 +41,25 @@ pub(crate) fn run_io(
     Ok(Output::new(status.into(), stdout, stderr))
 }
 
+/// Spawn `command` with this process's standard input, output and error (a terminal stays a
+/// terminal) and wait for it: how it ended. A spawn failure keeps its cause and names the
+/// program. Secrets cannot travel this way (stdin is the person's): callers pass none.
+pub(crate) fn run_attached(mut command: Command, host: &str) -> Result<super::Exit> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let status = command
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| Error::Spawn {
+            host: host.to_string(),
+            program,
+            hint: None,
+            source: e,
+        })?;
+    Ok(status.into())
+}
+
 /// Feed a started command's stdin (`stdin` bytes, then `io.stdin`) and read its stdout (into
 /// `io.stdout` when given, else captured) and stderr (captured), all at once, echoing captured
 /// lines when asked; gives back (stdout, stderr, the copy's result). Shared by the child process

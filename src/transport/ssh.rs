@@ -261,6 +261,30 @@ impl Transport for Ssh {
         self.noise_cause()
     }
 
+    fn interactive(&mut self, cmd: &Cmd, tty: bool, echo: Option<&dyn Reporter>) -> Result<Exit> {
+        if !tty {
+            return self.exec(cmd, echo).map(|o| o.exit());
+        }
+        let cmd = cmd.clone().without_sudo_if_root(self.login_user());
+        let session = self.session.as_ref().expect("session open until drop");
+        // A mux client of the master with a terminal of its own (`-tt`): the same connection,
+        // host keys and options as every other command; the host argument is ignored.
+        let mut c = std::process::Command::new("ssh");
+        c.arg("-S")
+            .arg(session.control_socket())
+            .args([
+                "-o",
+                "ControlMaster=no",
+                "-o",
+                "LogLevel=ERROR",
+                "-tt",
+                "none",
+                "--",
+            ])
+            .arg(cmd.to_shell());
+        super::process::run_attached(c, &self.label)
+    }
+
     fn exec_io(&mut self, cmd: &Cmd, io: Io<'_>, echo: Option<&dyn Reporter>) -> Result<Output> {
         // Logged in as root already: no sudo wrapper (a minimal host may lack sudo, and each
         // `sudo -n` costs a few milliseconds on every command of a deploy).

@@ -105,11 +105,43 @@ pub fn conf_path(env: &Env, key: &str, p: &str) -> Result<()> {
     }
 }
 
+/// In release mode, the instance's own place for the switch: `<releases_root>/shared/` (where
+/// the flag, the splash page and the state file go unless set) and its snippet's name
+/// (`dfab-maintenance-<package>-<instance>.conf`), so two instances on one host never share a
+/// flag or a snippet. `None` in dpkg mode.
+fn instance_defaults(env: &Env) -> Result<Option<(String, String)>> {
+    let Some(rm) = crate::settings::InstallMode::from_env(env)?
+        .release()
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let base = format!("{}/shared/", rm.root);
+    conf_path(env, "releases_root", &base)?;
+    Ok(Some((
+        base,
+        format!("dfab-maintenance-{}-{}.conf", rm.package, rm.instance),
+    )))
+}
+
 impl WebSettings {
-    /// Read and check the web settings of `env`.
+    /// Read and check the web settings of `env`. In release mode the flag, page, state and
+    /// snippet default to the instance's own ([`instance_defaults`]), and `remote_path` is not
+    /// needed.
     pub fn from_env(env: &Env) -> Result<WebSettings> {
-        let remote_path = remote_path(env)?;
-        let flag = text::plain_or(env, "maintenance_file", "{remote_path}maintenance.on")?;
+        let instance = instance_defaults(env)?;
+        let (remote_path, base) = match &instance {
+            Some((base, _)) if env.str("remote_path").is_none() => (base.clone(), base.clone()),
+            Some((base, _)) => (remote_path(env)?, base.clone()),
+            None => {
+                let p = remote_path(env)?;
+                (p.clone(), p)
+            }
+        };
+        let flag = match &instance {
+            Some(_) => text::plain_or(env, "maintenance_file", &format!("{base}maintenance.on"))?,
+            None => text::plain_or(env, "maintenance_file", "{remote_path}maintenance.on")?,
+        };
         conf_path(env, "maintenance_file", &flag)?;
         if flag.ends_with('/') {
             return Err(env.key_error(
@@ -153,17 +185,20 @@ impl WebSettings {
             })?,
         };
         let server = server(env)?;
+        let name = instance
+            .as_ref()
+            .map_or("dfab-maintenance.conf", |(_, n)| n.as_str());
         let default_snippet = match server {
-            Server::Nginx => "/etc/nginx/snippets/dfab-maintenance.conf",
-            Server::Apache => "/etc/apache2/dfab-maintenance.conf",
+            Server::Nginx => format!("/etc/nginx/snippets/{name}"),
+            Server::Apache => format!("/etc/apache2/{name}"),
         };
-        let snippet_path = text::plain_or(env, "web_snippet_path", default_snippet)?;
+        let snippet_path = text::plain_or(env, "web_snippet_path", &default_snippet)?;
         conf_path(env, "web_snippet_path", &snippet_path)?;
         let check_url = check_url(env)?;
         Ok(WebSettings {
             env_name: env.name.clone(),
-            page: format!("{remote_path}maintenance.html"),
-            state: format!("{remote_path}.dfab-web-mode"),
+            page: format!("{base}maintenance.html"),
+            state: format!("{base}.dfab-web-mode"),
             remote_path,
             flag,
             allow,
@@ -225,4 +260,46 @@ pub fn usage(msg: String) -> Error {
         msg,
         Some("web_mode:maintenance[,message=...], web_mode:live, web_mode:status or web_mode:snippet=nginx|apache".into()),
     )
+}
+
+#[cfg(test)]
+mod instance_tests {
+    use super::WebSettings;
+    use crate::settings::testing::env_named;
+
+    #[test]
+    fn release_mode_gives_each_instance_its_own_flag_and_snippet() {
+        let body = |inst: &str| {
+            format!(
+                "'package_name': 'djdemo',\n'install_mode': 'release',\n'instance': '{inst}',\n\
+                 'remote_path': '/srv/shared-by-both/',"
+            )
+        };
+        let a = WebSettings::from_env(&env_named("staging", &body("staging"))).unwrap();
+        let b = WebSettings::from_env(&env_named("production", &body("production"))).unwrap();
+        assert_eq!(a.flag, "/srv/djdemo/staging/shared/maintenance.on");
+        assert_eq!(b.flag, "/srv/djdemo/production/shared/maintenance.on");
+        assert_eq!(a.page, "/srv/djdemo/staging/shared/maintenance.html");
+        assert_eq!(b.state, "/srv/djdemo/production/shared/.dfab-web-mode");
+        assert_eq!(
+            a.snippet_path,
+            "/etc/nginx/snippets/dfab-maintenance-djdemo-staging.conf"
+        );
+        assert_ne!(a.snippet_path, b.snippet_path);
+        // No remote_path needed in release mode; a set maintenance_file still wins.
+        let c = WebSettings::from_env(&env_named(
+            "demo",
+            "'package_name': 'djdemo',\n'install_mode': 'release',\n\
+             'maintenance_file': '/run/demo.on',",
+        ))
+        .unwrap();
+        assert_eq!(
+            (c.remote_path.as_str(), c.flag.as_str()),
+            ("/srv/djdemo/demo/shared/", "/run/demo.on")
+        );
+        // dpkg mode keeps its defaults.
+        let d = WebSettings::from_env(&env_named("x", "'remote_path': '/srv/app/',")).unwrap();
+        assert_eq!(d.flag, "/srv/app/maintenance.on");
+        assert_eq!(d.snippet_path, "/etc/nginx/snippets/dfab-maintenance.conf");
+    }
 }

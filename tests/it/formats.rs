@@ -10,16 +10,22 @@ fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// Run dfab on one of the two files (it must succeed with no warning), with its path blanked so
-/// outputs compare.
+/// Run dfab on one of the two files (it must succeed with no warning but `-l`'s about the
+/// fixture's plain `db_password` in a file git tracks), with its path blanked so outputs compare.
 fn both(args: &[&str]) -> [String; 2] {
     ["formats/environments.py", "formats/dfab.toml"].map(|f| {
         let file = fixture(f);
         let out = Dfab::new(&fixture("formats"))
             .args(["-f".as_ref(), file.as_os_str()])
             .args(args)
-            .stderr_is("")
-            .run_checked();
+            .run()
+            .ok();
+        let other: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| !l.contains("`__all__.db_password` is a secret written in plain text"))
+            .collect();
+        assert!(other.is_empty(), "warnings: {}", out.stderr);
         out.stdout.replace(&file.display().to_string(), "FILE")
     })
 }

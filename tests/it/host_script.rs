@@ -227,6 +227,7 @@ fn preflight_install_unchanged_failed_prune_and_state() {
         version,
         sha256: &shas[i],
         action: "deploy",
+        commit: None,
     };
 
     // A fresh install: dpkg's state before (none) and after, the fast path, one history line.
@@ -371,6 +372,7 @@ fn preflight_install_unchanged_failed_prune_and_state() {
         sha256: "abc",
         outcome: history::Outcome::Failed,
         action: "rollback",
+        commit: None,
     };
     assert_eq!(call(&mut t, &history::append(&rec, "an admin")).status, 0);
     let last = history_lines(&h).pop().unwrap();
@@ -564,6 +566,7 @@ fn the_deb_streams_into_the_install_and_a_wrong_sum_installs_nothing() {
             version: if i == 0 { "2.0" } else { "2.1" },
             sha256,
             action: "deploy",
+            commit: None,
         };
         let size = fs_err::metadata(&debs[i]).unwrap().len();
         let opts = InstallOpts {
@@ -615,6 +618,7 @@ fn the_deb_streams_into_the_install_and_a_wrong_sum_installs_nothing() {
         version: "2.0",
         sha256: "-",
         action: "rollback",
+        commit: None,
     };
     let opts = InstallOpts {
         downgrade: true,

@@ -487,6 +487,7 @@ fn env_of(pairs: &[(&str, &str)]) -> Env {
         name: "lxctest".to_owned(),
         file: "dfab.toml".into(),
         vars,
+        external: std::collections::BTreeMap::new(),
     }
 }
 

@@ -3,6 +3,8 @@
 mod cli;
 mod compat;
 mod database;
+mod day_two;
+mod day_two_secrets;
 mod deb;
 mod deb_compiled;
 mod deb_fallback;
@@ -31,5 +33,9 @@ mod lxc_support;
 mod media;
 mod paths;
 mod pipeline;
+mod release_mode;
+mod release_mode_djdemo;
+mod serve;
+mod serve_support;
 mod support;
 mod web;

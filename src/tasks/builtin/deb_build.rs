@@ -98,8 +98,35 @@ impl LocalAction for DebBuild {
         for line in built_lines(&build, &opts.project_dir) {
             rep.info(&line);
         }
-        Ok(())
+        stamp(&opts, rep)
     }
+}
+
+/// Record in the build record the git commit the project was at and whether tracked files
+/// had changed (`deb.deploy` ships it into each host's history; a protected env's deploy
+/// checks the checkout itself). Outside a git checkout the record is left as the build wrote it.
+fn stamp(opts: &BuildOptions, rep: &dyn crate::report::Reporter) -> Result<()> {
+    let Some(co) = crate::git::read(&opts.project_dir) else {
+        return Ok(());
+    };
+    let Some(mut m) = deb::manifest::Manifest::load(&opts.out_dir)? else {
+        return Ok(());
+    };
+    if co.dirty {
+        rep.warn(&format!(
+            "deb.build: built from a work tree with uncommitted changes (commit {}): a protected \
+             env's deploy refuses it without force=yes",
+            co.commit
+                .as_deref()
+                .map_or("none", |c| &c[..c.len().min(12)])
+        ));
+    }
+    if (m.commit.as_ref(), m.dirty) != (co.commit.as_ref(), co.dirty) {
+        m.commit = co.commit;
+        m.dirty = co.dirty;
+        m.write(&opts.out_dir)?;
+    }
+    Ok(())
 }
 
 /// One line per package: `built <path> (...)`, or `unchanged: <path> (reused, ...)` when the

@@ -16,12 +16,32 @@ use super::{PlanCtx, Step};
 
 /// Plan a deploy of the last build.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    if let Some(inst) = super::release_mode::instance(cx)? {
+        return super::release_mode::deploy(cx, call, inst);
+    }
     let job = job_for(cx, call)?;
-    Ok(vec![Step::Fleet {
+    // Inside `deploy`'s sequence the wrapped deploy checked the checkout already.
+    let mut steps = if super::deploy::planning() {
+        Vec::new()
+    } else {
+        git_safety(cx, &call.name, job.force)?
+    };
+    steps.push(Step::Fleet {
         task: call.name.clone(),
         hosts: cx.hosts.clone(),
         action: Arc::new(Deploy::new(job)),
-    }])
+    });
+    Ok(steps)
+}
+
+/// [`crate::git::check`] of the project; the problems `force=yes` overrode, as a note step.
+pub fn git_safety(cx: &PlanCtx<'_>, task: &str, force: bool) -> Result<Vec<Step>> {
+    let problems = crate::git::check(cx.env, cx.project_dir, task, force)?;
+    Ok(super::rollback::note_step(
+        task,
+        (!problems.is_empty())
+            .then(|| format!("force=yes: deploying although {}", problems.join("; "))),
+    ))
 }
 
 /// The job of a `deb.deploy` call: the env's settings and the call's `force` and
@@ -41,6 +61,7 @@ pub fn job(cx: &PlanCtx<'_>, force: bool) -> Result<Job> {
         package_dir: s.package_dir,
         debconf,
         debconf_key,
+        debconf_text: s.debconf_text,
         select: select(cx)?,
         conffiles_new: s.conffiles_new,
         force,

@@ -39,32 +39,38 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         call.flag("revert")?,
         call.flag("force")?,
     );
-    let mode =
-        match (resume, revert) {
-            (true, true) => {
-                return Err(Error::usage(
-                    "deploy: `resume=yes` and `revert=yes` exclude each other",
-                    None,
-                ))
-            }
-            (true, false) => Mode::Resume { force },
-            (false, true) => Mode::Revert,
-            (false, false) if force => return Err(Error::usage(
-                "deploy: `force=yes` goes with `resume=yes` (resume with a changed build)",
-                Some(
-                    "to reinstall an unchanged build, put 'deb.deploy:force=yes' in the sequence"
-                        .into(),
-                ),
-            )),
-            (false, false) => Mode::Fresh,
-        };
+    let mode = match (resume, revert) {
+        (true, true) => {
+            return Err(Error::usage(
+                "deploy: `resume=yes` and `revert=yes` exclude each other",
+                None,
+            ))
+        }
+        (true, false) => Mode::Resume { force },
+        (false, true) => Mode::Revert,
+        // `force=yes` on a fresh deploy overrides git safety only (see below).
+        (false, false) => Mode::Fresh,
+    };
     let env = cx.env;
+    // Git safety (a revert ships nothing new): `force=yes` lets a protected env's deploy go
+    // from a dirty tree, another branch, or a branch behind its upstream, said first.
+    let note = if mode == Mode::Revert {
+        Vec::new()
+    } else {
+        super::deb_deploy::git_safety(cx, &call.name, force)?
+    };
     let settings = settings::read(env)?;
     if matches!(
         settings.strategy,
         settings::Strategy::Bluegreen | settings::Strategy::Serial
     ) {
-        return super::lxc_fleet::plan_deploy(cx, call, &settings);
+        let mut steps = note;
+        steps.extend(super::lxc_fleet::plan_deploy(cx, call, &settings)?);
+        return Ok(steps);
+    }
+    let instance = super::release_mode::instance(cx)?;
+    if instance.is_some() {
+        release_mode_checks(cx, &settings, &mode)?;
     }
     let calls: Vec<TaskCall> = settings.sequence.iter().map(|(_, c)| c.clone()).collect();
     PLANNING.with(|p| p.set(true));
@@ -113,6 +119,12 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         let mut job = super::deb_deploy::job_for(cx, &s.call)?;
         // A build stage before it: under `-n` what it makes is what ships.
         job.after_build.clone_from(&built);
+        if let Some(inst) = &instance {
+            // Release mode: the release install (prepare, migrate with the new code, switch,
+            // restart, health) is the stage's one fleet step, run as any other step.
+            s.steps = super::release_mode::deploy_job(&s.call, &s.hosts, inst.clone(), job);
+            continue;
+        }
         let d = Arc::new(Deploy::new(job));
         s.steps = vec![Step::Fleet {
             task: s.call.name.clone(),
@@ -164,6 +176,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let pipeline = Pipeline {
         env: env.name.clone(),
         lock_package: lock_package(cx)?,
+        release_mode: instance.is_some(),
         settings,
         mode,
         stages,
@@ -179,10 +192,44 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         all_hosts: cx.all_hosts.to_vec(),
         left_out,
     };
-    Ok(vec![Step::Here {
+    let mut steps = note;
+    steps.push(Step::Here {
         task: call.name.clone(),
         action: Arc::new(pipeline),
-    }])
+    });
+    Ok(steps)
+}
+
+/// What the wrapped deploy does not do in release mode, refused before anything runs: its
+/// revert reinstalls through dpkg (release mode's is `rollback`, one switch), and
+/// `maintenance = 'auto'` would ask the live release, not the new one, for pending migrations.
+fn release_mode_checks(cx: &PlanCtx<'_>, s: &settings::Settings, mode: &Mode) -> Result<()> {
+    let env = cx.env;
+    let rollback = format!(
+        "`dfab {} rollback` switches `current` back in release mode (no reinstall)",
+        env.name
+    );
+    if *mode == Mode::Revert {
+        return Err(Error::usage(
+            "deploy: `revert=yes` reinstalls through dpkg; this env installs in release mode",
+            Some(rollback),
+        ));
+    }
+    if s.on_failure == settings::OnFailure::Revert {
+        return Err(env.key_error(
+            "on_failure",
+            "'revert' reinstalls through dpkg; this env installs in release mode (install_mode = 'release'), where a failed release never becomes current",
+            Some(format!("drop it or set 'stop'; {rollback}")),
+        ));
+    }
+    if s.maintenance == settings::Maintenance::Auto {
+        return Err(env.key_error(
+            "maintenance",
+            "'auto' is not available in release mode: its check would ask the live release, not the new one, whether migrations are pending",
+            Some("'always' (maintenance around the release install) or 'never' (migrations run in the new release before the switch)".into()),
+        ));
+    }
+    Ok(())
 }
 
 /// `migrate_check_command`, or Django's `migrate --check` in the app's venv as the app user.
@@ -211,8 +258,14 @@ fn migrate_check(cx: &PlanCtx<'_>) -> Result<Cmd> {
 
 /// The package whose deploy lock is taken: `package_name`, else the first of `deploy_packages`,
 /// else the first of the build record, else the first of debian/control.
+///
+/// In release mode the lock is the instance's: the key is its `releases_root` (see
+/// [`crate::pipeline::lock::lock_path`]).
 pub fn lock_package(cx: &PlanCtx<'_>) -> Result<String> {
     let env = cx.env;
+    if let Some(rm) = crate::settings::InstallMode::from_env(env)?.release() {
+        return Ok(rm.root.clone());
+    }
     let name = App::from_env(env)?
         .package
         .or_else(|| {

@@ -6,14 +6,19 @@ pub mod data_refresh;
 pub mod database;
 pub mod deb_build;
 pub mod deb_deploy;
+pub mod deb_reconfigure;
 pub mod deploy;
+pub mod facts;
 pub mod init;
 pub mod lock;
 pub mod lxc;
 pub mod lxc_fleet;
+pub mod manage;
 pub mod noop;
+pub mod release_mode;
 pub mod releases;
 pub mod rollback;
+pub mod services;
 pub mod web_mode;
 pub mod web_restart;
 
@@ -43,4 +48,6 @@ pub struct PlanCtx<'a> {
     /// An earlier call of this plan builds the packages (`deb.build`): under `-n` there may be
     /// no build record yet, and that is not an error.
     pub built: Option<crate::deploy::PlannedBuild>,
+    /// `--json`: print JSON where the task can (`facts`).
+    pub json: bool,
 }

@@ -12,6 +12,9 @@ use super::{PlanCtx, Step};
 /// Plan the listing: the project's packages (as `rollback` finds them), or every package dfab
 /// deployed on the host.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    if let Some(inst) = super::release_mode::instance(cx)? {
+        return Ok(super::release_mode::list(cx, call, inst));
+    }
     let job = super::deb_deploy::job(cx, false)?;
     let (packages, note) = super::rollback::packages(cx, &job).unwrap_or_default();
     let mut steps = super::rollback::note_step(&call.name, note);

@@ -15,6 +15,9 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     if cx.env.vars.contains_key("fleet") {
         return super::lxc_fleet::plan_rollback(cx, call);
     }
+    if let Some(inst) = super::release_mode::instance(cx)? {
+        return Ok(super::release_mode::rollback(cx, call, inst));
+    }
     let job = super::deb_deploy::job(cx, false)?;
     let (packages, note) = packages(cx, &job)?;
     let mut steps = note_step(&call.name, note);

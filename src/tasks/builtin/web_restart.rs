@@ -10,8 +10,14 @@ use crate::web_mode::{self, restart};
 use super::{PlanCtx, Step};
 
 /// The restart, then the health wait when `health_url` is set.
+/// In release mode (without `web_restart_command`): the instance's restart instead.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let env = cx.env;
+    if env.str("web_restart_command").is_none() {
+        if let Some(inst) = super::release_mode::instance(cx)? {
+            return Ok(super::release_mode::restart(cx, call, inst));
+        }
+    }
     let cmd = match env.str("web_restart_command") {
         Some(c) => Cmd::shell(text::shell(env, "web_restart_command", c)?).sudo(None),
         None => restart::default_restart(
@@ -44,7 +50,15 @@ pub fn health_url(env: &crate::environments::Env) -> Result<Option<String>> {
 
 /// The health wait on each host, when `health_url` is set.
 pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
-    let env = cx.env;
+    health_on(cx.env, &call.name, &cx.hosts)
+}
+
+/// The health wait of `task` on `hosts`, when `health_url` is set (`web_restart`, `services`).
+pub fn health_on(
+    env: &crate::environments::Env,
+    task: &str,
+    hosts: &[String],
+) -> Result<Option<Step>> {
     let Some(url) = health_url(env)? else {
         return Ok(None);
     };
@@ -59,8 +73,8 @@ pub fn health(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Option<Step>> {
         })?,
     };
     Ok(Some(Step::Run {
-        task: call.name.clone(),
-        hosts: cx.hosts.clone(),
+        task: task.to_string(),
+        hosts: hosts.to_vec(),
         cmd: restart::wait_healthy(&url, timeout),
         warn_only: false,
         builtin: Some(format!("wait for {url} to answer 2xx")),

@@ -1,0 +1,272 @@
+//! Release mode's steps: `deb.deploy` and `setup_release` over the hosts (the checks here once,
+//! every host's preflight, a gate, then each host's release), and `rollback`, `releases` and
+//! `clean_releases` on each host.
+
+use std::fmt::Write as _;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::deploy::record::Shipment;
+use crate::deploy::{Job, Release};
+use crate::error::Result;
+use crate::exec::engine::Engine;
+use crate::exec::step::{FleetAction, HostAction, RunCtx};
+use crate::transport::Transport;
+
+use super::config;
+use super::routine::Config;
+use super::routine::{self, Facts};
+use super::{scripts, Instance};
+
+/// What `deb.deploy` and `setup_release` ship: the main package's shipment and its config.
+struct Checked<'a> {
+    ship: Option<&'a Shipment>,
+    config: Config,
+}
+
+/// The checks here, once, before any host is touched: the build record and the answers
+/// ([`Release::load`]), the main package in it, its maintainer scripts, its config rendered.
+fn check_here<'a>(inst: &Instance, release: &'a Release, cx: &RunCtx<'_>) -> Result<Checked<'a>> {
+    let rm = &inst.rm;
+    let answers = release
+        .debconf
+        .as_ref()
+        .map(|d| d.text.expose().to_string());
+    if release.planned {
+        return Ok(Checked {
+            ship: None,
+            config: config::render(&[], None),
+        });
+    }
+    let ship = release
+        .packages
+        .iter()
+        .find(|s| s.package == rm.package)
+        .ok_or_else(|| super::Error::NotBuilt {
+            package: rm.package.clone(),
+            dir: release
+                .packages
+                .first()
+                .and_then(|s| s.path.parent())
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+            built: release.packages.iter().map(|s| s.package.clone()).collect(),
+        })?;
+    let mut wanted: Vec<&str> = scripts::SCRIPTS.to_vec();
+    wanted.push("templates");
+    let members = crate::deploy::templates::control_members(&ship.path, &wanted)?;
+    let mut findings = Vec::new();
+    let mut questions = Vec::new();
+    for (name, text) in &members {
+        if name == "templates" {
+            questions = config::questions(&ship.path.join("templates"), text)?;
+        } else {
+            findings.extend(scripts::findings(name, text));
+        }
+    }
+    if !findings.is_empty() {
+        if rm.setup.is_empty() {
+            return Err(super::Error::ScriptsRefused {
+                env: inst.env.clone(),
+                package: rm.package.clone(),
+                deb: ship.path.clone(),
+                findings,
+            }
+            .into());
+        }
+        cx.rep.info(&format!(
+            "release mode: release_setup_commands take over {} line(s) of {}'s maintainer scripts ({})",
+            findings.len(),
+            rm.package,
+            findings
+                .iter()
+                .map(|f| format!("{}:{}", f.script, f.line))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(Checked {
+        ship: Some(ship),
+        config: config::render(&questions, answers.as_deref()),
+    })
+}
+
+/// Every host's preflight; unless all passed, none is changed (those that passed say so).
+/// Then `change` on each host with what its preflight found.
+fn gated(
+    eng: &Engine<'_, '_>,
+    task: &'static str,
+    hosts: &[String],
+    preflight: &(dyn Fn(&mut dyn Transport, &RunCtx<'_>) -> Result<Facts> + Sync),
+    change: &(dyn Fn(&mut dyn Transport, &RunCtx<'_>, Facts) -> Result<String> + Sync),
+) -> Vec<(String, Result<String>)> {
+    let cx = eng.cx;
+    let checked = eng.on_hosts(hosts, &|t: &mut dyn Transport, _h: &str| preflight(t, cx));
+    if checked.iter().any(|(_, r)| r.is_err()) {
+        return checked
+            .into_iter()
+            .map(|(h, r)| {
+                let r = r.map(|_| {
+                    "preflight passed; left unchanged (another host failed its preflight)"
+                        .to_string()
+                });
+                (h, r)
+            })
+            .collect();
+    }
+    let start = Instant::now();
+    eng.on_hosts(hosts, &|t: &mut dyn Transport, h: &str| {
+        let facts = checked
+            .iter()
+            .find(|(x, _)| x == h)
+            .and_then(|(_, r)| r.as_ref().ok().copied())
+            .unwrap_or_default();
+        let what = change(t, cx, facts)?;
+        eng.said(h, task, &what, Some(start.elapsed().as_secs_f64()));
+        Ok(what)
+    })
+}
+
+/// `deb.deploy` in release mode: a new release on each host, migrated, checked, switched to,
+/// restarted and healthy; then old and failed releases beyond `keep_releases` cleaned.
+#[derive(Debug)]
+pub struct Deploy {
+    pub inst: Instance,
+    pub job: Job,
+    /// `setup_release`: prepare only (no migrations, no switch), pinned for this many days.
+    pub setup_only: Option<Option<u64>>,
+}
+
+impl FleetAction for Deploy {
+    fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Vec<(String, Result<String>)>> {
+        let cx = eng.cx;
+        let release = Release::load(&self.job, cx.dry_run, cx.rep)?;
+        let checked = check_here(&self.inst, &release, cx)?;
+        let inst = &self.inst;
+        let task = if self.setup_only.is_some() {
+            "setup_release"
+        } else {
+            "deb.deploy"
+        };
+        let Some(ship) = checked.ship else {
+            return Ok(hosts
+                .iter()
+                .map(|h| (h.clone(), Ok(format!("would {task} what deb.build makes"))))
+                .collect());
+        };
+        let setup_only = self.setup_only;
+        Ok(gated(
+            eng,
+            task,
+            hosts,
+            &|t, cx| routine::preflight(t, cx, inst, ship),
+            &|t, cx, facts| {
+                let p = routine::prepare(
+                    t,
+                    cx,
+                    inst,
+                    ship,
+                    facts,
+                    &checked.config,
+                    setup_only.is_none(),
+                )?;
+                if let Some(days) = setup_only {
+                    let mut what = format!("prepared {} (not current)", p.path);
+                    if let Some(d) = days {
+                        let now = SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs());
+                        routine::pin(t, cx, inst, &p.name, now + d * 86_400)?;
+                        let _ = write!(what, "; kept from clean_releases for {d} day(s)");
+                    }
+                    cx.rep
+                        .info(&format!("[{}] release path: {}", t.host(), p.path));
+                    return Ok(what);
+                }
+                let mut what = routine::switch(t, cx, inst, &p)?;
+                let removed = routine::clean(t, cx, inst)?;
+                if !removed.is_empty() {
+                    let _ = write!(what, "; removed {}", removed.join(", "));
+                }
+                Ok(what)
+            },
+        ))
+    }
+}
+
+/// `rollback` in release mode: `current` back to the rollback target (or `to`), restarted.
+#[derive(Debug)]
+pub struct Rollback {
+    pub inst: Instance,
+    pub to: Option<String>,
+}
+
+impl HostAction for Rollback {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
+        routine::rollback(t, cx, &self.inst, self.to.as_deref())
+    }
+}
+
+/// `web_restart` in release mode: the instance restarted in `current`, then healthy.
+#[derive(Debug)]
+pub struct Restart {
+    pub inst: Instance,
+}
+
+impl HostAction for Restart {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
+        routine::restart_healthy(t, cx, &self.inst)?;
+        Ok(format!("restarted instance {}", self.inst.rm.instance))
+    }
+}
+
+/// `releases` in release mode: each release with its states, then the instance's history.
+#[derive(Debug)]
+pub struct List {
+    pub inst: Instance,
+}
+
+impl HostAction for List {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
+        let host = t.host().to_string();
+        let Some((releases, history)) = routine::list(t, cx, &self.inst)? else {
+            return Ok(String::new());
+        };
+        let rm = &self.inst.rm;
+        cx.rep.info(&format!(
+            "[{host}] {} instance {} in {}: {} release(s)",
+            rm.package,
+            rm.instance,
+            rm.root,
+            releases.len()
+        ));
+        for r in &releases {
+            let states = if r.states.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", r.states.join(", "))
+            };
+            cx.rep.info(&format!("[{host}]   {}{states}", r.name));
+        }
+        for h in history.iter().rev().take(10).rev() {
+            cx.rep.info(&format!("[{host}]   history: {h}"));
+        }
+        Ok(String::new())
+    }
+}
+
+/// `clean_releases`: failed releases first, then the oldest beyond `keep_releases`.
+#[derive(Debug)]
+pub struct Clean {
+    pub inst: Instance,
+}
+
+impl HostAction for Clean {
+    fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
+        let removed = routine::clean(t, cx, &self.inst)?;
+        Ok(if removed.is_empty() {
+            "nothing to remove".into()
+        } else {
+            format!("removed {}", removed.join(", "))
+        })
+    }
+}

@@ -1,0 +1,74 @@
+//! What stops release mode, as values: the package, the scripts' lines, the host and release
+//! are fields; the text and hint are made where the error is printed.
+
+use std::path::PathBuf;
+
+use super::scripts::Finding;
+
+/// A failure of release mode.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The package's maintainer scripts do work release mode cannot reproduce.
+    #[error("release mode refused, nothing done: {package}'s maintainer scripts ({}) do work release mode does not do:\n{}", .deb.display(), .findings.iter().map(|f| format!("  {}:{}: {} ({})", f.script, f.line, f.what, f.text)).collect::<Vec<_>>().join("\n"))]
+    ScriptsRefused {
+        env: String,
+        package: String,
+        deb: PathBuf,
+        findings: Vec<Finding>,
+    },
+    /// The build record holds no package `package_name` names.
+    #[error("release mode ships `{package}` (package_name), which the build record in {} lacks (it has {})", .dir.display(), .built.join(", "))]
+    NotBuilt {
+        package: String,
+        dir: PathBuf,
+        built: Vec<String>,
+    },
+    /// The new release was switched to, but the instance did not come up healthy: `current`
+    /// went back.
+    #[error("[{host}] release {release} did not pass its health check after the switch; current is back on {back} and {release} is marked failed:\n{cause}")]
+    Unhealthy {
+        host: String,
+        release: String,
+        back: String,
+        cause: String,
+    },
+}
+
+impl Error {
+    /// What to do about it.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::ScriptsRefused { env, .. } => format!(
+                "do that work in `release_setup_commands` of env `{env}` (run in each new release, \
+                 with DFAB_RELEASE, DFAB_SHARED and the debconf answers in shared/debconf.env), \
+                 or deploy with install_mode = 'dpkg'"
+            ),
+            Error::NotBuilt { .. } => {
+                "run deb.build, or set package_name to a built package".into()
+            }
+            Error::Unhealthy { .. } => {
+                "`releases` lists the instance's releases; fix the release and deploy again".into()
+            }
+        })
+    }
+}
+
+impl crate::error::DomainError for Error {
+    fn hint(&self) -> Option<String> {
+        Error::hint(self)
+    }
+
+    fn code(&self) -> u8 {
+        match self {
+            Error::ScriptsRefused { .. } | Error::NotBuilt { .. } => 2,
+            Error::Unhealthy { .. } => 1,
+        }
+    }
+
+    fn left_host_unchanged(&self) -> bool {
+        matches!(self, Error::ScriptsRefused { .. } | Error::NotBuilt { .. })
+    }
+}
+
+crate::domain_error!(Error);

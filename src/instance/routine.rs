@@ -1,0 +1,268 @@
+//! One host's part of release mode, as phases handing values on: [`preflight`] (root, the
+//! tools, whether the .deb is kept there), [`prepare`] (upload, config, unpack, venv, shared
+//! paths, setup commands, migrations with the new code, checks), [`switch`] (`current`
+//! atomically, restart, health, back on failure), [`rollback`], [`list`] and [`clean`].
+
+use crate::deploy::record::Shipment;
+use crate::error::Result;
+use crate::exec::record;
+use crate::exec::step::RunCtx;
+use crate::secret::Secret;
+use crate::transport::{Output, Transport};
+
+use super::host::{self, call, marked};
+use super::Instance;
+
+/// Run `cmd` on `t` (shown with `-v`); a failure is the command's error with its last lines.
+/// Under `-n` the recorder's empty answer comes back.
+#[allow(clippy::needless_pass_by_value)] // callers build the command in the call
+fn run(t: &mut dyn Transport, cx: &RunCtx<'_>, cmd: crate::transport::cmd::Cmd) -> Result<Output> {
+    let out = record::exec(t, cx.rep, "sudo", cmd.clone())?;
+    if t.recording() {
+        return Ok(out);
+    }
+    crate::transport::check(t.host(), &cmd, out)
+}
+
+/// An error as the cause inside another message: its text without the leading `error: `.
+fn cause(e: &crate::error::Error) -> String {
+    let text = crate::error::render(e);
+    let text = text.trim_end();
+    text.strip_prefix("error: ").unwrap_or(text).to_string()
+}
+
+/// What a host's preflight found: whether the .deb is kept there with the same sha256.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facts {
+    pub there: bool,
+}
+
+/// Root, the tools release mode needs, and whether `ship`'s .deb is kept on the host.
+pub fn preflight(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    inst: &Instance,
+    ship: &Shipment,
+) -> Result<Facts> {
+    let out = run(t, cx, call(&inst.rm, "preflight", &[&ship.file]))?;
+    if t.recording() {
+        return Ok(Facts::default());
+    }
+    let text = out.stdout_str();
+    let missing: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("missing "))
+        .collect();
+    if text.lines().next() != Some("0") || !missing.is_empty() {
+        return Err(crate::error::Error::Transport {
+            host: t.host().to_string(),
+            message: if missing.is_empty() {
+                "release mode needs root on the host (through sudo -n)".into()
+            } else {
+                format!("release mode needs {} on the host", missing.join(", "))
+            },
+            hint: Some(
+                "connect as root or give the user passwordless sudo; install dpkg and util-linux"
+                    .into(),
+            ),
+        });
+    }
+    Ok(Facts {
+        there: marked(&text, "there").is_some_and(|v| v[0] == ship.sha256),
+    })
+}
+
+/// A release prepared on a host (not current yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// `<version>-<UTC stamp>`.
+    pub name: String,
+    /// Its directory on the host.
+    pub path: String,
+}
+
+/// The config files rendered from the debconf answers, `(answers, secrets)`.
+pub type Config = (Secret, Secret);
+
+/// Upload the .deb (unless kept), write the instance's config into `shared/`, unpack a new
+/// release with its venv and shared links, run the setup commands and, with `migrate`, the
+/// migrations with the new code, then check it. A failure after the unpack leaves the release
+/// marked failed: it never becomes current.
+pub fn prepare(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    inst: &Instance,
+    ship: &Shipment,
+    facts: Facts,
+    config: &Config,
+    migrate: bool,
+) -> Result<Prepared> {
+    let rm = &inst.rm;
+    if !facts.there {
+        let dirs = [rm.root.clone(), format!("{}/debs", rm.root)];
+        t.put_making(
+            &ship.path,
+            &host::deb_path(rm, &ship.file),
+            true,
+            &dirs,
+            cx.rep,
+        )?;
+    }
+    for (file, mode, text) in [
+        (super::config::ANSWERS, "0644", &config.0),
+        (super::config::SECRETS, "0600", &config.1),
+    ] {
+        run(
+            t,
+            cx,
+            call(rm, "config", &[file, mode]).stdin(text.expose().as_bytes().to_vec()),
+        )?;
+    }
+    let mut args = vec![
+        ship.file.as_str(),
+        ship.version.as_str(),
+        inst.venv.as_str(),
+        inst.wheelhouse.as_str(),
+    ];
+    args.extend(rm.shared.iter().map(String::as_str));
+    let out = run(t, cx, call(rm, "prepare", &args))?;
+    let name = if t.recording() {
+        format!("{}-<UTC time>", ship.version.replace(':', "_"))
+    } else {
+        marked(&out.stdout_str(), "dfab-release")
+            .and_then(|v| v.first().map(|s| (*s).to_string()))
+            .ok_or_else(|| crate::error::Error::Transport {
+                host: t.host().to_string(),
+                message: "`release prepare` named no release".into(),
+                hint: None,
+            })?
+    };
+    for c in &rm.setup {
+        run(t, cx, call(rm, "run", &[&name, "setup", c]))?;
+    }
+    if migrate {
+        if let Some(m) = &inst.migrate {
+            run(t, cx, call(rm, "run", &[&name, "migrate", m]))?;
+        }
+    }
+    run(t, cx, call(rm, "check", &[&name, &inst.venv]))?;
+    Ok(Prepared {
+        path: host::release_dir(rm, &name),
+        name,
+    })
+}
+
+/// Restart the instance in its current release, then wait for `health_url`.
+pub fn restart_healthy(t: &mut dyn Transport, cx: &RunCtx<'_>, inst: &Instance) -> Result<()> {
+    let start: Vec<&str> = inst.rm.start.iter().map(String::as_str).collect();
+    run(t, cx, call(&inst.rm, "restart", &start))?;
+    if let Some((url, timeout)) = &inst.health {
+        run(t, cx, crate::web_mode::restart::wait_healthy(url, *timeout))?;
+    }
+    Ok(())
+}
+
+/// Make `p` current atomically, restart the instance and wait for health. When it does not
+/// come up, `current` goes back to the release it was on (restarted there) and `p` is marked
+/// failed. Says what changed: `switched current a → b`.
+pub fn switch(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    inst: &Instance,
+    p: &Prepared,
+) -> Result<String> {
+    let rm = &inst.rm;
+    let out = run(t, cx, call(rm, "switch", &[&p.name]))?;
+    let was = marked(&out.stdout_str(), "dfab-switched")
+        .and_then(|v| v.first().map(|s| (*s).to_string()))
+        .unwrap_or_default();
+    if let Err(e) = restart_healthy(t, cx, inst) {
+        if was.is_empty() {
+            let _ = run(t, cx, call(rm, "fail", &[&p.name, "health"]));
+            return Err(e);
+        }
+        run(t, cx, call(rm, "rollback", &[&was]))?;
+        let _ = run(t, cx, call(rm, "fail", &[&p.name, "health"]));
+        restart_healthy(t, cx, inst)?;
+        return Err(super::Error::Unhealthy {
+            host: t.host().to_string(),
+            release: p.name.clone(),
+            back: was,
+            cause: cause(&e),
+        }
+        .into());
+    }
+    Ok(if was.is_empty() {
+        format!("current → {}", p.name)
+    } else {
+        format!("current {was} → {}", p.name)
+    })
+}
+
+/// Switch `current` back to the rollback target (or `to`), nothing rebuilt, then restart and
+/// wait for health. Says `rolled back current a → b`.
+pub fn rollback(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    inst: &Instance,
+    to: Option<&str>,
+) -> Result<String> {
+    let out = run(
+        t,
+        cx,
+        call(&inst.rm, "rollback", &to.into_iter().collect::<Vec<_>>()),
+    )?;
+    if t.recording() {
+        return Ok(format!(
+            "would switch current of {} back and restart",
+            inst.rm.instance
+        ));
+    }
+    let text = out.stdout_str();
+    let v = marked(&text, "dfab-switched").unwrap_or_default();
+    restart_healthy(t, cx, inst)?;
+    Ok(format!(
+        "rolled back current {} → {}",
+        v.first().unwrap_or(&"?"),
+        v.get(1).unwrap_or(&"?")
+    ))
+}
+
+/// The instance's releases (oldest first) and history, as `release list` reads them; `None`
+/// under `-n`.
+pub fn list(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    inst: &Instance,
+) -> Result<Option<(Vec<host::Listed>, Vec<String>)>> {
+    let out = run(t, cx, call(&inst.rm, "list", &[]))?;
+    if t.recording() {
+        return Ok(None);
+    }
+    Ok(Some(host::parse_list(&out.stdout_str())))
+}
+
+/// Remove failed releases, then the oldest beyond `keep_releases` (never current, the rollback
+/// target or a pinned one); the names removed, each with `failed` or `old`.
+pub fn clean(t: &mut dyn Transport, cx: &RunCtx<'_>, inst: &Instance) -> Result<Vec<String>> {
+    let keep = inst.rm.keep.to_string();
+    let out = run(t, cx, call(&inst.rm, "clean", &[&keep]))?;
+    Ok(out
+        .stdout_str()
+        .lines()
+        .filter_map(|l| l.strip_prefix("removed\t"))
+        .map(|l| l.replace('\t', " ("))
+        .map(|l| format!("{l})"))
+        .collect())
+}
+
+/// Keep release `name` from `clean_releases` until `until` (Unix seconds).
+pub fn pin(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    inst: &Instance,
+    name: &str,
+    until: u64,
+) -> Result<()> {
+    run(t, cx, call(&inst.rm, "pin", &[name, &until.to_string()])).map(|_| ())
+}

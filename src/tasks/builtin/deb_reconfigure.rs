@@ -1,0 +1,61 @@
+//! `deb.reconfigure`: the env's debconf answers (loaded and parsed here, before anything runs)
+//! applied on each host to the installed version of the env's packages, as one host step.
+
+use std::sync::Arc;
+
+use crate::deploy::reconfigure::Reconfigure;
+use crate::deploy::{record, Release};
+use crate::error::Result;
+use crate::invocation::TaskCall;
+
+use super::{PlanCtx, Step};
+
+/// Plan `deb.reconfigure`: an env without `debconf` answers is an error.
+pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    Ok(vec![step(cx, &call.name, "deb.reconfigure")?])
+}
+
+/// The host step that reconfigures the env's packages with its current answers; `by` names
+/// the task for hints (`deb.reconfigure`, or `deploy` when the answers were its only change).
+pub fn step(cx: &PlanCtx<'_>, task: &str, by: &'static str) -> Result<Step> {
+    let job = super::deb_deploy::job(cx, false)?;
+    let Some(answers) = Release::answers_only(&job)?.debconf else {
+        return Err(cx.env.key_error(
+            "debconf",
+            "deb.reconfigure applies the env's debconf answers, and this env has none",
+            Some(format!(
+                "name a debconf database: {}",
+                cx.env.example("debconf", "'debconf.dat'")
+            )),
+        ));
+    };
+    let recorded = record::read_stamped(&job.package_dir).ok().flatten();
+    let mut packages = job.select.names();
+    if packages.is_empty() {
+        packages = recorded
+            .as_ref()
+            .map(|(s, _)| s.iter().map(|s| s.package.clone()).collect())
+            .unwrap_or_default();
+    }
+    if packages.is_empty() {
+        return Err(cx.env.key_error(
+            "deploy_packages",
+            "deb.reconfigure: which packages? no `deploy_packages` and no build record",
+            Some(format!(
+                "set {}, or build first",
+                cx.env.example("deploy_packages", "['myapp']")
+            )),
+        ));
+    }
+    Ok(Step::Host {
+        task: task.to_string(),
+        hosts: cx.hosts.clone(),
+        action: Arc::new(Reconfigure {
+            packages,
+            answers,
+            commit: recorded.and_then(|(_, c)| c),
+            by,
+        }),
+        warn_only: false,
+    })
+}

@@ -1,0 +1,80 @@
+//! `manage:<command>`: the app's management command (`manage:createsuperuser`,
+//! `manage:"migrate --plan"`) on the first `app` host, as the app user, attached to this
+//! terminal when there is one; its exit status is dfab's (`CommCare`'s `fab <env> manage`).
+
+use std::io::IsTerminal as _;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::exec::step::{HostAction, RunCtx};
+use crate::invocation::TaskCall;
+use crate::settings::App;
+use crate::transport::cmd::Cmd;
+use crate::transport::Transport;
+
+use super::{PlanCtx, Step};
+
+/// One management command on the first host of the call (its host keywords, else the `app`
+/// role, else the env's first host). The command is the person's own words, run through the
+/// shell as Fabric's `run` does.
+pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    let command = call.kwarg("command").unwrap_or_default();
+    if command.trim().is_empty() {
+        return Err(Error::usage(
+            "task `manage` needs a management command",
+            Some(
+                "e.g. `dfab production manage:createsuperuser` or `manage:\"migrate --plan\"`"
+                    .into(),
+            ),
+        ));
+    }
+    let cmd = App::from_env(cx.env)?.manage_command(cx.env, command)?;
+    let Some(host) = cx.hosts.first() else {
+        return Err(cx.env.key_error(
+            "hosts",
+            format!("environment `{}` has no hosts", cx.env.name),
+            Some("set `hosts` in the env or `__all__`, or pass -H host".into()),
+        ));
+    };
+    Ok(vec![Step::Host {
+        task: call.name.clone(),
+        hosts: vec![host.clone()],
+        action: Arc::new(Manage {
+            cmd,
+            shown: command.to_string(),
+        }),
+        warn_only: false,
+    }])
+}
+
+/// The management command on one host.
+#[derive(Debug)]
+struct Manage {
+    cmd: Cmd,
+    /// What the person wrote, for the echo line.
+    shown: String,
+}
+
+impl HostAction for Manage {
+    fn run(&self, host: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
+        // A terminal on both ends: the command gets one on the host, so prompts
+        // (createsuperuser's password) and shells work.
+        let tty = !cx.dry_run && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+        cx.rep
+            .echo(host.host(), "manage", &Cmd::shell(self.shown.clone()));
+        cx.rep.command(host.host(), "sudo", &self.cmd);
+        let exit = host.interactive(&self.cmd, tty, Some(cx.rep))?;
+        if !exit.success() {
+            return Err(Error::Exited {
+                host: host.host().to_string(),
+                cmd: format!("manage {}", self.shown),
+                exit,
+            });
+        }
+        Ok(if host.recording() {
+            format!("would run manage {}", self.shown)
+        } else {
+            "exit status 0".into()
+        })
+    }
+}
