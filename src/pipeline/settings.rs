@@ -4,6 +4,7 @@
 use crate::environments::Env;
 use crate::error::Result;
 use crate::invocation::{parse_task, TaskCall};
+use crate::settings::apt::Order;
 use crate::settings::Protection;
 
 /// The sequence of a production or `protected` env when it sets no `deploy`.
@@ -44,7 +45,9 @@ pub enum OnFailure {
     Revert,
 }
 
-/// `deploy_strategy` (and `rolling_batch`).
+/// The order half of `deploy_strategy` (and `rolling_batch`); the delivery half (`push` or
+/// `apt`) is [`crate::settings::apt::Delivery`], read by `deb.deploy`, `rollback` and `init`,
+/// so a rolling deploy through APT is `'apt,rolling'`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     Parallel,
@@ -138,9 +141,9 @@ pub fn read(env: &Env) -> Result<Settings> {
         }
     };
     let batch = env.count("rolling_batch", 1, "hosts")?;
-    let strategy = match env.str("deploy_strategy") {
-        None | Some("parallel") => Strategy::Parallel,
-        Some("rolling") => {
+    let strategy = match crate::settings::apt::strategy(env)?.1 {
+        Order::Parallel => Strategy::Parallel,
+        Order::Rolling => {
             if env.str("health_url").is_none() {
                 return Err(env.key_error(
                     "deploy_strategy",
@@ -152,13 +155,6 @@ pub fn read(env: &Env) -> Result<Settings> {
                 ));
             }
             Strategy::Rolling(batch)
-        }
-        Some(o) => {
-            return Err(env.key_error(
-                "deploy_strategy",
-                format!("unknown value `{o}`"),
-                Some("'parallel' (default) or 'rolling'".into()),
-            ))
         }
     };
     Ok(Settings {
