@@ -43,7 +43,12 @@ pub fn roll_back(
             ),
             Some(o) => {
                 let o = crate::transport::check(&host, &cmd, o)?;
-                let st = state::parse(&o.stdout_str());
+                let mut st = state::parse(&o.stdout_str());
+                if job.apt.is_some() {
+                    // Through APT the host keeps no .debs: every release of its history may
+                    // be in the repository, which says so (or not) when the host asks it.
+                    st.kept = from_history(&st);
+                }
                 let kept = state::rollback_target(&st, version).map_err(|why| {
                     Error::NoRollbackTarget {
                         host: host.clone(),
@@ -98,4 +103,19 @@ pub fn roll_back(
         what: did.join("; "),
         changed,
     })
+}
+
+/// The releases of a host's history that worked, once each, as the kept releases of an APT
+/// host (its .debs are in the repository, not on the host).
+fn from_history(st: &state::HostState) -> Vec<state::Kept> {
+    let mut kept: Vec<state::Kept> = Vec::new();
+    for e in st.history.iter().filter(|e| e.outcome == "ok") {
+        if !kept.iter().any(|k| k.version == e.version) {
+            kept.push(state::Kept {
+                version: e.version.clone(),
+                file: "-".into(),
+            });
+        }
+    }
+    kept
 }
