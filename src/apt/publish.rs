@@ -45,14 +45,26 @@ impl Publish {
     /// `-n` before the first build (said so).
     fn packages(&self, cx: &RunCtx<'_>) -> Result<Option<Vec<Shipment>>> {
         let job = &self.job;
-        let Some(all) = record::read(&job.package_dir)? else {
-            if cx.dry_run && job.after_build.is_some() {
-                cx.rep.info(&format!(
-                    "deb.publish: would publish what deb.build makes (no build record yet in {})",
-                    job.package_dir.display()
-                ));
-                return Ok(None);
-            }
+        let record = record::read(&job.package_dir)?;
+        // Under -n after a deb.build of the same plan, what that build makes is published: a
+        // recorded build stands for it only when it is of the version that build makes.
+        let stale = |all: &[Shipment]| {
+            let v = job.after_build.as_ref().and_then(|b| b.version.as_deref());
+            v.is_none_or(|v| all.iter().any(|s| s.version != v))
+        };
+        if cx.dry_run && job.after_build.is_some() && record.as_deref().is_none_or(stale) {
+            cx.rep.info(&format!(
+                "deb.publish: would publish what deb.build makes ({} in {})",
+                if record.is_some() {
+                    "not the earlier build recorded"
+                } else {
+                    "no build record yet"
+                },
+                job.package_dir.display()
+            ));
+            return Ok(None);
+        }
+        let Some(all) = record else {
             return Err(crate::deploy::Error::NoBuildRecord {
                 path: job.package_dir.join(crate::deb::manifest::FILE_NAME),
                 env: job.env.clone(),

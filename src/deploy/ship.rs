@@ -112,7 +112,11 @@ pub fn ship(
     if release.planned {
         // `-n` before the first build: what the build makes is not known yet.
         return Ok(Change {
-            what: "would upload and install the packages the build makes".into(),
+            what: if job.apt.is_some() {
+                "would install the packages the build makes from the APT repository".into()
+            } else {
+                "would upload and install the packages the build makes".into()
+            },
             changed: true,
         });
     }

@@ -91,6 +91,19 @@ pub fn read(env: &Env) -> Result<Settings> {
     } else {
         DEFAULT_SEQUENCE.iter().map(|s| (*s).to_string()).collect()
     };
+    // Through APT the hosts install what the repository holds: the build is published first.
+    let apt = crate::settings::apt::strategy(env)?.0 == crate::settings::apt::Delivery::Apt;
+    let words: Vec<String> = if apt && !env.vars.contains_key("deploy") {
+        words
+            .into_iter()
+            .flat_map(|w| {
+                let publish = (w == "deb.build").then(|| "deb.publish".to_string());
+                std::iter::once(w).chain(publish)
+            })
+            .collect()
+    } else {
+        words
+    };
     let mut sequence = Vec::new();
     for w in words {
         let call = parse_task(&w).map_err(|e| {

@@ -333,6 +333,28 @@ fn apt_fleet_installs_upgrades_and_rolls_back_from_a_signed_repository() {
     );
     all_at(&hosts, "1.0 ii");
 
+    // The wrapped deploy, rolling through APT: the build published first, then two batches of
+    // four, each checked with health_url (nginx's page in each container).
+    let toml = app.path().join("dfab.toml");
+    let text = fs_err::read_to_string(&toml).unwrap().replace(
+        "deploy_strategy = \"apt\"",
+        "deploy_strategy = \"apt,rolling\"\nrolling_batch = 4\nhealth_url = \"http://127.0.0.1/\"\n\
+         deploy = [\"deb.build:version=1.1\", \"deb.publish\", \"deb.deploy\"]",
+    );
+    fs_err::write(&toml, text).unwrap();
+    let out = app.dfab(&["staging", "deploy"]).ok();
+    let said = all(&out);
+    assert!(
+        said.contains("rolling batch 2 of 2")
+            && said.contains("is published already")
+            && said
+                .matches("upgraded deploy-app 1.0 → 1.1 (from the APT repository)")
+                .count()
+                == 8,
+        "{said}"
+    );
+    all_at(&hosts, "1.1 ii");
+
     // A tampered InRelease: apt refuses it, dfab says it is the signature; nothing installed.
     let inrelease = repo.join("dists/staging/InRelease");
     let good = fs_err::read_to_string(&inrelease).unwrap();
@@ -341,21 +363,20 @@ fn apt_fleet_installs_upgrades_and_rolls_back_from_a_signed_repository() {
         good.replace("Label: dfab-staging", "Label: evil-staging"),
     )
     .unwrap();
-    app.build("1.1", "");
+    app.build("1.2", "");
     let out = app.dfab(&["staging", "deb.deploy"]);
     assert_eq!(out.code, 1, "{}", all(&out));
     assert!(
         all(&out).contains("apt refused the repository's signature (apt_signing_key)")
             && all(&out).contains("BADSIG")
-            && !all(&out).contains("installing deploy-app 1.1 failed"),
+            && !all(&out).contains("installing deploy-app 1.2 failed"),
         "{}",
         all(&out)
     );
-    all_at(&hosts, "1.0 ii");
+    all_at(&hosts, "1.1 ii");
     fs_err::write(&inrelease, good).unwrap();
 
     // A version never published is named, with the task that publishes it.
-    app.build("1.2", "");
     let out = app.dfab(&["staging", "deb.deploy"]);
     assert_eq!(out.code, 1);
     assert!(
@@ -364,7 +385,7 @@ fn apt_fleet_installs_upgrades_and_rolls_back_from_a_signed_repository() {
         "{}",
         all(&out)
     );
-    all_at(&hosts, "1.0 ii");
+    all_at(&hosts, "1.1 ii");
     // Publishing 1.2 with apt_keep_versions = 2 prunes 1.0; a rollback to it is refused by name.
     let out = app.dfab(&["staging", "deb.publish"]).ok();
     assert!(
@@ -399,5 +420,5 @@ fn apt_fleet_installs_upgrades_and_rolls_back_from_a_signed_repository() {
         "{}",
         all(&out)
     );
-    assert_eq!(installed(&hosts[1]), "1.0 ii");
+    assert_eq!(installed(&hosts[1]), "1.1 ii");
 }
