@@ -49,6 +49,8 @@ counted() { iptables -L OUTPUT -v -x -n | awk -v c="$1" '$0 ~ "/\\* " c " \\*/" 
 # The repository and its web server.
 REPO=$WORK/repo
 mkdir -p "$REPO" "$WORK/nginx"
+# nginx's workers run as nobody: they must reach the repository (the key's directory stays 0700).
+chmod 0755 "$WORK"
 cat > "$WORK/nginx/nginx.conf" <<CONF
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/error.log;
@@ -84,6 +86,8 @@ echo "package: $(basename "$DEB"), $SIZE bytes"
 t=$(now)
 (cd "$proj" && "$DFAB" apt deb.publish)
 echo "deb.publish (aptly add, snapshot, signed publish): $(since "$t") s"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$NET.1:$PORT/dists/apt/InRelease") || true
+[ "$code" = 200 ] || bench_die "nginx answers $code for the repository's InRelease (see $WORK/nginx/error.log)"
 
 # Containers in the bench's subnet (bench_containers knows only 10.0.3.0/24).
 max=0
@@ -123,16 +127,20 @@ verify() { # N tool
     [ "${st% }" = "1.0-1 ii" ] || bench_die "$2 left $n with deploy-app '$st'"
   done
 }
-quiet() { grep -v 'has neither an answer' || true; }
-push_run() { (cd "$proj" && "$DFAB" -q push deb.deploy 2>&1 >/dev/null | quiet >&2); }
-apt_run() { (cd "$proj" && "$DFAB" -q apt deb.deploy 2>&1 >/dev/null | quiet >&2); }
+# dfab's output is kept in a file and shown only when it fails.
+run_env() { # env
+  (cd "$proj" && "$DFAB" "$1" deb.deploy >"$WORK/out" 2>&1) ||
+    { grep -v 'has neither an answer' "$WORK/out" >&2; bench_die "$1: deb.deploy failed"; }
+}
+push_run() { run_env push; }
+apt_run() { run_env apt; }
 
 bench_cgroup
 tools=(push apt)
 for n in $SIZES; do
   toml "${ips[@]:0:$n}" > "$proj/dfab.toml"
   # Untimed: the APT source and its key on the hosts (and the host program on each).
-  (cd "$proj" && "$DFAB" -q apt init >/dev/null)
+  out=$(cd "$proj" && "$DFAB" apt init 2>&1) || { echo "$out" >&2; bench_die "init failed"; }
   declare -A W=() C=() S=() H=()
   for _ in $(seq "$RUNS"); do
     for tool in "${tools[@]}"; do

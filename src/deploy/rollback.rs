@@ -45,9 +45,9 @@ pub fn roll_back(
                 let o = crate::transport::check(&host, &cmd, o)?;
                 let mut st = state::parse(&o.stdout_str());
                 if job.apt.is_some() {
-                    // Through APT the host keeps no .debs: every release of its history may
-                    // be in the repository, which says so (or not) when the host asks it.
-                    st.kept = from_history(&st);
+                    // Through APT a release the host does not keep may be in the repository,
+                    // which says so (or not) when the host asks it.
+                    st.kept = with_history(&st);
                 }
                 let kept = state::rollback_target(&st, version).map_err(|why| {
                     Error::NoRollbackTarget {
@@ -105,10 +105,10 @@ pub fn roll_back(
     })
 }
 
-/// The releases of a host's history that worked, once each, as the kept releases of an APT
-/// host (its .debs are in the repository, not on the host).
-fn from_history(st: &state::HostState) -> Vec<state::Kept> {
-    let mut kept: Vec<state::Kept> = Vec::new();
+/// The releases a host keeps, then those of its history that worked and it does not keep
+/// (file `-`: fetched from the APT repository, under apt's own name), once each.
+fn with_history(st: &state::HostState) -> Vec<state::Kept> {
+    let mut kept = st.kept.clone();
     for e in st.history.iter().filter(|e| e.outcome == "ok") {
         if !kept.iter().any(|k| k.version == e.version) {
             kept.push(state::Kept {

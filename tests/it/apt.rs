@@ -150,7 +150,12 @@ fn apt_fleet_installs_upgrades_and_rolls_back_from_a_signed_repository() {
     let app = App::new(
         Strategy::DpkgPush,
         &ips,
-        &apt_toml(&served.url(), &repo, "apt_keep_versions = 2\n"),
+        // Each host keeps only the installed release, so a rollback fetches from the repository.
+        &apt_toml(
+            &served.url(),
+            &repo,
+            "apt_keep_versions = 2\nkeep_releases = 1\n",
+        ),
     );
     // A 1 MiB incompressible file in the package, so a .deb in the traffic would show.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
