@@ -12,6 +12,12 @@
 # Fair start: before every timed run, each host loses deploy-app (purged), /var/lib/dfab/deploy-app,
 # apt's cached .deb and the lists of the bench's source, so each run uploads (push) or fetches
 # the indices and the package (APT) afresh, as after a new publish.
+# Two links: the bridge as it is (this machine's memory speed), and an operator's uplink of
+# BENCH_APT_UPLINK (default 100mbit; `none` skips it): an HTB class on lxcbr0 that carries only
+# this machine's ssh traffic to the bench's subnet (its sshd port), so the operator's uploads
+# share that rate while the repository's answers and everyone else's traffic on the bridge go
+# unshaped (a default class of 10gbit). The qdisc is removed on exit, and the bench refuses to
+# start if lxcbr0 has a qdisc of someone else's. BENCH_APT_BRIDGE=0 skips the bridge's runs.
 # Addresses: 64 containers do not fit in 10.0.3.0/24 beside the tests and the other benches, so
 # this bench adds 10.0.4.1/24 to lxcbr0 (removed on exit if it added it) and gives its containers
 # dfab-bench-a-N the addresses 10.0.4.10 and up. Sizes: BENCH_APT_SIZES (default "16 64").
@@ -25,11 +31,14 @@ RUNS=${RUNS:-3}
 SIZES=${BENCH_APT_SIZES:-16 64}
 NET=10.0.4
 PORT=${BENCH_APT_PORT:-18080}
+UPLINK=${BENCH_APT_UPLINK:-100mbit}
 echo "load before: $(uptime)"
 command -v aptly >/dev/null || bench_die "aptly is missing: run \`bash scripts/setup-host\`"
 
 added_addr=0
+shaped=0
 cleanup() {
+  if [ "$shaped" = 1 ]; then tc qdisc del dev lxcbr0 root 2>/dev/null || true; fi
   if [ -f "$WORK/nginx/nginx.pid" ]; then kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true; fi
   while iptables -D OUTPUT -d "$NET.0/24" -p tcp --dport 22 -m comment --comment dfab-bench-apt-ssh -j ACCEPT 2>/dev/null; do :; done
   while iptables -D OUTPUT -d "$NET.0/24" -p tcp --sport "$PORT" -m comment --comment dfab-bench-apt-http -j ACCEPT 2>/dev/null; do :; done
@@ -135,8 +144,28 @@ run_env() { # env
 push_run() { run_env push; }
 apt_run() { run_env apt; }
 
+# The operator's uplink (see the header): on for the runs that name it.
+shape() { # on|off
+  if [ "$1" = on ]; then
+    tc qdisc show dev lxcbr0 | grep -q '^qdisc noqueue' || bench_die "lxcbr0 has a qdisc already: $(tc qdisc show dev lxcbr0)"
+    tc qdisc add dev lxcbr0 root handle 1: htb default 20
+    shaped=1
+    tc class add dev lxcbr0 parent 1: classid 1:10 htb rate "$UPLINK" ceil "$UPLINK" quantum 60000
+    tc class add dev lxcbr0 parent 1: classid 1:20 htb rate 10gbit quantum 60000
+    tc filter add dev lxcbr0 parent 1: protocol ip u32 match ip dst "$NET.0/24" match ip dport 22 0xffff flowid 1:10
+  elif [ "$shaped" = 1 ]; then
+    tc qdisc del dev lxcbr0 root
+    shaped=0
+  fi
+}
+
 bench_cgroup
 tools=(push apt)
+links=()
+[ "${BENCH_APT_BRIDGE:-1}" = 0 ] || links+=(bridge)
+[ "$UPLINK" = none ] || links+=("$UPLINK")
+for link in "${links[@]}"; do
+if [ "$link" = bridge ]; then shape off; else shape on; fi
 for n in $SIZES; do
   toml "${ips[@]:0:$n}" > "$proj/dfab.toml"
   # Untimed: the APT source and its key on the hosts (and the host program on each).
@@ -163,13 +192,15 @@ for n in $SIZES; do
     # shellcheck disable=SC2086 # as above
     MH[$tool]=$(printf '%s\n' ${H[$tool]} | median)
   done
-  printf '%2d hosts (median of %s): push %.2f s, apt %.2f s, apt/push %s; client CPU push %.2f s, apt %.2f s, apt/push %s\n' \
-    "$n" "$RUNS" "${MW[push]}" "${MW[apt]}" "$(ratio "${MW[apt]}" "${MW[push]}")" \
+  printf '%s, %2d hosts (median of %s): push %.2f s, apt %.2f s, apt/push %s; client CPU push %.2f s, apt %.2f s, apt/push %s\n' \
+    "$link" "$n" "$RUNS" "${MW[push]}" "${MW[apt]}" "$(ratio "${MW[apt]}" "${MW[push]}")" \
     "${MC[push]}" "${MC[apt]}" "$(ratio "${MC[apt]}" "${MC[push]}")"
   printf '   sent by the operator (ssh): push %d B (%s x the package), apt %d B (%s x the package); by the repository (nginx): apt %d B\n' \
     "${MS[push]}" "$(ratio "${MS[push]}" "$SIZE")" "${MS[apt]}" "$(ratio "${MS[apt]}" "$SIZE")" "${MH[apt]}"
   echo "   runs: push [${W[push]% }] apt [${W[apt]% }]"
   unset W C S H MW MC MS MH
 done
+done
+shape off
 echo "targets at 64 hosts: apt sends <= 1.1 x the package from the operator in total (push: 64 x); apt wall <= 0.7 x push"
 echo "load after: $(uptime)"

@@ -426,4 +426,29 @@ fn apt_fleet_installs_upgrades_and_rolls_back_from_a_signed_repository() {
         all(&out)
     );
     assert_eq!(installed(&hosts[1]), "1.1 ii");
+
+    // A missing signing key, and a key other than the one the hosts trust, are refused by name
+    // before the repository changes.
+    let text = fs_err::read_to_string(&toml).unwrap();
+    fs_err::write(&toml, text.replace("keys/staging.key", "keys/gone.key")).unwrap();
+    let out = app.dfab(&["staging", "deb.publish"]);
+    assert_eq!(out.code, 2, "{}", all(&out));
+    assert!(
+        all(&out).contains("apt_signing_key: the key file")
+            && all(&out).contains("keys/gone.key does not exist"),
+        "{}",
+        all(&out)
+    );
+    fs_err::write(&toml, text.replace("keys/staging.key", "keys/other.key")).unwrap();
+    app.dfab(&["staging", "apt.keygen"]).ok();
+    let before = fs_err::read(&inrelease).unwrap();
+    let out = app.dfab(&["staging", "deb.publish"]);
+    assert_eq!(out.code, 2, "{}", all(&out));
+    assert!(
+        all(&out).contains("apt_signing_key: the repository")
+            && all(&out).contains("the hosts trust the first"),
+        "{}",
+        all(&out)
+    );
+    assert_eq!(fs_err::read(&inrelease).unwrap(), before);
 }
