@@ -22,13 +22,19 @@ use super::aptly::{self, Aptly};
 use super::gpg::{self, Signer};
 use super::AptError;
 
-/// `deb.publish` of `job`'s build into `repo` (a local directory).
+/// `deb.publish` of `job`'s build into `repo`.
 #[derive(Debug)]
 pub struct Publish {
     pub job: Job,
     pub repo: AptRepo,
+    /// The repository directory aptly publishes into, on this machine: `apt_repo`, or for a
+    /// repository host the local copy (`.dfab/apt/<env>/repo` in the project).
     pub dir: PathBuf,
     pub key: SigningKey,
+    /// `apt_repo = 'host:path'`: after publishing here (aptly and the signing key stay on this
+    /// machine), the signed tree is mirrored to `path` on `host` with rsync over that host's
+    /// ssh route: the pool first, then the indices, then what is gone.
+    pub mirror: Option<(String, String)>,
 }
 
 /// What happened to one package.
@@ -230,7 +236,7 @@ impl LocalAction for Publish {
                         a.component
                     ));
                 }
-                return Ok(());
+                return self.sync(cx, t);
             }
         }
         for (s, fate) in &fates {
@@ -297,6 +303,10 @@ impl LocalAction for Publish {
             let same = fs_err::read(self.key_file()).is_ok_and(|k| k == public);
             if !same {
                 crate::fsutil::write_atomic(&self.key_file(), &public)?;
+                fs_err::set_permissions(
+                    self.key_file(),
+                    std::os::unix::fs::PermissionsExt::from_mode(0o644),
+                )?;
             }
         }
         let added: Vec<String> = fates
@@ -341,6 +351,55 @@ impl LocalAction for Publish {
             } else {
                 format!("; pruned {}", pruned.join(", "))
             },
+            start.elapsed().as_secs_f64()
+        ));
+        self.sync(cx, t)
+    }
+}
+
+impl Publish {
+    /// Mirror the published tree to the repository host, if there is one: the pool and the key
+    /// first (new files only), then everything with `--delete-after`, so a host that reads the
+    /// new indices finds every file they name. aptly's own directory stays here.
+    fn sync(&self, cx: &RunCtx<'_>, t: &mut dyn Transport) -> Result<()> {
+        let Some((host, path)) = &self.mirror else {
+            return Ok(());
+        };
+        let start = Instant::now();
+        let mut remote = cx.connector.connect(host, host, cx.env)?;
+        let ssh = crate::media::ssh_route(remote.as_ref())?;
+        let path = format!("{}/", path.trim_end_matches('/'));
+        let mkdir = Cmd::new("mkdir", ["-p", path.as_str()]).sudo(None);
+        let o = crate::exec::record::exec(remote.as_mut(), cx.rep, "sudo", mkdir.clone())?;
+        crate::transport::check(remote.host(), &mkdir, o)?;
+        let e = ssh
+            .iter()
+            .map(|a| crate::transport::cmd::quote(a))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let rsync_path = if remote.login_user() == "root" {
+            "rsync"
+        } else {
+            "sudo -n rsync"
+        };
+        let src = format!("{}/", self.dir.display());
+        let dest = format!("none:{path}");
+        let pass = |extra: &[&str]| {
+            Cmd::new("rsync", ["-a", "--exclude=/.aptly/"])
+                .args(extra.iter().copied())
+                .args([
+                    format!("--rsync-path={rsync_path}"),
+                    "-e".into(),
+                    e.clone(),
+                    src.clone(),
+                    dest.clone(),
+                ])
+        };
+        run(t, cx.rep, pass(&["--exclude=/dists/"]))?;
+        run(t, cx.rep, pass(&["--delete-after"]))?;
+        cx.rep.info(&format!(
+            "deb.publish: mirrored {} to {host}:{path} ({:.1}s)",
+            self.dir.display(),
             start.elapsed().as_secs_f64()
         ));
         Ok(())

@@ -452,3 +452,61 @@ fn apt_fleet_installs_upgrades_and_rolls_back_from_a_signed_repository() {
     );
     assert_eq!(fs_err::read(&inrelease).unwrap(), before);
 }
+
+/// `apt_repo = 'host:path'`: aptly and the key stay here, the signed tree is mirrored to the
+/// repository host over ssh (its `.aptly` and no secret key there), whose nginx serves it to a
+/// host that installs from it; publishing again is a no-op that mirrors nothing new.
+#[test]
+fn a_repository_on_another_host_is_mirrored_over_ssh_and_served_from_there() {
+    let (repo_host, host) = std::thread::scope(|s| {
+        let r = s.spawn(TestHost::new);
+        let h = s.spawn(TestHost::new);
+        (r.join().unwrap(), h.join().unwrap())
+    });
+    repo_host.check(
+        "root",
+        "printf 'server { listen 8080; root /srv/apt; location ~ /\\. { deny all; } }\\n' \
+         > /etc/nginx/conf.d/apt.conf && nginx",
+    );
+    host.check("root", "nginx");
+    let url = format!("http://{}:8080/", repo_host.ip);
+    let app = App::new(
+        Strategy::DpkgPush,
+        std::slice::from_ref(&host.ip),
+        &format!(
+            "deploy_strategy = \"apt\"\napt_repo = \"{}:/srv/apt\"\napt_url = \"{url}\"\n\
+             apt_signing_key = \"keys/staging.key\"\nremote_path = \"/srv/app/\"\n\
+             app_user = \"app\"\nmaintenance_check_url = false\n",
+            repo_host.ip
+        ),
+    );
+    app.dfab(&["staging", "apt.keygen"]).ok();
+    app.build("1.0", "");
+    let out = app.dfab(&["staging", "deb.publish"]).ok();
+    assert!(
+        out.stdout.contains("mirrored")
+            && out.stdout.contains(&format!("{}:/srv/apt/", repo_host.ip)),
+        "{}",
+        all(&out)
+    );
+    assert!(app.path().join(".dfab/apt/staging/repo/.aptly").is_dir());
+    assert_eq!(
+        repo_host.check(
+            "root",
+            "test -f /srv/apt/dists/staging/InRelease && ls -A /srv/apt; \
+             grep -rl 'PRIVATE KEY' /srv/apt || true"
+        ),
+        "dfab-staging.asc\ndists\npool\n"
+    );
+    app.dfab(&["staging", "init"]).ok();
+    let out = app.dfab(&["staging", "deb.deploy"]).ok();
+    assert!(
+        out.stdout
+            .contains("installed deploy-app 1.0 (from the APT repository)"),
+        "{}",
+        all(&out)
+    );
+    assert_eq!(installed(&host), "1.0 ii");
+    let out = app.dfab(&["staging", "deb.publish"]).ok();
+    assert!(out.stdout.contains("nothing to do"), "{}", all(&out));
+}

@@ -1,6 +1,7 @@
 //! `deb.publish` and `apt.keygen`: the env's APT repository settings read and checked (each
 //! missing key named), planned as one step on this machine each.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::apt::keygen::Keygen;
@@ -12,27 +13,35 @@ use crate::settings::apt::{AptRepo, RepoPlace, SigningKey};
 
 use super::{PlanCtx, Step};
 
-/// The repository directory `deb.publish` writes: `apt_repo`, required, on this machine.
-fn local_dir(env: &Env, repo: &AptRepo) -> Result<std::path::PathBuf> {
+/// Where `deb.publish` writes (`apt_repo`, required): the directory aptly publishes into on
+/// this machine, and for `host:path` the repository host to mirror it to (the local copy is
+/// `.dfab/apt/<env>/repo` in the project).
+fn place(cx: &PlanCtx<'_>, repo: &AptRepo) -> Result<(PathBuf, Option<(String, String)>)> {
+    let env = cx.env;
     match &repo.place {
-        Some(RepoPlace::Local(d)) => Ok(d.clone()),
-        Some(RepoPlace::Remote { host, .. }) => Err(env.key_error(
-            "apt_repo",
-            format!(
-                "a repository on another host (`{host}:…`) is not supported yet: deb.publish \
-                 writes a directory on this machine"
-            ),
-            Some(
-                "publish into a local directory and serve or mirror it from there (rsync, a \
-                 web server's root)"
-                    .into(),
-            ),
-        )),
+        Some(RepoPlace::Local(d)) => Ok((d.clone(), None)),
+        Some(RepoPlace::Remote { host, path }) => {
+            if !path.starts_with('/') {
+                return Err(env.key_error(
+                    "apt_repo",
+                    format!(
+                        "`{host}:{path}`: the directory on the repository host must be absolute"
+                    ),
+                    Some("'repo.example.com:/srv/apt'".into()),
+                ));
+            }
+            let local = cx
+                .project_dir
+                .join(".dfab/apt")
+                .join(&env.name)
+                .join("repo");
+            Ok((local, Some((host.clone(), path.clone()))))
+        }
         None => Err(env.key_error(
             "apt_repo",
             "deb.publish needs the repository directory",
             Some(format!(
-                "set {} (a directory a web server serves; apt_url is its URL)",
+                "set {} (a directory a web server serves, here or `host:path`; apt_url is its URL)",
                 env.example("apt_repo", "'/srv/apt'")
             )),
         )),
@@ -58,7 +67,7 @@ pub fn signing_key(env: &Env, repo: &AptRepo) -> Result<SigningKey> {
 /// `deb.publish`: the build record's packages (`deploy_packages` selects) into `apt_repo`.
 pub fn plan_publish(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let repo = AptRepo::from_env(cx.env, cx.project_dir)?;
-    let dir = local_dir(cx.env, &repo)?;
+    let (dir, mirror) = place(cx, &repo)?;
     let key = signing_key(cx.env, &repo)?;
     let mut job = super::deb_deploy::job(cx, false)?;
     // Publishing reads no debconf answers.
@@ -71,6 +80,7 @@ pub fn plan_publish(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             repo,
             dir,
             key,
+            mirror,
         }),
     }])
 }
