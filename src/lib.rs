@@ -1,5 +1,6 @@
 //! dfab: build and ship Debian packages of web apps to named environments.
 
+pub mod apt;
 pub mod cli;
 pub mod database;
 pub mod deb;

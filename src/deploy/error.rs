@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::transport::Exit;
 
-use super::remote::Refusal;
+use super::remote::{AptFault, Refusal};
 
 /// A failure of `deb.deploy` or `rollback`.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +99,20 @@ pub enum Error {
         /// As in [`Error::Install`].
         unchanged: Option<String>,
     },
+    /// `deploy_strategy = 'apt'`: the env's APT source failed on the host, before anything
+    /// was installed.
+    #[error(
+        "[{host}] {package} {version}: {}; nothing was installed",
+        apt_words(fault)
+    )]
+    AptSource {
+        host: String,
+        /// The env, for the hint's commands.
+        env: String,
+        package: String,
+        version: String,
+        fault: AptFault,
+    },
     /// No kept release to go back to (or not the one asked for).
     #[error("[{host}] rollback of {package}: {why}")]
     NoRollbackTarget {
@@ -168,6 +182,25 @@ fn lock_holder(text: &str) -> Option<String> {
         let (_, p) = l.split_once("It is held by process ")?;
         Some(format!("process {}", p.trim().trim_end_matches('.')))
     })
+}
+
+/// What went wrong with the APT source, in words.
+fn apt_words(f: &AptFault) -> String {
+    match f {
+        AptFault::NoSource(d) => format!("the env's APT source is not installed ({d})"),
+        AptFault::Signature(d) => {
+            format!("apt refused the repository's signature (apt_signing_key): {d}")
+        }
+        AptFault::Unreachable(d) => format!("the host cannot reach the repository (apt_url): {d}"),
+        AptFault::Update(d) => format!("apt-get update of the env's source failed: {d}"),
+        AptFault::Missing(d) => format!(
+            "the repository does not hold this version (deb.publish, apt_keep_versions): {d}"
+        ),
+        AptFault::OtherBuild(sha) => format!(
+            "the repository holds another build under this version (sha256 {})",
+            &sha[..16.min(sha.len())]
+        ),
+    }
 }
 
 /// Why a rule refused `package` `version`.
@@ -252,6 +285,34 @@ impl Error {
             Error::NoRollbackTarget { .. } => {
                 "`rollback:version=X` picks one of the kept releases".into()
             }
+            Error::AptSource { env, fault, .. } => match fault {
+                AptFault::NoSource(_) => format!(
+                    "`dfab {env} init` installs the source and its key on each host"
+                ),
+                AptFault::Signature(_) => format!(
+                    "the repository's InRelease does not verify against the key `init` put on \
+                     the host (/etc/apt/keyrings/{}.asc): it was changed after it was signed, \
+                     or signed with another key than apt_signing_key's; publish again with \
+                     `dfab {env} deb.publish`, and after changing apt_signing_key run \
+                     `dfab {env} init`",
+                    crate::apt::source_name(env)
+                ),
+                AptFault::Unreachable(_) => format!(
+                    "check that apt_url answers from the host (a web server serving apt_repo), \
+                     e.g. `curl -I <apt_url>dists/<apt_dist>/InRelease` there; then \
+                     `dfab {env} init` if apt_url changed"
+                ),
+                AptFault::Update(_) => "run `apt-get update` on the host to see why".into(),
+                AptFault::Missing(_) => format!(
+                    "`dfab {env} deb.publish` publishes the last build; the repository keeps \
+                     apt_keep_versions versions of each package, so an older one has to be \
+                     built and published again"
+                ),
+                AptFault::OtherBuild(_) => format!(
+                    "`dfab {env} deb.publish` refuses another build under a published \
+                     version; give the new build a new version (debian/changelog)"
+                ),
+            },
             Error::NoBuildRecord { env, .. } => {
                 format!("build first: `dfab {env} deb.build` (deb.deploy ships what that build wrote)")
             }
@@ -288,6 +349,7 @@ impl crate::error::DomainError for Error {
             | Error::Refused { .. }
             | Error::OtherBuild { .. }
             | Error::NoRollbackTarget { .. }
+            | Error::AptSource { .. }
             | Error::NoBuildRecord { .. }
             | Error::Checksum { .. }
             | Error::Unreadable { .. }

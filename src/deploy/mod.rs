@@ -106,6 +106,9 @@ pub struct Job {
     pub allow_downgrade: bool,
     /// `keep_releases`.
     pub keep: usize,
+    /// `deploy_strategy = 'apt'`: the hosts' APT source (`dfab-<env>`) that each host installs
+    /// the release from, instead of receiving the .deb from here.
+    pub apt: Option<String>,
     /// A build step of the same run comes first: under `-n`, what it makes is what ships (a
     /// missing build record is not an error, and a recorded build of another version is not
     /// shown as the one to ship).

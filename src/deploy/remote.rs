@@ -73,6 +73,45 @@ pub const OTHER_BUILD: i32 = 65;
 /// The line that names the installed build's sha256 when [`OTHER_BUILD`].
 pub const OTHER_BUILD_MARK: &str = "dfab-other-build\t";
 
+/// Exit status of `install --apt` when the APT source failed; nothing was installed.
+pub const APT_SOURCE: i32 = 76;
+
+/// The line that says how the APT source failed: `dfab-apt<TAB>kind<TAB>detail`.
+pub const APT_MARK: &str = "dfab-apt\t";
+
+/// How the env's APT source failed on a host (`install --apt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AptFault {
+    /// `/etc/apt/sources.list.d/dfab-<env>.sources` is missing (`init` not run).
+    NoSource(String),
+    /// apt refused the repository's signature (`InRelease` changed, or signed by another key).
+    Signature(String),
+    /// The host could not fetch from `apt_url`.
+    Unreachable(String),
+    /// `apt-get update` failed otherwise.
+    Update(String),
+    /// The repository does not hold the version (never published, or pruned).
+    Missing(String),
+    /// The repository holds another build under the version: its sha256.
+    OtherBuild(String),
+}
+
+/// The [`AptFault`] in an install's output, if any.
+#[must_use]
+pub fn apt_fault(out: &str) -> Option<AptFault> {
+    let rest = out.lines().find_map(|l| l.strip_prefix(APT_MARK))?;
+    let (kind, detail) = rest.split_once('\t').unwrap_or((rest, ""));
+    let d = detail.trim().to_string();
+    Some(match kind {
+        "no-source" => AptFault::NoSource(d),
+        "signature" => AptFault::Signature(d),
+        "unreachable" => AptFault::Unreachable(d),
+        "missing" => AptFault::Missing(d),
+        "other-build" => AptFault::OtherBuild(d),
+        _ => AptFault::Update(d),
+    })
+}
+
 /// Exit status of the install when another deploy holds the package's lock.
 pub const LOCKED: i32 = 75;
 
@@ -134,7 +173,26 @@ const NO_HISTORY: &str = "dfab-history-failed";
 /// options; otherwise `apt-get install` resolves Depends from the host's sources, as always.
 #[must_use]
 pub fn install(r: &Target<'_>, o: InstallOpts, skip_same: bool, keep: usize, user: &str) -> Cmd {
+    install_via(r, o, skip_same, keep, user, None)
+}
+
+/// [`install`], or with `apt` (the host's source `dfab-<env>`) from the env's APT repository:
+/// no .deb travels from here; the host updates that source alone, checks that it holds the
+/// version (and the build, unless the sha256 is `-`), and apt installs `package=version`
+/// ([`APT_SOURCE`] and an [`APT_MARK`] line when the source fails).
+#[must_use]
+pub fn install_via(
+    r: &Target<'_>,
+    o: InstallOpts,
+    skip_same: bool,
+    keep: usize,
+    user: &str,
+    apt: Option<&str>,
+) -> Cmd {
     let mut args = vec!["install".to_string()];
+    if let Some(source) = apt {
+        args.extend(["--apt".into(), source.into()]);
+    }
     for (on, flag) in [
         (skip_same, "--skip-same"),
         (o.downgrade, "--downgrade"),

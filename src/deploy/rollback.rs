@@ -43,7 +43,12 @@ pub fn roll_back(
             ),
             Some(o) => {
                 let o = crate::transport::check(&host, &cmd, o)?;
-                let st = state::parse(&o.stdout_str());
+                let mut st = state::parse(&o.stdout_str());
+                if job.apt.is_some() {
+                    // Through APT a release the host does not keep may be in the repository,
+                    // which says so (or not) when the host asks it.
+                    st.kept = with_history(&st);
+                }
                 let kept = state::rollback_target(&st, version).map_err(|why| {
                     Error::NoRollbackTarget {
                         host: host.clone(),
@@ -99,4 +104,19 @@ pub fn roll_back(
         what: did.join("; "),
         changed,
     })
+}
+
+/// The releases a host keeps, then those of its history that worked and it does not keep
+/// (file `-`: fetched from the APT repository, under apt's own name), once each.
+fn with_history(st: &state::HostState) -> Vec<state::Kept> {
+    let mut kept = st.kept.clone();
+    for e in st.history.iter().filter(|e| e.outcome == "ok") {
+        if !kept.iter().any(|k| k.version == e.version) {
+            kept.push(state::Kept {
+                version: e.version.clone(),
+                file: "-".into(),
+            });
+        }
+    }
+    kept
 }

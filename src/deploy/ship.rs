@@ -112,7 +112,11 @@ pub fn ship(
     if release.planned {
         // `-n` before the first build: what the build makes is not known yet.
         return Ok(Change {
-            what: "would upload and install the packages the build makes".into(),
+            what: if job.apt.is_some() {
+                "would install the packages the build makes from the APT repository".into()
+            } else {
+                "would upload and install the packages the build makes".into()
+            },
             changed: true,
         });
     }
@@ -121,10 +125,12 @@ pub fn ship(
     let mut did = Vec::new();
     for s in release.for_host(job, &host) {
         let dest = remote::release_path(&s.package, &s.file);
-        let there = facts
-            .there
-            .iter()
-            .any(|(p, sha)| *p == dest && *sha == s.sha256);
+        // Through APT the host fetches the release itself: nothing is sent from here.
+        let there = job.apt.is_some()
+            || facts
+                .there
+                .iter()
+                .any(|(p, sha)| *p == dest && *sha == s.sha256);
         let target = Target {
             package: &s.package,
             file: &s.file,
@@ -151,16 +157,19 @@ pub fn ship(
             !job.force,
         )
         .map_err(|e| after_changes(&host, changed, &did, e))?;
-        let sent = match (deb.is_some(), t.recording()) {
-            (true, true) => " (would upload it)",
-            (true, false) => " (uploaded)",
-            (false, _) => "",
+        let sent = match (deb.is_some(), t.recording(), job.apt.is_some()) {
+            (_, _, true) => " (from the APT repository)",
+            (true, true, _) => " (would upload it)",
+            (true, false, _) => " (uploaded)",
+            (false, _, _) => "",
         };
         changed |= done != Done::Unchanged;
         did.push(match done {
             Done::Unchanged => format!(
-                "{} {} is already installed: nothing to do (deb.deploy:force=yes reinstalls){sent}",
-                s.package, s.version
+                "{} {} is already installed: nothing to do (deb.deploy:force=yes reinstalls){}",
+                s.package,
+                s.version,
+                if job.apt.is_some() { "" } else { sent }
             ),
             Done::Installed(what) => format!("{what}{sent}"),
         });
@@ -242,8 +251,15 @@ pub fn install_release(
     opts: InstallOpts,
     skip_same: bool,
 ) -> Result<Done> {
-    let cmd = remote::install(r, opts, skip_same, job.keep, &history::local_user())
-        .without_sudo_if_root(t.login_user());
+    let cmd = remote::install_via(
+        r,
+        opts,
+        skip_same,
+        job.keep,
+        &history::local_user(),
+        job.apt.as_deref(),
+    )
+    .without_sudo_if_root(t.login_user());
     let answers: &[u8] = match debconf.filter(|_| opts.debconf) {
         Some(db) => db.text.expose().as_bytes(),
         None => &[],
@@ -301,6 +317,18 @@ pub fn install_release(
                 version: r.version.to_string(),
                 installed: built.trim().to_string(),
                 sha256: r.sha256.to_string(),
+            }
+            .into());
+        }
+    }
+    if out.status == remote::APT_SOURCE {
+        if let Some(fault) = remote::apt_fault(&out.stdout_str()) {
+            return Err(Error::AptSource {
+                host: t.host().to_string(),
+                env: cx.env.name.clone(),
+                package: r.package.to_string(),
+                version: r.version.to_string(),
+                fault,
             }
             .into());
         }

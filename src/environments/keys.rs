@@ -428,7 +428,37 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     (
         "deploy_strategy",
         Shape::Str,
-        "`parallel` (default) or `rolling` (batches of `rolling_batch`, each checked with `health_url`); for a `fleet`, `bluegreen` or `serial`",
+        "`parallel` (default) or `rolling` (batches of `rolling_batch`, each checked with `health_url`), for a `fleet` `bluegreen` or `serial`; and `push` (default) or `apt` (hosts install from the env's APT repository): `'apt,rolling'`",
+    ),
+    (
+        "apt_repo",
+        Shape::Str,
+        "the env's APT repository that `deb.publish` writes: a directory here, or `host:path`",
+    ),
+    (
+        "apt_url",
+        Shape::Str,
+        "the URL hosts fetch the APT repository from (`deploy_strategy = 'apt'`)",
+    ),
+    (
+        "apt_dist",
+        Shape::Str,
+        "the APT repository's distribution (default: the env's name)",
+    ),
+    (
+        "apt_component",
+        Shape::Str,
+        "the APT repository's component (default `main`)",
+    ),
+    (
+        "apt_signing_key",
+        Shape::Str,
+        "gpg key id, or secret key file, that signs the APT repository (`apt.keygen` makes one)",
+    ),
+    (
+        "apt_keep_versions",
+        Shape::Count,
+        "versions of each package the APT repository keeps for rollback (default 5)",
     ),
     (
         "rolling_batch",

@@ -36,7 +36,8 @@ pub use settings::{Maintenance, OnFailure, Settings, Strategy};
 /// What a task of the sequence is to the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// `deb.build`: this machine only.
+    /// `deb.build`, and `deb.publish` (`deploy_strategy = 'apt'`): this machine only, once,
+    /// before the first stage that changes a host (and before the first rolling batch).
     Build,
     /// `web_mode:maintenance`.
     MaintenanceOn,
@@ -62,7 +63,7 @@ impl Kind {
         let name = call.name.strip_prefix("dfab.").unwrap_or(&call.name);
         let mode = call.kwarg("mode").or(call.args.first().map(String::as_str));
         match (name, mode) {
-            ("deb.build", _) => Kind::Build,
+            ("deb.build" | "deb.publish", _) => Kind::Build,
             ("web_mode", Some("maintenance")) => Kind::MaintenanceOn,
             ("web_mode", Some("live")) => Kind::Live,
             ("web_mode" | "web_restart" | "test" | "releases", _) => Kind::Check,

@@ -4,6 +4,7 @@
 use crate::environments::Env;
 use crate::error::Result;
 use crate::invocation::{parse_task, TaskCall};
+use crate::settings::apt::Order;
 use crate::settings::Protection;
 
 /// The sequence of a production or `protected` env when it sets no `deploy`.
@@ -44,7 +45,9 @@ pub enum OnFailure {
     Revert,
 }
 
-/// `deploy_strategy` (and `rolling_batch`).
+/// The order half of `deploy_strategy` (and `rolling_batch`); the delivery half (`push` or
+/// `apt`) is [`crate::settings::apt::Delivery`], read by `deb.deploy`, `rollback` and `init`,
+/// so a rolling deploy through APT is `'apt,rolling'`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     Parallel,
@@ -92,6 +95,19 @@ pub fn read(env: &Env) -> Result<Settings> {
             .collect()
     } else {
         DEFAULT_SEQUENCE.iter().map(|s| (*s).to_string()).collect()
+    };
+    // Through APT the hosts install what the repository holds: the build is published first.
+    let apt = crate::settings::apt::strategy(env)?.0 == crate::settings::apt::Delivery::Apt;
+    let words: Vec<String> = if apt && !env.vars.contains_key("deploy") {
+        words
+            .into_iter()
+            .flat_map(|w| {
+                let publish = (w == "deb.build").then(|| "deb.publish".to_string());
+                std::iter::once(w).chain(publish)
+            })
+            .collect()
+    } else {
+        words
     };
     let mut sequence = Vec::new();
     for w in words {
@@ -143,9 +159,10 @@ pub fn read(env: &Env) -> Result<Settings> {
         }
     };
     let batch = env.count("rolling_batch", 1, "hosts")?;
-    let strategy = match env.str("deploy_strategy") {
-        None | Some("parallel") => Strategy::Parallel,
-        Some("rolling") => {
+    let order = crate::settings::apt::strategy(env)?.1;
+    let strategy = match order {
+        Order::Parallel => Strategy::Parallel,
+        Order::Rolling => {
             if env.str("health_url").is_none() {
                 return Err(env.key_error(
                     "deploy_strategy",
@@ -158,8 +175,13 @@ pub fn read(env: &Env) -> Result<Settings> {
             }
             Strategy::Rolling(batch)
         }
-        Some(s @ ("bluegreen" | "serial")) => {
+        Order::Bluegreen | Order::Serial => {
             if !env.vars.contains_key("fleet") {
+                let s = if order == Order::Bluegreen {
+                    "bluegreen"
+                } else {
+                    "serial"
+                };
                 return Err(env.key_error(
                     "deploy_strategy",
                     format!("'{s}' replaces the members of a `fleet`, which the env does not set"),
@@ -169,21 +191,11 @@ pub fn read(env: &Env) -> Result<Settings> {
                     )),
                 ));
             }
-            if s == "bluegreen" {
+            if order == Order::Bluegreen {
                 Strategy::Bluegreen
             } else {
                 Strategy::Serial
             }
-        }
-        Some(o) => {
-            return Err(env.key_error(
-                "deploy_strategy",
-                format!("unknown value `{o}`"),
-                Some(
-                    "'parallel' (default) or 'rolling' ('bluegreen' or 'serial' for a `fleet`)"
-                        .into(),
-                ),
-            ))
         }
     };
     Ok(Settings {

@@ -3,6 +3,7 @@
 //! defaults and errors that name the environments file, line and key.
 
 pub mod app;
+pub mod apt;
 pub mod install_mode;
 pub mod protection;
 pub mod roles;

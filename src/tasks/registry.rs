@@ -80,6 +80,22 @@ pub const BUILTINS: &[Builtin] = &[
         plan: builtin::deb_reconfigure::plan,
     },
     Builtin {
+        name: "deb.publish",
+        doc: "Publish the last build into the env's signed APT repository (aptly)",
+        args: &[],
+        roles: &[],
+        activation: false,
+        plan: builtin::apt::plan_publish,
+    },
+    Builtin {
+        name: "apt.keygen",
+        doc: "Make a signing key for the env's APT repository, and say where its parts go",
+        args: &[],
+        roles: &[],
+        activation: false,
+        plan: builtin::apt::plan_keygen,
+    },
+    Builtin {
         name: "releases",
         doc: "Show the release history of each host",
         args: &[],

@@ -1,5 +1,6 @@
 //! dfab's integration tests: one binary, a small builder, real hosts.
 
+mod apt;
 mod cli;
 mod compat;
 mod database;

@@ -10,6 +10,7 @@ use crate::environments::value::{Kind, Value};
 use crate::environments::Env;
 use crate::error::Result;
 use crate::invocation::TaskCall;
+use crate::settings::apt::Delivery;
 use crate::settings::{Roles, Shipping};
 
 use super::{PlanCtx, Step};
@@ -67,8 +68,28 @@ pub fn job(cx: &PlanCtx<'_>, force: bool) -> Result<Job> {
         force,
         allow_downgrade: s.allow_downgrade,
         keep: s.keep,
+        apt: apt_source(cx.env)?,
         after_build: cx.built.clone(),
     })
+}
+
+/// With `deploy_strategy = 'apt'`, the name of the hosts' APT source (`dfab-<env>`); `apt_url`
+/// is required then (`init` installs the source that points at it).
+pub fn apt_source(env: &Env) -> Result<Option<String>> {
+    if crate::settings::apt::strategy(env)?.0 != Delivery::Apt {
+        return Ok(None);
+    }
+    if env.str("apt_url").is_none() {
+        return Err(env.key_error(
+            "apt_url",
+            "deploy_strategy = 'apt' needs the URL hosts fetch the repository from",
+            Some(format!(
+                "set {} (the directory `deb.publish` writes, served by a web server)",
+                env.example("apt_url", "'http://apt.example.com/'")
+            )),
+        ));
+    }
+    Ok(Some(crate::apt::source_name(&env.name)))
 }
 
 /// `deploy_packages`: a list of package names, or a dict of package name to roles.

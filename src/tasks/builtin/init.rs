@@ -5,10 +5,12 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use crate::apt::source::Source;
 use crate::error::Result;
 use crate::exec::record::{exec, read};
 use crate::exec::step::{HostAction, RunCtx};
 use crate::invocation::TaskCall;
+use crate::settings::apt::AptRepo;
 use crate::settings::{text, App};
 use crate::transport::cmd::{quote, Cmd};
 use crate::transport::Transport;
@@ -74,9 +76,29 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         action: Arc::new(Init {
             parts,
             commands: env.str_list("init_commands").len(),
+            apt: apt_source(cx)?,
         }),
         warn_only: false,
     }])
+}
+
+/// With `deploy_strategy = 'apt'`, the env's APT source (`apt_url` and `apt_signing_key`
+/// required).
+fn apt_source(cx: &PlanCtx<'_>) -> Result<Option<Source>> {
+    let env = cx.env;
+    if super::deb_deploy::apt_source(env)?.is_none() {
+        return Ok(None);
+    }
+    let repo = AptRepo::from_env(env, cx.project_dir)?;
+    let key = super::apt::signing_key(env, &repo)?;
+    let url = repo.url.clone().unwrap_or_default();
+    Ok(Some(Source::new(
+        &env.name,
+        &url,
+        &repo.dist,
+        &repo.component,
+        key,
+    )))
 }
 
 /// The parts of `init` on one host.
@@ -85,6 +107,8 @@ struct Init {
     parts: Vec<Cmd>,
     /// How many of the parts (the last ones) are `init_commands`.
     commands: usize,
+    /// `deploy_strategy = 'apt'`: the env's APT source, installed after the other own parts.
+    apt: Option<Source>,
 }
 
 impl HostAction for Init {
@@ -112,12 +136,31 @@ impl HostAction for Init {
                     .map(change),
             );
         }
+        if let Some(src) = &self.apt {
+            let part = src.cmd(cx)?;
+            if let Some(o) = read(host, cx.rep, "sudo", part.clone())?.known() {
+                let o = crate::transport::check(host.host(), &part, o)?;
+                changed.extend(
+                    o.stdout_str()
+                        .lines()
+                        .filter_map(|l| l.strip_prefix(CHANGED))
+                        .map(change),
+                );
+            }
+        }
         for part in &self.parts[own..] {
             let o = exec(host, cx.rep, "sudo", part.clone())?;
             crate::transport::check(host.host(), part, o)?;
         }
         let mut what = if host.recording() {
-            "would install the packages, user, remote_path and snippet that are missing".into()
+            format!(
+                "would install the packages, user, remote_path{} and snippet that are missing",
+                if self.apt.is_some() {
+                    ", APT source"
+                } else {
+                    ""
+                }
+            )
         } else if changed.is_empty() {
             "nothing changed".to_string()
         } else {

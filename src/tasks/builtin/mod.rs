@@ -2,6 +2,7 @@
 //! the env and the project alone. Their domain modules (`deb`, `lxc`, …) do the work.
 
 pub mod app_test;
+pub mod apt;
 pub mod data_refresh;
 pub mod database;
 pub mod deb_build;
