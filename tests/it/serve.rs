@@ -457,3 +457,124 @@ fn serve_locks_out_a_sixth_failed_sign_in_within_a_minute() {
     assert!(head.starts_with("HTTP/1.1 429"), "{head}");
     assert!(body.contains("Too many failed sign-ins"), "{body}");
 }
+
+/// The permission bits of `.dfab/NAME` in `dir`.
+fn mode(dir: &Path, name: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs_err::metadata(dir.join(".dfab").join(name))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn serve_resolves_inventories_as_the_cli_does_and_requires_sign_in_once_an_account_is_added() {
+    let dir = project(&[
+        (
+            "dfab.toml",
+            "[environments.inv]\ninventory = \"inventory.ini\"\n\n\
+             [environments.lost]\ninventory = \"missing.ini\"\n\n\
+             [environments.rprod]\nhosts = [\"rprod.dfab-test.invalid\"]\nprotected = true\n",
+        ),
+        (
+            "inventory.ini",
+            "[web]\nweb1.dfab-test.invalid\n\n[db]\ndb1.dfab-test.invalid ansible_user=deploy\n",
+        ),
+    ]);
+    // The CLI's view of the env, which the page must match.
+    crate::support::Dfab::new(dir.path())
+        .args(["inv", "-l"])
+        .stdout_has("web1.dfab-test.invalid")
+        .stdout_has("deploy@db1.dfab-test.invalid")
+        .stdout_has("(from the inventory)")
+        .run_checked();
+
+    // A new store is owner-only, its log and index too.
+    let mut server = Server::start(dir.path(), "127.0.0.1:0");
+    for f in ["serve.sqlite3", "serve.sqlite3-wal", "serve.sqlite3-shm"] {
+        assert_eq!(mode(dir.path(), f), 0o600, "{f}");
+    }
+
+    // The inventory's hosts and groups, on both pages; an inventory that is not there, its error.
+    let (status, body) = get(&server.url, "/envs");
+    assert!(status.ends_with("200 OK"), "{status}");
+    assert!(body.contains("local (deployer)"), "{body}");
+    for text in [
+        "<code>web1.dfab-test.invalid</code>",
+        "<code>deploy@db1.dfab-test.invalid</code>",
+        "<b>web</b>: web1.dfab-test.invalid",
+        "<b>db</b>: deploy@db1.dfab-test.invalid",
+        "the inventory",
+        "missing.ini does not exist",
+    ] {
+        assert!(body.contains(text), "{text} missing from the page: {body}");
+    }
+    let (_, body) = get(&server.url, "/envs/inv");
+    assert!(body.contains("<code>web1.dfab-test.invalid</code>"), "{body}");
+    assert!(!body.contains(">none<"), "{body}");
+    // A change to the inventory shows without a restart.
+    fs_err::write(
+        dir.path().join("inventory.ini"),
+        "[web]\nweb1.dfab-test.invalid\nweb2.dfab-test.invalid\n\n[db]\ndb1.dfab-test.invalid ansible_user=deploy\n",
+    )
+    .unwrap();
+    let (_, body) = get(&server.url, "/envs/inv");
+    assert!(body.contains("<code>web2.dfab-test.invalid</code>"), "{body}");
+
+    // CLI text on the page: code spans, never literal backticks.
+    let (_, body) = get(&server.url, "/envs/rprod/run?action=deploy");
+    assert!(
+        body.contains("<code>rprod</code> is a protected environment"),
+        "{body}"
+    );
+    let (_, body) = get(&server.url, "/envs/nowhere");
+    assert!(body.contains("no environment <code>nowhere</code>"), "{body}");
+    let (_, body) = get(&server.url, "/envs");
+    assert!(!body.contains('`'), "a literal backtick on the page: {body}");
+
+    // An account added while it runs: sign-in from the next request on.
+    let said = add_user(dir.path(), "alice", "deployer", "alice-password-1");
+    assert!(said.contains("requires sign-in"), "{said}");
+    let (head, _) = http(&server.url, "GET", "/envs", "", None);
+    assert!(
+        head.starts_with("HTTP/1.1 303") && head.contains("location: /login"),
+        "{head}"
+    );
+    let (status, body) = get(&server.url, "/login");
+    assert!(status.ends_with("200 OK"), "{status}");
+    assert!(body.contains("Sign in"), "{body}");
+    assert!(
+        server.log().contains("sign-in is required from now on"),
+        "{}",
+        server.log()
+    );
+
+    // A store left readable by others is made owner-only on start, and says so.
+    server.kill();
+    let db = dir.path().join(".dfab/serve.sqlite3");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs_err::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let server = Server::start(dir.path(), "127.0.0.1:0");
+    assert_eq!(mode(dir.path(), "serve.sqlite3"), 0o600);
+    assert!(
+        server
+            .log()
+            .contains("serve.sqlite3 was mode 0644 (it holds password hashes"),
+        "{}",
+        server.log()
+    );
+    drop(server);
+
+    // Both helps name `dfab serve`.
+    crate::support::Dfab::new(dir.path())
+        .args(["--help"])
+        .stdout_has("dfab serve")
+        .run_checked();
+    crate::support::Dfab::new(dir.path())
+        .args(["serve", "--help"])
+        .stdout_has("Usage: dfab serve [OPTIONS]")
+        .run_checked();
+}
