@@ -511,7 +511,10 @@ fn serve_resolves_inventories_as_the_cli_does_and_requires_sign_in_once_an_accou
         assert!(body.contains(text), "{text} missing from the page: {body}");
     }
     let (_, body) = get(&server.url, "/envs/inv");
-    assert!(body.contains("<code>web1.dfab-test.invalid</code>"), "{body}");
+    assert!(
+        body.contains("<code>web1.dfab-test.invalid</code>"),
+        "{body}"
+    );
     assert!(!body.contains(">none<"), "{body}");
     // A change to the inventory shows without a restart.
     fs_err::write(
@@ -520,7 +523,10 @@ fn serve_resolves_inventories_as_the_cli_does_and_requires_sign_in_once_an_accou
     )
     .unwrap();
     let (_, body) = get(&server.url, "/envs/inv");
-    assert!(body.contains("<code>web2.dfab-test.invalid</code>"), "{body}");
+    assert!(
+        body.contains("<code>web2.dfab-test.invalid</code>"),
+        "{body}"
+    );
 
     // CLI text on the page: code spans, never literal backticks.
     let (_, body) = get(&server.url, "/envs/rprod/run?action=deploy");
@@ -529,9 +535,15 @@ fn serve_resolves_inventories_as_the_cli_does_and_requires_sign_in_once_an_accou
         "{body}"
     );
     let (_, body) = get(&server.url, "/envs/nowhere");
-    assert!(body.contains("no environment <code>nowhere</code>"), "{body}");
+    assert!(
+        body.contains("no environment <code>nowhere</code>"),
+        "{body}"
+    );
     let (_, body) = get(&server.url, "/envs");
-    assert!(!body.contains('`'), "a literal backtick on the page: {body}");
+    assert!(
+        !body.contains('`'),
+        "a literal backtick on the page: {body}"
+    );
 
     // An account added while it runs: sign-in from the next request on.
     let said = add_user(dir.path(), "alice", "deployer", "alice-password-1");
