@@ -2,8 +2,8 @@
 //! page (an env named `<script>alert(1)</script>` shown escaped), a deploy watched live to its
 //! success and the new release in the host's history, a failing deploy showing its failing step,
 //! a viewer who cannot start a job, a form without its CSRF token refused, no secret in any page,
-//! event stream or `SQLite` row, and a restart during a job that shows it interrupted and a resume
-//! from the page that finishes it. Screenshots of each page go to target/serve-screenshots/.
+//! event stream or `SQLite` row, a restart during a job that shows it interrupted and a resume
+//! from the page that finishes it, then a rollback and maintenance on and off from the page. Screenshots of each page go to target/serve-screenshots/.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -25,7 +25,7 @@ fn app(h: &TestHost, secret: &str) -> tempfile::TempDir {
          known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\ntimeout = 5\n\
          package_dir = \"dist/\"\ndebconf = \"debconf.dat\"\nremote_path = \"/srv/app/\"\n\
          app_user = \"app\"\npackage_name = \"deploy-app\"\ndb_password = \"{secret}\"\n\
-         deploy = [\"deb.build\", \"deb.deploy\", \"check\"]\n\n\
+         deploy = [\"deb.build\", \"deb.deploy\", \"check\"]\nmaintenance_check_url = false\n\n\
          [environments.\"<script>alert(1)</script>\"]\nhosts = [\"x.dfab-test.invalid\"]\nprotected = true\n\n\
          [tasks.check]\nsteps = [{{ run = \"echo checking with {{db_password}} > /dev/null; test ! -e /etc/fail-check && {{ test ! -e /etc/slow-check || sleep 20; }}\" }}]\n",
         ip = h.ip
@@ -143,6 +143,21 @@ async fn serve_in_chromium_deploys_live_guards_its_forms_and_resumes_after_a_res
 
     // Sign-in: a wrong password is refused; alice gets in.
     sign_in(&b, &url, "alice", "wrong-password").await;
+    // The answer's page may still be loading on a busy machine: wait for its message.
+    let t = Instant::now();
+    while b
+        .c
+        .find(fantoccini::Locator::Css("#login-error"))
+        .await
+        .is_err()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{}",
+            b.source().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(b.text("#login-error").await, "Wrong user name or password.");
     b.shot("login").await;
     sign_in(&b, &url, "alice", "alice-password-1").await;
@@ -296,6 +311,31 @@ async fn serve_in_chromium_deploys_live_guards_its_forms_and_resumes_after_a_res
     b.shot("job-resumed").await;
     seen.push_str(&b.source().await);
 
+    // Rollback from the page: back to the release before (2.0-1, installed before its check
+    // failed).
+    start(&b, &url, "staging", "rollback").await;
+    let (status, _) = finish(&b, Duration::from_secs(60)).await;
+    assert_eq!(status, "succeeded", "{}", b.text("#log").await);
+    assert_eq!(installed(&h), "2.0-1", "{}", b.text("#log").await);
+    b.shot("job-rollback").await;
+    seen.push_str(&b.source().await);
+
+    // Maintenance on, then live again, from the page (no web server in the container: the
+    // switch is not checked with one, `maintenance_check_url = false`).
+    start(&b, &url, "staging", "web_mode:maintenance").await;
+    let (status, _) = finish(&b, Duration::from_secs(60)).await;
+    let log = b.text("#log").await;
+    assert_eq!(status, "succeeded", "{log}");
+    assert!(log.contains("web_mode: maintenance on (flag "), "{log}");
+    b.shot("job-maintenance").await;
+    start(&b, &url, "staging", "web_mode:live").await;
+    let (status, _) = finish(&b, Duration::from_secs(60)).await;
+    let log = b.text("#log").await;
+    assert_eq!(status, "succeeded", "{log}");
+    assert!(log.contains("web_mode: live (flag "), "{log}");
+    b.shot("job-live").await;
+    seen.push_str(&b.source().await);
+
     // The form adds an env to dfab.toml, comments kept.
     b.go(&format!("{url}/new-env")).await;
     b.fill("input[name=name]", "demo").await;
@@ -312,7 +352,7 @@ async fn serve_in_chromium_deploys_live_guards_its_forms_and_resumes_after_a_res
     );
 
     // No secret anywhere: pages, event streams, the store's rows.
-    for job in 1..=4 {
+    for job in 1..=7 {
         seen.push_str(&sse(&b, &url, job).await);
     }
     // The secret did pass through: the check's command line carries it, redacted.
