@@ -11,7 +11,13 @@ use clap::{ArgAction, Parser};
 /// `task:a,b,key=value` syntax, with `\,` and `\=` for literal commas and equal signs.
 #[derive(Debug, Parser)]
 #[allow(clippy::struct_excessive_bools)] // command-line switches are bools by nature
-#[command(name = "dfab", version, max_term_width = 100)]
+#[command(
+    name = "dfab",
+    version,
+    max_term_width = 100,
+    after_help = "The deployment web app: dfab serve [--bind ADDR:PORT] [--add-user NAME] \
+                  (see `dfab serve --help`)"
+)]
 pub struct Cli {
     /// The environment to activate (a key of `environments`), then the tasks to run.
     #[arg(value_name = "ENV[:ARGS] TASK[:ARGS]")]

@@ -76,7 +76,7 @@ pub(super) async fn session(State(app): Shared, mut req: Request, next: Next) ->
         fresh = true;
         new_session(&app, None)
     });
-    if app.single_user {
+    if app.single_user() {
         s.user = Some(User {
             name: "local".into(),
             role: Role::Deployer,
@@ -178,7 +178,7 @@ pub(super) fn csrf(app: &App, s: &Session, f: &HashMap<String, String>) -> Resul
 }
 
 pub(super) async fn login_page(State(app): Shared, Extension(s): Extension<Session>) -> Response {
-    if app.single_user {
+    if app.single_user() {
         return Redirect::to("/envs").into_response();
     }
     page(&app, StatusCode::OK, "Sign in", &s, &pages::login(&s, None))

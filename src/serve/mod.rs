@@ -17,6 +17,7 @@ pub mod store;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use clap::Parser;
@@ -25,7 +26,7 @@ pub use error::Error;
 
 /// `dfab serve`'s own command line.
 #[derive(Debug, Parser)]
-#[command(name = "dfab serve", max_term_width = 100)]
+#[command(name = "dfab serve", bin_name = "dfab serve", max_term_width = 100)]
 pub struct Args {
     /// The address and port to serve on. Any address but loopback needs accounts.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8714")]
@@ -51,13 +52,33 @@ pub struct App {
     pub jobs: Arc<jobs::Jobs>,
     pub project: project::Cache,
     pub limiter: auth::Limiter,
-    /// No accounts, on loopback: every visitor is the deployer `local`.
-    pub single_user: bool,
+    /// Bound to a loopback address: without accounts, single-user mode.
+    pub loopback: bool,
+    /// Whether the store had accounts at the last request (to say so once when one appears).
+    pub accounts_seen: AtomicBool,
     /// The project's secrets, kept in step with the project.
     pub redactor: Arc<RwLock<crate::secret::Redactor>>,
 }
 
 impl App {
+    /// Single-user mode: bound to loopback and no account in the store, so every visitor is the
+    /// deployer `local`. Asked on every request (one indexed `SQLite` read), so an account added
+    /// by `--add-user` while the server runs requires sign-in from the next request on; a store
+    /// that cannot be read counts as having accounts.
+    pub fn single_user(&self) -> bool {
+        let accounts = self.store.has_users().unwrap_or(true);
+        if accounts && !self.accounts_seen.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "dfab serve: accounts found in {}: sign-in is required from now on",
+                self.store.path().display()
+            );
+        }
+        if !accounts {
+            self.accounts_seen.store(false, Ordering::Relaxed);
+        }
+        self.loopback && !accounts
+    }
+
     /// The project view, and the secrets of the current file in the redactor.
     pub fn view(&self) -> Arc<project::View> {
         let v = self.project.get();
@@ -101,11 +122,19 @@ pub fn run(args: Vec<OsString>) -> crate::error::Result<()> {
     let file = fs_err::canonicalize(&file)?;
     let dir = file.parent().map(PathBuf::from).unwrap_or_default();
     let store = Arc::new(store::Store::open(&dir.join(".dfab/serve.sqlite3"))?);
+    for (f, mode) in store.tightened() {
+        eprintln!(
+            "dfab serve: {} was mode {mode:04o} (it holds password hashes, sessions and job \
+             logs): now 0600",
+            f.display()
+        );
+    }
     if let Some(name) = &args.add_user {
         let role = auth::Role::parse(&args.role).unwrap_or(auth::Role::Deployer);
         auth::add_user(&store, name, role)?;
         eprintln!(
-            "dfab serve: account {name} ({}) saved in {}",
+            "dfab serve: account {name} ({}) saved in {}; a running `dfab serve` requires \
+             sign-in from its next request",
             role.name(),
             dir.join(".dfab/serve.sqlite3").display()
         );
@@ -114,7 +143,7 @@ pub fn run(args: Vec<OsString>) -> crate::error::Result<()> {
     let addr: SocketAddr = args.bind.parse().map_err(|_| Error::BadBind {
         given: args.bind.clone(),
     })?;
-    let accounts = store.user_count()? > 0;
+    let accounts = store.has_users()?;
     if !accounts && !addr.ip().is_loopback() {
         return Err(Error::NeedsAccounts {
             addr: addr.to_string(),
@@ -132,7 +161,8 @@ pub fn run(args: Vec<OsString>) -> crate::error::Result<()> {
         jobs: Arc::clone(&jobs),
         project: project::Cache::new(file.clone()),
         limiter: auth::Limiter::default(),
-        single_user: !accounts,
+        loopback: addr.ip().is_loopback(),
+        accounts_seen: AtomicBool::new(accounts),
         redactor,
     });
     app.view();
@@ -154,7 +184,8 @@ pub fn run(args: Vec<OsString>) -> crate::error::Result<()> {
             if accounts {
                 "sign-in required"
             } else {
-                "single-user mode: no accounts, loopback only"
+                "single-user mode: no accounts, loopback only; `dfab serve --add-user NAME` \
+                 makes it require sign-in"
             }
         );
         jobs.kick();

@@ -23,6 +23,25 @@ pub fn seg(s: &str) -> String {
     })
 }
 
+/// A message written for the terminal, where `name` marks a code span: each such span as
+/// `<code>` (escaped, as every value), the rest as text; an unpaired backtick stays as it is.
+#[must_use]
+pub fn text(s: &str) -> Markup {
+    let parts: Vec<&str> = s.split('`').collect();
+    // An even count of parts: the last backtick has no partner.
+    let paired = if parts.len().is_multiple_of(2) {
+        parts.len() - 1
+    } else {
+        parts.len()
+    };
+    html! {
+        @for (i, p) in parts[..paired].iter().enumerate() {
+            @if i % 2 == 1 { code { (p) } } @else { (p) }
+        }
+        @if paired < parts.len() { "`" (parts[paired]) }
+    }
+}
+
 /// Every page's frame: the title, the menu, who is signed in.
 #[must_use]
 pub fn layout(title: &str, s: &Session, body: &Markup) -> Markup {
@@ -91,7 +110,7 @@ pub fn envs(view: &View, states: &[EnvState], s: &Session) -> Markup {
     html! {
         h1 { "Environments" }
         p.muted { "From " code { (view.file.display()) } }
-        @if let Some(e) = &view.error { pre.error { (e) } }
+        @if let Some(e) = &view.error { pre.error { (text(e)) } }
         @if view.python {
             p.note { "This project's environments live in environments.py: they are shown read-only. dfab reads that file but never writes it (it is Python, and may hold code); edit it by hand to add an environment." }
         } @else if deployer {
@@ -104,7 +123,7 @@ pub fn envs(view: &View, states: &[EnvState], s: &Session) -> Markup {
                     tr {
                         td { a href={ "/envs/" (seg(&e.name)) } { (e.name) } }
                         @if let Some(err) = &e.error {
-                            td colspan="7" { pre.error { (err) } }
+                            td colspan="7" { pre.error { (text(err)) } }
                         } @else {
                             td { (hosts(e)) }
                             td { @for (r, h) in &e.roles { div { b { (r) } ": " (h.join(", ")) } } }
@@ -162,7 +181,7 @@ pub fn env(p: &EnvPage<'_>, s: &Session) -> Markup {
     let deployer = s.user.as_ref().is_some_and(|u| u.role == Role::Deployer);
     html! {
         h1 { "Environment " span.name { (e.name) } @if let Some(pr) = e.protected { " " span.badge { (pr) } } }
-        @if let Some(err) = &e.error { pre.error { (err) } }
+        @if let Some(err) = &e.error { pre.error { (text(err)) } }
         section.grid {
             div {
                 h2 { "Settings" }
@@ -203,7 +222,7 @@ pub fn env(p: &EnvPage<'_>, s: &Session) -> Markup {
                 li class=@if j.next == Some(i) { "next" } @else if j.next.is_some_and(|n| i < n) || j.status == "done" { "done" } @else { "" } { (w) }
             } }
             p { "Maintenance: " @if j.maintenance_on.is_empty() { "off (no host put into maintenance by this deploy)" } @else { "on for " (j.maintenance_on.join(", ")) } }
-            @if let Some(err) = &j.error { pre.error { (err) } }
+            @if let Some(err) = &j.error { pre.error { (text(err)) } }
         } @else {
             p.muted { "No deploy journal yet." }
         }
@@ -228,7 +247,7 @@ pub fn job_table(jobs: &[Job]) -> Markup {
                         td { (j.who) }
                         td { (when(j.queued)) }
                         td { @if let Some(sec) = j.seconds(t) { (sec) " s" } }
-                        td { (status(&j.status)) @if let Some(f) = &j.failure { div.failure { (f) } } }
+                        td { (status(&j.status)) @if let Some(f) = &j.failure { div.failure { (text(f)) } } }
                     }
                 }
             }
@@ -256,7 +275,7 @@ pub fn job(j: &Job, lines: &[(i64, String)], s: &Session) -> Markup {
         p { (status(&j.status)) " started by " (j.who) " " (when(j.queued))
             @if let Some(sec) = j.seconds(now()) { ", " (sec) " s" }
             @if let Some(r) = j.resumes { " · resumes " a href={ "/jobs/" (r) } { "#" (r) } } }
-        @if let Some(f) = &j.failure { pre.error #failure { (f) } }
+        @if let Some(f) = &j.failure { pre.error #failure { (text(f)) } }
         pre.log #log data-job=(j.id) data-after=(last) data-live=(if live { "1" } else { "0" }) {
             @for (_, l) in lines { (l) "\n" }
         }
@@ -277,13 +296,13 @@ pub fn confirm(e: &EnvView, a: Action, s: &Session, error: Option<&str>) -> Mark
     html! {
         h1 { "Run " code { (a.name()) } " on " span.name { (e.name) } "?" }
         p { (a.doc()) "." }
-        @if let Some(err) = error { p.error { (err) } }
+        @if let Some(err) = error { p.error { (text(err)) } }
         form method="post" action={ "/envs/" (seg(&e.name)) "/jobs" } {
             input type="hidden" name="csrf" value=(s.csrf);
             input type="hidden" name="action" value=(a.name());
             label { input type="checkbox" name="confirm" value="yes"; " Yes, run " code { (a.name()) } " on this env" }
             @if double {
-                p.warn { "`" (e.name) "` is a " (e.protected.unwrap_or("protected")) " environment. Type its name to confirm:" }
+                p.warn { code { (e.name) } " is a " (e.protected.unwrap_or("protected")) " environment. Type its name to confirm:" }
                 input type="text" name="confirm_env" autocomplete="off" placeholder=(e.name);
             }
             p { button #start type="submit" { "Start job" } " " a href={ "/envs/" (seg(&e.name)) } { "Cancel" } }
@@ -296,7 +315,7 @@ pub fn confirm(e: &EnvView, a: Action, s: &Session, error: Option<&str>) -> Mark
 pub fn login(s: &Session, error: Option<&str>) -> Markup {
     html! {
         h1 { "Sign in" }
-        @if let Some(e) = error { p.error #login-error { (e) } }
+        @if let Some(e) = error { p.error #login-error { (text(e)) } }
         form.login method="post" action="/login" {
             input type="hidden" name="csrf" value=(s.csrf);
             label { "User " input type="text" name="user" autocomplete="username"; }
@@ -312,7 +331,7 @@ pub fn new_env(s: &Session, like: Option<&str>, error: Option<&str>) -> Markup {
     html! {
         h1 { @if let Some(l) = like { "Add an instance like " span.name { (l) } } @else { "Add an environment" } }
         p.muted { "Written into dfab.toml as a new " code { "[environments.NAME]" } " table; the rest of the file, comments included, stays as it is." }
-        @if let Some(e) = error { pre.error { (e) } }
+        @if let Some(e) = error { pre.error { (text(e)) } }
         form.stack method="post" action="/new-env" {
             input type="hidden" name="csrf" value=(s.csrf);
             @if let Some(l) = like { input type="hidden" name="like" value=(l); }
@@ -335,5 +354,23 @@ pub fn new_env(s: &Session, like: Option<&str>, error: Option<&str>) -> Markup {
 /// A short page saying why something was refused.
 #[must_use]
 pub fn message(title: &str, text: &str) -> Markup {
-    html! { h1 { (title) } p.error { (text) } p { a href="/envs" { "Back to the environments" } } }
+    html! { h1 { (title) } p.error { (self::text(text)) } p { a href="/envs" { "Back to the environments" } } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[test]
+    fn backticks_become_code_spans_and_markup_stays_text() {
+        assert_eq!(
+            text("`rprod` is a protected environment").into_string(),
+            "<code>rprod</code> is a protected environment"
+        );
+        assert_eq!(
+            text("no env `<b>` in `x`, and a lone ` here").into_string(),
+            "no env <code>&lt;b&gt;</code> in <code>x</code>, and a lone ` here"
+        );
+        assert_eq!(text("plain").into_string(), "plain");
+    }
 }

@@ -1,10 +1,12 @@
 //! The project as the pages show it: each env's hosts, roles, strategy, deploy sequence and
-//! protection, read once and cached until the environments file changes.
+//! protection, resolved as the CLI resolves them (an inventory included), read once and cached
+//! until the environments file or an inventory file changes.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use crate::environments::external::Reading;
 use crate::environments::Project;
 use crate::pipeline::settings::Strategy;
 use crate::secret::Redactor;
@@ -43,6 +45,8 @@ pub struct View {
     pub error: Option<String>,
     /// The project's secret values.
     pub redactor: Redactor,
+    /// The inventory files the envs read: a change to one reloads the view.
+    pub inventories: Vec<PathBuf>,
 }
 
 impl View {
@@ -69,10 +73,11 @@ pub fn load(file: &Path) -> View {
         }
     };
     let redactor = Redactor::new(crate::secret::project_secrets(&project));
+    let mut inventories = Vec::new();
     let envs = project
         .envs
         .iter()
-        .map(|d| env_view(&project, &d.name))
+        .map(|d| env_view(&project, &d.name, &mut inventories))
         .collect();
     View {
         file: file.to_path_buf(),
@@ -80,15 +85,29 @@ pub fn load(file: &Path) -> View {
         envs,
         error: None,
         redactor,
+        inventories,
     }
 }
 
-fn env_view(project: &Project, name: &str) -> EnvView {
+/// One env's view; the inventory file it reads (if any) is added to `inventories`.
+fn env_view(project: &Project, name: &str, inventories: &mut Vec<PathBuf>) -> EnvView {
     let mut v = EnvView {
         name: name.to_string(),
         ..EnvView::default()
     };
-    let env = match project.activate(name) {
+    // The inventory's path as activation resolves it (absolute against the project), also
+    // when reading it fails: fixing the file must show on the page.
+    if let Some(inv) = project
+        .activate(name)
+        .ok()
+        .and_then(|e| e.str("inventory").map(|p| project.dir().join(p)))
+    {
+        if !inventories.contains(&inv) {
+            inventories.push(inv);
+        }
+    }
+    // The CLI's own resolution: `-l`'s reading (no secret source read), the inventory applied.
+    let env = match crate::tasks::plan::activate(project, name, Reading::Nothing) {
         Ok(e) => e,
         Err(e) => {
             v.error = Some(crate::error::render(&e));
@@ -125,33 +144,38 @@ fn env_view(project: &Project, name: &str) -> EnvView {
     v
 }
 
-/// The view, reloaded when the file's modification time or size changes.
+/// Each watched file's modification time and size (none when it cannot be read).
+type Stamps = Vec<Option<(SystemTime, u64)>>;
+
+/// The view, reloaded when the modification time or size of the environments file or of an
+/// inventory file it names changes.
 pub struct Cache {
     file: PathBuf,
-    state: Mutex<(Option<(SystemTime, u64)>, Arc<View>)>,
+    state: Mutex<(Stamps, Arc<View>)>,
 }
 
 impl Cache {
     /// A cache of `file`, loaded now.
     #[must_use]
     pub fn new(file: PathBuf) -> Cache {
-        let stamp = stamp(&file);
         let view = Arc::new(load(&file));
+        let stamps = stamps(&file, &view);
         Cache {
             file,
-            state: Mutex::new((stamp, view)),
+            state: Mutex::new((stamps, view)),
         }
     }
 
     /// The current view.
     pub fn get(&self) -> Arc<View> {
-        let now = stamp(&self.file);
         let mut st = self
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if st.0 != now || now.is_none() {
-            *st = (now, Arc::new(load(&self.file)));
+        let now = stamps(&self.file, &st.1);
+        if st.0 != now || now[0].is_none() {
+            let view = Arc::new(load(&self.file));
+            *st = (stamps(&self.file, &view), view);
         }
         Arc::clone(&st.1)
     }
@@ -161,6 +185,13 @@ impl Cache {
     pub fn file(&self) -> &Path {
         &self.file
     }
+}
+
+fn stamps(file: &Path, view: &View) -> Stamps {
+    std::iter::once(file)
+        .chain(view.inventories.iter().map(PathBuf::as_path))
+        .map(stamp)
+        .collect()
 }
 
 fn stamp(file: &Path) -> Option<(SystemTime, u64)> {

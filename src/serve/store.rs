@@ -1,6 +1,8 @@
 //! The `SQLite` store under `.dfab/serve.sqlite3`: users (argon2 hashes), sessions (hashed ids),
 //! jobs, their log lines (redacted before they are written) and each env's last `releases`.
+//! The file and its `-wal` and `-shm` are readable by their owner only (0600).
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -59,6 +61,34 @@ impl Job {
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    tightened: Vec<(PathBuf, u32)>,
+}
+
+/// The store's files: the database, its write-ahead log and its shared-memory index.
+fn files(path: &Path) -> [PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut p = path.as_os_str().to_os_string();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    [path.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+/// Make each of the store's files that exists owner-only (0600); returns those that were not,
+/// with their mode before (permission bits).
+fn tighten(path: &Path) -> std::io::Result<Vec<(PathBuf, u32)>> {
+    let mut out = Vec::new();
+    for f in files(path) {
+        let Ok(meta) = fs_err::metadata(&f) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            fs_err::set_permissions(&f, std::fs::Permissions::from_mode(0o600))?;
+            out.push((f, mode));
+        }
+    }
+    Ok(out)
 }
 
 /// Seconds since the epoch.
@@ -89,7 +119,9 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
 }
 
 impl Store {
-    /// Open (creating) the store at `path`, its folder made if missing.
+    /// Open (creating) the store at `path`, its folder made if missing. A new database is
+    /// created 0600 (`SQLite` gives its `-wal` and `-shm` the database's mode); an existing
+    /// one readable by others is made 0600, and [`Store::tightened`] says which files were.
     pub fn open(path: &Path) -> Result<Store, Error> {
         let err = |source| Error::Store {
             path: path.to_path_buf(),
@@ -98,12 +130,37 @@ impl Store {
         if let Some(dir) = path.parent() {
             fs_err::create_dir_all(dir)?;
         }
+        // An empty file is a new database to SQLite: made here, so it is never world-readable.
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                let why = format!("cannot create {}: {e}", path.display());
+                return Err(std::io::Error::new(e.kind(), why).into());
+            }
+        }
+        let mut tightened = tighten(path)?;
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        // The log and index made by the schema's first write, should a umask or an older
+        // SQLite have left them open.
+        tightened.extend(tighten(path)?);
         Ok(Store {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            tightened,
         })
+    }
+
+    /// The files that were readable by others when opened, and their mode then: now 0600.
+    #[must_use]
+    pub fn tightened(&self) -> &[(PathBuf, u32)] {
+        &self.tightened
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
@@ -140,9 +197,15 @@ impl Store {
         })
     }
 
-    /// How many accounts there are.
-    pub fn user_count(&self) -> Result<i64, Error> {
-        self.with(|c| c.query_row("SELECT count(*) FROM users", [], |r| r.get(0)))
+    /// Whether there is any account (asked on every request: one indexed read).
+    pub fn has_users(&self) -> Result<bool, Error> {
+        self.with(|c| c.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0)))
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Record a session: its id's hash, its user (none before login), its CSRF token.

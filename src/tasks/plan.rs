@@ -58,6 +58,19 @@ pub struct Overrides {
 /// The keywords an ad-hoc command takes on the env (`production:roles=web -- cmd`).
 const ADHOC_KEYWORDS: &[&str] = &["host", "hosts", "role", "roles", "exclude_hosts", "sudo"];
 
+/// The env `name` as every task sees it: activated, its external values read as far as `how`
+/// allows, and its inventory (if it names one) made its hosts and roles. `dfab serve` shows
+/// envs through this too. Errors name the key.
+pub fn activate(project: &Project, name: &str, how: Reading) -> Result<Env> {
+    let mut env = project.activate(name)?;
+    crate::environments::external::resolve(&mut env, how)?;
+    let inventory_dir = env
+        .str("local_dir")
+        .map_or_else(|| project.dir(), |d| project.dir().join(d));
+    crate::inventory::apply(&mut env, &inventory_dir)?;
+    Ok(env)
+}
+
 /// Build the plan for `env_call` (the env, with Fabric-style args) and `calls`.
 pub fn resolve(
     project: &Project,
@@ -65,12 +78,7 @@ pub fn resolve(
     calls: &[TaskCall],
     o: &Overrides,
 ) -> Result<Plan> {
-    let mut env = project.activate(&env_call.name)?;
-    crate::environments::external::resolve(&mut env, o.secrets)?;
-    let inventory_dir = env
-        .str("local_dir")
-        .map_or_else(|| project.dir(), |d| project.dir().join(d));
-    crate::inventory::apply(&mut env, &inventory_dir)?;
+    let mut env = activate(project, &env_call.name, o.secrets)?;
     if let Some(u) = &o.user {
         env.vars.insert(
             "user".into(),

@@ -2,8 +2,8 @@
 //! page (an env named `<script>alert(1)</script>` shown escaped), a deploy watched live to its
 //! success and the new release in the host's history, a failing deploy showing its failing step,
 //! a viewer who cannot start a job, a form without its CSRF token refused, no secret in any page,
-//! event stream or `SQLite` row, and a restart during a job that shows it interrupted and a resume
-//! from the page that finishes it. Screenshots of each page go to target/serve-screenshots/.
+//! event stream or `SQLite` row, a restart during a job that shows it interrupted and a resume
+//! from the page that finishes it, then a rollback and maintenance on and off from the page. Screenshots of each page go to target/serve-screenshots/.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -25,7 +25,7 @@ fn app(h: &TestHost, secret: &str) -> tempfile::TempDir {
          known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\ntimeout = 5\n\
          package_dir = \"dist/\"\ndebconf = \"debconf.dat\"\nremote_path = \"/srv/app/\"\n\
          app_user = \"app\"\npackage_name = \"deploy-app\"\ndb_password = \"{secret}\"\n\
-         deploy = [\"deb.build\", \"deb.deploy\", \"check\"]\n\n\
+         deploy = [\"deb.build\", \"deb.deploy\", \"check\"]\nmaintenance_check_url = false\n\n\
          [environments.\"<script>alert(1)</script>\"]\nhosts = [\"x.dfab-test.invalid\"]\nprotected = true\n\n\
          [tasks.check]\nsteps = [{{ run = \"echo checking with {{db_password}} > /dev/null; test ! -e /etc/fail-check && {{ test ! -e /etc/slow-check || sleep 20; }}\" }}]\n",
         ip = h.ip
@@ -143,6 +143,21 @@ async fn serve_in_chromium_deploys_live_guards_its_forms_and_resumes_after_a_res
 
     // Sign-in: a wrong password is refused; alice gets in.
     sign_in(&b, &url, "alice", "wrong-password").await;
+    // The answer's page may still be loading on a busy machine: wait for its message.
+    let t = Instant::now();
+    while b
+        .c
+        .find(fantoccini::Locator::Css("#login-error"))
+        .await
+        .is_err()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{}",
+            b.source().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(b.text("#login-error").await, "Wrong user name or password.");
     b.shot("login").await;
     sign_in(&b, &url, "alice", "alice-password-1").await;
@@ -296,6 +311,31 @@ async fn serve_in_chromium_deploys_live_guards_its_forms_and_resumes_after_a_res
     b.shot("job-resumed").await;
     seen.push_str(&b.source().await);
 
+    // Rollback from the page: back to the release before (2.0-1, installed before its check
+    // failed).
+    start(&b, &url, "staging", "rollback").await;
+    let (status, _) = finish(&b, Duration::from_secs(60)).await;
+    assert_eq!(status, "succeeded", "{}", b.text("#log").await);
+    assert_eq!(installed(&h), "2.0-1", "{}", b.text("#log").await);
+    b.shot("job-rollback").await;
+    seen.push_str(&b.source().await);
+
+    // Maintenance on, then live again, from the page (no web server in the container: the
+    // switch is not checked with one, `maintenance_check_url = false`).
+    start(&b, &url, "staging", "web_mode:maintenance").await;
+    let (status, _) = finish(&b, Duration::from_secs(60)).await;
+    let log = b.text("#log").await;
+    assert_eq!(status, "succeeded", "{log}");
+    assert!(log.contains("web_mode: maintenance on (flag "), "{log}");
+    b.shot("job-maintenance").await;
+    start(&b, &url, "staging", "web_mode:live").await;
+    let (status, _) = finish(&b, Duration::from_secs(60)).await;
+    let log = b.text("#log").await;
+    assert_eq!(status, "succeeded", "{log}");
+    assert!(log.contains("web_mode: live (flag "), "{log}");
+    b.shot("job-live").await;
+    seen.push_str(&b.source().await);
+
     // The form adds an env to dfab.toml, comments kept.
     b.go(&format!("{url}/new-env")).await;
     b.fill("input[name=name]", "demo").await;
@@ -312,7 +352,7 @@ async fn serve_in_chromium_deploys_live_guards_its_forms_and_resumes_after_a_res
     );
 
     // No secret anywhere: pages, event streams, the store's rows.
-    for job in 1..=4 {
+    for job in 1..=7 {
         seen.push_str(&sse(&b, &url, job).await);
     }
     // The secret did pass through: the check's command line carries it, redacted.
@@ -456,4 +496,137 @@ fn serve_locks_out_a_sixth_failed_sign_in_within_a_minute() {
     let (head, body) = http(&server.url, "POST", "/login", &cookie, Some(&right));
     assert!(head.starts_with("HTTP/1.1 429"), "{head}");
     assert!(body.contains("Too many failed sign-ins"), "{body}");
+}
+
+/// The permission bits of `.dfab/NAME` in `dir`.
+fn mode(dir: &Path, name: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs_err::metadata(dir.join(".dfab").join(name))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn serve_resolves_inventories_as_the_cli_does_and_requires_sign_in_once_an_account_is_added() {
+    let dir = project(&[
+        (
+            "dfab.toml",
+            "[environments.inv]\ninventory = \"inventory.ini\"\n\n\
+             [environments.lost]\ninventory = \"missing.ini\"\n\n\
+             [environments.rprod]\nhosts = [\"rprod.dfab-test.invalid\"]\nprotected = true\n",
+        ),
+        (
+            "inventory.ini",
+            "[web]\nweb1.dfab-test.invalid\n\n[db]\ndb1.dfab-test.invalid ansible_user=deploy\n",
+        ),
+    ]);
+    // The CLI's view of the env, which the page must match.
+    crate::support::Dfab::new(dir.path())
+        .args(["inv", "-l"])
+        .stdout_has("web1.dfab-test.invalid")
+        .stdout_has("deploy@db1.dfab-test.invalid")
+        .stdout_has("(from the inventory)")
+        .run_checked();
+
+    // A new store is owner-only, its log and index too.
+    let mut server = Server::start(dir.path(), "127.0.0.1:0");
+    for f in ["serve.sqlite3", "serve.sqlite3-wal", "serve.sqlite3-shm"] {
+        assert_eq!(mode(dir.path(), f), 0o600, "{f}");
+    }
+
+    // The inventory's hosts and groups, on both pages; an inventory that is not there, its error.
+    let (status, body) = get(&server.url, "/envs");
+    assert!(status.ends_with("200 OK"), "{status}");
+    assert!(body.contains("local (deployer)"), "{body}");
+    for text in [
+        "<code>web1.dfab-test.invalid</code>",
+        "<code>deploy@db1.dfab-test.invalid</code>",
+        "<b>web</b>: web1.dfab-test.invalid",
+        "<b>db</b>: deploy@db1.dfab-test.invalid",
+        "the inventory",
+        "missing.ini does not exist",
+    ] {
+        assert!(body.contains(text), "{text} missing from the page: {body}");
+    }
+    let (_, body) = get(&server.url, "/envs/inv");
+    assert!(
+        body.contains("<code>web1.dfab-test.invalid</code>"),
+        "{body}"
+    );
+    assert!(!body.contains(">none<"), "{body}");
+    // A change to the inventory shows without a restart.
+    fs_err::write(
+        dir.path().join("inventory.ini"),
+        "[web]\nweb1.dfab-test.invalid\nweb2.dfab-test.invalid\n\n[db]\ndb1.dfab-test.invalid ansible_user=deploy\n",
+    )
+    .unwrap();
+    let (_, body) = get(&server.url, "/envs/inv");
+    assert!(
+        body.contains("<code>web2.dfab-test.invalid</code>"),
+        "{body}"
+    );
+
+    // CLI text on the page: code spans, never literal backticks.
+    let (_, body) = get(&server.url, "/envs/rprod/run?action=deploy");
+    assert!(
+        body.contains("<code>rprod</code> is a protected environment"),
+        "{body}"
+    );
+    let (_, body) = get(&server.url, "/envs/nowhere");
+    assert!(
+        body.contains("no environment <code>nowhere</code>"),
+        "{body}"
+    );
+    let (_, body) = get(&server.url, "/envs");
+    assert!(
+        !body.contains('`'),
+        "a literal backtick on the page: {body}"
+    );
+
+    // An account added while it runs: sign-in from the next request on.
+    let said = add_user(dir.path(), "alice", "deployer", "alice-password-1");
+    assert!(said.contains("requires sign-in"), "{said}");
+    let (head, _) = http(&server.url, "GET", "/envs", "", None);
+    assert!(
+        head.starts_with("HTTP/1.1 303") && head.contains("location: /login"),
+        "{head}"
+    );
+    let (status, body) = get(&server.url, "/login");
+    assert!(status.ends_with("200 OK"), "{status}");
+    assert!(body.contains("Sign in"), "{body}");
+    assert!(
+        server.log().contains("sign-in is required from now on"),
+        "{}",
+        server.log()
+    );
+
+    // A store left readable by others is made owner-only on start, and says so.
+    server.kill();
+    let db = dir.path().join(".dfab/serve.sqlite3");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs_err::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let server = Server::start(dir.path(), "127.0.0.1:0");
+    assert_eq!(mode(dir.path(), "serve.sqlite3"), 0o600);
+    assert!(
+        server
+            .log()
+            .contains("serve.sqlite3 was mode 0644 (it holds password hashes"),
+        "{}",
+        server.log()
+    );
+    drop(server);
+
+    // Both helps name `dfab serve`.
+    crate::support::Dfab::new(dir.path())
+        .args(["--help"])
+        .stdout_has("dfab serve")
+        .run_checked();
+    crate::support::Dfab::new(dir.path())
+        .args(["serve", "--help"])
+        .stdout_has("Usage: dfab serve [OPTIONS]")
+        .run_checked();
 }

@@ -37,13 +37,17 @@ impl Server {
             .spawn()
             .expect("dfab serve");
         let mut err = BufReader::new(child.stderr.take().unwrap());
+        // The lines before "on http://..." (a store made private, ...) are kept in the log.
         let mut first = String::new();
-        err.read_line(&mut first).unwrap();
-        let Some(at) = first.find("on http://") else {
-            let _ = child.wait();
-            let mut rest = String::new();
-            let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-            panic!("dfab serve did not start: {first}{rest}");
+        let at = loop {
+            let from = first.len();
+            if err.read_line(&mut first).unwrap() == 0 {
+                let _ = child.wait();
+                panic!("dfab serve did not start: {first}");
+            }
+            if let Some(at) = first[from..].find("on http://") {
+                break from + at;
+            }
         };
         let url = first[at + 3..]
             .split_whitespace()
@@ -86,8 +90,9 @@ impl Drop for Server {
     }
 }
 
-/// `dfab serve --add-user NAME --role ROLE`, the password on stdin.
-pub(crate) fn add_user(dir: &Path, name: &str, role: &str, password: &str) {
+/// `dfab serve --add-user NAME --role ROLE`, the password on stdin; returns what it printed on
+/// stderr.
+pub(crate) fn add_user(dir: &Path, name: &str, role: &str, password: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dfab"))
         .args(["serve", "--add-user", name, "--role", role])
         .current_dir(dir)
@@ -103,6 +108,7 @@ pub(crate) fn add_user(dir: &Path, name: &str, role: &str, password: &str) {
         "--add-user {name}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Headless Chromium behind its own chromedriver, killed (with its browser) on drop.
