@@ -351,6 +351,19 @@ fn show_env(project: &Project, plan: &Plan) -> String {
         };
         let _ = writeln!(out, "    {k} = {v}{origin}");
     }
+    // Where the inventory's hosts are reached; their names are their names everywhere else.
+    if !env.addresses.is_empty() {
+        let a: Vec<String> = env
+            .addresses
+            .iter()
+            .map(|(h, a)| format!("'{h}': '{a}'"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "    addresses = {{{}}}    (from the inventory)",
+            a.join(", ")
+        );
+    }
     let targets = match &plan.targets {
         Targets::Hosts(h) if h.is_empty() => "no hosts".to_string(),
         Targets::Hosts(h) => format!("hosts: {}", h.join(", ")),

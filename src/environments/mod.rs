@@ -55,6 +55,10 @@ pub struct Env {
     /// The values read from outside the project (`from_env`, `from_file`, `from_command`), by
     /// key, once [`external::resolve`] has read them; the `debconf` key's is the database text.
     pub external: BTreeMap<String, crate::secret::Secret>,
+    /// Where a host named by its inventory name is reached (`web1` → `root@10.0.3.157:22`),
+    /// from an Ansible inventory ([`crate::inventory::apply`]); the name is the host's one name
+    /// everywhere else (`hosts`, `roledefs`, host keywords, output).
+    pub addresses: BTreeMap<String, String>,
 }
 
 impl Env {
@@ -332,6 +336,7 @@ impl Project {
             file: self.file.clone(),
             vars,
             external: BTreeMap::new(),
+            addresses: BTreeMap::new(),
         })
     }
 

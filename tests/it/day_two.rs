@@ -64,7 +64,10 @@ fn adhoc_commands_reach_exactly_the_hosts_their_keywords_name() {
         ))
         .stdout_has(format!("[{}] out: from {} as deploy\n", web.ip, web.name))
         .stdout_has(format!("[{}] out: from {} as deploy\n", db.ip, db.name))
-        .stdout_has(format!("Summary:\n  [{}] ok (last task: --)", web.ip))
+        .stdout_has(format!(
+            "Summary:\n  [{}] ok (the command `echo from $(hostname) as $(id -un)`)",
+            web.ip
+        ))
         .run_checked();
     assert!(
         out.stdout.contains(&format!("[{}] ok", db.ip)),

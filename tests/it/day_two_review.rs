@@ -108,3 +108,80 @@ fn git_safety_judges_the_build_that_ships_not_the_work_tree() {
     git(p, &["merge", "-q", "feature"]);
     dry("deb.deploy").run_checked();
 }
+
+// Inventory hosts went by `root@10.0.3.157`: `exclude_hosts=db1` was ignored without a word and
+// ran on both hosts, and `host=web1` failed with "Could not resolve hostname web1". Now an
+// inventory host's name is its one name (keywords, output, summary) and its address is where
+// ssh goes; an unknown name to exclude is an error listing the env's hosts, with or without an
+// inventory. A role named on an env without `roledefs` says so with a hint, and the ad-hoc
+// command is named as typed. One container holds both inventory hosts.
+#[test]
+fn inventory_names_in_host_keywords_and_the_command_named_as_typed() {
+    let h = crate::support::TestHost::new();
+    let ini = format!(
+        "[prod]\nweb1 ansible_host={ip} ansible_user=root\ndb1 ansible_host={ip} \
+         ansible_user=root ansible_port=22\n",
+        ip = h.ip
+    );
+    let common = format!(
+        "key_filename = \"{}\"\nknown_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\n\
+         timeout = 5\n",
+        crate::support::KEY
+    );
+    let toml = format!(
+        "[environments.prod]\ninventory = \"inventory.ini\"\n{common}\n\
+         [environments.plain]\nhosts = [\"root@{ip}\"]\n{common}\n",
+        ip = h.ip
+    );
+    let dir = project(&[("dfab.toml", &toml), ("inventory.ini", &ini)]);
+    let p = dir.path();
+
+    Dfab::new(p)
+        .args(["prod:exclude_hosts=db1", "--", "echo", "hi"])
+        .stdout_has("[web1] out: hi\n")
+        .stdout_lacks("[db1]")
+        .stdout_lacks(h.ip.as_str())
+        .run_checked();
+    Dfab::new(p)
+        .args(["prod:host=web1", "--", "true"])
+        .stdout_has("[web1] run: true\n")
+        .stdout_lacks("[db1]")
+        .run_checked();
+    // Both: the summary names the command as typed.
+    Dfab::new(p)
+        .args(["prod", "--", "true"])
+        .stdout_has("Summary:\n  [web1] ok (the command `true`)\n  [db1] ok (the command `true`)")
+        .run_checked();
+    // An unknown name to exclude: refused, the env's hosts in the hint, for both kinds of env.
+    Dfab::new(p)
+        .args(["prod:exclude_hosts=db2", "--", "true"])
+        .status(2)
+        .stderr_has(
+            "error: the command `true`: `exclude_hosts=db2`: `db2` is not a host of environment \
+             `prod`",
+        )
+        .stderr_has("hint: did you mean `db1`? the hosts of `prod`: web1, db1")
+        .no_stdout()
+        .run_checked();
+    Dfab::new(p)
+        .args(["plain:exclude_hosts=nope", "--", "true"])
+        .status(2)
+        .stderr_has("`nope` is not a host of environment `plain`")
+        .stderr_has(format!("hint: the hosts of `plain`: root@{}", h.ip))
+        .no_stdout()
+        .run_checked();
+    // A role on an env without `roledefs`: said, with what to do.
+    Dfab::new(p)
+        .args(["plain:roles=web", "--", "uname", "-a"])
+        .status(2)
+        .stderr_has(
+            "error: the command `uname -a`: `roles=web`: environment `plain` has no `roledefs`, \
+             so role `web` names no hosts",
+        )
+        .stderr_has(format!(
+            "hint: drop `roles=` to run on every host of `plain` (root@{})",
+            h.ip
+        ))
+        .no_stdout()
+        .run_checked();
+}
