@@ -142,6 +142,15 @@ impl Env {
                 });
             }
         }
+        // A key set nowhere: point at the env itself, where it would go (`env_name` carries
+        // the position of the env's definition).
+        if pos.is_none() {
+            pos = self
+                .vars
+                .get("env_name")
+                .map(|v| v.pos)
+                .filter(|p| p.line > 0);
+        }
         Error::Config {
             file: self.file.clone(),
             pos,

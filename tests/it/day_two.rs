@@ -197,7 +197,7 @@ fn adhoc_commands_reach_exactly_the_hosts_their_keywords_name() {
             "7",
         ])
         .status(1)
-        .stdout_has("FAILED in task --")
+        .stdout_has("FAILED in the command `test -e")
         .stderr_has("2 of 2 hosts failed")
         .run_checked();
 }

@@ -49,7 +49,8 @@ fn git_safety_judges_the_build_that_ships_not_the_work_tree() {
     let toml = "[environments.live]\nhosts = [\"root@192.0.2.1\"]\nprotected = true\n\
                 branch = \"main\"\npackage_dir = \"dist/\"\n\
                 deploy = [\"deb.build\", \"deb.deploy\"]\n";
-    let dir = project(&[("dfab.toml", toml), (".gitignore", "dist/\n.dfab/\n")]);
+    // `.dfab/` is not in the project's ignore file: dfab's own `.dfab/.gitignore` keeps it out.
+    let dir = project(&[("dfab.toml", toml), (".gitignore", "dist/\n")]);
     copy_tree(&deploy_app_fixture(), dir.path());
     let p = dir.path();
     git(p, &["init", "-q", "-b", "main"]);
@@ -65,6 +66,21 @@ fn git_safety_judges_the_build_that_ships_not_the_work_tree() {
         .run_checked();
     git(p, &["checkout", "-q", "--", "."]);
     let c = head12(p);
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(p)
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout),
+        "",
+        "the build left nothing for git to see"
+    );
+    assert_eq!(
+        fs_err::read_to_string(p.join(".dfab/.gitignore")).unwrap(),
+        "*\n"
+    );
     dry("deb.deploy")
         .status(2)
         .stderr_has(format!(
@@ -119,8 +135,8 @@ fn git_safety_judges_the_build_that_ships_not_the_work_tree() {
 fn inventory_names_in_host_keywords_and_the_command_named_as_typed() {
     let h = crate::support::TestHost::new();
     let ini = format!(
-        "[prod]\nweb1 ansible_host={ip} ansible_user=root\ndb1 ansible_host={ip} \
-         ansible_user=root ansible_port=22\n",
+        "[prod:children]\nweb\ndb\n\n[web]\nweb1 ansible_host={ip} ansible_user=root\n\n\
+         [db]\ndb1 ansible_host={ip} ansible_user=root ansible_port=22\n",
         ip = h.ip
     );
     let common = format!(
@@ -129,8 +145,9 @@ fn inventory_names_in_host_keywords_and_the_command_named_as_typed() {
         crate::support::KEY
     );
     let toml = format!(
-        "[environments.prod]\ninventory = \"inventory.ini\"\n{common}\n\
-         [environments.plain]\nhosts = [\"root@{ip}\"]\n{common}\n",
+        "[environments.prod]\ninventory = \"inventory.ini\"\n{common}\
+         services = {{ dfab-review-svc = \"web\", dfab-review-svc2 = [\"web\", \"db\"] }}\n\n\
+         [environments.plain]\nhosts = [\"root@{ip}\"]\nservices = [\"dfab-review-svc\"]\n{common}\n",
         ip = h.ip
     );
     let dir = project(&[("dfab.toml", &toml), ("inventory.ini", &ini)]);
@@ -181,6 +198,79 @@ fn inventory_names_in_host_keywords_and_the_command_named_as_typed() {
         .stderr_has(format!(
             "hint: drop `roles=` to run on every host of `plain` (root@{})",
             h.ip
+        ))
+        .no_stdout()
+        .run_checked();
+
+    // services on a host without systemd as PID 1: said once per run, not once per line of
+    // output; an unknown service names the list once and points at the `services` key.
+    h.check(
+        "root",
+        "printf '%s\\n' '#!/bin/sh' 'case $1 in status) exit 3;; esac' \
+         > /etc/init.d/dfab-review-svc && chmod 755 /etc/init.d/dfab-review-svc \
+         && cp /etc/init.d/dfab-review-svc /etc/init.d/dfab-review-svc2",
+    );
+    let out = Dfab::new(p)
+        .args(["prod", "services:restart,hosts=web1;db1"])
+        .run_checked();
+    let all = format!("{}{}", out.stdout, out.stderr);
+    for host in ["web1", "db1"] {
+        assert_eq!(
+            all.matches(&format!("[{host}] services: systemd is not PID 1"))
+                .count(),
+            1,
+            "said once per host: {all}"
+        );
+    }
+    let out = Dfab::new(p)
+        .args(["plain", "services:restart,nope"])
+        .status(2)
+        .stderr_has("dfab.toml:11:")
+        .stderr_has("`nope` is not a service of environment `plain`")
+        .no_stdout()
+        .run_checked();
+    assert_eq!(
+        out.stderr.matches("dfab-review-svc").count(),
+        1,
+        "the services listed once: {}",
+        out.stderr
+    );
+}
+
+// The README's own secrets example warned "`smtp_password` is not a key dfab reads (did you
+// mean `db_password`?)", and a slip written in `__all__` and the env was said twice; an env
+// missing its app settings got an error for `manage` with no line.
+#[test]
+fn near_miss_warnings_spare_outside_values_and_are_said_once() {
+    let envs =
+        "environments = {\n    '__all__': {'hosts': ['root@192.0.2.1'], 'db_pasword': 'a'},\n\
+                \x20   'production': {\n        'db_pasword': 'b',\n\
+                \x20       'smtp_password': {'from_env': 'DFAB_REVIEW_SMTP'},\n    },\n}\n";
+    let dir = project(&[("environments.py", envs)]);
+    let out = Dfab::new(dir.path())
+        .env("DFAB_REVIEW_SMTP", "smtp-secret-123")
+        .args(["-n", "production", "--", "true"])
+        .stderr_lacks("`smtp_password` is not a key")
+        .run_checked();
+    assert_eq!(
+        out.stderr
+            .matches("`db_pasword` is not a key dfab reads")
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    let dir = project(&[(
+        "dfab.toml",
+        "[environments.first]\nhosts = [\"root@192.0.2.1\"]\n\n\
+         [environments.bare]\nhosts = [\"root@192.0.2.1\"]\n",
+    )]);
+    Dfab::new(dir.path())
+        .args(["-n", "bare", "manage:check"])
+        .status(2)
+        .stderr_has(format!(
+            "error: {}:4:15: key `bare.manage_command`: environment `bare` has no app settings",
+            dir.path().join("dfab.toml").display()
         ))
         .no_stdout()
         .run_checked();
