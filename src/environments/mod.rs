@@ -46,6 +46,9 @@ pub struct EnvDef {
     pub vars: Vec<(String, Value)>,
 }
 
+/// The variable activation adds to every env: its name, at the position of its definition.
+const ENV_NAME: &str = "env_name";
+
 /// An activated environment: `__all__` merged under its own keys, plus `env_name`.
 #[derive(Debug, Clone)]
 pub struct Env {
@@ -147,7 +150,7 @@ impl Env {
         if pos.is_none() {
             pos = self
                 .vars
-                .get("env_name")
+                .get(ENV_NAME)
                 .map(|v| v.pos)
                 .filter(|p| p.line > 0);
         }

@@ -364,9 +364,8 @@ fn djdemo_manage_facts_and_services_on_a_deployed_container() {
     Dfab::new(&project)
         .args(["production", "services:restart,nope"])
         .status(2)
-        .stderr_has(
-            "services: `nope` is not a service of environment `production` (its services: djdemo)",
-        )
+        .stderr_has("services: `nope` is not a service of environment `production`\n")
+        .stderr_has("hint: its services: djdemo (from the built packages;")
         .no_stdout()
         .run_checked();
     assert_eq!(main_pid(&prod.name), before, "nothing ran");
