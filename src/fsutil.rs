@@ -31,6 +31,22 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The git ignore file dfab keeps in its state directory `.dfab/` (caches, journals, locks):
+/// `*`, so git never offers the directory for a commit, as Cargo's `target/` and pytest's
+/// `.pytest_cache/` ignore themselves.
+pub const STATE_IGNORE: &str = "*\n";
+
+/// Give `project_dir/.dfab/`, when a run made it, its own `.gitignore` ([`STATE_IGNORE`]),
+/// written atomically; a `.gitignore` already there is left as it is.
+pub fn ignore_state_dir(project_dir: &Path) -> Result<()> {
+    let dir = project_dir.join(".dfab");
+    let ignore = dir.join(".gitignore");
+    if dir.is_dir() && !ignore.exists() {
+        write_atomic(&ignore, STATE_IGNORE.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// `path` as a person reads it: relative to `base` (the project directory) when it is below
 /// it (`dist/`), else whole.
 #[must_use]

@@ -147,7 +147,7 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         project_dir: &plan.project_dir,
         lxc: matches!(plan.targets, Targets::Lxc { .. }),
     };
-    execute(
+    let done = execute(
         &project,
         work,
         &hosts,
@@ -159,7 +159,14 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
             quiet: cli.quiet,
             parallel: parallel(cli, &plan)?,
         },
-    )
+    );
+    // Whatever the run left in `.dfab/` (build caches, journals) stays out of git.
+    for dir in [plan.project_dir.clone(), project.dir()] {
+        if let Err(e) = crate::fsutil::ignore_state_dir(&dir) {
+            rep.warn(&format!("could not keep .dfab/ out of git: {e}"));
+        }
+    }
+    done
 }
 
 /// `--parallel`, else the env's `parallel`, else the default.
@@ -173,7 +180,8 @@ fn parallel(cli: &Cli, plan: &Plan) -> Result<usize> {
 
 /// A key written in the env (or `__all__`) that dfab does not know but that is one slip away from
 /// one it does (`debcof`, `hots`): unknown keys are variables for tasks, so a misspelt setting
-/// would otherwise be ignored without a word.
+/// would otherwise be ignored without a word. Said once per key; not for a value read from
+/// outside the project nor a key a user task interpolates (both are plainly the user's own).
 fn warn_near_miss_keys(project: &Project, env: &str, rep: &dyn Reporter) {
     let known = || crate::environments::keys::KEYS.iter().map(|(k, _, _)| *k);
     let own = project
@@ -181,7 +189,21 @@ fn warn_near_miss_keys(project: &Project, env: &str, rep: &dyn Reporter) {
         .iter()
         .filter(|e| e.name == env)
         .flat_map(|e| e.vars.iter());
+    // A key a user task interpolates is a task variable, whatever it looks like.
+    let tasks = project
+        .tasks
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let mut said = std::collections::BTreeSet::new();
     for (k, v) in project.defaults.iter().chain(own) {
+        let for_tasks = tasks.contains(&format!("{{{k}}}")) || tasks.contains(&format!("%({k})s"));
+        // A value read from outside the project (`from_env`, …) is there on purpose: a secret
+        // for the user's tasks (the README's `smtp_password`), not a slip of dfab's key. A key
+        // in `__all__` and the env is said once.
+        if for_tasks || environments::external::source(v).is_some() || !said.insert(k.as_str()) {
+            continue;
+        }
         if let Some(n) = crate::suggestion::near_miss(k, known()) {
             rep.warn(&format!(
                 "{}: `{k}` is not a key dfab reads (did you mean `{n}`?); unknown keys are only \
@@ -350,6 +372,19 @@ fn show_env(project: &Project, plan: &Plan) -> String {
             ""
         };
         let _ = writeln!(out, "    {k} = {v}{origin}");
+    }
+    // Where the inventory's hosts are reached; their names are their names everywhere else.
+    if !env.addresses.is_empty() {
+        let a: Vec<String> = env
+            .addresses
+            .iter()
+            .map(|(h, a)| format!("'{h}': '{a}'"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "    addresses = {{{}}}    (from the inventory)",
+            a.join(", ")
+        );
     }
     let targets = match &plan.targets {
         Targets::Hosts(h) if h.is_empty() => "no hosts".to_string(),

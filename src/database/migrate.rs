@@ -62,6 +62,7 @@ mod tests {
             file: "environments.py".into(),
             vars,
             external: std::collections::BTreeMap::new(),
+            addresses: std::collections::BTreeMap::new(),
         }
     }
 

@@ -46,6 +46,9 @@ pub struct EnvDef {
     pub vars: Vec<(String, Value)>,
 }
 
+/// The variable activation adds to every env: its name, at the position of its definition.
+const ENV_NAME: &str = "env_name";
+
 /// An activated environment: `__all__` merged under its own keys, plus `env_name`.
 #[derive(Debug, Clone)]
 pub struct Env {
@@ -55,6 +58,10 @@ pub struct Env {
     /// The values read from outside the project (`from_env`, `from_file`, `from_command`), by
     /// key, once [`external::resolve`] has read them; the `debconf` key's is the database text.
     pub external: BTreeMap<String, crate::secret::Secret>,
+    /// Where a host named by its inventory name is reached (`web1` → `root@10.0.3.157:22`),
+    /// from an Ansible inventory ([`crate::inventory::apply`]); the name is the host's one name
+    /// everywhere else (`hosts`, `roledefs`, host keywords, output).
+    pub addresses: BTreeMap<String, String>,
 }
 
 impl Env {
@@ -137,6 +144,15 @@ impl Env {
                     None => typo,
                 });
             }
+        }
+        // A key set nowhere: point at the env itself, where it would go (`env_name` carries
+        // the position of the env's definition).
+        if pos.is_none() {
+            pos = self
+                .vars
+                .get(ENV_NAME)
+                .map(|v| v.pos)
+                .filter(|p| p.line > 0);
         }
         Error::Config {
             file: self.file.clone(),
@@ -332,6 +348,7 @@ impl Project {
             file: self.file.clone(),
             vars,
             external: BTreeMap::new(),
+            addresses: BTreeMap::new(),
         })
     }
 

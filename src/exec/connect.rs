@@ -34,8 +34,17 @@ impl SshConnector {
 }
 
 /// The SSH settings for `host` from the env: the host string wins over env keys.
+///
+/// A host named by its inventory name is reached at its inventory address
+/// ([`Env::addresses`]), still labelled by its name.
 pub fn ssh_target(host: &str, env: &Env) -> Result<SshTarget> {
-    let mut t = SshTarget::parse(host)?;
+    let mut t = match env.addresses.get(host) {
+        Some(addr) => SshTarget {
+            label: host.to_string(),
+            ..SshTarget::parse(addr)?
+        },
+        None => SshTarget::parse(host)?,
+    };
     if t.user.is_none() {
         t.user = env.str("user").map(String::from);
     }

@@ -167,8 +167,10 @@ pub fn run_on(
                 // Its warnings are dfab's own (a maintenance switch with no snippet to read it):
                 // shown whatever the verbosity.
                 for l in out.stderr_str().lines().filter(|l| l.contains("warning")) {
-                    cx.rep
-                        .warn(&format!("[{host}] {task}: {}", bare_warning(l, task)));
+                    let w = format!("[{host}] {task}: {}", bare_warning(l, task));
+                    if first_time(&w) {
+                        cx.rep.warn(&w);
+                    }
                 }
                 let last = last_line(&out.stdout_str()).unwrap_or("ok").to_string();
                 // `web_mode: live (…)` under the task `web_mode` reads `live (…)`.
@@ -221,6 +223,15 @@ pub fn run_on(
             unreachable!("not a single host's step")
         }
     }
+}
+
+/// Whether this run has not said `warning` yet: a host program's warning about the host (no
+/// systemd as PID 1) is said once per host and run, however many of its calls print it.
+fn first_time(warning: &str) -> bool {
+    static SAID: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    SAID.lock()
+        .map_or(true, |mut s| s.insert(warning.to_string()))
 }
 
 /// A warning line of a host program without its own `task: warning:` prefix (the console adds

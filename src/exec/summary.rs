@@ -103,11 +103,20 @@ impl Tally {
                 Outcome::NotReached => {
                     let _ = writeln!(out, "  [{host}] not reached");
                 }
+                // An ad-hoc command's steps are named "the command `…`", as typed.
+                Outcome::Ok if task.starts_with("the command `") => {
+                    let _ = writeln!(out, "  [{host}] ok ({task})");
+                }
                 Outcome::Ok => {
                     let _ = writeln!(out, "  [{host}] ok (last task: {task})");
                 }
                 Outcome::Failed(e) => {
-                    let _ = writeln!(out, "  [{host}] FAILED in task {task}:");
+                    let what = if task.starts_with("the command `") {
+                        task.clone()
+                    } else {
+                        format!("task {task}")
+                    };
+                    let _ = writeln!(out, "  [{host}] FAILED in {what}:");
                     for line in render(e).lines() {
                         let _ = writeln!(out, "      {line}");
                     }

@@ -197,7 +197,15 @@ pub fn apply(env: &mut Env, project_dir: &Path) -> Result<()> {
             None,
         ));
     }
-    let hosts: Vec<String> = members.iter().map(|h| host_string(&inv, h)).collect();
+    // Each host by its inventory name, its one name everywhere; where it is reached is kept
+    // aside for the ssh connection.
+    let hosts: Vec<String> = members.clone();
+    for h in &members {
+        let addr = host_string(&inv, h);
+        if addr != *h {
+            env.addresses.insert(h.clone(), addr);
+        }
+    }
     // Roles: the other groups, as far as they hold the env's hosts.
     let mut roles: Vec<(Value, Value)> = env
         .vars
@@ -216,7 +224,7 @@ pub fn apply(env: &mut Env, project_dir: &Path) -> Result<()> {
             .members(name)
             .iter()
             .filter(|h| members.contains(h))
-            .map(|h| host_string(&inv, h))
+            .cloned()
             .collect();
         if !in_env.is_empty() {
             roles.push((

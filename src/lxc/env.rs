@@ -141,6 +141,7 @@ mod tests {
             file: "environments.py".into(),
             vars,
             external: std::collections::BTreeMap::new(),
+            addresses: std::collections::BTreeMap::new(),
         }
     }
 

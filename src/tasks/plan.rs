@@ -107,7 +107,8 @@ pub fn resolve(
         };
         let adhoc = TaskCall {
             name: ADHOC_TASK.to_string(),
-            args: Vec::new(),
+            // The command, for messages that name it (see [`what`]).
+            args: o.adhoc.iter().cloned().collect(),
             kwargs: kw,
         };
         (env_only, Some(adhoc))
@@ -224,6 +225,7 @@ impl Resolver<'_> {
     fn adhoc(&mut self, call: &TaskCall, command: &str) -> Result<()> {
         let (rest, sel) = self.host_keywords(call)?;
         let sudo = rest.flag("sudo")?;
+        let name = what(call);
         let hosts = sel.unwrap_or_else(|| self.all_hosts.to_vec());
         if hosts.is_empty() {
             return Err(self.env.key_error(
@@ -238,7 +240,7 @@ impl Resolver<'_> {
         let protection = crate::settings::Protection::of(self.env);
         if protection.is_protected() {
             self.steps.push(Step::Confirm {
-                task: ADHOC_TASK.to_string(),
+                task: name.clone(),
                 question: format!(
                     "run `{command}`{} on {} of {} ({})?",
                     if sudo { " as root" } else { "" },
@@ -254,7 +256,7 @@ impl Resolver<'_> {
         let cmd = Cmd::shell(command);
         self.activation = true;
         self.steps.push(Step::Run {
-            task: ADHOC_TASK.to_string(),
+            task: name,
             hosts,
             cmd: if sudo { cmd.sudo(None) } else { cmd },
             warn_only: false,
@@ -563,7 +565,7 @@ impl Resolver<'_> {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             return Err(not_the_container(
-                &format!("task `{}`: `{}`", call.name, written.join(",")),
+                &format!("{}: `{}`", what(call), written.join(",")),
                 &self.env.name,
                 name,
                 &format!(
@@ -583,10 +585,35 @@ impl Resolver<'_> {
             }
         }
         let by_role = self.roles.hosts(&roles).map_err(|e| {
+            if e.known.is_empty() {
+                // A built-in's default role takes every host of an env without `roledefs`
+                // (README, "host keywords"); a role the user names must name hosts, as Fabric 1
+                // refuses a role its `roledefs` lacks.
+                return Error::usage(
+                    format!(
+                        "{}: `roles={}`: environment `{}` has no `roledefs`, so role `{}` names \
+                         no hosts",
+                        what(call),
+                        roles.join(";"),
+                        self.env.name,
+                        e.role
+                    ),
+                    Some(format!(
+                        "drop `roles=` to run on every host of `{}` ({}), name hosts with \
+                         `hosts=`, or define {}",
+                        self.env.name,
+                        self.all_hosts.join(", "),
+                        self.env
+                            .example("roledefs", &format!("{{'{}': [...]}}", e.role))
+                    )),
+                );
+            }
             Error::usage(
                 format!(
-                    "task `{}`: role `{}` is not in the `roledefs` of environment `{}`",
-                    call.name, e.role, self.env.name
+                    "{}: role `{}` is not in the `roledefs` of environment `{}`",
+                    what(call),
+                    e.role,
+                    self.env.name
                 ),
                 e.hint(),
             )
@@ -596,14 +623,50 @@ impl Resolver<'_> {
                 hosts.push(h);
             }
         }
+        // A name to exclude that is no host of the env is a typo, not a no-op.
+        let known = self.known_hosts();
+        if let Some(bad) = exclude.iter().find(|h| !known.contains(h)) {
+            return Err(Error::usage(
+                format!(
+                    "{}: `exclude_hosts={bad}`: `{bad}` is not a host of environment `{}`",
+                    what(call),
+                    self.env.name
+                ),
+                Some(format!(
+                    "{}the hosts of `{}`: {}",
+                    crate::suggestion::nearest(bad, known.iter().map(String::as_str))
+                        .map_or_else(String::new, |n| format!("did you mean `{n}`? ")),
+                    self.env.name,
+                    known.join(", ")
+                )),
+            ));
+        }
         hosts.retain(|h| !exclude.contains(h));
         if hosts.is_empty() {
             return Err(Error::usage(
-                format!("task `{}`: its host keywords leave no host", call.name),
+                format!("{}: its host keywords leave no host", what(call)),
                 None,
             ));
         }
         Ok((rest, Some(hosts)))
+    }
+
+    /// Every host the env names (`hosts`, `-H`, `roledefs`), each once, in order: what
+    /// `exclude_hosts=` may name.
+    fn known_hosts(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.all_hosts.to_vec();
+        let own = self.env.str_list("hosts");
+        let roles: Vec<String> = self
+            .roles
+            .names()
+            .flat_map(|r| self.roles.get(r).unwrap_or_default().to_vec())
+            .collect();
+        for h in own.into_iter().chain(roles) {
+            if !out.contains(&h) {
+                out.push(h);
+            }
+        }
+        out
     }
 
     fn hosts_for(
@@ -654,8 +717,18 @@ impl Resolver<'_> {
     }
 }
 
-/// The name an ad-hoc command goes by in errors, the summary and the journal.
+/// The name of an ad-hoc command's call while it is planned; messages say [`what`] instead.
 pub const ADHOC_TASK: &str = "--";
+
+/// How messages, output and the summary name a call: "task `deploy`", or for an ad-hoc
+/// command what the user typed: "the command `uname -a`".
+fn what(call: &TaskCall) -> String {
+    if call.name == ADHOC_TASK {
+        format!("the command `{}`", call.args.join(" "))
+    } else {
+        format!("task `{}`", call.name)
+    }
+}
 
 /// A keyword argument the task does not take: exit 2, naming its arguments.
 fn unknown_argument<'a>(

@@ -64,7 +64,10 @@ fn adhoc_commands_reach_exactly_the_hosts_their_keywords_name() {
         ))
         .stdout_has(format!("[{}] out: from {} as deploy\n", web.ip, web.name))
         .stdout_has(format!("[{}] out: from {} as deploy\n", db.ip, db.name))
-        .stdout_has(format!("Summary:\n  [{}] ok (last task: --)", web.ip))
+        .stdout_has(format!(
+            "Summary:\n  [{}] ok (the command `echo from $(hostname) as $(id -un)`)",
+            web.ip
+        ))
         .run_checked();
     assert!(
         out.stdout.contains(&format!("[{}] ok", db.ip)),
@@ -194,7 +197,7 @@ fn adhoc_commands_reach_exactly_the_hosts_their_keywords_name() {
             "7",
         ])
         .status(1)
-        .stdout_has("FAILED in task --")
+        .stdout_has("FAILED in the command `test -e")
         .stderr_has("2 of 2 hosts failed")
         .run_checked();
 }
@@ -361,9 +364,8 @@ fn djdemo_manage_facts_and_services_on_a_deployed_container() {
     Dfab::new(&project)
         .args(["production", "services:restart,nope"])
         .status(2)
-        .stderr_has(
-            "services: `nope` is not a service of environment `production` (its services: djdemo)",
-        )
+        .stderr_has("services: `nope` is not a service of environment `production`\n")
+        .stderr_has("hint: its services: djdemo (from the built packages;")
         .no_stdout()
         .run_checked();
     assert_eq!(main_pid(&prod.name), before, "nothing ran");

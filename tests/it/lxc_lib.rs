@@ -488,6 +488,7 @@ fn env_of(pairs: &[(&str, &str)]) -> Env {
         file: "dfab.toml".into(),
         vars,
         external: std::collections::BTreeMap::new(),
+        addresses: std::collections::BTreeMap::new(),
     }
 }
 

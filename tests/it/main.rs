@@ -5,6 +5,7 @@ mod cli;
 mod compat;
 mod database;
 mod day_two;
+mod day_two_review;
 mod day_two_secrets;
 mod deb;
 mod deb_compiled;

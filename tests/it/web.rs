@@ -242,7 +242,7 @@ fn bad_web_input_is_refused_and_changes_nothing() {
         .status(2)
         .no_stdout()
         .stderr_is(format!(
-            "error: {}: key `staging.remote_path`: environment `staging` has no `remote_path`\n\
+            "error: {}:1:15: key `staging.remote_path`: environment `staging` has no `remote_path`\n\
              hint: set it in the env or `__all__`, e.g. remote_path = \"/srv/app/\"\n",
             bare.path().join("dfab.toml").display()
         ))

@@ -103,8 +103,8 @@ impl LocalAction for DebBuild {
 }
 
 /// Record in the build record the git commit the project was at and whether tracked files
-/// had changed (`deb.deploy` ships it into each host's history; a protected env's deploy
-/// checks the checkout itself). Outside a git checkout the record is left as the build wrote it.
+/// had changed (`deb.deploy` ships it into each host's history, and a protected env's deploy
+/// judges it: [`crate::git::check`]). Outside a git checkout the record is left as the build wrote it.
 fn stamp(opts: &BuildOptions, rep: &dyn crate::report::Reporter) -> Result<()> {
     let Some(co) = crate::git::read(&opts.project_dir) else {
         return Ok(());

@@ -25,7 +25,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let mut steps = if super::deploy::planning() {
         Vec::new()
     } else {
-        git_safety(cx, &call.name, job.force)?
+        git_safety(cx, &call.name, job.force, cx.built.is_some())?
     };
     steps.push(Step::Fleet {
         task: call.name.clone(),
@@ -35,9 +35,16 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     Ok(steps)
 }
 
-/// [`crate::git::check`] of the project; the problems `force=yes` overrode, as a note step.
-pub fn git_safety(cx: &PlanCtx<'_>, task: &str, force: bool) -> Result<Vec<Step>> {
-    let problems = crate::git::check(cx.env, cx.project_dir, task, force)?;
+/// [`crate::git::check`] of the build that ships: the build record's, or the work tree's when
+/// `builds_first` (a `deb.build` of the same invocation runs before); the problems
+/// `force=yes` overrode, as a note step.
+pub fn git_safety(
+    cx: &PlanCtx<'_>,
+    task: &str,
+    force: bool,
+    builds_first: bool,
+) -> Result<Vec<Step>> {
+    let problems = crate::git::check(cx.env, cx.project_dir, task, force, builds_first)?;
     Ok(super::rollback::note_step(
         task,
         (!problems.is_empty())

@@ -54,12 +54,20 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     let env = cx.env;
     // Git safety (a revert ships nothing new): `force=yes` lets a protected env's deploy go
     // from a dirty tree, another branch, or a branch behind its upstream, said first.
+    // It judges the build that ships: the one a build stage of this fresh deploy makes (the
+    // work tree now), else the build record.
+    let settings = settings::read(env)?;
     let note = if mode == Mode::Revert {
         Vec::new()
     } else {
-        super::deb_deploy::git_safety(cx, &call.name, force)?
+        let builds = cx.built.is_some()
+            || (mode == Mode::Fresh
+                && settings
+                    .sequence
+                    .iter()
+                    .any(|(_, c)| Kind::of(c, false) == Kind::Build));
+        super::deb_deploy::git_safety(cx, &call.name, force, builds)?
     };
-    let settings = settings::read(env)?;
     if matches!(
         settings.strategy,
         settings::Strategy::Bluegreen | settings::Strategy::Serial

@@ -30,15 +30,27 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         let name = name.strip_suffix(".service").unwrap_or(name);
         if !known.iter().any(|(s, _)| s.name == name) {
             let names: Vec<&str> = known.iter().map(|(s, _)| s.name.as_str()).collect();
-            return Err(Error::usage(
-                format!(
-                    "services: `{name}` is not a service of environment `{}` (its services: {})",
-                    cx.env.name,
-                    names.join(", ")
-                ),
-                crate::suggestion::hint(name, names.iter().copied(), "services")
-                    .or_else(|| Some("`services = [...]` in the env names others".into())),
+            // The list once, in the hint; the error points at `services` when it is the list.
+            let message = format!(
+                "services: `{name}` is not a service of environment `{}`",
+                cx.env.name
+            );
+            let hint = Some(format!(
+                "{}its services: {}{}",
+                crate::suggestion::nearest(name, names.iter().copied())
+                    .map_or_else(String::new, |n| format!("did you mean `{n}`? ")),
+                names.join(", "),
+                if cx.env.vars.contains_key("services") {
+                    ""
+                } else {
+                    " (from the built packages; `services = [...]` in the env names others)"
+                }
             ));
+            return Err(if cx.env.vars.contains_key("services") {
+                cx.env.key_error("services", message, hint)
+            } else {
+                Error::usage(message, hint)
+            });
         }
         known.retain(|(s, _)| s.name == name);
     }
