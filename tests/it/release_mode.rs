@@ -18,7 +18,7 @@ Value: rel-s3cret-pw\nOwners: deploy-app\nFlags: seen\n";
 /// What deploy-app's postinst does, taken over in the release: the config from the rendered
 /// answers into shared/, and a check that fails for a release whose VERSION says `broken`.
 const SETUP: &str = r#"release_setup_commands = [
-  "set -a; . \"$DFAB_SHARED/debconf.env\"; . \"$DFAB_SHARED/debconf-secrets.env\"; printf 'site=%s workers=%s pwlen=%s\\n' \"$DEPLOY_APP_SITE_NAME\" \"$DEPLOY_APP_WORKERS\" \"${#DEPLOY_APP_ADMIN_PASSWORD}\" > \"$DFAB_SHARED/app.conf\"",
+  "set -a; . \"$DFAB_CONFIG/debconf.env\"; . \"$DFAB_CONFIG/debconf-secrets.env\"; printf 'site=%s workers=%s pwlen=%s\\n' \"$DEPLOY_APP_SITE_NAME\" \"$DEPLOY_APP_WORKERS\" \"${#DEPLOY_APP_ADMIN_PASSWORD}\" > \"$DFAB_SHARED/app.conf\"",
   "! grep -q broken usr/share/deploy-app/VERSION",
 ]
 "#;
@@ -152,7 +152,7 @@ fn release_mode_two_instances_on_one_host_switch_roll_back_and_clean_independent
     assert_eq!(
         h.check(
             "root",
-            "stat -c '%a %n' /srv/deploy-app/staging/shared/debconf-secrets.env /srv/deploy-app/staging/shared/debconf.env"
+            "stat -L -c '%a %n' /srv/deploy-app/staging/shared/debconf-secrets.env /srv/deploy-app/staging/shared/debconf.env"
         ),
         "600 /srv/deploy-app/staging/shared/debconf-secrets.env\n644 /srv/deploy-app/staging/shared/debconf.env\n"
     );

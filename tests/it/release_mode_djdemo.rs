@@ -17,7 +17,7 @@ use crate::support::{Dfab, Reserved};
 /// instance) in the release, the role and the database, the static files.
 const SETUP: &str = r#"release_setup_commands = [
   '''getent passwd djdemo >/dev/null || useradd --system --user-group --no-create-home --shell /usr/sbin/nologin djdemo''',
-  '''set -e; set -a; . "$DFAB_SHARED/debconf.env"; . "$DFAB_SHARED/debconf-secrets.env"; set +a
+  '''set -e; set -a; . "$DFAB_CONFIG/debconf.env"; . "$DFAB_CONFIG/debconf-secrets.env"; set +a
 s="$DFAB_RELEASE/etc/djdemo/settings.json"; mkdir -p "$DFAB_RELEASE/etc/djdemo"
 if [ -f "$DFAB_SHARED/settings.json" ]; then cp -p "$DFAB_SHARED/settings.json" "$s"; fi
 DJDEMO_RELEASE=$(basename "$DFAB_RELEASE") DJDEMO_DB_NAME="djdemo_$DFAB_INSTANCE" DJDEMO_DB_USER="djdemo_$DFAB_INSTANCE" DJDEMO_STATIC_ROOT="$DFAB_RELEASE/static" python3 usr/share/djdemo/write_settings.py "$s"
