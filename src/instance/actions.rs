@@ -259,7 +259,8 @@ impl HostAction for List {
                 .as_deref()
                 .map(|c| format!(" commit {}", &c[..c.len().min(12)]))
                 .unwrap_or_default();
-            cx.rep.info(&format!("[{host}]   {}{states}{commit}", r.name));
+            cx.rep
+                .info(&format!("[{host}]   {}{states}{commit}", r.name));
         }
         for h in history.iter().rev().take(10).rev() {
             cx.rep.info(&format!("[{host}]   history: {h}"));

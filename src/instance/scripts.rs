@@ -71,7 +71,15 @@ const INTERPRETERS: &[&str] = &[
 
 /// Where a system path starts (a path named in code, not only as a command's argument).
 const SYSTEM_DIRS: &[&str] = &[
-    "/etc/", "/var/", "/srv/", "/home/", "/root/", "/usr/local/", "/run/", "/opt/", "/boot/",
+    "/etc/",
+    "/var/",
+    "/srv/",
+    "/home/",
+    "/root/",
+    "/usr/local/",
+    "/run/",
+    "/opt/",
+    "/boot/",
 ];
 
 /// Paths a script may name without leaving its tree.
@@ -120,7 +128,9 @@ fn commands(line: &str) -> Vec<Vec<&str>> {
 /// keywords that lead one (`then`, `do`, `!`, …).
 fn command_name<'a>(words: &[&'a str]) -> Option<(usize, &'a str)> {
     words.iter().enumerate().find_map(|(i, w)| {
-        let lead = ["then", "do", "else", "!", "{", "exec", "command", "nohup", "env"];
+        let lead = [
+            "then", "do", "else", "!", "{", "exec", "command", "nohup", "env",
+        ];
         (!lead.contains(w) && path_var_or_assign(w).is_none()).then_some((i, *w))
     })
 }
@@ -277,9 +287,32 @@ fn lines(script: &str) -> Vec<(usize, &str)> {
 fn plumbing(line: &str) -> bool {
     let first = line.split_whitespace().next().unwrap_or("");
     let words = [
-        "set", "fi", "esac", "done", "else", "then", "do", "exit", ";;", "}", "case", "if", "elif",
-        "for", "while", ".", "db_get", "db_stop", "db_version", "db_input", "db_go", "echo",
-        "printf", "return", "true", ":",
+        "set",
+        "fi",
+        "esac",
+        "done",
+        "else",
+        "then",
+        "do",
+        "exit",
+        ";;",
+        "}",
+        "case",
+        "if",
+        "elif",
+        "for",
+        "while",
+        ".",
+        "db_get",
+        "db_stop",
+        "db_version",
+        "db_input",
+        "db_go",
+        "echo",
+        "printf",
+        "return",
+        "true",
+        ":",
     ];
     words.contains(&first)
         || first.ends_with(')') && !first.contains('(')
