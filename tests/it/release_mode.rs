@@ -244,9 +244,10 @@ sleep 0.3",
         "1\n",
         "production was restarted by staging's runs"
     );
+    // Back on the first release deployed: nothing before it to roll back to (never forward).
     app.run(&["staging", "releases"])
         .stdout_has("(current)")
-        .stdout_has("(previous)")
+        .stdout_lacks("(previous)")
         .run_checked();
 
     // A failed release never becomes current, and clean_releases removes it first.
