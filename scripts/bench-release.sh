@@ -63,7 +63,7 @@ cd "$DFAB_RELEASE/usr/share/djdemo/app"
 DJDEMO_SETTINGS="$DFAB_RELEASE/etc/djdemo/settings.json" runuser -u djdemo -- "$DFAB_RELEASE/opt/djdemo/venv/bin/gunicorn" --daemon --pid "$pf" --bind 127.0.0.1:9001 --workers 1 djdemo.wsgi:application'''
 release_setup_commands = [
   '''getent passwd djdemo >/dev/null || useradd --system --user-group --no-create-home --shell /usr/sbin/nologin djdemo''',
-  '''set -e; set -a; . "$DFAB_SHARED/debconf.env"; . "$DFAB_SHARED/debconf-secrets.env"; set +a
+  '''set -e; set -a; . "$DFAB_CONFIG/debconf.env"; . "$DFAB_CONFIG/debconf-secrets.env"; set +a
 s="$DFAB_RELEASE/etc/djdemo/settings.json"; mkdir -p "$DFAB_RELEASE/etc/djdemo"
 if [ -f "$DFAB_SHARED/settings.json" ]; then cp -p "$DFAB_SHARED/settings.json" "$s"; fi
 DJDEMO_RELEASE=$(basename "$DFAB_RELEASE") DJDEMO_DB_NAME="djdemo_$DFAB_INSTANCE" DJDEMO_DB_USER="djdemo_$DFAB_INSTANCE" DJDEMO_STATIC_ROOT="$DFAB_RELEASE/static" python3 usr/share/djdemo/write_settings.py "$s"

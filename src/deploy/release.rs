@@ -32,6 +32,11 @@ impl Release {
     /// an error naming the file and line, a question with neither answer nor default a warning.
     /// Under `dry_run` a missing record is the build this run makes, said so.
     pub fn load(job: &Job, dry_run: bool, rep: &dyn Reporter) -> Result<Release> {
+        Self::load_as(job, dry_run, rep, "deb.deploy")
+    }
+
+    /// [`Release::load`] for `task` (`setup_release`), which heads its lines.
+    pub fn load_as(job: &Job, dry_run: bool, rep: &dyn Reporter, task: &str) -> Result<Release> {
         let debconf = Self::answers(job)?;
         let (record, commit) = match record::read_stamped(&job.package_dir)? {
             Some((r, c)) => (Some(r), c),
@@ -46,7 +51,7 @@ impl Release {
         };
         if dry_run && job.after_build.is_some() && record.as_deref().is_none_or(stale) {
             rep.info(&format!(
-                "deb.deploy: would ship what deb.build makes ({} in {})",
+                "{task}: would ship what deb.build makes ({} in {})",
                 if record.is_some() {
                     "not the earlier build recorded"
                 } else {
@@ -87,7 +92,7 @@ impl Release {
         }
         for s in &packages {
             rep.info(&format!(
-                "deb.deploy: {} {} ({}, sha256 {} verified)",
+                "{task}: {} {} ({}, sha256 {} verified)",
                 s.package,
                 s.version,
                 s.file,

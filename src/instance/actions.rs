@@ -21,6 +21,8 @@ use super::{scripts, Instance};
 struct Checked<'a> {
     ship: Option<&'a Shipment>,
     config: Config,
+    /// The commit the build was made from, for the history.
+    commit: Option<&'a str>,
 }
 
 /// The checks here, once, before any host is touched: the build record and the answers
@@ -35,6 +37,7 @@ fn check_here<'a>(inst: &Instance, release: &'a Release, cx: &RunCtx<'_>) -> Res
         return Ok(Checked {
             ship: None,
             config: config::render(&[], None),
+            commit: None,
         });
     }
     let ship = release
@@ -61,6 +64,10 @@ fn check_here<'a>(inst: &Instance, release: &'a Release, cx: &RunCtx<'_>) -> Res
             questions = config::questions(&ship.path.join("templates"), text)?;
         } else {
             findings.extend(scripts::findings(name, text));
+            // No pattern catches every change a script makes: its work is always said.
+            if let Some(line) = scripts::not_run(&rm.package, name, text) {
+                cx.rep.info(&line);
+            }
         }
     }
     if !findings.is_empty() {
@@ -87,6 +94,7 @@ fn check_here<'a>(inst: &Instance, release: &'a Release, cx: &RunCtx<'_>) -> Res
     Ok(Checked {
         ship: Some(ship),
         config: config::render(&questions, answers.as_deref()),
+        commit: release.commit.as_deref(),
     })
 }
 
@@ -139,14 +147,14 @@ pub struct Deploy {
 impl FleetAction for Deploy {
     fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Vec<(String, Result<String>)>> {
         let cx = eng.cx;
-        let release = Release::load(&self.job, cx.dry_run, cx.rep)?;
-        let checked = check_here(&self.inst, &release, cx)?;
-        let inst = &self.inst;
         let task = if self.setup_only.is_some() {
             "setup_release"
         } else {
             "deb.deploy"
         };
+        let release = Release::load_as(&self.job, cx.dry_run, cx.rep, task)?;
+        let checked = check_here(&self.inst, &release, cx)?;
+        let inst = &self.inst;
         let Some(ship) = checked.ship else {
             return Ok(hosts
                 .iter()
@@ -167,10 +175,11 @@ impl FleetAction for Deploy {
                     ship,
                     facts,
                     &checked.config,
+                    checked.commit,
                     setup_only.is_none(),
                 )?;
                 if let Some(days) = setup_only {
-                    let mut what = format!("prepared {} (not current)", p.path);
+                    let mut what = format!("prepared {} (not current)", p.name);
                     if let Some(d) = days {
                         let now = SystemTime::now()
                             .duration_since(UNIX_EPOCH)
@@ -245,7 +254,13 @@ impl HostAction for List {
             } else {
                 format!(" ({})", r.states.join(", "))
             };
-            cx.rep.info(&format!("[{host}]   {}{states}", r.name));
+            let commit = r
+                .commit
+                .as_deref()
+                .map(|c| format!(" commit {}", &c[..c.len().min(12)]))
+                .unwrap_or_default();
+            cx.rep
+                .info(&format!("[{host}]   {}{states}{commit}", r.name));
         }
         for h in history.iter().rev().take(10).rev() {
             cx.rep.info(&format!("[{host}]   history: {h}"));
@@ -263,6 +278,14 @@ pub struct Clean {
 impl HostAction for Clean {
     fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
         let removed = routine::clean(t, cx, &self.inst)?;
+        if t.recording() {
+            // Under -n nothing is read from the host: what would go cannot be known.
+            return Ok(format!(
+                "would remove failed releases and old ones beyond keep_releases = {} (which, \
+                 only the host knows; `releases` lists them)",
+                self.inst.rm.keep
+            ));
+        }
         Ok(if removed.is_empty() {
             "nothing to remove".into()
         } else {

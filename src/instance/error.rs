@@ -41,7 +41,8 @@ impl Error {
         Some(match self {
             Error::ScriptsRefused { env, .. } => format!(
                 "do that work in `release_setup_commands` of env `{env}` (run in each new release, \
-                 with DFAB_RELEASE, DFAB_SHARED and the debconf answers in shared/debconf.env), \
+                 with DFAB_RELEASE, DFAB_SHARED and the release's debconf answers in \
+                 $DFAB_CONFIG/debconf.env), \
                  or deploy with install_mode = 'dpkg'"
             ),
             Error::NotBuilt { .. } => {

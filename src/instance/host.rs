@@ -38,6 +38,8 @@ pub struct Listed {
     pub name: String,
     /// `current`, `previous`, `failed`, `preparing`, `pinned-until-<time>`.
     pub states: Vec<String>,
+    /// The commit its build was made from, when known.
+    pub commit: Option<String>,
 }
 
 /// The `release` lines of `release list`, oldest first, and its `history` lines.
@@ -47,10 +49,14 @@ pub fn parse_list(out: &str) -> (Vec<Listed>, Vec<String>) {
     let mut history = Vec::new();
     for l in out.lines() {
         if let Some(rest) = l.strip_prefix("release\t") {
-            let (name, states) = rest.split_once('\t').unwrap_or((rest, ""));
+            let mut f = rest.split('\t');
+            let name = f.next().unwrap_or_default();
+            let states = f.next().unwrap_or_default();
+            let commit = f.next().filter(|c| !c.is_empty() && *c != "-");
             releases.push(Listed {
                 name: name.to_string(),
                 states: states.split_whitespace().map(String::from).collect(),
+                commit: commit.map(String::from),
             });
         } else if let Some(h) = l.strip_prefix("history\t") {
             history.push(h.replace('\t', " "));
@@ -74,8 +80,12 @@ mod tests {
             marked("dfab-switched\t\tb\n", "dfab-switched"),
             Some(vec!["", "b"])
         );
-        let (r, h) = parse_list("release\ta\tprevious\nrelease\tb\tcurrent pinned-until-x\nrelease\tc\t\nhistory\tt\tswitch\tb\tok\troot\n");
+        let (r, h) = parse_list("release\ta\tprevious\t-\nrelease\tb\tcurrent pinned-until-x\tabc123\nrelease\tc\t\nhistory\tt\tswitch\tb\tok\troot\n");
         assert_eq!(r[1].states, ["current", "pinned-until-x"]);
+        assert_eq!(
+            (r[0].commit.as_deref(), r[1].commit.as_deref()),
+            (None, Some("abc123"))
+        );
         assert!(r[2].states.is_empty());
         assert_eq!(h, ["t switch b ok root"]);
     }

@@ -17,6 +17,14 @@ use super::Instance;
 /// Under `-n` the recorder's empty answer comes back.
 #[allow(clippy::needless_pass_by_value)] // callers build the command in the call
 fn run(t: &mut dyn Transport, cx: &RunCtx<'_>, cmd: crate::transport::cmd::Cmd) -> Result<Output> {
+    // A multi-line setup command or migration is shown on one line, its newlines as `\n`.
+    let cmd = match cmd.label.as_deref() {
+        Some(l) if l.contains('\n') => {
+            let one = l.replace('\n', "\\n");
+            cmd.label(one)
+        }
+        _ => cmd,
+    };
     let out = record::exec(t, cx.rep, "sudo", cmd.clone())?;
     if t.recording() {
         return Ok(out);
@@ -84,10 +92,13 @@ pub struct Prepared {
 /// The config files rendered from the debconf answers, `(answers, secrets)`.
 pub type Config = (Secret, Secret);
 
-/// Upload the .deb (unless kept), write the instance's config into `shared/`, unpack a new
-/// release with its venv and shared links, run the setup commands and, with `migrate`, the
-/// migrations with the new code, then check it. A failure after the unpack leaves the release
-/// marked failed: it never becomes current.
+/// Upload the .deb (unless kept), unpack a new release with its venv and shared links (the
+/// build's sha256, dfab's version and `commit` kept for the history), write its config into
+/// the release's own `.dfab/` (live only with the switch), run the setup commands and, with
+/// `migrate`, the migrations with the new code, then check it. A failure after the unpack
+/// leaves the release marked failed: it never becomes current, and the live config is as it
+/// was.
+#[allow(clippy::too_many_arguments)] // one host's prepare needs each of them
 pub fn prepare(
     t: &mut dyn Transport,
     cx: &RunCtx<'_>,
@@ -95,6 +106,7 @@ pub fn prepare(
     ship: &Shipment,
     facts: Facts,
     config: &Config,
+    commit: Option<&str>,
     migrate: bool,
 ) -> Result<Prepared> {
     let rm = &inst.rm;
@@ -108,21 +120,14 @@ pub fn prepare(
             cx.rep,
         )?;
     }
-    for (file, mode, text) in [
-        (super::config::ANSWERS, "0644", &config.0),
-        (super::config::SECRETS, "0600", &config.1),
-    ] {
-        run(
-            t,
-            cx,
-            call(rm, "config", &[file, mode]).stdin(text.expose().as_bytes().to_vec()),
-        )?;
-    }
     let mut args = vec![
         ship.file.as_str(),
         ship.version.as_str(),
         inst.venv.as_str(),
         inst.wheelhouse.as_str(),
+        ship.sha256.as_str(),
+        env!("CARGO_PKG_VERSION"),
+        commit.unwrap_or("-"),
     ];
     args.extend(rm.shared.iter().map(String::as_str));
     let out = run(t, cx, call(rm, "prepare", &args))?;
@@ -137,6 +142,16 @@ pub fn prepare(
                 hint: None,
             })?
     };
+    for (file, mode, text) in [
+        (super::config::ANSWERS, "0644", &config.0),
+        (super::config::SECRETS, "0600", &config.1),
+    ] {
+        run(
+            t,
+            cx,
+            call(rm, "config", &[&name, file, mode]).stdin(text.expose().as_bytes().to_vec()),
+        )?;
+    }
     for c in &rm.setup {
         run(t, cx, call(rm, "run", &[&name, "setup", c]))?;
     }

@@ -37,6 +37,7 @@ mod paths;
 mod pipeline;
 mod release_mode;
 mod release_mode_djdemo;
+mod release_mode_fixes;
 mod serve;
 mod serve_support;
 mod support;

@@ -65,10 +65,17 @@ fn required(cx: &PlanCtx<'_>, task: &str) -> Result<Instance> {
     })
 }
 
-/// `deb.deploy` in release mode.
+/// `deb.deploy` in release mode, after the same git safety as dpkg mode's
+/// ([`super::deb_deploy::git_safety`]; inside `deploy`'s sequence the wrapped deploy checked
+/// it already).
 pub fn deploy(cx: &PlanCtx<'_>, call: &TaskCall, inst: Instance) -> Result<Vec<Step>> {
     let job = super::deb_deploy::job_for(cx, call)?;
-    Ok(vec![Step::Fleet {
+    let mut steps = if super::deploy::planning() {
+        Vec::new()
+    } else {
+        super::deb_deploy::git_safety(cx, &call.name, job.force, cx.built.is_some())?
+    };
+    steps.push(Step::Fleet {
         task: call.name.clone(),
         hosts: cx.hosts.clone(),
         action: Arc::new(Deploy {
@@ -76,7 +83,8 @@ pub fn deploy(cx: &PlanCtx<'_>, call: &TaskCall, inst: Instance) -> Result<Vec<S
             job,
             setup_only: None,
         }),
-    }])
+    });
+    Ok(steps)
 }
 
 /// The wrapped `deploy`'s install stage in release mode: the release install of `job` on
@@ -114,7 +122,10 @@ pub fn plan_setup(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         None => None,
         Some(d) => Some(d.parse::<u64>().map_err(|_| {
             Error::usage(
-                format!("keep_days must be a whole number of days, got `{d}`"),
+                format!(
+                    "{}: keep_days must be a whole number of days, got `{d}`",
+                    call.name
+                ),
                 Some("for example setup_release:keep_days=3".into()),
             )
         })?),
