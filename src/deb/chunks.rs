@@ -119,7 +119,9 @@ mod tests {
 
     #[test]
     fn bytes_arrive_in_order_across_buffers() {
-        let data: Vec<u8> = (0..(CHUNK * 3 + 77)).map(|i| (i % 253) as u8).collect();
+        let data: Vec<u8> = (0..(CHUNK * 3 + 77))
+            .map(|i| u8::try_from(i % 253).unwrap())
+            .collect();
         let (mut tx, rx) = pair();
         let got = std::thread::scope(|s| {
             s.spawn(|| {
