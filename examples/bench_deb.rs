@@ -1,10 +1,11 @@
 //! Benchmark of the native `.deb` builder against `dpkg-deb --build` and `dpkg-buildpackage`.
 //!
 //! Generates a Python-app-like project (≥ 20,000 small `.py` files and large, mildly compressible
-//! `.so`-like files, ≥ 200 MB in all), then reports the median of `BENCH_RUNS` (default 3) runs of:
-//! dfab per compression, `dpkg-deb --build` of the very same staged tree (extracted from dfab's
-//! package with `dpkg-deb -R`) at the same levels, the full `dpkg-buildpackage` path, and an
-//! unchanged rebuild (which reuses the package). Run with `scripts/bench-deb.sh`;
+//! `.so`-like files, ≥ 200 MB in all), then reports the median wall and CPU time of `BENCH_RUNS`
+//! (default 3) runs of: dfab per compression, `dpkg-deb --build` of the very same staged tree
+//! (extracted from dfab's package with `dpkg-deb -R`) at the same levels, the floor (GNU tar piped
+//! into the compressor's own CLI), each run doing every tool in turn; then the full
+//! `dpkg-buildpackage` path, and an unchanged rebuild (which reuses the package). Run with `scripts/bench-deb.sh`;
 //! `BENCH_COMPRESSIONS=gzip,zstd` and `BENCH_SKIP_DPKG_BUILDPACKAGE=1` shorten it.
 
 use std::fmt::Write as _;
@@ -196,26 +197,99 @@ fn main() {
     }
 }
 
-/// dfab against `dpkg-deb --build` of the same staged tree, per compression.
+/// Wall and CPU time (user + system, of every thread and of the children waited for) of `f`.
+fn measure<F: FnMut()>(mut f: F) -> (Duration, Duration) {
+    let cpu0 = cpu_time();
+    let t = Instant::now();
+    f();
+    (t.elapsed(), cpu_time().saturating_sub(cpu0))
+}
+
+/// User + system time of this process and of its waited-for children.
+fn cpu_time() -> Duration {
+    let of = |who| {
+        // SAFETY: getrusage only writes the struct it is given, which is zeroed and ours.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid, writable rusage; `who` is RUSAGE_SELF or RUSAGE_CHILDREN.
+        assert_eq!(unsafe { libc::getrusage(who, &raw mut usage) }, 0);
+        let tv = |t: libc::timeval| {
+            Duration::new(
+                u64::try_from(t.tv_sec).unwrap_or(0),
+                u32::try_from(t.tv_usec).unwrap_or(0) * 1000,
+            )
+        };
+        tv(usage.ru_utime) + tv(usage.ru_stime)
+    };
+    of(libc::RUSAGE_SELF) + of(libc::RUSAGE_CHILDREN)
+}
+
+/// Medians of wall and CPU times.
+#[derive(Default)]
+struct Samples {
+    wall: Vec<Duration>,
+    cpu: Vec<Duration>,
+}
+
+impl Samples {
+    fn push(&mut self, (wall, cpu): (Duration, Duration)) {
+        self.wall.push(wall);
+        self.cpu.push(cpu);
+    }
+
+    fn wall(&self) -> f64 {
+        median(self.wall.clone()).as_secs_f64()
+    }
+
+    fn cpu(&self) -> f64 {
+        median(self.cpu.clone()).as_secs_f64()
+    }
+}
+
+/// The floor: GNU tar reading the staged tree (as dpkg-deb runs it) piped into the compressor's
+/// own CLI at the same level and threads. gzip has no threads; pigz is used when installed.
+fn floor_command(compression: Compression, threads: usize) -> String {
+    let compressor = match compression {
+        Compression::Gzip(l) if on_path("pigz") => format!("pigz -n -p{threads} -{l}"),
+        Compression::Gzip(l) => format!("gzip -n -{l}"),
+        Compression::Xz(l) => format!("xz -T{threads} -{l}"),
+        Compression::Zstd(l) => format!("zstd -q -T{threads} -{l}"),
+    };
+    format!(
+        "tar --format=gnu --owner=root:0 --group=root:0 --sort=name --exclude=./DEBIAN \
+         -C \"$1\" -cf - . | {compressor} > \"$2\""
+    )
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+}
+
+/// dfab against `dpkg-deb --build` of the same staged tree and against the floor, per
+/// compression; each run does every tool in turn (interleaved), so load on the machine falls on
+/// all alike.
 fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!("dfab cold: no digest cache (every file hashed); warm: digests cached from an earlier build.");
-    println!(
-        "ratios are dfab's median / dpkg-deb's median (targets: gzip <= 0.5x, xz and zstd <= 1.0x)"
-    );
+    println!("floor: GNU tar of the staged tree piped into the compressor's CLI, same level, {threads} threads");
     println!(
         "+md5sums: dh_md5sums' pipeline (find | sort | xargs md5sum) then dpkg-deb, the work a cold build does"
     );
     println!(
-        "{:<9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>11} {:>11} {:>11}",
+        "cpu: user + system time of every thread and child; ratios are medians / dpkg-deb's median"
+    );
+    println!(
+        "{:<9} {:<4} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
+        "",
         "",
         "dfab cold",
         "dfab warm",
-        "size",
         "dpkg-deb",
-        "size",
-        "cold/dpkg",
-        "warm/dpkg",
+        "floor",
         "+md5sums",
+        "warm/dpkg",
+        "cold/dpkg",
+        "warm/floor",
         "cold/+md5"
     );
     let only = std::env::var("BENCH_COMPRESSIONS").unwrap_or_else(|_| "gzip,xz,zstd".into());
@@ -231,8 +305,12 @@ fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
             continue;
         }
         let mut last = PathBuf::new();
-        let mut dfab = |cold: bool| {
-            time(runs, || {
+        let mut dfab = |cold: bool, last: &mut PathBuf| {
+            // Only the last package is kept (the disk holds a few hundred MB per build).
+            if let Some(previous) = last.parent().filter(|p| !p.as_os_str().is_empty()) {
+                let _ = fs_err::remove_dir_all(previous);
+            }
+            measure(|| {
                 if cold {
                     let _ = fs_err::remove_file(project.join(".dfab/digests"));
                 }
@@ -246,53 +324,83 @@ fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
                 last.clone_from(&build(&opts).unwrap()[0].path);
             })
         };
-        let cold = dfab(true);
-        let warm = dfab(false);
+        // The staged tree dpkg-deb is given: dfab's package unpacked.
+        dfab(false, &mut last);
         let stage = root.join("stage");
         if stage.exists() {
             fs_err::remove_dir_all(&stage).unwrap();
         }
         run(Command::new("dpkg-deb").arg("-R").arg(&last).arg(&stage));
         let theirs_path = root.join("dpkg-deb.deb");
-        let theirs = time(runs, || {
-            run(Command::new("dpkg-deb")
-                .args(["--root-owner-group", "--build"])
-                .args(flags)
-                .arg(&stage)
-                .arg(&theirs_path)
-                .env("SOURCE_DATE_EPOCH", "1793613600"));
-        });
-        // dpkg-deb is handed md5sums ready-made; in the dpkg-buildpackage path dh_md5sums makes
-        // them first, with this very pipeline. A cold dfab build computes them too.
-        let md5sums = time(runs, || {
-            run(Command::new("sh")
-                .arg("-c")
-                .arg(
-                    "cd \"$1\" && find . -type f ! -regex './DEBIAN/.*' -printf '%P\\0' \
+        let floor_path = root.join("floor.out");
+        let floor_sh = floor_command(compression, threads);
+        let [mut cold, mut warm, mut theirs, mut floor, mut md5] =
+            std::array::from_fn(|_| Samples::default());
+        for _ in 0..runs {
+            cold.push(dfab(true, &mut last));
+            warm.push(dfab(false, &mut last));
+            theirs.push(measure(|| {
+                run(Command::new("dpkg-deb")
+                    .args(["--root-owner-group", "--build"])
+                    .args(flags)
+                    .arg(&stage)
+                    .arg(&theirs_path)
+                    .env("SOURCE_DATE_EPOCH", "1793613600"));
+            }));
+            floor.push(measure(|| {
+                run(Command::new("sh")
+                    .arg("-c")
+                    .arg(&floor_sh)
+                    .arg("sh")
+                    .arg(&stage)
+                    .arg(&floor_path));
+            }));
+            // dpkg-deb is handed md5sums ready-made; in the dpkg-buildpackage path dh_md5sums
+            // makes them first, with this very pipeline. A cold dfab build computes them too.
+            md5.push(measure(|| {
+                run(Command::new("sh")
+                    .arg("-c")
+                    .arg(
+                        "cd \"$1\" && find . -type f ! -regex './DEBIAN/.*' -printf '%P\\0' \
                  | LC_ALL=C sort -z | xargs -0 -r md5sum > DEBIAN/md5sums",
-                )
-                .arg("sh")
-                .arg(&stage));
-        });
-        let with_md5sums = md5sums + theirs;
+                    )
+                    .arg("sh")
+                    .arg(&stage));
+            }));
+        }
+        for (what, pick) in [
+            ("wall", Samples::wall as fn(&Samples) -> f64),
+            ("cpu", Samples::cpu),
+        ] {
+            let (c, w, t, f) = (pick(&cold), pick(&warm), pick(&theirs), pick(&floor));
+            let with_md5 = pick(&md5) + t;
+            println!(
+                "{:<9} {what:<4} {c:>8.2}s {w:>8.2}s {t:>8.2}s {f:>8.2}s {with_md5:>8.2}s {:>9.2}x {:>9.2}x {:>9.2}x {:>9.2}x",
+                compression.to_string(),
+                w / t,
+                c / t,
+                w / f,
+                c / with_md5,
+            );
+        }
         println!(
-            "{:<9} {:>9.2}s {:>9.2}s {:>7.1} MB {:>9.2}s {:>7.1} MB {:>10.2}x {:>10.2}x {:>10.2}s {:>10.2}x",
-            compression.to_string(),
-            cold.as_secs_f64(),
-            warm.as_secs_f64(),
+            "{:<9} size {:.1} MB; dpkg-deb {:.1} MB; floor {:.1} MB",
+            "",
             size(&last),
-            theirs.as_secs_f64(),
             size(&theirs_path),
-            cold.as_secs_f64() / theirs.as_secs_f64(),
-            warm.as_secs_f64() / theirs.as_secs_f64(),
-            with_md5sums.as_secs_f64(),
-            cold.as_secs_f64() / with_md5sums.as_secs_f64()
+            size(&floor_path)
         );
+        std::io::stdout().flush().unwrap();
         fs_err::remove_dir_all(&stage).unwrap();
         for i in 1..=*counter {
             let _ = fs_err::remove_dir_all(root.join(format!("out-{i}")));
         }
     }
+    let load = fs_err::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average at the end (1, 5, 15 min): {}",
+        load.split(' ').take(3).collect::<Vec<_>>().join(" ")
+    );
 }
 
 /// A second build of unchanged inputs, which reuses the package.

@@ -71,14 +71,23 @@ pub(crate) fn compute(opts: &BuildOptions, host_arch: &str) -> Result<Inputs, De
         .map(|m| (m.dev(), m.ino()));
     let mut entries = Vec::new();
     let mut listing = Listing::default();
-    walk(&opts.project_dir, "", out_dir, &mut entries, &mut listing)?;
+    let cache = opts.project_dir.join(".dfab").join("digests");
+    // The digest cache is read and parsed on another thread while the tree is walked.
+    let cached = std::thread::scope(|s| {
+        let loading = s.spawn(|| digests::load_cache(&cache));
+        let walked = walk(&opts.project_dir, "", out_dir, &mut entries, &mut listing);
+        // A panic is a bug, not an error of the input: carry it on as one.
+        let cached = loading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        walked.map(|()| cached)
+    })?;
     let files: Vec<(String, Stat)> = entries
         .iter()
         .filter(|e| e.meta.is_file())
         .map(|e| (e.rel.clone(), Stat::of(&e.meta)))
         .collect();
-    let cache = opts.project_dir.join(".dfab").join("digests");
-    let digests = digests::compute(&opts.project_dir, &files, &cache)?;
+    let digests = digests::compute(&opts.project_dir, &files, cached, &cache)?;
     for e in &entries {
         let mode = e.meta.permissions().mode();
         h.update(

@@ -48,6 +48,10 @@ impl<W: Write + Send + 'static> Compressor<W> {
                 let mut enc = zstd::stream::write::Encoder::new(out, level)?;
                 // Streaming multithreaded zstd gives the same bytes for any number of workers
                 // (facebook/zstd#2238); only the single-threaded mode (0 workers) differs.
+                // One worker per core and libzstd's own job size (8 MiB at level 3, 4 × the
+                // window) and overlap, as dpkg-deb (1.21, libzstd) sets them. Measured on the
+                // bench tree: 32 MiB jobs cost about 10 % more CPU (1.4 % smaller), 4 MiB jobs or
+                // a smaller overlap no less CPU (1.5 to 2 % bigger).
                 enc.multithread(threads.max(1))?;
                 enc.include_checksum(true)?;
                 Self::Zstd(enc)

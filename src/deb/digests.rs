@@ -79,14 +79,26 @@ impl DigestMap {
     }
 }
 
-/// Digests of `files` (paths relative to `root`, with their metadata), reusing and then updating
-/// the cache in `cache_file`. The cache is best effort: failing to write it is not an error.
+/// The digests cached in `cache_file` by path relative to the project (see [`compute`]); empty
+/// when there is no cache or it cannot be read. Taken apart from [`compute`] so it can be read
+/// while the tree is walked.
+pub(crate) struct Cached(HashMap<String, Digests>);
+
+/// Reads the cache in `cache_file`.
+pub(crate) fn load_cache(cache_file: &Path) -> Cached {
+    Cached(load(cache_file))
+}
+
+/// Digests of `files` (paths relative to `root`, with their metadata), reusing `cached` (read
+/// from `cache_file` by [`load_cache`]) and then updating that file. The cache is best effort:
+/// failing to write it is not an error.
 pub(crate) fn compute(
     root: &Path,
     files: &[(String, Stat)],
+    cached: Cached,
     cache_file: &Path,
 ) -> Result<DigestMap, DebError> {
-    let cached = load(cache_file);
+    let cached = cached.0;
     let mut map = HashMap::with_capacity(files.len());
     let mut todo: Vec<(&str, Stat)> = Vec::new();
     for (rel, stat) in files {
@@ -298,7 +310,7 @@ mod tests {
             .unwrap();
         let stat = |p: &str| Stat::of(&fs_err::metadata(root.join(p)).unwrap());
         let cache = root.join(".dfab/digests");
-        let first = compute(root, &[("a".into(), stat("a"))], &cache).unwrap();
+        let first = compute(root, &[("a".into(), stat("a"))], load_cache(&cache), &cache).unwrap();
         let meta = fs_err::metadata(root.join("a")).unwrap();
         let d = *first.current(&root.join("a"), &meta).unwrap();
         assert_eq!(hex(&d.md5), "900150983cd24fb0d6963f7d28e17f72");

@@ -22,6 +22,7 @@ mod assemble;
 mod autoscripts;
 mod cache_key;
 pub mod changelog;
+mod chunks;
 pub mod cmd;
 mod compress;
 pub mod control;

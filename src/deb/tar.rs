@@ -7,6 +7,12 @@ const BLOCK: usize = 512;
 /// GNU tar's default record size (blocking factor 20).
 const RECORD: u64 = 10_240;
 
+/// A writer that reads a file's bytes straight into its own buffer.
+pub(crate) trait Fill: Write {
+    /// Reads up to `size` bytes of `from` into the stream; returns how many there were.
+    fn fill_from<R: io::Read>(&mut self, from: &mut R, size: u64) -> io::Result<u64>;
+}
+
 /// The kind of a tar entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind<'a> {
@@ -85,10 +91,13 @@ impl<W: Write> TarWriter<W> {
         self.put(data)
     }
 
-    /// Copies up to `size` bytes of the current file's contents from `from` (straight into `W`'s
-    /// buffer when `W` is a `BufWriter`); returns how many there were.
-    pub(crate) fn copy_data<R: io::Read>(&mut self, from: &mut R, size: u64) -> io::Result<u64> {
-        let n = io::copy(&mut io::Read::take(from, size), &mut self.out)?;
+    /// Copies up to `size` bytes of the current file's contents from `from`, straight into
+    /// `W`'s buffer; returns how many there were.
+    pub(crate) fn copy_data<R: io::Read>(&mut self, from: &mut R, size: u64) -> io::Result<u64>
+    where
+        W: Fill,
+    {
+        let n = self.out.fill_from(from, size)?;
         self.written += n;
         Ok(n)
     }
