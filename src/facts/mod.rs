@@ -1,7 +1,9 @@
 //! `facts`: what each host is (OS release, kernel, architecture, CPUs, memory, free disk, init)
-//! and holds of the env's packages (dpkg's state, the release dfab installed, the deploy lock),
-//! read with one call of the host program per host and parsed here; a table, or JSON.
+//! and holds of the env's packages (dpkg's state, the release dfab installed, the deploy lock;
+//! in release mode the instance's own, see [`instance`]), read with one call of the host
+//! program per host and parsed here; a table, or JSON.
 
+pub mod instance;
 mod table;
 
 use std::io::Write as _;
@@ -15,6 +17,7 @@ use crate::exec::record::{self, Reading};
 use crate::exec::step::FleetAction;
 use crate::transport::Transport;
 
+pub use instance::InstancePackage;
 pub use table::render;
 
 /// One host's facts, as `dfab-host facts` reports them.
@@ -66,10 +69,34 @@ pub struct Disk {
     pub size_kib: u64,
 }
 
-/// A package of the env on a host.
+/// A package of the env on a host: its name, then what the host holds of it, flattened into
+/// the same JSON object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Package {
     pub name: String,
+    #[serde(flatten)]
+    pub held: Held,
+}
+
+/// What a host holds of a package, by the env's `install_mode`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Held {
+    /// dpkg mode: dpkg's state and the history and lock under `/var/lib/dfab/<package>`.
+    Dpkg(DpkgPackage),
+    /// Release mode: the instance (its `current` and lock), dpkg's state apart.
+    Instance(InstancePackage),
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Held::Dpkg(DpkgPackage::default())
+    }
+}
+
+/// A package installed through dpkg (`install_mode = 'dpkg'`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DpkgPackage {
     /// dpkg's version, empty when dpkg does not know the package.
     pub version: String,
     /// dpkg's `db:Status-Abbrev` without trailing blanks (`ii`), empty when unknown.
@@ -143,29 +170,66 @@ pub fn parse(host: &str, text: &str) -> Result<Facts> {
             "init" => f.init = at(1),
             "package" => f.packages.push(Package {
                 name: at(1),
-                version: at(2),
-                status: at(3).trim_end().to_string(),
-                ..Package::default()
+                held: Held::Dpkg(DpkgPackage {
+                    version: at(2),
+                    status: at(3).trim_end().to_string(),
+                    ..DpkgPackage::default()
+                }),
             }),
-            "release" | "lock" => {
+            "release" | "lock" | "instance" | "current" => {
                 let p = f
                     .packages
                     .iter_mut()
                     .find(|p| p.name == at(1))
                     .ok_or_else(|| bad(line))?;
-                if fields[0] == "release" {
-                    p.release = Some(Release {
-                        version: at(2),
-                        at: at(3),
-                        user: at(4),
-                        action: at(5),
-                    });
-                } else if at(2) == "held" {
-                    p.lock = Lock::Held {
-                        who: at(3),
-                        what: at(4),
-                        since: at(5),
-                    };
+                let lock = || {
+                    if at(2) == "held" {
+                        Lock::Held {
+                            who: at(3),
+                            what: at(4),
+                            since: at(5),
+                        }
+                    } else {
+                        Lock::Free
+                    }
+                };
+                match (fields[0], &mut p.held) {
+                    ("release", Held::Dpkg(d)) => {
+                        d.release = Some(Release {
+                            version: at(2),
+                            at: at(3),
+                            user: at(4),
+                            action: at(5),
+                        });
+                    }
+                    ("lock", Held::Dpkg(d)) => d.lock = lock(),
+                    ("lock", Held::Instance(i)) => i.instance.lock = lock(),
+                    ("instance", Held::Dpkg(d)) => {
+                        p.held = Held::Instance(InstancePackage {
+                            install_mode: "release",
+                            instance: instance::Instance {
+                                name: at(2),
+                                root: at(3),
+                                ..instance::Instance::default()
+                            },
+                            dpkg: instance::Dpkg {
+                                version: std::mem::take(&mut d.version),
+                                status: std::mem::take(&mut d.status),
+                            },
+                        });
+                    }
+                    ("current", Held::Instance(i)) => {
+                        let commit = at(3);
+                        i.instance.current = Some(instance::Current {
+                            version: instance::version_of(&at(2)),
+                            release: at(2),
+                            commit: (!commit.is_empty() && commit != "-").then_some(commit),
+                            at: at(4),
+                            user: at(5),
+                            action: at(6),
+                        });
+                    }
+                    _ => return Err(bad(line)),
                 }
             }
             _ => {}
@@ -180,25 +244,48 @@ pub fn parse(host: &str, text: &str) -> Result<Facts> {
 pub struct Gather {
     /// The env's packages (as `releases` finds them).
     pub packages: Vec<String>,
+    /// In release mode, the instance: its package, name and root (`releases_root`).
+    pub instance: Option<(String, String, String)>,
     /// Print JSON instead of the table.
     pub json: bool,
 }
 
 impl Gather {
-    /// The step's action.
+    /// The step's action: `packages` through dpkg, except the package of `rm` (release mode),
+    /// read as that instance.
     #[must_use]
-    pub fn new(packages: Vec<String>, json: bool) -> Arc<Self> {
-        Arc::new(Gather { packages, json })
+    pub fn new(
+        packages: Vec<String>,
+        rm: Option<&crate::settings::ReleaseMode>,
+        json: bool,
+    ) -> Arc<Self> {
+        let instance = rm.map(|r| (r.package.clone(), r.instance.clone(), r.root.clone()));
+        let packages = packages
+            .into_iter()
+            .filter(|p| instance.as_ref().is_none_or(|(i, _, _)| i != p))
+            .collect();
+        Arc::new(Gather {
+            packages,
+            instance,
+            json,
+        })
+    }
+
+    /// `dfab-host facts [--instance <package> <instance> <root>] <package>...`.
+    fn args(&self) -> Vec<&str> {
+        let mut args = vec!["facts"];
+        if let Some((p, i, r)) = &self.instance {
+            args.extend(["--instance", p.as_str(), i.as_str(), r.as_str()]);
+        }
+        args.extend(self.packages.iter().map(String::as_str));
+        args
     }
 }
 
 impl FleetAction for Gather {
     fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Vec<(String, Result<String>)>> {
         let rep = eng.cx.rep;
-        let cmd = crate::hostside::call(
-            std::iter::once("facts").chain(self.packages.iter().map(String::as_str)),
-        )
-        .sudo(None);
+        let cmd = crate::hostside::call(self.args()).sudo(None);
         let read = eng.on_hosts(hosts, &|t: &mut dyn Transport, h: &str| match record::read(
             t,
             rep,
@@ -258,17 +345,68 @@ mod tests {
         assert_eq!(f.cpus, 2);
         assert_eq!(f.memory_kib.available, 3_000_000);
         assert_eq!(f.disks[1].path, "/var/lib/dfab");
-        assert_eq!(f.packages[0].status, "ii");
-        assert_eq!(f.packages[0].release.as_ref().unwrap().user, "ann");
-        assert!(matches!(&f.packages[0].lock, Lock::Held { who, .. } if who == "ann@laptop"));
-        assert_eq!(f.packages[1].version, "");
-        assert_eq!(f.packages[1].lock, Lock::Free);
+        let Held::Dpkg(d0) = &f.packages[0].held else {
+            panic!("dpkg mode: {f:?}")
+        };
+        assert_eq!(d0.status, "ii");
+        assert_eq!(d0.release.as_ref().unwrap().user, "ann");
+        assert!(matches!(&d0.lock, Lock::Held { who, .. } if who == "ann@laptop"));
+        let Held::Dpkg(d1) = &f.packages[1].held else {
+            panic!("dpkg mode: {f:?}")
+        };
+        assert_eq!(d1.version, "");
+        assert_eq!(d1.lock, Lock::Free);
         let json = serde_json::to_value(&f).unwrap();
         assert_eq!(json["packages"][1]["lock"]["state"], "free");
         assert_eq!(json["packages"][0]["lock"]["state"], "held");
+        assert_eq!(
+            json["packages"][0]["version"], "1.0",
+            "dpkg mode's JSON is as it was"
+        );
+        assert_eq!(json["packages"][0]["release"]["action"], "deploy");
         let table = render(&[f]);
         assert!(table.contains("Debian GNU/Linux 12 (bookworm)"), "{table}");
         assert!(table.contains("held by ann@laptop"), "{table}");
+    }
+
+    // Release mode showed another env's dpkg install (its history and lock under
+    // /var/lib/dfab) as the instance's release: the instance's lines now say what it is.
+    #[test]
+    fn a_release_mode_package_is_its_instance_with_dpkg_apart() {
+        let text = "package\tapp\t1.4-1\tii \ninstance\tapp\tstaging\t/srv/app/staging\n\
+            current\tapp\t1.0-1-20261207T050000Z\tabc123\t2026-12-07T05:00:00Z\troot\tswitch\n\
+            lock\tapp\theld\tann@laptop\tdeploy 1.1\t2026-12-07T05:01:00Z\n";
+        let f = parse("web1", text).unwrap();
+        let Held::Instance(i) = &f.packages[0].held else {
+            panic!("release mode: {f:?}")
+        };
+        let cur = i.instance.current.as_ref().unwrap();
+        assert_eq!(
+            (cur.version.as_str(), cur.commit.as_deref()),
+            ("1.0-1", Some("abc123"))
+        );
+        assert!(matches!(&i.instance.lock, Lock::Held { who, .. } if who == "ann@laptop"));
+        assert_eq!(i.dpkg.version, "1.4-1");
+        let json = serde_json::to_value(&f).unwrap();
+        let p = &json["packages"][0];
+        assert_eq!(p["install_mode"], "release");
+        assert_eq!(
+            p["instance"]["current"]["release"],
+            "1.0-1-20261207T050000Z"
+        );
+        assert_eq!(p["instance"]["lock"]["state"], "held");
+        assert_eq!(p["dpkg"]["version"], "1.4-1");
+        assert!(
+            p.get("version").is_none() && p.get("release").is_none(),
+            "{p}"
+        );
+        let table = render(&[f]);
+        assert!(table.contains("/srv/app/staging"), "{table}");
+        assert!(table.contains("1.0-1-20261207T050000Z"), "{table}");
+        assert!(table.contains("not the instance"), "{table}");
+        // A `release` line (dpkg mode's history) for an instance is the host program gone wrong.
+        let text = "package\tapp\t\t\ninstance\tapp\ts\t/srv/a\nrelease\tapp\t1\tt\tu\tdeploy\n";
+        assert!(parse("web1", text).is_err());
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The table `facts` prints: one row per host, then one row per host and package.
+//! The table `facts` prints: one row per host, then one row per host and package installed
+//! through dpkg, then one per host and release-mode instance.
 
 use std::fmt::Write as _;
 
-use super::{Facts, Lock};
+use super::{Facts, Held, Lock};
 
 /// KiB as a short size: `512 KiB`, `3.8 GiB`.
 fn size(kib: u64) -> String {
@@ -83,29 +84,84 @@ pub fn render(facts: &[Facts]) -> String {
     let mut pkgs = vec![["host", "package", "dpkg", "dfab release", "deploy lock"]
         .map(String::from)
         .to_vec()];
+    let mut insts = vec![[
+        "host",
+        "package",
+        "instance",
+        "releases root",
+        "current release",
+        "instance lock",
+        "dpkg (host-wide, not the instance)",
+    ]
+    .map(String::from)
+    .to_vec()];
     for f in facts {
         for p in &f.packages {
-            let dpkg = if p.version.is_empty() {
-                "not installed".to_string()
-            } else {
-                format!("{} {}", p.status, p.version)
-            };
-            let release = p.release.as_ref().map_or_else(
-                || "none".to_string(),
-                |r| format!("{} ({} by {}, {})", r.version, r.action, r.user, r.at),
-            );
-            let lock = match &p.lock {
-                Lock::Free => "free".to_string(),
-                Lock::Held { who, what, since } => {
-                    format!("held by {who} since {since}: {what}")
+            match &p.held {
+                Held::Dpkg(d) => {
+                    let release = d.release.as_ref().map_or_else(
+                        || "none".to_string(),
+                        |r| format!("{} ({} by {}, {})", r.version, r.action, r.user, r.at),
+                    );
+                    pkgs.push(vec![
+                        f.host.clone(),
+                        p.name.clone(),
+                        dpkg(&d.version, &d.status),
+                        release,
+                        lock(&d.lock),
+                    ]);
                 }
-            };
-            pkgs.push(vec![f.host.clone(), p.name.clone(), dpkg, release, lock]);
+                Held::Instance(i) => {
+                    let current = i.instance.current.as_ref().map_or_else(
+                        || "none".to_string(),
+                        |c| {
+                            let mut s = c.release.clone();
+                            if let Some(k) = &c.commit {
+                                s = format!("{s} (commit {k})");
+                            }
+                            if !c.action.is_empty() {
+                                s = format!("{s} ({} by {}, {})", c.action, c.user, c.at);
+                            }
+                            s
+                        },
+                    );
+                    insts.push(vec![
+                        f.host.clone(),
+                        p.name.clone(),
+                        i.instance.name.clone(),
+                        i.instance.root.clone(),
+                        current,
+                        lock(&i.instance.lock),
+                        dpkg(&i.dpkg.version, &i.dpkg.status),
+                    ]);
+                }
+            }
         }
     }
     if pkgs.len() > 1 {
         out.push('\n');
         out.push_str(&columns(&pkgs));
     }
+    if insts.len() > 1 {
+        out.push('\n');
+        out.push_str(&columns(&insts));
+    }
     out
+}
+
+/// dpkg's state as a cell: `ii 1.0-1`, or `not installed`.
+fn dpkg(version: &str, status: &str) -> String {
+    if version.is_empty() {
+        "not installed".to_string()
+    } else {
+        format!("{status} {version}")
+    }
+}
+
+/// A deploy lock as a cell.
+fn lock(l: &Lock) -> String {
+    match l {
+        Lock::Free => "free".to_string(),
+        Lock::Held { who, what, since } => format!("held by {who} since {since}: {what}"),
+    }
 }

@@ -21,6 +21,7 @@ mod docs;
 mod dry_run;
 mod env_values;
 mod executor;
+mod facts_release;
 mod faults;
 mod formats;
 mod host_script;
