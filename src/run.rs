@@ -181,7 +181,8 @@ fn parallel(cli: &Cli, plan: &Plan) -> Result<usize> {
 /// A key written in the env (or `__all__`) that dfab does not know but that is one slip away from
 /// one it does (`debcof`, `hots`): unknown keys are variables for tasks, so a misspelt setting
 /// would otherwise be ignored without a word. Said once per key; not for a value read from
-/// outside the project nor a key a user task interpolates (both are plainly the user's own).
+/// outside the project (plainly the user's own). A key a user task interpolates is still
+/// warned about: `{db_pasword}` in a task does not make dfab's database tasks read it.
 fn warn_near_miss_keys(project: &Project, env: &str, rep: &dyn Reporter) {
     let known = || crate::environments::keys::KEYS.iter().map(|(k, _, _)| *k);
     let own = project
@@ -189,19 +190,12 @@ fn warn_near_miss_keys(project: &Project, env: &str, rep: &dyn Reporter) {
         .iter()
         .filter(|e| e.name == env)
         .flat_map(|e| e.vars.iter());
-    // A key a user task interpolates is a task variable, whatever it looks like.
-    let tasks = project
-        .tasks
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
     let mut said = std::collections::BTreeSet::new();
     for (k, v) in project.defaults.iter().chain(own) {
-        let for_tasks = tasks.contains(&format!("{{{k}}}")) || tasks.contains(&format!("%({k})s"));
         // A value read from outside the project (`from_env`, …) is there on purpose: a secret
         // for the user's tasks (the README's `smtp_password`), not a slip of dfab's key. A key
         // in `__all__` and the env is said once.
-        if for_tasks || environments::external::source(v).is_some() || !said.insert(k.as_str()) {
+        if environments::external::source(v).is_some() || !said.insert(k.as_str()) {
             continue;
         }
         if let Some(n) = crate::suggestion::near_miss(k, known()) {

@@ -542,9 +542,9 @@ fn serve_resolves_inventories_as_the_cli_does_and_requires_sign_in_once_an_accou
     assert!(body.contains("local (deployer)"), "{body}");
     for text in [
         "<code>web1.dfab-test.invalid</code>",
-        "<code>deploy@db1.dfab-test.invalid</code>",
+        "<code>db1.dfab-test.invalid</code>",
         "<b>web</b>: web1.dfab-test.invalid",
-        "<b>db</b>: deploy@db1.dfab-test.invalid",
+        "<b>db</b>: db1.dfab-test.invalid",
         "the inventory",
         "missing.ini does not exist",
     ] {
