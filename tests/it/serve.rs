@@ -438,6 +438,53 @@ fn serve_needs_accounts_off_loopback_and_shows_an_environments_py_project_read_o
     assert!(body.contains("never writes"), "{body}");
 }
 
+#[test]
+fn serve_shows_the_djdemo_projects_envs_read_only_without_touching_a_container() {
+    // The README's demo project as it is (environments.py, two LXC envs): its envs page lists
+    // both envs with their containers, sequences and protection, and never clones a container
+    // to show them, nor shows a password.
+    let dir = tempfile::tempdir().unwrap();
+    crate::djdemo::copy_fixture(dir.path());
+    let before = lxc_names();
+    let server = Server::start(dir.path(), "127.0.0.1:0");
+    let (status, body) = get(&server.url, "/envs");
+    assert!(status.ends_with("200 OK"), "{status}");
+    for text in [
+        "environments.py",
+        "shown read-only",
+        ">production</a>",
+        ">staging</a>",
+        "djdemo-production",
+        "djdemo-staging",
+        "deb.build → web_mode:maintenance → deb.deploy → db_migrate → test → web_mode:live",
+    ] {
+        assert!(body.contains(text), "{text} missing from the page: {body}");
+    }
+    let (status, body) = get(&server.url, "/envs/staging");
+    assert!(status.ends_with("200 OK"), "{status}");
+    for secret in ["prod-s3cret", "staging-s3cret"] {
+        assert!(!body.contains(secret), "{secret} on the page");
+    }
+    assert_eq!(
+        lxc_names(),
+        before,
+        "showing the envs changed the containers"
+    );
+}
+
+/// The names of this machine's LXC containers that an LXC env of djdemo would make.
+fn lxc_names() -> Vec<String> {
+    let out = std::process::Command::new("lxc-ls")
+        .arg("-1")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("djdemo-production") || l.starts_with("djdemo-staging"))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A request on loopback with a cookie and an optional form body: status line, headers, body.
 fn http(url: &str, method: &str, path: &str, cookie: &str, form: Option<&str>) -> (String, String) {
     let addr = url.trim_start_matches("http://");
