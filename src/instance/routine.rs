@@ -181,8 +181,8 @@ pub fn switch(
             let _ = run(t, cx, call(rm, "fail", &[&p.name, "health"]));
             return Err(e);
         }
-        run(t, cx, call(rm, "rollback", &[&was]))?;
-        let _ = run(t, cx, call(rm, "fail", &[&p.name, "health"]));
+        // Marked failed, and the rollback target is again the one before this switch.
+        run(t, cx, call(rm, "back", &[&was, &p.name]))?;
         restart_healthy(t, cx, inst)?;
         return Err(super::Error::Unhealthy {
             host: t.host().to_string(),

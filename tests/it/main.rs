@@ -34,6 +34,7 @@ mod paths;
 mod pipeline;
 mod release_mode;
 mod release_mode_djdemo;
+mod release_mode_recovery;
 mod serve;
 mod serve_support;
 mod support;

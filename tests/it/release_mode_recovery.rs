@@ -1,0 +1,96 @@
+//! Release mode's paths beside the happy one, on real containers (fixtures/deploy-app, as in
+//! `release_mode.rs`): a deploy of what `current` already runs is nothing to do and new answers
+//! reconfigure it without a new release; a release failing its health check after the switch
+//! is switched back, marked failed and cleaned first; production's rollback asks first; an
+//! interrupted wrapped deploy resumes to the end.
+
+use crate::release_mode::{current, get, web, App, SETUP, START};
+use crate::support::TestHost;
+
+/// The releases of `inst` on `h`, by name.
+fn releases(h: &TestHost, inst: &str) -> Vec<String> {
+    h.check("root", &format!("ls /srv/deploy-app/{inst}/releases"))
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+// Gaps of issue 21: the health-fail path had no test on a real host, and `rollback` of
+// production in release mode switched `current` back without asking, where dpkg mode asks. The
+// right behaviour: a release that does not answer after the switch is switched back, marked
+// failed and removed first by `clean_releases`; production's rollback asks (refused without a
+// terminal, `-y` answers).
+#[test]
+fn release_mode_an_unhealthy_release_is_switched_back_and_production_rollback_asks() {
+    let h = TestHost::new();
+    web(&h);
+    // An app that does not come up: a release whose VERSION says `unhealthy` stops answering
+    // when started (its file goes), so the health URL gives 404 after the switch.
+    let start = format!(
+        "{START}; if grep -q unhealthy usr/share/deploy-app/VERSION; then rm usr/share/deploy-app/VERSION; fi"
+    );
+    let app = App::with_start(&h, SETUP, &start, 1);
+    app.build("1.0-1", "1.0");
+    for inst in ["staging", "production"] {
+        app.run(&[inst, "deb.deploy"]).run_checked();
+    }
+    let good = current(&h, "staging");
+    app.build("2.0-1", "unhealthy");
+    app.run(&["staging", "deb.deploy"])
+        .status(1)
+        .stderr_has("release 2.0-1-")
+        .stderr_has("did not pass its health check after the switch; current is back on 1.0-1-")
+        .stderr_has("did not answer 2xx within 1 s")
+        .run_checked();
+    assert_eq!(
+        current(&h, "staging"),
+        good,
+        "current stayed on the bad release"
+    );
+    assert_eq!(get(&h, "staging"), "1.0\n");
+    // Started again in the good release after the switch back.
+    let log = h.check("root", "cat /srv/deploy-app/staging/shared/restarts");
+    let last: Vec<&str> = log.lines().rev().take(2).collect();
+    assert!(
+        last[0].contains("/releases/1.0-1-") && last[1].contains("/releases/2.0-1-"),
+        "{log}"
+    );
+    app.run(&["staging", "releases"])
+        .stdout_has("(failed)")
+        .run_checked();
+    let bad: Vec<String> = releases(&h, "staging")
+        .into_iter()
+        .filter(|r| r.starts_with("2.0-1-"))
+        .collect();
+    assert_eq!(bad.len(), 1);
+    app.run(&["staging", "clean_releases"])
+        .stdout_has(format!("removed {} (failed)", bad[0]))
+        .run_checked();
+    assert_eq!(
+        releases(&h, "staging"),
+        [good.trim().rsplit('/').next().unwrap()]
+    );
+
+    // Production: two good releases, then a rollback asks first.
+    app.build("1.1-1", "1.1");
+    app.run(&["production", "deb.deploy"]).run_checked();
+    let before = current(&h, "production");
+    app.run(&["production", "rollback"])
+        .status(2)
+        .stderr_has("Roll back deploy-app instance production on ")
+        .stderr_has("of the production env `production`? (refused: no terminal to ask on)")
+        .stderr_has("pass -y to confirm")
+        .run_checked();
+    assert_eq!(
+        current(&h, "production"),
+        before,
+        "an unconfirmed rollback switched"
+    );
+    assert_eq!(get(&h, "production"), "1.1\n");
+    app.run(&["-y", "production", "rollback"])
+        .stdout_has("rolled back current 1.1-1-")
+        .run_checked();
+    assert_eq!(get(&h, "production"), "1.0\n");
+    // Staging, not protected, is not asked.
+    app.run(&["staging", "releases"]).run_checked();
+}
