@@ -4,7 +4,7 @@
 //! is switched back, marked failed and cleaned first; production's rollback asks first; an
 //! interrupted wrapped deploy resumes to the end.
 
-use crate::release_mode::{current, get, web, App, SETUP, START};
+use crate::release_mode::{current, get, web, App, DEBCONF, SETUP, START};
 use crate::support::TestHost;
 
 /// The releases of `inst` on `h`, by name.
@@ -13,6 +13,105 @@ fn releases(h: &TestHost, inst: &str) -> Vec<String> {
         .lines()
         .map(String::from)
         .collect()
+}
+
+/// How many times `inst` was (re)started on `h`.
+fn restarts(h: &TestHost, inst: &str) -> usize {
+    h.check(
+        "root",
+        &format!("cat /srv/deploy-app/{inst}/shared/restarts 2>/dev/null || true"),
+    )
+    .lines()
+    .count()
+}
+
+/// The project's debconf answers with `site` as the site name.
+fn answer_site(app: &App, site: &str) {
+    fs_err::write(
+        app.path().join("debconf.dat"),
+        DEBCONF.replace("shop.example.com", site),
+    )
+    .unwrap();
+}
+
+// Gap of issue 21: a `deb.deploy` or `deploy` of the build `current` already runs made a new
+// release each time (a venv built, a switch, a restart), where dpkg mode says "nothing to
+// deploy". The right behaviour: the same build and answers as current's release is nothing to
+// do, said so; changed answers re-render the config in place and restart, no new release.
+#[test]
+fn release_mode_an_unchanged_deploy_is_nothing_and_new_answers_reconfigure_in_place() {
+    let h = TestHost::new();
+    web(&h);
+    let app = App::new(&h, &format!("{SETUP}deploy = [\"deb.deploy\"]\n"));
+    app.build("1.0-1", "1.0");
+    app.run(&["staging", "deb.deploy"])
+        .stdout_has("current → 1.0-1-")
+        .run_checked();
+    let first = current(&h, "staging");
+
+    app.run(&["staging", "deb.deploy"])
+        .stdout_has("nothing to deploy: current release 1.0-1-")
+        .stdout_has("has this build (sha256 ")
+        .run_checked();
+    app.run(&["staging", "deploy"])
+        .stdout_has("deploy: nothing to deploy: the current release of every host has this build")
+        .stdout_lacks("→")
+        .run_checked();
+    assert_eq!(releases(&h, "staging").len(), 1, "a new release was made");
+    assert_eq!(current(&h, "staging"), first);
+    assert_eq!(restarts(&h, "staging"), 1, "a no-op restarted the instance");
+
+    // New answers: the config re-rendered, the setup commands re-run in current, a restart.
+    answer_site(&app, "new.example.com");
+    app.run(&["staging", "deb.deploy"])
+        .stdout_has("reconfigured current release 1.0-1-")
+        .stdout_has("(no new release)")
+        .run_checked();
+    assert!(
+        h.check("root", "cat /srv/deploy-app/staging/shared/app.conf")
+            .starts_with("site=new.example.com "),
+        "the config was not re-rendered"
+    );
+    assert_eq!(releases(&h, "staging").len(), 1, "a new release was made");
+    assert_eq!(current(&h, "staging"), first);
+    assert_eq!(
+        restarts(&h, "staging"),
+        2,
+        "one restart for the new answers"
+    );
+    app.run(&["staging", "deb.deploy"])
+        .stdout_has("nothing to deploy")
+        .run_checked();
+    // The wrapped deploy does the same, without its other stages.
+    answer_site(&app, "third.example.com");
+    app.run(&["staging", "deploy"])
+        .stdout_has("only the debconf answers changed")
+        .stdout_has("reconfigured current release 1.0-1-")
+        .run_checked();
+    assert!(h
+        .check("root", "cat /srv/deploy-app/staging/shared/app.conf")
+        .starts_with("site=third.example.com "));
+    assert_eq!(restarts(&h, "staging"), 3);
+    assert!(
+        h.check("root", "cat /srv/deploy-app/staging/.dfab/history")
+            .contains("\treconfigure\t1.0-1-"),
+        "no history line for the reconfigure"
+    );
+    // Production, the other instance, never moved.
+    assert_eq!(
+        h.check(
+            "root",
+            "ls -A /srv/deploy-app/production 2>/dev/null || true"
+        ),
+        ""
+    );
+    // A new build is a new release again.
+    app.build("2.0-1", "2.0");
+    app.run(&["staging", "deploy"])
+        .stdout_has("→ 2.0-1-")
+        .run_checked();
+    assert_eq!(releases(&h, "staging").len(), 2);
+    assert_eq!(get(&h, "staging"), "2.0\n");
 }
 
 // Gaps of issue 21: the health-fail path had no test on a real host, and `rollback` of
