@@ -176,6 +176,10 @@ pub struct Deploy {
     pub job: Job,
     /// `setup_release`: prepare only (no migrations, no switch), pinned for this many days.
     pub setup_only: Option<Option<u64>>,
+    /// `deploy:resume=yes`: a release left `preparing` is the killed run's (the wrapped deploy
+    /// holds the instance's deploy lock): marked failed; a host already on this build is
+    /// restarted (the killed run may have switched without restarting).
+    pub resume: bool,
     /// The release and the checks here, made on the first call and kept for the run (the
     /// wrapped deploy asks before its stages, then runs the install).
     loaded: OnceLock<(Release, Checked)>,
@@ -184,11 +188,12 @@ pub struct Deploy {
 impl Deploy {
     /// A release install of `job` for `inst` (`setup_only` for `setup_release`).
     #[must_use]
-    pub fn new(inst: Instance, job: Job, setup_only: Option<Option<u64>>) -> Deploy {
+    pub fn new(inst: Instance, job: Job, setup_only: Option<Option<u64>>, resume: bool) -> Deploy {
         Deploy {
             inst,
             job,
             setup_only,
+            resume,
             loaded: OnceLock::new(),
         }
     }
@@ -255,15 +260,33 @@ impl FleetAction for Deploy {
                 .collect());
         };
         let setup_only = self.setup_only;
+        let resume = self.resume;
         Ok(gated(
             eng,
             task,
             hosts,
             &|t, cx| routine::preflight(t, cx, inst, ship),
             &|t, cx, facts| {
+                if resume {
+                    for n in &facts.preparing {
+                        routine::abandon(t, cx, inst, n)?;
+                        cx.rep.info(&format!(
+                            "[{}] release {n} was left half-prepared by an interrupted run: \
+                             marked failed (clean_releases removes it)",
+                            t.host()
+                        ));
+                    }
+                }
                 if setup_only.is_none() {
                     match Verdict::of(&facts, &ship.sha256, &checked.config_sha) {
                         Verdict::New => {}
+                        Verdict::Same(name) if resume => {
+                            // The killed run may have switched without restarting.
+                            routine::restart_healthy(t, cx, inst)?;
+                            return Ok(format!(
+                                "current release {name} has this build and its answers already: restarted"
+                            ));
+                        }
                         Verdict::Same(name) => {
                             return Ok(format!(
                                 "nothing to deploy: current release {name} has this build \

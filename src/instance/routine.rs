@@ -269,6 +269,12 @@ pub fn reconfigure(
     ))
 }
 
+/// Mark release `name`, left `preparing` by a run that was killed, failed: it never becomes
+/// current, and `clean_releases` removes it first.
+pub fn abandon(t: &mut dyn Transport, cx: &RunCtx<'_>, inst: &Instance, name: &str) -> Result<()> {
+    run(t, cx, call(&inst.rm, "fail", &[name, "interrupted"])).map(drop)
+}
+
 /// Switch `current` back to the rollback target (or `to`), nothing rebuilt, then restart and
 /// wait for health. Says `rolled back current a → b`.
 pub fn rollback(

@@ -4,6 +4,9 @@
 //! is switched back, marked failed and cleaned first; production's rollback asks first; an
 //! interrupted wrapped deploy resumes to the end.
 
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
 use crate::release_mode::{current, get, web, App, DEBCONF, SETUP, START};
 use crate::support::TestHost;
 
@@ -192,4 +195,89 @@ fn release_mode_an_unhealthy_release_is_switched_back_and_production_rollback_as
     assert_eq!(get(&h, "production"), "1.0\n");
     // Staging, not protected, is not asked.
     app.run(&["staging", "releases"]).run_checked();
+}
+
+// Gap of issue 21: `deploy:resume=yes` after a release-mode deploy was killed. The right
+// behaviour: the resume finishes the deploy (one new release current, healthy), the release the
+// killed run left half-prepared is marked failed (it stayed `preparing`, which `clean_releases`
+// never removes, before) and cleaned, and the lock is gone.
+#[test]
+fn release_mode_a_killed_deploy_resumes_to_the_end() {
+    let h = TestHost::new();
+    web(&h);
+    // A setup command that waits while the release's VERSION says `slow`, so the deploy can
+    // be killed inside the prepare.
+    let setup = format!(
+        "{}  \"if grep -q slow usr/share/deploy-app/VERSION; then sleep 6; fi\",\n]\n\
+         deploy = [\"deb.deploy\"]\n",
+        SETUP.trim_end().trim_end_matches(']')
+    );
+    let app = App::new(&h, &setup);
+    app.build("1.0-1", "1.0");
+    app.run(&["staging", "deploy"]).run_checked();
+    app.build("2.0-1", "2.0 slow");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dfab"))
+        .current_dir(app.path())
+        .env_remove("DFAB_ENVIRONMENTS")
+        .args(["staging", "deploy"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !h.ssh("root", "pgrep -x -f 'sleep 6'").status.success() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the deploy never reached its setup command"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child.kill().unwrap(); // SIGKILL, mid-prepare
+    child.wait().unwrap();
+    h.check(
+        "root",
+        "while pgrep -x -f 'sleep 6' >/dev/null; do sleep 0.2; done",
+    );
+    assert_eq!(get(&h, "staging"), "1.0\n");
+    let half: Vec<String> = releases(&h, "staging")
+        .into_iter()
+        .filter(|r| r.starts_with("2.0-1-"))
+        .collect();
+    assert_eq!(half.len(), 1, "{half:?}");
+
+    let out = app
+        .run(&["staging", "deploy:resume=yes"])
+        .stdout_has("is no longer running: resuming it")
+        .stdout_has(format!(
+            "release {} was left half-prepared by an interrupted run: marked failed",
+            half[0]
+        ))
+        .stdout_has("→ 2.0-1-")
+        .run_checked();
+    assert!(out.stdout.contains("deploy: done"), "{}", out.stdout);
+    assert_eq!(get(&h, "staging"), "2.0 slow\n");
+    assert_ne!(
+        current(&h, "staging").trim_end(),
+        format!("releases/{}", half[0])
+    );
+    assert!(
+        !h.ssh("root", "test -e /srv/deploy-app/staging/.dfab/deploy.lock")
+            .status
+            .success(),
+        "the deploy lock was left"
+    );
+    // The resume's own clean removed it first.
+    assert!(
+        out.stdout
+            .contains(&format!("removed {} (failed)", half[0])),
+        "{}",
+        out.stdout
+    );
+    assert!(!releases(&h, "staging").contains(&half[0]));
+    // Resumed again: nothing left to do.
+    app.run(&["staging", "deploy:resume=yes"])
+        .status(1)
+        .stderr_has("nothing to resume")
+        .run_checked();
 }

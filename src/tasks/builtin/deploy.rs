@@ -115,7 +115,8 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         if let Some(inst) = &instance {
             // Release mode: the release install (prepare, migrate with the new code, switch,
             // restart, health) is the stage's one fleet step, run as any other step.
-            let d = super::release_mode::deploy_job(inst.clone(), job);
+            let resume = matches!(mode, Mode::Resume { .. });
+            let d = super::release_mode::deploy_job(inst.clone(), job, resume);
             s.steps = vec![Step::Fleet {
                 task: s.call.name.clone(),
                 hosts: s.hosts.clone(),
