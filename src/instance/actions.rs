@@ -140,7 +140,6 @@ fn gated(
 ) -> Vec<(String, Result<String>)> {
     let cx = eng.cx;
     let checked = eng.on_hosts(hosts, &|t: &mut dyn Transport, _h: &str| preflight(t, cx));
-
     if checked.iter().any(|(_, r)| r.is_err()) {
         return checked
             .into_iter()
@@ -407,5 +406,34 @@ impl HostAction for Clean {
         } else {
             format!("removed {}", removed.join(", "))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Verdict;
+    use crate::instance::routine::{Current, Facts};
+
+    #[test]
+    fn current_is_judged_by_the_debs_sha256_then_the_configs() {
+        let on = |deb: &str, config: &str| Facts {
+            current: Some(Current {
+                name: "1.0-1-20261207T050000Z".into(),
+                deb: deb.into(),
+                config: config.into(),
+            }),
+            ..Facts::default()
+        };
+        let name = || "1.0-1-20261207T050000Z".to_string();
+        assert_eq!(Verdict::of(&on("d", "c"), "d", "c"), Verdict::Same(name()));
+        assert_eq!(
+            Verdict::of(&on("d", "x"), "d", "c"),
+            Verdict::Answers(name())
+        );
+        // Another build of the same version, a release an older dfab made (nothing recorded),
+        // and no current release at all: a new release.
+        assert_eq!(Verdict::of(&on("e", "c"), "d", "c"), Verdict::New);
+        assert_eq!(Verdict::of(&on("", ""), "", ""), Verdict::New);
+        assert_eq!(Verdict::of(&Facts::default(), "d", "c"), Verdict::New);
     }
 }
