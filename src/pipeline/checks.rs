@@ -106,8 +106,11 @@ impl Run<'_, '_, '_, '_> {
         };
         self.check_here()?;
         let now = self.p.build();
-        if self.j.build.is_none() {
+        if self.j.build.is_none() && now.is_some() {
+            // Recorded now: a deploy killed in the install (whose stage records nothing before
+            // it ends, as in release mode) leaves the build a resume must match.
             self.j.build.clone_from(&now);
+            self.save();
         }
         if let Mode::Resume { force } = self.p.mode {
             let was = self.old.as_ref().and_then(|o| o.build.clone());
@@ -119,6 +122,7 @@ impl Run<'_, '_, '_, '_> {
                             env: self.p.env.clone(),
                             was: was.sha256.clone(),
                             now: now.sha256.clone(),
+                            release_mode: self.p.release_mode,
                         }
                         .into(),
                     ));

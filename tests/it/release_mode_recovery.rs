@@ -246,6 +246,18 @@ fn release_mode_a_killed_deploy_resumes_to_the_end() {
         .collect();
     assert_eq!(half.len(), 1, "{half:?}");
 
+    // A rebuild since: the resume is refused, and its hint names release mode's way back
+    // (`deploy:revert=yes` is dpkg mode's, refused here), not the revert.
+    app.build("2.0-1", "2.0 other");
+    app.run(&["staging", "deploy:resume=yes"])
+        .status(1)
+        .stderr_has("the build changed since the failed deploy")
+        .stderr_has("`dfab staging deploy:resume=yes,force=yes` continues with the new build")
+        .stderr_has("`dfab staging rollback` switches `current` back")
+        .stderr_lacks("revert=yes")
+        .run_checked();
+    app.build("2.0-1", "2.0 slow");
+
     let out = app
         .run(&["staging", "deploy:resume=yes"])
         .stdout_has("is no longer running: resuming it")
