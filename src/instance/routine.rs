@@ -224,17 +224,18 @@ pub fn switch(
         .and_then(|v| v.first().map(|s| (*s).to_string()))
         .unwrap_or_default();
     if let Err(e) = restart_healthy(t, cx, inst) {
+        // Marked failed, and the rollback target is again the one before this switch; the
+        // instance's first release leaves no current one (a failed release is never current).
         if was.is_empty() {
-            let _ = run(t, cx, call(rm, "fail", &[&p.name, "health"]));
-            return Err(e);
+            run(t, cx, call(rm, "back", &["-", &p.name]))?;
+        } else {
+            run(t, cx, call(rm, "back", &[&was, &p.name]))?;
+            restart_healthy(t, cx, inst)?;
         }
-        // Marked failed, and the rollback target is again the one before this switch.
-        run(t, cx, call(rm, "back", &[&was, &p.name]))?;
-        restart_healthy(t, cx, inst)?;
         return Err(super::Error::Unhealthy {
             host: t.host().to_string(),
             release: p.name.clone(),
-            back: was,
+            back: (!was.is_empty()).then_some(was),
             cause: cause(&e),
         }
         .into());

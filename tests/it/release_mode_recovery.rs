@@ -132,6 +132,14 @@ fn release_mode_an_unhealthy_release_is_switched_back_and_production_rollback_as
         "{START}; if grep -q unhealthy usr/share/deploy-app/VERSION; then rm usr/share/deploy-app/VERSION; fi"
     );
     let app = App::with_start(&h, SETUP, &start, 1);
+    // The instance's first release does not come up: no current release is left (before, the
+    // failed one stayed current).
+    app.build("0.9-1", "unhealthy");
+    app.run(&["staging", "deb.deploy"])
+        .status(1)
+        .stderr_has("it was the instance's first, so there is no current release again")
+        .run_checked();
+    h.check("root", "test ! -e /srv/deploy-app/staging/current");
     app.build("1.0-1", "1.0");
     for inst in ["staging", "production"] {
         app.run(&[inst, "deb.deploy"]).run_checked();
