@@ -1,8 +1,10 @@
 //! Release mode's steps: `deb.deploy` and `setup_release` over the hosts (the checks here once,
-//! every host's preflight, a gate, then each host's release), and `rollback`, `releases` and
-//! `clean_releases` on each host.
+//! every host's preflight, a gate, then each host's release, or nothing when `current` runs
+//! this build and these answers already), and `rollback`, `releases` and `clean_releases` on
+//! each host.
 
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::deploy::record::Shipment;
@@ -18,25 +20,31 @@ use super::routine::{self, Facts};
 use super::{scripts, Instance};
 
 /// What `deb.deploy` and `setup_release` ship: the main package's shipment and its config.
-struct Checked<'a> {
-    ship: Option<&'a Shipment>,
+#[derive(Debug)]
+struct Checked {
+    /// `None` under `-n` before the first build.
+    ship: Option<Shipment>,
     config: Config,
+    /// [`routine::config_sha`] of `config`.
+    config_sha: String,
     /// The commit the build was made from, for the history.
-    commit: Option<&'a str>,
+    commit: Option<String>,
 }
 
 /// The checks here, once, before any host is touched: the build record and the answers
 /// ([`Release::load`]), the main package in it, its maintainer scripts, its config rendered.
-fn check_here<'a>(inst: &Instance, release: &'a Release, cx: &RunCtx<'_>) -> Result<Checked<'a>> {
+fn check_here(inst: &Instance, release: &Release, cx: &RunCtx<'_>) -> Result<Checked> {
     let rm = &inst.rm;
     let answers = release
         .debconf
         .as_ref()
         .map(|d| d.text.expose().to_string());
     if release.planned {
+        let config = config::render(&[], None);
         return Ok(Checked {
             ship: None,
-            config: config::render(&[], None),
+            config_sha: routine::config_sha(&config),
+            config,
             commit: None,
         });
     }
@@ -91,11 +99,42 @@ fn check_here<'a>(inst: &Instance, release: &'a Release, cx: &RunCtx<'_>) -> Res
                 .join(", ")
         ));
     }
+    let config = config::render(&questions, answers.as_deref());
     Ok(Checked {
-        ship: Some(ship),
-        config: config::render(&questions, answers.as_deref()),
-        commit: release.commit.as_deref(),
+        ship: Some(ship.clone()),
+        config_sha: routine::config_sha(&config),
+        config,
+        commit: release.commit.clone(),
     })
+}
+
+/// What a host's `current` is against what a deploy ships.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// `current` (this release) runs this build with these answers: nothing to do.
+    Same(String),
+    /// `current` (this release) runs this build with other answers: reconfigure it.
+    Answers(String),
+    /// No current release, or one of another build (or not recorded): a new release.
+    New,
+}
+
+impl Verdict {
+    /// The verdict on a host whose preflight found `facts`, for the .deb of sha256 `deb` and
+    /// the config of sha256 `config`.
+    #[must_use]
+    pub fn of(facts: &Facts, deb: &str, config: &str) -> Verdict {
+        match &facts.current {
+            Some(c) if !c.deb.is_empty() && c.deb == deb => {
+                if c.config == config {
+                    Verdict::Same(c.name.clone())
+                } else {
+                    Verdict::Answers(c.name.clone())
+                }
+            }
+            _ => Verdict::New,
+        }
+    }
 }
 
 /// Every host's preflight; unless all passed, none is changed (those that passed say so).
@@ -126,7 +165,7 @@ fn gated(
         let facts = checked
             .iter()
             .find(|(x, _)| x == h)
-            .and_then(|(_, r)| r.as_ref().ok().copied())
+            .and_then(|(_, r)| r.as_ref().ok().cloned())
             .unwrap_or_default();
         let what = change(t, cx, facts)?;
         eng.said(h, task, &what, Some(start.elapsed().as_secs_f64()));
@@ -134,48 +173,152 @@ fn gated(
     })
 }
 
-/// `deb.deploy` in release mode: a new release on each host, migrated, checked, switched to,
-/// restarted and healthy; then old and failed releases beyond `keep_releases` cleaned.
+/// `deb.deploy` in release mode: on each host whose `current` runs another build, a new
+/// release, migrated, checked, switched to, restarted and healthy, then old and failed releases
+/// beyond `keep_releases` cleaned; where `current` runs this build, nothing (the same answers)
+/// or a [`routine::reconfigure`] (new answers).
 #[derive(Debug)]
 pub struct Deploy {
     pub inst: Instance,
     pub job: Job,
     /// `setup_release`: prepare only (no migrations, no switch), pinned for this many days.
     pub setup_only: Option<Option<u64>>,
+    /// `deploy:resume=yes`: a release left `preparing` is the killed run's (the wrapped deploy
+    /// holds the instance's deploy lock): marked failed; a host already on this build is
+    /// restarted (the killed run may have switched without restarting).
+    pub resume: bool,
+    /// The release and the checks here, made on the first call and kept for the run (the
+    /// wrapped deploy asks before its stages, then runs the install).
+    loaded: OnceLock<(Release, Checked)>,
+}
+
+impl Deploy {
+    /// A release install of `job` for `inst` (`setup_only` for `setup_release`).
+    #[must_use]
+    pub fn new(inst: Instance, job: Job, setup_only: Option<Option<u64>>, resume: bool) -> Deploy {
+        Deploy {
+            inst,
+            job,
+            setup_only,
+            resume,
+            loaded: OnceLock::new(),
+        }
+    }
+
+    /// The task this install is, as its lines and errors name it.
+    fn task(&self) -> &'static str {
+        if self.setup_only.is_some() {
+            "setup_release"
+        } else {
+            "deb.deploy"
+        }
+    }
+
+    /// The release this install ships and the checks here ([`check_here`]): on the first
+    /// call, then the same values.
+    fn checked(&self, cx: &RunCtx<'_>) -> Result<&(Release, Checked)> {
+        if let Some(l) = self.loaded.get() {
+            return Ok(l);
+        }
+        let release = Release::load_as(&self.job, cx.dry_run, cx.rep, self.task())?;
+        let checked = check_here(&self.inst, &release, cx)?;
+        Ok(self.loaded.get_or_init(|| (release, checked)))
+    }
+
+    /// The release, loaded and checked here (the wrapped deploy calls this before
+    /// maintenance, so a bad answers file stops it first).
+    pub fn release(&self, cx: &RunCtx<'_>) -> Result<&Release> {
+        self.checked(cx).map(|(r, _)| r)
+    }
+
+    /// The release, if this run has loaded it.
+    #[must_use]
+    pub fn loaded(&self) -> Option<&Release> {
+        self.loaded.get().map(|(r, _)| r)
+    }
+
+    /// Each host's [`Verdict`] (its preflight, or why it could not be asked); under `-n`, and
+    /// before the first build, every host's is [`Verdict::New`].
+    pub fn survey(
+        &self,
+        eng: &Engine<'_, '_>,
+        hosts: &[String],
+    ) -> Result<Vec<(String, Result<Verdict>)>> {
+        let cx = eng.cx;
+        let (_, checked) = self.checked(cx)?;
+        let Some(ship) = &checked.ship else {
+            return Ok(hosts
+                .iter()
+                .map(|h| (h.clone(), Ok(Verdict::New)))
+                .collect());
+        };
+        Ok(eng.on_hosts(hosts, &|t: &mut dyn Transport, _h: &str| {
+            let facts = routine::preflight(t, cx, &self.inst, ship)?;
+            Ok(Verdict::of(&facts, &ship.sha256, &checked.config_sha))
+        }))
+    }
 }
 
 impl FleetAction for Deploy {
     fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Vec<(String, Result<String>)>> {
         let cx = eng.cx;
-        let task = if self.setup_only.is_some() {
-            "setup_release"
-        } else {
-            "deb.deploy"
-        };
-        let release = Release::load_as(&self.job, cx.dry_run, cx.rep, task)?;
-        let checked = check_here(&self.inst, &release, cx)?;
+        let (_, checked) = self.checked(cx)?;
         let inst = &self.inst;
-        let Some(ship) = checked.ship else {
+        let task = self.task();
+        let Some(ship) = &checked.ship else {
             return Ok(hosts
                 .iter()
                 .map(|h| (h.clone(), Ok(format!("would {task} what deb.build makes"))))
                 .collect());
         };
         let setup_only = self.setup_only;
+        let resume = self.resume;
         Ok(gated(
             eng,
             task,
             hosts,
             &|t, cx| routine::preflight(t, cx, inst, ship),
             &|t, cx, facts| {
+                if resume {
+                    for n in &facts.preparing {
+                        routine::abandon(t, cx, inst, n)?;
+                        cx.rep.info(&format!(
+                            "[{}] release {n} was left half-prepared by an interrupted run: \
+                             marked failed (clean_releases removes it)",
+                            t.host()
+                        ));
+                    }
+                }
+                if setup_only.is_none() {
+                    match Verdict::of(&facts, &ship.sha256, &checked.config_sha) {
+                        Verdict::New => {}
+                        Verdict::Same(name) if resume => {
+                            // The killed run may have switched without restarting.
+                            routine::restart_healthy(t, cx, inst)?;
+                            return Ok(format!(
+                                "current release {name} has this build and its answers already: restarted"
+                            ));
+                        }
+                        Verdict::Same(name) => {
+                            return Ok(format!(
+                                "nothing to deploy: current release {name} has this build \
+                                 (sha256 {}) and its answers",
+                                &ship.sha256[..12]
+                            ));
+                        }
+                        Verdict::Answers(name) => {
+                            return routine::reconfigure(t, cx, inst, &name, &checked.config);
+                        }
+                    }
+                }
                 let p = routine::prepare(
                     t,
                     cx,
                     inst,
                     ship,
-                    facts,
+                    &facts,
                     &checked.config,
-                    checked.commit,
+                    checked.commit.as_deref(),
                     setup_only.is_none(),
                 )?;
                 if let Some(days) = setup_only {
@@ -291,5 +434,34 @@ impl HostAction for Clean {
         } else {
             format!("removed {}", removed.join(", "))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Verdict;
+    use crate::instance::routine::{Current, Facts};
+
+    #[test]
+    fn current_is_judged_by_the_debs_sha256_then_the_configs() {
+        let on = |deb: &str, config: &str| Facts {
+            current: Some(Current {
+                name: "1.0-1-20261207T050000Z".into(),
+                deb: deb.into(),
+                config: config.into(),
+            }),
+            ..Facts::default()
+        };
+        let name = || "1.0-1-20261207T050000Z".to_string();
+        assert_eq!(Verdict::of(&on("d", "c"), "d", "c"), Verdict::Same(name()));
+        assert_eq!(
+            Verdict::of(&on("d", "x"), "d", "c"),
+            Verdict::Answers(name())
+        );
+        // Another build of the same version, a release an older dfab made (nothing recorded),
+        // and no current release at all: a new release.
+        assert_eq!(Verdict::of(&on("e", "c"), "d", "c"), Verdict::New);
+        assert_eq!(Verdict::of(&on("", ""), "", ""), Verdict::New);
+        assert_eq!(Verdict::of(&Facts::default(), "d", "c"), Verdict::New);
     }
 }

@@ -24,12 +24,12 @@ pub enum Error {
         built: Vec<String>,
     },
     /// The new release was switched to, but the instance did not come up healthy: `current`
-    /// went back.
-    #[error("[{host}] release {release} did not pass its health check after the switch; current is back on {back} and {release} is marked failed:\n{cause}")]
+    /// went back (`back`), or, for the instance's first release, is gone again (`None`).
+    #[error("[{host}] release {release} did not pass its health check after the switch; {} and {release} is marked failed:\n{cause}", .back.as_ref().map_or_else(|| "it was the instance's first, so there is no current release again".to_string(), |b| format!("current is back on {b}")))]
     Unhealthy {
         host: String,
         release: String,
-        back: String,
+        back: Option<String>,
         cause: String,
     },
 }

@@ -1,7 +1,8 @@
 //! One host's part of release mode, as phases handing values on: [`preflight`] (root, the
-//! tools, whether the .deb is kept there), [`prepare`] (upload, config, unpack, venv, shared
-//! paths, setup commands, migrations with the new code, checks), [`switch`] (`current`
-//! atomically, restart, health, back on failure), [`rollback`], [`list`] and [`clean`].
+//! tools, whether the .deb is kept there, what `current` runs), [`prepare`] (upload, config,
+//! unpack, venv, shared paths, setup commands, migrations with the new code, checks),
+//! [`switch`] (`current` atomically, restart, health, back on failure), [`reconfigure`] (new
+//! answers for `current`, no new release), [`rollback`], [`list`] and [`clean`].
 
 use crate::deploy::record::Shipment;
 use crate::error::Result;
@@ -39,10 +40,34 @@ fn cause(e: &crate::error::Error) -> String {
     text.strip_prefix("error: ").unwrap_or(text).to_string()
 }
 
-/// What a host's preflight found: whether the .deb is kept there with the same sha256.
-#[derive(Debug, Clone, Copy, Default)]
+/// What a host's preflight found: whether the .deb is kept there with the same sha256, what
+/// the current release runs, and the releases whose preparation never finished.
+#[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub there: bool,
+    pub current: Option<Current>,
+    /// Releases marked `preparing`: being prepared now, or left by a run that was killed.
+    pub preparing: Vec<String>,
+}
+
+/// The current release of an instance and what it runs, as `release preflight` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    pub name: String,
+    /// sha256 (hex) of the .deb it was unpacked from; empty when not recorded (a release made
+    /// by an older dfab).
+    pub deb: String,
+    /// sha256 (hex) of the config it runs with ([`config_sha`]); empty when not recorded.
+    pub config: String,
+}
+
+/// The sha256 (hex) of a rendered config as the host takes it of the two files it writes
+/// into a release's `.dfab/`: the answers, then the secrets.
+#[must_use]
+pub fn config_sha(config: &Config) -> String {
+    let mut bytes = config.0.expose().as_bytes().to_vec();
+    bytes.extend_from_slice(config.1.expose().as_bytes());
+    crate::transport::sha256_hex(&bytes)
 }
 
 /// Root, the tools release mode needs, and whether `ship`'s .deb is kept on the host.
@@ -77,7 +102,40 @@ pub fn preflight(
     }
     Ok(Facts {
         there: marked(&text, "there").is_some_and(|v| v[0] == ship.sha256),
+        current: marked(&text, "current").map(|v| Current {
+            name: v[0].to_string(),
+            deb: v.get(1).copied().unwrap_or_default().to_string(),
+            config: v.get(2).copied().unwrap_or_default().to_string(),
+        }),
+        preparing: text
+            .lines()
+            .filter_map(|l| l.strip_prefix("preparing\t"))
+            .map(String::from)
+            .collect(),
     })
+}
+
+/// Write the config (the rendered answers) into release `name`'s own `.dfab/`: the answers
+/// 0644, the secrets 0600; live once the release is current (`shared/debconf*.env` link to
+/// current's), at once for the current release.
+fn write_config(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    inst: &Instance,
+    name: &str,
+    config: &Config,
+) -> Result<()> {
+    for (file, mode, text) in [
+        (super::config::ANSWERS, "0644", &config.0),
+        (super::config::SECRETS, "0600", &config.1),
+    ] {
+        run(
+            t,
+            cx,
+            call(&inst.rm, "config", &[name, file, mode]).stdin(text.expose().as_bytes().to_vec()),
+        )?;
+    }
+    Ok(())
 }
 
 /// A release prepared on a host (not current yet).
@@ -104,7 +162,7 @@ pub fn prepare(
     cx: &RunCtx<'_>,
     inst: &Instance,
     ship: &Shipment,
-    facts: Facts,
+    facts: &Facts,
     config: &Config,
     commit: Option<&str>,
     migrate: bool,
@@ -142,16 +200,7 @@ pub fn prepare(
                 hint: None,
             })?
     };
-    for (file, mode, text) in [
-        (super::config::ANSWERS, "0644", &config.0),
-        (super::config::SECRETS, "0600", &config.1),
-    ] {
-        run(
-            t,
-            cx,
-            call(rm, "config", &[&name, file, mode]).stdin(text.expose().as_bytes().to_vec()),
-        )?;
-    }
+    write_config(t, cx, inst, &name, config)?;
     for c in &rm.setup {
         run(t, cx, call(rm, "run", &[&name, "setup", c]))?;
     }
@@ -192,17 +241,18 @@ pub fn switch(
         .and_then(|v| v.first().map(|s| (*s).to_string()))
         .unwrap_or_default();
     if let Err(e) = restart_healthy(t, cx, inst) {
+        // Marked failed, and the rollback target is again the one before this switch; the
+        // instance's first release leaves no current one (a failed release is never current).
         if was.is_empty() {
-            let _ = run(t, cx, call(rm, "fail", &[&p.name, "health"]));
-            return Err(e);
+            run(t, cx, call(rm, "back", &["-", &p.name]))?;
+        } else {
+            run(t, cx, call(rm, "back", &[&was, &p.name]))?;
+            restart_healthy(t, cx, inst)?;
         }
-        run(t, cx, call(rm, "rollback", &[&was]))?;
-        let _ = run(t, cx, call(rm, "fail", &[&p.name, "health"]));
-        restart_healthy(t, cx, inst)?;
         return Err(super::Error::Unhealthy {
             host: t.host().to_string(),
             release: p.name.clone(),
-            back: was,
+            back: (!was.is_empty()).then_some(was),
             cause: cause(&e),
         }
         .into());
@@ -212,6 +262,35 @@ pub fn switch(
     } else {
         format!("current {was} → {}", p.name)
     })
+}
+
+/// New answers for the current release `name`, no new release: the config written into the
+/// release's own `.dfab/` (live at once: it is current's), `release_setup_commands` run again in the release (they stand in for the
+/// maintainer scripts, which `dpkg-reconfigure` runs again in dpkg mode), the instance
+/// restarted and healthy, and then the release recorded as running this config.
+pub fn reconfigure(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    inst: &Instance,
+    name: &str,
+    config: &Config,
+) -> Result<String> {
+    let rm = &inst.rm;
+    write_config(t, cx, inst, name, config)?;
+    for c in &rm.setup {
+        run(t, cx, call(rm, "run", &[name, "setup", c]))?;
+    }
+    restart_healthy(t, cx, inst)?;
+    run(t, cx, call(rm, "reconfigured", &[name]))?;
+    Ok(format!(
+        "reconfigured current release {name} with the env's debconf answers (no new release)"
+    ))
+}
+
+/// Mark release `name`, left `preparing` by a run that was killed, failed: it never becomes
+/// current, and `clean_releases` removes it first.
+pub fn abandon(t: &mut dyn Transport, cx: &RunCtx<'_>, inst: &Instance, name: &str) -> Result<()> {
+    run(t, cx, call(&inst.rm, "fail", &[name, "interrupted"])).map(drop)
 }
 
 /// Switch `current` back to the rollback target (or `to`), nothing rebuilt, then restart and

@@ -4,6 +4,7 @@
 
 use crate::deploy::{record, Release};
 use crate::error::Error;
+use crate::instance::actions::Verdict;
 use crate::releases::state;
 use crate::transport::sha256_hex;
 
@@ -16,7 +17,11 @@ impl Pipeline {
     /// The release this deploy ships, if this run has loaded it ([`Run::check_here`]).
     #[must_use]
     pub fn release(&self) -> Option<&Release> {
-        self.deploy.as_ref()?.loaded()
+        match (&self.deploy, &self.release_deploy) {
+            (Some(d), _) => d.loaded(),
+            (None, Some(d)) => d.loaded(),
+            (None, None) => None,
+        }
     }
 
     /// The shipped packages, with one sha256 over them: of the release this run loaded (none
@@ -101,8 +106,11 @@ impl Run<'_, '_, '_, '_> {
         };
         self.check_here()?;
         let now = self.p.build();
-        if self.j.build.is_none() {
+        if self.j.build.is_none() && now.is_some() {
+            // Recorded now: a deploy killed in the install (whose stage records nothing before
+            // it ends, as in release mode) leaves the build a resume must match.
             self.j.build.clone_from(&now);
+            self.save();
         }
         if let Mode::Resume { force } = self.p.mode {
             let was = self.old.as_ref().and_then(|o| o.build.clone());
@@ -114,6 +122,7 @@ impl Run<'_, '_, '_, '_> {
                             env: self.p.env.clone(),
                             was: was.sha256.clone(),
                             now: now.sha256.clone(),
+                            release_mode: self.p.release_mode,
                         }
                         .into(),
                     ));
@@ -123,6 +132,9 @@ impl Run<'_, '_, '_, '_> {
         if let Mode::Resume { force } = self.p.mode {
             self.verify_resumed(force)?;
             return Ok(true);
+        }
+        if self.p.release_mode {
+            return self.release_noop();
         }
         let Some(last) = self.j.last_success.clone() else {
             return Ok(true);
@@ -257,14 +269,88 @@ impl Run<'_, '_, '_, '_> {
         Ok(())
     }
 
+    /// Release mode's no-op test: every install host's `current` runs this build with these
+    /// answers is nothing to deploy; this build with other answers on some is the install
+    /// alone, which applies them to `current` (no new release, no maintenance); anything
+    /// else, the whole sequence.
+    fn release_noop(&mut self) -> Result<bool, Stop> {
+        let (Some(d), Some(install)) = (
+            &self.p.release_deploy,
+            self.p.stages.iter().find(|s| s.kind == Kind::Install),
+        ) else {
+            return Ok(true);
+        };
+        let hosts = install.hosts.clone();
+        let stop = |task: &str, error: Error| Stop {
+            task: task.into(),
+            error,
+        };
+        let survey = d
+            .survey(self.eng, &hosts)
+            .map_err(|e| stop(&install.word, e))?;
+        let mut answers = false;
+        for (_, v) in &survey {
+            match v {
+                Ok(Verdict::Same(_)) => {}
+                Ok(Verdict::Answers(_)) => answers = true,
+                Ok(Verdict::New) | Err(_) => return Ok(true),
+            }
+        }
+        if survey.is_empty() {
+            return Ok(true);
+        }
+        let sha = self.p.build().map(|b| b.sha256).unwrap_or_default();
+        if !answers {
+            self.j.status = "nothing to deploy".into();
+            self.j.next = None;
+            self.save();
+            self.eng.cx.rep.info(&format!(
+                "deploy: nothing to deploy: the current release of every host has this build \
+                 (sha256 {}) and its answers",
+                &sha[..sha.len().min(12)]
+            ));
+            return Ok(false);
+        }
+        self.eng.cx.rep.info(
+            "deploy: the build is unchanged and only the debconf answers changed: applying \
+             them to the current release (no new release)",
+        );
+        let word = install.word.clone();
+        let mut failed = None;
+        for (_, r) in crate::exec::step::FleetAction::run(d.as_ref(), self.eng, &hosts)
+            .map_err(|e| stop(&word, e))?
+        {
+            if let Err(e) = r {
+                failed.get_or_insert(e);
+            }
+        }
+        if let Some(e) = failed {
+            self.save();
+            return Err(stop(&word, e));
+        }
+        self.j.status = "reconfigured".into();
+        self.j.next = None;
+        if let Some(last) = self.j.last_success.as_mut() {
+            last.debconf_sha256 = self.p.debconf_sha();
+        }
+        self.save();
+        self.eng.cx.rep.info(&format!(
+            "deploy: done: the debconf answers reached {} (no new release)",
+            hosts.join(", ")
+        ));
+        Ok(false)
+    }
+
     /// `deb.deploy`'s checks on this machine, made once, before the first stage that touches a
     /// host, so that a bad debconf file or build record stops the deploy before maintenance:
     /// the release is loaded here, and the install stage ships this same value.
     pub(crate) fn check_here(&mut self) -> Result<(), Stop> {
-        let Some(deploy) = &self.p.deploy else {
-            return Ok(());
+        let loaded = match (&self.p.deploy, &self.p.release_deploy) {
+            (Some(d), _) => d.release(self.eng.cx).map(drop),
+            (None, Some(d)) => d.release(self.eng.cx).map(drop),
+            (None, None) => return Ok(()),
         };
-        deploy.release(self.eng.cx).map(drop).map_err(|error| Stop {
+        loaded.map_err(|error| Stop {
             task: self
                 .p
                 .stages

@@ -23,6 +23,8 @@ pub enum Error {
         env: String,
         was: String,
         now: String,
+        /// `install_mode = 'release'`: the way back is `rollback`, not the revert.
+        release_mode: bool,
     },
     /// Resume found hosts on another build than the one it ships (the release dpkg has is not
     /// this deploy's build, or the host's history and kept release cannot tell that it is).
@@ -61,6 +63,8 @@ pub enum Error {
         env: String,
         was: Vec<String>,
         now: Vec<String>,
+        /// `install_mode = 'release'`: the way back is `rollback`, not the revert.
+        release_mode: bool,
     },
     /// The journal file is not one.
     #[error("{}: not a dfab deploy journal: {reason}", .path.display())]
@@ -120,6 +124,8 @@ pub enum Error {
         next: String,
         installed: Vec<String>,
         journal: PathBuf,
+        /// `install_mode = 'release'`: the way back is `rollback`, not the revert.
+        release_mode: bool,
     },
 }
 
@@ -133,9 +139,11 @@ impl Error {
                  is stale (its `refreshed` time stands still), `dfab {env} lock:release,force=yes` \
                  breaks it"
             )),
-            Error::BuildChanged { env, .. } => Some(format!(
-                "`dfab {env} deploy:resume=yes,force=yes` continues with the new build; `dfab {env} \
-                 deploy:revert=yes` goes back"
+            Error::BuildChanged {
+                env, release_mode, ..
+            } => Some(format!(
+                "`dfab {env} deploy:resume=yes,force=yes` continues with the new build; {}",
+                way_back(env, *release_mode)
             )),
             Error::NoJournal { env, .. } | Error::NothingToResume { env, .. } => {
                 Some(format!("run `dfab {env} deploy` for a new deploy"))
@@ -152,13 +160,15 @@ impl Error {
                 "if it no longer runs there, `dfab {env} deploy:resume=yes,force=yes` resumes it \
                  (taking over its lock)"
             )),
-            Error::Abandoned { env, .. } => Some(format!(
-                "`dfab {env} deploy:resume=yes` finishes it (taking over its lock), or `dfab {env} \
-                 deploy:revert=yes` goes back"
+            // In release mode the lock's key is the instance's root, an absolute path (see
+            // `lock::lock_path`).
+            Error::Abandoned { env, package, .. } => Some(format!(
+                "`dfab {env} deploy:resume=yes` finishes it (taking over its lock), or {}",
+                way_back(env, package.starts_with('/'))
             )),
-            Error::SequenceChanged { env, .. } => {
-                Some(format!("put it back, or `dfab {env} deploy:revert=yes`"))
-            }
+            Error::SequenceChanged {
+                env, release_mode, ..
+            } => Some(format!("put it back, or {}", way_back(env, *release_mode))),
             Error::BadJournal { .. } => {
                 Some("move it away; the next deploy starts a new one".into())
             }
@@ -184,6 +194,33 @@ impl Error {
                 journal,
                 cause_hint,
                 interrupted,
+                release_mode: true,
+                ..
+            } => Some(format!(
+                "{}two ways on: {}`dfab {env} deploy:resume=yes` (continues from \
+                 {next} on the hosts that did not finish), or `dfab {env} rollback` (switches \
+                 `current` back on {}; `dfab {env} web_mode:live` takes maintenance off). The \
+                 journal is {}",
+                first(cause_hint.as_deref()),
+                if *interrupted {
+                    ""
+                } else {
+                    "fix the cause and "
+                },
+                if installed.is_empty() {
+                    "no host".to_string()
+                } else {
+                    installed.join(", ")
+                },
+                journal.display()
+            )),
+            Error::Failed {
+                env,
+                next,
+                installed,
+                journal,
+                cause_hint,
+                interrupted,
                 ..
             } => Some(format!(
                 "{}two ways on: {}`dfab {env} deploy:resume=yes` (continues from \
@@ -191,7 +228,11 @@ impl Error {
                  (reinstalls the previous release on {}, then goes live). The journal is {}; the \
                  failed release's .deb stays on the hosts for debugging",
                 first(cause_hint.as_deref()),
-                if *interrupted { "" } else { "fix the cause and " },
+                if *interrupted {
+                    ""
+                } else {
+                    "fix the cause and "
+                },
                 if installed.is_empty() {
                     "no host".to_string()
                 } else {
@@ -205,6 +246,16 @@ impl Error {
             | Error::Interrupted { .. }
             | Error::Hosts { .. } => None,
         }
+    }
+}
+
+/// The way back a hint names: dpkg mode's `deploy:revert=yes`, or in release mode (where the
+/// revert is refused) `rollback`.
+fn way_back(env: &str, release_mode: bool) -> String {
+    if release_mode {
+        format!("`dfab {env} rollback` switches `current` back")
+    } else {
+        format!("`dfab {env} deploy:revert=yes` goes back")
     }
 }
 
@@ -252,6 +303,7 @@ mod tests {
                 env: env(),
                 was: "a".repeat(64),
                 now: "b".repeat(64),
+                release_mode: false,
             },
             Error::OtherBuildInstalled {
                 env: env(),
@@ -282,6 +334,7 @@ mod tests {
                 env: env(),
                 was: vec![s("deb.deploy")],
                 now: vec![s("test")],
+                release_mode: false,
             },
             Error::BadJournal {
                 path: "x.json".into(),
@@ -322,6 +375,7 @@ mod tests {
                 next: s("deb.deploy"),
                 installed: vec![s("web1")],
                 journal: ".dfab/state/staging.json".into(),
+                release_mode: false,
             },
         ]
     }
@@ -343,5 +397,23 @@ mod tests {
             lock.contains("`dfab staging lock:release,force=yes`"),
             "{lock}"
         );
+    }
+
+    // Issue 21's gaps: in release mode the hints named `deploy:revert=yes`, which release mode
+    // refuses; they name `rollback` there.
+    #[test]
+    fn release_mode_hints_name_rollback_not_the_revert() {
+        for mut e in all() {
+            match &mut e {
+                Error::BuildChanged { release_mode, .. }
+                | Error::SequenceChanged { release_mode, .. }
+                | Error::Failed { release_mode, .. } => *release_mode = true,
+                Error::Abandoned { package, .. } => *package = "/srv/app/staging".into(),
+                _ => continue,
+            }
+            let hint = e.hint().unwrap();
+            assert!(!hint.contains("revert"), "{hint}");
+            assert!(hint.contains("`dfab staging rollback`"), "{hint}");
+        }
     }
 }

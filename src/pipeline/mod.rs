@@ -132,6 +132,9 @@ pub struct Pipeline {
     pub job: Option<Job>,
     /// `deb.deploy` itself: its install stage's one step, and the release it loads once.
     pub deploy: Option<Arc<Deploy>>,
+    /// In release mode, `deb.deploy` itself: the release install, asked before the stages
+    /// whether `current` runs this build already, and the release it loads once.
+    pub release_deploy: Option<Arc<crate::instance::actions::Deploy>>,
     pub journal: PathBuf,
     /// `migrate_check_command` (or Django's) and the host it runs on, for `maintenance = 'auto'`.
     pub migrate_check: Option<(Cmd, String)>,

@@ -120,6 +120,7 @@ impl Run<'_, '_, '_, '_> {
             next,
             installed: self.j.installed.clone(),
             journal: self.p.journal.clone(),
+            release_mode: self.p.release_mode,
         }
         .into())
     }

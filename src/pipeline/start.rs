@@ -88,6 +88,7 @@ impl Pipeline {
                         env: self.env.clone(),
                         was: o.sequence.clone(),
                         now,
+                        release_mode: self.release_mode,
                     }
                     .into());
                 }

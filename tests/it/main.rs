@@ -39,6 +39,7 @@ mod pipeline;
 mod release_mode;
 mod release_mode_djdemo;
 mod release_mode_fixes;
+mod release_mode_recovery;
 mod serve;
 mod serve_support;
 mod support;

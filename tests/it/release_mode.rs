@@ -8,69 +8,82 @@ use std::time::Instant;
 
 use crate::support::{copy_tree, deploy_app_fixture, project, Dfab, Outcome, TestHost, KEY};
 
-const SECRET: &str = "rel-s3cret-pw";
+pub(crate) const SECRET: &str = "rel-s3cret-pw";
 
-const DEBCONF: &str = "Name: deploy-app/site_name\nTemplate: deploy-app/site_name\n\
+pub(crate) const DEBCONF: &str = "Name: deploy-app/site_name\nTemplate: deploy-app/site_name\n\
 Value: shop.example.com\nOwners: deploy-app\nFlags: seen\n\n\
 Name: deploy-app/admin_password\nTemplate: deploy-app/admin_password\n\
 Value: rel-s3cret-pw\nOwners: deploy-app\nFlags: seen\n";
 
 /// What deploy-app's postinst does, taken over in the release: the config from the rendered
 /// answers into shared/, and a check that fails for a release whose VERSION says `broken`.
-const SETUP: &str = r#"release_setup_commands = [
+pub(crate) const SETUP: &str = r#"release_setup_commands = [
   "set -a; . \"$DFAB_CONFIG/debconf.env\"; . \"$DFAB_CONFIG/debconf-secrets.env\"; printf 'site=%s workers=%s pwlen=%s\\n' \"$DEPLOY_APP_SITE_NAME\" \"$DEPLOY_APP_WORKERS\" \"${#DEPLOY_APP_ADMIN_PASSWORD}\" > \"$DFAB_SHARED/app.conf\"",
   "! grep -q broken usr/share/deploy-app/VERSION",
 ]
 "#;
 
-fn env(h: &TestHost, name: &str, setup: &str) -> String {
+/// What starts an instance in these tests: a line per restart in `shared/restarts`, naming the
+/// release it ran in.
+pub(crate) const START: &str = "echo \\\"$DFAB_RELEASE\\\" >> \\\"$DFAB_SHARED/restarts\\\"";
+
+/// The env `name` on `h` in release mode, `start` its `release_start_command` (TOML-escaped),
+/// `health` its `health_timeout` (seconds), `setup` more lines.
+fn env(h: &TestHost, name: &str, setup: &str, start: &str, health: u32) -> String {
     format!(
         "[environments.{name}]\nhosts = [\"{ip}\"]\nuser = \"root\"\nkey_filename = \"{KEY}\"\n\
          known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\ntimeout = 5\n\
          package_dir = \"dist/\"\ndebconf = \"debconf.dat\"\npackage_name = \"deploy-app\"\n\
          install_mode = \"release\"\nshared_paths = [\"var/log/deploy-app\"]\nkeep_releases = 2\n\
-         health_url = \"http://127.0.0.1/{name}/VERSION\"\nhealth_timeout = 5\n\
-         release_start_command = \"echo \\\"$DFAB_RELEASE\\\" >> \\\"$DFAB_SHARED/restarts\\\"\"\n{setup}",
+         health_url = \"http://127.0.0.1/{name}/VERSION\"\nhealth_timeout = {health}\n\
+         release_start_command = \"{start}\"\n{setup}",
         ip = h.ip
     )
 }
 
-struct App {
+pub(crate) struct App {
     dir: tempfile::TempDir,
 }
 
 impl App {
-    fn new(h: &TestHost, setup: &str) -> App {
+    /// deploy-app with envs `staging` and `production` on `h`, `setup` added to both.
+    pub(crate) fn new(h: &TestHost, setup: &str) -> App {
+        App::with_start(h, setup, START, 5)
+    }
+
+    /// As [`App::new`], with `start` as the `release_start_command` and a `health_timeout` of
+    /// `health` seconds.
+    pub(crate) fn with_start(h: &TestHost, setup: &str, start: &str, health: u32) -> App {
         let toml = format!(
             "{}\n{}",
-            env(h, "staging", setup),
-            env(h, "production", setup)
+            env(h, "staging", setup, start, health),
+            env(h, "production", setup, start, health)
         );
         let dir = project(&[("dfab.toml", &toml), ("debconf.dat", DEBCONF)]);
         copy_tree(&deploy_app_fixture(), dir.path());
         App { dir }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Build `version` with `body` as its VERSION file.
-    fn build(&self, version: &str, body: &str) {
+    pub(crate) fn build(&self, version: &str, body: &str) {
         fs_err::write(self.path().join("share/VERSION"), format!("{body}\n")).unwrap();
         self.dfab(&["staging", &format!("deb.build:version={version}")])
             .ok();
     }
 
     /// dfab in the project, its output checked for the secret by `run_checked`.
-    fn run(&self, args: &[&str]) -> Dfab {
+    pub(crate) fn run(&self, args: &[&str]) -> Dfab {
         Dfab::new(self.path())
             .args(args)
             .stdout_lacks(SECRET)
             .stderr_lacks(SECRET)
     }
 
-    fn dfab(&self, args: &[&str]) -> Outcome {
+    pub(crate) fn dfab(&self, args: &[&str]) -> Outcome {
         let out = Dfab::new(self.path()).args(args).run();
         assert!(
             !out.stdout.contains(SECRET) && !out.stderr.contains(SECRET),
@@ -83,7 +96,7 @@ impl App {
 }
 
 /// nginx on :80 with one location per instance, each an alias into its `current`.
-fn web(h: &TestHost) {
+pub(crate) fn web(h: &TestHost) {
     h.check(
         "root",
         "set -e
@@ -98,11 +111,11 @@ nginx",
     );
 }
 
-fn get(h: &TestHost, inst: &str) -> String {
+pub(crate) fn get(h: &TestHost, inst: &str) -> String {
     h.check("root", &format!("curl -sf http://127.0.0.1/{inst}/VERSION"))
 }
 
-fn current(h: &TestHost, inst: &str) -> String {
+pub(crate) fn current(h: &TestHost, inst: &str) -> String {
     h.check("root", &format!("readlink /srv/deploy-app/{inst}/current"))
 }
 

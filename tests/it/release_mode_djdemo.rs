@@ -324,7 +324,7 @@ fn release_mode_djdemo_staging_and_production_on_one_container() {
     assert!(p2.starts_with("2.0-"), "{p2}");
 
     // production rolled back on its own; staging stays where it was.
-    dfab(&project, &["production", "rollback"]);
+    dfab(&project, &["-y", "production", "rollback"]);
     assert_eq!(serves_current(c, "production"), p1);
     assert_eq!(serves_current(c, "staging"), s1);
     eprintln!("release_mode_djdemo: {:.1?} in all", t0.elapsed());

@@ -116,6 +116,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     }
     // `deb.deploy` is one fleet step whose release the pipeline loads before maintenance.
     let mut deploy = None;
+    let mut release_deploy = None;
     let mut built = None;
     for s in &mut stages {
         if s.kind == Kind::Build {
@@ -130,7 +131,14 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         if let Some(inst) = &instance {
             // Release mode: the release install (prepare, migrate with the new code, switch,
             // restart, health) is the stage's one fleet step, run as any other step.
-            s.steps = super::release_mode::deploy_job(&s.call, &s.hosts, inst.clone(), job);
+            let resume = matches!(mode, Mode::Resume { .. });
+            let d = super::release_mode::deploy_job(inst.clone(), job, resume);
+            s.steps = vec![Step::Fleet {
+                task: s.call.name.clone(),
+                hosts: s.hosts.clone(),
+                action: d.clone(),
+            }];
+            release_deploy.get_or_insert(d);
             continue;
         }
         let d = Arc::new(Deploy::new(job));
@@ -192,6 +200,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         rolling_hosts,
         job,
         deploy,
+        release_deploy,
         journal: journal::path(cx.project_dir, &env.name),
         migrate_check,
         health,

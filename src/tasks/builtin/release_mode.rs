@@ -78,28 +78,18 @@ pub fn deploy(cx: &PlanCtx<'_>, call: &TaskCall, inst: Instance) -> Result<Vec<S
     steps.push(Step::Fleet {
         task: call.name.clone(),
         hosts: cx.hosts.clone(),
-        action: Arc::new(Deploy {
-            inst,
-            job,
-            setup_only: None,
-        }),
+        action: Arc::new(Deploy::new(inst, job, None, false)),
     });
     Ok(steps)
 }
 
-/// The wrapped `deploy`'s install stage in release mode: the release install of `job` on
-/// `hosts`, one fleet step (the pipeline runs it as any other step, under the instance's lock).
+/// The wrapped `deploy`'s install stage in release mode: the release install of `job`
+/// (`resume`: of `deploy:resume=yes`), the stage's one fleet step on its hosts (the pipeline
+/// runs it as any other step, under the instance's lock, and asks it first whether there is
+/// anything to deploy).
 #[must_use]
-pub fn deploy_job(call: &TaskCall, hosts: &[String], inst: Instance, job: Job) -> Vec<Step> {
-    vec![Step::Fleet {
-        task: call.name.clone(),
-        hosts: hosts.to_vec(),
-        action: Arc::new(Deploy {
-            inst,
-            job,
-            setup_only: None,
-        }),
-    }]
+pub fn deploy_job(inst: Instance, job: Job, resume: bool) -> Arc<Deploy> {
+    Arc::new(Deploy::new(inst, job, None, resume))
 }
 
 /// `web_restart` in release mode: the instance restarted in its `current` release
@@ -134,11 +124,7 @@ pub fn plan_setup(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     Ok(vec![Step::Fleet {
         task: call.name.clone(),
         hosts: cx.hosts.clone(),
-        action: Arc::new(Deploy {
-            inst,
-            job,
-            setup_only: Some(days),
-        }),
+        action: Arc::new(Deploy::new(inst, job, Some(days), false)),
     }])
 }
 

@@ -1,5 +1,6 @@
-//! `rollback` and `rollback:version=X`: preflight like `deb.deploy` (the debconf file parsed,
-//! every host checked), then each host reinstalls a kept release.
+//! `rollback` and `rollback:version=X`: on a protected env a question first (`-y` answers it),
+//! then preflight like `deb.deploy` (the debconf file parsed, every host checked) and each host
+//! reinstalls a kept release; in release mode, `current` switched back instead.
 
 use std::sync::Arc;
 
@@ -16,25 +17,17 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         return super::lxc_fleet::plan_rollback(cx, call);
     }
     if let Some(inst) = super::release_mode::instance(cx)? {
-        return Ok(super::release_mode::rollback(cx, call, inst));
+        // Release mode's rollback is one switch, but it changes what production serves all
+        // the same: asked as dpkg mode's is.
+        let what = format!("{} instance {}", inst.rm.package, inst.rm.instance);
+        let mut steps = confirm(cx, &call.name, &what);
+        steps.extend(super::release_mode::rollback(cx, call, inst));
+        return Ok(steps);
     }
     let job = super::deb_deploy::job(cx, false)?;
     let (packages, note) = packages(cx, &job)?;
     let mut steps = note_step(&call.name, note);
-    let protection = crate::settings::Protection::of(cx.env);
-    if protection.is_protected() {
-        // Production's releases change only when someone says so (`-y` answers).
-        steps.push(Step::Confirm {
-            task: call.name.clone(),
-            question: format!(
-                "Roll back {} on {} of the {} env `{}`?",
-                packages.join(", "),
-                cx.hosts.join(", "),
-                protection.label(),
-                cx.env.name,
-            ),
-        });
-    }
+    steps.extend(confirm(cx, &call.name, &packages.join(", ")));
     steps.push(Step::Fleet {
         task: call.name.clone(),
         hosts: cx.hosts.clone(),
@@ -46,6 +39,25 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         }),
     });
     Ok(steps)
+}
+
+/// On a protected env (production, `protected = True`: [`crate::settings::Protection`]), the
+/// question a rollback of `what` asks first (`-y` answers it); none elsewhere.
+fn confirm(cx: &PlanCtx<'_>, task: &str, what: &str) -> Vec<Step> {
+    let protection = crate::settings::Protection::of(cx.env);
+    if !protection.is_protected() {
+        return Vec::new();
+    }
+    // Production's releases change only when someone says so (`-y` answers).
+    vec![Step::Confirm {
+        task: task.to_string(),
+        question: format!(
+            "Roll back {what} on {} of the {} env `{}`?",
+            cx.hosts.join(", "),
+            protection.label(),
+            cx.env.name,
+        ),
+    }]
 }
 
 /// The packages of this project: `deploy_packages`, else those of the build record, else

@@ -21,17 +21,40 @@ use crate::support::{copy_tree, deploy_app_fixture, project, Dfab, Outcome, Test
 pub(crate) enum Strategy {
     /// The .deb is put on each host over ssh and installed with `dpkg -i` (today's default).
     DpkgPush,
+    /// Release mode (`install_mode = 'release'`, issue 21): the .deb unpacked per instance
+    /// under `/srv/deploy-app/staging/`, `current` switched; the postinst's config taken over
+    /// by a setup command.
+    Release,
 }
 
 impl Strategy {
     /// Every strategy the suite holds to.
-    pub(crate) const ALL: &'static [Strategy] = &[Strategy::DpkgPush];
+    pub(crate) const ALL: &'static [Strategy] = &[Strategy::DpkgPush, Strategy::Release];
 
     /// The lines this strategy adds to an env's `dfab.toml` table.
     pub(crate) fn toml(self) -> &'static str {
         match self {
             Strategy::DpkgPush => "",
+            Strategy::Release => {
+                "package_name = \"deploy-app\"\ninstall_mode = \"release\"\n\
+                 release_setup_commands = [\"set -a; . \\\"$DFAB_CONFIG/debconf.env\\\"; \
+                 printf 'site_name=%s\\\\n' \\\"$DEPLOY_APP_SITE_NAME\\\" > \\\"$DFAB_SHARED/config\\\"\"]\n"
+            }
         }
+    }
+
+    /// What `h` serves of deploy-app: its VERSION file where this strategy installs it.
+    pub(crate) fn served(self, h: &TestHost) -> String {
+        let dir = match self {
+            Strategy::DpkgPush => "",
+            Strategy::Release => "/srv/deploy-app/staging/current",
+        };
+        h.check("root", &format!("cat {dir}/usr/share/deploy-app/VERSION"))
+    }
+
+    /// Say that `test` does not run for this strategy, and why.
+    pub(crate) fn skip(self, test: &str, why: &str) {
+        eprintln!("{test}: not run for {self:?}: {why}");
     }
 }
 

@@ -100,6 +100,13 @@ fn daemon_fds(h: &TestHost) -> Vec<(u32, String)> {
 fn k17_a_daemon_started_by_postinst_keeps_neither_the_lock_nor_the_output() {
     let limit = Duration::from_secs(90);
     for &s in Strategy::ALL {
+        if s == Strategy::Release {
+            s.skip(
+                "k17_a_daemon_started_by_postinst_keeps_neither_the_lock_nor_the_output",
+                "release mode never runs postinst (release_setup_commands stand in for it)",
+            );
+            continue;
+        }
         let h = TestHost::new();
         let app = App::new(
             s,
@@ -140,6 +147,13 @@ fn k17_a_daemon_started_by_postinst_keeps_neither_the_lock_nor_the_output() {
 #[test]
 fn k18_a_deploy_killed_mid_way_is_resumable() {
     for &s in Strategy::ALL {
+        if s == Strategy::Release {
+            s.skip(
+                "k18_a_deploy_killed_mid_way_is_resumable",
+                "it kills dpkg's install; release mode's killed deploy and its resume are release_mode_recovery::release_mode_a_killed_deploy_resumes_to_the_end",
+            );
+            continue;
+        }
         let h = TestHost::new();
         let app = App::new(
             s,
@@ -199,6 +213,13 @@ fn k18_a_deploy_killed_mid_way_is_resumable() {
 #[test]
 fn k15_resume_after_a_rebuild_leaves_every_host_on_one_build() {
     for &s in Strategy::ALL {
+        if s == Strategy::Release {
+            s.skip(
+                "k15_resume_after_a_rebuild_leaves_every_host_on_one_build",
+                "it fails web2's dpkg install and reinstalls through dpkg; in release mode each host's current is judged by the .deb's sha256 it records (k09)",
+            );
+            continue;
+        }
         let (h1, h2) = (TestHost::new(), TestHost::new());
         let app = App::new(
             s,

@@ -80,6 +80,13 @@ fn spawn_dfab(app: &App, run: &Path, args: &[&str]) -> Child {
 #[test]
 fn k08_no_secret_and_no_ssh_master_outlives_the_run_however_it_ends() {
     for &s in Strategy::ALL {
+        if s == Strategy::Release {
+            s.skip(
+                "k08_no_secret_and_no_ssh_master_outlives_the_run_however_it_ends",
+                "it slows dpkg to kill dfab while dpkg's temporary copy of the answers exists; release mode makes no such copy (the answers are the instance's config in shared/, 0600, on purpose)",
+            );
+            continue;
+        }
         let h = TestHost::new();
         let app = App::new(s, std::slice::from_ref(&h.ip), "");
         app.build("1.0-1", "a");
