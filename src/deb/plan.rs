@@ -58,6 +58,8 @@ pub(crate) struct Context<'a> {
     pub(crate) digests: &'a DigestMap,
     /// The host's Debian architecture.
     pub(crate) host_arch: &'a str,
+    /// The build timestamp (`SOURCE_DATE_EPOCH` as dpkg-buildpackage exports it to debhelper).
+    pub(crate) mtime: u64,
 }
 
 /// The active build profiles, which dpkg-gencontrol reads from `DEB_BUILD_PROFILES` (part of
@@ -197,8 +199,7 @@ fn stage(
     if !ctx.rules.skips("dh_strip_nondeterminism") {
         let work = project_dir.join(".dfab/nondeterminism").join(files.package);
         let keep = wheels.map_or(&[][..], |wh| &wh.wheels[..]);
-        if let Some(why) = nondeterminism::apply(project_dir, &work, &mut tree, ctx.digests, keep)?
-        {
+        if let Some(why) = nondeterminism::apply(project_dir, &work, &mut tree, ctx, keep)? {
             return Err(DebError::Fallback(why));
         }
     }

@@ -5,6 +5,7 @@ mod compat;
 mod database;
 mod deb;
 mod deb_compiled;
+mod deb_differential;
 mod deb_fallback;
 mod deb_install;
 mod deb_nondeterminism;
