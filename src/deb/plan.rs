@@ -111,7 +111,7 @@ pub(crate) fn plan_package(
     }
     let conffiles = conffiles(&files, &tree)?;
     let mut members = control_members(&files, &snippets, &conffiles)?;
-    variables(ctx, &files, arch, &tree, wheels.is_some(), &mut substvars)?;
+    variables(ctx, arch, &tree, wheels.is_some(), &mut substvars);
 
     let mut unknown = Vec::new();
     let profiles = build_profiles();
@@ -192,7 +192,7 @@ fn stage(
         ship_wheels(ctx.opts, files.package, wh, &mut tree, &mut snippets)?;
         substvars.add("misc:Depends", "python3-venv");
     }
-    installers::fixed_files(files, &mut tree, &mut snippets)?;
+    installers::fixed_files(files, &mut tree, &mut snippets, substvars)?;
     installers::tmpfiles(files, &mut tree, &mut snippets)?;
     install::links(files, &mut tree)?;
     installers::systemd_snippets(&tree, &mut snippets)?;
@@ -260,15 +260,11 @@ fn control_members(
     Ok(members)
 }
 
-/// dpkg-gencontrol's and dfab's variables, then the `substvars` files, which win.
-fn variables(
-    ctx: &Context<'_>,
-    files: &PkgFiles<'_>,
-    arch: &str,
-    tree: &Tree,
-    venv: bool,
-    substvars: &mut Substvars,
-) -> Result<(), DebError> {
+/// dpkg-gencontrol's and dfab's variables. A `debian/<pkg>.substvars` in the project is not
+/// read: `dh_prep` deletes it before anything adds to it, and `debian/substvars` is not what
+/// `dh_gencontrol` passes to dpkg-gencontrol (`-Tdebian/<pkg>.substvars`), so dpkg-buildpackage's
+/// packages never see either (found by the differential test).
+fn variables(ctx: &Context<'_>, arch: &str, tree: &Tree, venv: bool, substvars: &mut Substvars) {
     let ships_python = venv
         || tree.iter().any(|(p, n)| {
             matches!(n, Node::File { .. })
@@ -287,15 +283,6 @@ fn variables(
         upstream.rsplit_once('-').map_or(upstream, |(u, _)| u),
     );
     substvars.add("Arch", arch);
-    for path in [
-        ctx.debian_dir.join("substvars"),
-        ctx.debian_dir.join(format!("{}.substvars", files.package)),
-    ] {
-        if path.is_file() {
-            substvars.load(&path)?;
-        }
-    }
-    Ok(())
 }
 
 /// Puts the wheels and `requirements.txt` in the package and adds the venv snippets.
@@ -334,13 +321,11 @@ fn ship_wheels(
     Ok(())
 }
 
-/// Every regular file under `/etc` (`dh_installdeb`, compat ≥ 12), plus `debian/conffiles` lines.
+/// `debian/conffiles` lines in their order, then every regular file under `/etc` sorted, as
+/// `dh_installdeb` (compat ≥ 12) writes them: it installs the file, then appends `find $tmp/etc
+/// -type f | LC_ALL=C sort`.
 fn conffiles(files: &PkgFiles<'_>, tree: &Tree) -> Result<Vec<String>, DebError> {
-    let mut out: Vec<String> = tree
-        .iter()
-        .filter(|(p, n)| p.starts_with("etc/") && matches!(n, Node::File { .. }))
-        .map(|(p, _)| format!("/{p}"))
-        .collect();
+    let mut out: Vec<String> = Vec::new();
     if let Some(path) = files.find("conffiles") {
         let text = read_text(&path)?;
         for (i, line) in text.lines().enumerate() {
@@ -363,8 +348,14 @@ fn conffiles(files: &PkgFiles<'_>, tree: &Tree) -> Result<Vec<String>, DebError>
             out.push(format!("/{}", normalise(line)));
         }
     }
-    out.sort();
-    out.dedup();
+    let mut auto: Vec<String> = tree
+        .iter()
+        .filter(|(p, n)| p.starts_with("etc/") && matches!(n, Node::File { .. }))
+        .map(|(p, _)| format!("/{p}"))
+        .filter(|p| !out.contains(p))
+        .collect();
+    auto.sort();
+    out.extend(auto);
     Ok(out)
 }
 

@@ -63,7 +63,7 @@ fn decompress(name: &str, bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut reader: Box<dyn Read + '_> = match name.rsplit('.').next() {
         Some("xz") => Box::new(xz2::read::XzDecoder::new(bytes)),
-        Some("gz") => Box::new(flate2::read::GzDecoder::new(bytes)),
+        Some("gz") => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
         Some("zst") => Box::new(zstd::stream::read::Decoder::new(bytes).unwrap()),
         _ => Box::new(bytes),
     };
