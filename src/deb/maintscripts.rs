@@ -12,7 +12,7 @@ pub(crate) const SCRIPTS: [&str; 4] = ["preinst", "postinst", "prerm", "postrm"]
 
 /// Snippets collected per script, in the order the tools added them, in debhelper's two groups:
 /// the ordinary ones (`debian/<pkg>.<script>.debhelper`) and those added with `snippet-order =>
-/// 'service'` (dh_installinit's and most of dh_installsystemd's).
+/// 'service'` (`dh_installinit`'s and most of `dh_installsystemd`'s).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Snippets {
     by_script: BTreeMap<&'static str, Vec<(String, String)>>,

@@ -115,7 +115,12 @@ pub fn build_or_reuse(opts: &BuildOptions, warn: &mut dyn FnMut(&str)) -> Result
     let host = arch::host();
 
     phases.mark("control, changelog");
-    let inputs = cache_key::compute(opts, &host)?;
+    let inputs = match cache_key::compute(opts, &host) {
+        Err(DebError::Fallback(reason)) => {
+            return fall_back(opts, &reason, warn).map(Build::written)
+        }
+        other => other?,
+    };
     phases.mark("input key");
     if opts.wheel == WheelMode::Unset && opts.project_dir.join("requirements.txt").is_file() {
         warn(

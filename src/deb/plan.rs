@@ -14,7 +14,7 @@ use super::pkgfile::{read_text, PkgFiles};
 use super::rules::Rules;
 use super::simplify::Refusal;
 use super::substvars::Substvars;
-use super::tree::{normalise, Node, Tree};
+use super::tree::{normalise, Content, Node, Tree};
 use super::wheels::Wheelhouse;
 use super::{
     dh_compress, elf, fixperms, install, installers, manpages, nondeterminism, version,
@@ -91,6 +91,9 @@ pub(crate) fn plan_package(
     substvars.add("misc:Pre-Depends", "");
     let wheels = ctx.wheels.filter(|_| index == 0);
     let (mut tree, snippets) = stage(ctx, &files, wheels, &mut substvars)?;
+    if let Some(why) = hard_links(&tree) {
+        return Err(DebError::Fallback(why));
+    }
     if arch != "all" {
         let skips = elf::Skips {
             dwz: ctx.rules.skips("dh_dwz"),
@@ -319,6 +322,28 @@ fn ship_wheels(
     snippets.add("postinst", "venv", fill(auto::POSTINST_VENV, &values));
     snippets.add("postrm", "venv", fill(auto::POSTRM_VENV, &values));
     Ok(())
+}
+
+/// Two installed paths of one inode: `cp -a` in `dh_install` keeps them one file, which the data
+/// tar stores as a hard link; dfab's tree has no hard links (found by the differential test).
+fn hard_links(tree: &Tree) -> Option<String> {
+    let mut seen: std::collections::HashMap<u64, (&Path, &str)> = std::collections::HashMap::new();
+    for (path, node) in tree.iter() {
+        if let Node::File {
+            content: Content::Path(src, stat),
+            ..
+        } = node
+        {
+            // One source installed twice is two copies; two names of one inode are one file.
+            match seen.insert(stat.ino(), (src, path)) {
+                Some((first_src, first)) if first_src != src => {
+                    return Some(format!("the hard links /{first} and /{path} (one file)"));
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// `debian/conffiles` lines in their order, then every regular file under `/etc` sorted, as

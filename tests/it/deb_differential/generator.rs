@@ -171,6 +171,31 @@ const DATES: [&str; 10] = [
     "Wed,  24 Jun 2015 12:00:00 +0300",
     "Wed, 24 Jun 2015 12:00:00 +0300 (EEST)",
 ];
+const NAMES: [Name; 8] = [
+    Name::Plain,
+    Name::Space,
+    Name::Unicode,
+    Name::NotUtf8,
+    Name::DotFile,
+    Name::Long255,
+    Name::Script,
+    Name::TimestampedGz,
+];
+const LINK_KINDS: [LinkKind; 6] = [
+    LinkKind::SameTop,
+    LinkKind::AcrossTops,
+    LinkKind::ToDirectory,
+    LinkKind::Chain,
+    LinkKind::Dangling,
+    LinkKind::Relative,
+];
+const UNITS: [Unit; 5] = [
+    Unit::Service,
+    Unit::NamedService,
+    Unit::Template,
+    Unit::Timer,
+    Unit::Socket,
+];
 const SCRIPTS: [&str; 4] = ["postinst", "preinst", "prerm", "postrm"];
 const MODES: [u32; 8] = [0o644, 0o755, 0o600, 0o4755, 0o2755, 0o700, 0o444, 0o664];
 const RELATIONS: [(&str, &str); 8] = [
@@ -200,29 +225,13 @@ impl Spec {
         for _ in 0..count {
             let kind = match rng.below(27) {
                 0..=4 => Kind::Install {
-                    name: rng.pick(&[
-                        Name::Plain,
-                        Name::Space,
-                        Name::Unicode,
-                        Name::NotUtf8,
-                        Name::DotFile,
-                        Name::Long255,
-                        Name::Script,
-                        Name::TimestampedGz,
-                    ]),
+                    name: rng.pick(&NAMES),
                     dest: rng.below(DESTS.len()),
                     mode: rng.pick(&MODES),
                     how: u8::try_from(rng.below(3)).unwrap(),
                 },
                 5 => Kind::Dirs,
-                6 | 7 => Kind::Link(rng.pick(&[
-                    LinkKind::SameTop,
-                    LinkKind::AcrossTops,
-                    LinkKind::ToDirectory,
-                    LinkKind::Chain,
-                    LinkKind::Dangling,
-                    LinkKind::Relative,
-                ])),
+                6 | 7 => Kind::Link(rng.pick(&LINK_KINDS)),
                 8 => Kind::Docs {
                     big: rng.chance(50),
                 },
@@ -235,13 +244,7 @@ impl Spec {
                     script: rng.pick(&SCRIPTS),
                     token: rng.chance(75),
                 },
-                14 | 15 => Kind::Systemd(rng.pick(&[
-                    Unit::Service,
-                    Unit::NamedService,
-                    Unit::Template,
-                    Unit::Timer,
-                    Unit::Socket,
-                ])),
+                14 | 15 => Kind::Systemd(rng.pick(&UNITS)),
                 16 => Kind::Init,
                 17 => Kind::Tmpfiles,
                 18 => Kind::Logrotate,
@@ -274,6 +277,81 @@ impl Spec {
             root_no: rng.chance(80),
             items,
         }
+    }
+
+    /// The generator features this spec uses, by name (each item's kind with its variant, file
+    /// name and mode; the changelog's version and date; the package count), for the coverage
+    /// check of a bounded run.
+    pub(crate) fn features(&self) -> Vec<String> {
+        let mut out = vec![
+            format!("{} packages", self.packages),
+            format!("version {}", self.version),
+            format!("date {}", self.date),
+            format!("Rules-Requires-Root no: {}", self.root_no),
+        ];
+        for it in &self.items {
+            let kind = format!("{:?}", it.kind);
+            out.push(kind.split([' ', '{']).next().unwrap_or(&kind).to_owned());
+            if it.bare {
+                out.push("bare file".into());
+            }
+            if let Kind::Install {
+                name, mode, how, ..
+            } = it.kind
+            {
+                out.extend([
+                    format!("name {name:?}"),
+                    format!("mode {mode:o}"),
+                    format!("install form {how}"),
+                ]);
+            }
+        }
+        out
+    }
+
+    /// Every feature [`Spec::features`] can name.
+    pub(crate) fn all_features() -> Vec<String> {
+        let mut out: Vec<String> = (1..=3).map(|n| format!("{n} packages")).collect();
+        out.extend(VERSIONS.iter().map(|v| format!("version {v}")));
+        out.extend(DATES.iter().map(|d| format!("date {d}")));
+        out.extend(
+            [
+                "Rules-Requires-Root no: true",
+                "Rules-Requires-Root no: false",
+                "bare file",
+            ]
+            .map(String::from),
+        );
+        for kind in [
+            "Dirs",
+            "Examples",
+            "Manpage",
+            "ConffileFlag",
+            "Maintscript",
+            "Init",
+            "Tmpfiles",
+            "Logrotate",
+            "CronD",
+            "CronDaily",
+            "Default",
+            "News",
+            "ReadmeDebian",
+            "HardLinks",
+            "Sparse",
+            "Relation",
+            "Substvar",
+            "CProgram",
+            "Install",
+            "Docs",
+        ] {
+            out.push(kind.to_owned());
+        }
+        out.extend(LINK_KINDS.iter().map(|k| format!("Link({k:?})")));
+        out.extend(UNITS.iter().map(|u| format!("Systemd({u:?})")));
+        out.extend(NAMES.iter().map(|n| format!("name {n:?}")));
+        out.extend(MODES.iter().map(|m| format!("mode {m:o}")));
+        out.extend((0..3).map(|h| format!("install form {h}")));
+        out
     }
 
     /// The package names: `gsrc`, `gsrc-extra`, `gsrc-data`.
