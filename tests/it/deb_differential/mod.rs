@@ -207,6 +207,10 @@ fn run_trees(seed: u64, count: Option<u64>) -> std::collections::BTreeMap<String
                 }
                 if (index + 1).is_multiple_of(50) {
                     eprintln!(
+                        "deb differential: handed to dpkg-buildpackage so far: {:?}",
+                        handed.lock().unwrap()
+                    );
+                    eprintln!(
                         "deb differential: seed {seed}: {} trees in {:.0?}",
                         index + 1,
                         start.elapsed()
@@ -217,6 +221,7 @@ fn run_trees(seed: u64, count: Option<u64>) -> std::collections::BTreeMap<String
                     let mut seen = std::collections::BTreeSet::new();
                     for d in &outcome.diffs {
                         if seen.insert(kind_of(d)) {
+                            eprintln!("deb differential: {}: {}", spec.name, kind_of(d));
                             let e = kinds.entry(kind_of(d)).or_insert((0, spec.name.clone()));
                             e.0 += 1;
                         }
