@@ -54,11 +54,30 @@ impl Snippets {
             .into_iter()
             .fold(String::new(), |mut out, (tool, text)| {
                 let _ = write!(
-                out,
-                "# Automatically added by dfab/{tool}\n{text}# End automatically added section\n"
-            );
+                    out,
+                    "# Automatically added by {}\n{text}# End automatically added section\n",
+                    marker(tool)
+                );
                 out
             })
+    }
+}
+
+/// The tool named in a snippet's marker as debhelper writes it, `dh_tool/<its version>` (the
+/// installed debhelper's, so the scripts, and the `Installed-Size` that counts them, are
+/// dpkg-buildpackage's to the byte; a longer name in the marker moved `Installed-Size` by a KiB,
+/// found by the differential test), or `dfab/dh_tool` without debhelper.
+fn marker(tool: &str) -> String {
+    static VERSION: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let version = VERSION.get_or_init(|| {
+        let text =
+            fs_err::read_to_string("/usr/share/perl5/Debian/Debhelper/Dh_Version.pm").ok()?;
+        let v = text.split_once("$version='")?.1.split_once('\'')?.0;
+        Some(v.to_owned())
+    });
+    match version {
+        Some(v) => format!("{tool}/{v}"),
+        None => format!("dfab/{tool}"),
     }
 }
 

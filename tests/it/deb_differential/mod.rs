@@ -372,3 +372,36 @@ fn fuzz_generated_trees() {
         }
     }
 }
+
+// Regression (fuzz seed 6611722265253914547, tree 423, shrunk): snippets marked
+// `dfab/dh_installinit` where debhelper writes `dh_installinit/13.11.4` made the scripts a KiB
+// shorter in `Installed-Size`.
+#[test]
+fn installed_size_counts_the_scripts_as_debhelper_writes_them() {
+    require_tools();
+    let item = |kind| generator::Item {
+        pkg: 1,
+        bare: false,
+        kind,
+    };
+    let spec = Spec {
+        name: "fuzz seed 6611722265253914547 tree 423, shrunk".into(),
+        packages: 2,
+        version: "1.0-1",
+        urgency: "high",
+        date: "Mon, 02 Nov 2026 10:00:00 +0000",
+        root_no: true,
+        items: vec![
+            item(generator::Kind::Systemd(generator::Unit::Timer)),
+            item(generator::Kind::Tmpfiles),
+            item(generator::Kind::Maintscript {
+                script: "postinst",
+                token: true,
+            }),
+            item(generator::Kind::Init),
+        ],
+    };
+    let outcome = build_both(&spec);
+    assert_eq!(outcome.handed_over, None);
+    assert_eq!(outcome.diffs, Vec::<String>::new(), "{}", spec.describe());
+}
