@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all build setup demo demo-fleet test lint fuzz bench deb clean-containers
+.PHONY: all build setup demo demo-fleet test lint fuzz fuzz-deb bench deb clean-containers
 
 all: build
 
@@ -37,6 +37,10 @@ lint:
 
 fuzz:
 	bash scripts/fuzz
+
+# deb.build against dpkg-buildpackage on generated debian/ trees, without end (also run by `fuzz`).
+fuzz-deb:
+	bash scripts/fuzz-deb
 
 bench: setup
 	bash scripts/bench

@@ -60,18 +60,30 @@ pub(crate) const POSTINST_TMPFILES: &str = r#"if [ "$1" = "configure" ] || [ "$1
 fi
 "#;
 
-/// `dh_installinit` `postinst-init`.
+/// `dh_installinit` `preinst-init-chmod` (debhelper 13.11).
+pub(crate) const PREINST_INIT_CHMOD: &str = r#"if [ "$1" = "install" ] && [ -n "$2" ] && [ -e "/etc/init.d/#SCRIPT#" ] ; then
+	chmod +x "/etc/init.d/#SCRIPT#" >/dev/null || true
+fi
+"#;
+
+/// `dh_installinit` `postinst-init-restart` (compat ≥ 10 restarts after upgrade), with
+/// `defaults` and `--skip-systemd-native` (compat ≥ 12) filled in.
 pub(crate) const POSTINST_INIT: &str = r#"if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ] || [ "$1" = "abort-deconfigure" ] || [ "$1" = "abort-remove" ] ; then
 	if [ -z "${DPKG_ROOT:-}" ] && [ -x "/etc/init.d/#SCRIPT#" ]; then
 		update-rc.d #SCRIPT# defaults >/dev/null
-		invoke-rc.d #SCRIPT# start || exit 1
+		if [ -n "$2" ]; then
+			_dh_action=restart
+		else
+			_dh_action=start
+		fi
+		invoke-rc.d --skip-systemd-native #SCRIPT# $_dh_action || exit 1
 	fi
 fi
 "#;
 
-/// `dh_installinit` `prerm-init`.
-pub(crate) const PRERM_INIT: &str = r#"if [ -z "${DPKG_ROOT:-}" ] && [ -x "/etc/init.d/#SCRIPT#" ]; then
-	invoke-rc.d #SCRIPT# stop || exit 1
+/// `dh_installinit` `prerm-init-norestart` (stops the service on remove only).
+pub(crate) const PRERM_INIT: &str = r#"if [ -z "${DPKG_ROOT:-}" ] && [ "$1" = remove ] && [ -x "/etc/init.d/#SCRIPT#" ] ; then
+	invoke-rc.d --skip-systemd-native #SCRIPT# stop || exit 1
 fi
 "#;
 

@@ -134,7 +134,13 @@ fn walk(
     let mut seen = Vec::with_capacity(children.len());
     for child in children {
         let os_name = child.file_name();
-        let name = os_name.to_string_lossy().into_owned();
+        // dfab's package tree holds UTF-8 paths; dpkg-deb takes any bytes.
+        let Some(name) = os_name.to_str().map(str::to_owned) else {
+            return Err(DebError::Fallback(format!(
+                "the file name `{}` (not UTF-8) in the project",
+                child.path().display()
+            )));
+        };
         if rel.is_empty() && SKIPPED.contains(&name.as_str()) {
             continue;
         }

@@ -11,11 +11,13 @@ pub struct Changelog {
     pub version: String,
     /// Line of the version, for errors about it.
     pub version_line: usize,
-    /// The trailer date as seconds since the epoch; `None` when the date is not RFC 2822 and
-    /// cannot be read leniently either (dpkg-parsechangelog then leaves `Timestamp` empty).
+    /// The trailer date as seconds since the epoch, when it has the strict form of `date -R`
+    /// (`Mon, 02 Nov 2026 10:00:00 +0000`) that dfab reads itself; `None` otherwise.
     pub timestamp: Option<u64>,
-    /// What dpkg-parsechangelog would warn about the date (`file:line: ...`), if anything.
-    pub date_warning: Option<String>,
+    /// Line of a trailer whose date is not in that strict form: dpkg-parsechangelog reads some
+    /// such dates, warns about others and reads them or not (`Time::Piece`'s `strptime` decides),
+    /// so [`dpkg_timestamp`] asks it.
+    pub odd_trailer: Option<usize>,
 }
 
 /// Parses the first entry of a changelog read from `file`.
@@ -38,39 +40,18 @@ pub fn parse(file: &Path, text: &str) -> Result<Changelog, DebError> {
         return Err(bad_header());
     }
     for (line, text) in lines {
-        if let Some(trailer) = text.strip_prefix(" -- ") {
-            let (_, date) = trailer.split_once(">  ").ok_or_else(|| {
-                DebError::at(
-                    file,
-                    line,
-                    "expected ` -- Name <email>  date` (two spaces before the date)",
-                )
-            })?;
-            // dpkg-parsechangelog warns about a non-conformant date and goes on (deb-changelog(5)
-            // asks for `date -R`'s format); so does dfab, reading it leniently where it can.
-            let date = date.trim();
-            let (timestamp, date_warning) = match parse_rfc2822(date) {
-                Ok(t) => (Some(t), None),
-                Err(m) => {
-                    let lenient = parse_rfc2822(&full_month_names_abbreviated(date)).ok();
-                    let what = match lenient {
-                        Some(_) => "read with the month name abbreviated",
-                        None => "the build time stands in for it, as with dpkg-buildpackage",
-                    };
-                    let w = format!(
-                        "{}:{line}: non-conformant date `{date}` ({m}); dpkg-parsechangelog \
-                         warns about it too; {what}",
-                        file.display()
-                    );
-                    (lenient, Some(w))
-                }
-            };
+        if text.starts_with(" -- ") {
+            // dpkg's trailer: ` -- Name <email>  date` (`^ \-\- (.*) <(.*)>(  ?)...`).
+            let timestamp = text
+                .split_once(">  ")
+                .filter(|(who, _)| who[4..].contains(" <"))
+                .and_then(|(_, date)| parse_strict(date.trim_end()).ok());
             return Ok(Changelog {
                 source: source.to_owned(),
                 version: version.trim().to_owned(),
                 version_line: header_line,
                 timestamp,
-                date_warning,
+                odd_trailer: timestamp.is_none().then_some(line),
             });
         }
         if !text.is_empty() && !text.starts_with([' ', '\t']) {
@@ -88,30 +69,81 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// `24 June 2015` written as `24 Jun 2015` (any case of the full English month name).
-fn full_month_names_abbreviated(date: &str) -> String {
-    const FULL: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
-    date.split(' ')
-        .map(|w| {
-            FULL.iter()
-                .position(|f| w.eq_ignore_ascii_case(f))
-                .map_or_else(|| w.to_owned(), |i| MONTHS[i].to_owned())
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Parses `date -R`'s exact form (single spaces, an English week day, the day of a real date,
+/// seconds up to 59, zone minutes up to 59, a year from 1970): the dates whose reading by
+/// dpkg-parsechangelog (`Time::Piece`'s `strptime('%d %b %Y %T %z')`) is certain.
+pub fn parse_strict(date: &str) -> Result<u64, String> {
+    const WEEK: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let (day_name, rest) = date.split_once(", ").ok_or("no week day")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, _zone] = parts[..] else {
+        return Err("expected `Day, DD Mon YYYY HH:MM:SS +ZZZZ`".into());
+    };
+    let digits = |s: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    let hms: Vec<&str> = time.split(':').collect();
+    let fine = WEEK.contains(&day_name)
+        && digits(day, 1..=2)
+        && digits(year, 4..=4)
+        && hms.len() == 3
+        && digits(hms[0], 1..=2)
+        && hms[1..].iter().all(|p| digits(p, 2..=2));
+    if !fine {
+        return Err("not `date -R`'s form".into());
+    }
+    let m = MONTHS.iter().position(|m| *m == month).ok_or("month")?;
+    let (d, y): (i64, i64) = (day.parse().unwrap_or(0), year.parse().unwrap_or(0));
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let last = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ][m];
+    if d < 1 || d > last || y < 1970 || hms[2] > "59" {
+        return Err("out of range".into());
+    }
+    parse_rfc2822(date)
+}
+
+/// Asks `dpkg-parsechangelog` for the timestamp of `file`'s newest entry, for a trailer dfab
+/// does not read itself; returns it (`None` when dpkg leaves `Timestamp` empty, and then
+/// dpkg-buildpackage takes the build time) and dpkg's warnings, one line each.
+pub fn dpkg_timestamp(file: &Path) -> Result<(Option<u64>, Vec<String>), DebError> {
+    use super::cmd::RunLocal as _;
+    let out = super::cmd::Cmd::of("dpkg-parsechangelog")
+        .args(["-l", &file.to_string_lossy(), "-STimestamp"])
+        .output()?;
+    let stamp = out.stdout_str();
+    let stamp = stamp.trim();
+    let warnings = out
+        .stderr_str()
+        .lines()
+        .filter_map(|l| l.split_once("warning:").map(|(_, w)| w.trim()))
+        .map(|w| w.split_once("): ").map_or(w, |(_, m)| m).to_owned())
+        .collect();
+    if stamp.is_empty() {
+        return Ok((None, warnings));
+    }
+    let t = stamp.parse::<i64>().map_err(|_| {
+        DebError::at(
+            file,
+            1,
+            format!("dpkg-parsechangelog gave Timestamp `{stamp}`"),
+        )
+    })?;
+    let t = u64::try_from(t)
+        .map_err(|_| DebError::at(file, 1, "the newest entry's date is before 1970"))?;
+    Ok((Some(t), warnings))
 }
 
 /// Parses an RFC 2822 date such as `Mon, 23 Nov 2026 10:00:00 +0100` to Unix seconds.
@@ -202,33 +234,41 @@ mod tests {
         assert!(e.to_string().starts_with("changelog:1: expected"), "{e}");
     }
 
-    // `Wed, 24 June 2015 12:00:00 +0300` was an error; dpkg-parsechangelog warns and goes on.
+    // `Wed, 24 June 2015 12:00:00 +0300` was an error, then read as `24 Jun 2015` where
+    // dpkg-parsechangelog leaves the timestamp empty: only `date -R`'s strict form is read here,
+    // any other trailer is left to dpkg-parsechangelog.
     #[test]
-    fn a_non_conformant_date_warns_and_goes_on() {
-        let entry = |date: &str| {
-            format!("app (1.0) unstable; urgency=low\n\n  * x\n\n -- A B <a@b>  {date}\n")
+    fn only_the_strict_date_form_is_read_here() {
+        let entry = |trailer: &str| {
+            format!("app (1.0) unstable; urgency=low\n\n  * x\n\n -- A B <a@b>{trailer}\n")
         };
-        let c = parse(
-            Path::new("changelog"),
-            &entry("Wed, 24 June 2015 12:00:00 +0300"),
-        )
-        .unwrap();
-        // The timestamp dpkg-parsechangelog gives for the conformant `24 Jun 2015` form.
-        assert_eq!(c.timestamp, Some(1_435_136_400));
-        let w = c.date_warning.unwrap();
-        assert!(w.starts_with("changelog:5: non-conformant date"), "{w}");
-        let c = parse(
-            Path::new("changelog"),
-            &entry("Wed, 24 Jnu 2015 12:00:00 +0300"),
-        )
-        .unwrap();
-        assert_eq!(c.timestamp, None);
-        assert!(c.date_warning.unwrap().contains("the build time stands in"));
-        let c = parse(
-            Path::new("changelog"),
-            &entry("Wed, 24 Jun 2015 12:00:00 +0300"),
-        )
-        .unwrap();
-        assert_eq!((c.timestamp, c.date_warning), (Some(1_435_136_400), None));
+        let read = |trailer: &str| {
+            let c = parse(Path::new("changelog"), &entry(trailer)).unwrap();
+            (c.timestamp, c.odd_trailer)
+        };
+        assert_eq!(
+            read("  Wed, 24 Jun 2015 12:00:00 +0300"),
+            (Some(1_435_136_400), None)
+        );
+        assert_eq!(
+            read("  Mon, 24 Jun 2015 12:00:00 +0300  "),
+            (Some(1_435_136_400), None),
+            "a wrong week day and trailing blanks are fine for dpkg too"
+        );
+        for odd in [
+            "  Wed, 24 June 2015 12:00:00 +0300",
+            "  Wed, 24 jun 2015 12:00:00 +0300",
+            "  24 Jun 2015 12:00:00 +0300",
+            "  Foo, 24 Jun 2015 12:00:00 +0300",
+            "  Wed,  24 Jun 2015 12:00:00 +0300",
+            "  Wed, 31 Jun 2015 12:00:00 +0300",
+            "  Wed, 24 Jun 2015 12:00:60 +0300",
+            "  Wed, 24 Jun 2015 12:00:00 +0300 (EEST)",
+            " Wed, 24 Jun 2015 12:00:00 +0300",
+            "   Wed, 24 Jun 2015 12:00:00 +0300",
+            "",
+        ] {
+            assert_eq!(read(odd), (None, Some(5)), "{odd:?}");
+        }
     }
 }

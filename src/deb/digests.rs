@@ -39,6 +39,11 @@ impl Stat {
             == (other.ino, other.size, other.mtime, other.mtime_ns)
     }
 
+    /// The inode number (files of one project share a device).
+    pub(crate) fn ino(&self) -> u64 {
+        self.ino
+    }
+
     pub(crate) fn of(meta: &Metadata) -> Self {
         Self {
             size: meta.len(),

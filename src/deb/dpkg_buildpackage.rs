@@ -29,7 +29,12 @@ pub fn build(opts: &BuildOptions) -> Result<Vec<BuiltPackage>, DebError> {
     let changelog_path = debian.join("changelog");
     let changelog = changelog::parse(&changelog_path, &read_text(&changelog_path)?)?;
     super::run_build_commands(opts)?;
-    command(&opts.project_dir).output()?;
+    let mut cmd = command(&opts.project_dir);
+    if let Some(t) = opts.source_date_epoch {
+        // The timestamp asked for, as the native path uses it (dpkg-deb clamps mtimes to it).
+        cmd = cmd.env("SOURCE_DATE_EPOCH", t.to_string());
+    }
+    cmd.output()?;
     let parent = fs_err::canonicalize(&opts.project_dir)?
         .parent()
         .map(Path::to_path_buf)

@@ -179,6 +179,17 @@ pub(crate) fn links(files: &PkgFiles<'_>, tree: &mut Tree) -> Result<(), DebErro
             return Err(DebError::at(&file, line, "expected `target link` pairs"));
         }
         for pair in words.chunks(2) {
+            // dh_link's `make_symlink` refuses `..` in the link name (`m{[.]{2}(?:/|$)}`).
+            if pair[1].contains("../") || pair[1].ends_with("..") {
+                return Err(DebError::at(
+                    &file,
+                    line,
+                    format!(
+                        "link name `{}` contains `..`, which dh_link refuses",
+                        pair[1]
+                    ),
+                ));
+            }
             let (target, link) = (normalise(pair[0]), normalise(pair[1]));
             if target == link {
                 return Err(DebError::at(

@@ -11,6 +11,7 @@ use super::digests::Stat;
 use super::install::add_path;
 use super::maintscripts::Snippets;
 use super::pkgfile::{read_text, PkgFiles};
+use super::substvars::Substvars;
 use super::tree::{Content, Node, Tree};
 use super::version;
 use super::DebError;
@@ -82,10 +83,13 @@ fn fixed_targets(pkg: &str) -> Vec<(&'static str, String, bool)> {
 }
 
 /// cron (`dh_installcron`), logrotate (`dh_installlogrotate`), default and init (`dh_installinit`).
+/// An init script adds debhelper 13.11's snippets and `misc:Pre-Depends` on
+/// `init-system-helpers (>= 1.54~)` (for `--skip-systemd-native`).
 pub(crate) fn fixed_files(
     files: &PkgFiles<'_>,
     tree: &mut Tree,
     snippets: &mut Snippets,
+    substvars: &mut Substvars,
 ) -> Result<(), DebError> {
     for (name, dest, executable) in fixed_targets(files.package) {
         let Some(path) = files.find(name) else {
@@ -103,13 +107,19 @@ pub(crate) fn fixed_files(
         );
         if name == "init" {
             let values = [("SCRIPT", files.package)];
-            snippets.add(
+            snippets.add_service(
+                "preinst",
+                "dh_installinit",
+                fill(auto::PREINST_INIT_CHMOD, &values),
+            );
+            substvars.add("misc:Pre-Depends", "init-system-helpers (>= 1.54~)");
+            snippets.add_service(
                 "postinst",
                 "dh_installinit",
                 fill(auto::POSTINST_INIT, &values),
             );
-            snippets.add("prerm", "dh_installinit", fill(auto::PRERM_INIT, &values));
-            snippets.add("postrm", "dh_installinit", fill(auto::POSTRM_INIT, &values));
+            snippets.add_service("prerm", "dh_installinit", fill(auto::PRERM_INIT, &values));
+            snippets.add_service("postrm", "dh_installinit", fill(auto::POSTRM_INIT, &values));
         }
     }
     Ok(())
@@ -178,35 +188,21 @@ const UNIT_SUFFIXES: [&str; 6] = ["service", "socket", "timer", "path", "target"
 /// Where `dh_installsystemd` (debhelper 13.11, Debian 12) puts units.
 pub(crate) const UNIT_DIR: &str = "lib/systemd/system";
 
-/// Systemd units: `<pkg>.service` (or bare `service`) → `<pkg>.service`, and
-/// `<pkg>.<name>.service` → `<name>.service`; likewise `.timer`, `.socket`, ...
+/// Systemd units as `dh_installsystemd` (no `--name`) finds them: `<pkg>.service` (or bare
+/// `service`) → `<pkg>.service` and the template `<pkg>@.service` → `<pkg>@.service`; likewise
+/// `.timer`, `.socket`, ... (no template `.mount`). A `<pkg>.<name>.service` is installed only with
+/// `--name`, which means an override dfab leaves to dpkg-buildpackage, so it is not shipped
+/// (shipping it differed from dpkg-buildpackage; found by the differential test).
 pub(crate) fn systemd_units(files: &PkgFiles<'_>, tree: &mut Tree) -> Result<(), DebError> {
     let pkg = files.package;
     for suffix in UNIT_SUFFIXES {
         if let Some(path) = files.find(suffix) {
             add_path(tree, &path, &format!("{UNIT_DIR}/{pkg}.{suffix}"))?;
         }
-    }
-    let mut named = Vec::new();
-    for entry in fs_err::read_dir(files.debian_dir)? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(&format!("{pkg}.")) else {
-            continue;
-        };
-        let Some((unit, suffix)) = rest.rsplit_once('.') else {
-            continue;
-        };
-        if UNIT_SUFFIXES.contains(&suffix) && !unit.is_empty() {
-            named.push((name.clone(), format!("{unit}.{suffix}")));
+        let template = files.debian_dir.join(format!("{pkg}@.{suffix}"));
+        if suffix != "mount" && template.is_file() {
+            add_path(tree, &template, &format!("{UNIT_DIR}/{pkg}@.{suffix}"))?;
         }
-    }
-    named.sort();
-    for (file, unit) in named {
-        add_path(
-            tree,
-            &files.debian_dir.join(file),
-            &format!("{UNIT_DIR}/{unit}"),
-        )?;
     }
     Ok(())
 }
@@ -217,13 +213,12 @@ pub(crate) fn systemd_snippets(tree: &Tree, snippets: &mut Snippets) -> Result<(
     let mut enable = Vec::new();
     let mut start = Vec::new();
     for (path, node) in tree.iter() {
-        let Some(unit) = path
-            .strip_prefix(&format!("{UNIT_DIR}/"))
-            .or_else(|| path.strip_prefix("usr/lib/systemd/system/"))
-        else {
+        // debhelper 13.11 lists `lib/systemd/system` only, and skips templates (`name@.service`).
+        let Some(unit) = path.strip_prefix(&format!("{UNIT_DIR}/")) else {
             continue;
         };
         if unit.contains('/')
+            || unit.contains('@')
             || !UNIT_SUFFIXES
                 .iter()
                 .any(|s| unit.ends_with(&format!(".{s}")))
@@ -252,7 +247,7 @@ pub(crate) fn systemd_snippets(tree: &Tree, snippets: &mut Snippets) -> Result<(
     start.dedup();
     let tool = "dh_installsystemd";
     for unit in &enable {
-        snippets.add(
+        snippets.add_service(
             "postinst",
             tool,
             fill(auto::POSTINST_SYSTEMD_ENABLE, &[("UNITFILE", unit)]),
@@ -260,6 +255,7 @@ pub(crate) fn systemd_snippets(tree: &Tree, snippets: &mut Snippets) -> Result<(
     }
     if !enable.is_empty() {
         let units = enable.join(" ");
+        // `postrm-systemd` and `postrm-systemd-reload-only` are added without the service order.
         snippets.add(
             "postrm",
             tool,
@@ -269,12 +265,12 @@ pub(crate) fn systemd_snippets(tree: &Tree, snippets: &mut Snippets) -> Result<(
     if !start.is_empty() {
         let units = start.join(" ");
         let values = [("UNITFILES", units.as_str())];
-        snippets.add(
+        snippets.add_service(
             "postinst",
             tool,
             fill(auto::POSTINST_SYSTEMD_RESTART, &values),
         );
-        snippets.add("prerm", tool, fill(auto::PRERM_SYSTEMD_RESTART, &values));
+        snippets.add_service("prerm", tool, fill(auto::PRERM_SYSTEMD_RESTART, &values));
         snippets.add("postrm", tool, fill(auto::POSTRM_SYSTEMD_RELOAD, &values));
     }
     Ok(())

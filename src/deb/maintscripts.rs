@@ -10,10 +10,13 @@ use super::DebError;
 /// The scripts dpkg runs.
 pub(crate) const SCRIPTS: [&str; 4] = ["preinst", "postinst", "prerm", "postrm"];
 
-/// Snippets collected per script, in the order the tools added them.
+/// Snippets collected per script, in the order the tools added them, in debhelper's two groups:
+/// the ordinary ones (`debian/<pkg>.<script>.debhelper`) and those added with `snippet-order =>
+/// 'service'` (`dh_installinit`'s and most of `dh_installsystemd`'s).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Snippets {
     by_script: BTreeMap<&'static str, Vec<(String, String)>>,
+    service: BTreeMap<&'static str, Vec<(String, String)>>,
 }
 
 impl Snippets {
@@ -25,27 +28,56 @@ impl Snippets {
             .push((tool.to_owned(), text));
     }
 
-    /// The block replacing `#DEBHELPER#`: postinst and preinst in order, prerm and postrm in
-    /// reverse, so that removal undoes installation last-in first-out as debhelper does.
+    /// Adds `text` from `tool` to `script`'s service group.
+    pub(crate) fn add_service(&mut self, script: &'static str, tool: &str, text: String) {
+        self.service
+            .entry(script)
+            .or_default()
+            .push((tool.to_owned(), text));
+    }
+
+    /// The block replacing `#DEBHELPER#` as `debhelper_script_subst` builds it: postinst and
+    /// preinst take the ordinary group then the service group, each in order; prerm and postrm
+    /// the service group then the ordinary one, each in reverse (removal undoes installation
+    /// last-in first-out).
     #[must_use]
     pub(crate) fn block(&self, script: &str) -> String {
-        let Some(snippets) = self.by_script.get(script) else {
-            return String::new();
-        };
+        let empty = Vec::new();
+        let plain = self.by_script.get(script).unwrap_or(&empty);
+        let service = self.service.get(script).unwrap_or(&empty);
         let ordered: Vec<&(String, String)> = if matches!(script, "prerm" | "postrm") {
-            snippets.iter().rev().collect()
+            service.iter().rev().chain(plain.iter().rev()).collect()
         } else {
-            snippets.iter().collect()
+            plain.iter().chain(service).collect()
         };
         ordered
             .into_iter()
             .fold(String::new(), |mut out, (tool, text)| {
                 let _ = write!(
-                out,
-                "# Automatically added by dfab/{tool}\n{text}# End automatically added section\n"
-            );
+                    out,
+                    "# Automatically added by {}\n{text}# End automatically added section\n",
+                    marker(tool)
+                );
                 out
             })
+    }
+}
+
+/// The tool named in a snippet's marker as debhelper writes it, `dh_tool/<its version>` (the
+/// installed debhelper's, so the scripts, and the `Installed-Size` that counts them, are
+/// dpkg-buildpackage's to the byte; a longer name in the marker moved `Installed-Size` by a KiB,
+/// found by the differential test), or `dfab/dh_tool` without debhelper.
+fn marker(tool: &str) -> String {
+    static VERSION: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let version = VERSION.get_or_init(|| {
+        let text =
+            fs_err::read_to_string("/usr/share/perl5/Debian/Debhelper/Dh_Version.pm").ok()?;
+        let v = text.split_once("$version='")?.1.split_once('\'')?.0;
+        Some(v.to_owned())
+    });
+    match version {
+        Some(v) => format!("{tool}/{v}"),
+        None => format!("dfab/{tool}"),
     }
 }
 

@@ -109,14 +109,19 @@ pub fn build_or_reuse(opts: &BuildOptions, warn: &mut dyn FnMut(&str)) -> Result
             .map_err(|m| DebError::at(&changelog_path, changelog.version_line, m))?;
         changelog.version.clone()
     };
-    if let Some(w) = &changelog.date_warning {
-        warn(w);
-    }
-    let mtime = timestamp(opts, changelog.timestamp)?;
+    let mtime = timestamp(
+        opts,
+        changelog_timestamp(&changelog_path, &changelog, warn)?,
+    )?;
     let host = arch::host();
 
     phases.mark("control, changelog");
-    let inputs = cache_key::compute(opts, &host)?;
+    let inputs = match cache_key::compute(opts, &host) {
+        Err(DebError::Fallback(reason)) => {
+            return fall_back(opts, &reason, warn).map(Build::written)
+        }
+        other => other?,
+    };
     phases.mark("input key");
     if opts.wheel == WheelMode::Unset && opts.project_dir.join("requirements.txt").is_file() {
         warn(
@@ -143,6 +148,7 @@ pub fn build_or_reuse(opts: &BuildOptions, warn: &mut dyn FnMut(&str)) -> Result
         listing: &inputs.listing,
         digests: &inputs.digests,
         host_arch: &host,
+        mtime,
     };
     let mut plans = Vec::new();
     let mut warnings = Vec::new();
@@ -215,6 +221,33 @@ fn on_path(tool: &str) -> bool {
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
     })
+}
+
+/// The changelog's timestamp as dpkg-buildpackage takes it: dfab's own reading of a strict
+/// `date -R` trailer, else dpkg-parsechangelog's (with its warnings passed on in one line).
+fn changelog_timestamp(
+    file: &Path,
+    changelog: &changelog::Changelog,
+    warn: &mut dyn FnMut(&str),
+) -> Result<Option<u64>, DebError> {
+    let Some(line) = changelog.odd_trailer else {
+        return Ok(changelog.timestamp);
+    };
+    let (stamp, warnings) = changelog::dpkg_timestamp(file)?;
+    let what = match stamp {
+        Some(t) => format!("dpkg-parsechangelog reads it as {t}"),
+        None => "dpkg-parsechangelog cannot read it, so the build time (or SOURCE_DATE_EPOCH) \
+                 stands in, as with dpkg-buildpackage"
+            .to_owned(),
+    };
+    if !warnings.is_empty() || stamp.is_none() {
+        warn(&format!(
+            "{}:{line}: unusual trailer date ({}); {what}",
+            file.display(),
+            warnings.join("; ")
+        ));
+    }
+    Ok(stamp)
 }
 
 /// The archive timestamp: the option, else `SOURCE_DATE_EPOCH`, else the changelog date.

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use super::cmd::Cmd;
-use super::digests::{DigestMap, Stat};
+use super::digests::Stat;
+use super::plan::Context;
 use super::tree::{Content, Node, Tree};
 use super::DebError;
 use crate::transport::local::Local;
@@ -95,9 +96,10 @@ pub(crate) fn apply(
     project_dir: &Path,
     work: &Path,
     tree: &mut Tree,
-    digests: &DigestMap,
+    ctx: &Context<'_>,
     keep: &[PathBuf],
 ) -> Result<Option<String>, DebError> {
+    let digests = ctx.digests;
     let mut picked = Vec::new();
     for (path, node) in tree.iter() {
         let Node::File { content, .. } = node else {
@@ -154,7 +156,10 @@ pub(crate) fn apply(
     let cmd = Cmd::of("perl")
         .args(["-we", SCRIPT])
         .args(copies.iter().map(|(_, c)| c.display().to_string()))
-        .cwd(project_dir);
+        .cwd(project_dir)
+        // dh reads the changelog date itself and, when Time::Piece cannot, falls back to
+        // `SOURCE_DATE_EPOCH`, which dpkg-buildpackage always exports.
+        .env("SOURCE_DATE_EPOCH", ctx.mtime.to_string());
     let out = Local::new()
         .output(&cmd)
         .map_err(|source| DebError::Spawn {

@@ -14,7 +14,7 @@ use super::pkgfile::{read_text, PkgFiles};
 use super::rules::Rules;
 use super::simplify::Refusal;
 use super::substvars::Substvars;
-use super::tree::{normalise, Node, Tree};
+use super::tree::{normalise, Content, Node, Tree};
 use super::wheels::Wheelhouse;
 use super::{
     dh_compress, elf, fixperms, install, installers, manpages, nondeterminism, version,
@@ -58,6 +58,8 @@ pub(crate) struct Context<'a> {
     pub(crate) digests: &'a DigestMap,
     /// The host's Debian architecture.
     pub(crate) host_arch: &'a str,
+    /// The build timestamp (`SOURCE_DATE_EPOCH` as dpkg-buildpackage exports it to debhelper).
+    pub(crate) mtime: u64,
 }
 
 /// The active build profiles, which dpkg-gencontrol reads from `DEB_BUILD_PROFILES` (part of
@@ -89,6 +91,9 @@ pub(crate) fn plan_package(
     substvars.add("misc:Pre-Depends", "");
     let wheels = ctx.wheels.filter(|_| index == 0);
     let (mut tree, snippets) = stage(ctx, &files, wheels, &mut substvars)?;
+    if let Some(why) = hard_links(&tree) {
+        return Err(DebError::Fallback(why));
+    }
     if arch != "all" {
         let skips = elf::Skips {
             dwz: ctx.rules.skips("dh_dwz"),
@@ -109,7 +114,7 @@ pub(crate) fn plan_package(
     }
     let conffiles = conffiles(&files, &tree)?;
     let mut members = control_members(&files, &snippets, &conffiles)?;
-    variables(ctx, &files, arch, &tree, wheels.is_some(), &mut substvars)?;
+    variables(ctx, arch, &tree, wheels.is_some(), &mut substvars);
 
     let mut unknown = Vec::new();
     let profiles = build_profiles();
@@ -190,15 +195,14 @@ fn stage(
         ship_wheels(ctx.opts, files.package, wh, &mut tree, &mut snippets)?;
         substvars.add("misc:Depends", "python3-venv");
     }
-    installers::fixed_files(files, &mut tree, &mut snippets)?;
+    installers::fixed_files(files, &mut tree, &mut snippets, substvars)?;
     installers::tmpfiles(files, &mut tree, &mut snippets)?;
     install::links(files, &mut tree)?;
     installers::systemd_snippets(&tree, &mut snippets)?;
     if !ctx.rules.skips("dh_strip_nondeterminism") {
         let work = project_dir.join(".dfab/nondeterminism").join(files.package);
         let keep = wheels.map_or(&[][..], |wh| &wh.wheels[..]);
-        if let Some(why) = nondeterminism::apply(project_dir, &work, &mut tree, ctx.digests, keep)?
-        {
+        if let Some(why) = nondeterminism::apply(project_dir, &work, &mut tree, ctx, keep)? {
             return Err(DebError::Fallback(why));
         }
     }
@@ -259,15 +263,11 @@ fn control_members(
     Ok(members)
 }
 
-/// dpkg-gencontrol's and dfab's variables, then the `substvars` files, which win.
-fn variables(
-    ctx: &Context<'_>,
-    files: &PkgFiles<'_>,
-    arch: &str,
-    tree: &Tree,
-    venv: bool,
-    substvars: &mut Substvars,
-) -> Result<(), DebError> {
+/// dpkg-gencontrol's and dfab's variables. A `debian/<pkg>.substvars` in the project is not
+/// read: `dh_prep` deletes it before anything adds to it, and `debian/substvars` is not what
+/// `dh_gencontrol` passes to dpkg-gencontrol (`-Tdebian/<pkg>.substvars`), so dpkg-buildpackage's
+/// packages never see either (found by the differential test).
+fn variables(ctx: &Context<'_>, arch: &str, tree: &Tree, venv: bool, substvars: &mut Substvars) {
     let ships_python = venv
         || tree.iter().any(|(p, n)| {
             matches!(n, Node::File { .. })
@@ -286,15 +286,6 @@ fn variables(
         upstream.rsplit_once('-').map_or(upstream, |(u, _)| u),
     );
     substvars.add("Arch", arch);
-    for path in [
-        ctx.debian_dir.join("substvars"),
-        ctx.debian_dir.join(format!("{}.substvars", files.package)),
-    ] {
-        if path.is_file() {
-            substvars.load(&path)?;
-        }
-    }
-    Ok(())
 }
 
 /// Puts the wheels and `requirements.txt` in the package and adds the venv snippets.
@@ -333,13 +324,33 @@ fn ship_wheels(
     Ok(())
 }
 
-/// Every regular file under `/etc` (`dh_installdeb`, compat ≥ 12), plus `debian/conffiles` lines.
+/// Two installed paths of one inode: `cp -a` in `dh_install` keeps them one file, which the data
+/// tar stores as a hard link; dfab's tree has no hard links (found by the differential test).
+fn hard_links(tree: &Tree) -> Option<String> {
+    let mut seen: std::collections::HashMap<u64, (&Path, &str)> = std::collections::HashMap::new();
+    for (path, node) in tree.iter() {
+        if let Node::File {
+            content: Content::Path(src, stat),
+            ..
+        } = node
+        {
+            // One source installed twice is two copies; two names of one inode are one file.
+            match seen.insert(stat.ino(), (src, path)) {
+                Some((first_src, first)) if first_src != src => {
+                    return Some(format!("the hard links /{first} and /{path} (one file)"));
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// `debian/conffiles` lines in their order, then every regular file under `/etc` sorted, as
+/// `dh_installdeb` (compat ≥ 12) writes them: it installs the file, then appends `find $tmp/etc
+/// -type f | LC_ALL=C sort`.
 fn conffiles(files: &PkgFiles<'_>, tree: &Tree) -> Result<Vec<String>, DebError> {
-    let mut out: Vec<String> = tree
-        .iter()
-        .filter(|(p, n)| p.starts_with("etc/") && matches!(n, Node::File { .. }))
-        .map(|(p, _)| format!("/{p}"))
-        .collect();
+    let mut out: Vec<String> = Vec::new();
     if let Some(path) = files.find("conffiles") {
         let text = read_text(&path)?;
         for (i, line) in text.lines().enumerate() {
@@ -362,8 +373,14 @@ fn conffiles(files: &PkgFiles<'_>, tree: &Tree) -> Result<Vec<String>, DebError>
             out.push(format!("/{}", normalise(line)));
         }
     }
-    out.sort();
-    out.dedup();
+    let mut auto: Vec<String> = tree
+        .iter()
+        .filter(|(p, n)| p.starts_with("etc/") && matches!(n, Node::File { .. }))
+        .map(|(p, _)| format!("/{p}"))
+        .filter(|p| !out.contains(p))
+        .collect();
+    auto.sort();
+    out.extend(auto);
     Ok(out)
 }
 

@@ -1,10 +1,6 @@
-//! `${name}` substitution variables: dfab's own, plus `debian/substvars` files.
+//! `${name}` substitution variables: dpkg-gencontrol's and debhelper's, as dfab fills them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-
-use super::pkgfile::read_text;
-use super::DebError;
 
 /// Substitution variables for one binary package.
 #[derive(Debug, Clone, Default)]
@@ -26,33 +22,6 @@ impl Substvars {
                 self.vars.insert(name.to_owned(), value.to_owned());
             }
         }
-    }
-
-    /// Reads a substvars file (`name=value` or `name?=value` lines, `#` comments).
-    pub(crate) fn load(&mut self, file: &Path) -> Result<(), DebError> {
-        let text = read_text(file)?;
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let Some((name, value)) = line.split_once('=') else {
-                return Err(DebError::at(file, i + 1, "expected `name=value`"));
-            };
-            let name = name.strip_suffix('?').unwrap_or(name).trim();
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-:_".contains(&b))
-            {
-                return Err(DebError::at(
-                    file,
-                    i + 1,
-                    format!("invalid variable name `{name}`"),
-                ));
-            }
-            self.add(name, value);
-        }
-        Ok(())
     }
 
     /// Replaces every `${name}` in `text`; unknown variables become empty and are reported in

@@ -9,6 +9,7 @@ mod day_two_review;
 mod day_two_secrets;
 mod deb;
 mod deb_compiled;
+mod deb_differential;
 mod deb_fallback;
 mod deb_install;
 mod deb_nondeterminism;
