@@ -2,42 +2,9 @@
 //! safety judges the build that ships, not the work tree at deploy time; inventory host names in
 //! the host keywords; role keywords on an env without `roledefs`; warnings said once.
 
-use std::path::Path;
 use std::process::Command;
 
-use crate::support::{copy_tree, deploy_app_fixture, project, Dfab};
-
-/// `git` in `dir`, which must succeed.
-fn git(dir: &Path, args: &[&str]) {
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=dfab test",
-            "-c",
-            "user.email=t@example.com",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-/// The commit `HEAD` names in `dir`, shortened to 12 digits as messages show it.
-fn head12(dir: &Path) -> String {
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).trim()[..12].to_string()
-}
+use crate::support::{copy_tree, deploy_app_fixture, git, project, Dfab};
 
 // Git safety judged the work tree at deploy time: a .deb built dirty reached a protected env
 // once the tree was cleaned, one built on `feature` once `main` was checked out again, and a
@@ -65,7 +32,7 @@ fn git_safety_judges_the_build_that_ships_not_the_work_tree() {
         .stderr_has("built from a work tree with uncommitted changes")
         .run_checked();
     git(p, &["checkout", "-q", "--", "."]);
-    let c = head12(p);
+    let c = git(p, &["rev-parse", "HEAD"])[..12].to_string();
     let status = Command::new("git")
         .arg("-C")
         .arg(p)
@@ -106,7 +73,7 @@ fn git_safety_judges_the_build_that_ships_not_the_work_tree() {
     git(p, &["checkout", "-q", "-b", "feature"]);
     fs_err::write(p.join("share/VERSION"), "1.0 feature\n").unwrap();
     git(p, &["commit", "-q", "-am", "feature"]);
-    let f = head12(p);
+    let f = git(p, &["rev-parse", "HEAD"])[..12].to_string();
     Dfab::new(p).args(["live", "deb.build"]).run_checked();
     git(p, &["checkout", "-q", "main"]);
     dry("deb.deploy")

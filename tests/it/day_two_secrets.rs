@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{copy_tree, deploy_app_fixture, project, Dfab, Outcome, TestHost, KEY};
+use crate::support::{copy_tree, deploy_app_fixture, git, project, Dfab, Outcome, TestHost, KEY};
 
 /// The fixture's debconf answers with this site name and admin password.
 fn answers(site: &str, password: &str) -> String {
@@ -34,38 +34,6 @@ fn app(toml: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = project(&all);
     copy_tree(&deploy_app_fixture(), dir.path());
     dir
-}
-
-/// `git` in `dir`, which must succeed.
-fn git(dir: &Path, args: &[&str]) {
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=dfab test",
-            "-c",
-            "user.email=t@example.com",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-/// The commit `HEAD` names in `dir`.
-fn head(dir: &Path) -> String {
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
 /// What the fixture's postinst wrote on `h` from the answers it got.
@@ -142,7 +110,7 @@ fn git_safety_then_answers_pushed_without_a_release() {
         out.stdout
     );
     assert!(config(&h).contains("site_name=one.example.com\n"));
-    let commit = head(p);
+    let commit = git(p, &["rev-parse", "HEAD"]);
     let out = dfab(p, &["live", "releases"]).ok();
     assert!(
         out.stdout

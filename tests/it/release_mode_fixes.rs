@@ -5,9 +5,8 @@
 //! said; `setup_release`'s lines and errors name it.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::support::{copy_tree, deploy_app_fixture, project, Dfab, Outcome, TestHost, KEY};
+use crate::support::{copy_tree, deploy_app_fixture, git, project, Dfab, Outcome, TestHost, KEY};
 
 /// The env: protected, release mode, a two-line setup command that fails for a `broken` build.
 fn toml(h: &TestHost) -> String {
@@ -29,27 +28,6 @@ fn answers(site: &str) -> String {
          Name: deploy-app/admin_password\nTemplate: deploy-app/admin_password\n\
          Value: fix21-pw-secret\nOwners: deploy-app\nFlags: seen\n"
     )
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=dfab test",
-            "-c",
-            "user.email=t@example.com",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
 fn dfab(p: &Path, args: &[&str]) -> Outcome {

@@ -725,3 +725,25 @@ fn unquote_placeholders(s: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// `git` in `dir` as a test user, which must succeed; its stdout, trimmed.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+    let o = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=dfab test",
+            "-c",
+            "user.email=t@example.com",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
