@@ -35,6 +35,14 @@ for env in dpkg rel; do
       "${q%% *}" "${q%% *}" "${q#* }"
   done >"$proj/debconf.$env.dat"
 done
+# The release instance's restart: dfab runs it on each switch; the floor below runs it alone.
+start_cmd=$(cat <<'SH'
+set -e; install -d -o djdemo -g djdemo "$DFAB_SHARED/run"; pf="$DFAB_SHARED/run/gunicorn.pid"
+if [ -s "$pf" ]; then p=$(cat "$pf"); kill -QUIT "$p" 2>/dev/null || true; while kill -0 "$p" 2>/dev/null; do sleep 0.02; done; fi
+cd "$DFAB_RELEASE/usr/share/djdemo/app"
+DJDEMO_SETTINGS="$DFAB_RELEASE/etc/djdemo/settings.json" runuser -u djdemo -- "$DFAB_RELEASE/opt/djdemo/venv/bin/gunicorn" --daemon --pid "$pf" --bind 127.0.0.1:9001 --workers 1 djdemo.wsgi:application
+SH
+)
 common() { # env
   printf '[environments.%s]\nlxc = "%s"\nlxc_template = "%s"\nlxc_ipv4 = "%s/24"\nlxc_transport = "attach"\n' \
     "$1" "$c" "$tpl" "$ip"
@@ -57,10 +65,9 @@ instance = "rel"
 migrate_command = '"$DFAB_RELEASE/usr/bin/djdemo-manage" migrate --noinput'
 health_url = "http://127.0.0.1:9001/health"
 health_timeout = 30
-release_start_command = '''set -e; install -d -o djdemo -g djdemo "$DFAB_SHARED/run"; pf="$DFAB_SHARED/run/gunicorn.pid"
-if [ -s "$pf" ]; then p=$(cat "$pf"); kill -QUIT "$p" 2>/dev/null || true; while kill -0 "$p" 2>/dev/null; do sleep 0.02; done; fi
-cd "$DFAB_RELEASE/usr/share/djdemo/app"
-DJDEMO_SETTINGS="$DFAB_RELEASE/etc/djdemo/settings.json" runuser -u djdemo -- "$DFAB_RELEASE/opt/djdemo/venv/bin/gunicorn" --daemon --pid "$pf" --bind 127.0.0.1:9001 --workers 1 djdemo.wsgi:application'''
+TOML
+  printf "release_start_command = '''%s'''\n" "$start_cmd"
+  cat <<'TOML'
 release_setup_commands = [
   '''getent passwd djdemo >/dev/null || useradd --system --user-group --no-create-home --shell /usr/sbin/nologin djdemo''',
   '''set -e; set -a; . "$DFAB_CONFIG/debconf.env"; . "$DFAB_CONFIG/debconf-secrets.env"; set +a
@@ -94,16 +101,34 @@ timed() { # env task
   run "$1" "$2"
   since "$t"
 }
-# dpkg mode's plain rollback stops at the first release of the history: name the version, each
-# run the other one. Release mode's rollback target swaps with current at each switch.
-dpkg_times=() rel_times=() v=1.0
+# A plain rollback in either mode goes down the history and stops at its first release: each run
+# names the other version (dpkg mode) or the other release (release mode), so every run is one
+# real rollback of the same kind.
+mapfile -t rels < <(lxc-attach -n "$c" --clear-env -- ls /srv/djdemo/rel/releases | sort)
+[ "${#rels[@]}" -ge 2 ] || bench_die "release mode kept fewer than two releases (${rels[*]:-none})"
+rel1=${rels[0]} rel2=${rels[1]}
+dpkg_times=() rel_times=() v=1.0 r=$rel1
 for _ in $(seq "$RUNS"); do
   dpkg_times+=("$(timed dpkg "rollback:version=$v")")
-  rel_times+=("$(timed rel rollback)")
-  if [ "$v" = 1.0 ]; then v=2.0; else v=1.0; fi
+  rel_times+=("$(timed rel "rollback:version=$r")")
+  if [ "$v" = 1.0 ]; then v=2.0 r=$rel2; else v=1.0 r=$rel1; fi
+done
+# The floor: the instance's own restart alone, run in the container on the current release
+# (gunicorn's graceful stop, its boot, the first 2xx from /health), without dfab or ssh.
+cur=$(lxc-attach -n "$c" --clear-env -- readlink -f /srv/djdemo/rel/current)
+floor_times=()
+for _ in $(seq "$RUNS"); do
+  t=$(now)
+  lxc-attach -n "$c" --clear-env -- env DFAB_SHARED=/srv/djdemo/rel/shared DFAB_RELEASE="$cur" \
+    sh -c "$start_cmd
+until curl -fsS -o /dev/null http://127.0.0.1:9001/health 2>/dev/null; do sleep 0.01; done" ||
+    bench_die "the restart alone failed"
+  floor_times+=("$(since "$t")")
 done
 d=$(printf '%s\n' "${dpkg_times[@]}" | median)
 r=$(printf '%s\n' "${rel_times[@]}" | median)
+f=$(printf '%s\n' "${floor_times[@]}" | median)
 echo "djdemo rollback, dpkg mode (reinstall: pip, collectstatic, migrate): median ${d} s  (${dpkg_times[*]})"
 echo "djdemo rollback, release mode (symlink switch, restart):            median ${r} s  (${rel_times[*]})"
-echo "release / dpkg: $(ratio "$r" "$d") (target <= 0.1)"
+echo "floor, the instance's restart alone (stop, boot, first 200):    median ${f} s  (${floor_times[*]})"
+echo "release / dpkg: $(ratio "$r" "$d") (target <= 0.1); floor / dpkg: $(ratio "$f" "$d"); dfab over the floor: $(ratio "$r" "$f")x"
