@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all build setup demo demo-fleet test lint fuzz fuzz-deb bench deb clean-containers
+.PHONY: all build setup demo demo-fleet demo-fleet-djdemo test lint fuzz fuzz-deb bench deb clean-containers
 
 all: build
 
@@ -23,6 +23,12 @@ demo: setup build
 # (scripts/demo-fleet; the README's "Fleets" section).
 demo-fleet: setup build
 	bash scripts/demo-fleet
+
+# djdemo as a fleet of 2 behind nginx, one PostgreSQL shared by the members: bake, create (the
+# migration once), bluegreen to 1.1 and rollback under a request loop, suspend
+# (scripts/demo-fleet-djdemo; the README's "Fleets" section).
+demo-fleet-djdemo: setup build
+	bash scripts/demo-fleet-djdemo
 
 # Lint first, then every test (unit, the compat corpus, the integration binary), so the run
 # closes on the test summary.

@@ -65,7 +65,10 @@ impl Nginx {
         self.dir.join("maintenance.on")
     }
 
-    /// The main config, including `upstream` (the live one, or a candidate under test).
+    /// The main config, including `upstream` (the live one, or a candidate under test). The
+    /// members see the client's `Host` (an app that checks it, as Django's `ALLOWED_HOSTS`
+    /// does, would refuse nginx's default, the upstream's name `dfab_fleet`) and the usual
+    /// `X-Forwarded-For` and `X-Forwarded-Proto`.
     fn main_conf(&self, upstream: &Path) -> String {
         let d = self.dir.display();
         format!(
@@ -81,6 +84,9 @@ impl Nginx {
              \x20   location = {GENERATION_PATH} {{ return 200 \"$dfab_generation\\n\"; }}\n\
              \x20   location / {{\n      if (-f {d}/maintenance.on) {{ return 503; }}\n\
              \x20     proxy_pass http://dfab_fleet;\n      proxy_connect_timeout 2s;\n\
+             \x20     proxy_set_header Host $http_host;\n\
+             \x20     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+             \x20     proxy_set_header X-Forwarded-Proto $scheme;\n\
              \x20     proxy_next_upstream error timeout http_502 http_503;\n    }}\n  }}\n}}\n",
             env = self.env,
             up = upstream.display(),

@@ -58,7 +58,7 @@ pub fn bluegreen(f: &mut Fleet, cx: &RunCtx<'_>, job: &Job, mig: &Migrations) ->
     let new = f.create_members(cx, &bake, f.fs.size)?;
     let names: Vec<String> = new.iter().map(|m| m.name.clone()).collect();
     let maintenance = match new.first() {
-        Some(first) if !cx.dry_run => migrate(f, cx, &first.name, mig)?,
+        Some(first) if !cx.dry_run => migrate(f, cx, &first.name, mig, true)?,
         _ => false,
     };
     let old = std::mem::take(&mut f.state.live);
@@ -117,9 +117,16 @@ pub fn bluegreen(f: &mut Fleet, cx: &RunCtx<'_>, job: &Job, mig: &Migrations) ->
     Ok(())
 }
 
-/// Ask `mig.check` in `member`; when migrations are pending, turn maintenance on and run
-/// `mig.migrate` there once. Returns whether maintenance is on.
-fn migrate(f: &Fleet, cx: &RunCtx<'_>, member: &str, mig: &Migrations) -> Result<bool> {
+/// Ask `mig.check` in `member`; when migrations are pending, run `mig.migrate` there once,
+/// with maintenance on when the fleet is `serving` (a deploy; `fleet.create` runs them before
+/// any member takes traffic). Returns whether maintenance is on.
+pub fn migrate(
+    f: &Fleet,
+    cx: &RunCtx<'_>,
+    member: &str,
+    mig: &Migrations,
+    serving: bool,
+) -> Result<bool> {
     let Some(check) = &mig.check else {
         return Ok(false);
     };
@@ -138,21 +145,32 @@ fn migrate(f: &Fleet, cx: &RunCtx<'_>, member: &str, mig: &Migrations) -> Result
     let Some(migrate) = &mig.migrate else {
         return Ok(false);
     };
-    f.nginx.maintenance(true)?;
-    cx.rep
-        .info("balancer: maintenance on (migrations are pending)");
+    if serving {
+        f.nginx.maintenance(true)?;
+        cx.rep
+            .info("balancer: maintenance on (migrations are pending)");
+    } else {
+        cx.rep.info(&format!(
+            "[{member}] migrations are pending: run once, before any member takes traffic"
+        ));
+    }
     let out = run("migrate", migrate)?;
     if out.status != 0 {
+        let hint = if serving {
+            "maintenance stays on; the old members are unchanged"
+        } else {
+            "the new members are removed; nothing took traffic"
+        };
         return Err(crate::error::Error::CommandFailed {
             host: member.to_owned(),
             cmd: migrate.clone(),
             exit: out.exit(),
             stderr: out.stderr_str(),
-            hint: Some("maintenance stays on; the old members are unchanged".into()),
+            hint: Some(hint.into()),
         });
     }
     cx.rep.info(&format!("[{member}] migrations ran once"));
-    Ok(true)
+    Ok(serving)
 }
 
 /// Serial: replace the live members `serial_batch` at a time: the replacements made from the

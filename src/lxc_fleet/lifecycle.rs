@@ -8,14 +8,17 @@ use crate::error::Result;
 use crate::exec::step::RunCtx;
 use crate::lxc::State;
 
+use super::deploy::Migrations;
 use super::error::FleetError;
 use super::handle::Fleet;
 use super::http;
 use super::state::{now_utc, Suspension};
 
 /// `fleet.create`: `size` members from the newest bake, each healthy before any takes traffic,
-/// then the balancer (started when it does not run) sends traffic to all of them.
-pub fn create(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
+/// pending migrations run once in the first of them (`mig`: a fleet's members share one
+/// database, and one whose schema is missing would serve errors), then the balancer (started
+/// when it does not run) sends traffic to all of them. A failed migration removes the members.
+pub fn create(f: &mut Fleet, cx: &RunCtx<'_>, mig: &Migrations) -> Result<()> {
     f.check_not_suspended()?;
     if !f.state.live.is_empty() {
         return Err(FleetError::Exists {
@@ -26,7 +29,13 @@ pub fn create(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
     }
     let bake = f.newest_bake()?;
     let made = f.create_members(cx, &bake, f.fs.size)?;
-    let names = made.iter().map(|m| m.name.clone()).collect();
+    let names: Vec<String> = made.iter().map(|m| m.name.clone()).collect();
+    if let Some(first) = made.first().filter(|_| !cx.dry_run) {
+        if let Err(e) = super::deploy::migrate(f, cx, &first.name, mig, false) {
+            f.destroy_members(&names)?;
+            return Err(e);
+        }
+    }
     f.switch(cx, names)?;
     cx.rep.info(&format!(
         "fleet.create: {} members of {} serve {} behind http://{}",

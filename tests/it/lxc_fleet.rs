@@ -464,24 +464,41 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
         .stdout_has("balancer: maintenance off")
         .run_checked();
     assert_eq!(app.serves(), "1.4", "maintenance is off");
-    let migrated = app
-        .running_members()
-        .iter()
-        .filter(|m| {
-            sh(&[
-                "lxc-attach",
-                "-n",
-                m,
-                "--",
-                "test",
-                "-e",
-                "/etc/fleet-migrated",
-            ])
-            .status
-            .success()
-        })
-        .count();
-    assert_eq!(migrated, 1, "the migration ran in one member");
+    let migrated = || {
+        app.running_members()
+            .iter()
+            .filter(|m| {
+                sh(&[
+                    "lxc-attach",
+                    "-n",
+                    m,
+                    "--",
+                    "test",
+                    "-e",
+                    "/etc/fleet-migrated",
+                ])
+                .status
+                .success()
+            })
+            .count()
+    };
+    assert_eq!(migrated(), 1, "the migration ran in one member");
+
+    mark("create with migrations");
+    // fleet.create on a database without its schema: the migration runs once, in one new member,
+    // before the balancer sends any traffic (the members of a real fleet share the database).
+    app.dfab(&["-y", "fleet.destroy"]).run_checked();
+    app.dfab(&["fleet.create"])
+        .stdout_has("migrations are pending: run once, before any member takes traffic")
+        .stdout_has("migrations ran once")
+        .stdout_has("fleet.create: 4 members")
+        .run_checked();
+    assert_eq!(app.serves(), "1.4");
+    assert_eq!(
+        migrated(),
+        1,
+        "fleet.create ran the migration in one member"
+    );
     eprintln!(
         "lxc_fleet: {} requests in the bluegreen load, whole test {:.1}s",
         n,

@@ -29,6 +29,7 @@ mod host_script;
 mod hosts;
 mod lxc_env;
 mod lxc_fleet;
+mod lxc_fleet_balancer;
 mod lxc_key;
 #[cfg(feature = "liblxc")]
 mod lxc_lib;

@@ -21,7 +21,7 @@ use super::{PlanCtx, Step};
 #[derive(Debug, Clone)]
 enum Op {
     Bake,
-    Create,
+    Create(Migrations),
     Status,
     Suspend(Option<String>),
     Resume,
@@ -59,7 +59,7 @@ impl LocalAction for FleetTask {
                 f.check_not_suspended()?;
                 crate::lxc_fleet::bake::bake(&f.fs, job(), cx, &*f.backend, &mut f.state).map(drop)
             }
-            Op::Create => lifecycle::create(&mut f, cx),
+            Op::Create(m) => lifecycle::create(&mut f, cx, m),
             Op::Status => lifecycle::status(&f, cx),
             Op::Suspend(reason) => lifecycle::suspend(&mut f, cx, reason.clone()),
             Op::Resume => lifecycle::resume(&mut f, cx),
@@ -99,9 +99,24 @@ pub fn plan_bake(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
     Ok(vec![step(cx, call, Op::Bake, true, None)?])
 }
 
-/// `fleet.create`: the members from the newest bake, then the balancer.
+/// `fleet.create`: the members from the newest bake, pending migrations run once, then the
+/// balancer.
 pub fn plan_create(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    Ok(vec![step(cx, call, Op::Create, false, None)?])
+    Ok(vec![step(
+        cx,
+        call,
+        Op::Create(migrations(cx)),
+        false,
+        None,
+    )?])
+}
+
+/// The env's `migrate_check_command` and `migrate_command`.
+fn migrations(cx: &PlanCtx<'_>) -> Migrations {
+    Migrations {
+        check: cx.env.str("migrate_check_command").map(str::to_owned),
+        migrate: cx.env.str("migrate_command").map(str::to_owned),
+    }
 }
 
 /// `fleet.status`.
@@ -166,10 +181,7 @@ pub fn plan_deploy(cx: &PlanCtx<'_>, call: &TaskCall, settings: &Settings) -> Re
         .collect();
     let op = match settings.strategy {
         Strategy::Serial => Op::Serial,
-        _ => Op::Bluegreen(Migrations {
-            check: cx.env.str("migrate_check_command").map(str::to_owned),
-            migrate: cx.env.str("migrate_command").map(str::to_owned),
-        }),
+        _ => Op::Bluegreen(migrations(cx)),
     };
     let note = (!left.is_empty()).then(|| {
         format!(
