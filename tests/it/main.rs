@@ -41,6 +41,7 @@ mod release_mode;
 mod release_mode_djdemo;
 mod release_mode_fixes;
 mod release_mode_recovery;
+mod release_mode_review;
 mod serve;
 mod serve_support;
 mod support;
