@@ -97,6 +97,63 @@ fn release_mode_review_manage_reconfigure_services_dry_run_and_summary() {
         out.stderr
     );
 
+    // Item 4: deb.reconfigure reconfigures current with the new answers (was: "not installed",
+    // rc 0); -n says it would; an instance with no current release is refused, rc 1.
+    fs_err::write(
+        p.join("debconf.dat"),
+        DEBCONF.replace("shop.example.com", "two.example.com"),
+    )
+    .unwrap();
+    let out = said(p, &["-n", "staging", "deb.reconfigure"]);
+    assert!(out.contains("would reconfigure current release"), "{out}");
+    assert!(
+        h.check("root", "cat /srv/deploy-app/staging/shared/app.conf")
+            .contains("site=shop.example.com"),
+        "-n changed the config"
+    );
+    let out = said(p, &["staging", "deb.reconfigure"]);
+    assert!(
+        out.contains(&format!("reconfigured current release {r1}")),
+        "{out}"
+    );
+    assert_eq!(
+        h.check("root", "cat /srv/deploy-app/staging/shared/app.conf"),
+        "site=two.example.com\n"
+    );
+    Dfab::new(p)
+        .args(["production", "deb.reconfigure"])
+        .status(1)
+        .stderr_has("instance production has no current release")
+        .stderr_has("deploy first")
+        .run_checked();
+
+    // Item 7: -n web_restart says "would" (was: "restarted instance"); the run says its health.
+    let out = said(p, &["-n", "staging", "web_restart"]);
+    assert!(out.contains("would restart instance staging"), "{out}");
+    assert!(!out.contains("restarted instance"), "{out}");
+    let out = said(p, &["staging", "web_restart"]);
+    assert!(
+        out.contains("health: http://127.0.0.1/staging/VERSION answered 200"),
+        "{out}"
+    );
+    // ... and -n deb.deploy of a new build says it would switch (was: "current → …" as done).
+    build(p, "1.1-1");
+    let out = said(p, &["-n", "staging", "deb.deploy"]);
+    assert!(out.contains("would switch current to 1.1-1-"), "{out}");
+    assert!(!out.contains("deb.deploy: current"), "{out}");
+    assert_eq!(current(&h, "staging"), r1, "-n switched current");
+
+    // Item 11: the wrapped deploy's summary says what changed (was: "installed (what it had
+    // before is not in the journal)"); its test step ran in the new release.
+    let out = said(p, &["staging", "deploy"]);
+    let r2 = current(&h, "staging");
+    assert!(r2.starts_with("1.1-1-"), "{r2}");
+    assert!(
+        out.contains(&format!("switched current {r1} → {r2}")),
+        "{out}"
+    );
+    assert!(!out.contains("not in the journal"), "{out}");
+
     // Item 5, release=: a release that is not current, by name; an unknown one is said.
     let out = said(p, &["staging", &format!("manage:check,release={r1}")]);
     assert!(out.contains(&format!("release={rel1} ")), "{out}");
