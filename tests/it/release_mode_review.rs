@@ -127,6 +127,29 @@ fn release_mode_review_manage_reconfigure_services_dry_run_and_summary() {
         .stderr_has("deploy first")
         .run_checked();
 
+    // Item 6: `services` acts on the instance (was: the host-wide unit, "inactive" / "not
+    // found"): status asks health_url, restart restarts in current and waits; stop is refused.
+    let out = said(p, &["staging", "services"]);
+    assert!(
+        out.contains(&format!(
+            "instance staging: current release {r1}; http://127.0.0.1/staging/VERSION answered 200"
+        )),
+        "{out}"
+    );
+    let before = h.check("root", "wc -l < /srv/deploy-app/staging/shared/restarts");
+    let out = said(p, &["staging", "services:restart"]);
+    assert!(out.contains("restarted instance staging"), "{out}");
+    let after = h.check("root", "wc -l < /srv/deploy-app/staging/shared/restarts");
+    assert_ne!(
+        before, after,
+        "services:restart did not restart the instance"
+    );
+    Dfab::new(p)
+        .args(["staging", "services:stop"])
+        .status(2)
+        .stderr_has("release mode")
+        .run_checked();
+
     // Item 7: -n web_restart says "would" (was: "restarted instance"); the run says its health.
     let out = said(p, &["-n", "staging", "web_restart"]);
     assert!(out.contains("would restart instance staging"), "{out}");
