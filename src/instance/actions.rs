@@ -337,13 +337,22 @@ impl FleetAction for Deploy {
                     setup_only.is_none(),
                 )?;
                 if let Some(days) = setup_only {
-                    let mut what = format!("prepared {} (not current)", p.name);
+                    // Under -n nothing was prepared: the line says what would be.
+                    let (verb, kept) = if t.recording() {
+                        ("would prepare release", "would be kept")
+                    } else {
+                        ("prepared", "kept")
+                    };
+                    let mut what = format!("{verb} {} (not current)", p.name);
                     if let Some(d) = days {
                         let now = SystemTime::now()
                             .duration_since(UNIX_EPOCH)
                             .map_or(0, |d| d.as_secs());
                         routine::pin(t, cx, inst, &p.name, now + d * 86_400)?;
-                        let _ = write!(what, "; kept from clean_releases for {d} day(s)");
+                        let _ = write!(what, "; {kept} from clean_releases for {d} day(s)");
+                    }
+                    if t.recording() {
+                        return Ok(what);
                     }
                     cx.rep
                         .info(&format!("[{}] release path: {}", t.host(), p.path));

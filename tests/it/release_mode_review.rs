@@ -165,6 +165,11 @@ fn release_mode_review_manage_reconfigure_services_dry_run_and_summary() {
     assert!(out.contains("would switch current to 1.1-1-"), "{out}");
     assert!(!out.contains("deb.deploy: current"), "{out}");
     assert_eq!(current(&h, "staging"), r1, "-n switched current");
+    let out = said(p, &["-n", "staging", "setup_release:keep_days=2"]);
+    assert!(
+        out.contains("would prepare release 1.1-1-<UTC time> (not current); would be kept"),
+        "{out}"
+    );
 
     // Item 11: the wrapped deploy's summary says what changed (was: "installed (what it had
     // before is not in the journal)"); its test step ran in the new release.
