@@ -43,6 +43,7 @@ mod release_mode_fixes;
 mod release_mode_recovery;
 mod release_mode_review;
 mod serve;
+mod serve_review;
 mod serve_support;
 mod support;
 mod web;
