@@ -92,12 +92,13 @@ fn status(s: &str) -> Markup {
     html! { span class={ "status " (s) } data-status { (s) } }
 }
 
-/// The lock state and the last outcome of an env, as the pages say them.
+/// The lock state and the last deploy's outcome of an env, as the pages say them.
 #[derive(Debug, Default, Clone)]
 pub struct EnvState {
-    /// `free`, `held by job #N`, ...
+    /// `held by job #N`, `free (asked 3 s ago)`, `held: …`, `not known: …`, `not checked …`
+    /// ([`super::lockseen`]).
     pub lock: String,
-    /// The newest finished job.
+    /// The newest finished deploy-kind job (deploy, deb.deploy, rollback, resume).
     pub last: Option<Job>,
     /// The deploy journal's status, if there is a journal.
     pub journal: Option<String>,
@@ -117,7 +118,7 @@ pub fn envs(view: &View, states: &[EnvState], s: &Session) -> Markup {
             p { a.button href="/new-env" { "Add an environment" } }
         }
         table.envs {
-            thead { tr { th { "Environment" } th { "Hosts" } th { "Roles" } th { "Strategy" } th { "Deploy sequence" } th { "Protected" } th { "Lock" } th { "Last outcome" } } }
+            thead { tr { th { "Environment" } th { "Hosts" } th { "Roles" } th { "Strategy" } th { "Deploy sequence" } th { "Protected" } th { "Lock" } th { "Last deploy" } } }
             tbody {
                 @for (e, st) in view.envs.iter().zip(states) {
                     tr {
