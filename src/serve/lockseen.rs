@@ -117,12 +117,14 @@ mod tests {
             judge("qa", true, "[h] lock:status: app is free (0.1 s)\n"),
             "free"
         );
-        assert!(judge(
-            "qa",
-            false,
-            "error: [h] deploy lock of app is held by bob (note)\n[h] app is held by bob (x)\n"
-        )
-        .starts_with("held: [h] app is held by bob"));
+        assert_eq!(
+            judge(
+                "qa",
+                true,
+                "[h] lock: app is held by bob (x) (3 s since the last refresh) (0.1 s)\n"
+            ),
+            "held: [h] lock: app is held by bob (x) (3 s since the last refresh) (0.1 s)"
+        );
         let j = judge(
             "qa",
             false,
