@@ -131,7 +131,7 @@ pub fn envs(view: &View, states: &[EnvState], s: &Session) -> Markup {
                             td { (e.strategy) }
                             td.seq { (e.sequence.join(" → ")) }
                             td { @if let Some(p) = e.protected { span.badge { (p) } } @else { "no" } }
-                            td { (st.lock) }
+                            td { (text(&st.lock)) }
                             td { @if let Some(j) = &st.last { a href={ "/jobs/" (j.id) } { (status(&j.status)) } " " (j.action) " " span.muted { (when(j.finished.unwrap_or(j.queued))) } } @else if let Some(js) = &st.journal { "journal: " (js) } @else { span.muted { "none yet" } } }
                         }
                     }
@@ -192,7 +192,7 @@ pub fn env(p: &EnvPage<'_>, s: &Session) -> Markup {
                     dt { "Strategy" } dd { (e.strategy) }
                     dt { "Deploy sequence" } dd.seq { (e.sequence.join(" → ")) }
                     dt { "Maintenance" } dd { (e.maintenance) }
-                    dt { "Lock" } dd { (p.state.lock) }
+                    dt { "Lock" } dd { (text(&p.state.lock)) }
                 }
             }
             div {
