@@ -90,15 +90,20 @@ fn in_release(
             )
         }
     };
-    let dir = match &app.app_dir {
-        Some(d) => inside(env, "app_dir", d)?,
-        None => "\"$DFAB_RELEASE\"".into(),
+    let (dir, shown) = match &app.app_dir {
+        Some(d) => (inside(env, "app_dir", d)?, d.as_str()),
+        None => ("\"$DFAB_RELEASE\"".into(), "/"),
     };
+    let no_dir = quote(&format!(
+        "has no app directory {shown} (app_dir, by default the parent of venv_path): is the \
+         app installed there by the package?"
+    ));
     let user = app.require_user(env)?;
     let full = format!(
         "{find}\nexport DFAB_RELEASE=\"$r\" DFAB_SHARED={root}/shared DFAB_RELEASES_ROOT={root} \
          DFAB_CURRENT={root}/current DFAB_INSTANCE={i} DFAB_PACKAGE={p} \
-         DFAB_CONFIG=\"$r/.dfab\" PATH=\"$r/usr/bin:$PATH\"\ncd {dir} || exit 1\n{script}",
+         DFAB_CONFIG=\"$r/.dfab\" PATH=\"$r/usr/bin:$PATH\"\n\
+         cd {dir} 2>/dev/null || {{ echo \"dfab: release $r\" {no_dir} >&2; exit 1; }}\n{script}",
         i = quote(&rm.instance),
         p = quote(&rm.package),
     );
@@ -196,9 +201,15 @@ mod tests {
             c.contains("\"$DFAB_RELEASE\"/opt/myapp/venv/bin/python \"$DFAB_RELEASE\"/opt/myapp/manage.py check --deploy"),
             "{c}"
         );
-        assert!(c.contains("cd \"$DFAB_RELEASE\"/opt/myapp ||"), "{c}");
+        assert!(
+            c.contains("cd \"$DFAB_RELEASE\"/opt/myapp 2>/dev/null ||"),
+            "{c}"
+        );
         assert!(c.contains("DFAB_INSTANCE=prod"), "{c}");
-        assert!(!c.contains(" /opt/"), "{c}");
+        assert!(
+            !c.contains(" /opt/myapp/venv") && !c.contains("cd /opt"),
+            "{c}"
+        );
         let c = script(
             &manage(&e, &rm, Which::Named("1.0-1-20261207T050000Z"), "shell").unwrap(),
             "myapp",
