@@ -48,6 +48,16 @@ pub fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// The first character of `name` that a task name on the command line cannot hold, if any:
+/// task names are letters, digits, `_`, `-` and `.`. The environment word of `dfab <env>
+/// <task>` is read by the same rule, so an environment named otherwise cannot be used (serve's
+/// "Add an environment" refuses such a name with it).
+#[must_use]
+pub fn bad_name_char(name: &str) -> Option<char> {
+    name.chars()
+        .find(|c| !(c.is_alphanumeric() || "._-".contains(*c)))
+}
+
 /// Parse `name[:args]`. Arguments split on unescaped commas; `key=value` on the first unescaped
 /// `=`; `\,` and `\=` are literal; any other backslash stays as it is.
 pub fn parse_task(spec: &str) -> Result<TaskCall> {
@@ -61,10 +71,7 @@ pub fn parse_task(spec: &str) -> Result<TaskCall> {
             Some("write tasks as `name` or `name:arg,key=value`".into()),
         ));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_alphanumeric() || "._-".contains(*c)))
-    {
+    if let Some(bad) = bad_name_char(name) {
         return Err(Error::usage(
             format!("`{spec}`: task names cannot contain `{bad}`"),
             Some("task names are letters, digits, `_`, `-` and `.`".into()),

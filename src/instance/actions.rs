@@ -1,10 +1,11 @@
 //! Release mode's steps: `deb.deploy` and `setup_release` over the hosts (the checks here once,
 //! every host's preflight, a gate, then each host's release, or nothing when `current` runs
-//! this build and these answers already), and `rollback`, `releases` and `clean_releases` on
-//! each host.
+//! this build and these answers already), `deb.reconfigure` of `current`, and `rollback`,
+//! `releases` and `clean_releases` on each host.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::deploy::record::Shipment;
@@ -190,6 +191,8 @@ pub struct Deploy {
     /// The release and the checks here, made on the first call and kept for the run (the
     /// wrapped deploy asks before its stages, then runs the install).
     loaded: OnceLock<(Release, Checked)>,
+    /// What this run did on each host, as its line said it (the wrapped deploy's summary).
+    said: Mutex<BTreeMap<String, String>>,
 }
 
 impl Deploy {
@@ -202,6 +205,7 @@ impl Deploy {
             setup_only,
             resume,
             loaded: OnceLock::new(),
+            said: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -229,6 +233,17 @@ impl Deploy {
     /// maintenance, so a bad answers file stops it first).
     pub fn release(&self, cx: &RunCtx<'_>) -> Result<&Release> {
         self.checked(cx).map(|(r, _)| r)
+    }
+
+    /// What this run did on `host` (`switched current a → b`, `reconfigured …`), when it
+    /// did something there.
+    #[must_use]
+    pub fn said(&self, host: &str) -> Option<String> {
+        self.said
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(host)
+            .cloned()
     }
 
     /// The release, if this run has loaded it.
@@ -273,7 +288,7 @@ impl FleetAction for Deploy {
         };
         let setup_only = self.setup_only;
         let resume = self.resume;
-        Ok(gated(
+        let results = gated(
             eng,
             task,
             hosts,
@@ -322,13 +337,22 @@ impl FleetAction for Deploy {
                     setup_only.is_none(),
                 )?;
                 if let Some(days) = setup_only {
-                    let mut what = format!("prepared {} (not current)", p.name);
+                    // Under -n nothing was prepared: the line says what would be.
+                    let (verb, kept) = if t.recording() {
+                        ("would prepare release", "would be kept")
+                    } else {
+                        ("prepared", "kept")
+                    };
+                    let mut what = format!("{verb} {} (not current)", p.name);
                     if let Some(d) = days {
                         let now = SystemTime::now()
                             .duration_since(UNIX_EPOCH)
                             .map_or(0, |d| d.as_secs());
                         routine::pin(t, cx, inst, &p.name, now + d * 86_400)?;
-                        let _ = write!(what, "; kept from clean_releases for {d} day(s)");
+                        let _ = write!(what, "; {kept} from clean_releases for {d} day(s)");
+                    }
+                    if t.recording() {
+                        return Ok(what);
                     }
                     cx.rep
                         .info(&format!("[{}] release path: {}", t.host(), p.path));
@@ -341,7 +365,17 @@ impl FleetAction for Deploy {
                 }
                 Ok(what)
             },
-        ))
+        );
+        let mut said = self
+            .said
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (h, r) in &results {
+            if let Ok(what) = r {
+                said.insert(h.clone(), what.clone());
+            }
+        }
+        Ok(results)
     }
 }
 
@@ -366,8 +400,90 @@ pub struct Restart {
 
 impl HostAction for Restart {
     fn run(&self, t: &mut dyn Transport, cx: &RunCtx<'_>) -> Result<String> {
-        routine::restart_healthy(t, cx, &self.inst)?;
-        Ok(format!("restarted instance {}", self.inst.rm.instance))
+        let health = routine::restart_said(t, cx, &self.inst)?;
+        let rm = &self.inst.rm;
+        let how = match &rm.start {
+            Some(_) => "release_start_command".to_string(),
+            None => format!("{}@{}.service", rm.package, rm.instance),
+        };
+        if t.recording() {
+            return Ok(format!(
+                "would restart instance {} in its current release ({how}){}",
+                rm.instance,
+                if self.inst.health.is_some() {
+                    " and wait for health_url"
+                } else {
+                    ""
+                }
+            ));
+        }
+        Ok(match health {
+            Some(h) => format!("restarted instance {} ({how}); {h}", rm.instance),
+            None => format!("restarted instance {} ({how})", rm.instance),
+        })
+    }
+}
+
+/// `deb.reconfigure` in release mode: the env's debconf answers rendered with the build's
+/// templates and applied to each host's `current` release ([`routine::reconfigure`]: its
+/// config, `release_setup_commands` again, a restart), no new release. A host without a
+/// current release, or whose current runs another build than the one built here (whose
+/// templates would render the answers), is refused with a hint.
+#[derive(Debug)]
+pub struct Reconfigure {
+    /// The release install whose build and answers are loaded and checked here.
+    pub deploy: Deploy,
+}
+
+impl FleetAction for Reconfigure {
+    fn run(&self, eng: &Engine<'_, '_>, hosts: &[String]) -> Result<Vec<(String, Result<String>)>> {
+        let cx = eng.cx;
+        let (_, checked) = self.deploy.checked(cx)?;
+        let inst = &self.deploy.inst;
+        let rm = &inst.rm;
+        let Some(ship) = &checked.ship else {
+            return Ok(hosts
+                .iter()
+                .map(|h| {
+                    let what = format!(
+                        "would reconfigure instance {}'s current release with the env's \
+                         debconf answers (no new release)",
+                        rm.instance
+                    );
+                    (h.clone(), Ok(what))
+                })
+                .collect());
+        };
+        Ok(gated(
+            eng,
+            "deb.reconfigure",
+            hosts,
+            &|t, cx| routine::preflight(t, cx, inst, ship),
+            &|t, cx, facts| {
+                if t.recording() {
+                    return routine::reconfigure(t, cx, inst, "<current>", &checked.config);
+                }
+                let Some(cur) = facts.current else {
+                    return Err(super::Error::NoCurrent {
+                        host: t.host().to_string(),
+                        instance: rm.instance.clone(),
+                        root: rm.root.clone(),
+                        env: inst.env.clone(),
+                    }
+                    .into());
+                };
+                if cur.deb != ship.sha256 {
+                    return Err(super::Error::OtherBuild {
+                        host: t.host().to_string(),
+                        release: cur.name,
+                        deb: ship.path.clone(),
+                        env: inst.env.clone(),
+                    }
+                    .into());
+                }
+                routine::reconfigure(t, cx, inst, &cur.name, &checked.config)
+            },
+        ))
     }
 }
 

@@ -32,6 +32,23 @@ pub enum Error {
         back: Option<String>,
         cause: String,
     },
+    /// `deb.reconfigure`: the instance has no current release to reconfigure.
+    #[error("[{host}] deb.reconfigure: instance {instance} has no current release in {root}: nothing to reconfigure, nothing done")]
+    NoCurrent {
+        host: String,
+        instance: String,
+        root: String,
+        env: String,
+    },
+    /// `deb.reconfigure`: `current` runs another build than the one built here, whose
+    /// templates would render the answers.
+    #[error("[{host}] deb.reconfigure: current release {release} runs another build than {}, whose templates would render the answers: nothing done", .deb.display())]
+    OtherBuild {
+        host: String,
+        release: String,
+        deb: PathBuf,
+        env: String,
+    },
 }
 
 impl Error {
@@ -51,6 +68,13 @@ impl Error {
             Error::Unhealthy { .. } => {
                 "`releases` lists the instance's releases; fix the release and deploy again".into()
             }
+            Error::NoCurrent { env, .. } => format!(
+                "deploy first: `dfab {env} deb.deploy` (it renders the answers into the new release)"
+            ),
+            Error::OtherBuild { env, .. } => format!(
+                "`dfab {env} deb.deploy` ships this build with the answers; or build the current \
+                 release's version again, then deb.reconfigure"
+            ),
         })
     }
 }
@@ -63,12 +87,18 @@ impl crate::error::DomainError for Error {
     fn code(&self) -> u8 {
         match self {
             Error::ScriptsRefused { .. } | Error::NotBuilt { .. } => 2,
-            Error::Unhealthy { .. } => 1,
+            Error::Unhealthy { .. } | Error::NoCurrent { .. } | Error::OtherBuild { .. } => 1,
         }
     }
 
     fn left_host_unchanged(&self) -> bool {
-        matches!(self, Error::ScriptsRefused { .. } | Error::NotBuilt { .. })
+        matches!(
+            self,
+            Error::ScriptsRefused { .. }
+                | Error::NotBuilt { .. }
+                | Error::NoCurrent { .. }
+                | Error::OtherBuild { .. }
+        )
     }
 }
 

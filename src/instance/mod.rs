@@ -4,9 +4,11 @@
 //! answers into `shared/`, and a `current` symlink switched atomically after the checks pass.
 //! [`scripts`] refuses packages whose maintainer scripts it cannot stand in for, [`config`]
 //! renders the answers, [`host`] builds the host program's `release` calls, [`routine`] is one
-//! host's phases and [`actions`] the tasks' steps over the hosts.
+//! host's phases, [`actions`] the tasks' steps over the hosts and [`app`] the app's own
+//! commands (`manage`, the `test` step's check) in a release.
 
 pub mod actions;
+pub mod app;
 pub mod config;
 mod error;
 pub mod host;

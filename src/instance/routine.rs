@@ -218,12 +218,27 @@ pub fn prepare(
 
 /// Restart the instance in its current release, then wait for `health_url`.
 pub fn restart_healthy(t: &mut dyn Transport, cx: &RunCtx<'_>, inst: &Instance) -> Result<()> {
+    restart_said(t, cx, inst).map(drop)
+}
+
+/// [`restart_healthy`], returning the health wait's own line (`health: <url> answered 200`)
+/// when `health_url` is set and this is a real run.
+pub fn restart_said(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    inst: &Instance,
+) -> Result<Option<String>> {
     let start: Vec<&str> = inst.rm.start.iter().map(String::as_str).collect();
     run(t, cx, call(&inst.rm, "restart", &start))?;
-    if let Some((url, timeout)) = &inst.health {
-        run(t, cx, crate::web_mode::restart::wait_healthy(url, *timeout))?;
-    }
-    Ok(())
+    let Some((url, timeout)) = &inst.health else {
+        return Ok(None);
+    };
+    let out = run(t, cx, crate::web_mode::restart::wait_healthy(url, *timeout))?;
+    Ok(out
+        .stdout_str()
+        .lines()
+        .find(|l| l.starts_with("health: "))
+        .map(String::from))
 }
 
 /// Make `p` current atomically, restart the instance and wait for health. When it does not
@@ -257,10 +272,20 @@ pub fn switch(
         }
         .into());
     }
+    if t.recording() {
+        // Under -n nothing is read: where `current` is, and whether the run would find this
+        // build there already (and only reconfigure, or do nothing), only the host knows.
+        return Ok(format!(
+            "would switch current to {} and restart the instance (unless current runs this \
+             build already: then only new debconf answers would be applied; -n does not read \
+             the host)",
+            p.name
+        ));
+    }
     Ok(if was.is_empty() {
-        format!("current → {}", p.name)
+        format!("switched current → {}", p.name)
     } else {
-        format!("current {was} → {}", p.name)
+        format!("switched current {was} → {}", p.name)
     })
 }
 
@@ -282,6 +307,12 @@ pub fn reconfigure(
     }
     restart_healthy(t, cx, inst)?;
     run(t, cx, call(rm, "reconfigured", &[name]))?;
+    if t.recording() {
+        return Ok(format!(
+            "would reconfigure current release {name} with the env's debconf answers and \
+             restart the instance (no new release)"
+        ));
+    }
     Ok(format!(
         "reconfigured current release {name} with the env's debconf answers (no new release)"
     ))

@@ -361,8 +361,19 @@ impl Run<'_, '_, '_, '_> {
 impl Run<'_, '_, '_, '_> {
     /// The summary's line for a host the deploy installed on: per package, what dpkg had
     /// before (with its status when that was not `ii`: `iF` after an earlier failed deploy)
-    /// and the version shipped, e.g. `upgraded p 1.1-1 (half-configured, dpkg iF) → 1.2-1`.
+    /// and the version shipped, e.g. `upgraded p 1.1-1 (half-configured, dpkg iF) → 1.2-1`; in
+    /// release mode, what the release install did (`switched current a → b`).
     fn installed_line(&self, h: &str) -> String {
+        if self.p.release_mode {
+            // Release mode: what the release install said it did (`switched current a → b`);
+            // dpkg's states are not what changed.
+            return self
+                .p
+                .release_deploy
+                .as_ref()
+                .and_then(|d| d.said(h))
+                .unwrap_or_else(|| "installed a new release (`releases` lists it)".into());
+        }
         let Some(before) = self.j.previous.get(h).filter(|m| !m.is_empty()) else {
             return "installed (what it had before is not in the journal)".into();
         };

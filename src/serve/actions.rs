@@ -30,6 +30,15 @@ impl Action {
         Action::Releases,
     ];
 
+    /// The actions that change what an env runs: the "last deploy" the pages show is the
+    /// newest of these.
+    pub const DEPLOYS: [Action; 4] = [
+        Action::Deploy,
+        Action::DebDeploy,
+        Action::Rollback,
+        Action::Resume,
+    ];
+
     /// The name in forms and the jobs table: the task as the CLI writes it.
     #[must_use]
     pub fn name(self) -> &'static str {

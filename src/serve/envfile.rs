@@ -47,6 +47,12 @@ pub fn add(file: &Path, new: &NewEnv) -> Result<(), String> {
     {
         return Err(format!("the name {name:?} cannot be used: it must be non-empty, without `:` or spaces, and not start with `-`"));
     }
+    // The CLI's own rule: `dfab <env> …` reads the env word as it reads a task name.
+    if let Some(c) = crate::invocation::bad_name_char(name) {
+        return Err(format!(
+            "the name {name:?} cannot be used: it holds `{c}`, and `dfab {name} …` would refuse it (names are letters, digits, `_`, `-` and `.`)"
+        ));
+    }
     let text = fs_err::read_to_string(file).map_err(|e| e.to_string())?;
     let mut doc: DocumentMut = text
         .parse()

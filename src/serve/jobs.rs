@@ -38,6 +38,8 @@ pub struct Jobs {
     pub redactor: Arc<RwLock<Redactor>>,
     /// Envs whose releases are not read after a job (an LXC env: reading would clone it).
     pub no_snapshot: RwLock<HashSet<String>>,
+    /// The deploy locks the hosts reported lately ([`super::lockseen`]).
+    pub(super) locks: super::lockseen::Cache,
     kick: Mutex<()>,
 }
 
@@ -54,11 +56,12 @@ impl Jobs {
             dir,
             redactor,
             no_snapshot: RwLock::new(HashSet::new()),
+            locks: super::lockseen::Cache::default(),
             kick: Mutex::new(()),
         }
     }
 
-    fn redact(&self, s: &str) -> String {
+    pub(super) fn redact(&self, s: &str) -> String {
         self.redactor
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -134,7 +137,7 @@ impl Jobs {
     }
 
     /// The command of a job: `dfab -f FILE -y ENV WORDS...` (the page asked where the CLI asks).
-    fn command(&self, env: &str, words: &str, yes: bool) -> Command {
+    pub(super) fn command(&self, env: &str, words: &str, yes: bool) -> Command {
         let mut cmd = Command::new(&self.exe);
         cmd.arg("-f").arg(&self.file);
         if yes {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod jobs;
+pub mod lockseen;
 pub mod pages;
 pub mod project;
 pub mod routes;

@@ -92,12 +92,13 @@ fn status(s: &str) -> Markup {
     html! { span class={ "status " (s) } data-status { (s) } }
 }
 
-/// The lock state and the last outcome of an env, as the pages say them.
+/// The lock state and the last deploy's outcome of an env, as the pages say them.
 #[derive(Debug, Default, Clone)]
 pub struct EnvState {
-    /// `free`, `held by job #N`, ...
+    /// `held by job #N`, `free (asked 3 s ago)`, `held: …`, `not known: …`, `not checked …`
+    /// ([`super::lockseen`]).
     pub lock: String,
-    /// The newest finished job.
+    /// The newest finished deploy-kind job (deploy, deb.deploy, rollback, resume).
     pub last: Option<Job>,
     /// The deploy journal's status, if there is a journal.
     pub journal: Option<String>,
@@ -117,7 +118,7 @@ pub fn envs(view: &View, states: &[EnvState], s: &Session) -> Markup {
             p { a.button href="/new-env" { "Add an environment" } }
         }
         table.envs {
-            thead { tr { th { "Environment" } th { "Hosts" } th { "Roles" } th { "Strategy" } th { "Deploy sequence" } th { "Protected" } th { "Lock" } th { "Last outcome" } } }
+            thead { tr { th { "Environment" } th { "Hosts" } th { "Roles" } th { "Strategy" } th { "Deploy sequence" } th { "Protected" } th { "Lock" } th { "Last deploy" } } }
             tbody {
                 @for (e, st) in view.envs.iter().zip(states) {
                     tr {
@@ -130,7 +131,7 @@ pub fn envs(view: &View, states: &[EnvState], s: &Session) -> Markup {
                             td { (e.strategy) }
                             td.seq { (e.sequence.join(" → ")) }
                             td { @if let Some(p) = e.protected { span.badge { (p) } } @else { "no" } }
-                            td { (st.lock) }
+                            td { (text(&st.lock)) }
                             td { @if let Some(j) = &st.last { a href={ "/jobs/" (j.id) } { (status(&j.status)) } " " (j.action) " " span.muted { (when(j.finished.unwrap_or(j.queued))) } } @else if let Some(js) = &st.journal { "journal: " (js) } @else { span.muted { "none yet" } } }
                         }
                     }
@@ -191,7 +192,7 @@ pub fn env(p: &EnvPage<'_>, s: &Session) -> Markup {
                     dt { "Strategy" } dd { (e.strategy) }
                     dt { "Deploy sequence" } dd.seq { (e.sequence.join(" → ")) }
                     dt { "Maintenance" } dd { (e.maintenance) }
-                    dt { "Lock" } dd { (p.state.lock) }
+                    dt { "Lock" } dd { (text(&p.state.lock)) }
                 }
             }
             div {

@@ -59,35 +59,71 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// Each env's lock and last deploy: serve's running job, a journal left `running`, else what
+/// the hosts say (`lock:status`, cached briefly; an LXC env is not asked, which would start its
+/// container), never "free" without asking. The last outcome is that of the newest finished
+/// deploy-kind job ([`Action::DEPLOYS`]).
 fn env_states(app: &App, view: &super::project::View) -> Vec<EnvState> {
     let running = app.store.jobs_in("running").unwrap_or_default();
-    let last = app.store.last_finished().unwrap_or_default();
+    let deploys: Vec<&str> = Action::DEPLOYS.iter().map(|a| a.name()).collect();
+    let last = app.store.last_finished_of(&deploys).unwrap_or_default();
     let dir = view
         .file
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
-    view.envs
+    let journals: Vec<Option<String>> = view
+        .envs
         .iter()
         .map(|e| {
-            let journal =
-                crate::pipeline::journal::load(&crate::pipeline::journal::path(&dir, &e.name))
-                    .ok()
-                    .flatten()
-                    .map(|j| j.status);
-            let lock = if let Some(j) = running.iter().find(|j| j.env == e.name) {
-                format!("held by job #{}", j.id)
-            } else if journal.as_deref() == Some("running") {
-                "held by a deploy that stopped part-way (journal: running); resume finishes it"
-                    .into()
-            } else {
-                "free".into()
-            };
-            EnvState {
-                lock,
-                last: last.iter().find(|j| j.env == e.name).cloned(),
-                journal,
-            }
+            crate::pipeline::journal::load(&crate::pipeline::journal::path(&dir, &e.name))
+                .ok()
+                .flatten()
+                .map(|j| j.status)
+        })
+        .collect();
+    // The hosts of every env asked at once: a page waits for the slowest, not their sum.
+    let locks: Vec<String> = std::thread::scope(|sc| {
+        let asks: Vec<_> = view
+            .envs
+            .iter()
+            .zip(&journals)
+            .map(|(e, journal)| {
+                let job = running.iter().find(|j| j.env == e.name).map(|j| j.id);
+                let jobs = &app.jobs;
+                sc.spawn(move || {
+                    if let Some(id) = job {
+                        format!("held by job #{id}")
+                    } else if journal.as_deref() == Some("running") {
+                        "held by a deploy that stopped part-way (journal: running); resume \
+                         finishes it"
+                            .into()
+                    } else if e.error.is_some() {
+                        "not known (the env does not load)".into()
+                    } else if e.lxc.is_some() {
+                        format!(
+                            "not checked (an LXC env: asking would start its container; \
+                             `dfab {} lock:status` asks)",
+                            e.name
+                        )
+                    } else {
+                        jobs.lock_seen(&e.name)
+                    }
+                })
+            })
+            .collect();
+        asks.into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| "not known".into()))
+            .collect()
+    });
+    view.envs
+        .iter()
+        .zip(locks)
+        .zip(journals)
+        .map(|((e, lock), journal)| EnvState {
+            lock,
+            last: last.iter().find(|j| j.env == e.name).cloned(),
+            journal,
         })
         .collect()
 }

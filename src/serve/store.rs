@@ -295,14 +295,16 @@ impl Store {
         })
     }
 
-    /// Each env's newest finished job (for the environments page), in one query.
-    pub fn last_finished(&self) -> Result<Vec<Job>, Error> {
+    /// The newest finished job of each env among those whose action is one of `actions`.
+    pub fn last_finished_of(&self, actions: &[&str]) -> Result<Vec<Job>, Error> {
+        let marks = vec!["?"; actions.len()].join(", ");
         self.with(|c| {
             let mut st = c.prepare(&format!(
                 "SELECT {JOB_COLS} FROM jobs WHERE id IN (SELECT max(id) FROM jobs \
-                 WHERE status IN ('succeeded', 'failed', 'interrupted') GROUP BY env)"
+                 WHERE status IN ('succeeded', 'failed', 'interrupted') \
+                 AND action IN ({marks}) GROUP BY env)"
             ))?;
-            let rows = st.query_map([], job_row)?;
+            let rows = st.query_map(rusqlite::params_from_iter(actions), job_row)?;
             rows.collect()
         })
     }

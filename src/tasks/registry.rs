@@ -295,10 +295,16 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "manage",
         doc: "Run a management command of the app: manage:createsuperuser, manage:\"migrate --plan\"",
-        args: &[arg(
-            "command",
-            "the management command and its arguments (run in the app's venv, as app_user)",
-        )],
+        args: &[
+            arg(
+                "command",
+                "the management command and its arguments (run in the app's venv, as app_user)",
+            ),
+            arg(
+                "release",
+                "release mode: run in this release (as `releases` lists it), not `current`",
+            ),
+        ],
         roles: &["app"],
         activation: true,
         plan: builtin::manage::plan,

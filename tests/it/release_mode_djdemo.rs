@@ -53,6 +53,7 @@ fn toml(r: &Reserved, template: &str) -> String {
              lxc_packages = [\"postgresql\", \"nginx-light\", \"sudo\", \"curl\"]\n\
              package_name = \"djdemo\"\npackage_dir = \"dist/\"\nwheel = true\n\
              venv_path = \"/opt/djdemo/venv\"\ninstall_mode = \"release\"\nkeep_releases = 1\n\
+             manage_command = \"djdemo-manage\"\n\
              debconf = \"debconf.{env}.dat\"\n\
              migrate_command = '\"$DFAB_RELEASE/usr/bin/djdemo-manage\" migrate --noinput'\n\
              health_url = \"http://127.0.0.1:{port}/health\"\nhealth_timeout = 20\n\
@@ -234,6 +235,10 @@ fn release_mode_djdemo_staging_and_production_on_one_container() {
     assert!(out.contains("current → 1.0-"), "{out}");
     let s1 = serves_current(c, "staging");
     attach_ok(c, "test -e /srv/djdemo/staging/.dfab/deploy.lock.guard");
+    // `manage` runs in the instance's current release: its own djdemo-manage (first on PATH),
+    // venv and settings, as djdemo; no dpkg install of djdemo is on this host.
+    let out = dfab(&project, &["staging", "manage:check"]);
+    assert!(out.contains("System check identified no issues"), "{out}");
 
     // production's deploy (maintenance on production only) while staging answers 200 with its
     // release throughout.
@@ -311,6 +316,12 @@ fn release_mode_djdemo_staging_and_production_on_one_container() {
         &format!("cd {path} && DFAB_RELEASE={path} usr/bin/djdemo-manage check 2>&1"),
     );
     assert!(checked.contains("no issues"), "{checked}");
+    let name = path.rsplit('/').next().unwrap();
+    let out = dfab(
+        &project,
+        &["production", &format!("manage:check,release={name}")],
+    );
+    assert!(out.contains("System check identified no issues"), "{out}");
     assert_eq!(current(c, "production"), p1);
     loop_start(c, "staging");
     let out = dfab(&project, &["production", "deb.deploy"]);

@@ -643,6 +643,14 @@ fn serve_resolves_inventories_as_the_cli_does_and_requires_sign_in_once_an_accou
     let (status, body) = get(&server.url, "/login");
     assert!(status.ends_with("200 OK"), "{status}");
     assert!(body.contains("Sign in"), "{body}");
+    // The server wrote the line before it answered; the test's reader thread may not have
+    // taken it from the pipe yet on a busy machine.
+    let t = Instant::now();
+    while !server.log().contains("sign-in is required from now on")
+        && t.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         server.log().contains("sign-in is required from now on"),
         "{}",

@@ -77,18 +77,24 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             });
         }
     } else {
-        let cmd = App::from_env(env)?
-            .manage(env, &["check", "--deploy"])?
-            .ok_or_else(|| {
-                env.key_error(
-                    "test_commands",
-                    "no `test_commands`, and no `package_name` to find the Django app's venv",
-                    Some(format!(
-                        "set {}, or package_name for the default `manage.py check --deploy`",
-                        env.example("test_commands", "[{'run': 'make check'}]")
-                    )),
-                )
-            })?;
+        let release = crate::settings::InstallMode::from_env(env)?;
+        let cmd = if let Some(rm) = release.release() {
+            // Release mode: the check runs in the instance's `current`, never /opt's paths.
+            crate::instance::app::django_check(env, rm, &["check", "--deploy"])?
+        } else {
+            App::from_env(env)?
+                .manage(env, &["check", "--deploy"])?
+                .ok_or_else(|| {
+                    env.key_error(
+                        "test_commands",
+                        "no `test_commands`, and no `package_name` to find the Django app's venv",
+                        Some(format!(
+                            "set {}, or package_name for the default `manage.py check --deploy`",
+                            env.example("test_commands", "[{'run': 'make check'}]")
+                        )),
+                    )
+                })?
+        };
         steps.push(Step::Run {
             task: task.clone(),
             hosts: cx.hosts.clone(),

@@ -1,5 +1,6 @@
 //! `deb.reconfigure`: the env's debconf answers (loaded and parsed here, before anything runs)
-//! applied on each host to the installed version of the env's packages, as one host step.
+//! applied on each host to the installed version of the env's packages, as one host step (in
+//! release mode, to the instance's `current` release).
 
 use std::sync::Arc;
 
@@ -11,8 +12,35 @@ use crate::invocation::TaskCall;
 use super::{PlanCtx, Step};
 
 /// Plan `deb.reconfigure`: an env without `debconf` answers is an error.
+/// In release mode: the instance's `current` release reconfigured
+/// ([`crate::instance::actions::Reconfigure`]), never dpkg's packages.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
+    if let Some(inst) = super::release_mode::instance(cx)? {
+        let job = super::deb_deploy::job(cx, false)?;
+        if Release::answers_only(&job)?.debconf.is_none() {
+            return Err(no_answers(cx));
+        }
+        return Ok(vec![Step::Fleet {
+            task: call.name.clone(),
+            hosts: cx.hosts.clone(),
+            action: Arc::new(crate::instance::actions::Reconfigure {
+                deploy: crate::instance::actions::Deploy::new(inst, job, None, false),
+            }),
+        }]);
+    }
     Ok(vec![step(cx, &call.name, "deb.reconfigure")?])
+}
+
+/// The error of an env without debconf answers.
+fn no_answers(cx: &PlanCtx<'_>) -> crate::error::Error {
+    cx.env.key_error(
+        "debconf",
+        "deb.reconfigure applies the env's debconf answers, and this env has none",
+        Some(format!(
+            "name a debconf database: {}",
+            cx.env.example("debconf", "'debconf.dat'")
+        )),
+    )
 }
 
 /// The host step that reconfigures the env's packages with its current answers; `by` names
@@ -20,14 +48,7 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
 pub fn step(cx: &PlanCtx<'_>, task: &str, by: &'static str) -> Result<Step> {
     let job = super::deb_deploy::job(cx, false)?;
     let Some(answers) = Release::answers_only(&job)?.debconf else {
-        return Err(cx.env.key_error(
-            "debconf",
-            "deb.reconfigure applies the env's debconf answers, and this env has none",
-            Some(format!(
-                "name a debconf database: {}",
-                cx.env.example("debconf", "'debconf.dat'")
-            )),
-        ));
+        return Err(no_answers(cx));
     };
     let recorded = record::read_stamped(&job.package_dir).ok().flatten();
     let mut packages = job.select.names();

@@ -1,12 +1,14 @@
 //! `manage:<command>`: the app's management command (`manage:createsuperuser`,
 //! `manage:"migrate --plan"`) on the first `app` host, as the app user, attached to this
-//! terminal when there is one; its exit status is dfab's (`CommCare`'s `fab <env> manage`).
+//! terminal when there is one; its exit status is dfab's (`CommCare`'s `fab <env> manage`). In
+//! release mode it runs in the instance's `current` release (or `release=<name>`).
 
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::exec::step::{HostAction, RunCtx};
+use crate::instance::app::Which;
 use crate::invocation::TaskCall;
 use crate::settings::App;
 use crate::transport::cmd::Cmd;
@@ -28,7 +30,27 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             ),
         ));
     }
-    let cmd = App::from_env(cx.env)?.manage_command(cx.env, command)?;
+    let cmd = match crate::settings::InstallMode::from_env(cx.env)?.release() {
+        // Release mode: in the instance's `current` (or `release=<name>`), never /opt's paths.
+        Some(rm) => {
+            let which = match call.kwarg("release") {
+                Some(name) => Which::Named(name),
+                None => Which::Current,
+            };
+            crate::instance::app::manage(cx.env, rm, which, command)?
+        }
+        None if call.kwarg("release").is_some() => {
+            return Err(Error::usage(
+                format!(
+                    "manage: release= names a release of release mode, and env `{}` installs \
+                     through dpkg",
+                    cx.env.name
+                ),
+                Some("drop release=, or set install_mode = 'release' in the env".into()),
+            ))
+        }
+        None => App::from_env(cx.env)?.manage_command(cx.env, command)?,
+    };
     let Some(host) = cx.hosts.first() else {
         return Err(cx.env.key_error(
             "hosts",

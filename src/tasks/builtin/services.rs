@@ -1,7 +1,8 @@
 //! `services:status|restart|stop|start[,name]`: the services the env's packages run (the
 //! systemd units and init scripts in the built packages' data trees, supervisor programs in
 //! their supervisor configs, or the env's `services`), on the hosts that run them; restarts
-//! and starts then wait for `health_url`, as `web_restart` does.
+//! and starts then wait for `health_url`, as `web_restart` does. In release mode, the
+//! instance instead.
 
 use crate::environments::value::Kind as ValueKind;
 use crate::error::{Error, Result};
@@ -25,6 +26,11 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
             )),
         )
     })?;
+    if !cx.env.vars.contains_key("services") {
+        if let Some(inst) = super::release_mode::instance(cx)? {
+            return release_mode(cx, call, action, &inst);
+        }
+    }
     let mut known = known(cx)?;
     if let Some(name) = call.kwarg("name") {
         let name = name.strip_suffix(".service").unwrap_or(name);
@@ -104,6 +110,77 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         steps.extend(super::web_restart::health_on(cx.env, &call.name, &touched)?);
     }
     Ok(steps)
+}
+
+/// `services` in release mode (without a `services` key naming host-wide units): the
+/// package's units are not installed there, the instance is what runs. `restart` and `start`
+/// are the instance's restart in `current` with the health wait (as `web_restart`); `status`
+/// asks `health_url` once and names the current release; `stop` has no command in release mode
+/// and is refused, as is `status` without `health_url`.
+fn release_mode(
+    cx: &PlanCtx<'_>,
+    call: &TaskCall,
+    action: Action,
+    inst: &crate::instance::Instance,
+) -> Result<Vec<Step>> {
+    let rm = &inst.rm;
+    let hint_services = format!(
+        "(`services = [...]` in the env names host-wide units to act on instead, e.g. {})",
+        cx.env.example("services", "['nginx']")
+    );
+    match action {
+        Action::Restart | Action::Start => Ok(super::release_mode::restart(cx, call, inst.clone())),
+        Action::Stop => Err(Error::usage(
+            format!(
+                "services:stop: env `{}` is in release mode, where instance {} has no stop \
+                 command (release_start_command only (re)starts it): nothing done",
+                cx.env.name, rm.instance
+            ),
+            Some(format!(
+                "stop the instance's process on the host; `dfab {} web_restart` or \
+                 services:restart restarts it {hint_services}",
+                cx.env.name
+            )),
+        )),
+        Action::Status => {
+            let Some((url, _)) = &inst.health else {
+                return Err(Error::usage(
+                    format!(
+                        "services:status: env `{}` is in release mode, where instance {} runs \
+                         no unit dfab knows, and without `health_url` whether it answers \
+                         cannot be asked",
+                        cx.env.name, rm.instance
+                    ),
+                    Some(format!(
+                        "set {} (asked once by services:status, waited for by web_restart) \
+                         {hint_services}",
+                        cx.env
+                            .example("health_url", "'http://127.0.0.1:8000/health'")
+                    )),
+                ));
+            };
+            let cmd = crate::transport::cmd::Cmd::shell(format!(
+                "u={u}; i={i}; c=$(readlink {cur} 2>/dev/null || true); c=${{c##*/}}\n\
+                 code=$(curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 \"$u\" 2>/dev/null) || true\n\
+                 echo \"instance $i: current release ${{c:-none}}; $u answered ${{code:-nothing}}\"\n\
+                 case \"$code\" in 2??) ;; *) exit 1;; esac",
+                cur = crate::transport::cmd::quote(&format!("{}/current", rm.root)),
+                u = crate::transport::cmd::quote(url),
+                i = crate::transport::cmd::quote(&rm.instance),
+            ))
+            .sudo(None);
+            Ok(vec![Step::Run {
+                task: call.name.clone(),
+                hosts: cx.hosts.clone(),
+                cmd,
+                warn_only: false,
+                builtin: Some(format!(
+                    "ask instance {}'s health_url whether it answers",
+                    rm.instance
+                )),
+            }])
+        }
+    }
 }
 
 /// The env's services and the hosts of this call that run each: `services`, else what the
