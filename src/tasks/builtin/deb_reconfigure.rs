@@ -53,6 +53,14 @@ pub fn step(cx: &PlanCtx<'_>, task: &str, by: &'static str) -> Result<Step> {
         action: Arc::new(Reconfigure {
             packages,
             answers,
+            built: recorded
+                .as_ref()
+                .map(|(s, _)| {
+                    s.iter()
+                        .map(|s| (s.package.clone(), s.sha256.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
             commit: recorded.and_then(|(_, c)| c),
             by,
         }),

@@ -1,0 +1,175 @@
+//! What a second new-user review of the day-two operations (issues 20, 21) found wrong, each
+//! pinned: debconf answers known from the host (not a local journal) and applied or said,
+//! `-n` saying what it cannot know, the sha256 and commit quoted, and the CLI's smaller faults.
+
+use std::path::Path;
+
+use crate::support::{copy_tree, deploy_app_fixture, git, project, Dfab, TestHost, KEY};
+
+/// The fixture's debconf answers with this site name.
+fn answers(site: &str) -> String {
+    format!(
+        "Name: deploy-app/site_name\nTemplate: deploy-app/site_name\nValue: {site}\n\
+         Owners: deploy-app\nFlags: seen\n\n\
+         Name: deploy-app/admin_password\nTemplate: deploy-app/admin_password\n\
+         Value: pw-review2-1234\nOwners: deploy-app\nFlags: seen\n"
+    )
+}
+
+/// A copy of fixtures/deploy-app as a git repository (one commit) whose env `staging` reaches
+/// `h` as root with `debconf.dat` as its answers (`site` the site name).
+fn app_on(h: &TestHost, site: &str) -> tempfile::TempDir {
+    let toml = format!(
+        "[environments.staging]\nhosts = [\"{ip}\"]\nuser = \"root\"\nkey_filename = \"{KEY}\"\n\
+         known_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\ntimeout = 5\n\
+         package_name = \"deploy-app\"\npackage_dir = \"dist/\"\ndebconf = \"debconf.dat\"\n\
+         deploy = [\"deb.build\", \"deb.deploy\"]\n",
+        ip = h.ip
+    );
+    let dir = project(&[
+        ("dfab.toml", &toml),
+        ("debconf.dat", &answers(site)),
+        (".gitignore", "dist/\n"),
+    ]);
+    copy_tree(&deploy_app_fixture(), dir.path());
+    let p = dir.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "first"]);
+    dir
+}
+
+/// The site name the fixture's postinst wrote on `h` from the answers it got.
+fn site_on(h: &TestHost) -> String {
+    h.check("root", "grep site_name /var/lib/deploy-app/config")
+        .trim()
+        .to_string()
+}
+
+/// Write new answers (site name `site`) and commit them.
+fn new_answers(p: &Path, site: &str) {
+    fs_err::write(p.join("debconf.dat"), answers(site)).unwrap();
+    git(p, &["commit", "-q", "-am", site]);
+}
+
+fn staging(p: &Path, args: &[&str]) -> crate::support::Outcome {
+    let mut all = args.to_vec();
+    all.insert(
+        all.iter().position(|a| !a.starts_with('-')).unwrap_or(0),
+        "staging",
+    );
+    Dfab::new(p).args(all).run().ok()
+}
+
+// New answers were silently not applied while the output said done: installed by
+// `deb.build deb.deploy` (no journal of a `deploy`), changed answers, then `deploy` said
+// "already installed: nothing to do" and "done", the host keeping the old site name; the next
+// `deploy` said "nothing to deploy ... and its answers". `-n` said "would install" where the run
+// did something else. The reconfigure history line named the newest build's commit, not the
+// installed one's, and "nothing to deploy" quoted the journal's build key, not the .deb's sha256.
+// Now the host records the answers each install and reconfigure applied, `deb.deploy` and
+// `deploy` apply answers the host does not have (or did not record), and `-n` says what it
+// cannot know.
+#[test]
+fn answers_are_known_from_the_host_and_applied() {
+    let h = TestHost::new();
+    let dir = app_on(&h, "one.example");
+    let p = dir.path();
+    staging(p, &["deb.build", "deb.deploy"]);
+    assert_eq!(site_on(&h), "site_name=one.example");
+    let installed_at = git(p, &["rev-parse", "HEAD"]);
+
+    // deb.deploy of the installed build with other answers: applied, said so; -n says it
+    // cannot know which it will be.
+    new_answers(p, "two.example");
+    let dry = staging(p, &["-n", "deb.deploy"]);
+    assert!(
+        dry.stdout.contains("would install deploy-app 1.0-1")
+            && dry.stdout.contains(
+                "on a host that has this build already: nothing, or a reconfigure with the \
+                 env's debconf answers when the host is not known to have them (-n asks no host)"
+            ),
+        "{}",
+        dry.stdout
+    );
+    let out = staging(p, &["deb.deploy"]);
+    assert!(
+        out.stdout
+            .contains("deploy-app 1.0-1 is already installed; its debconf answers differed"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("nothing to do"), "{}", out.stdout);
+    assert_eq!(site_on(&h), "site_name=two.example");
+    // The same answers again: nothing to do.
+    let out = staging(p, &["deb.deploy"]);
+    assert!(
+        out.stdout
+            .contains("deploy-app 1.0-1 is already installed: nothing to do"),
+        "{}",
+        out.stdout
+    );
+
+    // `deploy` (no earlier deploy journal) with only the answers changed: reconfigured; -n says
+    // the run decides by what the hosts say.
+    new_answers(p, "three.example");
+    let dry = staging(p, &["-n", "deploy"]);
+    assert!(
+        dry.stdout.contains("-n asks no host")
+            && dry.stdout.contains(
+                "when only the answers differ it runs deb.reconfigure on those hosts alone"
+            ),
+        "{}",
+        dry.stdout
+    );
+    let out = staging(p, &["deploy"]);
+    assert!(
+        out.stdout.contains("only the debconf answers changed")
+            && out.stdout.contains("reconfigured deploy-app 1.0-1"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(site_on(&h), "site_name=three.example");
+
+    // Nothing changed: nothing to deploy, quoting the .deb's own sha256.
+    let deb = p.join("dist/deploy-app_1.0-1_all.deb");
+    let sha = crate::support::sh(&["sha256sum", deb.to_str().unwrap()]);
+    let sha = String::from_utf8_lossy(&sha.stdout)[..12].to_string();
+    let out = staging(p, &["deploy"]);
+    assert!(
+        out.stdout.contains(&format!(
+            "nothing to deploy: every host has this build (deploy-app sha256 {sha})"
+        )),
+        "{}",
+        out.stdout
+    );
+
+    // A host that did not record its answers (installed by an older dfab, or by hand): they
+    // cannot be known, so they are applied.
+    h.check("root", "rm /var/lib/dfab/deploy-app/answers");
+    let out = staging(p, &["deploy"]);
+    assert!(
+        out.stdout.contains("reconfigured deploy-app 1.0-1"),
+        "{}",
+        out.stdout
+    );
+    h.check("root", "test -f /var/lib/dfab/deploy-app/answers");
+    let mode = h.check("root", "stat -c %a /var/lib/dfab/deploy-app/answers");
+    assert_eq!(mode.trim(), "600");
+
+    // A later build, not deployed, then deb.reconfigure: the history line names the installed
+    // build's commit.
+    fs_err::write(p.join("share/VERSION"), "1.0 later\n").unwrap();
+    git(p, &["commit", "-q", "-am", "later"]);
+    staging(p, &["deb.build"]);
+    new_answers(p, "four.example");
+    staging(p, &["deb.reconfigure"]);
+    assert_eq!(site_on(&h), "site_name=four.example");
+    let history = h.check("root", "cat /var/lib/dfab/deploy-app/history");
+    let last: Vec<&str> = history.lines().last().unwrap().split('\t').collect();
+    assert_eq!(
+        (last[6], last.get(7).copied()),
+        ("reconfigure", Some(installed_at.as_str())),
+        "{history}"
+    );
+}
