@@ -252,7 +252,7 @@ fn decrypt_debconf(env: &Env) -> Result<Option<Secret>> {
             format!(
                 "age could not decrypt {path} with {}: {}",
                 identity.display(),
-                err.trim().lines().last().unwrap_or_default()
+                age_reason(&err)
             ),
             Some("encrypt it to your key: age -r <recipient> -o debconf.<env>.dat.age debconf.<env>.dat".into()),
         ));
@@ -260,6 +260,27 @@ fn decrypt_debconf(env: &Env) -> Result<Option<Secret>> {
     let text = String::from_utf8(o.stdout)
         .map_err(|_| env.key_error("debconf", format!("{path} decrypts to no UTF-8"), None))?;
     Ok(Some(Secret::new(text)))
+}
+
+/// Why age failed, from its stderr: every line it printed but its standing invitation to report
+/// unhelpful errors, each without its `age: error: ` prefix, joined by `; ` (age prints no
+/// plaintext on stderr).
+fn age_reason(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.contains("report unexpected or unhelpful errors"))
+        .map(|l| {
+            l.strip_prefix("age: error: ")
+                .or_else(|| l.strip_prefix("age: "))
+                .unwrap_or(l)
+        })
+        .collect();
+    if lines.is_empty() {
+        "it gave no reason".into()
+    } else {
+        lines.join("; ")
+    }
 }
 
 /// The secret keys written in plain text in the project's environments file (not as a source):
@@ -292,6 +313,18 @@ pub fn sources(vars: &BTreeMap<String, Value>) -> Vec<(String, Source)> {
 mod tests {
     use super::*;
     use crate::settings::testing::env;
+
+    // The age error showed only age's last stderr line, its "report unexpected or unhelpful
+    // errors" invitation, and lost the reason.
+    #[test]
+    fn age_s_reason_is_kept_and_its_report_line_dropped() {
+        let err = "age: error: no identity matched any of the recipients\n\
+                   age: report unexpected or unhelpful errors at https://filippo.io/age/report\n";
+        assert_eq!(age_reason(err), "no identity matched any of the recipients");
+        let err = "age: warning: x\nage: error: failed to read header\nage: error: y\n";
+        assert_eq!(age_reason(err), "warning: x; failed to read header; y");
+        assert_eq!(age_reason(""), "it gave no reason");
+    }
 
     #[test]
     fn sources_are_one_word_dicts() {
