@@ -173,3 +173,72 @@ fn answers_are_known_from_the_host_and_applied() {
         "{history}"
     );
 }
+
+/// A project whose env `staging` has two hosts on loopback where nothing listens (each
+/// connection refused at once).
+fn unreachable_pair(extra: &str) -> tempfile::TempDir {
+    project(&[(
+        "dfab.toml",
+        &format!(
+            "[environments.staging]\nhosts = [\"root@127.0.0.1:1\", \"root@127.0.0.2:1\"]\n\
+             package_name = \"x\"\n{extra}"
+        ),
+    )])
+}
+
+// `--json` swallowed all output of tasks with no JSON form, a reinstall and an ad-hoc command
+// included (they ran, exit 0, nothing printed). Now refused before anything runs, naming them
+// and the task that has one.
+#[test]
+fn json_on_a_task_without_a_json_form_is_refused_before_anything_runs() {
+    let dir = unreachable_pair("");
+    let p = dir.path();
+    Dfab::new(p)
+        .args(["-n", "--json", "staging", "releases"])
+        .status(2)
+        .stderr_has("error: --json: `releases` has no JSON form (only `facts` has); nothing was run")
+        .stderr_has("hint: drop --json for the text output, or ask for JSON alone: `dfab --json staging facts`")
+        .no_stdout()
+        .run_checked();
+    // Refused before connecting: no "cannot connect" from the unreachable hosts.
+    Dfab::new(p)
+        .args([
+            "--json",
+            "staging",
+            "facts",
+            "deb.deploy:force=yes",
+            "--",
+            "touch",
+            "/tmp/x",
+        ])
+        .status(2)
+        .stderr_has("`deb.deploy`, the command `touch /tmp/x` have no JSON form")
+        .stderr_lacks("connect")
+        .no_stdout()
+        .run_checked();
+}
+
+// `facts --json` with several failing hosts printed `[]`, "2 of 2 hosts failed" and a hint
+// pointing at a summary that `--json` had kept quiet. Now the summary with each host's error
+// goes to stderr; stdout is the JSON alone.
+#[test]
+fn facts_json_shows_each_failing_host_s_error() {
+    let dir = unreachable_pair("");
+    let out = Dfab::new(dir.path())
+        .args(["--json", "staging", "facts"])
+        .status(1)
+        .stdout_is("[]\n")
+        .stderr_has("each host's outcome and error is in the summary above")
+        .run_checked();
+    for h in ["127.0.0.1", "127.0.0.2"] {
+        assert!(
+            out.stderr
+                .contains(&format!("[root@{h}:1] FAILED in task facts:"))
+                && out
+                    .stderr
+                    .contains(&format!("connect to host {h} port 1: Connection refused")),
+            "{}",
+            out.stderr
+        );
+    }
+}
