@@ -444,6 +444,9 @@ impl Resolver<'_> {
             }
             checked.kwargs.push((k.clone(), v.clone()));
         }
+        if sel.is_none() && b.name == "manage" && !self.hosts_given {
+            super::builtin::manage::check_roles(self.env, self.roles)?;
+        }
         let hosts = match sel {
             Some(h) => h,
             None => self.role_hosts(b.roles, b.name)?,

@@ -242,3 +242,38 @@ fn facts_json_shows_each_failing_host_s_error() {
         );
     }
 }
+
+// `manage:dumpdata --indent=2` was an error ("task `manage` has no argument `dumpdata
+// --indent`"): manage takes one command, the whole text. And `manage` on an env with
+// `roledefs` but no `app` role ran on whichever host came first (the db host). Planned under
+// `-n` (no host is reached).
+#[test]
+fn manage_takes_the_whole_text_and_needs_an_app_role_or_a_named_host() {
+    let dir = project(&[(
+        "dfab.toml",
+        "[environments.staging]\nhosts = [\"root@127.0.0.1:1\"]\nmanage_command = \"echo\"\n\
+         app_user = \"x\"\n\n[environments.prod]\n\
+         roledefs = { db = [\"root@127.0.0.3:1\"], web = [\"root@127.0.0.4:1\"] }\n\
+         manage_command = \"echo\"\napp_user = \"x\"\n",
+    )]);
+    let p = dir.path();
+    Dfab::new(p)
+        .args(["-n", "-v", "staging", "manage:dumpdata --indent=2,auth"])
+        .stdout_has("sh -c 'echo dumpdata --indent=2,auth'")
+        .stdout_has("[root@127.0.0.1:1] manage: would run manage dumpdata --indent=2,auth")
+        .run_checked();
+    Dfab::new(p)
+        .args(["-n", "prod", "manage:check"])
+        .status(2)
+        .stderr_has(
+            "task `manage` runs on the first host of role `app`, and environment `prod` has \
+             roles `db`, `web` but no `app`",
+        )
+        .stderr_has("`dfab prod manage:<command>,roles=db`")
+        .no_stdout()
+        .run_checked();
+    Dfab::new(p)
+        .args(["-n", "prod", "manage:check --deploy,roles=web"])
+        .stdout_has("[root@127.0.0.4:1] manage: would run manage check --deploy")
+        .run_checked();
+}
