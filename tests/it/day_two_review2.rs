@@ -277,3 +277,70 @@ fn manage_takes_the_whole_text_and_needs_an_app_role_or_a_named_host() {
         .stdout_has("[root@127.0.0.4:1] manage: would run manage check --deploy")
         .run_checked();
 }
+
+// `services:stop` and `deb.reconfigure` changed production without a question (no terminal, no
+// -y): the app stopped, postinst ran again with new passwords, while the ad-hoc command was
+// refused. Now they ask as it does, and without a terminal refuse before any host is reached;
+// `services` (status) asks nothing. `-n` shows the question.
+#[test]
+fn services_changes_and_reconfigure_ask_on_a_protected_env() {
+    let dir = project(&[
+        (
+            "dfab.toml",
+            "[environments.production]\nhosts = [\"root@127.0.0.1:1\", \"root@127.0.0.2:1\"]\n\
+             services = [\"dfab-review2\"]\ndebconf = \"debconf.dat\"\n\
+             deploy_packages = [\"review2-app\"]\n\n[environments.live]\n\
+             hosts = [\"root@127.0.0.1:1\"]\nprotected = true\nservices = [\"dfab-review2\"]\n",
+        ),
+        (
+            "debconf.dat",
+            "Name: review2-app/x\nTemplate: review2-app/x\nValue: y\nOwners: review2-app\n\
+             Flags: seen\n",
+        ),
+    ]);
+    let p = dir.path();
+    for (task, what) in [
+        ("services:stop", "stop dfab-review2"),
+        ("services:restart", "restart dfab-review2"),
+        ("services:start", "start dfab-review2"),
+        (
+            "deb.reconfigure",
+            "reconfigure the installed packages with the env's debconf answers",
+        ),
+    ] {
+        Dfab::new(p)
+            .args(["production", task])
+            .status(2)
+            .stderr_has(format!("error: {what}"))
+            .stderr_has(
+                "on 2 hosts (root@127.0.0.1:1, root@127.0.0.2:1) of `production`, the \
+                 production env? (refused: no terminal to ask on)\nhint: pass -y to confirm\n",
+            )
+            .stderr_lacks("connect")
+            .no_stdout()
+            .run_checked();
+    }
+    Dfab::new(p)
+        .args(["live", "services:stop"])
+        .status(2)
+        .stderr_has(
+            "error: stop dfab-review2 on root@127.0.0.1:1 of env `live` (marked `protected`)? \
+             (refused: no terminal to ask on)",
+        )
+        .run_checked();
+    // Status asks nothing: it reaches the hosts (and fails there).
+    Dfab::new(p)
+        .args(["production", "services"])
+        .status(1)
+        .stderr_lacks("no terminal to ask on")
+        .stderr_has("error: 2 of 2 hosts failed")
+        .stdout_has("Connection refused")
+        .run_checked();
+    Dfab::new(p)
+        .args(["-n", "production", "services:restart"])
+        .stdout_has(
+            "would ask: restart dfab-review2 on 2 hosts (root@127.0.0.1:1, root@127.0.0.2:1) \
+             of `production`, the production env?",
+        )
+        .run_checked();
+}

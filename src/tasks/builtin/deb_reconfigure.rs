@@ -10,9 +10,24 @@ use crate::invocation::TaskCall;
 
 use super::{PlanCtx, Step};
 
-/// Plan `deb.reconfigure`: an env without `debconf` answers is an error.
+/// Plan `deb.reconfigure`: an env without `debconf` answers is an error; on a protected env it
+/// asks first (its maintainer scripts run again with new answers, passwords among them).
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    Ok(vec![step(cx, &call.name, "deb.reconfigure")?])
+    let mut steps = Vec::new();
+    let step = step(cx, &call.name, "deb.reconfigure")?;
+    if let Some(question) = crate::settings::Protection::of(cx.env).question(
+        &cx.env.name,
+        "reconfigure the installed packages with the env's debconf answers (their config and \
+         postinst run again)",
+        &cx.hosts,
+    ) {
+        steps.push(Step::Confirm {
+            task: call.name.clone(),
+            question,
+        });
+    }
+    steps.push(step);
+    Ok(steps)
 }
 
 /// The host step that reconfigures the env's packages with its current answers; `by` names
