@@ -344,3 +344,23 @@ fn services_changes_and_reconfigure_ask_on_a_protected_env() {
         )
         .run_checked();
 }
+
+// The git-safety refusal read "`production` is production (it is production)".
+#[test]
+fn the_production_refusal_names_the_env_once() {
+    let toml = "[environments.production]\nhosts = [\"root@127.0.0.1:1\"]\n\
+                package_dir = \"dist/\"\ndeploy = [\"deb.build\", \"deb.deploy\"]\n";
+    let dir = project(&[("dfab.toml", toml), (".gitignore", "dist/\n")]);
+    copy_tree(&deploy_app_fixture(), dir.path());
+    let p = dir.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "first"]);
+    fs_err::write(p.join("share/VERSION"), "1.0 dirty\n").unwrap();
+    Dfab::new(p)
+        .args(["-n", "-y", "production", "deploy"])
+        .status(2)
+        .stderr_has("deploy: refused: `production` is the production env, and this run's build")
+        .stderr_lacks("(it is production)")
+        .run_checked();
+}
