@@ -139,11 +139,14 @@ pub fn resolve(env: &mut Env, how: Reading) -> Result<Vec<String>> {
         return Ok(Vec::new());
     }
     let mut read_values = Vec::new();
-    let found: Vec<(String, Source)> = env
+    let mut found: Vec<(String, Source)> = env
         .vars
         .iter()
         .filter_map(|(k, v)| source(v).map(|s| (k.clone(), s)))
         .collect();
+    // Commands last: a variable not set or a file not there stops the run before any command
+    // (which may prompt, or have effects) has run.
+    found.sort_by_key(|(_, s)| matches!(s, Source::Command(_)));
     if let Some(t) = decrypt_debconf(env)? {
         read_values.extend(crate::secret::debconf_values(t.expose()));
         env.external.insert("debconf".into(), t);
@@ -390,5 +393,24 @@ mod tests {
         assert!(!mark.exists());
         assert_eq!(e.str("db_password"), Some(NOT_RUN));
         assert!(!e.vars.contains_key("debconf") && !e.external.contains_key("debconf"));
+    }
+
+    // A from_command ran (a side effect, a prompt) although an earlier-named key's from_env was
+    // not set and the run then stopped: commands now run after every other source was read.
+    #[test]
+    fn no_command_runs_when_another_source_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let mark = dir.path().join("ran");
+        let mut e = env(&format!(
+            "'a_token': {{'from_command': 'touch {}'}},\n\
+             'z_password': {{'from_env': 'DFAB_TEST_SURELY_UNSET_VAR'}},",
+            mark.display()
+        ));
+        let err = resolve(&mut e, Reading::All).unwrap_err().to_string();
+        assert!(err.contains("z_password"), "{err}");
+        assert!(
+            !mark.exists(),
+            "the command ran before the failing from_env"
+        );
     }
 }
