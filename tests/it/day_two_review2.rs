@@ -364,3 +364,40 @@ fn the_production_refusal_names_the_env_once() {
         .stderr_lacks("(it is production)")
         .run_checked();
 }
+
+// A snippet whose check failed on a host where nginx was not running: "nginx is not running:
+// nothing to reload", then "... there was none before, and nginx reloaded". The last words now
+// say what became of the reload.
+#[test]
+fn a_refused_snippet_says_nginx_was_not_reloaded_when_it_is_not_running() {
+    let h = TestHost::new();
+    let script =
+        fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("host/dfab-host"))
+            .unwrap();
+    let mut put = std::process::Command::new("ssh")
+        .args(["-i", KEY, "-o", "StrictHostKeyChecking=no", "-o"])
+        .args(["UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"])
+        .arg(format!("root@{}", h.ip))
+        .arg("cat > /tmp/dfab-host")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(put.stdin.as_mut().unwrap(), script.as_bytes()).unwrap();
+    drop(put.stdin.take());
+    assert!(put.wait().unwrap().success());
+    let o = h.ssh(
+        "root",
+        "test ! -s /run/nginx.pid && echo '# snippet' | DFAB_ROOT=/tmp/dfr sh /tmp/dfab-host web \
+         snippet nginx /tmp/dfr/snip/dfab.conf /tmp/dfr/flag http://127.0.0.1:1/ staging",
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "the snippet /tmp/dfr/snip/dfab.conf is not installed: there was none before, and \
+             nginx is not running (nothing was reloaded)"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("nginx reloaded"), "{err}");
+}
