@@ -418,19 +418,20 @@ impl HostAction for List {
 /// 1.0-1-20261207T050000Z ok by ann (dfab 0.1.0) sha256 <16 hex> commit <12 hex>`. A line of
 /// another shape is shown as it is.
 fn history_words(line: &str) -> String {
+    use std::fmt::Write as _;
     let f: Vec<&str> = line.split('\t').collect();
     let [time, action, release, outcome, user, rest @ ..] = f.as_slice() else {
         return line.to_string();
     };
     let mut out = format!("{time} {action} {release} {outcome} by {user}");
     if let Some(dfab) = rest.get(1).filter(|d| !d.is_empty()) {
-        out.push_str(&format!(" (dfab {dfab})"));
+        let _ = write!(out, " (dfab {dfab})");
     }
     if let Some(sha) = rest.first().filter(|s| !s.is_empty() && **s != "-") {
-        out.push_str(&format!(" sha256 {}", &sha[..sha.len().min(16)]));
+        let _ = write!(out, " sha256 {}", sha.get(..16).unwrap_or(sha));
     }
     if let Some(c) = rest.get(2).filter(|c| !c.is_empty() && **c != "-") {
-        out.push_str(&format!(" commit {}", &c[..c.len().min(12)]));
+        let _ = write!(out, " commit {}", c.get(..12).unwrap_or(c));
     }
     out
 }
