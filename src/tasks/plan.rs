@@ -470,11 +470,13 @@ impl Resolver<'_> {
                 self.project_dir,
             ));
         }
-        // A call that only prints (web_mode:snippet) needs no host up.
-        let reaches = steps.iter().any(|s| match s {
-            Step::Here { action, .. } => action.reaches_hosts(),
-            _ => true,
-        });
+        // A call that only prints (web_mode:snippet) needs no host up; one that plans no step
+        // at all (`noop`) is there for the activation its entry asks for.
+        let reaches = steps.is_empty()
+            || steps.iter().any(|s| match s {
+                Step::Here { action, .. } => action.reaches_hosts(),
+                _ => true,
+            });
         self.activation |= b.activation && reaches;
         self.steps.extend(steps);
         Ok(())

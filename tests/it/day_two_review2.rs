@@ -401,3 +401,28 @@ fn a_refused_snippet_says_nginx_was_not_reloaded_when_it_is_not_running() {
     );
     assert!(!err.contains("nginx reloaded"), "{err}");
 }
+
+// `dfab staging noop` on an LXC env did not start its container, though `-l` says noop
+// activates the env: a call with no step counted as one that reaches no host. Under `-n`
+// (nothing is created) the activation shows as the `lxc-*` commands it would run.
+#[test]
+fn noop_activates_an_lxc_env() {
+    let r = crate::support::Reserved::new();
+    let envs = format!(
+        "environments = {{\n    'lxc': {{\n        'lxc': '{name}',\n        'lxc_template': \
+         '{base}',\n        'lxc_ipv4': '{ip}/24',\n        'key_filename': '{KEY}',\n    }},\n}}\n",
+        name = r.name,
+        base = crate::support::BASE,
+        ip = r.ip
+    );
+    let dir = project(&[("environments.py", &envs)]);
+    Dfab::new(dir.path())
+        .args(["-n", "-v", "lxc", "noop"])
+        .stdout_has(format!(
+            "lxc-copy -n {} -N {} -s -B overlayfs",
+            crate::support::BASE,
+            r.name
+        ))
+        .run_checked();
+    assert!(!r.exists());
+}
