@@ -351,10 +351,13 @@ pub fn check(
     }
     Err(crate::error::Error::usage(
         format!(
-            "{task}: refused: `{}` is {} ({}), and {}",
+            "{task}: refused: `{}` is {}, and {}",
             env.name,
-            protection.label(),
-            protection.reason(),
+            match protection {
+                // The name says it: not "`production` is production (it is production)".
+                crate::settings::Protection::Production => "the production env".to_string(),
+                p => format!("{} ({})", p.label(), p.reason()),
+            },
             problems.join("; ")
         ),
         Some(format!(

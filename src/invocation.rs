@@ -82,6 +82,9 @@ pub fn parse_task(spec: &str) -> Result<TaskCall> {
         ..TaskCall::default()
     };
     let Some(rest) = rest else { return Ok(call) };
+    if WHOLE_COMMAND.contains(&name) {
+        return one_command(call, spec, rest);
+    }
     for (i, raw) in split_unescaped(rest, ',').into_iter().enumerate() {
         let parts = split_unescaped_once(&raw, '=');
         if let Some((k, v)) = parts {
@@ -127,6 +130,59 @@ fn split_unescaped(s: &str, sep: char) -> Vec<String> {
         }
     }
     out
+}
+
+/// The tasks that take one command, the whole text after `:` (`manage:dumpdata --indent=2`):
+/// `=` and `,` in it are the command's own, except the pieces `command=…`, `release=…` and the
+/// host keywords.
+pub const WHOLE_COMMAND: &[&str] = &["manage"];
+
+/// Fabric's per-task host keywords, which a [`WHOLE_COMMAND`] call may carry beside its
+/// command (`manage:check,host=web1`).
+const HOST_KEYWORDS: &[&str] = &["host", "hosts", "role", "roles", "exclude_hosts"];
+
+/// A [`WHOLE_COMMAND`] call: its host keywords, and `command=` the rest of the text (or the
+/// value of a `command=` piece; both at once is an error).
+fn one_command(mut call: TaskCall, spec: &str, rest: &str) -> Result<TaskCall> {
+    let mut keys = HOST_KEYWORDS.to_vec();
+    // `release=`: in release mode, a release by name instead of `current`.
+    keys.extend(["command", "release"]);
+    let (text, kw) = whole_text(rest, &keys);
+    let (named, host): (Vec<_>, Vec<_>) = kw.into_iter().partition(|(k, _)| k == "command");
+    let command = match named.into_iter().last() {
+        Some((_, c)) if text.trim().is_empty() => c,
+        Some(_) => {
+            return Err(Error::usage(
+                format!("`{spec}`: the command is given twice, as text and as `command=`"),
+                Some(format!(
+                    "write it once: `{}:\"dumpdata --indent=2\"`",
+                    call.name
+                )),
+            ))
+        }
+        None => text,
+    };
+    call.kwargs = host;
+    call.kwargs.push(("command".into(), command));
+    Ok(call)
+}
+
+/// The arguments of `raw` (a task's text after `:`) read as one command: the comma-separated
+/// pieces whose `key=` is one of `keywords` are taken out as `(key, value)`, and the rest,
+/// unescaped, is joined back with `,` as written, an `=` in it kept (`dumpdata --indent=2`).
+#[must_use]
+pub fn whole_text(raw: &str, keywords: &[&str]) -> (String, Vec<(String, String)>) {
+    let mut text = Vec::new();
+    let mut kw = Vec::new();
+    for piece in split_unescaped(raw, ',') {
+        match split_unescaped_once(&piece, '=') {
+            Some((k, v)) if keywords.contains(&unescape(&k).as_str()) => {
+                kw.push((unescape(&k), unescape(&v)));
+            }
+            _ => text.push(unescape(&piece)),
+        }
+    }
+    (text.join(","), kw)
 }
 
 fn split_unescaped_once(s: &str, sep: char) -> Option<(String, String)> {
@@ -192,6 +248,35 @@ mod tests {
         assert_eq!(c.args, vec![r"C:\path"]);
         let c = parse_task("t:").unwrap();
         assert_eq!(c.args, vec![""]);
+    }
+
+    // `manage:dumpdata --indent=2` read `dumpdata --indent` as a keyword argument.
+    #[test]
+    fn a_whole_command_keeps_its_equals_and_commas() {
+        let keys = ["command", "host"];
+        let c = parse_task("manage:dumpdata --indent=2,auth").unwrap();
+        assert_eq!(c.kwargs, vec![kw("command", "dumpdata --indent=2,auth")]);
+        let c = parse_task("manage:check --deploy,roles=web").unwrap();
+        assert_eq!(
+            c.kwargs,
+            vec![kw("roles", "web"), kw("command", "check --deploy")]
+        );
+        let c = parse_task("manage:command=migrate --plan").unwrap();
+        assert_eq!(c.kwargs, vec![kw("command", "migrate --plan")]);
+        assert!(parse_task("manage:check,command=check").is_err());
+        // Other tasks keep Fabric's syntax.
+        assert_eq!(parse_task("deploy:a=b").unwrap().kwargs, vec![kw("a", "b")]);
+        assert_eq!(
+            whole_text(r"shell -c 'f(1,2)',host=web1,x\=y", &keys),
+            (
+                "shell -c 'f(1,2)',x=y".to_string(),
+                vec![kw("host", "web1")]
+            )
+        );
+        assert_eq!(
+            whole_text("command=migrate --plan", &keys),
+            (String::new(), vec![kw("command", "migrate --plan")])
+        );
     }
 
     #[test]

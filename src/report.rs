@@ -30,6 +30,11 @@ pub trait Reporter: Sync {
     fn info(&self, msg: &str);
     /// A warning, always shown.
     fn warn(&self, msg: &str);
+    /// The summary of a run in which a host failed: as [`Reporter::info`], and where that shows
+    /// nothing (`-q`, `--json`), on stderr all the same, since the error's hint points at it.
+    fn failed_summary(&self, msg: &str) {
+        self.info(msg);
+    }
     /// Is the remote output of successful commands wanted (`-v`)? Built-ins that run their
     /// commands without echo pass the output to [`Reporter::line`] only then.
     fn verbose(&self) -> bool {
@@ -221,6 +226,15 @@ impl Reporter for Console {
         let msg = self.redact(msg);
         let _g = self.lock.lock();
         let _ = writeln!(std::io::stderr(), "warning: {msg}");
+    }
+
+    fn failed_summary(&self, msg: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            return self.info(msg);
+        }
+        let msg = self.redact(msg);
+        let _g = self.lock.lock();
+        let _ = writeln!(std::io::stderr(), "{msg}");
     }
 
     fn verbose(&self) -> bool {

@@ -98,6 +98,9 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         .iter()
         .map(|w| parse_task(w))
         .collect::<Result<_>>()?;
+    if cli.json && !cli.list {
+        json_only(&env_call.name, &calls, &cli.command)?;
+    }
     let secrets = if cli.list {
         Reading::Nothing
     } else if cli.dry_run && !cli.run_secret_commands {
@@ -167,6 +170,42 @@ fn run_cli(cli: &Cli, console: &Console) -> Result<()> {
         }
     }
     done
+}
+
+/// The tasks with a JSON form: with `--json` they print it on stdout.
+const JSON_TASKS: &[&str] = &["facts"];
+
+/// `--json` keeps every line but the JSON off stdout: on a task without a JSON form it would run
+/// it and print nothing of what it did. Refused before anything runs, naming those tasks.
+fn json_only(env: &str, calls: &[TaskCall], command: &[String]) -> Result<()> {
+    let mut without: Vec<String> = calls
+        .iter()
+        .filter(|c| !JSON_TASKS.contains(&c.name.as_str()))
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    if !command.is_empty() {
+        without.push(format!("the command `{}`", command.join(" ")));
+    }
+    if without.is_empty() {
+        return Ok(());
+    }
+    let tasks = JSON_TASKS
+        .iter()
+        .map(|t| format!("`{t}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Error::usage(
+        format!(
+            "--json: {} {} no JSON form (only {tasks} {}); nothing was run",
+            without.join(", "),
+            if without.len() == 1 { "has" } else { "have" },
+            if JSON_TASKS.len() == 1 { "has" } else { "have" },
+        ),
+        Some(format!(
+            "drop --json for the text output, or ask for JSON alone: `dfab --json {env} {}`",
+            JSON_TASKS[0]
+        )),
+    ))
 }
 
 /// `--parallel`, else the env's `parallel`, else the default.

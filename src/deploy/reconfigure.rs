@@ -16,9 +16,12 @@ use super::remote;
 /// Exit status of `dfab-host reconfigure` when dpkg has no configured version of the package.
 pub const NOT_INSTALLED: i32 = 3;
 
-/// `dfab-host reconfigure`: the command, the answers to go on its stdin.
+/// `dfab-host reconfigure`: the command, the answers to go on its stdin. `commit`: a build's
+/// commit and that build's sha256 (of `package`'s .deb): the host's history line names it only
+/// when the installed build is that one and its own history names no commit for it (a later
+/// build, not installed, is not what was reconfigured).
 #[must_use]
-pub fn command(package: &str, user: &str, commit: Option<&str>) -> Cmd {
+pub fn command(package: &str, user: &str, commit: Option<(&str, &str)>) -> Cmd {
     let mut args = vec![
         "reconfigure".to_string(),
         "--user".into(),
@@ -26,8 +29,13 @@ pub fn command(package: &str, user: &str, commit: Option<&str>) -> Cmd {
         "--dfab".into(),
         env!("CARGO_PKG_VERSION").into(),
     ];
-    if let Some(c) = commit {
-        args.extend(["--commit".into(), history::field(c)]);
+    if let Some((c, build)) = commit {
+        args.extend([
+            "--commit".into(),
+            history::field(c),
+            "--build".into(),
+            history::field(build),
+        ]);
     }
     args.extend(["--".into(), package.into()]);
     hostside::call(args).sudo(None)
@@ -63,8 +71,11 @@ pub struct Reconfigure {
     pub packages: Vec<String>,
     /// The env's answers (a secret: it goes on stdin only).
     pub answers: DebconfDb,
-    /// The build record's commit, for the history line.
+    /// The build record's commit, for the history line where the installed build is the
+    /// record's (the host's own history names it otherwise).
     pub commit: Option<String>,
+    /// The build record's `(package, sha256)` of each package, which `commit` belongs to.
+    pub built: Vec<(String, String)>,
     /// `deploy` calls it (the answers were the only change): said so in its words.
     pub by: &'static str,
 }
@@ -74,7 +85,13 @@ impl HostAction for Reconfigure {
         let host = t.host().to_string();
         let mut did = Vec::new();
         for p in &self.packages {
-            let cmd = command(p, &history::local_user(), self.commit.as_deref())
+            let build = self
+                .built
+                .iter()
+                .find(|(q, _)| q == p)
+                .map(|(_, sha)| sha.as_str());
+            let commit = self.commit.as_deref().zip(build);
+            let cmd = command(p, &history::local_user(), commit)
                 .without_sudo_if_root(t.login_user())
                 .stdin(self.answers.text.expose().as_bytes().to_vec());
             cx.rep.command(&host, "sudo", &cmd);
@@ -122,11 +139,12 @@ mod tests {
 
     #[test]
     fn the_call_and_its_report() {
-        let c = command("app", "ann b", Some("abc-dirty"));
+        let c = command("app", "ann b", Some(("abc-dirty", "f00d")));
         assert_eq!(
             c.to_string(),
             format!(
-                "dfab-host reconfigure --user ann_b --dfab {} --commit abc-dirty -- app",
+                "dfab-host reconfigure --user ann_b --dfab {} --commit abc-dirty --build f00d \
+                 -- app",
                 env!("CARGO_PKG_VERSION")
             )
         );

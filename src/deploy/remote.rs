@@ -155,6 +155,10 @@ const UNCHANGED: &str = "dfab-unchanged";
 const AFTER: &str = "dfab-after\t";
 /// Printed when the history line could not be appended.
 const NO_HISTORY: &str = "dfab-history-failed";
+/// Printed instead of installing when the release is installed already (and `skip_same`) but
+/// the host does not know it was configured with these answers: it reconfigures it with them
+/// (`dpkg-reconfigure`), then prints [`AFTER`] as an install does.
+const RECONFIGURE: &str = "dfab-reconfigure";
 
 /// `dfab-host install`: install the uploaded release `r` non-interactively, under the
 /// package's lock, in one command: dpkg's state before, the install, dpkg's state after, the
@@ -232,6 +236,9 @@ pub struct InstallReport {
     pub before: Option<(String, String)>,
     /// The release was installed already; nothing was done (`skip_same`).
     pub unchanged: bool,
+    /// The release was installed already, but not known to have these answers: reconfigured
+    /// with them instead (`skip_same` with answers); `after` says how that ended.
+    pub reconfigured: bool,
     /// The install's exit status and dpkg's state after, if the script got that far.
     pub after: Option<(i32, Option<(String, String)>)>,
     /// The history line could not be appended.
@@ -262,6 +269,8 @@ pub fn parse_install(out: &str) -> InstallReport {
             rep.after = Some((rc.parse().unwrap_or(-1), state::parse_installed(st)));
         } else if line == UNCHANGED {
             rep.unchanged = true;
+        } else if line == RECONFIGURE {
+            rep.reconfigured = true;
         } else if line == NO_HISTORY {
             rep.history_failed = true;
         } else {
@@ -440,6 +449,11 @@ mod tests {
         assert_eq!(r.state.configured(), Some("1.0"));
         let r = parse_install("dfab-before\t\ndfab-unchanged\n");
         assert!(r.unchanged && r.after.is_none() && r.before.is_none());
+        let r = parse_install(
+            "dfab-before\t1.0\tii \ndfab-reconfigure\nSetting up\ndfab-after\t0\t1.0\tii \n",
+        );
+        assert!(r.reconfigured && !r.unchanged);
+        assert_eq!(r.after, Some((0, Some(("1.0".into(), "ii ".into())))));
         let r = parse_install("dfab-before\t\nE: boom\ndfab-after\t1\t\ndfab-history-failed\n");
         assert_eq!(r.after, Some((1, None)));
         assert!(r.history_failed);

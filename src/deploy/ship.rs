@@ -111,12 +111,18 @@ pub fn ship(
 ) -> Result<Change> {
     if release.planned {
         // `-n` before the first build: what the build makes is not known yet.
+        let what = if job.apt.is_some() {
+            "would install the packages the build makes from the APT repository"
+        } else {
+            "would upload and install the packages the build makes"
+        };
+        let unless = if job.force {
+            ""
+        } else {
+            unless_there(job.debconf.is_some() || job.debconf_text.is_some())
+        };
         return Ok(Change {
-            what: if job.apt.is_some() {
-                "would install the packages the build makes from the APT repository".into()
-            } else {
-                "would upload and install the packages the build makes".into()
-            },
+            what: format!("{what}{unless}"),
             changed: true,
         });
     }
@@ -171,6 +177,9 @@ pub fn ship(
                 s.version,
                 if job.apt.is_some() { "" } else { sent }
             ),
+            Done::Installed(what) if t.recording() && !job.force => {
+                format!("{what}{sent}{}", unless_there(release.debconf.is_some()))
+            }
             Done::Installed(what) => format!("{what}{sent}"),
         });
     }
@@ -178,6 +187,19 @@ pub fn ship(
         what: did.join("; "),
         changed,
     })
+}
+
+/// Under `-n`, what an install does on a host that has this build already, which `-n` cannot
+/// know (it asks no host): the run leaves it alone, or, with answers the host is not known to
+/// have, reconfigures it with them.
+#[must_use]
+pub fn unless_there(answers: bool) -> &'static str {
+    if answers {
+        "; on a host that has this build already: nothing, or a reconfigure with the env's \
+         debconf answers when the host is not known to have them (-n asks no host)"
+    } else {
+        "; on a host that has this build already: nothing (-n asks no host)"
+    }
 }
 
 /// A failure on a host where an earlier package of this run was installed: the host changed,
@@ -366,6 +388,9 @@ pub fn install_release(
         return Ok(Done::Unchanged);
     }
     let text = format!("{}{}", rep.output, out.stderr_str());
+    if rep.reconfigured {
+        return reconfigured(t, cx, r, &rep, &out, &text);
+    }
     // What apt and dpkg said, for the error's tail: the host program's own lines left out.
     let apt = remote::apt_output(&text);
     let install_failed = |exit: Exit, unchanged: Option<String>| Error::Install {
@@ -443,6 +468,37 @@ pub fn install_release(
         r,
         rep.before.as_ref().map(|(v, st)| (v.as_str(), st.as_str())),
     )))
+}
+
+/// The end of an install that found this build installed but not known to have these answers,
+/// and reconfigured it with them ([`remote::InstallReport::reconfigured`]): said as such, or
+/// the reconfigure's failure with its last lines.
+fn reconfigured(
+    t: &mut dyn Transport,
+    cx: &RunCtx<'_>,
+    r: &Target<'_>,
+    rep: &remote::InstallReport,
+    out: &Output,
+    text: &str,
+) -> Result<Done> {
+    if out.status == 0 && matches!(rep.after, Some((0, _))) {
+        return Ok(Done::Installed(format!(
+            "{} {} is already installed; its debconf answers differed from the env's (or were \
+             not known): reconfigured it with them (no new release)",
+            r.package, r.version
+        )));
+    }
+    Err(crate::error::Error::CommandFailed {
+        host: t.host().to_string(),
+        cmd: format!("dpkg-reconfigure {}", r.package),
+        exit: out.exit(),
+        stderr: remote::tail(&remote::apt_output(text), 15),
+        hint: Some(format!(
+            "{} {} is installed; its config or postinst failed with the env's debconf answers: \
+             fix them and run `dfab {} deb.reconfigure`",
+            r.package, r.version, cx.env.name
+        )),
+    })
 }
 
 /// What an install did, by dpkg's state before: `upgraded p 1.0-1 → 1.1-1`, `downgraded …`,

@@ -139,11 +139,14 @@ pub fn resolve(env: &mut Env, how: Reading) -> Result<Vec<String>> {
         return Ok(Vec::new());
     }
     let mut read_values = Vec::new();
-    let found: Vec<(String, Source)> = env
+    let mut found: Vec<(String, Source)> = env
         .vars
         .iter()
         .filter_map(|(k, v)| source(v).map(|s| (k.clone(), s)))
         .collect();
+    // Commands last: a variable not set or a file not there stops the run before any command
+    // (which may prompt, or have effects) has run.
+    found.sort_by_key(|(_, s)| matches!(s, Source::Command(_)));
     if let Some(t) = decrypt_debconf(env)? {
         read_values.extend(crate::secret::debconf_values(t.expose()));
         env.external.insert("debconf".into(), t);
@@ -252,7 +255,7 @@ fn decrypt_debconf(env: &Env) -> Result<Option<Secret>> {
             format!(
                 "age could not decrypt {path} with {}: {}",
                 identity.display(),
-                err.trim().lines().last().unwrap_or_default()
+                age_reason(&err)
             ),
             Some("encrypt it to your key: age -r <recipient> -o debconf.<env>.dat.age debconf.<env>.dat".into()),
         ));
@@ -260,6 +263,27 @@ fn decrypt_debconf(env: &Env) -> Result<Option<Secret>> {
     let text = String::from_utf8(o.stdout)
         .map_err(|_| env.key_error("debconf", format!("{path} decrypts to no UTF-8"), None))?;
     Ok(Some(Secret::new(text)))
+}
+
+/// Why age failed, from its stderr: every line it printed but its standing invitation to report
+/// unhelpful errors, each without its `age: error: ` prefix, joined by `; ` (age prints no
+/// plaintext on stderr).
+fn age_reason(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.contains("report unexpected or unhelpful errors"))
+        .map(|l| {
+            l.strip_prefix("age: error: ")
+                .or_else(|| l.strip_prefix("age: "))
+                .unwrap_or(l)
+        })
+        .collect();
+    if lines.is_empty() {
+        "it gave no reason".into()
+    } else {
+        lines.join("; ")
+    }
 }
 
 /// The secret keys written in plain text in the project's environments file (not as a source):
@@ -292,6 +316,18 @@ pub fn sources(vars: &BTreeMap<String, Value>) -> Vec<(String, Source)> {
 mod tests {
     use super::*;
     use crate::settings::testing::env;
+
+    // The age error showed only age's last stderr line, its "report unexpected or unhelpful
+    // errors" invitation, and lost the reason.
+    #[test]
+    fn age_s_reason_is_kept_and_its_report_line_dropped() {
+        let err = "age: error: no identity matched any of the recipients\n\
+                   age: report unexpected or unhelpful errors at https://filippo.io/age/report\n";
+        assert_eq!(age_reason(err), "no identity matched any of the recipients");
+        let err = "age: warning: x\nage: error: failed to read header\nage: error: y\n";
+        assert_eq!(age_reason(err), "warning: x; failed to read header; y");
+        assert_eq!(age_reason(""), "it gave no reason");
+    }
 
     #[test]
     fn sources_are_one_word_dicts() {
@@ -357,5 +393,24 @@ mod tests {
         assert!(!mark.exists());
         assert_eq!(e.str("db_password"), Some(NOT_RUN));
         assert!(!e.vars.contains_key("debconf") && !e.external.contains_key("debconf"));
+    }
+
+    // A from_command ran (a side effect, a prompt) although an earlier-named key's from_env was
+    // not set and the run then stopped: commands now run after every other source was read.
+    #[test]
+    fn no_command_runs_when_another_source_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let mark = dir.path().join("ran");
+        let mut e = env(&format!(
+            "'a_token': {{'from_command': 'touch {}'}},\n\
+             'z_password': {{'from_env': 'DFAB_TEST_SURELY_UNSET_VAR'}},",
+            mark.display()
+        ));
+        let err = resolve(&mut e, Reading::All).unwrap_err().to_string();
+        assert!(err.contains("z_password"), "{err}");
+        assert!(
+            !mark.exists(),
+            "the command ran before the failing from_env"
+        );
     }
 }

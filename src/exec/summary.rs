@@ -83,15 +83,16 @@ impl Tally {
                 _ => Ok(()),
             };
         }
-        rep.info(&self.summary());
         let failed = self
             .hosts
             .iter()
             .filter(|(_, _, o)| matches!(o, Outcome::Failed(_)))
             .count();
         if failed == 0 {
+            rep.info(&self.summary());
             Ok(())
         } else {
+            rep.failed_summary(&self.summary());
             Err(Error::HostsFailed { failed, total })
         }
     }

@@ -522,10 +522,34 @@ impl HostAction for List {
                 .info(&format!("[{host}]   {}{states}{commit}", r.name));
         }
         for h in history.iter().rev().take(10).rev() {
-            cx.rep.info(&format!("[{host}]   history: {h}"));
+            cx.rep
+                .info(&format!("[{host}]   history: {}", history_words(h)));
         }
         Ok(String::new())
     }
+}
+
+/// One line of an instance's history (`time action release outcome user [sha256 dfab commit]`,
+/// tab-separated) as dpkg mode's `releases` says one: `2026-12-07T05:00:00Z switch
+/// 1.0-1-20261207T050000Z ok by ann (dfab 0.1.0) sha256 <16 hex> commit <12 hex>`. A line of
+/// another shape is shown as it is.
+fn history_words(line: &str) -> String {
+    use std::fmt::Write as _;
+    let f: Vec<&str> = line.split('\t').collect();
+    let [time, action, release, outcome, user, rest @ ..] = f.as_slice() else {
+        return line.to_string();
+    };
+    let mut out = format!("{time} {action} {release} {outcome} by {user}");
+    if let Some(dfab) = rest.get(1).filter(|d| !d.is_empty()) {
+        let _ = write!(out, " (dfab {dfab})");
+    }
+    if let Some(sha) = rest.first().filter(|s| !s.is_empty() && **s != "-") {
+        let _ = write!(out, " sha256 {}", sha.get(..16).unwrap_or(sha));
+    }
+    if let Some(c) = rest.get(2).filter(|c| !c.is_empty() && **c != "-") {
+        let _ = write!(out, " commit {}", c.get(..12).unwrap_or(c));
+    }
+    out
 }
 
 /// `clean_releases`: failed releases first, then the oldest beyond `keep_releases`.
@@ -555,7 +579,27 @@ impl HostAction for Clean {
 
 #[cfg(test)]
 mod tests {
-    use super::Verdict;
+    use super::{history_words, Verdict};
+
+    // `releases` in release mode printed the history's raw lines (tabs, the full sha256).
+    #[test]
+    fn history_lines_read_as_dpkg_mode_s() {
+        let sha = "ab".repeat(32);
+        let line = format!(
+            "2026-12-07T05:00:00Z\tswitch\t1.0-1-20261207T050000Z\tok\tann\t{sha}\t0.1.0\t\
+             0123456789abcdef0123"
+        );
+        assert_eq!(
+            history_words(&line),
+            "2026-12-07T05:00:00Z switch 1.0-1-20261207T050000Z ok by ann (dfab 0.1.0) \
+             sha256 abababababababab commit 0123456789ab"
+        );
+        assert_eq!(
+            history_words("2026-12-07T05:00:00Z\tback\t-\tok\tann"),
+            "2026-12-07T05:00:00Z back - ok by ann"
+        );
+        assert_eq!(history_words("odd"), "odd");
+    }
     use crate::instance::routine::{Current, Facts};
 
     #[test]

@@ -136,64 +136,90 @@ impl Run<'_, '_, '_, '_> {
         if self.p.release_mode {
             return self.release_noop();
         }
-        let Some(last) = self.j.last_success.clone() else {
+        self.dpkg_noop()
+    }
+
+    /// dpkg mode's no-op test, by what each install host said when the lock was taken (its
+    /// dpkg state, the build its history records for the installed version, the answers that
+    /// build was last configured with): every host has this build and the env's answers is
+    /// nothing to deploy; this build everywhere with answers some host is not known to have is
+    /// `deb.reconfigure` on those hosts alone; anything else (or a host that could not say),
+    /// the whole sequence. `-n` asks no host: it says so, and shows the whole sequence.
+    fn dpkg_noop(&mut self) -> Result<bool, Stop> {
+        let (Some(job), Some(release), Some(install)) = (
+            &self.p.job,
+            self.p.release(),
+            self.p.stages.iter().find(|s| s.kind == Kind::Install),
+        ) else {
             return Ok(true);
         };
-        let Some(now) = now else { return Ok(true) };
-        let answers = self.p.debconf_sha();
-        // Answers taken away cannot be applied by a reconfigure: the full deploy.
-        if last.build != now || (last.debconf_sha256 != answers && answers.is_none()) {
-            return Ok(true);
-        }
-        let expected = self.p.expected_installed();
-        if expected != last.hosts || expected.is_empty() {
-            return Ok(true);
-        }
-        // The same build, answers and hosts: check that every host still has it.
-        let Some(job) = &self.p.job else {
-            return Ok(true);
-        };
-        let packages: Vec<String> = now
-            .packages
-            .iter()
-            .filter_map(|l| l.split(' ').next().map(String::from))
-            .collect();
-        let hosts: Vec<String> = {
-            let mut hs: Vec<String> = expected
+        let builds = if release.planned {
+            "the one this run's build makes".to_string()
+        } else {
+            release
+                .packages
                 .iter()
-                .filter_map(|l| l.split(' ').next().map(String::from))
-                .collect();
-            hs.dedup();
-            hs
+                .map(|s| {
+                    format!(
+                        "{} sha256 {}",
+                        s.package,
+                        &s.sha256[..s.sha256.len().min(12)]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        // Nothing has changed a host since the lock was taken: its report stands.
-        let mut seen = Vec::new();
-        for (h, p, st) in self.dpkg_states(&hosts, &packages, true) {
-            if !job.select.wants_on(&p, &h) {
-                continue;
-            }
-            let Ok(st) = st else { return Ok(true) };
-            if let Some((v, st)) = st {
-                if st.starts_with("ii") {
-                    seen.push(format!("{h} {p}={v}"));
+        if self.eng.cx.dry_run {
+            self.eng.cx.rep.info(&format!(
+                "deploy: -n asks no host, so the steps below are for hosts that lack this build \
+                 ({builds}); the run reads each host's state when it takes the lock: when every \
+                 host has this build and the env's debconf answers it does nothing, and when \
+                 only the answers differ it runs deb.reconfigure on those hosts alone (no \
+                 maintenance, no new release)"
+            ));
+            return Ok(true);
+        }
+        if release.planned {
+            return Ok(true);
+        }
+        let answers = self.p.debconf_sha();
+        let mut differ = Vec::new();
+        for h in &install.hosts {
+            let mut host_differs = false;
+            for s in release.for_host(job, h) {
+                let Some(Some((v, st))) = self.at_lock.get(h, &s.package) else {
+                    return Ok(true);
+                };
+                if *v != s.version
+                    || !st.starts_with("ii")
+                    || self.at_lock.built(h, &s.package) != Some(s.sha256.as_str())
+                {
+                    return Ok(true);
+                }
+                // Answers the host did not record (or other ones) are applied; with none in
+                // the env there is nothing to apply.
+                if let Some(a) = &answers {
+                    host_differs |= self.at_lock.answers(h, &s.package) != Some(a.as_str());
                 }
             }
+            if host_differs {
+                differ.push(h.clone());
+            }
         }
-        seen.sort();
-        if seen != expected {
+        if install.hosts.is_empty() {
             return Ok(true);
         }
-        if last.debconf_sha256 != answers {
+        if !differ.is_empty() {
             // Only the answers changed: applied to the installed version, no new release.
-            self.reconfigure_only(&hosts)?;
+            self.reconfigure_only(&differ)?;
             return Ok(false);
         }
         self.j.status = "nothing to deploy".into();
         self.j.next = None;
         self.save();
         self.eng.cx.rep.info(&format!(
-            "deploy: nothing to deploy: every host has this build (sha256 {}) and its answers",
-            &now.sha256[..12]
+            "deploy: nothing to deploy: every host has this build ({builds}) and the env's \
+             debconf answers"
         ));
         Ok(false)
     }
@@ -211,10 +237,11 @@ impl Run<'_, '_, '_, '_> {
         let Some(answers) = release.debconf.clone() else {
             return Ok(());
         };
-        self.eng.cx.rep.info(
-            "deploy: the build and hosts are unchanged and only the debconf answers changed: \
-             applying them with deb.reconfigure (no new release)",
-        );
+        self.eng.cx.rep.info(&format!(
+            "deploy: every host has this build and only the debconf answers changed (on {}, \
+             by what each host recorded): applying them with deb.reconfigure (no new release)",
+            hosts.join(", ")
+        ));
         let mut failed = None;
         for h in hosts {
             let packages: Vec<String> = release
@@ -227,6 +254,11 @@ impl Run<'_, '_, '_, '_> {
                 packages,
                 answers: answers.clone(),
                 commit: release.commit.clone(),
+                built: release
+                    .packages
+                    .iter()
+                    .map(|s| (s.package.clone(), s.sha256.clone()))
+                    .collect(),
                 by: "deploy",
             };
             let cx = self.eng.cx;

@@ -108,7 +108,7 @@ pub enum Error {
     },
     /// The deploy failed (or was interrupted) after changing hosts; it can be resumed or
     /// reverted.
-    #[error("deploy {} {task}: {cause}\nthese hosts were changed: {}.{}", if *.interrupted { "stopped at" } else { "failed in" }, .changed.join(", "), .maintenance.as_ref().map(|m| format!(" The site stays in maintenance on {m}.")).unwrap_or_default())]
+    #[error("deploy {} {task}: {cause}\n{}{}", if *.interrupted { "stopped at" } else { "failed in" }, changed_words(changed, installed), .maintenance.as_ref().map(|m| format!(" The site stays in maintenance on {m}.")).unwrap_or_default())]
     Failed {
         task: String,
         /// Stopped by Ctrl-C, not by a fault: nothing to fix before going on.
@@ -222,6 +222,21 @@ impl Error {
                 cause_hint,
                 interrupted,
                 ..
+            } if installed.is_empty() => Some(format!(
+                "{}`dfab {env} deploy:resume=yes` continues from {next} on the hosts that did \
+                 not finish; no release was installed, so there is none to revert. The journal \
+                 is {}",
+                first(cause_hint.as_deref()),
+                journal.display()
+            )),
+            Error::Failed {
+                env,
+                next,
+                installed,
+                journal,
+                cause_hint,
+                interrupted,
+                ..
             } => Some(format!(
                 "{}two ways on: {}`dfab {env} deploy:resume=yes` (continues from \
                  {next} on the hosts that did not finish), or `dfab {env} deploy:revert=yes` \
@@ -256,6 +271,30 @@ fn way_back(env: &str, release_mode: bool) -> String {
         format!("`dfab {env} rollback` switches `current` back")
     } else {
         format!("`dfab {env} deploy:revert=yes` goes back")
+    }
+}
+
+/// What a failed deploy changed: the hosts it installed a release on, and those where only
+/// later steps ran (a migration, a project task), which may have changed them; no release
+/// installed is said as such, never "changed" alone.
+fn changed_words(changed: &[String], installed: &[String]) -> String {
+    let others: Vec<&str> = changed
+        .iter()
+        .filter(|h| !installed.contains(h))
+        .map(String::as_str)
+        .collect();
+    match (installed.is_empty(), others.is_empty()) {
+        (false, true) => format!("these hosts were changed: {}.", installed.join(", ")),
+        (false, false) => format!(
+            "a release was installed on {}; steps that may change a host ran on {}.",
+            installed.join(", "),
+            others.join(", ")
+        ),
+        (true, _) => format!(
+            "no host got a new release; steps that may change a host (a migration, a task) ran \
+             on {}.",
+            others.join(", ")
+        ),
     }
 }
 
@@ -415,5 +454,40 @@ mod tests {
             assert!(!hint.contains("revert"), "{hint}");
             assert!(hint.contains("`dfab staging rollback`"), "{hint}");
         }
+    }
+
+    // After `deb.deploy` found every host up to date, a failed migration read "these hosts
+    // were changed: web1" and offered `deploy:revert=yes`, which would have gone back a
+    // release that was never replaced.
+    #[test]
+    fn a_failure_with_no_release_installed_says_so_and_offers_no_revert() {
+        let failed = |installed: Vec<String>| Error::Failed {
+            task: "db_migrate".into(),
+            interrupted: false,
+            cause: "exit 1".into(),
+            cause_hint: None,
+            env: "staging".into(),
+            changed: vec!["web1".into()],
+            maintenance: None,
+            next: "db_migrate".into(),
+            installed,
+            journal: ".dfab/state/staging.json".into(),
+            release_mode: false,
+        };
+        let e = failed(Vec::new());
+        let text = e.to_string();
+        assert!(
+            text.contains("no host got a new release; steps that may change a host (a migration, a task) ran on web1."),
+            "{text}"
+        );
+        assert!(!text.contains("were changed"), "{text}");
+        let hint = e.hint().unwrap();
+        assert!(!hint.contains("revert=yes"), "{hint}");
+        assert!(
+            hint.contains("no release was installed, so there is none to revert"),
+            "{hint}"
+        );
+        let text = failed(vec!["web1".into()]).to_string();
+        assert!(text.contains("these hosts were changed: web1."), "{text}");
     }
 }

@@ -40,6 +40,9 @@ pub(crate) struct Installed {
     pub hosts: std::collections::HashMap<String, Vec<(String, DpkgState)>>,
     /// Each host's `(package, sha256)` of the installed builds its history knows.
     pub built: std::collections::HashMap<String, Vec<(String, String)>>,
+    /// Each host's `(package, sha256 of the answers)` its installed build was last configured
+    /// with (`-`: none), where the host recorded them.
+    pub answers: std::collections::HashMap<String, Vec<(String, String)>>,
 }
 
 impl Installed {
@@ -52,11 +55,23 @@ impl Installed {
             .map(|(_, sha)| sha.as_str())
     }
 
+    /// The sha256 of the answers the build of `package` installed on `host` was configured
+    /// with (`-`: none), if the host recorded them.
+    pub(crate) fn answers(&self, host: &str, package: &str) -> Option<&str> {
+        self.answers
+            .get(host)?
+            .iter()
+            .find(|(p, _)| p == package)
+            .map(|(_, sha)| sha.as_str())
+    }
+
     /// Note what the lock command said of `host`'s packages.
     fn note(&mut self, host: &str, out: &str, report: &[String]) {
         self.hosts
             .insert(host.to_string(), lock::parse_installed(out, report));
         self.built.insert(host.to_string(), lock::parse_built(out));
+        self.answers
+            .insert(host.to_string(), lock::parse_answers(out));
     }
 
     /// dpkg's state of `package` on `host`, if the lock reported it: `Some(None)` is "not

@@ -117,6 +117,20 @@ pub fn parse_built(out: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The line [`acquire`] reports the answers of an installed build on.
+const ANSWERS: &str = "dfab-answers\t";
+
+/// What [`acquire`] reported of the answers each installed build was configured with:
+/// `(package, sha256 of the answers)` (`-`: none were given) where the host recorded them.
+#[must_use]
+pub fn parse_answers(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix(ANSWERS))
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(p, sha)| (p.to_string(), sha.trim().to_string()))
+        .collect()
+}
+
 /// `dfab-host lock refresh`: touch the lock if the token still holds it (the refresh while a
 /// deploy runs).
 #[must_use]

@@ -43,6 +43,26 @@ impl Protection {
         }
     }
 
+    /// The question a change to a protected env asks first (`-y` answers it; without a
+    /// terminal it is refused): "`what` on `hosts` of `production`, the production env?" or
+    /// "… of env `live` (marked `protected`)?"; none for an open env.
+    #[must_use]
+    pub fn question(self, env: &str, what: &str, hosts: &[String]) -> Option<String> {
+        let hosts = match hosts {
+            [one] => one.clone(),
+            many => format!("{} hosts ({})", many.len(), many.join(", ")),
+        };
+        match self {
+            Protection::Open => None,
+            Protection::Production => {
+                Some(format!("{what} on {hosts} of `{env}`, the production env?"))
+            }
+            Protection::Flagged => Some(format!(
+                "{what} on {hosts} of env `{env}` (marked `protected`)?"
+            )),
+        }
+    }
+
     /// Why the env is protected, for a refusal: "it is production".
     #[must_use]
     pub fn reason(self) -> &'static str {
@@ -58,6 +78,22 @@ impl Protection {
 mod tests {
     use super::Protection;
     use crate::settings::testing::{env, env_named};
+
+    // The refusal read "`production` is production (it is production)"; the question names
+    // the env once.
+    #[test]
+    fn the_question_names_the_env_once() {
+        let hosts = ["web1".to_string(), "web2".to_string()];
+        assert_eq!(
+            Protection::Production.question("production", "stop app", &hosts[..1]),
+            Some("stop app on web1 of `production`, the production env?".into())
+        );
+        assert_eq!(
+            Protection::Flagged.question("live", "stop app", &hosts),
+            Some("stop app on 2 hosts (web1, web2) of env `live` (marked `protected`)?".into())
+        );
+        assert_eq!(Protection::Open.question("dev", "stop app", &hosts), None);
+    }
 
     #[test]
     fn production_by_name_or_by_flag() {

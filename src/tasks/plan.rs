@@ -444,6 +444,9 @@ impl Resolver<'_> {
             }
             checked.kwargs.push((k.clone(), v.clone()));
         }
+        if sel.is_none() && b.name == "manage" && !self.hosts_given {
+            super::builtin::manage::check_roles(self.env, self.roles)?;
+        }
         let hosts = match sel {
             Some(h) => h,
             None => self.role_hosts(b.roles, b.name)?,
@@ -467,11 +470,13 @@ impl Resolver<'_> {
                 self.project_dir,
             ));
         }
-        // A call that only prints (web_mode:snippet) needs no host up.
-        let reaches = steps.iter().any(|s| match s {
-            Step::Here { action, .. } => action.reaches_hosts(),
-            _ => true,
-        });
+        // A call that only prints (web_mode:snippet) needs no host up; one that plans no step
+        // at all (`noop`) is there for the activation its entry asks for.
+        let reaches = steps.is_empty()
+            || steps.iter().any(|s| match s {
+                Step::Here { action, .. } => action.reaches_hosts(),
+                _ => true,
+            });
         self.activation |= b.activation && reaches;
         self.steps.extend(steps);
         Ok(())

@@ -370,7 +370,8 @@ fn djdemo_manage_facts_and_services_on_a_deployed_container() {
         .run_checked();
     assert_eq!(main_pid(&prod.name), before, "nothing ran");
     Dfab::new(&project)
-        .args(["production", "services:restart"])
+        // Production asks first (review item 16); -y answers.
+        .args(["-y", "production", "services:restart"])
         .stdout_has(format!(
             "[{}] services: djdemo restarted, active (pid {before} → ",
             prod.name

@@ -128,7 +128,8 @@ fn git_safety_then_answers_pushed_without_a_release() {
     )
     .unwrap();
     git(p, &["commit", "-q", "-am", "new answers"]);
-    let out = dfab(p, &["live", "deb.reconfigure"]).ok();
+    // A protected env asks first; -y answers.
+    let out = dfab(p, &["-y", "live", "deb.reconfigure"]).ok();
     assert!(
         out.stdout.contains("reconfigured deploy-app 1.0-1"),
         "{}",

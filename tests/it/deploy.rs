@@ -99,10 +99,11 @@ fn fresh_install_then_the_same_build_again_is_a_no_op() {
         "{}",
         out.stdout
     );
-    // The debconf temp file is gone; the release is kept; one history line.
+    // The debconf temp file is gone (the digest of the answers applied is kept, root-only);
+    // the release is kept; one history line.
     assert_eq!(
         h.check("root", "ls -A /var/lib/dfab/deploy-app"),
-        "history\nlock\nreleases\n"
+        "answers\nhistory\nlock\nreleases\n"
     );
     assert_eq!(kept(&h), "deploy-app_1.0-1_all.deb\n");
     let hist = history(&h);

@@ -296,9 +296,19 @@ fn preflight_install_unchanged_failed_prune_and_state() {
         Some((0, Some(("1.0".into(), "ii ".into())))),
         "{o:?}"
     );
+    // What is left beside the releases: the digest of the answers applied, not the answers.
     assert_eq!(
         h.check("root", &format!("ls -A /var/lib/dfab/{PKG}")),
-        "history\nlock\nreleases\n"
+        "answers\nhistory\nlock\nreleases\n"
+    );
+    assert_eq!(
+        h.check("root", &format!("cat /var/lib/dfab/{PKG}/answers")),
+        format!(
+            "1.0\t{}\n",
+            dfab::transport::sha256_hex(
+                b"Name: hs-demo/x\nTemplate: hs-demo/x\nValue: y\nOwners: hs-demo\n"
+            )
+        )
     );
 
     // A postinst that fails: the install's exit status, dpkg's half-configured state, `failed`.

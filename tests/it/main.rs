@@ -6,6 +6,7 @@ mod compat;
 mod database;
 mod day_two;
 mod day_two_review;
+mod day_two_review2;
 mod day_two_secrets;
 mod deb;
 mod deb_compiled;

@@ -11,24 +11,40 @@ use crate::invocation::TaskCall;
 
 use super::{PlanCtx, Step};
 
-/// Plan `deb.reconfigure`: an env without `debconf` answers is an error.
+/// Plan `deb.reconfigure`: an env without `debconf` answers is an error; on a protected env it
+/// asks first (its maintainer scripts run again with new answers, passwords among them).
 /// In release mode: the instance's `current` release reconfigured
 /// ([`crate::instance::actions::Reconfigure`]), never dpkg's packages.
 pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
-    if let Some(inst) = super::release_mode::instance(cx)? {
+    let mut steps = Vec::new();
+    let work = if let Some(inst) = super::release_mode::instance(cx)? {
         let job = super::deb_deploy::job(cx, false)?;
         if Release::answers_only(&job)?.debconf.is_none() {
             return Err(no_answers(cx));
         }
-        return Ok(vec![Step::Fleet {
+        Step::Fleet {
             task: call.name.clone(),
             hosts: cx.hosts.clone(),
             action: Arc::new(crate::instance::actions::Reconfigure {
                 deploy: crate::instance::actions::Deploy::new(inst, job, None, false),
             }),
-        }]);
+        }
+    } else {
+        step(cx, &call.name, "deb.reconfigure")?
+    };
+    if let Some(question) = crate::settings::Protection::of(cx.env).question(
+        &cx.env.name,
+        "reconfigure the installed packages with the env's debconf answers (their config and \
+         postinst run again)",
+        &cx.hosts,
+    ) {
+        steps.push(Step::Confirm {
+            task: call.name.clone(),
+            question,
+        });
     }
-    Ok(vec![step(cx, &call.name, "deb.reconfigure")?])
+    steps.push(work);
+    Ok(steps)
 }
 
 /// The error of an env without debconf answers.
@@ -74,6 +90,14 @@ pub fn step(cx: &PlanCtx<'_>, task: &str, by: &'static str) -> Result<Step> {
         action: Arc::new(Reconfigure {
             packages,
             answers,
+            built: recorded
+                .as_ref()
+                .map(|(s, _)| {
+                    s.iter()
+                        .map(|s| (s.package.clone(), s.sha256.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
             commit: recorded.and_then(|(_, c)| c),
             by,
         }),

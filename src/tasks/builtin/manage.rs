@@ -16,6 +16,34 @@ use crate::transport::Transport;
 
 use super::{PlanCtx, Step};
 
+/// `manage` runs on the first `app` host; an env with `roledefs` but no `app` role would leave
+/// that to the order of its hosts, so it is refused, naming its roles, unless the call names
+/// its host (`host=`, `roles=`, `-H`).
+pub fn check_roles(env: &crate::environments::Env, roles: &crate::settings::Roles) -> Result<()> {
+    let names: Vec<&str> = roles.names().collect();
+    if names.is_empty() || names.contains(&"app") {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "task `manage` runs on the first host of role `app`, and environment `{}` has \
+             roles {} but no `app`",
+            env.name,
+            names
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Some(format!(
+            "name the host: `dfab {env} manage:<command>,roles={first}` (or `host=<host>`), or \
+             add an `app` role to `roledefs`",
+            env = env.name,
+            first = names[0]
+        )),
+    ))
+}
+
 /// One management command on the first host of the call (its host keywords, else the `app`
 /// role, else the env's first host). The command is the person's own words, run through the
 /// shell as Fabric's `run` does.
@@ -25,7 +53,8 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         return Err(Error::usage(
             "task `manage` needs a management command",
             Some(
-                "e.g. `dfab production manage:createsuperuser` or `manage:\"migrate --plan\"`"
+                "e.g. `dfab production manage:createsuperuser` or `manage:\"dumpdata --indent=2\"` \
+                 (the whole text after `manage:` is the command, `=` included)"
                     .into(),
             ),
         ));

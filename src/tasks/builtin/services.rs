@@ -88,6 +88,32 @@ pub fn plan(cx: &PlanCtx<'_>, call: &TaskCall) -> Result<Vec<Step>> {
         ));
     }
     let mut steps = Vec::new();
+    if action != Action::Status {
+        // A protected env's services change only when someone says so, as its ad-hoc commands.
+        let all: Vec<String> =
+            groups
+                .iter()
+                .flat_map(|(_, h, _)| h.clone())
+                .fold(Vec::new(), |mut all, h| {
+                    if !all.contains(&h) {
+                        all.push(h);
+                    }
+                    all
+                });
+        let names: Vec<&str> = groups
+            .iter()
+            .flat_map(|(_, _, n)| n.iter().map(String::as_str))
+            .collect();
+        let what = format!("{} {}", action.word(), names.join(", "));
+        if let Some(question) =
+            crate::settings::Protection::of(cx.env).question(&cx.env.name, &what, &all)
+        {
+            steps.push(Step::Confirm {
+                task: call.name.clone(),
+                question,
+            });
+        }
+    }
     let mut touched: Vec<String> = Vec::new();
     for (kind, hosts, names) in groups {
         for h in &hosts {
