@@ -59,6 +59,15 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// [`env_states`] off the server's one thread (it waits for the hosts' answers), so other
+/// pages and live logs go on meanwhile.
+async fn states(app: &Arc<App>, view: &Arc<super::project::View>) -> Vec<EnvState> {
+    let (app, view) = (Arc::clone(app), Arc::clone(view));
+    tokio::task::spawn_blocking(move || env_states(&app, &view))
+        .await
+        .unwrap_or_default()
+}
+
 /// Each env's lock and last deploy: serve's running job, a journal left `running`, else what
 /// the hosts say (`lock:status`, cached briefly; an LXC env is not asked, which would start its
 /// container), never "free" without asking. The last outcome is that of the newest finished
@@ -133,7 +142,7 @@ async fn envs(State(app): Shared, Extension(s): Extension<Session>) -> Response 
         return r;
     }
     let view = app.view();
-    let states = env_states(&app, &view);
+    let states = states(&app, &view).await;
     page(
         &app,
         StatusCode::OK,
@@ -161,7 +170,7 @@ async fn env(
             &format!("no environment `{name}` in {}", view.file.display()),
         );
     };
-    let states = env_states(&app, &view);
+    let states = states(&app, &view).await;
     let dir = view
         .file
         .parent()
@@ -185,9 +194,13 @@ async fn env(
             updated: i64::try_from(j.updated).unwrap_or(0),
         });
     let jobs = app.store.jobs(Some(&name), 20).unwrap_or_default();
+    let unknown = EnvState {
+        lock: "not known".into(),
+        ..EnvState::default()
+    };
     let p = pages::EnvPage {
         env: &view.envs[i],
-        state: &states[i],
+        state: states.get(i).unwrap_or(&unknown),
         releases: app.store.snapshot(&name).ok().flatten(),
         journal,
         jobs: &jobs,

@@ -186,3 +186,46 @@ fn serve_review_add_environment_refuses_a_name_the_cli_cannot_use() {
         .stdout_has("qa2.dfab-test.invalid")
         .run_checked();
 }
+
+#[test]
+fn serve_review_pages_answer_while_a_lock_check_waits_for_a_silent_host() {
+    // A "host" on loopback that accepts ssh connections and never says a word: its env's
+    // lock:status waits for the env's timeout. Meanwhile other pages must answer (the server
+    // has one thread: the check must not run on it).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in silent.incoming().map_while(Result::ok) {
+            held.push(c);
+        }
+    });
+    let toml = format!(
+        "[environments.slow]\nhosts = [\"127.0.0.1\"]\nport = {port}\ntimeout = 3\n\
+         user = \"root\"\nknown_hosts = \"/dev/null\"\nhost_key_checking = \"accept\"\n\
+         package_name = \"deploy-app\"\n"
+    );
+    let dir = project(&[("dfab.toml", &toml)]);
+    let server = Server::start(dir.path(), "127.0.0.1:0");
+    let url = server.url.clone();
+    let envs = std::thread::spawn(move || {
+        let t = Instant::now();
+        let r = row(&url, "slow");
+        (r, t.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    let (head, _) = http(&server.url, "GET", "/jobs", "", None);
+    let quick = t.elapsed();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let (slow, took) = envs.join().unwrap();
+    assert!(slow.contains("not known"), "{slow}");
+    assert!(
+        took > Duration::from_secs(2),
+        "the lock check did not wait for the silent host ({took:?}): {slow}"
+    );
+    assert!(
+        quick < Duration::from_secs(1),
+        "/jobs waited {quick:?} for another page's lock check"
+    );
+}
