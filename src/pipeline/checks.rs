@@ -218,8 +218,12 @@ impl Run<'_, '_, '_, '_> {
         self.j.next = None;
         self.save();
         self.eng.cx.rep.info(&format!(
-            "deploy: nothing to deploy: every host has this build ({builds}) and the env's \
-             debconf answers"
+            "deploy: nothing to deploy: every host has this build ({builds}){}",
+            if answers.is_some() {
+                " and the env's debconf answers"
+            } else {
+                ""
+            }
         ));
         Ok(false)
     }
