@@ -89,16 +89,22 @@ impl<'a> Pool<'a> {
             .or_default()
             .clone();
         let mut guard = slot.lock().expect("slot lock");
-        if guard.is_none() {
-            let t = self.connect(host)?;
+        let first = guard.is_none();
+        if first {
+            *guard = Some(self.connect(host)?);
+        }
+        let t = guard.as_mut().expect("connected above");
+        let known = t.login_noise().is_some();
+        let r = f(t.as_mut(), host);
+        // The first command tells whether the login shell prints: said once per host.
+        if !known {
             if let Some(cause) = t.login_noise() {
                 self.rep.warn(&format!(
                     "[{host}] {cause}; dfab reads its commands' output past it"
                 ));
             }
-            *guard = Some(t);
         }
-        f(guard.as_mut().expect("connected above").as_mut(), host)
+        r
     }
 
     fn connect(&self, host: &str) -> Result<Box<dyn Transport>> {
