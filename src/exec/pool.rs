@@ -112,3 +112,23 @@ impl<'a> Pool<'a> {
         self.connector.connect(addr, host, self.env)
     }
 }
+
+impl Drop for Pool<'_> {
+    /// Close every host at once: ending an ssh master waits for its `-O exit` (an `ssh`
+    /// process), which one host after another made the run's end grow with the hosts.
+    fn drop(&mut self) {
+        let slots = std::mem::take(self.slots.get_mut().expect("slots lock"));
+        let open: Vec<Box<dyn Transport>> = slots
+            .into_values()
+            .filter_map(|s| s.lock().ok()?.take())
+            .collect();
+        if open.len() < 2 {
+            return;
+        }
+        std::thread::scope(|s| {
+            for t in open {
+                s.spawn(move || drop(t));
+            }
+        });
+    }
+}
