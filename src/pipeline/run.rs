@@ -557,7 +557,7 @@ impl Run<'_, '_, '_, '_> {
     /// The run's last step (`step`, as `cmd`: with the lock's release after it) on `todo`: its
     /// line per host, then the release's; each host whose lock it released is noted in `fold`.
     fn last_and_release(
-        &mut self,
+        &self,
         step: &Step,
         cmd: &Cmd,
         fold: &held::Fold,
