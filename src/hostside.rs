@@ -75,6 +75,30 @@ where
     Cmd::shell(script).label(shown)
 }
 
+/// `cmd` (a [`call`]) with `args` put before its own (`dfab-host <args> <its args>`), shown
+/// so too; everything else of it kept. `None` for any other command.
+#[must_use]
+pub fn prefixed(cmd: &Cmd, args: &[&str]) -> Option<Cmd> {
+    let rest = body(cmd)?.strip_prefix(&format!("exec sh {}", path()))?;
+    let label = cmd.label.as_deref()?.strip_prefix(NAME)?;
+    let mut script = format!("{}exec sh {}", guard(), path());
+    let mut shown = String::from(NAME);
+    for a in args {
+        let q = quote(a);
+        for s in [&mut shown, &mut script] {
+            s.push(' ');
+            s.push_str(&q);
+        }
+    }
+    script.push_str(rest);
+    shown.push_str(label);
+    Some(Cmd {
+        program: Program::Shell(script),
+        label: Some(shown),
+        ..cmd.clone()
+    })
+}
+
 /// The part of a [`call`] after its guard (`exec sh <path> <args>`), or `None` for any other
 /// command.
 fn body(cmd: &Cmd) -> Option<&str> {
@@ -221,6 +245,30 @@ mod tests {
             .ends_with(" lock take app ann@pc 'deploy prod'"));
         assert_eq!(path().len(), BIN_DIR.len() + "/dfab-host-".len() + 16);
         assert!(body(&Cmd::shell("true")).is_none());
+    }
+
+    #[test]
+    fn a_prefixed_call_runs_and_shows_its_new_arguments_first() {
+        let c = call(["web", "live", "/srv/a flag"]).sudo(None);
+        let p = prefixed(&c, &["lock", "release-after", "app"]).unwrap();
+        assert_eq!(
+            p.to_string(),
+            "dfab-host lock release-after app web live '/srv/a flag'"
+        );
+        assert_eq!(
+            body(&p).unwrap(),
+            body(&call([
+                "lock",
+                "release-after",
+                "app",
+                "web",
+                "live",
+                "/srv/a flag"
+            ]))
+            .unwrap()
+        );
+        assert!(p.sudo.is_some());
+        assert!(prefixed(&Cmd::shell("true"), &["x"]).is_none());
     }
 
     #[test]

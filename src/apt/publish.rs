@@ -367,7 +367,7 @@ impl Publish {
         };
         let start = Instant::now();
         let mut remote = cx.connector.connect(host, host, cx.env)?;
-        let ssh = crate::media::ssh_route(remote.as_ref())?;
+        let ssh = crate::media::ssh_route(remote.as_mut())?;
         let path = format!("{}/", path.trim_end_matches('/'));
         let mkdir = Cmd::new("mkdir", ["-p", path.as_str()]).sudo(None);
         let o = crate::exec::record::exec(remote.as_mut(), cx.rep, "sudo", mkdir.clone())?;

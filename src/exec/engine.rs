@@ -155,28 +155,7 @@ pub fn run_on(
         } => {
             let start = Instant::now();
             let out = super::record::exec(t, cx.rep, "sudo", cmd.clone())?;
-            let shown = cmd.clone().without_sudo_if_root(t.login_user());
-            let what = if t.recording() {
-                format!("would {phrase}")
-            } else if out.status != 0 && *warn_only {
-                cx.rep
-                    .warn(&format!("[{host}] {} (warn_only): {shown}", out.exit()));
-                format!("failed ({}), a warning only", out.exit())
-            } else {
-                let out = check(t.host(), &shown, out)?;
-                // Its warnings are dfab's own (a maintenance switch with no snippet to read it):
-                // shown whatever the verbosity.
-                for l in out.stderr_str().lines().filter(|l| l.contains("warning")) {
-                    let w = format!("[{host}] {task}: {}", bare_warning(l, task));
-                    if first_time(&w) {
-                        cx.rep.warn(&w);
-                    }
-                }
-                let last = last_line(&out.stdout_str()).unwrap_or("ok").to_string();
-                // `web_mode: live (…)` under the task `web_mode` reads `live (…)`.
-                last.strip_prefix(&format!("{task}: "))
-                    .map_or(last.clone(), String::from)
-            };
+            let what = builtin_what(t, cx, host, (task, phrase, *warn_only), cmd, out)?;
             let secs = (!t.recording()).then(|| start.elapsed().as_secs_f64());
             said(cx, host, task, &what, secs);
             Ok(())
@@ -223,6 +202,43 @@ pub fn run_on(
             unreachable!("not a single host's step")
         }
     }
+}
+
+/// How a built-in's command (`cmd`, which printed `out` on `t`) ended, for its line: under
+/// `-n` what it would do; its last line (`web_mode: live (…)` under the task `web_mode` reads
+/// `live (…)`); with `warn_only` a failure said as a warning. `step`: its task, its phrase for
+/// `-n` and `warn_only`. Its stderr's warnings are said once per run. A failure is the error.
+pub fn builtin_what(
+    t: &dyn Transport,
+    cx: &RunCtx<'_>,
+    host: &str,
+    step: (&str, &str, bool),
+    cmd: &Cmd,
+    out: Output,
+) -> Result<String> {
+    let (task, phrase, warn_only) = step;
+    let shown = cmd.clone().without_sudo_if_root(t.login_user());
+    if t.recording() {
+        return Ok(format!("would {phrase}"));
+    }
+    if out.status != 0 && warn_only {
+        cx.rep
+            .warn(&format!("[{host}] {} (warn_only): {shown}", out.exit()));
+        return Ok(format!("failed ({}), a warning only", out.exit()));
+    }
+    let out = check(t.host(), &shown, out)?;
+    // Its warnings are dfab's own (a maintenance switch with no snippet to read it): shown
+    // whatever the verbosity.
+    for l in out.stderr_str().lines().filter(|l| l.contains("warning")) {
+        let w = format!("[{host}] {task}: {}", bare_warning(l, task));
+        if first_time(&w) {
+            cx.rep.warn(&w);
+        }
+    }
+    let last = last_line(&out.stdout_str()).unwrap_or("ok").to_string();
+    Ok(last
+        .strip_prefix(&format!("{task}: "))
+        .map_or(last.clone(), String::from))
 }
 
 /// Whether this run has not said `warning` yet: a host program's warning about the host (no

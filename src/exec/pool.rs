@@ -89,20 +89,46 @@ impl<'a> Pool<'a> {
             .or_default()
             .clone();
         let mut guard = slot.lock().expect("slot lock");
-        if guard.is_none() {
-            let t = self.connect(host)?;
+        let first = guard.is_none();
+        if first {
+            *guard = Some(self.connect(host)?);
+        }
+        let t = guard.as_mut().expect("connected above");
+        let known = t.login_noise().is_some();
+        let r = f(t.as_mut(), host);
+        // The first command tells whether the login shell prints: said once per host.
+        if !known {
             if let Some(cause) = t.login_noise() {
                 self.rep.warn(&format!(
                     "[{host}] {cause}; dfab reads its commands' output past it"
                 ));
             }
-            *guard = Some(t);
         }
-        f(guard.as_mut().expect("connected above").as_mut(), host)
+        r
     }
 
     fn connect(&self, host: &str) -> Result<Box<dyn Transport>> {
         let addr = self.lxc_address.as_deref().unwrap_or(host);
         self.connector.connect(addr, host, self.env)
+    }
+}
+
+impl Drop for Pool<'_> {
+    /// Close every host at once: ending an ssh master waits for its `-O exit` (an `ssh`
+    /// process), which one host after another made the run's end grow with the hosts.
+    fn drop(&mut self) {
+        let slots = std::mem::take(self.slots.get_mut().expect("slots lock"));
+        let open: Vec<Box<dyn Transport>> = slots
+            .into_values()
+            .filter_map(|s| s.lock().ok()?.take())
+            .collect();
+        if open.len() < 2 {
+            return;
+        }
+        std::thread::scope(|s| {
+            for t in open {
+                s.spawn(move || drop(t));
+            }
+        });
     }
 }

@@ -97,8 +97,10 @@ fn would_delete(target: usize, deleting: Option<&str>) -> String {
     })
 }
 
-/// The `rsync -e` route to `host`: its transport's ssh command.
-pub fn ssh_route(host: &dyn Transport) -> Result<Vec<String>> {
+/// The `rsync -e` route to `host`: its transport's ssh command. Refused when the host's login
+/// shell prints (asked with a command of its own when none has run on `host` yet).
+pub fn ssh_route(host: &mut dyn Transport) -> Result<Vec<String>> {
+    host.probe_login()?;
     if let Some(cause) = host.login_noise() {
         return Err(MediaError::ShellPrints {
             host: host.host().to_string(),
@@ -406,7 +408,7 @@ mod tests {
 
     #[test]
     fn a_host_not_reached_over_ssh_has_no_rsync_route() {
-        let e = ssh_route(&crate::transport::local::Local::new()).unwrap_err();
+        let e = ssh_route(&mut crate::transport::local::Local::new()).unwrap_err();
         let top = e;
         assert_eq!(top.code(), 1);
         assert_eq!(
@@ -414,8 +416,8 @@ mod tests {
             "error: [localhost] data_refresh copies with rsync over ssh, and this host is not \
              reached over ssh\nhint: use lxc_transport = 'ssh' (the default) for this environment\n"
         );
-        let recorder = crate::exec::record::Recorder::new("web1", "root");
-        assert!(ssh_route(&recorder).is_ok());
+        let mut recorder = crate::exec::record::Recorder::new("web1", "root");
+        assert!(ssh_route(&mut recorder).is_ok());
     }
 
     #[test]

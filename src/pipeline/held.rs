@@ -2,7 +2,7 @@
 //! changes nothing), refreshed every [`REFRESH`] by a thread with its own connections, released
 //! at the end whatever happened.
 
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::error::Result;
@@ -28,6 +28,30 @@ pub(crate) struct Held {
     pub facts: std::collections::HashMap<String, crate::deploy::ship::HostFacts>,
     /// Hosts where the token held the lock already (a killed deploy's, taken over).
     pub had: Vec<String>,
+    /// Hosts whose lock the run's last step released in its own session ([`Fold`]): neither
+    /// refreshed nor released again.
+    pub released: Arc<Mutex<Vec<String>>>,
+}
+
+/// The lock's release folded into the deploy's last step on each host (`web_mode:live`, as
+/// `dfab-host lock release-after`): one session less per host, when nothing of the run may
+/// touch a host after that step (all hosts at once, and no revert on failure).
+#[derive(Clone)]
+pub(crate) struct Fold {
+    pub package: String,
+    pub token: String,
+    /// Where the hosts released so are noted (the [`Held`]'s).
+    pub released: Arc<Mutex<Vec<String>>>,
+}
+
+impl Fold {
+    /// Note that `host`'s lock was released (or its release was tried) by the last step.
+    pub(crate) fn note(&self, host: &str) {
+        let mut r = self.released.lock().expect("released lock");
+        if !r.iter().any(|h| h == host) {
+            r.push(host.to_string());
+        }
+    }
 }
 
 /// dpkg's `(version, status)` of a package, `None` when dpkg does not know it.
@@ -190,6 +214,7 @@ pub(crate) fn take(
         installed,
         facts,
         had,
+        released: Arc::default(),
     };
     if refused.is_empty() && unfit.is_empty() {
         return Ok(held);
@@ -231,14 +256,34 @@ pub(crate) fn take(
 }
 
 impl Held {
-    /// Release the lock on every host that has it (a hand-taken lock stays); with `keep_had`,
-    /// not where the token held it already before this run (a killed deploy's lock, which a
-    /// refused resume leaves as it found it).
+    /// The fold of the release into the last step, for a run that takes the lock itself (a
+    /// hand-taken lock stays).
+    pub(crate) fn fold(&self) -> Option<Fold> {
+        (!self.manual).then(|| Fold {
+            package: self.package.clone(),
+            token: self.token.clone(),
+            released: Arc::clone(&self.released),
+        })
+    }
+
+    /// Whether the run's last step released `host`'s lock already.
+    fn released(&self, host: &str) -> bool {
+        self.released
+            .lock()
+            .expect("released lock")
+            .iter()
+            .any(|h| h == host)
+    }
+
+    /// Release the lock on every host that has it (a hand-taken lock stays) and whose last
+    /// step did not release it; with `keep_had`, not where the token held it already before
+    /// this run (a killed deploy's lock, which a refused resume leaves as it found it).
     pub(crate) fn release(&self, eng: &Engine<'_, '_>, keep_had: bool) {
         let hosts: Vec<String> = self
             .hosts
             .iter()
             .filter(|h| !keep_had || !self.had.contains(h))
+            .filter(|h| !self.released(h))
             .cloned()
             .collect();
         if self.manual || hosts.is_empty() {
@@ -277,6 +322,9 @@ impl Held {
                 return;
             }
             for h in &self.hosts {
+                if self.released(h) {
+                    continue;
+                }
                 let addr = if lxc {
                     cx.addresses.first().cloned().unwrap_or_else(|| h.clone())
                 } else {

@@ -79,6 +79,27 @@ pub fn acquire_checked(
     cmd.stdin(format!("{token}\n").into_bytes())
 }
 
+/// `dfab-host lock release-after`: `step` (a host-program call, the deploy's last on the host)
+/// and then the release of the lock, whatever the step did, in one session; the step's lines
+/// come last and its exit status wins. `None` when `step` is not a host-program call.
+#[must_use]
+pub fn release_after(step: &Cmd, package: &str, token: &str) -> Option<Cmd> {
+    let cmd = hostside::prefixed(step, &["lock", "release-after", package])?;
+    Some(cmd.sudo(None).stdin(format!("{token}\n").into_bytes()))
+}
+
+/// What a [`release_after`] said of the lock: `Ok(true)` released (or not held), else the
+/// holder's lines when another token holds it (`Err`); `Ok(false)`: the step failed, and the
+/// lock was kept.
+pub fn released_after(out: &str) -> std::result::Result<bool, String> {
+    if out.lines().any(|l| l == HELD_MARK) {
+        return Err(holder(out));
+    }
+    Ok(out
+        .lines()
+        .any(|l| l.starts_with("lock: released ") || l == "lock: not held"))
+}
+
 /// The line [`acquire`] reports a package's state on.
 const INSTALLED: &str = "dfab-installed\t";
 
@@ -209,6 +230,53 @@ mod tests {
         let root = dir.parent().unwrap();
         assert_eq!(dir.file_name().unwrap(), "app");
         hostside::run_here(cmd, root)
+    }
+
+    #[test]
+    fn the_last_step_releases_the_lock_in_its_own_session_only_when_it_succeeded() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("app");
+        assert!(sh(&acquire("app", "ann@pc", "deploy", "t1", &[]), &d)
+            .status
+            .success());
+        let flag = dir.path().join("maintenance.on");
+        let state = dir.path().join("web-mode");
+        let path = |p: &std::path::Path| p.display().to_string();
+        let live = hostside::call(["web", "live", &path(&flag), &path(&state)]);
+        // A failing step (a bad call) keeps the lock.
+        let bad = hostside::call(["web", "live", "only-one-argument"]);
+        let o = sh(&release_after(&bad, "app", "t1").unwrap(), &d);
+        assert_ne!(o.status.code(), Some(0), "{o:?}");
+        assert_eq!(
+            released_after(&String::from_utf8_lossy(&o.stdout)),
+            Ok(false)
+        );
+        assert!(d.join("deploy.lock").exists());
+        // Another token's lock is kept, its holder said, and the step's result stands.
+        fs_err::write(&flag, "").unwrap();
+        let o = sh(&release_after(&live, "app", "t2").unwrap(), &d);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{o:?}");
+        assert!(
+            released_after(&out)
+                .unwrap_err()
+                .starts_with("ann@pc (deploy"),
+            "{out}"
+        );
+        assert!(d.join("deploy.lock").exists() && !flag.exists());
+        // The step, then the release; the step's line last, as the step alone prints it.
+        fs_err::write(&flag, "").unwrap();
+        let cmd = release_after(&live, "app", "t1").unwrap();
+        assert!(cmd
+            .to_string()
+            .starts_with("dfab-host lock release-after app web live "));
+        let o = sh(&cmd, &d);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{o:?}");
+        assert_eq!(released_after(&out), Ok(true));
+        assert!(!d.join("deploy.lock").exists() && !flag.exists());
+        assert!(out.trim_end().ends_with("removed)"), "{out}");
+        assert!(!out.contains("t1"), "the token leaked: {out}");
     }
 
     #[test]

@@ -48,7 +48,12 @@ impl Run<'_, '_, '_, '_> {
         };
         let msg;
         if self.j.changed.is_empty() {
-            let on = self.j.maintenance_on.clone();
+            let mut on = self.j.maintenance_on.clone();
+            // A host whose last step took maintenance off and released the lock is done.
+            if let Some(f) = &self.fold {
+                let released = f.released.lock().expect("released lock").clone();
+                on.retain(|h| !released.contains(h));
+            }
             if on.is_empty() {
                 msg = format!(
                     "deploy {verb} {} before any host changed; nothing to undo",

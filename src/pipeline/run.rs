@@ -7,10 +7,11 @@ use std::sync::{Condvar, Mutex};
 use crate::error::describe;
 use crate::error::{render, Error, Result};
 use crate::exec::step::{LocalAction, RunCtx, Step};
+use crate::transport::cmd::Cmd;
 
 use super::held;
 use super::journal::{self, Journal, StepRec, LOCAL};
-use super::{interrupt, Kind, Maintenance, Mode, Pipeline, Strategy};
+use super::{interrupt, Kind, Maintenance, Mode, OnFailure, Pipeline, Strategy};
 use crate::exec::engine::Engine;
 
 impl LocalAction for Pipeline {
@@ -111,11 +112,18 @@ impl LocalAction for Pipeline {
         let stop = (Mutex::new(false), Condvar::new());
         let r = std::thread::scope(|s| {
             s.spawn(|| held.refresher(cx, lxc, &stop));
+            // Nothing of the run touches a host after its last step when every host goes at
+            // once and a failure stops: that step may release the lock too.
+            let fold = held.fold().filter(|_| {
+                self.settings.strategy == Strategy::Parallel
+                    && self.settings.on_failure == OnFailure::Stop
+            });
             let mut run = Run {
                 p: self,
                 eng: &eng,
                 j,
                 old,
+                fold,
                 at_lock: held.installed.clone(),
                 facts: held.facts.clone(),
                 maintenance_skipped: false,
@@ -158,6 +166,9 @@ pub(crate) struct Run<'p, 'e, 'a, 'c> {
     pub eng: &'e Engine<'a, 'c>,
     pub j: Journal,
     pub old: Option<Journal>,
+    /// The lock's release, for the last step of the run to do on each host (`None`: released
+    /// at the end).
+    pub fold: Option<held::Fold>,
     /// What dpkg had installed on each host when the lock was taken.
     pub at_lock: held::Installed,
     /// What each host's preflight (with the lock) found: the releases it holds.
@@ -388,8 +399,11 @@ impl Run<'_, '_, '_, '_> {
             if step.hosts().is_some() && todo.is_empty() {
                 continue;
             }
+            let fold = self.release_after(si, k, step);
             let results = if stage.kind == Kind::MaintenanceOn {
                 self.maintenance_on(step, &todo)
+            } else if let Some((fold, cmd)) = fold {
+                self.last_and_release(step, &cmd, &fold, &todo)
             } else if let (Kind::Install, Some(deploy)) = (stage.kind, &self.p.deploy) {
                 // Its hosts passed the preflight when the lock was taken.
                 match deploy.run_locked(self.eng, &todo, &self.facts, &self.reinstall) {
@@ -512,6 +526,88 @@ impl Run<'_, '_, '_, '_> {
             }
         }
         out
+    }
+
+    /// When step `k` of stage `si` is the run's last on its hosts and takes maintenance off
+    /// (the sequence's `web_mode:live`), and the run may fold the lock's release into it: the
+    /// fold and the step's command with the release after it.
+    fn release_after(&self, si: usize, k: usize, step: &Step) -> Option<(held::Fold, Cmd)> {
+        let fold = self.fold.as_ref()?;
+        let last = self.p.stages.iter().enumerate().rev().find_map(|(i, s)| {
+            s.steps
+                .iter()
+                .rposition(|st| st.hosts().is_some())
+                .map(|j| (i, j))
+        });
+        if self.p.stages[si].kind != Kind::Live || last != Some((si, k)) {
+            return None;
+        }
+        let Step::Run {
+            cmd,
+            builtin: Some(_),
+            ..
+        } = step
+        else {
+            return None;
+        };
+        let cmd = super::lock::release_after(cmd, &fold.package, &fold.token)?;
+        Some((fold.clone(), cmd))
+    }
+
+    /// The run's last step (`step`, as `cmd`: with the lock's release after it) on `todo`: its
+    /// line per host, then the release's; each host whose lock it released is noted in `fold`.
+    fn last_and_release(
+        &self,
+        step: &Step,
+        cmd: &Cmd,
+        fold: &held::Fold,
+        todo: &[String],
+    ) -> Vec<(String, Result<()>)> {
+        let Step::Run {
+            task,
+            warn_only,
+            builtin: Some(phrase),
+            ..
+        } = step
+        else {
+            unreachable!("release_after folds a built-in's command only")
+        };
+        let (cx, eng) = (self.eng.cx, self.eng);
+        eng.on_hosts(todo, &|t: &mut dyn crate::transport::Transport, h: &str| {
+            let start = std::time::Instant::now();
+            let out = crate::exec::record::exec(t, cx.rep, "sudo", cmd.clone())?;
+            let lock = if t.recording() {
+                Ok(true)
+            } else {
+                super::lock::released_after(&out.stdout_str())
+            };
+            let what =
+                crate::exec::engine::builtin_what(t, cx, h, (task, phrase, *warn_only), cmd, out);
+            if let Ok(what) = &what {
+                let secs = (!t.recording()).then(|| start.elapsed().as_secs_f64());
+                eng.said(h, task, what, secs);
+            }
+            match lock {
+                Ok(true) => {
+                    fold.note(h);
+                    let said = if t.recording() {
+                        "would release the deploy lock"
+                    } else {
+                        "released the deploy lock"
+                    };
+                    eng.said(h, "deploy", said, None);
+                }
+                // The step failed before the release: the lock is released at the end.
+                Ok(false) => {}
+                Err(holder) => {
+                    fold.note(h);
+                    cx.rep.warn(&format!(
+                        "[{h}] the deploy lock was not released: held by {holder}"
+                    ));
+                }
+            }
+            what.map(drop)
+        })
     }
 
     /// `web_mode:live` in the sequence takes off only the maintenance this deploy turned on:

@@ -101,9 +101,17 @@ pub trait Transport: Send {
 
     /// When the login shell of this host prints something of its own before every command
     /// (`~/.bashrc`), the sentence that says so: the cause to name when a protocol spoken over
-    /// the host's ssh (rsync) fails. dfab's own commands are framed and read past it.
+    /// the host's ssh (rsync) fails. dfab's own commands are framed and read past it. Known
+    /// once a command has run (the first one tells); [`Transport::probe_login`] asks before.
     fn login_noise(&self) -> Option<String> {
         None
+    }
+
+    /// Learn what [`Transport::login_noise`] reports, with a command of its own (`true`) when
+    /// no command has run yet: for a protocol spoken over the host's ssh (rsync), which cannot
+    /// read past what the shell prints.
+    fn probe_login(&mut self) -> Result<()> {
+        Ok(())
     }
 
     /// Run a command with streamed standard input and output (see [`Io`]); echo the lines it

@@ -92,10 +92,12 @@ pub struct Ssh {
     session: Option<Session>,
     master: Option<Master>,
     runtime: tokio::runtime::Runtime,
-    /// When the login shell prints something of its own before each command (`.bashrc`), the
-    /// marker each command prints first on stdout and stderr: what comes before it is the
-    /// shell's, never the command's.
+    /// The marker each command prints first on stdout and stderr: what comes before it is the
+    /// login shell's (`.bashrc`), never the command's. Set from the start, so the first command
+    /// tells whether the shell prints; dropped after it when the shell printed nothing.
     frame: Option<String>,
+    /// Whether a framed command has shown what the login shell prints (see `frame`).
+    probed: bool,
     /// What the login shell printed, for messages (its first line, shortened).
     noise: Option<String>,
     /// The environment the host belongs to (see [`SshTarget::env`]).
@@ -104,7 +106,8 @@ pub struct Ssh {
 
 impl Ssh {
     /// Open the master connection (fails fast with the reason ssh gave, and the sshd limit
-    /// when it was one), then ask the login shell whether it prints something of its own.
+    /// when it was one). Whether the login shell prints something of its own is learned from
+    /// the first command, which is framed (no session of its own: a round trip saved per host).
     pub fn connect(target: &SshTarget) -> Result<Self> {
         let label = if target.label.is_empty() {
             target.host.clone()
@@ -120,42 +123,25 @@ impl Ssh {
             super::connect_error::connect_error(target, &opts, &label, &sshd, f, tries)
         })?;
         let session = Session::resume_mux(master.socket().into_boxed_path(), None);
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let mut ssh = Ssh {
             label,
             user: String::new(),
             session: Some(session),
             master: Some(master),
             runtime,
-            frame: None,
+            frame: Some(format!("dfab-output-{nonce:x}-{}", std::process::id())),
+            probed: false,
             noise: None,
             env: target.env.clone(),
         };
-        ssh.probe_login_shell()?;
         ssh.user = match &target.user {
             Some(u) => u.clone(),
             None => ssh.remote_user().unwrap_or_default(),
         };
         Ok(ssh)
-    }
-
-    /// Run `true`: anything it prints is the login shell's own (`~/.bashrc`, `~/.profile`). From
-    /// then on every command is framed by a marker, and its output read from after it.
-    fn probe_login_shell(&mut self) -> Result<()> {
-        let out = self.exec_io(&Cmd::new("true", Vec::<String>::new()), Io::default(), None)?;
-        let printed = [out.stdout_str(), out.stderr_str()].concat();
-        let Some(first) = printed.lines().find(|l| !l.trim().is_empty()) else {
-            return Ok(());
-        };
-        let mut first = first.trim().to_owned();
-        if first.chars().count() > 60 {
-            first = first.chars().take(57).collect::<String>() + "...";
-        }
-        self.noise = Some(first);
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        self.frame = Some(format!("dfab-output-{nonce:x}-{}", std::process::id()));
-        Ok(())
     }
 
     /// Ask the host who we are when the user came from ssh's own config.
@@ -261,6 +247,13 @@ impl Transport for Ssh {
         self.noise_cause()
     }
 
+    fn probe_login(&mut self) -> Result<()> {
+        if !self.probed {
+            self.exec_io(&Cmd::new("true", Vec::<String>::new()), Io::default(), None)?;
+        }
+        Ok(())
+    }
+
     fn interactive(&mut self, cmd: &Cmd, tty: bool, echo: Option<&dyn Reporter>) -> Result<Exit> {
         if !tty {
             return self.exec(cmd, echo).map(|o| o.exit());
@@ -350,15 +343,24 @@ impl Transport for Ssh {
         };
         let started = std::time::Instant::now();
         let marker = self.frame.as_deref().map(str::as_bytes);
+        let mut framed_out = Framed::new(out_r, marker);
+        let mut framed_err = Framed::new(err_r, marker);
         let (stdout, stderr, copied) = process::drive(
             in_w,
-            Framed::new(out_r, marker),
-            Framed::new(err_r, marker),
+            &mut framed_out,
+            &mut framed_err,
             stdin,
             io,
             &self.label,
             echo,
         );
+        if !self.probed {
+            match login_shell_said(framed_out.before(), framed_err.before()) {
+                LoginShell::Unknown => {}
+                LoginShell::Quiet => (self.probed, self.frame) = (true, None),
+                LoginShell::Prints(first) => (self.probed, self.noise) = (true, Some(first)),
+            }
+        }
         let waited = self.runtime.block_on(child.wait());
         copied?;
         let exit = match waited {
@@ -410,6 +412,34 @@ impl Transport for Ssh {
     }
 }
 
+/// What a framed command showed of the login shell.
+#[derive(Debug, PartialEq, Eq)]
+enum LoginShell {
+    /// A marker was not seen: the shell stopped before the command ran.
+    Unknown,
+    /// It printed nothing: commands may go unframed.
+    Quiet,
+    /// It printed this first line (shortened to 60 characters): commands stay framed.
+    Prints(String),
+}
+
+/// What the login shell printed before a framed command's markers (`out`, `err`: what came
+/// before each, `None` where the marker was not seen).
+fn login_shell_said(out: Option<&[u8]>, err: Option<&[u8]>) -> LoginShell {
+    let (Some(out), Some(err)) = (out, err) else {
+        return LoginShell::Unknown;
+    };
+    let printed = [String::from_utf8_lossy(out), String::from_utf8_lossy(err)].concat();
+    let Some(first) = printed.lines().find(|l| !l.trim().is_empty()) else {
+        return LoginShell::Quiet;
+    };
+    let mut first = first.trim().to_owned();
+    if first.chars().count() > 60 {
+        first = first.chars().take(57).collect::<String>() + "...";
+    }
+    LoginShell::Prints(first)
+}
+
 /// sshd said no to a new session on the connection (its `MaxSessions`).
 fn session_refused(e: &openssh::Error) -> bool {
     ssh_reason(e).contains("open refused")
@@ -434,6 +464,8 @@ struct Framed<'m, R> {
     marker: Option<&'m [u8]>,
     buf: Vec<u8>,
     pos: usize,
+    /// Where the marker line started in `buf`, once seen.
+    seen: Option<usize>,
 }
 
 impl<'m, R: Read> Framed<'m, R> {
@@ -443,7 +475,13 @@ impl<'m, R: Read> Framed<'m, R> {
             marker,
             buf: Vec::new(),
             pos: 0,
+            seen: None,
         }
+    }
+
+    /// What came before the marker line (the login shell's output), once it was seen.
+    fn before(&self) -> Option<&[u8]> {
+        self.seen.map(|i| &self.buf[..i])
     }
 
     /// Read up to the marker line (bounded: 1 MiB of a shell's chatter at most).
@@ -455,6 +493,7 @@ impl<'m, R: Read> Framed<'m, R> {
                 .windows(marker.len() + 1)
                 .position(|w| w[..marker.len()] == *marker && w[marker.len()] == b'\n');
             if let Some(i) = seen {
+                self.seen = Some(i);
                 self.pos = i + marker.len() + 1;
                 return Ok(());
             }
@@ -516,6 +555,38 @@ fn stopped_answering_hint(env: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_framed_command_tells_what_the_login_shell_prints() {
+        let m: &[u8] = b"dfab-output-1";
+        let read = |data: &[u8]| {
+            let mut f = Framed::new(data, Some(m));
+            let mut got = Vec::new();
+            f.read_to_end(&mut got).unwrap();
+            (got, f.before().map(<[u8]>::to_vec))
+        };
+        // A quiet shell: the command's output whole, nothing before the marker.
+        let (got, before) = read(b"dfab-output-1\n0\n");
+        assert_eq!(
+            (got.as_slice(), before.as_deref()),
+            (&b"0\n"[..], Some(&b""[..]))
+        );
+        assert_eq!(login_shell_said(Some(b""), Some(b"")), LoginShell::Quiet);
+        // A chatty one: its words dropped from the output and named.
+        let (got, before) = read(b"Welcome to web1\ndfab-output-1\n0\n");
+        assert_eq!(got, b"0\n");
+        assert_eq!(
+            login_shell_said(before.as_deref(), Some(b"")),
+            LoginShell::Prints("Welcome to web1".into())
+        );
+        // The shell stopped before the marker: its words are the output, and nothing is known.
+        let (got, before) = read(b"bash: cannot start\n");
+        assert_eq!(
+            (got.as_slice(), before),
+            (&b"bash: cannot start\n"[..], None)
+        );
+        assert_eq!(login_shell_said(None, Some(b"")), LoginShell::Unknown);
+    }
 
     #[test]
     fn host_strings() {

@@ -588,14 +588,22 @@ fn dry_run_records_the_calls_the_real_run_makes() {
     let calls = both(&["deploy"]);
     // Remote sessions per host (every call is one): the lock with the preflight, maintenance,
     // the install with its upload, `test`'s command (`true`, this env's test_commands) and its
-    // health check, live, the lock's release. Without test_commands (the bench's env), 6.
+    // health check, live with the lock's release after it. Without test_commands (the bench's
+    // env), 5.
     let on_host = |calls: &[String]| {
         calls
             .iter()
             .filter(|l| l.starts_with(&format!("[{}]", h.ip)))
             .count()
     };
-    assert_eq!(on_host(&calls), 7, "{}", calls.join("\n"));
+    assert_eq!(on_host(&calls), 6, "{}", calls.join("\n"));
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("dfab-host lock release-after ") && c.contains(" web live ")),
+        "{}",
+        calls.join("\n")
+    );
     assert_eq!(installed(&h), "1.0-1");
     app.version("1.1-1", true);
     app.run(&["deb.build"]).ok();

@@ -173,7 +173,7 @@ impl LocalAction for Pull {
         let check = media::check_on_host(&self.paths);
         let o = exec(src.as_mut(), cx.rep, "check", check.clone())?;
         crate::transport::check(src.host(), &check, o)?;
-        let ssh = media::ssh_route(src.as_ref())?;
+        let ssh = media::ssh_route(src.as_mut())?;
         let mut local = cx.local();
         for (p, c) in self.paths.iter().zip(&self.caches) {
             if !cx.dry_run {
