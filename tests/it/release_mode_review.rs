@@ -121,7 +121,7 @@ fn release_mode_review_manage_reconfigure_services_dry_run_and_summary() {
         "site=two.example.com\n"
     );
     Dfab::new(p)
-        .args(["production", "deb.reconfigure"])
+        .args(["-y", "production", "deb.reconfigure"])
         .status(1)
         .stderr_has("instance production has no current release")
         .stderr_has("deploy first")
