@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::serve_support::{add_user, Browser, Server};
+use crate::serve_support::{add_user, http, Browser, Server};
 use crate::support::{copy_tree, deploy_app_fixture, project, TestHost, KEY};
 
 const DEBCONF: &str = "Name: deploy-app/site_name\nTemplate: deploy-app/site_name\n\
@@ -483,24 +483,6 @@ fn lxc_names() -> Vec<String> {
         .filter(|l| l.starts_with("djdemo-production") || l.starts_with("djdemo-staging"))
         .map(str::to_owned)
         .collect()
-}
-
-/// A request on loopback with a cookie and an optional form body: status line, headers, body.
-fn http(url: &str, method: &str, path: &str, cookie: &str, form: Option<&str>) -> (String, String) {
-    let addr = url.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let body = form.unwrap_or("");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    (head.to_string(), body.to_string())
 }
 
 #[test]

@@ -3,30 +3,10 @@
 //! only when the hosts said so), its "Last deploy" is the newest deploy-kind job (not a
 //! `releases` job), and "Add an environment" refuses a name the CLI cannot use.
 
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::serve_support::Server;
+use crate::serve_support::{http, Server};
 use crate::support::{copy_tree, deploy_app_fixture, project, Dfab, TestHost, KEY};
-
-/// A request on loopback with a cookie and an optional form body: status line and headers,
-/// body.
-fn http(url: &str, method: &str, path: &str, cookie: &str, form: Option<&str>) -> (String, String) {
-    let addr = url.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let body = form.unwrap_or("");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    (head.to_string(), body.to_string())
-}
 
 /// The session cookie and CSRF token of a page's form.
 fn session(url: &str, path: &str) -> (String, String) {

@@ -1,7 +1,7 @@
 //! Support for the `dfab serve` tests: the server as a child process on a free loopback port,
 //! accounts added through `--add-user`, and headless Chromium driven through chromedriver.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -254,4 +254,28 @@ impl Drop for Browser {
         kill_group(&self.driver);
         let _ = self.driver.wait();
     }
+}
+
+/// A request on loopback with a cookie and an optional form body: status line, headers, body.
+pub(crate) fn http(
+    url: &str,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: Option<&str>,
+) -> (String, String) {
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let body = form.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (head.to_string(), body.to_string())
 }
