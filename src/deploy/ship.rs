@@ -112,9 +112,9 @@ pub fn ship(
     if release.planned {
         // `-n` before the first build: what the build makes is not known yet.
         let what = if job.apt.is_some() {
-            "would install the packages the build makes from the APT repository"
+            "would install the build's packages from the APT repository"
         } else {
-            "would upload and install the packages the build makes"
+            "would ship the build's packages"
         };
         let unless = if job.force {
             ""
@@ -195,10 +195,9 @@ pub fn ship(
 #[must_use]
 pub fn unless_there(answers: bool) -> &'static str {
     if answers {
-        "; on a host that has this build already: nothing, or a reconfigure with the env's \
-         debconf answers when the host is not known to have them (-n asks no host)"
+        "; a host with this build: nothing, or a reconfigure"
     } else {
-        "; on a host that has this build already: nothing (-n asks no host)"
+        "; a host with this build: nothing"
     }
 }
 

@@ -171,12 +171,13 @@ impl Run<'_, '_, '_, '_> {
         };
         if self.eng.cx.dry_run {
             self.eng.cx.rep.info(&format!(
-                "deploy: -n asks no host, so the steps below are for hosts that lack this build \
-                 ({builds}); the run reads each host's state when it takes the lock: when every \
-                 host has this build and the env's debconf answers it does nothing, and when \
-                 only the answers differ it runs deb.reconfigure on those hosts alone (no \
-                 maintenance, no new release)"
+                "deploy: -n asks no host: the steps below are for hosts without this build \
+                 ({builds})"
             ));
+            self.eng.cx.rep.info(
+                "deploy: a host with this build gets nothing, or only deb.reconfigure if its \
+                 debconf answers differ",
+            );
             return Ok(true);
         }
         if release.planned {
