@@ -202,11 +202,7 @@ impl Error {
                  `current` back on {}; `dfab {env} web_mode:live` takes maintenance off). The \
                  journal is {}",
                 first(cause_hint.as_deref()),
-                if *interrupted {
-                    ""
-                } else {
-                    "fix the cause and "
-                },
+                fix_first(*interrupted),
                 if installed.is_empty() {
                     "no host".to_string()
                 } else {
@@ -220,7 +216,6 @@ impl Error {
                 installed,
                 journal,
                 cause_hint,
-                interrupted,
                 ..
             } if installed.is_empty() => Some(format!(
                 "{}`dfab {env} deploy:resume=yes` continues from {next} on the hosts that did \
@@ -243,16 +238,8 @@ impl Error {
                  (reinstalls the previous release on {}, then goes live). The journal is {}; the \
                  failed release's .deb stays on the hosts for debugging",
                 first(cause_hint.as_deref()),
-                if *interrupted {
-                    ""
-                } else {
-                    "fix the cause and "
-                },
-                if installed.is_empty() {
-                    "no host".to_string()
-                } else {
-                    installed.join(", ")
-                },
+                fix_first(*interrupted),
+                installed.join(", "),
                 journal.display()
             )),
             Error::Hosts { hints, .. } if !hints.is_empty() => Some(hints.join("; ")),
@@ -295,6 +282,15 @@ fn changed_words(changed: &[String], installed: &[String]) -> String {
              on {}.",
             others.join(", ")
         ),
+    }
+}
+
+/// The start of "two ways on" after a failure: a run stopped by a signal has no cause to fix.
+fn fix_first(interrupted: bool) -> &'static str {
+    if interrupted {
+        ""
+    } else {
+        "fix the cause and "
     }
 }
 

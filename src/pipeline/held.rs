@@ -72,21 +72,13 @@ pub(crate) struct Installed {
 impl Installed {
     /// The sha256 of the build of `package` installed on `host`, if its history knows it.
     pub(crate) fn built(&self, host: &str, package: &str) -> Option<&str> {
-        self.built
-            .get(host)?
-            .iter()
-            .find(|(p, _)| p == package)
-            .map(|(_, sha)| sha.as_str())
+        of_package(self.built.get(host)?, package)
     }
 
     /// The sha256 of the answers the build of `package` installed on `host` was configured
     /// with (`-`: none), if the host recorded them.
     pub(crate) fn answers(&self, host: &str, package: &str) -> Option<&str> {
-        self.answers
-            .get(host)?
-            .iter()
-            .find(|(p, _)| p == package)
-            .map(|(_, sha)| sha.as_str())
+        of_package(self.answers.get(host)?, package)
     }
 
     /// Note what the lock command said of `host`'s packages.
@@ -375,4 +367,11 @@ fn said_lock(eng: &Engine<'_, '_>, host: &str, o: &crate::transport::Output, man
         Some(l) => format!("lock {l}"),
     };
     eng.said(host, "deploy", &line, None);
+}
+
+/// The value `package` has in a host's `(package, value)` list.
+fn of_package<'a>(list: &'a [(String, String)], package: &str) -> Option<&'a str> {
+    list.iter()
+        .find(|(p, _)| p == package)
+        .map(|(_, v)| v.as_str())
 }

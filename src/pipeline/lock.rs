@@ -131,11 +131,7 @@ const BUILT: &str = "dfab-built\t";
 /// installed version the host's history knows.
 #[must_use]
 pub fn parse_built(out: &str) -> Vec<(String, String)> {
-    out.lines()
-        .filter_map(|l| l.strip_prefix(BUILT))
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(p, sha)| (p.to_string(), sha.trim().to_string()))
-        .collect()
+    package_lines(out, BUILT)
 }
 
 /// The line [`acquire`] reports the answers of an installed build on.
@@ -145,10 +141,15 @@ const ANSWERS: &str = "dfab-answers\t";
 /// `(package, sha256 of the answers)` (`-`: none were given) where the host recorded them.
 #[must_use]
 pub fn parse_answers(out: &str) -> Vec<(String, String)> {
+    package_lines(out, ANSWERS)
+}
+
+/// The `(package, value)` of each `<tag>package<TAB>value` line of `out`.
+fn package_lines(out: &str, tag: &str) -> Vec<(String, String)> {
     out.lines()
-        .filter_map(|l| l.strip_prefix(ANSWERS))
+        .filter_map(|l| l.strip_prefix(tag))
         .filter_map(|l| l.split_once('\t'))
-        .map(|(p, sha)| (p.to_string(), sha.trim().to_string()))
+        .map(|(p, v)| (p.to_string(), v.trim().to_string()))
         .collect()
 }
 

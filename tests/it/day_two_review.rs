@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::support::{copy_tree, deploy_app_fixture, git, project, Dfab};
+use crate::support::{copy_tree, deploy_app_fixture, git, git_repo, project, Dfab};
 
 // Git safety judged the work tree at deploy time: a .deb built dirty reached a protected env
 // once the tree was cleaned, one built on `feature` once `main` was checked out again, and a
@@ -20,9 +20,7 @@ fn git_safety_judges_the_build_that_ships_not_the_work_tree() {
     let dir = project(&[("dfab.toml", toml), (".gitignore", "dist/\n")]);
     copy_tree(&deploy_app_fixture(), dir.path());
     let p = dir.path();
-    git(p, &["init", "-q", "-b", "main"]);
-    git(p, &["add", "-A"]);
-    git(p, &["commit", "-q", "-m", "first"]);
+    git_repo(p);
     let dry = |task: &str| Dfab::new(p).args(["-y", "-n", "live", task]);
 
     // Built dirty, then `git checkout -- .`: the build is still dirty, so refused.

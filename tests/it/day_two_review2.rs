@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::support::{copy_tree, deploy_app_fixture, git, project, Dfab, TestHost, KEY};
+use crate::support::{copy_tree, deploy_app_fixture, git, git_repo, project, Dfab, TestHost, KEY};
 
 /// The fixture's debconf answers with this site name.
 fn answers(site: &str) -> String {
@@ -33,9 +33,7 @@ fn app_on(h: &TestHost, site: &str) -> tempfile::TempDir {
     ]);
     copy_tree(&deploy_app_fixture(), dir.path());
     let p = dir.path();
-    git(p, &["init", "-q", "-b", "main"]);
-    git(p, &["add", "-A"]);
-    git(p, &["commit", "-q", "-m", "first"]);
+    git_repo(p);
     dir
 }
 
@@ -352,9 +350,7 @@ fn the_production_refusal_names_the_env_once() {
     let dir = project(&[("dfab.toml", toml), (".gitignore", "dist/\n")]);
     copy_tree(&deploy_app_fixture(), dir.path());
     let p = dir.path();
-    git(p, &["init", "-q", "-b", "main"]);
-    git(p, &["add", "-A"]);
-    git(p, &["commit", "-q", "-m", "first"]);
+    git_repo(p);
     fs_err::write(p.join("share/VERSION"), "1.0 dirty\n").unwrap();
     Dfab::new(p)
         .args(["-n", "-y", "production", "deploy"])

@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{copy_tree, deploy_app_fixture, git, project, Dfab, Outcome, TestHost, KEY};
+use crate::support::{
+    copy_tree, deploy_app_fixture, git, git_repo, project, Dfab, Outcome, TestHost, KEY,
+};
 
 /// The fixture's debconf answers with this site name and admin password.
 fn answers(site: &str, password: &str) -> String {
@@ -77,9 +79,7 @@ fn git_safety_then_answers_pushed_without_a_release() {
         ],
     );
     let p = dir.path();
-    git(p, &["init", "-q", "-b", "main"]);
-    git(p, &["add", "-A"]);
-    git(p, &["commit", "-q", "-m", "first"]);
+    git_repo(p);
 
     // A branch that does not exist: an error naming the key, nothing run.
     Dfab::new(p)

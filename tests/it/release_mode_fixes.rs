@@ -6,7 +6,9 @@
 
 use std::path::Path;
 
-use crate::support::{copy_tree, deploy_app_fixture, git, project, Dfab, Outcome, TestHost, KEY};
+use crate::support::{
+    copy_tree, deploy_app_fixture, git, git_repo, project, Dfab, Outcome, TestHost, KEY,
+};
 
 /// The env: protected, release mode, a two-line setup command that fails for a `broken` build.
 fn toml(h: &TestHost) -> String {
@@ -76,9 +78,7 @@ fn release_mode_fixes_git_safety_live_config_rollback_stack_and_what_is_said() {
     ]);
     copy_tree(&deploy_app_fixture(), dir.path());
     let p = dir.path();
-    git(p, &["init", "-q", "-b", "main"]);
-    git(p, &["add", "-A"]);
-    git(p, &["commit", "-q", "-m", "first"]);
+    git_repo(p);
 
     // 1. A dirty build from a dirty tree: the protected env's deb.deploy refuses, nothing there.
     build(p, "1.0-1", "1.0 dirty", true);
