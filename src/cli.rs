@@ -59,7 +59,7 @@ pub struct Cli {
     #[arg(short = 'H', long = "hosts", value_delimiter = ',')]
     pub hosts: Option<Vec<String>>,
 
-    /// Run each step on at most N hosts at once (default: the env's `parallel`, else 16).
+    /// Run each step on at most N hosts at once (default: the env's `parallel`, else 64).
     #[arg(short = 'P', long = "parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: Option<u16>,
 

@@ -56,7 +56,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     (
         "parallel",
         Shape::Count,
-        "hosts a step runs on at once (default 16; `-P` overrides)",
+        "hosts a step runs on at once (default 64; `-P` overrides)",
     ),
     (
         "hosts",

@@ -18,8 +18,13 @@ use super::summary::Tally;
 pub use super::engine::{get_dest, run_on};
 
 /// How many hosts a step runs on at once when neither `--parallel` nor the env's `parallel`
-/// says: enough for a typical fleet in one wave, few enough for a 2-core laptop.
-pub const DEFAULT_PARALLEL: usize = 16;
+/// says: a fleet of up to 64 hosts goes in one wave, as Fabric's `ThreadingGroup` and
+/// Capistrano send every host at once (at 16, a 64-host deploy took four waves, each a whole
+/// login and every stage's round trips late: 2.3× Fabric's wall time through an 80 ms round
+/// trip, `scripts/bench-latency.sh`). Each host in flight costs this machine one ssh master
+/// (a process of a few MB) and a thread; connection starts are paced per sshd
+/// (`transport::master`), not by this number.
+pub const DEFAULT_PARALLEL: usize = 64;
 
 /// Run-wide switches for [`execute`].
 #[derive(Debug, Clone, Copy, Default)]
