@@ -14,6 +14,7 @@ pub mod handle;
 pub mod http;
 pub mod lifecycle;
 pub mod member;
+pub mod place;
 pub mod settings;
 pub mod state;
 
