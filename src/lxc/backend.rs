@@ -207,7 +207,18 @@ pub(crate) fn parse_ipv4(stdout: &str) -> Vec<String> {
 
 impl Backend for Tools {
     fn state(&self, name: &str) -> Result<State> {
-        let output = self.runner.output(&self.info(name, "-sH"))?;
+        let cmd = self.info(name, "-sH");
+        let output = self.runner.output(&cmd)?;
+        // ssh's own failure (255) says nothing about the container: never read it as absent.
+        if matches!(self.runner, Runner::Ssh { .. })
+            && output.exit() == crate::transport::Exit::Code(255)
+        {
+            return Err(LxcError::Tool {
+                command: self.runner.command(&cmd).to_string(),
+                exit: output.exit(),
+                stderr: output.stderr_str(),
+            });
+        }
         Ok(parse_state(&output))
     }
 

@@ -71,6 +71,13 @@ pub enum FleetError {
         container: String,
         missing: Vec<String>,
     },
+    /// `lxc_host` could not be reached by ssh.
+    #[error("the fleet of `{env}` is on lxc_host, which ssh could not reach: `{command}` failed:\n{tail}")]
+    LxcHost {
+        env: String,
+        command: String,
+        tail: String,
+    },
     /// Another dfab run is changing the fleet.
     #[error("another dfab run is changing the fleet of `{env}` (it holds {}): nothing changed", .lock.display())]
     Busy { env: String, lock: PathBuf },
@@ -114,6 +121,9 @@ impl crate::error::DomainError for FleetError {
             FleetError::BalancerTools { container, .. } => format!(
                 "install them in it (`lxc-attach -n {container} -- apt-get install -y nginx-light curl`), or name a container (or an lxc_template) that has them"
             ),
+            FleetError::LxcHost { .. } => {
+                "check `lxc_host` and `lxc_host_ssh_options`: dfab logs in without a password (a key or an agent)".into()
+            }
             FleetError::Busy { env, .. } => {
                 format!("wait for it to end; `dfab {env} fleet.status` shows the fleet meanwhile")
             }

@@ -33,6 +33,8 @@ pub struct Fleet {
     pub health_from: Place,
     /// The lock file, held (`flock`) while a task may change the fleet; released when dropped.
     _lock: Option<fs_err::File>,
+    /// The ssh connection to `lxc_host` every command shares; closed when dropped.
+    _master: Option<super::ssh_master::Master>,
 }
 
 /// Take `.dfab/fleet/<env>.lock` (`flock`, not waiting): the kernel releases it when dfab ends,
@@ -68,9 +70,20 @@ impl Fleet {
     /// Open `fs`'s fleet: read its state, and the LXC backend for this machine (root needed)
     /// or `lxc_host`. With `change`, take the fleet's lock first: a second dfab run that would
     /// change the same fleet is refused at once, naming the lock file.
-    pub fn open(fs: FleetSettings, change: bool) -> Result<Fleet> {
+    pub fn open(mut fs: FleetSettings, change: bool) -> Result<Fleet> {
         let lock = if change { Some(lock(&fs)?) } else { None };
         let state = FleetState::load(&fs.state_file())?;
+        let master = match fs.lxc_host.clone() {
+            Some(host) => {
+                let m = super::ssh_master::Master::start(&fs.env, &host, &fs.lxc_host_ssh_options)?;
+                fs.lxc_host_ssh_options.extend(m.options());
+                if let Balancer::Container(spec) = &mut fs.balancer {
+                    spec.host_ssh_options.extend(m.options());
+                }
+                Some(m)
+            }
+            None => None,
+        };
         let mut spec = LxcSpec::new(&fs.template);
         spec.lxcpath.clone_from(&fs.lxcpath);
         spec.host.clone_from(&fs.lxc_host);
@@ -105,6 +118,7 @@ impl Fleet {
             nginx,
             health_from,
             _lock: lock,
+            _master: master,
         })
     }
 

@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod member;
 pub mod place;
 pub mod settings;
+pub mod ssh_master;
 pub mod state;
 
 pub use error::FleetError;
