@@ -150,13 +150,26 @@ impl Fleet {
             return Ok(());
         }
         let before = self.backend.state(&spec.name)?;
+        if before == lxc::State::Absent {
+            // Recorded as dfab's before it is made, so that fleet.destroy removes it even when
+            // this run stops half-way.
+            self.state.balancer = Some(BalancerBox {
+                name: spec.name.clone(),
+                ipv4: String::new(),
+                made: true,
+            });
+            self.save()?;
+        }
         let t = Instant::now();
         let running = lxc::ensure(spec, &*self.backend, &mut |s| {
             cx.rep
                 .command(&spec.name, "lxc", &s.command(spec.lxcpath.as_deref()));
         })?;
-        let made =
-            before == lxc::State::Absent || self.state.balancer.as_ref().is_some_and(|b| b.made);
+        let made = self
+            .state
+            .balancer
+            .as_ref()
+            .is_some_and(|b| b.made && b.name == spec.name);
         if before != lxc::State::Running {
             cx.rep.info(&format!(
                 "balancer: container {} {} at {} ({:.1}s)",

@@ -93,6 +93,36 @@ fn a_fleet_behind_nginx_in_a_container_deploys_bluegreen_and_rolls_back_with_no_
         .stdout_has(format!("removed the balancer's container {lb}"))
         .run_checked();
     assert!(!app.containers().contains(&lb), "{:?}", app.containers());
+
+    mark("a container without nginx");
+    // An existing container named in the key is used as it is: one without nginx is refused
+    // before any member is made, and fleet.destroy leaves it (dfab did not make it).
+    let made = crate::support::sh(&["lxc-copy", "-s", "-n", "dfab-test-base", "-N", &lb]);
+    assert!(made.status.success(), "{made:?}");
+    // The base names a gateway, which LXC takes only with an address: the balancer's own.
+    let config = format!("/var/lib/lxc/{lb}/config");
+    let text = fs_err::read_to_string(&config).unwrap();
+    let with_address = format!("{text}lxc.net.0.ipv4.address = {}/24\n", app.ip(0));
+    fs_err::write(&config, with_address).unwrap();
+    let started = crate::support::sh(&["lxc-start", "-n", &lb]);
+    assert!(started.status.success(), "{started:?}");
+    attach(&lb, "rm /usr/sbin/nginx");
+    app.dfab(&["fleet.create"])
+        .status(1)
+        .stderr_has(format!(
+            "fleet['balancer']: the container {lb} has no nginx"
+        ))
+        .stderr_has("apt-get install -y nginx-light curl")
+        .run_checked();
+    assert!(
+        app.running_members().is_empty(),
+        "{:?}",
+        app.running_members()
+    );
+    app.dfab(&["-y", "fleet.destroy"])
+        .stdout_lacks("removed the balancer's container")
+        .run_checked();
+    assert!(app.containers().contains(&lb), "{:?}", app.containers());
     eprintln!(
         "lxc_fleet_remote: {n} requests in the bluegreen load, whole test {:.1}s",
         t.elapsed().as_secs_f64()
