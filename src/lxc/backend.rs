@@ -311,6 +311,22 @@ mod tests {
         );
     }
 
+    // An lxc_host whose ssh failed read as "every container absent": fleet.destroy would have
+    // forgotten members that still ran there.
+    #[test]
+    fn an_ssh_failure_is_an_error_not_an_absent_container() {
+        use crate::lxc::backend::Backend as _;
+        let tools = Tools::new(
+            Runner::for_host(Some("root@127.0.0.1"), &["-p".to_owned(), "1".to_owned()]),
+            None,
+        );
+        let err = tools.state("app").unwrap_err();
+        assert!(
+            matches!(err, LxcError::Tool { ref command, .. } if command.starts_with("ssh ")),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn config_items_from_lxc_info() {
         let k = "lxc.net.0.ipv4.address";
