@@ -94,10 +94,11 @@ impl Fleet {
             Balancer::Container(spec) => {
                 // nginx listens on every address unless `listen` names one; the probe asks it
                 // from inside the container.
-                let probe = match fs.listen.rsplit_once(':') {
-                    Some((a, p)) if a != "0.0.0.0" && a != "*" => format!("{a}:{p}"),
-                    _ => format!("127.0.0.1:{}", fs.listen_port()),
-                };
+                let probe = format!(
+                    "{}:{}",
+                    fs.listen_address().unwrap_or("127.0.0.1"),
+                    fs.listen_port()
+                );
                 let place = Place::Container {
                     name: spec.name.clone(),
                     attach: Attach::new(spec)?,
@@ -122,11 +123,14 @@ impl Fleet {
         })
     }
 
-    /// Where clients reach the balancer, `address:port`: `listen` on this machine; the
-    /// container's address and the port in a container.
+    /// Where clients reach the balancer, `address:port`: `listen` on this machine, or when it
+    /// names an address; else the container's address and the port.
     #[must_use]
     pub fn url(&self) -> String {
         match (&self.fs.balancer, &self.state.balancer) {
+            (Balancer::Container(_), _) if self.fs.listen_address().is_some() => {
+                self.fs.listen.clone()
+            }
             (Balancer::Container(_), Some(b)) => format!("{}:{}", b.ipv4, self.fs.listen_port()),
             (Balancer::Container(spec), None) => {
                 format!("{}:{} (not up yet)", spec.name, self.fs.listen_port())

@@ -223,6 +223,16 @@ impl FleetSettings {
         Runner::for_host(self.lxc_host.as_deref(), &self.lxc_host_ssh_options)
     }
 
+    /// The address `listen` names, unless it names every address (`0.0.0.0`, `*`, or only a
+    /// port).
+    #[must_use]
+    pub fn listen_address(&self) -> Option<&str> {
+        self.listen
+            .rsplit_once(':')
+            .map(|(a, _)| a)
+            .filter(|a| !matches!(*a, "0.0.0.0" | "*"))
+    }
+
     /// The port the balancer listens on (the last part of `listen`).
     #[must_use]
     pub fn listen_port(&self) -> &str {
