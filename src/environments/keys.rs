@@ -468,7 +468,7 @@ pub const KEYS: &[(&str, Shape, &str)] = &[
     (
         "fleet",
         Shape::Fleet,
-        "an LXC fleet behind a load balancer: {'size': 4, 'balancer': 'host', 'port': 8000} (plus `listen`, `addresses`)",
+        "an LXC fleet behind a load balancer: {'size': 4, 'balancer': 'host', 'port': 8000} (plus `listen`, `addresses`); 'balancer' is 'host' or a container nginx runs in",
     ),
     (
         "bake_commands",
@@ -848,7 +848,7 @@ fn fleet_problem(entries: &[(Value, Value)], syntax: Syntax) -> Option<(String, 
             let want = match name {
                 "size" => "a number of members from 1 to 250",
                 "port" => "a port number (1-65535)",
-                "balancer" => "a string ('host')",
+                "balancer" => "a string ('host' or a container's name)",
                 "listen" => "'address:port', such as '127.0.0.1:8080'",
                 _ => "a list of IPv4 addresses with prefix, such as ['10.0.3.150/24']",
             };

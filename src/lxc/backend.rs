@@ -207,7 +207,18 @@ pub(crate) fn parse_ipv4(stdout: &str) -> Vec<String> {
 
 impl Backend for Tools {
     fn state(&self, name: &str) -> Result<State> {
-        let output = self.runner.output(&self.info(name, "-sH"))?;
+        let cmd = self.info(name, "-sH");
+        let output = self.runner.output(&cmd)?;
+        // ssh's own failure (255) says nothing about the container: never read it as absent.
+        if matches!(self.runner, Runner::Ssh { .. })
+            && output.exit() == crate::transport::Exit::Code(255)
+        {
+            return Err(LxcError::Tool {
+                command: self.runner.command(&cmd).to_string(),
+                exit: output.exit(),
+                stderr: output.stderr_str(),
+            });
+        }
         Ok(parse_state(&output))
     }
 
@@ -297,6 +308,22 @@ mod tests {
         assert_eq!(
             cmd.to_string(),
             "ssh -o BatchMode=yes box -- 'lxc-info -n app -sH'"
+        );
+    }
+
+    // An lxc_host whose ssh failed read as "every container absent": fleet.destroy would have
+    // forgotten members that still ran there.
+    #[test]
+    fn an_ssh_failure_is_an_error_not_an_absent_container() {
+        use crate::lxc::backend::Backend as _;
+        let tools = Tools::new(
+            Runner::for_host(Some("root@127.0.0.1"), &["-p".to_owned(), "1".to_owned()]),
+            None,
+        );
+        let err = tools.state("app").unwrap_err();
+        assert!(
+            matches!(err, LxcError::Tool { ref command, .. } if command.starts_with("ssh ")),
+            "{err:?}"
         );
     }
 

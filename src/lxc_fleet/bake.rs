@@ -83,6 +83,8 @@ pub fn bake(
     let mut spec = LxcSpec::new(&name);
     spec.template.clone_from(&fs.template);
     spec.lxcpath.clone_from(&fs.lxcpath);
+    spec.host.clone_from(&fs.lxc_host);
+    spec.host_ssh_options.clone_from(&fs.lxc_host_ssh_options);
     let mut steps = vec![Step::Clone {
         template: fs.template.clone(),
         name: name.clone(),

@@ -1,18 +1,20 @@
-//! The fleet's load balancer: nginx on this machine, as a plain process with its own prefix
-//! directory (`.dfab/balancer/<env>/`). dfab writes its upstream file (the live members), checks
-//! the candidate with `nginx -t` before it replaces the file (atomically), then reloads with
-//! SIGHUP: nginx's graceful reload keeps the listening socket, starts new workers on the new
-//! config and lets the old ones finish their requests. A `generation` served at
-//! `/__dfab/generation` tells when the new config answers, which is how the switch is timed.
-//! Maintenance is a flag file the config tests on each request (no reload).
+//! The fleet's load balancer: nginx as a plain process with its own prefix directory, on this
+//! machine (`.dfab/balancer/<env>/`) or inside a container (`/var/lib/dfab/balancer/<env>/`),
+//! every effect going through its [`Place`]. dfab writes its upstream file (the live members),
+//! checks the candidate with `nginx -t` before it replaces the file (atomically), then reloads
+//! with SIGHUP: nginx's graceful reload keeps the listening socket, starts new workers on the
+//! new config and lets the old ones finish their requests. A `generation` served at
+//! `/__dfab/generation` tells when the new config answers, which is how the switch is timed
+//! (where the balancer runs). Maintenance is a flag file the config tests on each request (no
+//! reload).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::Result;
 
 use super::error::FleetError;
-use super::http;
+use super::place::{Place, Signal};
 
 /// The probe path that answers the config's generation.
 pub const GENERATION_PATH: &str = "/__dfab/generation";
@@ -22,10 +24,14 @@ pub const GENERATION_PATH: &str = "/__dfab/generation";
 pub struct Nginx {
     /// The env, for errors.
     pub env: String,
-    /// nginx's prefix directory.
+    /// Where nginx runs.
+    pub place: Place,
+    /// nginx's prefix directory (a path where it runs).
     pub dir: PathBuf,
-    /// `address:port` it listens on.
+    /// nginx's `listen` value: `address:port`, or a port alone (every address).
     pub listen: String,
+    /// `address:port` the generation probe asks, from where nginx runs.
+    pub probe: String,
 }
 
 /// What a switch took.
@@ -33,7 +39,7 @@ pub struct Nginx {
 pub struct Switch {
     /// `nginx -t` of the candidate config.
     pub check: Duration,
-    /// From the reload signal until the new generation answered.
+    /// From the reload signal until the new generation answered (timed where nginx runs).
     pub reload: Duration,
     /// The worker processes of the old config: they finish their requests, then exit
     /// ([`Nginx::wait_drained`]).
@@ -41,13 +47,28 @@ pub struct Switch {
 }
 
 impl Nginx {
-    /// The balancer in `dir`, listening on `listen`.
+    /// The balancer on this machine in `dir`, listening on `listen` (`address:port`).
     #[must_use]
     pub fn new(env: &str, dir: PathBuf, listen: &str) -> Self {
         Nginx {
             env: env.to_owned(),
+            place: Place::Here,
             dir,
             listen: listen.to_owned(),
+            probe: listen.to_owned(),
+        }
+    }
+
+    /// The balancer in `place`: prefix `dir` there, nginx's `listen` value, and the address the
+    /// probe asks from there.
+    #[must_use]
+    pub fn at(env: &str, place: Place, dir: PathBuf, listen: &str, probe: &str) -> Self {
+        Nginx {
+            env: env.to_owned(),
+            place,
+            dir,
+            listen: listen.to_owned(),
+            probe: probe.to_owned(),
         }
     }
 
@@ -116,13 +137,7 @@ impl Nginx {
     /// The master's pid, when it runs.
     #[must_use]
     pub fn pid(&self) -> Option<i32> {
-        let pid: i32 = fs_err::read_to_string(self.dir.join("nginx.pid"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()?;
-        // SAFETY: signal 0 only checks that the process exists.
-        (unsafe { libc::kill(pid, 0) } == 0).then_some(pid)
+        self.place.pid(&self.dir.join("nginx.pid"))
     }
 
     fn nginx(&self, args: &[&str]) -> Result<()> {
@@ -132,23 +147,19 @@ impl Nginx {
         if !args.contains(&"-c") {
             all.extend(["-c".to_owned(), conf.display().to_string()]);
         }
-        let out = std::process::Command::new("nginx")
-            .args(&all)
-            .output()
-            .map_err(|e| FleetError::Balancer {
-                env: self.env.clone(),
-                command: format!("nginx {}", all.join(" ")),
-                tail: format!("{e} (install it: apt-get install nginx-light)"),
-            })?;
-        if out.status.success() {
+        let failed = |tail: String| FleetError::Balancer {
+            env: self.env.clone(),
+            command: format!("nginx {} (in {})", all.join(" "), self.place.describe()),
+            tail,
+        };
+        let out = self
+            .place
+            .run("nginx", &all)
+            .map_err(|e| failed(format!("{e} (install it: apt-get install nginx-light)")))?;
+        if out.status == 0 {
             return Ok(());
         }
-        Err(FleetError::Balancer {
-            env: self.env.clone(),
-            command: format!("nginx {}", all.join(" ")),
-            tail: crate::deploy::remote::tail(&String::from_utf8_lossy(&out.stderr), 5),
-        }
-        .into())
+        Err(failed(crate::deploy::remote::tail(&out.stderr_str(), 5)).into())
     }
 
     /// Start nginx with `members` (when it does not run yet) at `generation`. Returns whether
@@ -157,15 +168,16 @@ impl Nginx {
         if self.pid().is_some() {
             return Ok(false);
         }
-        fs_err::create_dir_all(self.dir.join("tmp"))?;
-        crate::fsutil::write_atomic(&self.conf(), self.main_conf(&self.upstream()).as_bytes())?;
-        crate::fsutil::write_atomic(
+        self.place.mkdir(&self.dir.join("tmp"))?;
+        self.place
+            .write(&self.conf(), self.main_conf(&self.upstream()).as_bytes())?;
+        self.place.write(
             &self.upstream(),
             Self::upstream_conf(members, generation).as_bytes(),
         )?;
         self.nginx(&["-t", "-q"])?;
         self.nginx(&[])?;
-        self.wait_generation(generation, Instant::now() + Duration::from_secs(5))?;
+        self.wait_generation(None, generation, Duration::from_secs(5))?;
         Ok(true)
     }
 
@@ -175,28 +187,30 @@ impl Nginx {
     pub fn switch(&self, members: &[String], generation: u64) -> Result<Switch> {
         let next = self.dir.join("upstream.next.conf");
         let check_conf = self.dir.join("nginx.check.conf");
-        crate::fsutil::write_atomic(&next, Self::upstream_conf(members, generation).as_bytes())?;
-        crate::fsutil::write_atomic(&check_conf, self.main_conf(&next).as_bytes())?;
-        let t = Instant::now();
+        self.place
+            .write(&next, Self::upstream_conf(members, generation).as_bytes())?;
+        self.place
+            .write(&check_conf, self.main_conf(&next).as_bytes())?;
+        let t = std::time::Instant::now();
         let checked = self.nginx(&["-t", "-q", "-c", &check_conf.display().to_string()]);
         let check = t.elapsed();
-        let _ = fs_err::remove_file(&check_conf);
+        let _ = self.place.remove(&check_conf);
         if let Err(e) = checked {
-            let _ = fs_err::remove_file(&next);
+            let _ = self.place.remove(&next);
             return Err(e);
         }
-        let old = self.workers();
-        fs_err::rename(&next, self.upstream())?;
         let pid = self.pid().ok_or_else(|| FleetError::Balancer {
             env: self.env.clone(),
             command: "kill -HUP <nginx master>".into(),
-            tail: format!("no nginx runs in {}", self.dir.display()),
+            tail: format!(
+                "no nginx runs in {} ({})",
+                self.dir.display(),
+                self.place.describe()
+            ),
         })?;
-        let t = Instant::now();
-        // SAFETY: a signal to a process we checked exists; HUP is nginx's graceful reload.
-        unsafe { libc::kill(pid, libc::SIGHUP) };
-        self.wait_generation(generation, Instant::now() + Duration::from_secs(10))?;
-        let reload = t.elapsed();
+        let old = self.place.children(pid);
+        self.place.rename(&next, &self.upstream())?;
+        let reload = self.wait_generation(Some(pid), generation, Duration::from_secs(10))?;
         Ok(Switch {
             check,
             reload,
@@ -207,74 +221,47 @@ impl Nginx {
     /// Wait until every process of `workers` has exited (their requests done), at most
     /// `timeout`; says whether they did.
     #[must_use]
-    pub fn wait_drained(workers: &[i32], timeout: Duration) -> bool {
-        let end = Instant::now() + timeout;
-        loop {
-            // SAFETY: signal 0 only checks that the process exists.
-            if workers.iter().all(|&p| unsafe { libc::kill(p, 0) } != 0) {
-                return true;
-            }
-            if Instant::now() >= end {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    pub fn wait_drained(&self, workers: &[i32], timeout: Duration) -> bool {
+        self.place.wait_gone(workers, timeout)
     }
 
-    /// The master's worker processes now (its children, from /proc).
-    fn workers(&self) -> Vec<i32> {
-        let Some(master) = self.pid() else {
-            return Vec::new();
-        };
-        let Ok(dir) = fs_err::read_dir("/proc") else {
-            return Vec::new();
-        };
-        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| {
-                fs_err::read_to_string(format!("/proc/{pid}/stat"))
-                    .ok()
-                    .and_then(|s| {
-                        // `pid (comm) state ppid …`: comm may hold spaces, so split after `)`.
-                        let rest = &s[s.rfind(')')? + 2..];
-                        rest.split(' ').nth(1)?.parse::<i32>().ok()
-                    })
-                    == Some(master)
-            })
-            .collect()
-    }
-
-    /// Poll the probe until it answers `generation`.
-    fn wait_generation(&self, generation: u64, end: Instant) -> Result<()> {
-        let want = generation.to_string();
-        let mut last;
-        loop {
-            match http::get(&self.listen, GENERATION_PATH, Duration::from_secs(1)) {
-                Ok((200, body)) if body.trim() == want => return Ok(()),
-                Ok((code, body)) => last = format!("{code} {}", body.trim()),
-                Err(e) => last = e,
-            }
-            if Instant::now() >= end {
-                return Err(FleetError::Balancer {
+    /// HUP `pid` when given, then poll the probe until it answers `generation`: how long that
+    /// took.
+    fn wait_generation(
+        &self,
+        pid: Option<i32>,
+        generation: u64,
+        within: Duration,
+    ) -> Result<Duration> {
+        self.place
+            .reload_until(
+                pid,
+                &self.probe,
+                GENERATION_PATH,
+                &generation.to_string(),
+                within,
+            )
+            .map_err(|last| {
+                FleetError::Balancer {
                     env: self.env.clone(),
-                    command: format!("GET http://{}{GENERATION_PATH}", self.listen),
-                    tail: format!("generation {generation} never answered; last: {last}"),
+                    command: format!(
+                        "GET http://{}{GENERATION_PATH} (from {})",
+                        self.probe,
+                        self.place.describe()
+                    ),
+                    tail: format!("generation {generation} never answered; {last}"),
                 }
-                .into());
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+                .into()
+            })
     }
 
     /// Turn maintenance on or off (the flag file; no reload).
     pub fn maintenance(&self, on: bool) -> Result<()> {
         let flag = self.maintenance_flag();
         if on {
-            crate::fsutil::write_atomic(&flag, b"dfab\n")
+            self.place.write(&flag, b"dfab\n")
         } else {
-            match fs_err::remove_file(&flag) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-                _ => Ok(()),
-            }
+            self.place.remove(&flag)
         }
     }
 
@@ -283,11 +270,10 @@ impl Nginx {
         let Some(pid) = self.pid() else {
             return Ok(());
         };
-        // SAFETY: QUIT is nginx's graceful shutdown, to a process we checked exists.
-        unsafe { libc::kill(pid, libc::SIGQUIT) };
-        if !Self::wait_drained(&[pid], Duration::from_secs(10)) {
-            // SAFETY: as above; it did not stop gracefully in time.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+        self.place.signal(pid, Signal::Quit)?;
+        if !self.wait_drained(&[pid], Duration::from_secs(10)) {
+            // It did not stop gracefully in time.
+            self.place.signal(pid, Signal::Kill)?;
         }
         Ok(())
     }

@@ -11,7 +11,6 @@ use crate::error::Result;
 use crate::exec::step::RunCtx;
 use crate::lxc::attach::{Attach, Input};
 
-use super::balancer::Nginx;
 use super::error::FleetError;
 use super::handle::Fleet;
 use super::member;
@@ -22,8 +21,8 @@ const DRAIN: Duration = Duration::from_secs(30);
 
 /// Wait for the old config's workers to finish their requests; say so when they take longer
 /// than [`DRAIN`] (the members they served stop anyway).
-fn drain(cx: &RunCtx<'_>, workers: &[i32]) {
-    if !Nginx::wait_drained(workers, DRAIN) {
+fn drain(f: &Fleet, cx: &RunCtx<'_>, workers: &[i32]) {
+    if !f.nginx.wait_drained(workers, DRAIN) {
         cx.rep.warn(&format!(
             "balancer: the old config's workers still run after {} s: stopping their members anyway",
             DRAIN.as_secs()
@@ -80,7 +79,7 @@ pub fn bluegreen(f: &mut Fleet, cx: &RunCtx<'_>, job: &Job, mig: &Migrations) ->
     if cx.dry_run {
         return Ok(());
     }
-    drain(cx, &workers);
+    drain(f, cx, &workers);
     for name in &old {
         member::stop(&*f.backend, name)?;
     }
@@ -206,7 +205,7 @@ pub fn serial(f: &mut Fleet, cx: &RunCtx<'_>, job: &Job) -> Result<()> {
             continue;
         }
         let workers = f.switch(cx, live)?;
-        drain(cx, &workers);
+        drain(f, cx, &workers);
         f.destroy_members(&batch)?;
         cx.rep.info(&format!(
             "fleet: replaced {} with {}",
@@ -250,6 +249,7 @@ pub fn rollback(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
         ));
         return Ok(());
     }
+    f.balancer_up(cx)?;
     let lock = std::sync::Mutex::new(());
     let stop_again = |f: &Fleet| {
         for n in &back {
@@ -272,7 +272,7 @@ pub fn rollback(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
             crate::lxc::ensure(&spec, &*f.backend, &mut |_| {})
         };
         let failed = match running {
-            Ok(r) => member::health(&f.fs, &r.ipv4, &log).map(|()| r),
+            Ok(r) => member::health(&f.fs, &f.health_from, &r.ipv4, &log).map(|()| r),
             Err(e) => Err(e.to_string()),
         };
         let running = match failed {
@@ -299,7 +299,7 @@ pub fn rollback(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
         .unwrap_or_default();
     let current = std::mem::take(&mut f.state.live);
     let workers = f.switch(cx, back)?;
-    drain(cx, &workers);
+    drain(f, cx, &workers);
     for name in &current {
         member::stop(&*f.backend, name)?;
     }

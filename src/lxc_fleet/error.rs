@@ -64,6 +64,20 @@ pub enum FleetError {
         command: String,
         tail: String,
     },
+    /// The balancer's container lacks a program the balancer needs (nginx; curl for its probes).
+    #[error("fleet['balancer']: the container {container} has no {}: the balancer runs nginx there and asks it with curl", .missing.join(" or "))]
+    BalancerTools {
+        env: String,
+        container: String,
+        missing: Vec<String>,
+    },
+    /// `lxc_host` could not be reached by ssh.
+    #[error("the fleet of `{env}` is on lxc_host, which ssh could not reach: `{command}` failed:\n{tail}")]
+    LxcHost {
+        env: String,
+        command: String,
+        tail: String,
+    },
     /// Another dfab run is changing the fleet.
     #[error("another dfab run is changing the fleet of `{env}` (it holds {}): nothing changed", .lock.display())]
     Busy { env: String, lock: PathBuf },
@@ -103,6 +117,12 @@ impl crate::error::DomainError for FleetError {
             }
             FleetError::Balancer { .. } => {
                 "the running balancer keeps its last good config".into()
+            }
+            FleetError::BalancerTools { container, .. } => format!(
+                "install them in it (`lxc-attach -n {container} -- apt-get install -y nginx-light curl`), or name a container (or an lxc_template) that has them"
+            ),
+            FleetError::LxcHost { .. } => {
+                "check `lxc_host` and `lxc_host_ssh_options`: dfab logs in without a password (a key or an agent)".into()
             }
             FleetError::Busy { env, .. } => {
                 format!("wait for it to end; `dfab {env} fleet.status` shows the fleet meanwhile")

@@ -1,19 +1,25 @@
-//! [`Fleet`]: one env's fleet opened for a task (its settings, its state, the LXC backend and
-//! the balancer), with the two moves every task is made of: members made in parallel from a
-//! bake, and the balancer switched to a set of members in one reload.
+//! [`Fleet`]: one env's fleet opened for a task (its settings, its state, the LXC backend here or
+//! on `lxc_host`, and the balancer where it runs), with the moves every task is made of: the
+//! balancer's container brought up, members made in parallel from a bake, and the balancer
+//! switched to a set of members in one reload.
 
 use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::error::Result;
 use crate::exec::step::RunCtx;
+use crate::lxc::attach::Attach;
 use crate::lxc::{self, Backend, LxcSpec};
 
 use super::balancer::Nginx;
 use super::error::FleetError;
 use super::member::{self, Log};
-use super::settings::FleetSettings;
-use super::state::{Bake, FleetState, Member};
+use super::place::Place;
+use super::settings::{Balancer, FleetSettings};
+use super::state::{Bake, BalancerBox, FleetState, Member};
+
+/// nginx's prefix directory inside a balancer container.
+const CONTAINER_DIR: &str = "/var/lib/dfab/balancer";
 
 /// An env's fleet, opened.
 pub struct Fleet {
@@ -21,8 +27,14 @@ pub struct Fleet {
     pub state: FleetState,
     pub backend: Box<dyn Backend>,
     pub nginx: Nginx,
+    /// Where the members' health is asked from: this machine, or on `lxc_host` (whose bridge
+    /// this machine may not reach) the balancer's container, which is where their traffic
+    /// comes from.
+    pub health_from: Place,
     /// The lock file, held (`flock`) while a task may change the fleet; released when dropped.
     _lock: Option<fs_err::File>,
+    /// The ssh connection to `lxc_host` every command shares; closed when dropped.
+    _master: Option<super::ssh_master::Master>,
 }
 
 /// Take `.dfab/fleet/<env>.lock` (`flock`, not waiting): the kernel releases it when dfab ends,
@@ -55,23 +67,147 @@ fn lock(fs: &FleetSettings) -> Result<fs_err::File> {
 }
 
 impl Fleet {
-    /// Open `fs`'s fleet: read its state, and the LXC backend for this machine (root needed).
-    /// With `change`, take the fleet's lock first: a second dfab run that would change the
-    /// same fleet is refused at once, naming the lock file.
-    pub fn open(fs: FleetSettings, change: bool) -> Result<Fleet> {
+    /// Open `fs`'s fleet: read its state, and the LXC backend for this machine (root needed)
+    /// or `lxc_host`. With `change`, take the fleet's lock first: a second dfab run that would
+    /// change the same fleet is refused at once, naming the lock file.
+    pub fn open(mut fs: FleetSettings, change: bool) -> Result<Fleet> {
         let lock = if change { Some(lock(&fs)?) } else { None };
         let state = FleetState::load(&fs.state_file())?;
+        let master = match fs.lxc_host.clone() {
+            Some(host) => {
+                let m = super::ssh_master::Master::start(&fs.env, &host, &fs.lxc_host_ssh_options)?;
+                fs.lxc_host_ssh_options.extend(m.options());
+                if let Balancer::Container(spec) = &mut fs.balancer {
+                    spec.host_ssh_options.extend(m.options());
+                }
+                Some(m)
+            }
+            None => None,
+        };
         let mut spec = LxcSpec::new(&fs.template);
         spec.lxcpath.clone_from(&fs.lxcpath);
+        spec.host.clone_from(&fs.lxc_host);
+        spec.host_ssh_options.clone_from(&fs.lxc_host_ssh_options);
         let backend = lxc::backend::for_spec(&spec)?;
-        let nginx = Nginx::new(&fs.env, fs.balancer_dir(), &fs.listen);
+        let nginx = match &fs.balancer {
+            Balancer::Host => Nginx::new(&fs.env, fs.balancer_dir(), &fs.listen),
+            Balancer::Container(spec) => {
+                // nginx listens on every address unless `listen` names one; the probe asks it
+                // from inside the container.
+                let probe = format!(
+                    "{}:{}",
+                    fs.listen_address().unwrap_or("127.0.0.1"),
+                    fs.listen_port()
+                );
+                let place = Place::Container {
+                    name: spec.name.clone(),
+                    attach: Attach::new(spec)?,
+                };
+                let dir = std::path::Path::new(CONTAINER_DIR).join(&fs.env);
+                Nginx::at(&fs.env, place, dir, &fs.listen, &probe)
+            }
+        };
+        let health_from = if fs.lxc_host.is_some() {
+            nginx.place.clone()
+        } else {
+            Place::Here
+        };
         Ok(Fleet {
             fs,
             state,
             backend,
             nginx,
+            health_from,
             _lock: lock,
+            _master: master,
         })
+    }
+
+    /// Where clients reach the balancer, `address:port`: `listen` on this machine, or when it
+    /// names an address; else the container's address and the port.
+    #[must_use]
+    pub fn url(&self) -> String {
+        match (&self.fs.balancer, &self.state.balancer) {
+            (Balancer::Container(_), _) if self.fs.listen_address().is_some() => {
+                self.fs.listen.clone()
+            }
+            (Balancer::Container(_), Some(b)) => format!("{}:{}", b.ipv4, self.fs.listen_port()),
+            (Balancer::Container(spec), None) => {
+                format!("{}:{} (not up yet)", spec.name, self.fs.listen_port())
+            }
+            (Balancer::Host, _) => self.fs.listen.clone(),
+        }
+    }
+
+    /// Bring the balancer's container up (cloned from `lxc_template` when missing, started when
+    /// stopped) and check it has nginx and curl; record it. Nothing to do for nginx on this
+    /// machine, or under -n.
+    pub fn balancer_up(&mut self, cx: &RunCtx<'_>) -> Result<()> {
+        let Balancer::Container(spec) = &self.fs.balancer else {
+            return Ok(());
+        };
+        if cx.dry_run {
+            cx.rep.info(&format!(
+                "balancer: would make sure container {} runs (cloned from {} when missing), with nginx",
+                spec.name, spec.template
+            ));
+            return Ok(());
+        }
+        let before = self.backend.state(&spec.name)?;
+        if before == lxc::State::Absent {
+            // Recorded as dfab's before it is made, so that fleet.destroy removes it even when
+            // this run stops half-way.
+            self.state.balancer = Some(BalancerBox {
+                name: spec.name.clone(),
+                ipv4: String::new(),
+                made: true,
+            });
+            self.save()?;
+        }
+        let t = Instant::now();
+        let running = lxc::ensure(spec, &*self.backend, &mut |s| {
+            cx.rep
+                .command(&spec.name, "lxc", &s.command(spec.lxcpath.as_deref()));
+        })?;
+        let made = self
+            .state
+            .balancer
+            .as_ref()
+            .is_some_and(|b| b.made && b.name == spec.name);
+        if before != lxc::State::Running {
+            cx.rep.info(&format!(
+                "balancer: container {} {} at {} ({:.1}s)",
+                spec.name,
+                if before == lxc::State::Absent {
+                    format!("cloned from {} and started", spec.template)
+                } else {
+                    "started".to_owned()
+                },
+                running.ipv4,
+                t.elapsed().as_secs_f64()
+            ));
+        }
+        let out = Attach::new(spec)?
+            .run("for p in nginx curl; do command -v \"$p\" >/dev/null || echo \"$p\"; done")?;
+        let missing: Vec<String> = out.stdout_str().lines().map(str::to_owned).collect();
+        let record = BalancerBox {
+            name: spec.name.clone(),
+            ipv4: running.ipv4,
+            made,
+        };
+        if self.state.balancer.as_ref() != Some(&record) {
+            self.state.balancer = Some(record);
+            self.save()?;
+        }
+        if !missing.is_empty() {
+            return Err(FleetError::BalancerTools {
+                env: self.fs.env.clone(),
+                container: spec.name.clone(),
+                missing,
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// Save the state.
@@ -141,11 +277,14 @@ impl Fleet {
             self.state.members.extend(would.iter().cloned());
             return Ok(would);
         }
-        // The names and addresses are taken before anything is made.
+        // The names and addresses are taken before anything is made; the balancer's container
+        // is up first (on `lxc_host` the members' health is asked from it).
         self.save()?;
+        self.balancer_up(cx)?;
         let lock = Mutex::new(());
         let t = Instant::now();
         let fs = &self.fs;
+        let probe = &self.health_from;
         let backend = &*self.backend;
         let results: Vec<(String, std::path::PathBuf, Result<Member, String>)> =
             std::thread::scope(|s| {
@@ -158,6 +297,7 @@ impl Fleet {
                             let made = match Log::open(&path) {
                                 Ok(log) => member::create(
                                     fs,
+                                    probe,
                                     lock,
                                     name,
                                     &bake.name,
@@ -284,6 +424,7 @@ impl Fleet {
             self.state.live = live;
             return Ok(Vec::new());
         }
+        self.balancer_up(cx)?;
         let generation = self.state.generation + 1;
         let t = Instant::now();
         if self.nginx.ensure(&members, generation)? {
@@ -291,8 +432,9 @@ impl Fleet {
             self.state.live = live;
             self.save()?;
             cx.rep.info(&format!(
-                "balancer: nginx started on http://{} with {} members in {} ms",
-                self.fs.listen,
+                "balancer: nginx started in {} on http://{} with {} members in {} ms",
+                self.nginx.place.describe(),
+                self.url(),
                 members.len(),
                 t.elapsed().as_millis()
             ));

@@ -1,5 +1,5 @@
 //! A one-request HTTP/1.0 GET over a plain TCP connection: the balancer's generation probe and
-//! the members' health checks, both asked from this machine (as the balancer sees the members),
+//! the members' health checks when the balancer runs on this machine (`place::Place::Here`),
 //! where a spawned `curl` per poll would cost more than the switch it measures.
 
 use std::io::{Read as _, Write as _};

@@ -11,7 +11,6 @@ use crate::lxc::State;
 use super::deploy::Migrations;
 use super::error::FleetError;
 use super::handle::Fleet;
-use super::http;
 use super::state::{now_utc, Suspension};
 
 /// `fleet.create`: `size` members from the newest bake, each healthy before any takes traffic,
@@ -42,7 +41,7 @@ pub fn create(f: &mut Fleet, cx: &RunCtx<'_>, mig: &Migrations) -> Result<()> {
         made.len(),
         f.fs.env,
         bake.version,
-        f.fs.listen
+        f.url()
     ));
     Ok(())
 }
@@ -52,10 +51,12 @@ pub fn create(f: &mut Fleet, cx: &RunCtx<'_>, mig: &Migrations) -> Result<()> {
 pub fn status(f: &Fleet, cx: &RunCtx<'_>) -> Result<()> {
     let balancer = match f.nginx.pid() {
         Some(pid) => format!(
-            "nginx (pid {pid}) on http://{}, generation {}",
-            f.fs.listen, f.state.generation
+            "nginx (pid {pid}) in {} on http://{}, generation {}",
+            f.nginx.place.describe(),
+            f.url(),
+            f.state.generation
         ),
-        None => "not running".to_owned(),
+        None => format!("not running (in {})", f.nginx.place.describe()),
     };
     cx.rep
         .info(&format!("fleet {}: balancer {balancer}", f.fs.env));
@@ -74,7 +75,7 @@ pub fn status(f: &Fleet, cx: &RunCtx<'_>) -> Result<()> {
     for m in &f.state.members {
         let state = f.backend.state(&m.name)?;
         let health = if state == State::Running {
-            match http::get(
+            match f.health_from.get(
                 &format!("{}:{}", m.ipv4, f.fs.port),
                 &f.fs.health_path,
                 Duration::from_secs(2),
@@ -177,6 +178,16 @@ pub fn destroy(f: &mut Fleet, cx: &RunCtx<'_>, bakes: bool) -> Result<()> {
         names.len(),
         f.fs.env
     ));
+    // The balancer's container goes when dfab made it; one that was there before stays.
+    if let Some(b) = f.state.balancer.take() {
+        if b.made {
+            super::member::destroy(&*f.backend, &b.name)?;
+            cx.rep.info(&format!(
+                "fleet.destroy: removed the balancer's container {}",
+                b.name
+            ));
+        }
+    }
     if bakes {
         for b in std::mem::take(&mut f.state.bakes) {
             super::member::destroy(&*f.backend, &b.name)?;

@@ -1,7 +1,8 @@
 //! One fleet member's life: cloned from a bake (an overlay snapshot), given its address,
 //! started, its `user_data` run once on first boot, then asked `health_url` until it answers
-//! 2xx; stopped, started again and destroyed. Everything it does goes to its own log file
-//! (`.dfab/logs/<env>/<member>.log`, `FabulAWS`'s per-server log).
+//! 2xx (from where the members are reachable: this machine, or the balancer's container on
+//! `lxc_host`); stopped, started again and destroyed. Everything it does goes to its own log
+//! file on this machine (`.dfab/logs/<env>/<member>.log`, `FabulAWS`'s per-server log).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::lxc::attach::{Attach, Input};
 use crate::lxc::backend::Tools;
-use crate::lxc::tool::Runner;
 use crate::lxc::{self, Backend, CloneMode, LxcSpec, Step};
 
-use super::http;
+use super::place::Place;
 use super::settings::FleetSettings;
 use super::state::Member;
 
@@ -68,16 +68,20 @@ pub fn spec(fs: &FleetSettings, name: &str, bake: &str, address: Option<&str>) -
     s.ipv4 = address.map(str::to_owned);
     s.ipv4_gateway.clone_from(&fs.gateway);
     s.lxcpath.clone_from(&fs.lxcpath);
+    s.host.clone_from(&fs.lxc_host);
+    s.host_ssh_options.clone_from(&fs.lxc_host_ssh_options);
     s
 }
 
 /// Make member `name` from `bake` and wait for its health. The clone and start go through
 /// `lxc_lock` (one member's at a time: the clones copy the bake's overlay, and 2 cores do not
 /// copy faster in parallel); the slow parts (`user_data`, health) run in parallel with other
-/// members'. On failure: why, in a few words (the log has the rest).
+/// members', the health asked from `probe`. On failure: why, in a few words (the log has the
+/// rest).
 #[allow(clippy::too_many_arguments)] // one member's inputs, each used once
 pub fn create(
     fs: &FleetSettings,
+    probe: &Place,
     lxc_lock: &Mutex<()>,
     name: &str,
     bake: &str,
@@ -94,8 +98,9 @@ pub fn create(
     ));
     let spec = spec(fs, name, bake, address.as_deref());
     // The `lxc-*` tools, not liblxc: liblxc forks inside this process (a snapshot clone runs
-    // rsync), and a fork while other threads hold locks can leave the child deadlocked.
-    let backend = Tools::new(Runner::Local, fs.lxcpath.clone());
+    // rsync), and a fork while other threads hold locks can leave the child deadlocked. On
+    // `lxc_host` they run there, by ssh.
+    let backend = Tools::new(fs.runner(), fs.lxcpath.clone());
     let running = {
         let _one = lxc_lock
             .lock()
@@ -111,9 +116,9 @@ pub fn create(
     })?;
     log.line(&format!("running at {}", running.ipv4));
     if let Some(script) = &fs.user_data {
-        user_data(&spec, script, log)?;
+        user_data(fs, &spec, script, log)?;
     }
-    health(fs, &running.ipv4, log)?;
+    health(fs, probe, &running.ipv4, log)?;
     Ok(Member {
         name: name.to_owned(),
         bake: bake.to_owned(),
@@ -125,13 +130,13 @@ pub fn create(
 
 /// Run `script` in the member once (first boot): put it in, run it unless its mark exists,
 /// then set the mark. Its output goes to the log.
-fn user_data(spec: &LxcSpec, script: &Path, log: &Log) -> Result<(), String> {
+fn user_data(fs: &FleetSettings, spec: &LxcSpec, script: &Path, log: &Log) -> Result<(), String> {
     let body = fs_err::read(script).map_err(|e| {
         let why = format!("cannot read user_data: {e}");
         log.line(&why);
         why
     })?;
-    let attach = Attach::with_tool(spec, Runner::Local);
+    let attach = Attach::with_tool(spec, fs.runner());
     let put = format!(
         "mkdir -p /var/lib/dfab && cat > {USER_DATA}.tmp && chmod 0755 {USER_DATA}.tmp && mv {USER_DATA}.tmp {USER_DATA}"
     );
@@ -167,19 +172,20 @@ fn user_data(spec: &LxcSpec, script: &Path, log: &Log) -> Result<(), String> {
     Ok(())
 }
 
-/// Ask `health_url`'s path at the member's address and the fleet's port until it answers 2xx,
-/// at most `health_timeout`.
-pub fn health(fs: &FleetSettings, ipv4: &str, log: &Log) -> Result<(), String> {
+/// Ask `health_url`'s path at the member's address and the fleet's port, from `probe`, until it
+/// answers 2xx, at most `health_timeout`.
+pub fn health(fs: &FleetSettings, probe: &Place, ipv4: &str, log: &Log) -> Result<(), String> {
     let addr = format!("{ipv4}:{}", fs.port);
     let t = Instant::now();
     let end = t + fs.health_timeout;
     let mut last;
     loop {
-        match http::get(&addr, &fs.health_path, Duration::from_secs(2)) {
+        match probe.get(&addr, &fs.health_path, Duration::from_secs(2)) {
             Ok((code, _)) if (200..300).contains(&code) => {
                 log.line(&format!(
-                    "healthy: GET http://{addr}{} answered {code} after {} ms",
+                    "healthy: GET http://{addr}{} (from {}) answered {code} after {} ms",
                     fs.health_path,
+                    probe.describe(),
                     t.elapsed().as_millis()
                 ));
                 return Ok(());

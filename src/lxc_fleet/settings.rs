@@ -1,7 +1,7 @@
 //! What an env says about its fleet: the `fleet` dict, `bake_commands`, `user_data`,
 //! `keep_bakes`, `bluegreen_keep`, `serial_batch`, `keep_failed` and the `lxc_*` keys a bake and
-//! its members are made with, read once and checked (the shapes are checked on load by
-//! `environments::keys`; the rules between keys here).
+//! its members are made with (here or on `lxc_host`), read once and checked (the shapes are
+//! checked on load by `environments::keys`; the rules between keys here).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,6 +9,8 @@ use std::time::Duration;
 use crate::environments::value::Kind;
 use crate::environments::Env;
 use crate::error::Result;
+use crate::lxc::tool::Runner;
+use crate::lxc::LxcSpec;
 
 /// Default `keep_bakes`: `FabulAWS` keeps a few launch configurations back.
 pub const DEFAULT_KEEP_BAKES: usize = 3;
@@ -22,6 +24,11 @@ pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum Balancer {
     /// `'host'`: nginx on this machine, as a plain process of its own, listening on `listen`.
     Host,
+    /// Any other value: nginx inside the container of that name (here, or on `lxc_host`),
+    /// used as it is when it exists, else cloned from `lxc_template` (with `lxc_ipv4` as its
+    /// address, when set) and removed again by `fleet.destroy`. The spec is the env's
+    /// container keys read for that name.
+    Container(Box<LxcSpec>),
 }
 
 /// One env's fleet, as its keys describe it.
@@ -34,8 +41,14 @@ pub struct FleetSettings {
     pub balancer: Balancer,
     /// The port the app listens on in each member (`fleet['port']`).
     pub port: u16,
-    /// Where the balancer listens, `address:port` (`fleet['listen']`, default `127.0.0.1:<port>`).
+    /// nginx's `listen`: `address:port` (`fleet['listen']`); the default is `127.0.0.1:<port>` on
+    /// this machine, and `<port>` (every address: clients reach the container's own) in a
+    /// container.
     pub listen: String,
+    /// The machine the containers are on (`lxc_host`, reached by `ssh`); `None`: this one.
+    pub lxc_host: Option<String>,
+    /// Extra `ssh` arguments for `lxc_host` (`lxc_host_ssh_options`).
+    pub lxc_host_ssh_options: Vec<String>,
     /// Static addresses (`a.b.c.d/prefix`) members take, the first free one each
     /// (`fleet['addresses']`); empty: the template's own addressing (DHCP).
     pub addresses: Vec<String>,
@@ -64,8 +77,9 @@ pub struct FleetSettings {
 }
 
 impl FleetSettings {
-    /// Read `env`'s fleet; an env without `fleet`, with `lxc_host` (not yet supported), without
-    /// `health_url` or with an unknown balancer is an error naming the key.
+    /// Read `env`'s fleet; an env without `fleet` or `health_url`, with a balancer name that is
+    /// no container name, or with `'balancer': 'host'` and `lxc_host` (nginx here cannot reach
+    /// the members on that host's bridge) is an error naming the key.
     pub fn from_env(env: &Env, project_dir: &Path) -> Result<FleetSettings> {
         let Some(v) = env.vars.get("fleet") else {
             return Err(env.key_error(
@@ -96,21 +110,42 @@ impl FleetSettings {
         let port = int("port")
             .and_then(|i| u16::try_from(i).ok())
             .unwrap_or(80);
-        let balancer =
-            match get("balancer").and_then(|v| v.as_str()) {
-                Some("host") => Balancer::Host,
-                other => return Err(env.key_error(
-                    "fleet",
-                    format!("unknown balancer {other:?}"),
-                    Some(
-                        "'host' (nginx on this machine, in front of the members on the LXC bridge)"
-                            .into(),
-                    ),
+        let lxc_host = env.str("lxc_host").map(str::to_owned);
+        let balancer = match get("balancer").and_then(|v| v.as_str()) {
+            Some("host") if lxc_host.is_some() => return Err(env.key_error(
+                "fleet",
+                "'balancer': 'host' runs nginx on this machine, which cannot reach the members \
+                     on the bridge of `lxc_host`",
+                Some(format!(
+                    "on an lxc_host the balancer runs in a container there: name it, as in \
+                         'balancer': '{}-lb' (made from lxc_template when missing)",
+                    env.name
                 )),
-            };
-        let listen = get("listen")
-            .and_then(|v| v.as_str())
-            .map_or_else(|| format!("127.0.0.1:{port}"), str::to_owned);
+            )),
+            Some("host") => Balancer::Host,
+            Some(name) => {
+                crate::lxc::name::validate(name).map_err(|e| {
+                    env.key_error(
+                        "fleet",
+                        format!("balancer {name:?}: {e}"),
+                        Some(
+                            "'host' (nginx on this machine) or the name of the container nginx \
+                             runs in"
+                                .into(),
+                        ),
+                    )
+                })?;
+                Balancer::Container(Box::new(crate::lxc::env::lxc_spec(env, name, false)?))
+            }
+            None => unreachable!("keys::check makes `balancer` a string on load"),
+        };
+        let listen = get("listen").and_then(|v| v.as_str()).map_or_else(
+            || match balancer {
+                Balancer::Host => format!("127.0.0.1:{port}"),
+                Balancer::Container(_) => port.to_string(),
+            },
+            str::to_owned,
+        );
         let addresses: Vec<String> = get("addresses")
             .and_then(|v| v.as_seq())
             .map(|s| {
@@ -133,13 +168,6 @@ impl FleetSettings {
                 Some(format!(
                     "list at least {need} addresses, or none (the template's DHCP)"
                 )),
-            ));
-        }
-        if env.str("lxc_host").is_some() {
-            return Err(env.key_error(
-                "lxc_host",
-                "a fleet runs on this machine: `lxc_host` is not supported with `fleet` yet",
-                Some("remove `lxc_host` from the fleet's env".into()),
             ));
         }
         let Some(url) = env.str("health_url") else {
@@ -170,6 +198,8 @@ impl FleetSettings {
             balancer,
             port,
             listen,
+            lxc_host,
+            lxc_host_ssh_options: env.str_list("lxc_host_ssh_options"),
             addresses,
             gateway: spec.ipv4_gateway.clone(),
             template: spec.template.clone(),
@@ -185,6 +215,30 @@ impl FleetSettings {
             keep_failed: env.bool("keep_failed").unwrap_or(false),
             state_dir: project_dir.join(".dfab"),
         })
+    }
+
+    /// Where the `lxc-*` tools and attach run: here, or on `lxc_host` by ssh.
+    #[must_use]
+    pub fn runner(&self) -> Runner {
+        Runner::for_host(self.lxc_host.as_deref(), &self.lxc_host_ssh_options)
+    }
+
+    /// The address `listen` names, unless it names every address (`0.0.0.0`, `*`, or only a
+    /// port).
+    #[must_use]
+    pub fn listen_address(&self) -> Option<&str> {
+        self.listen
+            .rsplit_once(':')
+            .map(|(a, _)| a)
+            .filter(|a| !matches!(*a, "0.0.0.0" | "*"))
+    }
+
+    /// The port the balancer listens on (the last part of `listen`).
+    #[must_use]
+    pub fn listen_port(&self) -> &str {
+        self.listen
+            .rsplit_once(':')
+            .map_or(self.listen.as_str(), |(_, p)| p)
     }
 
     /// The file that holds the fleet's state.

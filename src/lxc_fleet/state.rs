@@ -35,6 +35,17 @@ pub struct Bake {
     pub build_id: String,
 }
 
+/// The container the balancer runs in (`fleet['balancer']` naming one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalancerBox {
+    pub name: String,
+    /// Its IPv4 address (no prefix): clients reach the balancer there.
+    pub ipv4: String,
+    /// dfab cloned it (from `lxc_template`), so `fleet.destroy` removes it; one that existed
+    /// before stays.
+    pub made: bool,
+}
+
 /// Who suspended the fleet, when, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suspension {
@@ -61,6 +72,9 @@ pub struct FleetState {
     pub suspended: Option<Suspension>,
     /// The balancer config's generation: one more at each switch.
     pub generation: u64,
+    /// The balancer's container, once up (`None` for nginx on this machine).
+    #[serde(default)]
+    pub balancer: Option<BalancerBox>,
 }
 
 impl FleetState {

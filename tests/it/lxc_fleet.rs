@@ -1,6 +1,7 @@
 //! Fleets of real LXC containers behind a real nginx balancer: `lxc.bake`, `fleet.create`,
 //! bluegreen and serial deploys under a steady request load, `rollback`, a release that fails
-//! its health check, and `fleet.suspend`. One fleet of 4 serves every step of one test.
+//! its health check, and `fleet.suspend`. One fleet of 4 serves every step of one test. The
+//! fixture app, the env and the request load here serve `lxc_fleet_remote` too.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -30,7 +31,7 @@ sed -i 's|^exec /usr/sbin/sshd|/usr/local/sbin/fleet-app\nexec /usr/sbin/sshd|' 
 "#;
 
 /// One HTTP/1.0 GET (the oracle: not dfab's own client): status and body.
-fn get(addr: &str, path: &str) -> Result<(u16, String), String> {
+pub(crate) fn get(addr: &str, path: &str) -> Result<(u16, String), String> {
     let mut s = TcpStream::connect(addr).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(s, "GET {path} HTTP/1.0\r\nHost: fleet\r\n\r\n").map_err(|e| e.to_string())?;
@@ -48,13 +49,13 @@ fn get(addr: &str, path: &str) -> Result<(u16, String), String> {
 
 /// A steady request loop against the balancer (one request every 5 ms, at most 60 s), its
 /// answers collected.
-struct Load {
+pub(crate) struct Load {
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<Vec<Result<(u16, String), String>>>,
 }
 
 impl Load {
-    fn start(addr: &str) -> Load {
+    pub(crate) fn start(addr: &str) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let (s, addr) = (stop.clone(), addr.to_owned());
         let thread = std::thread::spawn(move || {
@@ -71,7 +72,7 @@ impl Load {
 
     /// Stop, and check that every answer was a 200 from one of `versions`.
     #[track_caller]
-    fn check(self, versions: &[&str], what: &str) -> usize {
+    pub(crate) fn check(self, versions: &[&str], what: &str) -> usize {
         self.stop.store(true, Ordering::SeqCst);
         let got = self.thread.join().unwrap();
         let bad: Vec<_> = got
@@ -90,23 +91,40 @@ impl Load {
 }
 
 /// The project, the env's addresses (freed on drop) and, on drop, the fleet destroyed.
-struct FleetApp {
+pub(crate) struct FleetApp {
     dir: tempfile::TempDir,
-    env: String,
-    listen: String,
+    pub(crate) env: String,
+    /// Where clients reach the balancer.
+    pub(crate) listen: String,
     /// The claimed addresses and their lock files (freed on drop).
     ips: Vec<(String, PathBuf)>,
+    /// The env's `fleet` line and the lines that go with it (`configure` writes them).
+    fleet: String,
 }
 
 impl FleetApp {
+    /// A fleet of 4 behind nginx on this machine, 12 addresses.
     fn new() -> FleetApp {
+        FleetApp::with("", 12, |app| {
+            format!(
+                "fleet = {{ size = 4, balancer = \"host\", port = 8000, listen = \"{}\", addresses = [{}] }}",
+                app.listen,
+                app.addresses()
+            )
+        })
+    }
+
+    /// The app, its env named `fl<tag><pid>` with `ips` claimed addresses (each `"a.b.c.d/24"` in
+    /// `addresses()`), its `fleet` line (and any lines that go with it) from `fleet`; `listen`
+    /// is a free loopback port until the caller sets it.
+    pub(crate) fn with(tag: &str, ips: usize, fleet: impl FnOnce(&FleetApp) -> String) -> FleetApp {
         crate::support::require_host_setup();
         assert!(
             sh(&["sh", "-c", "command -v nginx"]).status.success(),
             "this test needs nginx: run `sudo bash scripts/setup-host` (or apt-get install nginx-light)"
         );
-        let env = format!("fl{}", std::process::id());
-        let ips: Vec<(String, PathBuf)> = (0..12).map(|_| claim_ip(&env)).collect();
+        let env = format!("fl{tag}{}", std::process::id());
+        let ips: Vec<(String, PathBuf)> = (0..ips).map(|_| claim_ip(&env)).collect();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -122,14 +140,31 @@ impl FleetApp {
             "etc/deploy-app etc\nwww usr/share/deploy-app\n",
         )
         .unwrap();
-        let app = FleetApp {
+        let mut app = FleetApp {
             dir,
             env,
             listen,
             ips,
+            fleet: String::new(),
         };
+        app.fleet = fleet(&app);
         app.configure("bluegreen", &app.addresses(), "");
         app
+    }
+
+    /// Claimed address `i` (no prefix).
+    pub(crate) fn ip(&self, i: usize) -> &str {
+        &self.ips[i].0
+    }
+
+    /// The claimed addresses as a TOML list's items (all but the first `skip`).
+    pub(crate) fn addresses_from(&self, skip: usize) -> String {
+        self.ips
+            .iter()
+            .skip(skip)
+            .map(|(ip, _)| format!("\"{ip}/24\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The claimed addresses as a TOML list's items.
@@ -141,36 +176,41 @@ impl FleetApp {
             .join(", ")
     }
 
-    /// Write the env: `strategy`, the members' `addresses`, `extra` lines.
+    /// Write the env: `strategy`, the members' `addresses` (with the `fleet` line of `new`),
+    /// `extra` lines.
     fn configure(&self, strategy: &str, addresses: &str, extra: &str) {
+        let fleet = self.fleet.replace(&self.addresses(), addresses);
+        self.write_env(&fleet, strategy, extra);
+    }
+
+    /// Write the env with its `fleet` line(s), `strategy` and `extra` lines.
+    pub(crate) fn write_env(&self, fleet: &str, strategy: &str, extra: &str) {
         fs_err::write(
             self.path().join("dfab.toml"),
             format!(
                 "[environments.{env}]\nlxc_template = \"dfab-test-base\"\npackage_dir = \"dist/\"\n\
-                 debconf = \"debconf.dat\"\n\
-                 fleet = {{ size = 4, balancer = \"host\", port = 8000, listen = \"{listen}\", addresses = [{addresses}] }}\n\
+                 debconf = \"debconf.dat\"\n{fleet}\n\
                  health_url = \"http://127.0.0.1:8000/health\"\nhealth_timeout = 5\n\
                  user_data = \"user_data.sh\"\nbake_commands = [\"echo baked > /etc/fleet-baked\"]\n\
                  deploy = [\"deb.deploy\"]\ndeploy_strategy = \"{strategy}\"\n{extra}\n",
                 env = self.env,
-                listen = self.listen,
             ),
         )
         .unwrap();
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn dfab(&self, args: &[&str]) -> Dfab {
+    pub(crate) fn dfab(&self, args: &[&str]) -> Dfab {
         let mut all = vec![self.env.as_str()];
         all.extend_from_slice(args);
         Dfab::new(self.path()).args(all)
     }
 
     /// Build `version` (its `www/version` saying so; `www/health` only when `healthy`).
-    fn build(&self, version: &str, healthy: bool) {
+    pub(crate) fn build(&self, version: &str, healthy: bool) {
         let www = self.path().join("www");
         fs_err::write(www.join("version"), format!("{version}\n")).unwrap();
         if healthy {
@@ -184,14 +224,14 @@ impl FleetApp {
 
     /// What the balancer serves now.
     #[track_caller]
-    fn serves(&self) -> String {
+    pub(crate) fn serves(&self) -> String {
         let (code, body) = get(&self.listen, "/version").expect("the balancer answers");
         assert_eq!(code, 200, "the balancer answered {code} {body}");
         body
     }
 
     /// The balancer config's generation (one more per reload).
-    fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         get(&self.listen, "/__dfab/generation")
             .unwrap()
             .1
@@ -200,7 +240,7 @@ impl FleetApp {
     }
 
     /// This env's containers (members and bakes), from lxc-ls.
-    fn containers(&self) -> Vec<String> {
+    pub(crate) fn containers(&self) -> Vec<String> {
         let out = sh(&["lxc-ls", "-1"]);
         String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -210,7 +250,7 @@ impl FleetApp {
     }
 
     /// The running members, from lxc-ls.
-    fn running_members(&self) -> Vec<String> {
+    pub(crate) fn running_members(&self) -> Vec<String> {
         let out = sh(&["lxc-ls", "-1", "--running"]);
         String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -223,10 +263,13 @@ impl FleetApp {
 impl Drop for FleetApp {
     fn drop(&mut self) {
         let _ = self.dfab(&["-y", "fleet.destroy:bakes=yes"]).run();
-        // Whatever a failed step left: its containers, its balancer.
-        for c in self.containers() {
-            let _ = sh(&["lxc-stop", "-k", "-n", &c]);
-            let _ = sh(&["lxc-destroy", "-n", &c]);
+        // Whatever a failed step left: its containers, its balancer. Twice: a bake cannot go
+        // while a member cloned from it exists.
+        for _ in 0..2 {
+            for c in self.containers() {
+                let _ = sh(&["lxc-stop", "-k", "-n", &c]);
+                let _ = sh(&["lxc-destroy", "-n", &c]);
+            }
         }
         let pid = self
             .path()
@@ -242,7 +285,8 @@ impl Drop for FleetApp {
     }
 }
 
-fn attach(member: &str, cmd: &str) -> String {
+/// The stdout of `cmd` in container `member` (by `lxc-attach`); it must succeed.
+pub(crate) fn attach(member: &str, cmd: &str) -> String {
     let o = sh(&[
         "lxc-attach",
         "-n",

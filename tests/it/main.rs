@@ -31,6 +31,7 @@ mod hosts;
 mod lxc_env;
 mod lxc_fleet;
 mod lxc_fleet_balancer;
+mod lxc_fleet_remote;
 mod lxc_key;
 #[cfg(feature = "liblxc")]
 mod lxc_lib;
