@@ -283,7 +283,7 @@ pub fn rollback(f: &mut Fleet, cx: &RunCtx<'_>) -> Result<()> {
                     env: f.fs.env.clone(),
                     member: name.clone(),
                     why,
-                    log: log.path.clone(),
+                    log: f.fs.shown(&log.path).into(),
                 }
                 .into());
             }

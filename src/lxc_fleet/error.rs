@@ -19,7 +19,7 @@ pub enum FleetError {
     #[error("{} of the new members failed, the balancer is unchanged:\n{}", .failed.len(), .failed.iter().map(|(m, why, log)| format!("  {m}: {why} (log: {})", log.display())).collect::<Vec<_>>().join("\n"))]
     MembersFailed {
         env: String,
-        /// `(member, why, its log file)`.
+        /// `(member, why, its log file as shown: from the project directory)`.
         failed: Vec<(String, String, PathBuf)>,
         /// `keep_failed`: the failed members were kept.
         kept: bool,
@@ -40,6 +40,7 @@ pub enum FleetError {
         env: String,
         member: String,
         why: String,
+        /// Its log file as shown: from the project directory.
         log: PathBuf,
     },
     /// No bake to create members from.

@@ -326,14 +326,16 @@ impl Fleet {
                         bake.name,
                         m.ipv4,
                         t.elapsed().as_secs_f64(),
-                        crate::fsutil::shown(&log, &self.fs.state_dir)
+                        self.fs.shown(&log)
                     ));
                     made.push(m);
                 }
                 Err(why) => {
-                    cx.rep
-                        .warn(&format!("[{name}] failed: {why} (log {})", log.display()));
-                    failed.push((name, why, log));
+                    cx.rep.warn(&format!(
+                        "[{name}] failed: {why} (log {})",
+                        self.fs.shown(&log)
+                    ));
+                    failed.push((name, why, std::path::PathBuf::from(self.fs.shown(&log))));
                 }
             }
         }

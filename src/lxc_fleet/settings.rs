@@ -154,6 +154,13 @@ impl FleetSettings {
                     .collect()
             })
             .unwrap_or_default();
+        if let Some(dup) = duplicate(&addresses) {
+            return Err(env.key_error(
+                "fleet",
+                format!("fleet['addresses'] lists {dup:?} twice: two members would share it"),
+                Some("list each address once".into()),
+            ));
+        }
         let bluegreen_keep = env.count("bluegreen_keep", DEFAULT_BLUEGREEN_KEEP, "deploys")?;
         // A bluegreen deploy runs the live members, the kept ones and the new ones at once.
         let need = size * (2 + bluegreen_keep);
@@ -255,6 +262,13 @@ impl FleetSettings {
         self.state_dir.join("balancer").join(&self.env)
     }
 
+    /// `path` as the user names it from the project directory, where dfab runs
+    /// (`.dfab/logs/<env>/<member>.log`); absolute when it is outside.
+    #[must_use]
+    pub fn shown(&self, path: &Path) -> String {
+        crate::fsutil::shown(path, self.state_dir.parent().unwrap_or(&self.state_dir))
+    }
+
     /// Member `name`'s log file (`FabulAWS`'s per-server log): `.dfab/logs/<env>/<member>.log`.
     #[must_use]
     pub fn log_file(&self, member: &str) -> PathBuf {
@@ -263,6 +277,16 @@ impl FleetSettings {
             .join(&self.env)
             .join(format!("{member}.log"))
     }
+}
+
+/// The first address `addresses` lists twice (`10.0.3.5/24` and `10.0.3.5` are the same).
+fn duplicate(addresses: &[String]) -> Option<&str> {
+    let ip = |a: &str| a.split('/').next().unwrap_or(a).trim().to_owned();
+    addresses
+        .iter()
+        .enumerate()
+        .find(|(i, a)| addresses[..*i].iter().any(|b| ip(b) == ip(a)))
+        .map(|(_, a)| a.as_str())
 }
 
 /// The path and query of an `http://` URL (`/` when it has none).
@@ -276,7 +300,17 @@ fn health_path(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::health_path;
+    use super::{duplicate, health_path};
+
+    #[test]
+    fn an_address_listed_twice_is_found() {
+        let l = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(duplicate(&l(&["10.0.3.5/24", "10.0.3.6/24"])), None);
+        assert_eq!(
+            duplicate(&l(&["10.0.3.5/24", "10.0.3.6/24", "10.0.3.5/16"])),
+            Some("10.0.3.5/16")
+        );
+    }
 
     #[test]
     fn the_health_path_is_what_follows_the_host() {
