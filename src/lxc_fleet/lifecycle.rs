@@ -98,8 +98,14 @@ pub fn status(f: &Fleet, cx: &RunCtx<'_>) -> Result<()> {
             State::Stopped => "stopped",
             State::Absent => "missing",
         };
+        // On lxc_host the address is on that machine's bridge, which this one may not reach.
+        let on =
+            f.fs.lxc_host
+                .as_deref()
+                .map(|h| format!(" on {h}"))
+                .unwrap_or_default();
         cx.rep.info(&format!(
-            "[{}] {} {} {} {run}, health {health}, {traffic}",
+            "[{}] {} {} {}{on} {run}, health {health}, {traffic}",
             m.name, m.version, m.bake, m.ipv4
         ));
     }
@@ -169,14 +175,20 @@ pub fn destroy(f: &mut Fleet, cx: &RunCtx<'_>, bakes: bool) -> Result<()> {
         ));
         return Ok(());
     }
+    let ran = f.nginx.pid().is_some();
     f.nginx.stop()?;
     f.destroy_members(&names)?;
     f.state.live.clear();
     f.state.kept.clear();
     cx.rep.info(&format!(
-        "fleet.destroy: destroyed {} members of {}, balancer stopped",
+        "fleet.destroy: destroyed {} members of {}, {}",
         names.len(),
-        f.fs.env
+        f.fs.env,
+        if ran {
+            "balancer stopped"
+        } else {
+            "no balancer was running"
+        }
     ));
     // The balancer's container goes when dfab made it; one that was there before stays.
     if let Some(b) = f.state.balancer.take() {
