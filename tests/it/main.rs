@@ -32,6 +32,7 @@ mod lxc_env;
 mod lxc_fleet;
 mod lxc_fleet_balancer;
 mod lxc_fleet_remote;
+mod lxc_fleet_review;
 mod lxc_key;
 #[cfg(feature = "liblxc")]
 mod lxc_lib;

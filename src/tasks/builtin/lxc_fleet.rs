@@ -6,10 +6,13 @@
 use std::sync::Arc;
 
 use crate::deploy::Job;
+use crate::environments::Env;
 use crate::error::Result;
 use crate::exec::step::{LocalAction, RunCtx};
 use crate::invocation::TaskCall;
+use crate::lxc::{self, LxcSpec};
 use crate::lxc_fleet::deploy::Migrations;
+use crate::lxc_fleet::settings::Balancer;
 use crate::lxc_fleet::state::FleetState;
 use crate::lxc_fleet::{deploy, lifecycle, Fleet, FleetSettings};
 use crate::pipeline::settings::{Settings, Strategy};
@@ -79,10 +82,19 @@ fn step(
     note: Option<String>,
 ) -> Result<Step> {
     let fs = FleetSettings::from_env(cx.env, cx.project_dir)?;
-    // A suspended fleet refuses before anything runs (a deploy's build included).
+    // A suspended fleet, or a deploy to a fleet with no members, refuses before anything runs
+    // (a deploy's build included).
     if !matches!(op, Op::Status | Op::Suspend(_) | Op::Resume) {
-        FleetState::load(&fs.state_file())?.check_not_suspended(&fs.env)?;
+        let state = FleetState::load(&fs.state_file())?;
+        state.check_not_suspended(&fs.env)?;
+        if matches!(op, Op::Bluegreen(_) | Op::Serial) && state.live.is_empty() {
+            return Err(crate::lxc_fleet::FleetError::NoFleet {
+                env: fs.env.clone(),
+            }
+            .into());
+        }
     }
+    check_containers(cx.env, &fs, &op)?;
     let job = if with_job {
         Some(super::deb_deploy::job(cx, false)?)
     } else {
@@ -92,6 +104,61 @@ fn step(
         task: call.name.clone(),
         action: Arc::new(FleetTask { fs, job, op, note }),
     })
+}
+
+/// Refuse, before anything runs, a fleet task whose containers cannot be made: the template a
+/// bake is cloned from (`lxc_template`; a bake and a deploy need it), or a balancer container
+/// that does not exist with no template to clone it from (`fleet['balancer']`; the tasks that
+/// bring the balancer up need it). When the containers cannot be asked (not root here, an
+/// `lxc_host` ssh cannot reach), the task says so itself when it runs.
+fn check_containers(env: &Env, fs: &FleetSettings, op: &Op) -> Result<()> {
+    let bakes = matches!(op, Op::Bake | Op::Bluegreen(_) | Op::Serial);
+    let balances = matches!(
+        op,
+        Op::Create(_) | Op::Bluegreen(_) | Op::Serial | Op::Rollback
+    );
+    if !bakes && !balances {
+        return Ok(());
+    }
+    let mut spec = LxcSpec::new(&fs.template);
+    spec.lxcpath.clone_from(&fs.lxcpath);
+    spec.host.clone_from(&fs.lxc_host);
+    spec.host_ssh_options.clone_from(&fs.lxc_host_ssh_options);
+    let Ok(backend) = lxc::backend::for_spec(&spec) else {
+        return Ok(());
+    };
+    let absent = |name: &str| matches!(backend.state(name), Ok(lxc::State::Absent));
+    let build_it = format!(
+        "build it once with `dfab {} lxc.template`, or set `lxc_template` to an existing container",
+        env.name
+    );
+    if bakes && absent(&fs.template) {
+        return Err(env.key_error(
+            "lxc_template",
+            format!(
+                "LXC template {:?} does not exist (needed to bake the build of `{}`)",
+                fs.template, env.name
+            ),
+            Some(build_it),
+        ));
+    }
+    if let (true, Balancer::Container(b)) = (balances, &fs.balancer) {
+        if absent(&b.name) && absent(&b.template) {
+            return Err(env.key_error(
+                "fleet",
+                format!(
+                    "fleet['balancer']: container {:?} does not exist, nor does LXC template {:?} \
+                     to create it from",
+                    b.name, b.template
+                ),
+                Some(format!(
+                    "is {:?} mistyped? An existing container is used as it is; else {build_it}",
+                    b.name
+                )),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `lxc.bake`: bake the recorded build into a versioned template.
