@@ -18,7 +18,8 @@ use super::error::FleetError;
 use super::settings::FleetSettings;
 use super::state::{Bake, FleetState};
 
-/// The bake name of `version` of `env`'s build `build_id`: `<env>-<version>-<first 8 hex>`,
+/// The bake name of `version` of `env`'s build `build_id` (`Release::build_id`: one sha256 over
+/// the shipped packages' `package version sha256` lines): `<env>-<version>-<first 8 hex>`,
 /// with any character a container name cannot hold (`:`, `~`, `+`) as `_`.
 #[must_use]
 pub fn name(env: &str, version: &str, build_id: &str) -> String {
@@ -131,9 +132,10 @@ pub fn bake(
     state.bakes.push(bake.clone());
     state.save(&fs.state_file())?;
     cx.rep.info(&format!(
-        "lxc.bake: baked {name} from {} in {:.1}s",
+        "lxc.bake: baked {name} from {} in {:.1}s (build id {})",
         fs.template,
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        bake.build_id
     ));
     prune(fs, cx, backend, state)?;
     Ok(bake)

@@ -321,9 +321,11 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
 
     mark("fleet.create");
     // fleet.create: 4 members in parallel, each with its log and user_data, then the balancer.
+    // Each member's log named as the user finds it from the project directory.
     app.dfab(&["fleet.create"])
         .stdout_has("fleet.create: 4 members")
         .stdout_has("balancer: nginx started")
+        .stdout_has(format!("; log .dfab/logs/{}/{}-m", app.env, app.env))
         .run_checked();
     assert_eq!(app.serves(), "1.0");
     let first = app.running_members();
@@ -397,7 +399,8 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
         .status(1)
         .stderr_has("of the new members failed, the balancer is unchanged")
         .stderr_has("not healthy after 5 s")
-        .stderr_has(".log)")
+        .stderr_has(format!("(log: .dfab/logs/{}/", app.env))
+        .stderr_has(format!("(log .dfab/logs/{}/", app.env))
         .run_checked();
     assert_eq!(app.serves(), "1.1");
     assert_eq!(app.generation(), g, "no reload");

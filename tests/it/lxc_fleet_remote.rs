@@ -191,8 +191,10 @@ fn a_fleet_on_an_lxc_host_is_created_serves_and_deploys_through_its_container_ba
             "{log}"
         );
     }
+    // The members' addresses are on the lxc_host's bridge, and said to be.
     app.dfab(&["fleet.status"])
         .stdout_has("health 200, in the balancer")
+        .stdout_has(" on root@127.0.0.1 running")
         .run_checked();
 
     mark("bluegreen");
