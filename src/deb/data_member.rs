@@ -1,0 +1,191 @@
+//! The compressed data member of a gzip or zstd package, written segment by segment
+//! ([`super::segments`]): each segment is taken from the frame cache when its key is there, else
+//! laid out from its files and compressed (into one zstd frame, or gzip members) on one of the
+//! worker threads, and stored; the segments are written in order. The bytes depend on the tree
+//! and the compression only, never on the cache, the number of threads or the order they finish.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
+
+use indicatif::ProgressBar;
+
+use super::digests::DigestMap;
+use super::frame_cache::FrameCache;
+use super::gzip_parallel;
+use super::segments::{self, Segment};
+use super::{Compression, DebError};
+
+/// Segments compressed ahead of the one being written, per worker (bounds memory to about
+/// this many segments per worker, each at most about 16 MiB laid out).
+const AHEAD: usize = 2;
+
+/// Whether `compression` is written as segments (gzip and zstd concatenate; xz is left whole).
+pub(crate) fn segmented(compression: Compression) -> bool {
+    matches!(compression, Compression::Gzip(_) | Compression::Zstd(_))
+}
+
+/// The next segment to take and the next to write, shared by the workers and the writer.
+struct Turn {
+    next: usize,
+    written: usize,
+    stop: bool,
+}
+
+/// Writes the compressed `segments` into `out`, in order, on `threads` workers; returns the
+/// compressed size. `cache` supplies and keeps compressed segments (none: compress them all).
+pub(crate) fn write<W: Write>(
+    segments: &[Segment<'_>],
+    compression: Compression,
+    digests: &DigestMap,
+    cache: Option<&FrameCache>,
+    threads: usize,
+    out: &mut W,
+    progress: Option<&ProgressBar>,
+) -> Result<u64, DebError> {
+    let threads = threads.max(1);
+    let turn = Mutex::new(Turn {
+        next: 0,
+        written: 0,
+        stop: false,
+    });
+    let moved = Condvar::new();
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Result<Vec<u8>, DebError>)>();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let done = done_tx.clone();
+            let (turn, moved) = (&turn, &moved);
+            s.spawn(move || {
+                let _stops = StopOnPanic(turn, moved);
+                loop {
+                    let index = {
+                        let Ok(mut t) = turn.lock() else { return };
+                        while !t.stop
+                            && t.next < segments.len()
+                            && t.next >= t.written + AHEAD * threads
+                        {
+                            let Ok(waited) = moved.wait(t) else { return };
+                            t = waited;
+                        }
+                        if t.stop || t.next >= segments.len() {
+                            return;
+                        }
+                        t.next += 1;
+                        t.next - 1
+                    };
+                    let frame = compressed(&segments[index], compression, digests, cache);
+                    if done.send((index, frame)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let result = write_in_order(segments, &done_rx, &turn, &moved, out, progress);
+        if result.is_err() {
+            if let Ok(mut t) = turn.lock() {
+                t.stop = true;
+            }
+            moved.notify_all();
+        }
+        result
+    })
+}
+
+/// Stops every worker when the one holding it panics, so none waits for a turn that will not
+/// come (the panic is carried on when the threads are joined).
+struct StopOnPanic<'a>(&'a Mutex<Turn>, &'a Condvar);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Ok(mut t) = self.0.lock() {
+                t.stop = true;
+            }
+            self.1.notify_all();
+        }
+    }
+}
+
+/// The writer's side: each segment's bytes as soon as it and every one before it are done.
+fn write_in_order<W: Write>(
+    segments: &[Segment<'_>],
+    done: &mpsc::Receiver<(usize, Result<Vec<u8>, DebError>)>,
+    turn: &Mutex<Turn>,
+    moved: &Condvar,
+    out: &mut W,
+    progress: Option<&ProgressBar>,
+) -> Result<u64, DebError> {
+    let mut pending = BTreeMap::new();
+    let mut size = 0u64;
+    for index in 0..segments.len() {
+        let frame = loop {
+            if let Some(frame) = pending.remove(&index) {
+                break frame;
+            }
+            let (i, frame) = done.recv().map_err(|_| {
+                DebError::Io(io::Error::other("a compressing thread stopped early"))
+            })?;
+            pending.insert(i, frame);
+        };
+        let frame = frame?;
+        out.write_all(&frame)?;
+        size += frame.len() as u64;
+        if let Some(bar) = progress {
+            bar.inc(segments[index].file_bytes);
+        }
+        if let Ok(mut t) = turn.lock() {
+            t.written = index + 1;
+        }
+        moved.notify_all();
+    }
+    Ok(size)
+}
+
+/// One segment compressed: from the cache, else laid out, compressed and stored.
+fn compressed(
+    segment: &Segment<'_>,
+    compression: Compression,
+    digests: &DigestMap,
+    cache: Option<&FrameCache>,
+) -> Result<Vec<u8>, DebError> {
+    let key = match cache {
+        Some(cache) => {
+            let key = segments::key(segment, compression, digests)?;
+            if let Some(frame) = cache.get(&key) {
+                return Ok(frame);
+            }
+            Some((cache, key))
+        }
+        None => None,
+    };
+    let tar = segments::lay_out(segment)?;
+    let frame = compress(&tar, compression)?;
+    if let Some((cache, key)) = key {
+        cache.put(&key, &frame);
+    }
+    Ok(frame)
+}
+
+/// `data` as one zstd frame (with its checksum and size), or as gzip members of at most
+/// [`gzip_parallel::CHUNK`] bytes of input each. xz is not written in segments.
+pub(crate) fn compress(data: &[u8], compression: Compression) -> Result<Vec<u8>, DebError> {
+    match compression {
+        Compression::Zstd(level) => {
+            let mut c = zstd::bulk::Compressor::new(level)?;
+            c.include_checksum(true)?;
+            Ok(c.compress(data)?)
+        }
+        Compression::Gzip(level) => {
+            let mut out = Vec::with_capacity(data.len() / 3);
+            for chunk in data.chunks(gzip_parallel::CHUNK) {
+                out.extend_from_slice(&gzip_parallel::member(chunk, level)?);
+            }
+            Ok(out)
+        }
+        Compression::Xz(_) => Err(DebError::Io(io::Error::other(
+            "xz is not written in segments",
+        ))),
+    }
+}
