@@ -1,5 +1,5 @@
 //! Writing a planned package as a `.deb`: the control tar (with `md5sums`), the data tar (gzip
-//! and zstd in segments reusing cached frames, [`super::data_member`]; xz read, laid out and
+//! in segments reusing cached members, [`super::data_member`]; xz and zstd read, laid out and
 //! compressed on separate threads), and the ar archive around them.
 
 use std::fmt::Write as _;
@@ -56,7 +56,7 @@ pub(crate) fn check_ar_size(package: &str, member: &str, size: u64) -> Result<()
 /// size field is filled in afterwards. Holding the compressed data in memory until its size is
 /// known, to hash it as it is written, was measured slower: faulting in that memory costs more
 /// CPU (about 35 ms for 92 MB) than reading the package back from the page cache.
-/// gzip and zstd data are written in segments, each taken from `frames` when it holds them.
+/// gzip data is written in segments, each taken from `frames` when it holds it.
 /// The file is not fsynced (dpkg-deb does not either): the rename into place is atomic, and a
 /// crash only loses a package that can be rebuilt.
 #[allow(clippy::too_many_arguments)]
@@ -192,7 +192,7 @@ fn md5sums(plan: &PackagePlan, digests: &DigestMap) -> Result<String, DebError> 
     Ok(text)
 }
 
-/// Writes the xz-compressed data tar into `out`; returns `out` and the compressed size. One thread
+/// Writes the xz- or zstd-compressed data tar into `out`; returns `out` and the compressed size. One thread
 /// reads the files and lays out the tar stream ([`tar_stream`]) while this one feeds it to the
 /// compressor, whose workers compress as the next files are read.
 fn write_data<W: Write + Send + 'static>(

@@ -1,8 +1,14 @@
-//! The compressed data member of a gzip or zstd package, written segment by segment
+//! The compressed data member of a gzip package, written segment by segment
 //! ([`super::segments`]): each segment is taken from the frame cache when its key is there, else
-//! laid out from its files and compressed (into one zstd frame, or gzip members) on one of the
-//! worker threads, and stored; the segments are written in order. The bytes depend on the tree
-//! and the compression only, never on the cache, the number of threads or the order they finish.
+//! laid out from its files and compressed into gzip members on one of the worker threads, and
+//! stored; the segments are written in order. The bytes depend on the tree and the level only,
+//! never on the cache, the number of threads or the order they finish.
+//!
+//! zstd is not written this way: dpkg reads a `data.tar.zst` only up to the end of its first
+//! frame (`filter_unzstd_code` in dpkg's `lib/dpkg/compress.c` ends the stream when
+//! `ZSTD_decompressStream` returns 0; with dpkg 1.21.22, Debian 12's, `dpkg-deb -c` of a
+//! two-frame member lists the first frame's entries and fails with exit 2), so a zstd member
+//! stays one frame and is compressed whole every build.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -21,9 +27,10 @@ use super::{Compression, DebError};
 /// this many segments per worker, each at most about 16 MiB laid out).
 const AHEAD: usize = 2;
 
-/// Whether `compression` is written as segments (gzip and zstd concatenate; xz is left whole).
+/// Whether `compression` is written as segments: gzip only (every reader of a `.deb`, dpkg
+/// included, reads concatenated gzip members as one stream; see the module's note on zstd).
 pub(crate) fn segmented(compression: Compression) -> bool {
-    matches!(compression, Compression::Gzip(_) | Compression::Zstd(_))
+    matches!(compression, Compression::Gzip(_))
 }
 
 /// The next segment to take and the next to write, shared by the workers and the writer.
@@ -168,8 +175,9 @@ fn compressed(
     Ok(frame)
 }
 
-/// `data` as one zstd frame (with its checksum and size), or as gzip members of at most
-/// [`gzip_parallel::CHUNK`] bytes of input each. xz is not written in segments.
+/// `data` as gzip members of at most [`gzip_parallel::CHUNK`] bytes of input each, or as one
+/// zstd frame (with its checksum and size; for the unit tests' round trips and a future dpkg
+/// that reads every frame). xz is not written in segments.
 pub(crate) fn compress(data: &[u8], compression: Compression) -> Result<Vec<u8>, DebError> {
     match compression {
         Compression::Zstd(level) => {

@@ -1,4 +1,4 @@
-//! The cache of compressed data-tar segments, `<project>/.dfab/frames/<key>`: one file per
+//! The cache of compressed data-tar segments (gzip members), `<project>/.dfab/frames/<key>`: one file per
 //! segment ([`super::segments::key`]), each its compressed bytes behind a header recording their
 //! size and CRC-32, so a truncated or corrupt entry is a miss. Bounded: after a build, entries no
 //! build of the last [`KEEP`] used are removed. Best effort throughout: a cache that cannot be
@@ -80,10 +80,11 @@ impl FrameCache {
     }
 
     /// Records this build's keys and removes the entries that none of the last [`KEEP`] builds
-    /// used (and stray temporary files). Call once, after every package of the build.
+    /// used (and stray temporary files). Call once, after every package of the build. A build
+    /// that used none (an xz or zstd build) is not counted.
     pub(crate) fn prune(&self) {
         let used = self.used.lock().map(|u| u.join(" ")).unwrap_or_default();
-        if used.is_empty() && !self.dir.exists() {
+        if used.is_empty() {
             return;
         }
         let recent_path = self.dir.join(RECENT);

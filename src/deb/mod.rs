@@ -7,8 +7,8 @@
 //! by the generated postinst. Output is byte-for-byte reproducible for the same inputs.
 //!
 //! Caches, all under `<project>/.dfab/`: `wheelhouse/<sha256 of requirements>` (so an unchanged
-//! rebuild never runs pip), `digests` (file digests keyed by stat data) and `frames` (compressed
-//! segments of the data tar, so a rebuild compresses only what changed). An unchanged rebuild,
+//! rebuild never runs pip), `digests` (file digests keyed by stat data) and `frames` (gzip-compressed
+//! segments of the data tar, so a gzip rebuild compresses only what changed). An unchanged rebuild,
 //! detected by the input key in `<out_dir>/.dfab-built.json`, reuses the packages as they are.
 //! Warnings (undefined substitution variables, packages not for this architecture) go to stderr.
 //!

@@ -1,6 +1,6 @@
 //! The data tar cut into segments at entry boundaries, each compressed on its own into whole
-//! zstd frames or gzip members, so that a rebuild reuses the compressed segments whose entries
-//! did not change (see [`super::frame_cache`]). Where the cuts fall depends only on the entries
+//! gzip members, so that a rebuild reuses the compressed segments whose entries did not change
+//! (see [`super::frame_cache`] and [`super::data_member`], which says why zstd is not cut). Where the cuts fall depends only on the entries
 //! (content-defined), so one changed file changes one segment, not every one after it.
 
 use std::io::{self, Read, Seek, SeekFrom};
