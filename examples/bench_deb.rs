@@ -404,7 +404,7 @@ fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
             ("wall", Samples::wall as fn(&Samples) -> f64),
             ("cpu", Samples::cpu),
         ] {
-            let (c, w, o, t, f) = (
+            let (c, w, changed, t, f) = (
                 pick(&cold),
                 pick(&warm),
                 pick(&one),
@@ -413,10 +413,10 @@ fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
             );
             let with_md5 = pick(&md5) + t;
             println!(
-                "{:<9} {what:<4} {c:>8.2}s {w:>8.2}s {o:>8.2}s {t:>8.2}s {f:>8.2}s {with_md5:>8.2}s {:>9.2}x {:>9.2}x {:>9.2}x {:>9.2}x {:>9.2}x",
+                "{:<9} {what:<4} {c:>8.2}s {w:>8.2}s {changed:>8.2}s {t:>8.2}s {f:>8.2}s {with_md5:>8.2}s {:>9.2}x {:>9.2}x {:>9.2}x {:>9.2}x {:>9.2}x",
                 compression.to_string(),
                 w / t,
-                o / t,
+                changed / t,
                 c / t,
                 w / f,
                 c / with_md5,

@@ -126,7 +126,7 @@ fn write_in_order<W: Write>(
 ) -> Result<u64, DebError> {
     let mut pending = BTreeMap::new();
     let mut size = 0u64;
-    for index in 0..segments.len() {
+    for (index, segment) in segments.iter().enumerate() {
         let frame = loop {
             if let Some(frame) = pending.remove(&index) {
                 break frame;
@@ -140,7 +140,7 @@ fn write_in_order<W: Write>(
         out.write_all(&frame)?;
         size += frame.len() as u64;
         if let Some(bar) = progress {
-            bar.inc(segments[index].file_bytes);
+            bar.inc(segment.file_bytes);
         }
         if let Ok(mut t) = turn.lock() {
             t.written = index + 1;

@@ -93,7 +93,7 @@ impl FrameCache {
         lines.push(&used);
         let lines = &lines[lines.len().saturating_sub(KEEP)..];
         let keep: HashSet<&str> = lines.iter().flat_map(|l| l.split(' ')).collect();
-        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let text: String = lines.iter().flat_map(|l| [*l, "\n"]).collect();
         let saved = tempfile::Builder::new()
             .prefix(".tmp-")
             .tempfile_in(&self.dir)

@@ -233,14 +233,13 @@ pub(crate) fn key(
                 offset,
                 len,
             } => {
-                let sha = match digests.at(src, stat) {
-                    Some(d) => d.sha256,
-                    None => {
-                        let mut file = open_unchanged(src, stat)?;
-                        let mut sha = Sha256::new();
-                        io::copy(&mut file, &mut sha)?;
-                        sha.finalize().into()
-                    }
+                let sha = if let Some(d) = digests.at(src, stat) {
+                    d.sha256
+                } else {
+                    let mut file = open_unchanged(src, stat)?;
+                    let mut sha = Sha256::new();
+                    io::copy(&mut file, &mut sha)?;
+                    sha.finalize().into()
                 };
                 h.update(b"F");
                 h.update(sha);

@@ -39,7 +39,11 @@ fn big_fixture() -> Fixture {
         let mut text = String::with_capacity(17_000);
         while text.len() < 16_000 {
             text.push_str(words[usize::try_from(next(&mut rng) % 8).unwrap()]);
-            text.push(if next(&mut rng) % 9 == 0 { '\n' } else { ' ' });
+            text.push(if next(&mut rng).is_multiple_of(9) {
+                '\n'
+            } else {
+                ' '
+            });
         }
         fs_err::write(many.join(format!("f{i:04}.txt")), text).unwrap();
     }
@@ -184,7 +188,7 @@ fn readers_see_every_file(fx: &Fixture, built: &BuiltPackage) {
     lintian_as_for_dpkg_deb(&fx.out, deb);
 }
 
-/// aptly (deploy_strategy = 'apt') publishes a Contents index read from the data member.
+/// aptly (`deploy_strategy = 'apt'`) publishes a Contents index read from the data member.
 fn aptly_contents(dir: &Path, deb: &Path) {
     require("aptly", "aptly");
     let root = dir.join("aptly");
