@@ -246,7 +246,7 @@ impl<W: Write> Write for CountingWriter<W> {
 
 /// The data tar stream of `plan`, into `out`: directories and files in the tree's order, then
 /// the symlinks.
-fn tar_stream(
+pub(crate) fn tar_stream(
     plan: &PackagePlan,
     mtime: u64,
     out: ChunkSender,

@@ -175,25 +175,129 @@ fn compressed(
     Ok(frame)
 }
 
-/// `data` as gzip members of at most [`gzip_parallel::CHUNK`] bytes of input each, or as one
-/// zstd frame (with its checksum and size; for the unit tests' round trips and a future dpkg
-/// that reads every frame). xz is not written in segments.
-pub(crate) fn compress(data: &[u8], compression: Compression) -> Result<Vec<u8>, DebError> {
-    match compression {
-        Compression::Zstd(level) => {
-            let mut c = zstd::bulk::Compressor::new(level)?;
-            c.include_checksum(true)?;
-            Ok(c.compress(data)?)
+/// `data` as gzip members of at most [`gzip_parallel::CHUNK`] bytes of input each (only gzip is
+/// written in segments: see the module's note).
+fn compress(data: &[u8], compression: Compression) -> Result<Vec<u8>, DebError> {
+    let Compression::Gzip(level) = compression else {
+        return Err(DebError::Io(io::Error::other(format!(
+            "{compression} is not written in segments"
+        ))));
+    };
+    let mut out = Vec::with_capacity(data.len() / 3);
+    for chunk in data.chunks(gzip_parallel::CHUNK) {
+        out.extend_from_slice(&gzip_parallel::member(chunk, level)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use super::*;
+    use crate::deb::plan::PackagePlan;
+    use crate::deb::tree::Tree;
+
+    fn plan() -> PackagePlan {
+        let mut tree = Tree::default();
+        for i in 0..5000 {
+            let text = format!("line {i} of a file that compresses\n").repeat(100 + i % 50);
+            tree.add_bytes(
+                &format!("usr/share/p/d{}/f{i}", i % 7),
+                text.into_bytes(),
+                false,
+            );
         }
-        Compression::Gzip(level) => {
-            let mut out = Vec::with_capacity(data.len() / 3);
-            for chunk in data.chunks(gzip_parallel::CHUNK) {
-                out.extend_from_slice(&gzip_parallel::member(chunk, level)?);
-            }
-            Ok(out)
+        tree.add(
+            "usr/bin/p",
+            crate::deb::tree::Node::Symlink("../share/p".into()),
+        );
+        PackagePlan {
+            name: "p".into(),
+            version: "1".into(),
+            arch: "all".into(),
+            tree,
+            control_members: Vec::new(),
+            conffiles: Vec::new(),
         }
-        Compression::Xz(_) => Err(DebError::Io(io::Error::other(
-            "xz is not written in segments",
-        ))),
+    }
+
+    fn written(plan: &PackagePlan, cache: Option<&FrameCache>, threads: usize) -> Vec<u8> {
+        let segments = segments::split(plan, 5);
+        let mut out = Vec::new();
+        let size = write(
+            &segments,
+            Compression::Gzip(6),
+            &DigestMap::default(),
+            cache,
+            threads,
+            &mut out,
+            None,
+        )
+        .unwrap();
+        assert_eq!(size, out.len() as u64);
+        out
+    }
+
+    #[test]
+    fn the_bytes_depend_on_neither_threads_nor_cache_and_decode_to_the_tar_stream() {
+        let plan = plan();
+        assert!(segments::split(&plan, 5).len() > 3);
+        let one = written(&plan, None, 1);
+        assert_eq!(written(&plan, None, 3), one);
+        let dir = tempfile::tempdir().unwrap();
+        let cold = FrameCache::new(dir.path().join("frames"));
+        assert_eq!(written(&plan, Some(&cold), 2), one, "cold cache");
+        let warm = FrameCache::new(dir.path().join("frames"));
+        assert_eq!(written(&plan, Some(&warm), 2), one, "warm cache");
+        // The oracle: the same tree through the one-stream tar writer, as xz and zstd get it.
+        let mut back = Vec::new();
+        flate2::read::MultiGzDecoder::new(&one[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        let (tx, rx) = crate::deb::chunks::pair();
+        let mut stream = Vec::new();
+        std::thread::scope(|s| {
+            s.spawn(|| crate::deb::assemble::tar_stream(&plan, 5, tx, None).unwrap());
+            rx.drain(|b| {
+                stream.extend_from_slice(b);
+                Ok(())
+            })
+            .unwrap();
+        });
+        assert_eq!(back, stream);
+    }
+
+    #[test]
+    fn a_failing_segment_is_the_error_and_nothing_hangs() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gone");
+        fs_err::write(&file, vec![b'x'; 3 << 20]).unwrap();
+        let mut tree = Tree::default();
+        for i in 0..8 {
+            tree.add_bytes(&format!("a/f{i}"), vec![b'y'; 1 << 20], false);
+        }
+        crate::deb::install::add_path(&mut tree, &file, "z/gone").unwrap();
+        fs_err::remove_file(&file).unwrap();
+        let plan = PackagePlan {
+            name: "p".into(),
+            version: "1".into(),
+            arch: "all".into(),
+            tree,
+            control_members: Vec::new(),
+            conffiles: Vec::new(),
+        };
+        let segments = segments::split(&plan, 5);
+        let err = write(
+            &segments,
+            Compression::Gzip(6),
+            &DigestMap::default(),
+            None,
+            2,
+            &mut Vec::new(),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("gone"), "{err}");
     }
 }
