@@ -2,10 +2,11 @@
 //!
 //! Generates a Python-app-like project (≥ 20,000 small `.py` files and large, mildly compressible
 //! `.so`-like files, ≥ 200 MB in all), then reports the median wall and CPU time of `BENCH_RUNS`
-//! (default 3) runs of: dfab per compression, `dpkg-deb --build` of the very same staged tree
-//! (extracted from dfab's package with `dpkg-deb -R`) at the same levels, the floor (GNU tar piped
-//! into the compressor's own CLI), each run doing every tool in turn; then the full
-//! `dpkg-buildpackage` path, and an unchanged rebuild (which reuses the package). Run with `scripts/bench-deb.sh`;
+//! (default 3) runs of, per compression: dfab cold (no caches), warm (the same tree again) and
+//! with one file's content changed; `dpkg-deb --build` of the very same staged tree (extracted
+//! from dfab's package with `dpkg-deb -R`) at the same level; the floor (GNU tar piped into the
+//! compressor's own CLI); each run doing every tool in turn. Then the full `dpkg-buildpackage`
+//! path, and an unchanged rebuild (which reuses the package). Run with `scripts/bench-deb.sh`;
 //! `BENCH_COMPRESSIONS=gzip,zstd` and `BENCH_SKIP_DPKG_BUILDPACKAGE=1` shorten it.
 
 use std::fmt::Write as _;
@@ -19,6 +20,20 @@ use dfab::deb::{build, BuildOptions, Compression};
 const PY_FILES: usize = 20_000;
 const SO_FILES: usize = 48;
 const SO_SIZE: usize = 3 << 20;
+
+/// The file whose content the "one file changed" rebuild changes.
+const CHANGED_FILE: &str = "app/benchapp/pkg100/mod10000.py";
+
+/// Which caches a dfab build of the bench finds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// None: no digests, no compressed segments.
+    Cold,
+    /// Those of a build of the same tree.
+    Warm,
+    /// Those of the last build, with one file's content changed since.
+    OneChanged,
+}
 
 /// xorshift64*: deterministic data without a dependency.
 struct Rng(u64);
@@ -270,7 +285,10 @@ fn on_path(tool: &str) -> bool {
 /// all alike.
 fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    println!("dfab cold: no digest cache (every file hashed); warm: digests cached from an earlier build.");
+    println!(
+        "dfab cold: no caches (every file hashed and compressed); warm: the same tree again (digests and \
+         compressed segments cached); 1 chg: warm with one file's content changed ({CHANGED_FILE})"
+    );
     println!("floor: GNU tar of the staged tree piped into the compressor's CLI, same level, {threads} threads");
     println!(
         "+md5sums: dh_md5sums' pipeline (find | sort | xargs md5sum) then dpkg-deb, the work a cold build does"
@@ -279,15 +297,17 @@ fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
         "cpu: user + system time of every thread and child; ratios are medians / dpkg-deb's median"
     );
     println!(
-        "{:<9} {:<4} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
+        "{:<9} {:<4} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "",
         "",
         "dfab cold",
         "dfab warm",
+        "1 chg",
         "dpkg-deb",
         "floor",
         "+md5sums",
         "warm/dpkg",
+        "1chg/dpkg",
         "cold/dpkg",
         "warm/floor",
         "cold/+md5"
@@ -305,14 +325,25 @@ fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
             continue;
         }
         let mut last = PathBuf::new();
-        let mut dfab = |cold: bool, last: &mut PathBuf| {
+        let mut edits = 0;
+        let mut dfab = |mode: Mode, last: &mut PathBuf| {
             // Only the last package is kept (the disk holds a few hundred MB per build).
             if let Some(previous) = last.parent().filter(|p| !p.as_os_str().is_empty()) {
                 let _ = fs_err::remove_dir_all(previous);
             }
+            if mode == Mode::OneChanged {
+                // A realistic rebuild: one source file's content changed since the last build.
+                edits += 1;
+                let file = project.join(CHANGED_FILE);
+                let mut text = fs_err::read_to_string(&file).unwrap();
+                text.truncate(text.find("\n# edit ").unwrap_or(text.len()));
+                let _ = write!(text, "\n# edit {edits}\n");
+                fs_err::write(&file, text).unwrap();
+            }
             measure(|| {
-                if cold {
+                if mode == Mode::Cold {
                     let _ = fs_err::remove_file(project.join(".dfab/digests"));
+                    let _ = fs_err::remove_dir_all(project.join(".dfab/frames"));
                 }
                 *counter += 1;
                 let opts = BuildOptions {
@@ -325,7 +356,7 @@ fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
             })
         };
         // The staged tree dpkg-deb is given: dfab's package unpacked.
-        dfab(false, &mut last);
+        dfab(Mode::Warm, &mut last);
         let stage = root.join("stage");
         if stage.exists() {
             fs_err::remove_dir_all(&stage).unwrap();
@@ -334,11 +365,12 @@ fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
         let theirs_path = root.join("dpkg-deb.deb");
         let floor_path = root.join("floor.out");
         let floor_sh = floor_command(compression, threads);
-        let [mut cold, mut warm, mut theirs, mut floor, mut md5] =
+        let [mut cold, mut warm, mut one, mut theirs, mut floor, mut md5] =
             std::array::from_fn(|_| Samples::default());
         for _ in 0..runs {
-            cold.push(dfab(true, &mut last));
-            warm.push(dfab(false, &mut last));
+            cold.push(dfab(Mode::Cold, &mut last));
+            warm.push(dfab(Mode::Warm, &mut last));
+            one.push(dfab(Mode::OneChanged, &mut last));
             theirs.push(measure(|| {
                 run(Command::new("dpkg-deb")
                     .args(["--root-owner-group", "--build"])
@@ -372,12 +404,19 @@ fn compressions(root: &Path, project: &Path, runs: usize, counter: &mut usize) {
             ("wall", Samples::wall as fn(&Samples) -> f64),
             ("cpu", Samples::cpu),
         ] {
-            let (c, w, t, f) = (pick(&cold), pick(&warm), pick(&theirs), pick(&floor));
+            let (c, w, changed, t, f) = (
+                pick(&cold),
+                pick(&warm),
+                pick(&one),
+                pick(&theirs),
+                pick(&floor),
+            );
             let with_md5 = pick(&md5) + t;
             println!(
-                "{:<9} {what:<4} {c:>8.2}s {w:>8.2}s {t:>8.2}s {f:>8.2}s {with_md5:>8.2}s {:>9.2}x {:>9.2}x {:>9.2}x {:>9.2}x",
+                "{:<9} {what:<4} {c:>8.2}s {w:>8.2}s {changed:>8.2}s {t:>8.2}s {f:>8.2}s {with_md5:>8.2}s {:>9.2}x {:>9.2}x {:>9.2}x {:>9.2}x {:>9.2}x",
                 compression.to_string(),
                 w / t,
+                changed / t,
                 c / t,
                 w / f,
                 c / with_md5,
@@ -412,6 +451,7 @@ fn unchanged_rebuild(root: &Path, project: &Path, runs: usize) -> Duration {
         ..BuildOptions::default()
     };
     let _ = fs_err::remove_file(project.join(".dfab/digests"));
+    let _ = fs_err::remove_dir_all(project.join(".dfab/frames"));
     let t = std::time::Instant::now();
     let first = build(&opts).unwrap();
     let cold = t.elapsed();

@@ -1,5 +1,6 @@
-//! Writing a planned package as a `.deb`: the control tar (with `md5sums`), the data tar (read,
-//! laid out and compressed on separate threads), and the ar archive around them.
+//! Writing a planned package as a `.deb`: the control tar (with `md5sums`), the data tar (gzip
+//! in segments reusing cached members, [`super::data_member`]; xz and zstd read, laid out and
+//! compressed on separate threads), and the ar archive around them.
 
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
@@ -10,10 +11,13 @@ use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
 use super::chunks::{self, ChunkSender};
-use super::compress::Compressor;
-use super::digests::{DigestMap, Stat};
+use super::compress::{self, Compressor};
+use super::data_member;
+use super::digests::DigestMap;
+use super::frame_cache::FrameCache;
 use super::phases::Phases;
 use super::plan::PackagePlan;
+use super::segments::{self, mode, open_unchanged};
 use super::tar::{Kind, TarWriter};
 use super::tree::{Content, Node};
 use super::wheels::hex;
@@ -52,14 +56,17 @@ pub(crate) fn check_ar_size(package: &str, member: &str, size: u64) -> Result<()
 /// size field is filled in afterwards. Holding the compressed data in memory until its size is
 /// known, to hash it as it is written, was measured slower: faulting in that memory costs more
 /// CPU (about 35 ms for 92 MB) than reading the package back from the page cache.
+/// gzip data is written in segments, each taken from `frames` when it holds it.
 /// The file is not fsynced (dpkg-deb does not either): the rename into place is atomic, and a
 /// crash only loses a package that can be rebuilt.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn write_deb(
     plan: &PackagePlan,
     mtime: u64,
     compression: Compression,
     out_dir: &Path,
     digests: &DigestMap,
+    frames: Option<&FrameCache>,
     progress: Option<&ProgressBar>,
     phases: &mut Phases,
 ) -> Result<Written, DebError> {
@@ -97,7 +104,22 @@ pub(crate) fn write_deb(
     )?;
     let data_header = 8 + 60 + 4 + 60 + (control.len() as u64).next_multiple_of(2);
     ar::header(&mut out, &format!("data.tar.{ext}"), mtime, 0)?;
-    let (out, data_size) = write_data(plan, mtime, compression, out, progress)?;
+    let (out, data_size) = if data_member::segmented(compression) {
+        let mut out = out;
+        let segments = segments::split(plan, mtime);
+        let size = data_member::write(
+            &segments,
+            compression,
+            digests,
+            frames,
+            compress::threads() as usize,
+            &mut out,
+            progress,
+        )?;
+        (out, size)
+    } else {
+        write_data(plan, mtime, compression, out, progress)?
+    };
     let mut file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
     if data_size % 2 == 1 {
         file.write_all(b"\n")?;
@@ -170,32 +192,7 @@ fn md5sums(plan: &PackagePlan, digests: &DigestMap) -> Result<String, DebError> 
     Ok(text)
 }
 
-/// Opens `path`, failing when it is no longer the file the plan saw (its MD5 and size are known
-/// from then).
-fn open_unchanged(path: &Path, stat: &Stat) -> Result<fs_err::File, DebError> {
-    let file = fs_err::File::open(path)?;
-    if !Stat::of(&file.metadata()?).same_content_as(stat) {
-        return Err(DebError::Changed {
-            path: path.to_owned(),
-            during: "being packaged",
-        });
-    }
-    Ok(file)
-}
-
-/// Mode of a data entry, normalised as `dh_fixperms` leaves it.
-fn mode(node: &Node) -> u32 {
-    match node {
-        Node::Dir
-        | Node::File {
-            executable: true, ..
-        } => 0o755,
-        Node::File { .. } => 0o644,
-        Node::Symlink(_) => 0o777,
-    }
-}
-
-/// Writes the compressed data tar into `out`; returns `out` and the compressed size. One thread
+/// Writes the xz- or zstd-compressed data tar into `out`; returns `out` and the compressed size. One thread
 /// reads the files and lays out the tar stream ([`tar_stream`]) while this one feeds it to the
 /// compressor, whose workers compress as the next files are read.
 fn write_data<W: Write + Send + 'static>(
@@ -249,7 +246,7 @@ impl<W: Write> Write for CountingWriter<W> {
 
 /// The data tar stream of `plan`, into `out`: directories and files in the tree's order, then
 /// the symlinks.
-fn tar_stream(
+pub(crate) fn tar_stream(
     plan: &PackagePlan,
     mtime: u64,
     out: ChunkSender,
@@ -393,6 +390,7 @@ mod tests {
             Compression::Zstd(3),
             out,
             &DigestMap::default(),
+            None,
             None,
             &mut Phases::start(),
         )

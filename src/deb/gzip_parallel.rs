@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::thread::JoinHandle;
 
 /// Bytes of input per gzip member.
-const CHUNK: usize = 4 << 20;
+pub(crate) const CHUNK: usize = 4 << 20;
 
 /// A writer compressing chunks in background threads, at most `threads` at a time.
 pub(crate) struct ParallelGzip<W: Write> {
@@ -70,7 +70,7 @@ impl<W: Write> ParallelGzip<W> {
 /// One gzip member with no name and a zero mtime, compressed by libdeflate: at the same level it
 /// is about twice as fast as zlib for the same size, and it compresses a whole buffer at once,
 /// which is what a chunk is.
-fn member(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
+pub(crate) fn member(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
     let lvl = libdeflater::CompressionLvl::new(i32::try_from(level).unwrap_or(6))
         .map_err(|_| io::Error::other(format!("gzip level {level}: not a level (0 to 12)")))?;
     let mut c = libdeflater::Compressor::new(lvl);

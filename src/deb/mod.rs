@@ -7,7 +7,8 @@
 //! by the generated postinst. Output is byte-for-byte reproducible for the same inputs.
 //!
 //! Caches, all under `<project>/.dfab/`: `wheelhouse/<sha256 of requirements>` (so an unchanged
-//! rebuild never runs pip) and `digests` (file digests keyed by stat data). An unchanged rebuild,
+//! rebuild never runs pip), `digests` (file digests keyed by stat data) and `frames` (gzip-compressed
+//! segments of the data tar, so a gzip rebuild compresses only what changed). An unchanged rebuild,
 //! detected by the input key in `<out_dir>/.dfab-built.json`, reuses the packages as they are.
 //! Warnings (undefined substitution variables, packages not for this architecture) go to stderr.
 //!
@@ -26,6 +27,7 @@ mod chunks;
 pub mod cmd;
 mod compress;
 pub mod control;
+mod data_member;
 pub mod deb822;
 mod dh_compress;
 mod digests;
@@ -33,6 +35,7 @@ pub mod dpkg_buildpackage;
 mod elf;
 mod error;
 mod fixperms;
+mod frame_cache;
 mod gencontrol;
 mod gzip_parallel;
 mod install;
@@ -48,6 +51,7 @@ mod pkgfile;
 mod plan;
 pub mod relation;
 mod rules;
+mod segments;
 pub mod simplify;
 mod substvars;
 mod tar;
@@ -357,6 +361,7 @@ fn write_all(
         );
         bar
     });
+    let frames = frame_cache::FrameCache::new(opts.project_dir.join(".dfab").join("frames"));
     let mut written = Vec::new();
     for plan in plans {
         if let Some(bar) = &bar {
@@ -368,11 +373,13 @@ fn write_all(
             opts.compression,
             &opts.out_dir,
             digests,
+            Some(&frames),
             bar.as_ref(),
             phases,
         )?;
         written.push((plan, w));
     }
+    frames.prune();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

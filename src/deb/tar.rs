@@ -108,23 +108,38 @@ impl<W: Write> TarWriter<W> {
     }
 
     fn pad(&mut self, size: u64) -> io::Result<()> {
-        let rem = usize::try_from(size % BLOCK as u64).unwrap_or(0);
-        if rem != 0 {
-            self.put(&[0; BLOCK][..BLOCK - rem])?;
-        }
-        Ok(())
+        self.put(&[0; BLOCK][..padding(size)])
     }
 
     /// Writes the two end blocks, pads to a full record and returns the inner writer.
     pub(crate) fn finish(mut self) -> io::Result<W> {
-        self.put(&[0; BLOCK * 2])?;
-        let rem = self.written % RECORD;
-        if rem != 0 {
-            let zeros = vec![0; usize::try_from(RECORD - rem).unwrap_or(0)];
-            self.put(&zeros)?;
-        }
+        let end = trailer(self.written);
+        self.put(&end)?;
         Ok(self.out)
     }
+
+    /// The inner writer, with nothing added (for laying out headers alone).
+    pub(crate) fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// Zero bytes padding a file's contents of `size` bytes to a whole block.
+pub(crate) fn padding(size: u64) -> usize {
+    let rem = usize::try_from(size % BLOCK as u64).unwrap_or(0);
+    if rem == 0 {
+        0
+    } else {
+        BLOCK - rem
+    }
+}
+
+/// The end of an archive of `written` bytes so far: two zero blocks, then zeros up to a full
+/// record (GNU tar's blocking factor of 20).
+pub(crate) fn trailer(written: u64) -> Vec<u8> {
+    let end = written + (BLOCK * 2) as u64;
+    let pad = (RECORD - end % RECORD) % RECORD;
+    vec![0; BLOCK * 2 + usize::try_from(pad).unwrap_or(0)]
 }
 
 /// The largest size the 11 octal digits of a tar header hold (8 GiB - 1).

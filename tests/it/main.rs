@@ -15,6 +15,7 @@ mod deb_fallback;
 mod deb_install;
 mod deb_nondeterminism;
 mod deb_relations;
+mod deb_segments;
 mod deb_version;
 mod deploy;
 mod djdemo;
