@@ -254,17 +254,7 @@ pub(crate) fn tar_stream(
 ) -> Result<(), DebError> {
     let mut tar = TarWriter::new(out);
     tar.header("./", Kind::Dir, 0o755, mtime)?;
-    // dpkg-deb puts symlinks after everything else, so that their targets are unpacked first.
-    let entries = plan
-        .tree
-        .iter()
-        .filter(|(_, n)| !matches!(n, Node::Symlink(_)))
-        .chain(
-            plan.tree
-                .iter()
-                .filter(|(_, n)| matches!(n, Node::Symlink(_))),
-        );
-    for (path, node) in entries {
+    for (path, node) in plan.tree.in_tar_order() {
         let name = format!("./{path}");
         match node {
             Node::Dir => tar.header(&format!("{name}/"), Kind::Dir, mode(node), mtime)?,

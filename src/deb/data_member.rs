@@ -212,14 +212,7 @@ mod tests {
             "usr/bin/p",
             crate::deb::tree::Node::Symlink("../share/p".into()),
         );
-        PackagePlan {
-            name: "p".into(),
-            version: "1".into(),
-            arch: "all".into(),
-            tree,
-            control_members: Vec::new(),
-            conffiles: Vec::new(),
-        }
+        PackagePlan::of_tree(tree)
     }
 
     fn written(plan: &PackagePlan, cache: Option<&FrameCache>, threads: usize) -> Vec<u8> {
@@ -279,14 +272,7 @@ mod tests {
         }
         crate::deb::install::add_path(&mut tree, &file, "z/gone").unwrap();
         fs_err::remove_file(&file).unwrap();
-        let plan = PackagePlan {
-            name: "p".into(),
-            version: "1".into(),
-            arch: "all".into(),
-            tree,
-            control_members: Vec::new(),
-            conffiles: Vec::new(),
-        };
+        let plan = PackagePlan::of_tree(tree);
         let segments = segments::split(&plan, 5);
         let err = write(
             &segments,

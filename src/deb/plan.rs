@@ -42,6 +42,22 @@ pub(crate) struct PackagePlan {
     pub(crate) conffiles: Vec<String>,
 }
 
+impl PackagePlan {
+    /// A package `p` version `1` for `all` of `tree` alone, with no control members and no
+    /// conffiles: what the data member's tests lay out.
+    #[cfg(test)]
+    pub(crate) fn of_tree(tree: Tree) -> PackagePlan {
+        PackagePlan {
+            name: "p".into(),
+            version: "1".into(),
+            arch: "all".into(),
+            tree,
+            control_members: Vec::new(),
+            conffiles: Vec::new(),
+        }
+    }
+}
+
 /// What all packages of the build share.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Context<'a> {

@@ -114,17 +114,7 @@ pub(crate) fn split(plan: &PackagePlan, mtime: u64) -> Vec<Segment<'_>> {
     let mut cur = Segment::default();
     let mut written = 0u64;
     cur.push(Piece::Bytes(header("./", Kind::Dir, 0o755, mtime)));
-    // dpkg-deb puts symlinks after everything else, so that their targets are unpacked first.
-    let entries = plan
-        .tree
-        .iter()
-        .filter(|(_, n)| !matches!(n, Node::Symlink(_)))
-        .chain(
-            plan.tree
-                .iter()
-                .filter(|(_, n)| matches!(n, Node::Symlink(_))),
-        );
-    for (path, node) in entries {
+    for (path, node) in plan.tree.in_tar_order() {
         let name = format!("./{path}");
         let before = cur.len;
         match node {
@@ -302,14 +292,7 @@ mod tests {
         for (path, bytes) in files {
             tree.add_bytes(path, bytes.clone(), false);
         }
-        PackagePlan {
-            name: "p".into(),
-            version: "1".into(),
-            arch: "all".into(),
-            tree,
-            control_members: Vec::new(),
-            conffiles: Vec::new(),
-        }
+        PackagePlan::of_tree(tree)
     }
 
     fn joined(segments: &[Segment<'_>]) -> Vec<u8> {
@@ -370,14 +353,7 @@ mod tests {
         fs_err::write(&big, &data).unwrap();
         let mut tree = Tree::default();
         crate::deb::install::add_path(&mut tree, &big, "usr/big").unwrap();
-        let plan = PackagePlan {
-            name: "p".into(),
-            version: "1".into(),
-            arch: "all".into(),
-            tree,
-            control_members: Vec::new(),
-            conffiles: Vec::new(),
-        };
+        let plan = PackagePlan::of_tree(tree);
         let segments = split(&plan, 7);
         assert!(segments.iter().all(|s| s.len <= MAX + 2048));
         let bytes = joined(&segments);

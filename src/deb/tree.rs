@@ -107,6 +107,16 @@ impl Tree {
         self.nodes.iter()
     }
 
+    /// The entries in the order of the data tar: as [`Tree::iter`], but the symlinks after
+    /// everything else, as `dpkg-deb --build` lays them out, so that their targets are unpacked
+    /// first.
+    pub(crate) fn in_tar_order(&self) -> impl Iterator<Item = (&String, &Node)> {
+        let links = |n: &Node| matches!(n, Node::Symlink(_));
+        self.iter()
+            .filter(move |(_, n)| !links(n))
+            .chain(self.iter().filter(move |(_, n)| links(n)))
+    }
+
     #[must_use]
     pub(crate) fn len(&self) -> usize {
         self.nodes.len()

@@ -239,6 +239,45 @@ impl FleetApp {
             .unwrap()
     }
 
+    /// `deploy` of `version` (built first) under a request load, bluegreen: every answer a 200
+    /// from `from` or `version`, then the fleet serving `version` on `size` members after one
+    /// reload. `what` names the run in a failure. Returns how many requests were answered.
+    #[track_caller]
+    pub(crate) fn bluegreen_under_load(
+        &self,
+        from: &str,
+        version: &str,
+        size: usize,
+        what: &str,
+    ) -> usize {
+        self.build(version, true);
+        let g = self.generation();
+        let load = Load::start(&self.listen);
+        self.dfab(&["deploy"])
+            .stdout_has("in one reload")
+            .stdout_has(format!("now serves {version} on {size} members (bluegreen"))
+            .run_checked();
+        let n = load.check(&[from, version], what);
+        assert_eq!(self.serves(), version);
+        assert_eq!(self.generation(), g + 1, "one reload");
+        n
+    }
+
+    /// `rollback` under a request load, from `from` back to `to`: every answer a 200 from
+    /// either, then `to` served after one reload. `what` names the run in a failure.
+    #[track_caller]
+    pub(crate) fn rollback_under_load(&self, from: &str, to: &str, what: &str) {
+        let g = self.generation();
+        let load = Load::start(&self.listen);
+        self.dfab(&["rollback"])
+            .stdout_has("in one reload")
+            .stdout_has(format!("serves {to} again"))
+            .run_checked();
+        load.check(&[to, from], what);
+        assert_eq!(self.serves(), to);
+        assert_eq!(self.generation(), g + 1, "one reload");
+    }
+
     /// This env's containers (members and bakes), from lxc-ls.
     pub(crate) fn containers(&self) -> Vec<String> {
         let out = sh(&["lxc-ls", "-1"]);
@@ -355,16 +394,7 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
 
     mark("bluegreen");
     // Bluegreen to 1.1 under load: every answer a 200 from 1.0 or 1.1.
-    app.build("1.1", true);
-    let g = app.generation();
-    let load = Load::start(&app.listen);
-    app.dfab(&["deploy"])
-        .stdout_has("in one reload")
-        .stdout_has("now serves 1.1 on 4 members (bluegreen")
-        .run_checked();
-    let n = load.check(&["1.0", "1.1"], "bluegreen 1.0 -> 1.1");
-    assert_eq!(app.serves(), "1.1");
-    assert_eq!(app.generation(), g + 1, "one reload");
+    let n = app.bluegreen_under_load("1.0", "1.1", 4, "bluegreen 1.0 -> 1.1");
     let second = app.running_members();
     assert!(second.iter().all(|m| !first.contains(m)), "{second:?}");
     let all = app.containers();
@@ -375,14 +405,7 @@ fn a_fleet_is_baked_created_deployed_bluegreen_and_serially_rolled_back_and_susp
 
     mark("rollback");
     // Rollback: the kept 1.0 members, switched back in one reload, with no failed request.
-    let load = Load::start(&app.listen);
-    app.dfab(&["rollback"])
-        .stdout_has("in one reload")
-        .stdout_has("serves 1.0 again")
-        .run_checked();
-    load.check(&["1.0", "1.1"], "rollback to 1.0");
-    assert_eq!(app.serves(), "1.0");
-    assert_eq!(app.generation(), g + 2, "one reload");
+    app.rollback_under_load("1.1", "1.0", "rollback to 1.0");
     // And forward again.
     app.dfab(&["rollback"])
         .stdout_has("serves 1.1 again")

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use crate::lxc_fleet::{attach, FleetApp, Load};
+use crate::lxc_fleet::{attach, FleetApp};
 use crate::lxc_support::{self, LoopbackSshd};
 
 /// A fleet of 2 whose balancer runs in container `<env>-lb` at claimed address 0 (port 8000);
@@ -63,29 +63,15 @@ fn a_fleet_behind_nginx_in_a_container_deploys_bluegreen_and_rolls_back_with_no_
         .run_checked();
 
     mark("bluegreen");
-    app.build("1.1", true);
-    let g = app.generation();
-    let load = Load::start(&app.listen);
-    app.dfab(&["deploy"])
-        .stdout_has("in one reload")
-        .stdout_has("now serves 1.1 on 2 members (bluegreen")
-        .run_checked();
-    let n = load.check(
-        &["1.0", "1.1"],
+    let n = app.bluegreen_under_load(
+        "1.0",
+        "1.1",
+        2,
         "bluegreen 1.0 -> 1.1 (balancer in a container)",
     );
-    assert_eq!(app.serves(), "1.1");
-    assert_eq!(app.generation(), g + 1, "one reload");
 
     mark("rollback");
-    let load = Load::start(&app.listen);
-    app.dfab(&["rollback"])
-        .stdout_has("in one reload")
-        .stdout_has("serves 1.0 again")
-        .run_checked();
-    load.check(&["1.0", "1.1"], "rollback to 1.0 (balancer in a container)");
-    assert_eq!(app.serves(), "1.0");
-    assert_eq!(app.generation(), g + 2, "one reload");
+    app.rollback_under_load("1.1", "1.0", "rollback to 1.0 (balancer in a container)");
 
     mark("destroy");
     // fleet.destroy removes the balancer's container dfab made.
@@ -198,14 +184,7 @@ fn a_fleet_on_an_lxc_host_is_created_serves_and_deploys_through_its_container_ba
         .run_checked();
 
     mark("bluegreen");
-    app.build("1.1", true);
-    let load = Load::start(&app.listen);
-    app.dfab(&["deploy"])
-        .stdout_has("in one reload")
-        .stdout_has("now serves 1.1 on 2 members (bluegreen")
-        .run_checked();
-    load.check(&["1.0", "1.1"], "bluegreen 1.0 -> 1.1 on lxc_host");
-    assert_eq!(app.serves(), "1.1");
+    app.bluegreen_under_load("1.0", "1.1", 2, "bluegreen 1.0 -> 1.1 on lxc_host");
     // Everything went through the lxc_host's ssh: without it, dfab cannot see the fleet.
     let port = sshd.port;
     drop(sshd);
