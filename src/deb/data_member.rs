@@ -16,6 +16,7 @@ use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 
 use indicatif::ProgressBar;
+use sha2::Digest as _;
 
 use super::digests::DigestMap;
 use super::frame_cache::FrameCache;
@@ -175,6 +176,41 @@ fn compressed(
     Ok(frame)
 }
 
+/// What makes `compression`'s bytes, for the segment cache's key: the member size
+/// ([`gzip_parallel::CHUNK`]), the level, and the SHA-256 of a fixed 256 KiB probe (text and
+/// pseudo-random bytes) compressed by [`compress`]. A cached segment was compressed by an
+/// encoder with the same id, so a new libdeflate (a `cargo update`) or a new member size makes
+/// every key new instead of mixing its members with the old encoder's: the bytes of a package
+/// never depend on the cache. Computed once per compression and process (about 5 ms). Hex.
+pub(crate) fn encoder_id(compression: Compression) -> Result<String, DebError> {
+    static IDS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+    let name = compression.to_string();
+    if let Some(id) = IDS.lock().expect("encoder ids").get(&name) {
+        return Ok(id.clone());
+    }
+    let mut probe = Vec::with_capacity(256 << 10);
+    let mut x: u32 = 0x2545_f491;
+    while probe.len() < 256 << 10 {
+        probe.extend_from_slice(
+            b"def handle(request, *args): return render(request, 'page.html')\n",
+        );
+        for _ in 0..64 {
+            // xorshift32: the same bytes on every machine.
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            probe.push(x.to_le_bytes()[0]);
+        }
+    }
+    let digest = sha2::Sha256::digest(compress(&probe, compression)?);
+    let id = format!(
+        "{name} members of {} B, probe {digest:x}",
+        gzip_parallel::CHUNK
+    );
+    IDS.lock().expect("encoder ids").insert(name, id.clone());
+    Ok(id)
+}
+
 /// `data` as gzip members of at most [`gzip_parallel::CHUNK`] bytes of input each (only gzip is
 /// written in segments: see the module's note).
 fn compress(data: &[u8], compression: Compression) -> Result<Vec<u8>, DebError> {
@@ -259,6 +295,15 @@ mod tests {
             .unwrap();
         });
         assert_eq!(back, stream);
+    }
+
+    #[test]
+    fn the_encoder_id_names_the_member_size_and_tells_levels_apart() {
+        let six = encoder_id(Compression::Gzip(6)).unwrap();
+        assert_eq!(encoder_id(Compression::Gzip(6)).unwrap(), six, "stable");
+        assert!(six.contains(&format!("{} B", gzip_parallel::CHUNK)), "{six}");
+        assert_ne!(encoder_id(Compression::Gzip(5)).unwrap(), six);
+        assert!(encoder_id(Compression::Zstd(3)).is_err(), "zstd is not segmented");
     }
 
     #[test]

@@ -21,11 +21,13 @@ const HEADER: usize = 8 + 8 + 4;
 /// The file listing the keys each recent build used, one build a line, the newest last.
 const RECENT: &str = "recent";
 
-/// The cache directory and the keys this build used.
+/// The cache directory, the keys this build used, and how many of its lookups were hits.
 #[derive(Debug)]
 pub(crate) struct FrameCache {
     dir: PathBuf,
     used: Mutex<Vec<String>>,
+    /// Lookups, hits.
+    asked: Mutex<(usize, usize)>,
 }
 
 impl FrameCache {
@@ -34,6 +36,19 @@ impl FrameCache {
         Self {
             dir,
             used: Mutex::new(Vec::new()),
+            asked: Mutex::new((0, 0)),
+        }
+    }
+
+    /// Segments this build looked up, and how many of them were found intact (reused).
+    pub(crate) fn reuse(&self) -> (usize, usize) {
+        self.asked.lock().map_or((0, 0), |a| *a)
+    }
+
+    fn count(&self, hit: bool) {
+        if let Ok(mut a) = self.asked.lock() {
+            a.0 += 1;
+            a.1 += usize::from(hit);
         }
     }
 
@@ -45,6 +60,12 @@ impl FrameCache {
 
     /// The compressed bytes stored under `key`, when present and intact.
     pub(crate) fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let found = self.read(key);
+        self.count(found.is_some());
+        found
+    }
+
+    fn read(&self, key: &str) -> Option<Vec<u8>> {
         let mut bytes = fs_err::read(self.dir.join(key)).ok()?;
         if bytes.len() < HEADER || &bytes[..8] != MAGIC {
             return None;

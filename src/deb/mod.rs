@@ -138,6 +138,7 @@ pub fn build_or_reuse(opts: &BuildOptions, warn: &mut dyn FnMut(&str)) -> Result
         return Ok(Build {
             packages: cached,
             reused: true,
+            segments: Vec::new(),
         });
     }
 
@@ -183,10 +184,13 @@ pub fn build_or_reuse(opts: &BuildOptions, warn: &mut dyn FnMut(&str)) -> Result
         ));
     }
     phases.mark("wheels, plan");
-    let built = write_all(opts, &plans, mtime, &inputs.digests, &mut phases)?;
+    let (built, segments) = write_all(opts, &plans, mtime, &inputs.digests, &mut phases)?;
     Manifest::new(inputs.key, &built).write(&opts.out_dir)?;
     phases.mark("manifest");
-    Ok(Build::written(built))
+    Ok(Build {
+        segments,
+        ..Build::written(built)
+    })
 }
 
 /// Builds with dpkg-buildpackage because of `reason`, saying so in one line; refuses with a hint
@@ -340,14 +344,15 @@ pub(crate) fn publishable(file: &std::fs::File) -> Result<(), DebError> {
     Ok(())
 }
 
-/// Writes every package to a temporary file, then renames them all into place.
+/// Writes every package to a temporary file, then renames them all into place; with the
+/// segments each looked up in the frame cache and reused (empty: none was written in segments).
 fn write_all(
     opts: &BuildOptions,
     plans: &[PackagePlan],
     mtime: u64,
     digests: &digests::DigestMap,
     phases: &mut phases::Phases,
-) -> Result<Vec<BuiltPackage>, DebError> {
+) -> Result<(Vec<BuiltPackage>, Vec<(usize, usize)>), DebError> {
     fs_err::create_dir_all(&opts.out_dir)?;
     let bar = opts.progress.then(|| {
         let total = plans.iter().map(|p| p.tree.content_bytes()).sum();
@@ -363,7 +368,9 @@ fn write_all(
     });
     let frames = frame_cache::FrameCache::new(opts.project_dir.join(".dfab").join("frames"));
     let mut written = Vec::new();
+    let mut segments = Vec::new();
     for plan in plans {
+        let before = frames.reuse();
         if let Some(bar) = &bar {
             bar.set_message(plan.name.clone());
         }
@@ -377,9 +384,14 @@ fn write_all(
             bar.as_ref(),
             phases,
         )?;
+        let after = frames.reuse();
+        segments.push((after.0 - before.0, after.1 - before.1));
         written.push((plan, w));
     }
     frames.prune();
+    if segments.iter().all(|(asked, _)| *asked == 0) {
+        segments.clear();
+    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -409,5 +421,5 @@ fn write_all(
             files: w.entries,
         });
     }
-    Ok(built)
+    Ok((built, segments))
 }

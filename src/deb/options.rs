@@ -58,6 +58,10 @@ pub struct Build {
     pub packages: Vec<BuiltPackage>,
     /// The inputs were those of the last build and its files intact: nothing was written.
     pub reused: bool,
+    /// For each of `packages`, in order: the data-tar segments (gzip) it looked up in
+    /// `.dfab/frames`, and how many it reused from there; empty when none was written in
+    /// segments (zstd, xz, a reused build, dpkg-buildpackage's).
+    pub segments: Vec<(usize, usize)>,
 }
 
 impl Build {
@@ -67,6 +71,7 @@ impl Build {
         Build {
             packages,
             reused: false,
+            segments: Vec::new(),
         }
     }
 }

@@ -194,7 +194,7 @@ pub(crate) fn split(plan: &PackagePlan, mtime: u64) -> Vec<Segment<'_>> {
 }
 
 /// The cache key of `segment` compressed with `compression`: SHA-256 of the layout version, the
-/// compressor and its version, the laid-out bytes and each file piece's content digest (taken
+/// encoder ([`super::data_member::encoder_id`]: what makes its bytes), the laid-out bytes and each file piece's content digest (taken
 /// from `digests`, else by reading the file), offset and length. Hex.
 pub(crate) fn key(
     segment: &Segment<'_>,
@@ -204,9 +204,9 @@ pub(crate) fn key(
     let mut h = Sha256::new();
     h.update(
         format!(
-            "{FORMAT}\0{}\0{compression}\0zstd {}\0",
+            "{FORMAT}\0{}\0{}\0",
             env!("CARGO_PKG_VERSION"),
-            zstd::zstd_safe::version_number()
+            super::data_member::encoder_id(compression)?
         )
         .as_bytes(),
     );

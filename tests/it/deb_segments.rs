@@ -62,10 +62,23 @@ fn big_fixture() -> Fixture {
 }
 
 fn build(fx: &Fixture, out: &str, compression: Compression) -> BuiltPackage {
+    build_counted(fx, out, compression).0
+}
+
+/// [`build`], with the segments the package looked up in the cache and reused (what its
+/// `built` line says).
+fn build_counted(
+    fx: &Fixture,
+    out: &str,
+    compression: Compression,
+) -> (BuiltPackage, Option<(usize, usize)>) {
     let mut opts = fx.opts();
     opts.compression = compression;
     opts.out_dir = fx.out.join(out);
-    deb::build(&opts).unwrap().remove(0)
+    let mut b = deb::build_or_reuse(&opts, &mut |w| eprintln!("dfab: warning: {w}")).unwrap();
+    assert!(!b.reused, "a new out_dir: written");
+    let counted = b.segments.first().copied();
+    (b.packages.remove(0), counted)
 }
 
 /// The cache's entries (its segment keys).
@@ -85,10 +98,20 @@ fn bytes(b: &BuiltPackage) -> Vec<u8> {
 fn gzip_segments_are_reused_and_the_bytes_never_depend_on_the_cache() {
     let fx = big_fixture();
     let gzip = Compression::Gzip(6);
-    let cold = build(&fx, "cold", gzip);
+    let (cold, counted) = build_counted(&fx, "cold", gzip);
     let first = entries(&fx);
     assert!(first.len() >= 4, "segments: {}", first.len());
-    let warm = build(&fx, "warm", gzip);
+    assert_eq!(
+        counted,
+        Some((first.len(), 0)),
+        "cold: every segment compressed"
+    );
+    let (warm, counted) = build_counted(&fx, "warm", gzip);
+    assert_eq!(
+        counted,
+        Some((first.len(), first.len())),
+        "warm: every segment reused"
+    );
     assert_eq!(
         bytes(&cold),
         bytes(&warm),
@@ -101,10 +124,15 @@ fn gzip_segments_are_reused_and_the_bytes_never_depend_on_the_cache() {
     let mut text = fs_err::read(&changed).unwrap();
     text[..5].copy_from_slice(b"EDITD");
     fs_err::write(&changed, &text).unwrap();
-    let edited = build(&fx, "edited", gzip);
+    let (edited, counted) = build_counted(&fx, "edited", gzip);
     assert_ne!(edited.sha256, cold.sha256);
     let new: Vec<_> = entries(&fx).difference(&first).cloned().collect();
     assert_eq!(new.len(), 1, "one segment recompressed: {new:?}");
+    assert_eq!(
+        counted,
+        Some((first.len(), first.len() - 1)),
+        "all but one reused"
+    );
 
     // The same tree with no cache at all gives the same bytes.
     fs_err::remove_dir_all(fx.project.join(".dfab")).unwrap();
@@ -250,7 +278,8 @@ fn lintian_as_for_dpkg_deb(dir: &Path, deb: &Path) {
 fn zstd_data_stays_one_frame_that_dpkg_reads_whole() {
     require("zstd", "zstd");
     let fx = big_fixture();
-    let built = build(&fx, "zstd", Compression::Zstd(3));
+    let (built, counted) = build_counted(&fx, "zstd", Compression::Zstd(3));
+    assert_eq!(counted, None, "zstd is not written in segments");
     let member = fx.out.join("data.tar.zst");
     run(Command::new("sh")
         .arg("-c")

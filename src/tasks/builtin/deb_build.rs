@@ -130,19 +130,26 @@ fn stamp(opts: &BuildOptions, rep: &dyn crate::report::Reporter) -> Result<()> {
 }
 
 /// One line per package: `built <path> (...)`, or `unchanged: <path> (reused, ...)` when the
-/// last build's package was reused; the path relative to the project directory.
+/// last build's package was reused; the path relative to the project directory. A package
+/// written in segments (gzip) says how many of them came from `.dfab/frames`.
 fn built_lines(build: &deb::Build, project_dir: &Path) -> Vec<String> {
     build
         .packages
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let path = crate::fsutil::shown(&p.path, project_dir);
             let sha = p.sha256.get(..16).unwrap_or(&p.sha256);
             if build.reused {
                 format!("unchanged: {path} (reused, sha256 {sha})")
             } else {
+                let reuse = build
+                    .segments
+                    .get(i)
+                    .map(|(asked, hits)| format!(", {hits} of {asked} segments reused"))
+                    .unwrap_or_default();
                 format!(
-                    "built {path} ({} {} {}, {} entries, {} bytes, sha256 {sha})",
+                    "built {path} ({} {} {}, {} entries, {} bytes, sha256 {sha}{reuse})",
                     p.package, p.version, p.arch, p.files, p.size
                 )
             }
