@@ -301,9 +301,15 @@ mod tests {
     fn the_encoder_id_names_the_member_size_and_tells_levels_apart() {
         let six = encoder_id(Compression::Gzip(6)).unwrap();
         assert_eq!(encoder_id(Compression::Gzip(6)).unwrap(), six, "stable");
-        assert!(six.contains(&format!("{} B", gzip_parallel::CHUNK)), "{six}");
+        assert!(
+            six.contains(&format!("{} B", gzip_parallel::CHUNK)),
+            "{six}"
+        );
         assert_ne!(encoder_id(Compression::Gzip(5)).unwrap(), six);
-        assert!(encoder_id(Compression::Zstd(3)).is_err(), "zstd is not segmented");
+        assert!(
+            encoder_id(Compression::Zstd(3)).is_err(),
+            "zstd is not segmented"
+        );
     }
 
     #[test]

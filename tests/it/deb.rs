@@ -519,9 +519,15 @@ fn deb_build_says_unchanged_when_it_reuses_the_package() {
     for line in first.lines().chain(second.lines()) {
         assert!(line.chars().count() <= 120, "{line}");
     }
-    // A change is built again.
+    assert!(!first.contains("segments reused"), "only with -v: {first}");
+    // A change is built again; -v says how many of its segments came from .dfab/frames.
     fx.write("data/hello.txt", "changed\n");
-    assert!(build().starts_with("built dist/"));
+    let out = crate::support::Dfab::new(&fx.project)
+        .args(["-v", "dev", "deb.build"])
+        .run_checked()
+        .stdout;
+    assert!(out.starts_with("built dist/"), "{out}");
+    assert!(out.contains(" of 1 segments reused)"), "{out}");
 }
 
 // Reuse trusts a package's recorded stat data instead of re-hashing it: a package changed

@@ -95,7 +95,7 @@ impl LocalAction for DebBuild {
         } else {
             deb::build_or_reuse(&opts, &mut |w| rep.warn(w))?
         };
-        for line in built_lines(&build, &opts.project_dir) {
+        for line in built_lines(&build, &opts.project_dir, rep.verbose()) {
             rep.info(&line);
         }
         stamp(&opts, rep)
@@ -130,9 +130,9 @@ fn stamp(opts: &BuildOptions, rep: &dyn crate::report::Reporter) -> Result<()> {
 }
 
 /// One line per package: `built <path> (...)`, or `unchanged: <path> (reused, ...)` when the
-/// last build's package was reused; the path relative to the project directory. A package
-/// written in segments (gzip) says how many of them came from `.dfab/frames`.
-fn built_lines(build: &deb::Build, project_dir: &Path) -> Vec<String> {
+/// last build's package was reused; the path relative to the project directory. With `-v`
+/// (`verbose`), a package written in segments (gzip) says how many came from `.dfab/frames`.
+fn built_lines(build: &deb::Build, project_dir: &Path, verbose: bool) -> Vec<String> {
     build
         .packages
         .iter()
@@ -146,6 +146,7 @@ fn built_lines(build: &deb::Build, project_dir: &Path) -> Vec<String> {
                 let reuse = build
                     .segments
                     .get(i)
+                    .filter(|_| verbose)
                     .map(|(asked, hits)| format!(", {hits} of {asked} segments reused"))
                     .unwrap_or_default();
                 format!(
