@@ -261,13 +261,8 @@ pub(crate) fn tar_stream(
             Node::Symlink(target) => {
                 tar.header(&name, Kind::Symlink { target }, mode(node), mtime)?;
             }
-            Node::File {
-                content,
-                size,
-                mtime: file_mtime,
-                ..
-            } => {
-                let entry_mtime = file_mtime.map_or(mtime, |m| m.min(mtime));
+            Node::File { content, size, .. } => {
+                let entry_mtime = node.tar_mtime(mtime);
                 tar.header(&name, Kind::File { size: *size }, mode(node), entry_mtime)?;
                 match content {
                     Content::Bytes(bytes) => tar.write_data(bytes)?,

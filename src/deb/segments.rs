@@ -130,13 +130,8 @@ pub(crate) fn split(plan: &PackagePlan, mtime: u64) -> Vec<Segment<'_>> {
                 mode(node),
                 mtime,
             ))),
-            Node::File {
-                content,
-                size,
-                mtime: file_mtime,
-                ..
-            } => {
-                let entry_mtime = file_mtime.map_or(mtime, |m| m.min(mtime));
+            Node::File { content, size, .. } => {
+                let entry_mtime = node.tar_mtime(mtime);
                 let head = header(&name, Kind::File { size: *size }, mode(node), entry_mtime);
                 match content {
                     Content::Bytes(bytes) => {

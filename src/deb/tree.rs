@@ -28,6 +28,18 @@ pub(crate) enum Node {
     Symlink(String),
 }
 
+impl Node {
+    /// The entry's mtime in the data tar, seconds since the epoch: a file's own, clamped to
+    /// `build` (the build timestamp, `SOURCE_DATE_EPOCH`, as `dpkg-deb --clamp-mtime` does);
+    /// `build` for directories, links and files made in memory.
+    pub(crate) fn tar_mtime(&self, build: u64) -> u64 {
+        match self {
+            Node::File { mtime: Some(m), .. } => (*m).min(build),
+            _ => build,
+        }
+    }
+}
+
 /// Paths are relative, `/`-separated, without a leading `./` or trailing `/`
 /// (`usr/share/doc/app/copyright`). Keeping them in a `BTreeMap` gives the byte order dpkg-deb's
 /// `find | sort` produces.
